@@ -1,0 +1,197 @@
+import { mkdtemp, rm, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBConnection, DuckDBInstance, DuckDBPreparedStatement, timestampValue } from '@duckdb/node-api';
+import { QueryFailedError } from '../../core/errors';
+import { quoteIdent, toNumber } from '../../core/checks/sql';
+import type {
+  ColumnSchema,
+  ExportedFile,
+  ParquetExport,
+  QueryEngine,
+  QueryParameter,
+  StageRequest,
+  StagedTable,
+} from '../../ports/query-engine';
+import { canonicalText, sqlString } from './duckdb-sql';
+
+export interface LocalSource {
+  /** Absolute path or glob. */
+  readonly path: string;
+  readonly format: 'csv' | 'parquet';
+}
+
+export interface DuckDbEngineOptions {
+  /** Tables the feed SQL can read: name → files. Created as views, so a source is scanned only at stage time. */
+  readonly sources?: Readonly<Record<string, LocalSource>>;
+  /**
+   * Folder for the staging database. Staged tables live in a database file, not in memory, so a
+   * large extract spills to disk instead of growing the process. Default: a new temp folder.
+   */
+  readonly workDir?: string;
+  /** DuckDB memory_limit, e.g. '2GB'. Default: DuckDB's (80% of RAM). */
+  readonly memoryLimit?: string;
+  readonly threads?: number;
+}
+
+/** The embedded engine: DuckDB runs the feed SQL, the checks, and writes Parquet. */
+export class DuckDbEngine implements QueryEngine {
+  readonly name = 'duckdb' as const;
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+    private readonly workDir: string,
+    private readonly ownsWorkDir: boolean,
+  ) {}
+
+  static async open(options: DuckDbEngineOptions = {}): Promise<DuckDbEngine> {
+    const ownsWorkDir = options.workDir === undefined;
+    const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), 'dropkit-duckdb-')));
+    await mkdir(workDir, { recursive: true });
+    const config: Record<string, string> = { TimeZone: 'UTC' };
+    if (options.memoryLimit) config.memory_limit = options.memoryLimit;
+    if (options.threads) config.threads = String(options.threads);
+    config.temp_directory = join(workDir, 'spill');
+    const instance = await DuckDBInstance.create(join(workDir, 'staging.duckdb'), config);
+    const connection = await instance.connect();
+    const engine = new DuckDbEngine(instance, connection, workDir, ownsWorkDir);
+    for (const [name, source] of Object.entries(options.sources ?? {})) {
+      await engine.registerSource(name, source);
+    }
+    return engine;
+  }
+
+  private async registerSource(name: string, source: LocalSource): Promise<void> {
+    const reader =
+      source.format === 'parquet'
+        ? `read_parquet(${sqlString(source.path)})`
+        : // Quoted empty strings stay empty strings, not NULL.
+          `read_csv(${sqlString(source.path)}, header = true, allow_quoted_nulls = false)`;
+    await this.connection.run(`CREATE OR REPLACE VIEW ${quoteIdent(name)} AS SELECT * FROM ${reader}`);
+  }
+
+  async stage(request: StageRequest): Promise<StagedTable> {
+    const table = quoteIdent(stagingTableName(request.runId));
+    const sql = stripTrailingSemicolons(request.sql);
+    let prepared: DuckDBPreparedStatement;
+    try {
+      prepared = await this.connection.prepare(`CREATE OR REPLACE TABLE ${table} AS ${sql}`);
+    } catch (error) {
+      throw new QueryFailedError(`the feed query does not compile on DuckDB: ${messageOf(error)}`, { cause: error });
+    }
+    try {
+      bindParameters(prepared, request.parameters);
+      await prepared.run();
+    } catch (error) {
+      if (error instanceof QueryFailedError) throw error;
+      throw new QueryFailedError(`the feed query failed on DuckDB: ${messageOf(error)}`, { cause: error });
+    } finally {
+      prepared.destroySync();
+    }
+    const columns = await this.describe(table);
+    const [count] = await this.query(`SELECT count(*) AS n FROM ${table}`);
+    return { engine: this.name, table, rowCount: toNumber(count.n) ?? 0, columns, executionId: null, bytesScanned: null };
+  }
+
+  private async describe(table: string): Promise<ColumnSchema[]> {
+    const rows = await this.query(`DESCRIBE ${table}`);
+    return rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type), nullable: r.null !== 'NO' }));
+  }
+
+  async query(sql: string): Promise<Record<string, unknown>[]> {
+    try {
+      const reader = await this.connection.runAndReadAll(sql);
+      return reader.getRowObjectsJson() as Record<string, unknown>[];
+    } catch (error) {
+      throw new QueryFailedError(messageOf(error), { cause: error });
+    }
+  }
+
+  async *streamText(table: StagedTable, batchRows = 2048): AsyncIterable<(string | null)[][]> {
+    const select = table.columns.map((c) => `${canonicalText(c)} AS ${quoteIdent(c.name)}`).join(', ');
+    const result = await this.connection.stream(`SELECT ${select || '1'} FROM ${table.table}`);
+    let batch: (string | null)[][] = [];
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      batch.push(...(chunk.getRows() as (string | null)[][]));
+      if (batch.length >= batchRows) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length) yield batch;
+  }
+
+  async exportParquet(table: StagedTable, options: ParquetExport): Promise<ExportedFile[]> {
+    await mkdir(options.dir, { recursive: true });
+    const codec = options.compression === 'uncompressed' ? 'uncompressed' : options.compression;
+    const files: ExportedFile[] = [];
+    const chunk = options.maxRowsPerFile;
+    // Splitting by rows with LIMIT/OFFSET over a rowid order keeps each file's row count exact.
+    const parts = chunk ? Math.max(1, Math.ceil(table.rowCount / chunk)) : 1;
+    for (let i = 0; i < parts; i++) {
+      const path = join(options.dir, `part-${String(i).padStart(5, '0')}.parquet`);
+      const select = chunk
+        ? `SELECT * FROM ${table.table} ORDER BY rowid LIMIT ${chunk} OFFSET ${i * chunk}`
+        : `SELECT * FROM ${table.table}`;
+      await this.connection.run(`COPY (${select}) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION ${codec})`);
+      const [meta] = await this.query(`SELECT num_rows FROM parquet_file_metadata(${sqlString(path)})`);
+      files.push({ path, rows: toNumber(meta.num_rows) ?? 0 });
+    }
+    return files;
+  }
+
+  async dropStaged(table: StagedTable): Promise<void> {
+    await this.connection.run(`DROP TABLE IF EXISTS ${table.table}`);
+  }
+
+  async close(): Promise<void> {
+    this.connection.closeSync();
+    this.instance.closeSync();
+    if (this.ownsWorkDir) await rm(this.workDir, { recursive: true, force: true });
+  }
+}
+
+/** Binds exactly the parameters the statement asks for, with their types: values never become SQL text. */
+function bindParameters(prepared: DuckDBPreparedStatement, parameters: readonly QueryParameter[]): void {
+  const byName = new Map(parameters.map((p) => [p.name, p]));
+  for (let i = 1; i <= prepared.parameterCount; i++) {
+    const name = prepared.parameterName(i);
+    const p = byName.get(name);
+    if (!p) {
+      const known = parameters.map((q) => `$${q.name}`).join(', ');
+      throw new QueryFailedError(`the feed query uses $${name}, which is not a parameter of this run (known: ${known})`);
+    }
+    switch (p.type) {
+      case 'VARCHAR':
+        prepared.bindVarchar(i, String(p.value));
+        break;
+      case 'BIGINT':
+        prepared.bindBigInt(i, BigInt(p.value as number));
+        break;
+      case 'DOUBLE':
+        prepared.bindDouble(i, Number(p.value));
+        break;
+      case 'BOOLEAN':
+        prepared.bindBoolean(i, Boolean(p.value));
+        break;
+      case 'TIMESTAMP':
+        prepared.bindTimestamp(i, timestampValue(BigInt(Date.parse(String(p.value))) * 1000n));
+        break;
+    }
+  }
+}
+
+export function stagingTableName(runId: string): string {
+  return `stg_${runId.replace(/[^A-Za-z0-9_]/g, '_')}`;
+}
+
+function stripTrailingSemicolons(sql: string): string {
+  return sql.replace(/[\s;]+$/, '');
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,217 @@
+import { ConfigError } from '../../core/errors';
+import type { WebhookTarget } from '../../core/feed/feed-schema';
+import type { DropEvent, Notifier, NotifyOutcome } from '../../ports/notifier';
+import {
+  EVENT_HEADER,
+  IDEMPOTENCY_KEY_HEADER,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+  signWebhook,
+} from './webhook-signature';
+
+export const WEBHOOK_USER_AGENT = 'dropkit-webhook/1';
+
+export interface WebhookNotifierOptions {
+  readonly url: string;
+  /** HMAC secret shared with the receiver. */
+  readonly secret: string;
+  /** Total tries, the first included. Default 5. */
+  readonly maxAttempts?: number;
+  /** Backoff cap before the first retry; doubles per retry (full jitter). Default 1000 ms. */
+  readonly baseDelayMs?: number;
+  /** Upper bound for any single wait, Retry-After included. Default 30000 ms. */
+  readonly maxDelayMs?: number;
+  /** Per-attempt timeout. Default 10000 ms. */
+  readonly timeoutMs?: number;
+  readonly fetch?: typeof fetch;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly clock?: () => Date;
+  /** Source of jitter in [0, 1); injectable for deterministic tests. Default Math.random. */
+  readonly random?: () => number;
+}
+
+/** Statuses worth another try: the receiver (or a proxy) may succeed later. Other 4xx will not. */
+const RETRYABLE_STATUSES = new Set([408, 425, 429]);
+
+type AttemptResult =
+  | { readonly kind: 'sent'; readonly detail: string }
+  | { readonly kind: 'retry'; readonly detail: string; readonly retryAfterMs?: number }
+  | { readonly kind: 'fatal'; readonly detail: string };
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * POSTs each event as signed JSON to one URL, retrying transient failures with exponential backoff
+ * and full jitter. Every attempt carries the same `Idempotency-Key` (the event id), so a receiver
+ * that got an earlier attempt but whose answer was lost can drop the duplicate.
+ */
+export class WebhookNotifier implements Notifier {
+  /** `webhook <origin+path>`: the query string is left out because it may hold tokens. */
+  readonly target: string;
+  private readonly url: string;
+  private readonly secret: string;
+  private readonly maxAttempts: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly timeoutMs: number;
+  private readonly fetchImpl: typeof fetch;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly clock: () => Date;
+  private readonly random: () => number;
+
+  constructor(options: WebhookNotifierOptions) {
+    const parsed = new URL(options.url); // throws on a malformed URL: a setup error, not a delivery failure
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new TypeError(`webhook URL must be http(s), got ${parsed.protocol}`);
+    }
+    if (!options.secret) throw new TypeError('webhook secret must not be empty');
+    this.target = `webhook ${parsed.origin}${parsed.pathname}`;
+    this.url = options.url;
+    this.secret = options.secret;
+    this.maxAttempts = Math.max(1, Math.floor(options.maxAttempts ?? 5));
+    this.baseDelayMs = Math.max(0, options.baseDelayMs ?? 1000);
+    this.maxDelayMs = Math.max(0, options.maxDelayMs ?? 30_000);
+    this.timeoutMs = Math.max(1, options.timeoutMs ?? 10_000);
+    this.fetchImpl = options.fetch ?? globalThis.fetch;
+    this.sleep = options.sleep ?? defaultSleep;
+    this.clock = options.clock ?? (() => new Date());
+    this.random = options.random ?? Math.random;
+  }
+
+  async notify(event: DropEvent): Promise<NotifyOutcome> {
+    let attempts = 0;
+    let detail = 'not attempted';
+    try {
+      const body = JSON.stringify(event);
+      while (attempts < this.maxAttempts) {
+        attempts += 1;
+        const result = await this.attempt(event, body);
+        detail = result.detail;
+        if (result.kind === 'sent') return this.outcome('sent', attempts, detail);
+        if (result.kind === 'fatal' || attempts >= this.maxAttempts) break;
+        await this.sleep(this.delayBefore(attempts + 1, result.retryAfterMs));
+      }
+    } catch (err) {
+      // Only reachable through injected sleep/clock or an unserialisable event; still never throw.
+      detail = describeError(err);
+    }
+    return this.outcome('failed', attempts, detail);
+  }
+
+  private async attempt(event: DropEvent, body: string): Promise<AttemptResult> {
+    // Fresh timestamp per attempt: a retry after a long backoff must still pass the receiver's tolerance.
+    const timestamp = String(Math.floor(this.clock().getTime() / 1000));
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.timeoutMs);
+    try {
+      const response = await this.fetchImpl(this.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': WEBHOOK_USER_AGENT,
+          [TIMESTAMP_HEADER]: timestamp,
+          [SIGNATURE_HEADER]: signWebhook(this.secret, timestamp, body),
+          [EVENT_HEADER]: event.type,
+          [IDEMPOTENCY_KEY_HEADER]: event.id,
+        },
+        body,
+        // A redirect could send the signed event to a host nobody configured.
+        redirect: 'manual',
+        signal: controller.signal,
+      });
+      // The body is never needed; cancelling it frees the connection.
+      await response.body?.cancel().catch(() => undefined);
+      const status = response.status;
+      if (status >= 200 && status < 300) return { kind: 'sent', detail: `HTTP ${status}` };
+      if (response.type === 'opaqueredirect' || (status >= 300 && status < 400)) {
+        return { kind: 'fatal', detail: `HTTP ${status || 'redirect'} (redirects are not followed)` };
+      }
+      if (status >= 500 || RETRYABLE_STATUSES.has(status)) {
+        return { kind: 'retry', detail: `HTTP ${status}`, retryAfterMs: this.retryAfterMs(response.headers.get('retry-after')) };
+      }
+      return { kind: 'fatal', detail: `HTTP ${status}` };
+    } catch (err) {
+      if (controller.signal.aborted) return { kind: 'retry', detail: `timed out after ${this.timeoutMs} ms` };
+      return { kind: 'retry', detail: describeError(err) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Full jitter: uniform in [0, min(max, base * 2^(retry-1))]; Retry-After wins when the server sent one. */
+  private delayBefore(attempt: number, retryAfterMs: number | undefined): number {
+    if (retryAfterMs !== undefined) return Math.min(retryAfterMs, this.maxDelayMs);
+    const cap = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 2));
+    return Math.floor(this.random() * cap);
+  }
+
+  /** Retry-After as delta-seconds or an HTTP date; undefined when absent or unreadable. */
+  private retryAfterMs(header: string | null): number | undefined {
+    if (header === null) return undefined;
+    const value = header.trim();
+    if (/^\d+$/.test(value)) return Number(value) * 1000;
+    const at = Date.parse(value);
+    if (Number.isNaN(at)) return undefined;
+    return Math.max(0, at - this.clock().getTime());
+  }
+
+  private outcome(status: 'sent' | 'failed', attempts: number, detail: string): NotifyOutcome {
+    return { target: this.target, status, attempts, detail };
+  }
+}
+
+/**
+ * Undici reports network failures as `TypeError: fetch failed` with the real reason (e.g.
+ * ECONNREFUSED) in `cause`. Duck-typed: errors from Node internals may come from another realm.
+ */
+function describeError(err: unknown): string {
+  const message = errorText(err);
+  const cause = typeof err === 'object' && err !== null ? (err as { cause?: unknown }).cause : undefined;
+  const causeText = cause === undefined ? '' : errorText(cause);
+  return causeText && causeText !== message ? `${message}: ${causeText}` : message;
+}
+
+function errorText(err: unknown): string {
+  if (typeof err !== 'object' || err === null) return String(err);
+  const { message, code, name, errors } = err as { message?: unknown; code?: unknown; name?: unknown; errors?: unknown };
+  if (typeof message === 'string' && message) return message;
+  if (typeof code === 'string') return code;
+  // AggregateError (several addresses tried) may have an empty message of its own.
+  if (Array.isArray(errors) && errors.length > 0) return errors.map(errorText).join('; ');
+  return typeof name === 'string' ? name : String(err);
+}
+
+/**
+ * Builds a notifier for a feed's `webhook` target, reading the secret from the environment
+ * variable the feed names (secrets never live in feed files).
+ * @throws ConfigError when that variable is unset or empty.
+ */
+export function webhookNotifierFromTarget(
+  target: WebhookTarget,
+  env: NodeJS.ProcessEnv = process.env,
+  feedFile = '<feed>',
+  overrides: Omit<WebhookNotifierOptions, 'url' | 'secret' | 'maxAttempts'> = {},
+): WebhookNotifier {
+  const secret = env[target.secretEnv];
+  if (secret === undefined || secret === '') {
+    throw new ConfigError([
+      {
+        file: feedFile,
+        path: 'notify.secretEnv',
+        message: `environment variable ${target.secretEnv} holding the webhook secret for ${redactedUrl(target.url)} is ${secret === undefined ? 'not set' : 'empty'}`,
+        value: target.secretEnv,
+        fix: `export ${target.secretEnv}=<the shared HMAC secret> before running dropkit`,
+      },
+    ]);
+  }
+  return new WebhookNotifier({ ...overrides, url: target.url, secret, maxAttempts: target.maxAttempts });
+}
+
+function redactedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return '<invalid url>';
+  }
+}

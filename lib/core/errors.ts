@@ -1,0 +1,74 @@
+/**
+ * One base error and named subclasses. The CLI maps them to exit codes; Lambda handlers rethrow
+ * them so Step Functions' Retry/Catch can see the failure by name.
+ */
+export class DropkitError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DropkitError';
+  }
+}
+
+/** One problem found in a project or feed file: where it is, what is wrong, and the fix. */
+export interface ConfigProblem {
+  /** File the problem is in, relative to the project folder where possible. */
+  readonly file: string;
+  /** Field path inside the file, e.g. `formats.csv.delimiter`; empty for the whole file. */
+  readonly path: string;
+  readonly message: string;
+  /** The offending value, when there is one. */
+  readonly value?: unknown;
+  readonly fix?: string;
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  const where = p.path ? `${p.file}: ${p.path}` : p.file;
+  const value = p.value === undefined ? '' : ` (got ${JSON.stringify(p.value)})`;
+  const fix = p.fix ? `\n    fix: ${p.fix}` : '';
+  return `${where}: ${p.message}${value}${fix}`;
+}
+
+/** Invalid project or feed configuration. Carries every problem found, not just the first. */
+export class ConfigError extends DropkitError {
+  readonly problems: readonly ConfigProblem[];
+  constructor(problems: readonly ConfigProblem[]) {
+    super(
+      `${problems.length} configuration problem${problems.length === 1 ? '' : 's'}:\n` +
+        problems.map((p) => `  - ${formatProblem(p)}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** An error-severity check failed or could not run: nothing was published. */
+export class ValidationFailedError extends DropkitError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ValidationFailedError';
+  }
+}
+
+/** The extract query (or a query over staged data) failed in the engine. */
+export class QueryFailedError extends DropkitError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'QueryFailedError';
+  }
+}
+
+/** Publishing lost a race or found the store in a state it must not overwrite. */
+export class PublishConflictError extends DropkitError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PublishConflictError';
+  }
+}
+
+/** A notification could not be delivered after all retries. The drop itself stays published. */
+export class NotifyError extends DropkitError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NotifyError';
+  }
+}

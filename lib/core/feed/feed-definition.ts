@@ -1,0 +1,20 @@
+import type { FeedFile } from './feed-schema';
+
+/**
+ * A feed after loading and validation: the parsed file plus its SQL text per engine. Plain JSON,
+ * so it can be bundled into a Lambda or passed between steps.
+ */
+export interface FeedDefinition {
+  /** The feed file, relative to the project folder. */
+  readonly file: string;
+  readonly spec: FeedFile;
+  readonly sql: { readonly duckdb: string; readonly athena: string };
+  readonly sqlFiles: { readonly duckdb: string; readonly athena: string };
+  /** The schedule as EventBridge Scheduler will run it. */
+  readonly eventBridgeCron: string;
+}
+
+/** Partners a run is made for: one shared run (null), or one per partner. */
+export function deliveryPartners(feed: FeedDefinition): (string | null)[] {
+  return feed.spec.delivery === 'per-partner' ? feed.spec.partners.map((p) => p.id) : [null];
+}

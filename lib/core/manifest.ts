@@ -1,0 +1,82 @@
+import type { CheckResult } from './checks/check-types';
+import type { ColumnSchema } from '../ports/query-engine';
+
+/** Manifest version 1 (DESIGN.md). Its JSON Schema is `schemas/manifest.v1.schema.json`. */
+export interface ManifestFile {
+  /** Relative to the manifest. */
+  readonly path: string;
+  readonly format: 'csv' | 'parquet';
+  readonly compression: 'gzip' | 'zstd' | 'snappy' | 'none';
+  readonly rows: number;
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
+export type ValidationStatus = 'pass' | 'warn' | 'fail';
+
+export interface Manifest {
+  readonly manifestVersion: 1;
+  readonly feed: string;
+  readonly partner: string | null;
+  readonly runId: string;
+  readonly revision: number;
+  readonly supersedes: string | null;
+  readonly status: 'DELIVERED';
+  readonly slot: {
+    readonly id: string;
+    readonly scheduledFor: string;
+    readonly dataInterval: { readonly start: string; readonly end: string };
+    readonly timezone: string;
+    readonly cron: string;
+  };
+  readonly sla: {
+    readonly expectedBy: string;
+    readonly warnAt: string | null;
+    readonly deliveredAt: string;
+    readonly latenessSeconds: number;
+    readonly status: 'MET' | 'LATE';
+  };
+  readonly timings: {
+    readonly startedAt: string;
+    readonly stagedAt: string;
+    readonly validatedAt: string;
+    readonly renderedAt: string;
+    readonly publishedAt: string;
+  };
+  readonly query: {
+    readonly engine: string;
+    readonly sqlSha256: string;
+    readonly parameters: Readonly<Record<string, string | number | boolean>>;
+    readonly executionId: string | null;
+    readonly bytesScanned: number | null;
+  };
+  readonly schema: { readonly columns: readonly ColumnSchema[] };
+  readonly rowCount: number;
+  readonly files: readonly ManifestFile[];
+  /** How the CSV files are written, so a consumer can read them without guessing. */
+  readonly csv: {
+    readonly delimiter: string;
+    readonly quote: string;
+    readonly header: boolean;
+    readonly nullText: string;
+    readonly lineEnding: 'lf' | 'crlf';
+    readonly encoding: string;
+  } | null;
+  readonly validation: { readonly status: ValidationStatus; readonly checks: readonly CheckResult[] };
+  readonly toolkitVersion: string;
+}
+
+/** `latest.json`: the pointer to the newest delivered manifest of a feed (and partner). */
+export interface LatestPointer {
+  readonly manifestVersion: 1;
+  readonly feed: string;
+  readonly partner: string | null;
+  readonly runId: string;
+  readonly revision: number;
+  readonly slot: string;
+  readonly scheduledFor: string;
+  /** Relative to latest.json. */
+  readonly manifest: string;
+  readonly manifestSha256: string;
+  readonly publishedAt: string;
+}

@@ -1,0 +1,29 @@
+import type { CheckResult } from './checks/check-types';
+import type { NotifyOutcome } from '../ports/notifier';
+import type { ValidationStatus } from './manifest';
+
+export type StepName = 'plan' | 'stage' | 'validate' | 'render' | 'publish' | 'notify';
+
+/**
+ * What happened to one run, kept under `_runs/` in the store whether the run delivered or not, so
+ * `dropkit` and an operator can see failed runs, their step and error, and the check results.
+ */
+export interface RunRecord {
+  readonly feed: string;
+  readonly partner: string | null;
+  readonly runId: string;
+  readonly revision: number;
+  readonly slot: string;
+  readonly scheduledFor: string;
+  readonly status: 'running' | 'delivered' | 'failed' | 'validation_failed';
+  /** The step that failed, or the last step reached. */
+  readonly step: StepName;
+  readonly startedAt: string;
+  readonly finishedAt: string | null;
+  readonly error: { readonly name: string; readonly message: string } | null;
+  readonly validation: { readonly status: ValidationStatus; readonly checks: readonly CheckResult[] } | null;
+  /** Key of the manifest, once delivered. */
+  readonly manifest: string | null;
+  readonly rowCount: number | null;
+  readonly notifications: readonly NotifyOutcome[];
+}

@@ -1,0 +1,174 @@
+import type { FeedDefinition } from '../feed/feed-definition';
+import type { ParameterValue } from '../feed/feed-schema';
+import type { ObjectStore } from '../../ports/object-store';
+import type { Clock } from '../../ports/clock';
+import type { QueryParameter } from '../../ports/query-engine';
+import { parseCron } from '../cron';
+import { DropkitError } from '../errors';
+import { dropPrefix, latestKey, manifestKey, parseDropKey, runRecordKey, slotPrefix, stagingPrefix, DropCoordinates } from '../layout';
+import type { Manifest } from '../manifest';
+import { deriveRunId, sha256Hex } from '../run-id';
+import { deadlineFor, warnAtFor } from '../sla';
+import { dataInterval, isSlot, latestSlotAtOrBefore, nextSlot, previousSlot, slotId } from '../slots';
+
+/** A request that cannot be carried out as asked (bad slot, unknown partner). Exit code 2 at the CLI. */
+export class UsageError extends DropkitError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** Everything a run needs to know up front. Plain JSON: on AWS it is the state machine's input. */
+export interface RunPlan {
+  readonly feed: string;
+  readonly partner: string | null;
+  readonly runId: string;
+  readonly revision: number;
+  readonly supersedes: string | null;
+  readonly slot: {
+    readonly id: string;
+    readonly scheduledFor: string;
+    readonly dataInterval: { readonly start: string; readonly end: string };
+    readonly timezone: string;
+    readonly cron: string;
+  };
+  readonly sla: { readonly expectedBy: string; readonly warnAt: string | null };
+  readonly engine: 'duckdb' | 'athena';
+  readonly sqlSha256: string;
+  readonly parameters: readonly QueryParameter[];
+  readonly keys: {
+    readonly drop: string;
+    readonly manifest: string;
+    readonly latest: string;
+    readonly staging: string;
+    readonly runRecord: string;
+  };
+  readonly startedAt: string;
+}
+
+export interface PlanRequest {
+  readonly feed: FeedDefinition;
+  /** Key prefix in the store (may be empty). */
+  readonly prefix: string;
+  readonly engine: 'duckdb' | 'athena';
+  readonly partner: string | null;
+  /** Default: the latest slot that is due. */
+  readonly slot?: Date;
+  /** Deliver again as a new revision that supersedes the delivered one. */
+  readonly rerun?: boolean;
+}
+
+export type PlanResult =
+  | { readonly status: 'planned'; readonly plan: RunPlan }
+  | { readonly status: 'already-delivered'; readonly manifestKey: string; readonly runId: string; readonly revision: number; readonly slot: string; readonly coordinates: DropCoordinates };
+
+export interface DeliveredRevision {
+  readonly key: string;
+  readonly runId: string;
+  readonly revision: number;
+}
+
+/** Every delivered revision of a slot, newest last. A drop counts as delivered only when its manifest exists. */
+export async function deliveredRevisions(store: ObjectStore, c: DropCoordinates, slot: string): Promise<DeliveredRevision[]> {
+  const found: DeliveredRevision[] = [];
+  for await (const o of store.list(slotPrefix(c, slot))) {
+    if (!parseDropKey(o.key)) continue;
+    const got = await store.get(o.key);
+    if (!got) continue;
+    const m = JSON.parse(got.body.toString('utf8')) as Manifest;
+    found.push({ key: o.key, runId: m.runId, revision: m.revision });
+  }
+  return found.sort((a, b) => a.revision - b.revision);
+}
+
+export async function planRun(request: PlanRequest, deps: { store: ObjectStore; clock: Clock }): Promise<PlanResult> {
+  const { feed, prefix, partner } = request;
+  const spec = feed.spec;
+  checkPartner(feed, partner);
+  const cron = parseCron(spec.schedule.cron);
+  const tz = spec.schedule.timezone;
+  const now = deps.clock.now();
+
+  const slot = request.slot ?? latestSlotAtOrBefore(cron, tz, now);
+  if (!isSlot(cron, tz, slot)) {
+    const before = previousSlot(cron, tz, slot).toISOString();
+    const after = nextSlot(cron, tz, slot).toISOString();
+    throw new UsageError(`${slot.toISOString()} is not a slot of ${spec.name} (cron "${spec.schedule.cron}" in ${tz}); the nearest are ${before} and ${after}`);
+  }
+  if (slot.getTime() > now.getTime()) {
+    throw new UsageError(`slot ${slot.toISOString()} of ${spec.name} is in the future: its data interval has not ended yet`);
+  }
+  const id = slotId(slot);
+  const coordinates: DropCoordinates = { prefix, feed: spec.name, partner };
+  const delivered = await deliveredRevisions(deps.store, coordinates, id);
+  const current = delivered[delivered.length - 1];
+  if (current && !request.rerun) {
+    return { status: 'already-delivered', manifestKey: current.key, runId: current.runId, revision: current.revision, slot: id, coordinates };
+  }
+  const revision = current ? current.revision + 1 : 1;
+  const runId = deriveRunId(spec.name, partner, id, revision);
+  const interval = dataInterval(cron, tz, slot);
+  const warnAt = warnAtFor(spec.sla, slot);
+  return {
+    status: 'planned',
+    plan: {
+      feed: spec.name,
+      partner,
+      runId,
+      revision,
+      supersedes: current?.runId ?? null,
+      slot: {
+        id,
+        scheduledFor: slot.toISOString(),
+        dataInterval: { start: interval.start.toISOString(), end: interval.end.toISOString() },
+        timezone: tz,
+        cron: spec.schedule.cron,
+      },
+      sla: { expectedBy: deadlineFor(spec.sla, slot, tz).toISOString(), warnAt: warnAt ? warnAt.toISOString() : null },
+      engine: request.engine,
+      sqlSha256: sha256Hex(feed.sql[request.engine]),
+      parameters: bindParameters(feed, partner, slot, interval),
+      keys: {
+        drop: dropPrefix(coordinates, id, runId),
+        manifest: manifestKey(coordinates, id, runId),
+        latest: latestKey(coordinates),
+        staging: stagingPrefix(prefix, runId),
+        runRecord: runRecordKey(coordinates, id, runId),
+      },
+      startedAt: now.toISOString(),
+    },
+  };
+}
+
+function checkPartner(feed: FeedDefinition, partner: string | null): void {
+  const spec = feed.spec;
+  if (spec.delivery === 'shared' && partner !== null) {
+    throw new UsageError(`${spec.name} is delivered once for all partners (delivery: shared); run it without --partner`);
+  }
+  if (spec.delivery === 'per-partner') {
+    const ids = spec.partners.map((p) => p.id);
+    if (partner === null) throw new UsageError(`${spec.name} is delivered per partner; give --partner (one of ${ids.join(', ')})`);
+    if (!ids.includes(partner)) throw new UsageError(`${partner} is not a partner of ${spec.name} (partners: ${ids.join(', ')})`);
+  }
+}
+
+/** The run's parameters: the window and slot, the partner, then feed values overridden by the partner's. */
+function bindParameters(feed: FeedDefinition, partner: string | null, slot: Date, interval: { start: Date; end: Date }): QueryParameter[] {
+  const params: QueryParameter[] = [
+    { name: 'window_start', type: 'TIMESTAMP', value: interval.start.toISOString() },
+    { name: 'window_end', type: 'TIMESTAMP', value: interval.end.toISOString() },
+    { name: 'slot', type: 'TIMESTAMP', value: slot.toISOString() },
+  ];
+  if (partner !== null) params.push({ name: 'partner_id', type: 'VARCHAR', value: partner });
+  const own = feed.spec.partners.find((p) => p.id === partner)?.parameters ?? {};
+  const merged: Record<string, ParameterValue> = { ...(feed.spec.parameters ?? {}), ...own };
+  for (const [name, value] of Object.entries(merged)) params.push({ name, ...typed(value) });
+  return params;
+}
+
+function typed(value: ParameterValue): Pick<QueryParameter, 'type' | 'value'> {
+  if (typeof value === 'boolean') return { type: 'BOOLEAN', value };
+  if (typeof value === 'number') return { type: Number.isInteger(value) ? 'BIGINT' : 'DOUBLE', value };
+  return { type: 'VARCHAR', value };
+}

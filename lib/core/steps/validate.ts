@@ -1,0 +1,113 @@
+import type { QueryEngine, StagedTable } from '../../ports/query-engine';
+import type { CheckResult, CompiledCheck, Judgement, Outcome, Severity } from '../checks/check-types';
+import { checkDefinition, CheckConfig } from '../checks/registry';
+import { ValidationFailedError } from '../errors';
+import type { ValidationStatus } from '../manifest';
+
+export interface ValidationReport {
+  readonly status: ValidationStatus;
+  readonly checks: readonly CheckResult[];
+}
+
+/**
+ * Compiles the feed's checks to SQL over the staged table and runs them there (push-down).
+ * Aggregate checks share one scan; if that shared statement fails, each runs alone so the one that
+ * cannot run is recorded as `error` and the others still get their values.
+ */
+export async function validateStaged(checks: readonly CheckConfig[], staged: StagedTable, engine: QueryEngine): Promise<ValidationReport> {
+  const target = { table: staged.table, columns: staged.columns };
+  const compiled: CompiledCheck[] = checks.flatMap((config) => {
+    const definition = checkDefinition(config.type);
+    if (!definition) {
+      return [{ kind: 'invalid' as const, type: config.type, name: config.name ?? config.type, severity: config.severity, error: `unknown check type ${config.type}` }];
+    }
+    return definition.compile(definition.schema.parse(config), target);
+  });
+
+  const results = new Map<CompiledCheck, CheckResult>();
+  const aggregates = compiled.filter((c) => c.kind === 'aggregate');
+  if (aggregates.length) {
+    const shared = await runAggregates(aggregates, staged, engine).catch(() => undefined);
+    for (const [i, check] of aggregates.entries()) {
+      if (shared) results.set(check, judged(check, () => check.judge(pick(shared, i, check.expressions))));
+      else results.set(check, await runAlone(check, staged, engine));
+    }
+  }
+  for (const check of compiled) {
+    if (check.kind === 'query') {
+      results.set(check, await engine.query(check.sql).then(
+        (rows) => judged(check, () => check.judge(rows)),
+        (error) => errored(check, error),
+      ));
+    } else if (check.kind === 'invalid') {
+      results.set(check, errored(check, check.error));
+    }
+  }
+  const ordered = compiled.map((c) => results.get(c)!);
+  return { status: overallStatus(ordered), checks: ordered };
+}
+
+/** Throws when the report blocks publishing: a fail, or an error of an error-severity check. */
+export function assertPublishable(feed: string, report: ValidationReport): void {
+  if (report.status !== 'fail') return;
+  const blocking = report.checks.filter(blocks);
+  throw new ValidationFailedError(
+    `${feed}: ${blocking.length} check${blocking.length === 1 ? '' : 's'} failed, nothing was published:\n` +
+      blocking.map((c) => `  - ${c.name} [${c.outcome}]: ${c.message}`).join('\n'),
+  );
+}
+
+function blocks(c: CheckResult): boolean {
+  return c.severity === 'error' && (c.outcome === 'fail' || c.outcome === 'error');
+}
+
+function overallStatus(results: readonly CheckResult[]): ValidationStatus {
+  if (results.some(blocks)) return 'fail';
+  if (results.some((c) => c.outcome !== 'pass')) return 'warn';
+  return 'pass';
+}
+
+type AggregateCheck = Extract<CompiledCheck, { kind: 'aggregate' }>;
+
+function aliasOf(index: number, key: string): string {
+  return `c${index}_${key}`;
+}
+
+async function runAggregates(checks: AggregateCheck[], staged: StagedTable, engine: QueryEngine) {
+  const select = checks.flatMap((c, i) => Object.entries(c.expressions).map(([k, expr]) => `${expr} AS "${aliasOf(i, k)}"`));
+  const [row] = await engine.query(`SELECT ${select.join(', ')} FROM ${staged.table}`);
+  return row;
+}
+
+function pick(row: Record<string, unknown>, index: number, expressions: Readonly<Record<string, string>>): Record<string, unknown> {
+  return Object.fromEntries(Object.keys(expressions).map((k) => [k, row[aliasOf(index, k)]]));
+}
+
+async function runAlone(check: AggregateCheck, staged: StagedTable, engine: QueryEngine): Promise<CheckResult> {
+  try {
+    const row = await runAggregates([check], staged, engine);
+    return judged(check, () => check.judge(pick(row, 0, check.expressions)));
+  } catch (error) {
+    return errored(check, error);
+  }
+}
+
+function judged(check: CompiledCheck, judge: () => Judgement): CheckResult {
+  let j: Judgement;
+  try {
+    j = judge();
+  } catch (error) {
+    return errored(check, error);
+  }
+  return { name: check.name, type: check.type, severity: check.severity, outcome: outcomeOf(j.passed, check.severity), observed: j.observed, threshold: j.threshold, message: j.message };
+}
+
+function outcomeOf(passed: boolean, severity: Severity): Outcome {
+  if (passed) return 'pass';
+  return severity === 'error' ? 'fail' : 'warn';
+}
+
+function errored(check: CompiledCheck, error: unknown): CheckResult {
+  const message = error instanceof Error ? error.message : String(error);
+  return { name: check.name, type: check.type, severity: check.severity, outcome: 'error', observed: null, threshold: null, message: `could not run: ${message}` };
+}

@@ -1,0 +1,184 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
+import { isMap, parseDocument } from 'yaml';
+import { CronError, parseCron, toEventBridgeCron } from '../core/cron';
+import { ConfigError, ConfigProblem } from '../core/errors';
+import { BUILTIN_PARAMETERS, feedSchema, FeedFile, projectSchema, ProjectFile } from '../core/feed/feed-schema';
+import type { FeedDefinition } from '../core/feed/feed-definition';
+import { isValidTimeZone } from '../core/slots';
+import { referencedParameters } from '../core/sql-parameters';
+import type { LocalSource } from '../adapters/duckdb/duckdb-engine';
+import { zodProblems } from './zod-problems';
+
+export const PROJECT_FILE = 'dropkit.yaml';
+
+export interface Project {
+  /** Absolute folder of the project file. */
+  readonly dir: string;
+  readonly spec: ProjectFile;
+  readonly feeds: readonly FeedDefinition[];
+  /** Local sources with absolute paths. */
+  readonly sources: Readonly<Record<string, LocalSource>>;
+  /** Absolute path of the local store folder. */
+  readonly outputDir: string;
+}
+
+/**
+ * Loads and validates a project folder: the project file and every feed file in its feeds folder.
+ * Collects every problem of every file and throws them together as one ConfigError.
+ */
+export function loadProject(projectDir: string): Project {
+  const dir = resolve(projectDir);
+  const problems: ConfigProblem[] = [];
+  const projectPath = join(dir, PROJECT_FILE);
+  if (!existsSync(projectPath)) {
+    throw new ConfigError([
+      { file: projectPath, path: '', message: 'no project file here', fix: `run from a project folder or pass --project DIR (a folder with ${PROJECT_FILE})` },
+    ]);
+  }
+  const rawProject = readYaml(projectPath, PROJECT_FILE, problems);
+  const parsedProject = rawProject === undefined ? undefined : projectSchema.safeParse(rawProject);
+  if (parsedProject && !parsedProject.success) problems.push(...zodProblems(PROJECT_FILE, rawProject, parsedProject.error.issues));
+  const spec = parsedProject?.success ? parsedProject.data : undefined;
+
+  const sources: Record<string, LocalSource> = {};
+  for (const [name, source] of Object.entries(spec?.sources ?? {})) {
+    const path = typeof source === 'string' ? source : source.path;
+    const abs = isAbsolute(path) ? path : join(dir, path);
+    const format = (typeof source === 'string' ? undefined : source.format) ?? (/\.parquet$/i.test(path) ? 'parquet' : 'csv');
+    sources[name] = { path: abs, format };
+  }
+
+  const feedsDir = join(dir, spec?.feeds ?? 'feeds');
+  const feeds: FeedDefinition[] = [];
+  if (spec && !existsSync(feedsDir)) {
+    problems.push({ file: PROJECT_FILE, path: 'feeds', message: 'feeds folder not found', value: spec.feeds, fix: 'create the folder or point `feeds` at it' });
+  } else if (spec) {
+    const files = readdirSync(feedsDir)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .sort();
+    for (const f of files) {
+      const feed = loadFeed(join(feedsDir, f), dir, problems);
+      if (feed) feeds.push(feed);
+    }
+    if (files.length === 0) problems.push({ file: relative(dir, feedsDir) || '.', path: '', message: 'no feed files (*.yaml) found', fix: 'add one YAML file per feed' });
+  }
+  problems.push(...duplicateNames(feeds));
+  if (problems.length) throw new ConfigError(problems);
+  return { dir, spec: spec!, feeds, sources, outputDir: resolve(dir, spec!.output) };
+}
+
+function readYaml(path: string, file: string, problems: ConfigProblem[]): unknown {
+  const doc = parseDocument(readFileSync(path, 'utf8'), { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length) {
+    for (const e of doc.errors) {
+      const at = e.linePos?.[0];
+      problems.push({
+        file,
+        path: at ? `line ${at.line}, column ${at.col}` : '',
+        message: `not valid YAML: ${e.message.split('\n')[0]}`,
+        fix: 'fix the YAML syntax (indentation, colons, quotes) at that line',
+      });
+    }
+    return undefined;
+  }
+  if (!isMap(doc.contents)) {
+    problems.push({ file, path: '', message: 'the file must hold a YAML mapping (key: value lines)', fix: 'start the file with `name: <feed name>`' });
+    return undefined;
+  }
+  return doc.toJS();
+}
+
+function loadFeed(path: string, projectDir: string, problems: ConfigProblem[]): FeedDefinition | undefined {
+  const file = relative(projectDir, path);
+  const raw = readYaml(path, file, problems);
+  if (raw === undefined) return undefined;
+  const parsed = feedSchema.safeParse(raw);
+  if (!parsed.success) {
+    problems.push(...zodProblems(file, raw, parsed.error.issues));
+    return undefined;
+  }
+  const spec = parsed.data;
+  const before = problems.length;
+  let eventBridgeCron = '';
+  try {
+    eventBridgeCron = toEventBridgeCron(parseCron(spec.schedule.cron));
+  } catch (e) {
+    if (!(e instanceof CronError)) throw e;
+    problems.push({ file, path: 'schedule.cron', message: e.message, value: spec.schedule.cron, fix: e.fix });
+  }
+  if (!isValidTimeZone(spec.schedule.timezone)) {
+    problems.push({ file, path: 'schedule.timezone', message: 'unknown time zone', value: spec.schedule.timezone, fix: 'use an IANA time zone name such as UTC, Europe/Amsterdam or America/New_York' });
+  }
+  problems.push(...partnerProblems(file, spec));
+  const sql = readSql(path, file, spec, problems);
+  if (problems.length > before || !sql) return undefined;
+  return { file, spec, sql: sql.text, sqlFiles: sql.files, eventBridgeCron };
+}
+
+function partnerProblems(file: string, spec: FeedFile): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const seen = new Set<string>();
+  spec.partners.forEach((p, i) => {
+    if (seen.has(p.id)) problems.push({ file, path: `partners.${i}.id`, message: 'partner id used twice', value: p.id, fix: 'give every partner its own id' });
+    seen.add(p.id);
+  });
+  if (spec.delivery === 'per-partner' && spec.partners.length === 0) {
+    problems.push({ file, path: 'partners', message: 'delivery is per-partner but no partners are listed', fix: 'list the partners, or set delivery: shared' });
+  }
+  if (spec.delivery === 'shared') {
+    spec.partners.forEach((p, i) => {
+      if (p.parameters) problems.push({ file, path: `partners.${i}.parameters`, message: 'partner parameters only apply to per-partner delivery', fix: 'set delivery: per-partner, or move the parameters to the feed' });
+    });
+  }
+  return problems;
+}
+
+/** Resolves the SQL file of each engine: engine-specific if given, else the common one, else <feed file>.sql. */
+function readSql(path: string, file: string, spec: FeedFile, problems: ConfigProblem[]) {
+  const base = join(dirname(path), basename(path, extname(path)) + '.sql');
+  const common = spec.query?.sql ? join(dirname(path), spec.query.sql) : base;
+  const files = {
+    duckdb: spec.query?.duckdb ? join(dirname(path), spec.query.duckdb) : common,
+    athena: spec.query?.athena ? join(dirname(path), spec.query.athena) : common,
+  };
+  const text = { duckdb: '', athena: '' };
+  const known = new Set<string>([...BUILTIN_PARAMETERS, ...Object.keys(spec.parameters ?? {})]);
+  for (const p of spec.partners) for (const k of Object.keys(p.parameters ?? {})) known.add(k);
+  let ok = true;
+  for (const engine of ['duckdb', 'athena'] as const) {
+    const sqlPath = files[engine];
+    const field = spec.query?.[engine] ? `query.${engine}` : spec.query?.sql ? 'query.sql' : 'query';
+    if (!existsSync(sqlPath) || !statSync(sqlPath).isFile()) {
+      problems.push({ file, path: field, message: `SQL file for ${engine} not found`, value: relative(dirname(path), sqlPath), fix: `create ${relative(dirname(path), sqlPath)} beside the feed file, or set query.sql / query.${engine}` });
+      ok = false;
+      continue;
+    }
+    text[engine] = readFileSync(sqlPath, 'utf8');
+    if (!text[engine].trim()) {
+      problems.push({ file, path: field, message: `SQL file for ${engine} is empty`, value: relative(dirname(path), sqlPath), fix: 'write the SELECT that produces the feed' });
+      ok = false;
+    }
+    for (const name of referencedParameters(text[engine])) {
+      if (!known.has(name)) {
+        problems.push({ file, path: 'parameters', message: `${relative(dirname(path), sqlPath)} uses $${name}, which is not defined`, value: name, fix: `define ${name} under parameters:, or use one of $${[...known].join(', $')}` });
+        ok = false;
+      } else if (name === 'partner_id' && spec.delivery !== 'per-partner') {
+        problems.push({ file, path: 'delivery', message: `${relative(dirname(path), sqlPath)} uses $partner_id but delivery is shared`, value: spec.delivery, fix: 'set delivery: per-partner so each partner gets its own drop' });
+        ok = false;
+      }
+    }
+  }
+  return ok ? { text, files: { duckdb: relative(dirname(path), files.duckdb), athena: relative(dirname(path), files.athena) } } : undefined;
+}
+
+function duplicateNames(feeds: FeedDefinition[]): ConfigProblem[] {
+  const byName = new Map<string, string>();
+  const problems: ConfigProblem[] = [];
+  for (const f of feeds) {
+    const other = byName.get(f.spec.name);
+    if (other) problems.push({ file: f.file, path: 'name', message: `feed name already used by ${other}`, value: f.spec.name, fix: 'give every feed a unique name' });
+    else byName.set(f.spec.name, f.file);
+  }
+  return problems;
+}

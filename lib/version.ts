@@ -1,0 +1,3 @@
+import pkg from '../package.json';
+
+export const TOOLKIT_VERSION: string = `dropkit ${pkg.version}`;
