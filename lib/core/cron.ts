@@ -139,7 +139,7 @@ function parseField(def: FieldDef, text: string): number[] {
       [lo, hi] = [def.min, def.openMax];
     } else if (range.includes('-')) {
       const [a, b, more] = range.split('-');
-      if (more !== undefined) throw new CronError(def.name, item, 'is not a range', `write a range as a-b, e.g. "1-5"; ${def.fix}`);
+      if (more !== undefined || a === '' || b === '') throw new CronError(def.name, item, 'is not a range', `write a range as a-b, e.g. "1-5"; ${def.fix}`);
       [lo, hi] = [parseValue(def, a, item), parseValue(def, b, item)];
       if (lo > hi) {
         const fix =

@@ -49,12 +49,15 @@ export class DuckDbEngine implements QueryEngine {
     const ownsWorkDir = options.workDir === undefined;
     const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), 'dropkit-duckdb-')));
     await mkdir(workDir, { recursive: true });
-    const config: Record<string, string> = { TimeZone: 'UTC' };
+    // No extension downloads: everything needed (parquet, json, icu) is built in, and there may be no network.
+    const config: Record<string, string> = { autoinstall_known_extensions: 'false' };
     if (options.memoryLimit) config.memory_limit = options.memoryLimit;
     if (options.threads) config.threads = String(options.threads);
     config.temp_directory = join(workDir, 'spill');
     const instance = await DuckDBInstance.create(join(workDir, 'staging.duckdb'), config);
     const connection = await instance.connect();
+    // Timestamps are bound and rendered in UTC whatever the machine's zone (ICU is loaded by now).
+    await connection.run(`SET TimeZone = 'UTC'`);
     const engine = new DuckDbEngine(instance, connection, workDir, ownsWorkDir);
     for (const [name, source] of Object.entries(options.sources ?? {})) {
       await engine.registerSource(name, source);

@@ -1,0 +1,34 @@
+import { join, resolve } from 'node:path';
+import { DuckDbEngine } from '../adapters/duckdb/duckdb-engine';
+import { LocalLinkSigner } from '../adapters/local/local-link-signer';
+import { LocalStore } from '../adapters/local/local-store';
+import type { Clock } from '../ports/clock';
+import { fixedClock, systemClock } from '../ports/clock';
+import type { FeedDefinition } from '../core/feed/feed-definition';
+import type { Project } from '../project/load-project';
+import { consumerNotifiers, operatorNotifiers } from '../runner/local-notifiers';
+import type { RunDeps } from '../runner/run-slot';
+
+export interface LocalContextOptions {
+  readonly out?: string;
+  readonly now?: string;
+  readonly console: boolean;
+}
+
+/** Wires the embedded default: DuckDB over the project's sources, a local folder store, file links. */
+export function localContext(project: Project, options: LocalContextOptions) {
+  const storeRoot = options.out ? resolve(options.out) : project.outputDir;
+  const store = new LocalStore(storeRoot);
+  const clock: Clock = options.now ? fixedClock(options.now) : systemClock;
+  const workDir = join(storeRoot, '_work');
+  const depsFor = (feed: FeedDefinition, partner: string | null): RunDeps => ({
+    store,
+    signer: new LocalLinkSigner(store),
+    clock,
+    openEngine: () => DuckDbEngine.open({ sources: project.sources }),
+    consumers: consumerNotifiers(feed, partner, { storeRoot, console: options.console }),
+    operators: operatorNotifiers({ storeRoot, console: options.console }),
+    workDir,
+  });
+  return { store, storeRoot, clock, depsFor };
+}

@@ -1,0 +1,51 @@
+import { ConfigError } from '../core/errors';
+import { checkCommand } from './commands/check';
+import { runCommand } from './commands/run';
+import { EXIT, exitCodeFor } from './exit-codes';
+
+const HELP = `dropkit — scheduled SQL extracts delivered as validated, versioned file drops
+
+Usage:
+  dropkit check [--project DIR]
+      Validate every feed; print each feed's next slots and deadlines.
+  dropkit run FEED|--all [--project DIR] [--slot ISO] [--partner ID] [--rerun] [--out DIR] [--json]
+      Run one slot (default: the latest slot that is due) through stage, validate, render,
+      publish and notify. Per-partner feeds run for every partner unless --partner is given.
+
+Exit codes: 0 delivered (or already delivered), 2 invalid configuration or usage,
+3 validation failed (nothing published), 1 any other failure.`;
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  check: checkCommand,
+  run: runCommand,
+};
+
+/** The CLI edge: the only place errors become exit codes. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(HELP + '\n');
+    return command ? EXIT.ok : EXIT.config;
+  }
+  const handler = COMMANDS[command];
+  if (!handler) {
+    process.stderr.write(`dropkit: unknown command "${command}"; commands: ${Object.keys(COMMANDS).join(', ')}\n`);
+    return EXIT.config;
+  }
+  try {
+    return await handler(args);
+  } catch (error) {
+    const wantsJson = args.includes('--json');
+    const code = exitCodeFor(error);
+    if (wantsJson) {
+      const problems = error instanceof ConfigError ? error.problems : undefined;
+      process.stdout.write(JSON.stringify({ status: code === EXIT.config ? 'invalid' : 'error', error: describe(error), problems }) + '\n');
+    }
+    process.stderr.write(`dropkit ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return code;
+  }
+}
+
+function describe(error: unknown) {
+  return error instanceof Error ? { name: error.name, message: error.message } : { name: 'Error', message: String(error) };
+}

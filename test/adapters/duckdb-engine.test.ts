@@ -1,0 +1,85 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDbEngine } from '../../lib/adapters/duckdb/duckdb-engine';
+import type { StagedTable } from '../../lib/ports/query-engine';
+import { CONTRACT_SOURCE_SQL, queryEngineContract } from '../contract/query-engine.contract';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'dropkit-duckdb-test-'));
+  const db = await DuckDBInstance.create(':memory:');
+  const c = await db.connect();
+  await c.run(`COPY (${CONTRACT_SOURCE_SQL}) TO '${join(dir, 'src.parquet')}' (FORMAT parquet)`);
+  c.closeSync();
+  db.closeSync();
+  await writeFile(join(dir, 'people.csv'), 'id,name,nick\n1,Ann,""\n2,Bo,\n');
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+queryEngineContract('DuckDbEngine', () => DuckDbEngine.open({ sources: { src: { path: join(dir, 'src.parquet'), format: 'parquet' } } }));
+
+describe('DuckDbEngine', () => {
+  let engine: DuckDbEngine;
+  beforeEach(async () => {
+    engine = await DuckDbEngine.open({ sources: { people: { path: join(dir, 'people.csv'), format: 'csv' } } });
+  });
+  afterEach(async () => engine.close());
+
+  async function text(sql: string): Promise<{ staged: StagedTable; rows: (string | null)[][] }> {
+    const staged = await engine.stage({ runId: 'canon', sql, parameters: [] });
+    const rows: (string | null)[][] = [];
+    for await (const b of engine.streamText(staged)) rows.push(...b);
+    return { staged, rows };
+  }
+
+  it('renders decimals exactly, with their full scale', async () => {
+    const { rows } = await text(`SELECT 0.10::DECIMAL(12,2) AS a, 12345678901234567890.1234567890::DECIMAL(38,10) AS b, -0.5::DECIMAL(4,1) AS c`);
+    expect(rows).toEqual([['0.10', '12345678901234567890.1234567890', '-0.5']]);
+  });
+
+  it('renders booleans as true/false and NULL as null, distinct from an empty string', async () => {
+    const { rows } = await text(`SELECT true AS t, false AS f, NULL::BOOLEAN AS n, '' AS e, NULL::VARCHAR AS v`);
+    expect(rows).toEqual([['true', 'false', null, '', null]]);
+  });
+
+  it('renders timestamps as ISO-8601 UTC, converting offsets and keeping microseconds', async () => {
+    const { rows } = await text(
+      `SELECT TIMESTAMP '2024-01-15 06:00:00' AS a, TIMESTAMPTZ '2024-01-15 07:00:00+01' AS b, TIMESTAMP '2024-03-31 01:02:03.123456' AS c, DATE '2024-02-29' AS d`,
+    );
+    expect(rows).toEqual([['2024-01-15T06:00:00Z', '2024-01-15T06:00:00Z', '2024-03-31T01:02:03.123456Z', '2024-02-29']]);
+  });
+
+  it('renders doubles in shortest round-trip form and nested values as JSON', async () => {
+    const { rows } = await text(`SELECT 0.1::DOUBLE AS d, [1, 2] AS l, {'k': 'v'} AS s`);
+    expect(rows).toEqual([['0.1', '[1,2]', '{"k":"v"}']]);
+  });
+
+  it('reads a quoted empty string in a CSV source as an empty string, not NULL', async () => {
+    const { rows } = await text('SELECT nick FROM people ORDER BY id');
+    expect(rows).toEqual([[''], [null]]);
+  });
+
+  it('reports column types and nullability of the staged table', async () => {
+    const { staged } = await text(`SELECT 1::BIGINT AS id, 'x' AS name`);
+    expect(staged.columns).toEqual([
+      { name: 'id', type: 'BIGINT', nullable: true },
+      { name: 'name', type: 'VARCHAR', nullable: true },
+    ]);
+  });
+
+  it('streams a large staged table in batches without losing rows', async () => {
+    const staged = await engine.stage({ runId: 'big', sql: 'SELECT range AS i FROM range(100000)', parameters: [] });
+    let rows = 0;
+    let batches = 0;
+    for await (const b of engine.streamText(staged, 5000)) {
+      rows += b.length;
+      batches++;
+    }
+    expect(rows).toBe(100000);
+    expect(batches).toBeGreaterThan(1);
+  });
+});
