@@ -12,8 +12,9 @@ export async function generateShopData(projectDir: string, anchorDay: string): P
   const stamp = join(dataDir, '.anchor');
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === anchorDay) return dataDir;
   mkdirSync(dataDir, { recursive: true });
-  const db = await DuckDBInstance.create(':memory:', { TimeZone: 'UTC' });
+  const db = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false' });
   const c = await db.connect();
+  await c.run(`SET TimeZone = 'UTC'`);
   const anchor = `TIMESTAMPTZ '${anchorDay} 00:00:00+00' + INTERVAL 1 DAY`;
   const q = (path: string) => `'${join(dataDir, path).replace(/'/g, "''")}'`;
   // 600 orders a day over 35 days; every 7th has a note with the characters CSV writers get wrong.
@@ -27,7 +28,7 @@ export async function generateShopData(projectDir: string, anchorDay: string): P
         ((i * 104729) % 100000)::DECIMAL(12, 2) / 100 AS amount,
         ['EUR', 'USD', 'GBP'][(i % 5) % 3 + 1] AS currency,
         ['paid', 'shipped', 'delivered', 'cancelled'][(i % 11) % 4 + 1] AS status,
-        CASE WHEN i % 7 = 0 THEN ['leave at door, "back" porch', 'gift; wrap it', E'two\\nlines', 'café ☕ 東京', ''][(i / 7) % 5 + 1] END AS note
+        CASE WHEN i % 7 = 0 THEN ['leave at door, "back" porch', 'gift; wrap it', E'two\\nlines', 'café ☕ 東京', ''][(i // 7) % 5 + 1] END AS note
       FROM range(21000) t(i)
     ) TO ${q('orders.parquet')} (FORMAT parquet)`);
   await c.run(`
@@ -36,7 +37,7 @@ export async function generateShopData(projectDir: string, anchorDay: string): P
         i + 1 AS customer_id,
         ['Ada', 'Bjørn', 'Chloé', 'Dmitri', 'Eşref', '美咲'][(i % 6) + 1] || ' ' || ['Lovelace', 'O''Brien', 'Nguyễn', 'Smith, Jr.', 'Müller'][(i % 5) + 1] AS name,
         ['NL', 'US', 'DE', 'JP', 'GB'][(i % 5) + 1] AS country,
-        DATE '2020-01-01' + (i * 3) AS signup_date,
+        DATE '2020-01-01' + (i * 3)::INTEGER AS signup_date,
         i % 10 = 0 AS vip,
         ${anchor} - to_seconds(i * 2400) AS updated_at
       FROM range(1000) t(i)

@@ -4,7 +4,7 @@ import manifestSchema from '../../schemas/manifest.v1.schema.json';
 import { DropkitError } from './errors';
 import type { Manifest } from './manifest';
 
-const ajv = new Ajv2020({ allErrors: true, strict: true });
+const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
 addFormats(ajv);
 const validateManifest = ajv.compile(manifestSchema);
 

@@ -49,15 +49,55 @@ function wallDay(zone: IANAZone, t: number): number {
   return Math.floor((t + zone.offset(t) * MINUTE) / DAY) * DAY;
 }
 
+/** A zone's UTC offsets (minutes) around one local date, and the instant they change, if they do. */
+interface DayOffsets {
+  readonly early: number;
+  readonly late: number;
+  /** First instant on the `late` offset; NaN when early === late. */
+  readonly change: number;
+}
+
 /**
- * Every instant a wall time names, ascending: one normally, none in a spring-forward gap, two in
- * a fall-back overlap. The instant is wall - offset for some offset the zone has nearby; offsets
- * span -12h..+14h, so the offsets a day either side are the only candidates (zones change at
- * most once in that window). Pass them in to resolve many times of one day cheaply.
+ * Offsets are -12h..+14h, so every instant a wall time of `day` can name lies within a day either
+ * side of it: the offsets at those two ends are the only candidates (zones change at most once in
+ * that window). The change instant is found once per day by bisection, to the second.
  */
-function instantsOf(zone: IANAZone, wall: number, early = zone.offset(wall - DAY), late = zone.offset(wall + DAY)): number[] {
-  if (early === late) return [wall - early * MINUTE];
-  const out = [wall - early * MINUTE, wall - late * MINUTE].filter((t, i) => zone.offset(t) === (i === 0 ? early : late));
+const offsetsCache = new Map<string, DayOffsets>();
+
+function offsetsAround(zone: IANAZone, day: number): DayOffsets {
+  // Asking the zone goes through Intl and is slow; what it says about a date never changes.
+  const key = `${zone.name} ${day}`;
+  let found = offsetsCache.get(key);
+  if (!found) {
+    if (offsetsCache.size >= 10_000) offsetsCache.clear();
+    found = askOffsetsAround(zone, day);
+    offsetsCache.set(key, found);
+  }
+  return found;
+}
+
+function askOffsetsAround(zone: IANAZone, day: number): DayOffsets {
+  let lo = day - DAY;
+  let hi = day + 2 * DAY;
+  const early = zone.offset(lo);
+  const late = zone.offset(hi);
+  if (early === late) return { early, late, change: NaN };
+  while (hi - lo > 1000) {
+    const mid = lo + Math.floor((hi - lo) / 2000) * 1000;
+    if (zone.offset(mid) === late) hi = mid;
+    else lo = mid;
+  }
+  return { early, late, change: hi };
+}
+
+/** Every instant a wall time names, ascending: one normally, none in a spring-forward gap, two in a fall-back overlap. */
+function instantsOf(o: DayOffsets, wall: number): number[] {
+  const onEarly = wall - o.early * MINUTE;
+  if (o.early === o.late) return [onEarly];
+  const onLate = wall - o.late * MINUTE;
+  const out: number[] = [];
+  if (onEarly < o.change) out.push(onEarly);
+  if (onLate >= o.change) out.push(onLate);
   return out.sort((a, b) => a - b);
 }
 
@@ -65,13 +105,12 @@ function instantsOf(zone: IANAZone, wall: number, early = zone.offset(wall - DAY
 function ticksOnDay(spec: CronSpec, zone: IANAZone, day: number): number[] {
   const date = new Date(day);
   if (!dayMatches(spec, date.getUTCMonth() + 1, date.getUTCDate(), date.getUTCDay())) return [];
-  // Offsets sampled so every wall time of the day is within a day of both samples.
-  const early = zone.offset(day - DAY);
-  const late = zone.offset(day + 2 * DAY);
+  const offsets = offsetsAround(zone, day);
   const out: number[] = [];
   for (const h of spec.hours) {
     for (const m of spec.minutes) {
-      const first = instantsOf(zone, day + (h * 60 + m) * MINUTE, early, late)[0];
+      // Skipped if the wall time does not exist, its first occurrence if it exists twice.
+      const first = instantsOf(offsets, day + (h * 60 + m) * MINUTE)[0];
       if (first !== undefined) out.push(first);
     }
   }
@@ -120,7 +159,8 @@ export function isSlot(spec: CronSpec, tz: string, at: Date): boolean {
   const p = localParts(tz, at);
   if (!matches(spec, p)) return false;
   // The second pass through a repeated hour is not a tick: only the first occurrence is.
-  return instantsOf(zone, Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute))[0] === t;
+  const day = Date.UTC(p.year, p.month - 1, p.day);
+  return instantsOf(offsetsAround(zone, day), day + (p.hour * 60 + p.minute) * MINUTE)[0] === t;
 }
 
 /** Slots with from <= slot <= to, ascending. Throws beyond 100000 slots. */
@@ -173,20 +213,12 @@ export type WallTime =
 /** What a local wall time means in a zone, DST included. */
 export function resolveWallTime(tz: string, wall: { year: number; month: number; day: number; hour: number; minute: number }): WallTime {
   const zone = zoneOf(tz);
-  const w = Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute);
-  const found = instantsOf(zone, w);
+  const day = Date.UTC(wall.year, wall.month - 1, wall.day);
+  const offsets = offsetsAround(zone, day);
+  const found = instantsOf(offsets, day + (wall.hour * 60 + wall.minute) * MINUTE);
   if (found.length === 2) return { kind: 'ambiguous', first: new Date(found[0]), second: new Date(found[1]) };
   if (found.length === 1) return { kind: 'unique', at: new Date(found[0]) };
-  // In the gap: the clock change lies between the wall time read in the new and in the old offset.
-  let lo = w - zone.offset(w + DAY) * MINUTE;
-  let hi = w - zone.offset(w - DAY) * MINUTE;
-  const after = zone.offset(hi);
-  while (hi - lo > 1000) {
-    const mid = lo + Math.floor((hi - lo) / 2000) * 1000;
-    if (zone.offset(mid) === after) hi = mid;
-    else lo = mid;
-  }
-  return { kind: 'skipped', gapEnd: new Date(hi) };
+  return { kind: 'skipped', gapEnd: new Date(offsets.change) };
 }
 
 /** UTC basic ISO-8601, e.g. `20240115T060000Z`: the slot's name in paths and run ids. */

@@ -71,7 +71,11 @@ export class DuckDbEngine implements QueryEngine {
         ? `read_parquet(${sqlString(source.path)})`
         : // Quoted empty strings stay empty strings, not NULL.
           `read_csv(${sqlString(source.path)}, header = true, allow_quoted_nulls = false)`;
-    await this.connection.run(`CREATE OR REPLACE VIEW ${quoteIdent(name)} AS SELECT * FROM ${reader}`);
+    try {
+      await this.connection.run(`CREATE OR REPLACE VIEW ${quoteIdent(name)} AS SELECT * FROM ${reader}`);
+    } catch (error) {
+      throw new QueryFailedError(`source "${name}" (${source.path}) cannot be read as ${source.format}: ${messageOf(error).split('\n')[0]}; fix its path under sources: in the project file`, { cause: error });
+    }
   }
 
   async stage(request: StageRequest): Promise<StagedTable> {
