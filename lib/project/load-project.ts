@@ -146,17 +146,23 @@ function readSql(path: string, file: string, spec: FeedFile, problems: ConfigPro
   const known = new Set<string>([...BUILTIN_PARAMETERS, ...Object.keys(spec.parameters ?? {})]);
   for (const p of spec.partners) for (const k of Object.keys(p.parameters ?? {})) known.add(k);
   let ok = true;
+  const shared = files.duckdb === files.athena;
   for (const engine of ['duckdb', 'athena'] as const) {
     const sqlPath = files[engine];
+    if (engine === 'athena' && shared) {
+      text.athena = text.duckdb; // one file for both engines: read and checked once
+      continue;
+    }
     const field = spec.query?.[engine] ? `query.${engine}` : spec.query?.sql ? 'query.sql' : 'query';
+    const forWhom = shared ? '' : ` for ${engine}`;
     if (!existsSync(sqlPath) || !statSync(sqlPath).isFile()) {
-      problems.push({ file, path: field, message: `SQL file for ${engine} not found`, value: relative(dirname(path), sqlPath), fix: `create ${relative(dirname(path), sqlPath)} beside the feed file, or set query.sql / query.${engine}` });
+      problems.push({ file, path: field, message: `SQL file${forWhom} not found`, value: relative(dirname(path), sqlPath), fix: `create ${relative(dirname(path), sqlPath)} beside the feed file, or set query.sql / query.${engine}` });
       ok = false;
       continue;
     }
     text[engine] = readFileSync(sqlPath, 'utf8');
     if (!text[engine].trim()) {
-      problems.push({ file, path: field, message: `SQL file for ${engine} is empty`, value: relative(dirname(path), sqlPath), fix: 'write the SELECT that produces the feed' });
+      problems.push({ file, path: field, message: `SQL file${forWhom} is empty`, value: relative(dirname(path), sqlPath), fix: 'write the SELECT that produces the feed' });
       ok = false;
     }
     for (const name of referencedParameters(text[engine])) {

@@ -1,0 +1,153 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { manifestProblems } from '../../lib/core/manifest-schema';
+import { DAILY_SQL, PROJECT_YAML, dailyFeed, eventsSelect, tempProject, TempProject, writeParquet } from '../helpers/temp-project';
+
+const BIN = join(__dirname, '..', '..', 'dist', 'bin', 'dropkit.js');
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function dropkit(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const SLOT = ['--slot', '2024-01-15T06:00:00Z', '--now', '2024-01-15T07:00:00Z'];
+
+const PARTNER_FEED = `name: statements
+description: per-partner test feed
+owner: tests@example.com
+schedule:
+  cron: "0 6 * * *"
+sla:
+  deadline: "09:00"
+delivery: per-partner
+parameters:
+  label: b
+formats:
+  csv:
+    gzip: false
+partners:
+  - id: acme
+  - id: evil
+    parameters:
+      label: "x'; DROP TABLE events; --"
+`;
+
+describe('dropkit CLI (child process)', () => {
+  let p: TempProject;
+  beforeAll(() => {
+    if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run npm run build (npm test does)`);
+  });
+  beforeEach(async () => {
+    p = tempProject({ 'dropkit.yaml': PROJECT_YAML, 'feeds/daily.yaml': dailyFeed(), 'feeds/daily.sql': DAILY_SQL });
+    await writeParquet(join(p.dir, 'data/events.parquet'), eventsSelect());
+  });
+  afterEach(() => p.cleanup());
+
+  it('check validates the project and prints the next slots with their deadlines', async () => {
+    const r = await dropkit(['check', '--project', p.dir, '--now', '2024-01-15T07:00:00Z']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('✓ test: 1 feed valid');
+    expect(r.stdout).toContain('EventBridge cron(0 6 * * ? *)');
+    expect(r.stdout).toMatch(/slot 2024-01-16 06:00 UTC\s+\(2024-01-16T06:00:00.000Z\)\s+due by 2024-01-16 08:00 UTC/);
+  });
+
+  it('run delivers a slot and prints one JSON object with status, runId and the manifest path', async () => {
+    const r = await dropkit(['run', 'daily', '--project', p.dir, ...SLOT, '--json']);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ status: 'delivered', feed: 'daily', slot: '20240115T060000Z', revision: 1, rowCount: 3 });
+    expect(out.runId).toMatch(/^20240115T060000Z-r1-[0-9a-f]{12}$/);
+    expect(out.manifest).toBe(join(p.dir, 'out', out.manifestKey));
+    const manifest = JSON.parse(readFileSync(out.manifest, 'utf8'));
+    expect(manifestProblems(manifest)).toEqual([]);
+    expect(r.stdout.trim().split('\n')).toHaveLength(1); // no console noise on stdout with --json
+  });
+
+  it('run of an already delivered slot exits 0 and says so; --rerun makes revision 2', async () => {
+    const first = JSON.parse((await dropkit(['run', 'daily', '--project', p.dir, ...SLOT, '--json'])).stdout);
+    const again = await dropkit(['run', 'daily', '--project', p.dir, ...SLOT, '--json']);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ status: 'already-delivered', runId: first.runId });
+    const human = await dropkit(['run', 'daily', '--project', p.dir, ...SLOT]);
+    expect(human.stdout).toMatch(/already delivered \(revision 1, run .*\); use --rerun/);
+    const rerun = await dropkit(['run', 'daily', '--project', p.dir, ...SLOT, '--rerun', '--json']);
+    expect(rerun.code).toBe(0);
+    expect(JSON.parse(rerun.stdout)).toMatchObject({ status: 'delivered', revision: 2, supersedes: first.runId });
+  });
+
+  it('run exits 3 when validation fails and publishes nothing', async () => {
+    await writeParquet(join(p.dir, 'data/events.parquet'), eventsSelect(true));
+    const r = await dropkit(['run', 'daily', '--project', p.dir, '--slot', '2024-01-16T06:00:00Z', '--now', '2024-01-16T07:00:00Z', '--json']);
+    expect(r.code).toBe(3);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ status: 'validation-failed', manifest: null, error: { step: 'validate' } });
+    expect(out.validation.checks.find((c: any) => c.name === 'unique(id)')).toMatchObject({ outcome: 'fail', observed: 1 });
+    expect(existsSync(join(p.dir, 'out', 'daily'))).toBe(false);
+  });
+
+  it('run exits 2 on a bad feed file, naming file, field and fix, and writes nothing', async () => {
+    p.write('feeds/daily.yaml', dailyFeed().replace('timezone: UTC', 'timezone: Nowhere/City'));
+    const r = await dropkit(['run', 'daily', '--project', p.dir, ...SLOT]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('feeds/daily.yaml: schedule.timezone: unknown time zone (got "Nowhere/City")');
+    expect(r.stderr).toMatch(/fix: use an IANA time zone name/);
+    expect(existsSync(join(p.dir, 'out'))).toBe(false);
+  });
+
+  it('run exits 2 for an unknown feed, a slot that is not a tick, or an unknown option', async () => {
+    const unknown = await dropkit(['run', 'nope', '--project', p.dir]);
+    expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringContaining('no feed named "nope"; feeds: daily')]);
+    const offTick = await dropkit(['run', 'daily', '--project', p.dir, '--slot', '2024-01-15T06:30:00Z', '--now', '2024-01-16T00:00:00Z']);
+    expect([offTick.code, offTick.stderr]).toEqual([2, expect.stringContaining('is not a slot of daily')]);
+    const option = await dropkit(['run', 'daily', '--project', p.dir, '--slots', 'x']);
+    expect([option.code, option.stderr]).toEqual([2, expect.stringMatching(/--slots/)]);
+  });
+
+  it('run exits 1 when the query fails, recording the failed run', async () => {
+    p.write('feeds/daily.sql', 'SELECT id FROM missing_table');
+    const r = await dropkit(['run', 'daily', '--project', p.dir, ...SLOT, '--json']);
+    expect(r.code).toBe(1);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ status: 'failed', error: { step: 'stage', name: 'QueryFailedError' } });
+    const record = JSON.parse(readFileSync(join(p.dir, 'out', '_runs', 'daily', 'slot=20240115T060000Z', `${out.runId}.json`), 'utf8'));
+    expect(record).toMatchObject({ status: 'failed', step: 'stage' });
+  });
+
+  it('runs a per-partner feed once per partner, binding a hostile parameter value as a value', async () => {
+    p.write('feeds/statements.yaml', PARTNER_FEED);
+    p.write('feeds/statements.sql', 'SELECT id, label, $partner_id AS partner FROM events WHERE label = $label AND happened_at < $window_end ORDER BY id');
+    const r = await dropkit(['run', 'statements', '--project', p.dir, ...SLOT, '--json']);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.status).toBe('delivered');
+    expect(out.runs.map((x: any) => [x.partner, x.rowCount])).toEqual([['acme', 1], ['evil', 0]]);
+    const acmeCsv = readFileSync(join(p.dir, 'out', out.runs[0].manifestKey.replace('manifest.json', 'part-00000.csv')), 'utf8');
+    expect(acmeCsv).toBe('id,label,partner\n2,b,acme\n');
+    const evilCsv = readFileSync(join(p.dir, 'out', out.runs[1].manifestKey.replace('manifest.json', 'part-00000.csv')), 'utf8');
+    expect(evilCsv).toBe('id,label,partner\n'); // zero rows: a header-only file, and the events table is still there
+    const again = await dropkit(['run', 'daily', '--project', p.dir, ...SLOT, '--json']);
+    expect(JSON.parse(again.stdout).rowCount).toBe(3);
+  });
+
+  it('run exits 2 before doing anything when a webhook secret is missing', async () => {
+    p.write('feeds/daily.yaml', dailyFeed() + 'notify:\n  - type: webhook\n    url: https://hooks.example.com/dropkit\n    secretEnv: DAILY_HOOK_SECRET\n');
+    const r = await dropkit(['run', 'daily', '--project', p.dir, ...SLOT], { DAILY_HOOK_SECRET: '' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('DAILY_HOOK_SECRET');
+    expect(existsSync(join(p.dir, 'out'))).toBe(false);
+  });
+});
