@@ -12,6 +12,15 @@ export interface ManifestFile {
   readonly sha256: string;
 }
 
+/** The slot a drop covers: its tick, data interval and the schedule it came from. */
+export interface SlotInfo {
+  readonly id: string;
+  readonly scheduledFor: string;
+  readonly dataInterval: { readonly start: string; readonly end: string };
+  readonly timezone: string;
+  readonly cron: string;
+}
+
 export type ValidationStatus = 'pass' | 'warn' | 'fail';
 
 export interface Manifest {
@@ -22,13 +31,7 @@ export interface Manifest {
   readonly revision: number;
   readonly supersedes: string | null;
   readonly status: 'DELIVERED';
-  readonly slot: {
-    readonly id: string;
-    readonly scheduledFor: string;
-    readonly dataInterval: { readonly start: string; readonly end: string };
-    readonly timezone: string;
-    readonly cron: string;
-  };
+  readonly slot: SlotInfo;
   readonly sla: {
     readonly expectedBy: string;
     readonly warnAt: string | null;

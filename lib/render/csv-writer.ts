@@ -111,7 +111,7 @@ export async function writeCsvParts(options: CsvWriteOptions): Promise<WrittenPa
           const next = scanner.recordEnd(end);
           if (next - pos > byteRoom) {
             // A record too big for any part goes in alone, into a part with no data rows yet.
-            if (false) {
+            if (n === 0 && out.rows === 0) {
               end = next;
               n = 1;
             }

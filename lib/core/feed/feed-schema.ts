@@ -73,7 +73,11 @@ export const csvSchema = z
       .meta({ description: 'Split before a file would pass this many uncompressed bytes' }),
   })
   .refine((c) => c.delimiter !== c.quote, { error: 'delimiter and quote must differ' })
-  .refine((c) => !/[\r\n]/.test(c.delimiter) && !/[\r\n]/.test(c.quote), { error: 'delimiter and quote cannot be CR or LF' });
+  .refine((c) => !/[\r\n]/.test(c.delimiter) && !/[\r\n]/.test(c.quote), { error: 'delimiter and quote cannot be CR or LF' })
+  .refine((c) => !c.nullText.includes(c.delimiter) && !c.nullText.includes(c.quote) && !/[\r\n]/.test(c.nullText), {
+    error: 'nullText is written unquoted, so it cannot hold the delimiter, the quote or a line break; use e.g. "" or "\\N"',
+    path: ['nullText'],
+  });
 
 export const parquetSchema = z.strictObject({
   compression: z.enum(['zstd', 'snappy', 'gzip', 'uncompressed']).default('zstd'),

@@ -6,7 +6,7 @@ import type { QueryParameter } from '../../ports/query-engine';
 import { parseCron } from '../cron';
 import { DropkitError } from '../errors';
 import { dropPrefix, latestKey, manifestKey, parseDropKey, runRecordKey, slotPrefix, stagingPrefix, DropCoordinates } from '../layout';
-import type { Manifest } from '../manifest';
+import type { Manifest, SlotInfo } from '../manifest';
 import { deriveRunId, sha256Hex } from '../run-id';
 import { deadlineFor, warnAtFor } from '../sla';
 import { dataInterval, isSlot, latestSlotAtOrBefore, nextSlot, previousSlot, slotId } from '../slots';
@@ -26,13 +26,7 @@ export interface RunPlan {
   readonly runId: string;
   readonly revision: number;
   readonly supersedes: string | null;
-  readonly slot: {
-    readonly id: string;
-    readonly scheduledFor: string;
-    readonly dataInterval: { readonly start: string; readonly end: string };
-    readonly timezone: string;
-    readonly cron: string;
-  };
+  readonly slot: SlotInfo;
   readonly sla: { readonly expectedBy: string; readonly warnAt: string | null };
   readonly engine: 'duckdb' | 'athena';
   readonly sqlSha256: string;
