@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
 import { feedSchemaDocument, projectSchemaDocument } from '../../lib/project/json-schemas';
 
@@ -15,6 +16,7 @@ describe('published JSON Schemas', () => {
 
   it('accepts every shipped example feed and rejects a misspelt field', () => {
     const ajv = new Ajv2020({ strict: false });
+    addFormats(ajv);
     const validate = ajv.compile(read('schemas/feed.schema.json'));
     for (const f of ['daily_orders', 'partner_statements', 'weekly_customers', 'daily_returns']) {
       const feed = parse(readFileSync(join(root, 'examples/shop/feeds', `${f}.yaml`), 'utf8'));
