@@ -9,7 +9,7 @@ import type { CheckConfig } from '../core/checks/registry';
 import type { Manifest } from '../core/manifest';
 import type { RunRecord, StepName } from '../core/run-record';
 import { failureEvent, notifyDelivered, sendAll } from '../core/steps/notify';
-import { planRun, RunPlan } from '../core/steps/plan';
+import { planRun, previousDrop, RunPlan } from '../core/steps/plan';
 import { moveLatestPointer, pointerFor, publishDrop } from '../core/steps/publish';
 import { renderDrop, RenderProgress } from '../core/steps/render';
 import { sha256Hex } from '../core/run-id';
@@ -97,7 +97,8 @@ export async function runSlot(request: RunRequest, deps: RunDeps): Promise<RunOu
     const stagedAt = now();
 
     enter('validate');
-    validation = await validateStaged(feed.spec.checks as CheckConfig[], staged, engine);
+    const previous = await previousDrop(deps.store, { prefix, feed: plan.feed, partner: plan.partner }, plan.slot.id);
+    validation = await validateStaged(feed.spec.checks as CheckConfig[], staged, engine, { slot: plan.slot, previous });
     const validatedAt = now();
     assertPublishable(feed.spec.name, validation);
 

@@ -1,12 +1,18 @@
 import { DuckDbEngine } from '../../lib/adapters/duckdb/duckdb-engine';
 import { checkSchema, CheckConfig } from '../../lib/core/checks/registry';
+import { duckdbDialect } from '../../lib/core/checks/dialect';
 import { notNullCheck } from '../../lib/core/checks/not-null';
 import { rowCountCheck } from '../../lib/core/checks/row-count';
 import { uniqueCheck } from '../../lib/core/checks/unique';
 import { assertPublishable, validateStaged } from '../../lib/core/steps/validate';
 import type { StagedTable } from '../../lib/ports/query-engine';
 
+const SLOT = { id: '20240115T060000Z', scheduledFor: '2024-01-15T06:00:00.000Z', dataInterval: { start: '2024-01-14T06:00:00.000Z', end: '2024-01-15T06:00:00.000Z' }, timezone: 'UTC', cron: '0 6 * * *' };
+const CONTEXT = { slot: SLOT, previous: null };
+
 const target = {
+  ...CONTEXT,
+  dialect: duckdbDialect,
   table: '"stg"',
   columns: [
     { name: 'id', type: 'BIGINT', nullable: true },
@@ -67,6 +73,7 @@ describe('validateStaged on DuckDB', () => {
       [parse({ type: 'row_count', min: 1, max: 5 }), parse({ type: 'not_null', columns: ['email'] }), parse({ type: 'unique', columns: ['id'] })],
       staged,
       engine,
+      CONTEXT,
     );
     expect(report.checks.map((c) => [c.name, c.outcome, c.observed, c.threshold])).toEqual([
       ['row_count', 'fail', 6, { min: 1, max: 5 }],
@@ -78,7 +85,7 @@ describe('validateStaged on DuckDB', () => {
   });
 
   it('turns a failing warn-severity check into warn, which does not block', async () => {
-    const report = await validateStaged([parse({ type: 'not_null', columns: ['id'], severity: 'warn' })], staged, engine);
+    const report = await validateStaged([parse({ type: 'not_null', columns: ['id'], severity: 'warn' })], staged, engine, CONTEXT);
     expect(report.checks[0]).toMatchObject({ outcome: 'warn', observed: 2 });
     expect(report.status).toBe('warn');
     expect(() => assertPublishable('feed', report)).not.toThrow();
@@ -89,13 +96,14 @@ describe('validateStaged on DuckDB', () => {
       [parse({ type: 'not_null', columns: ['id'], maxFailing: 2 }), parse({ type: 'not_null', columns: ['id'], maxFailingFraction: 0.34 }), parse({ type: 'not_null', columns: ['id'], maxFailingFraction: 0.3 })],
       staged,
       engine,
+      CONTEXT,
     );
     expect(report.checks.map((c) => c.outcome)).toEqual(['pass', 'pass', 'fail']);
     expect(report.checks[1].threshold).toEqual({ maxFailingFraction: 0.34 });
   });
 
   it('records a check that cannot run as error, blocking when its severity is error', async () => {
-    const report = await validateStaged([parse({ type: 'not_null', columns: ['missing'] }), parse({ type: 'row_count', min: 1 })], staged, engine);
+    const report = await validateStaged([parse({ type: 'not_null', columns: ['missing'] }), parse({ type: 'row_count', min: 1 })], staged, engine, CONTEXT);
     expect(report.checks[0]).toMatchObject({ outcome: 'error', observed: null });
     expect(report.checks[0].message).toMatch(/could not run: column "missing"/);
     expect(report.checks[1].outcome).toBe('pass');
@@ -104,7 +112,7 @@ describe('validateStaged on DuckDB', () => {
 
   it('passes a clean table', async () => {
     const clean = await engine.stage({ runId: 'clean', sql: 'SELECT range AS id FROM range(10)', parameters: [] });
-    const report = await validateStaged([parse({ type: 'unique', columns: ['id'] }), parse({ type: 'not_null', columns: ['id'] }), parse({ type: 'row_count', min: 10, max: 10 })], clean, engine);
+    const report = await validateStaged([parse({ type: 'unique', columns: ['id'] }), parse({ type: 'not_null', columns: ['id'] }), parse({ type: 'row_count', min: 10, max: 10 })], clean, engine, CONTEXT);
     expect(report.status).toBe('pass');
     expect(report.checks.every((c) => c.outcome === 'pass')).toBe(true);
   });

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import type { ColumnSchema } from '../../ports/query-engine';
+import type { SlotInfo } from '../manifest';
+import type { SqlDialect } from './dialect';
 
 /**
  * The check model. A check type is a zod schema (what the feed file says) plus `compile`, which
@@ -26,6 +28,17 @@ export interface CheckTarget {
   /** The staged table, already quoted for the engine. */
   readonly table: string;
   readonly columns: readonly ColumnSchema[];
+  readonly dialect: SqlDialect;
+  /** The slot being delivered (freshness checks compare against its data interval). */
+  readonly slot: SlotInfo;
+  /** The previous delivered drop of the same feed and partner, if there is one. */
+  readonly previous: PreviousDrop | null;
+}
+
+export interface PreviousDrop {
+  readonly runId: string;
+  readonly slot: string;
+  readonly rowCount: number;
 }
 
 /** The verdict of one check before severity is applied. */
@@ -34,6 +47,8 @@ export interface Judgement {
   readonly observed: unknown;
   readonly threshold: unknown;
   readonly message: string;
+  /** A few failing rows, for the run record only (never the whole set, never the manifest). */
+  readonly sample?: readonly Record<string, unknown>[];
 }
 
 /**
@@ -62,4 +77,6 @@ export interface CheckResult {
   readonly observed: unknown;
   readonly threshold: unknown;
   readonly message: string;
+  /** A few failing rows, kept in the run record (not in the manifest). */
+  readonly sample?: readonly Record<string, unknown>[];
 }

@@ -3,9 +3,10 @@ import type { ParameterValue } from '../feed/feed-schema';
 import type { ObjectStore } from '../../ports/object-store';
 import type { Clock } from '../../ports/clock';
 import type { QueryParameter } from '../../ports/query-engine';
+import type { PreviousDrop } from '../checks/check-types';
 import { parseCron } from '../cron';
 import { DropkitError } from '../errors';
-import { dropPrefix, latestKey, manifestKey, parseDropKey, runRecordKey, slotPrefix, stagingPrefix, DropCoordinates } from '../layout';
+import { dropPrefix, feedRoot, latestKey, manifestKey, parseDropKey, runRecordKey, slotPrefix, stagingPrefix, DropCoordinates } from '../layout';
 import type { Manifest, SlotInfo } from '../manifest';
 import { deriveRunId, sha256Hex } from '../run-id';
 import { deadlineFor, warnAtFor } from '../sla';
@@ -74,6 +75,27 @@ export async function deliveredRevisions(store: ObjectStore, c: DropCoordinates,
     found.push({ key: o.key, runId: m.runId, revision: m.revision });
   }
   return found.sort((a, b) => a.revision - b.revision);
+}
+
+/**
+ * The newest delivered drop of the same feed and partner before this slot (row-count change
+ * checks compare against it). Backfills look before their own slot, not at latest.json.
+ */
+export async function previousDrop(store: ObjectStore, c: DropCoordinates, slot: string): Promise<PreviousDrop | null> {
+  const root = feedRoot(c);
+  let best: string | undefined;
+  for await (const o of store.list(`${root}slot=`)) {
+    const key = parseDropKey(o.key.slice(root.length));
+    if (key && key.slotId < slot && (!best || o.key > best)) best = o.key;
+  }
+  if (!best) return null;
+  const id = parseDropKey(best)!.slotId;
+  const delivered = await deliveredRevisions(store, c, id);
+  const newest = delivered[delivered.length - 1];
+  const got = newest && (await store.get(newest.key));
+  if (!got) return null;
+  const m = JSON.parse(got.body.toString('utf8')) as Manifest;
+  return { runId: m.runId, slot: m.slot.id, rowCount: m.rowCount };
 }
 
 export async function planRun(request: PlanRequest, deps: { store: ObjectStore; clock: Clock }): Promise<PlanResult> {

@@ -90,7 +90,8 @@ function buildManifest(input: PublishInput, publishedAt: Date): Manifest {
     csv: input.csv
       ? { delimiter: input.csv.delimiter, quote: input.csv.quote, header: input.csv.header, nullText: input.csv.nullText, lineEnding: input.csv.lineEnding, encoding: input.csv.encoding }
       : null,
-    validation: { status: validation.status, checks: validation.checks },
+    // Failing-row samples stay in the run record: the manifest goes to partners.
+    validation: { status: validation.status, checks: validation.checks.map(({ sample: _sample, ...check }) => check) },
     toolkitVersion: TOOLKIT_VERSION,
   };
 }

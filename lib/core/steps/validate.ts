@@ -1,5 +1,7 @@
 import type { QueryEngine, StagedTable } from '../../ports/query-engine';
-import type { CheckResult, CompiledCheck, Judgement, Outcome, Severity } from '../checks/check-types';
+import type { CheckResult, CompiledCheck, Judgement, Outcome, PreviousDrop, Severity } from '../checks/check-types';
+import { dialectFor } from '../checks/dialect';
+import type { SlotInfo } from '../manifest';
 import { checkDefinition, CheckConfig } from '../checks/registry';
 import { ValidationFailedError } from '../errors';
 import type { ValidationStatus } from '../manifest';
@@ -14,8 +16,18 @@ export interface ValidationReport {
  * Aggregate checks share one scan; if that shared statement fails, each runs alone so the one that
  * cannot run is recorded as `error` and the others still get their values.
  */
-export async function validateStaged(checks: readonly CheckConfig[], staged: StagedTable, engine: QueryEngine): Promise<ValidationReport> {
-  const target = { table: staged.table, columns: staged.columns };
+export interface ValidationContext {
+  readonly slot: SlotInfo;
+  readonly previous: PreviousDrop | null;
+}
+
+export async function validateStaged(
+  checks: readonly CheckConfig[],
+  staged: StagedTable,
+  engine: QueryEngine,
+  context: ValidationContext,
+): Promise<ValidationReport> {
+  const target = { table: staged.table, columns: staged.columns, dialect: dialectFor(engine.name), slot: context.slot, previous: context.previous };
   const compiled: CompiledCheck[] = checks.flatMap((config) => {
     const definition = checkDefinition(config.type);
     if (!definition) {
@@ -99,7 +111,8 @@ function judged(check: CompiledCheck, judge: () => Judgement): CheckResult {
   } catch (error) {
     return errored(check, error);
   }
-  return { name: check.name, type: check.type, severity: check.severity, outcome: outcomeOf(j.passed, check.severity), observed: j.observed, threshold: j.threshold, message: j.message };
+  const result: CheckResult = { name: check.name, type: check.type, severity: check.severity, outcome: outcomeOf(j.passed, check.severity), observed: j.observed, threshold: j.threshold, message: j.message };
+  return j.sample?.length ? { ...result, sample: j.sample } : result;
 }
 
 function outcomeOf(passed: boolean, severity: Severity): Outcome {
