@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { parseSlotArg } from '../core/slots';
 import { UsageError } from '../core/steps/plan';
 
 type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'] & {};
@@ -13,3 +14,13 @@ export function parseCommandArgs<T extends Options>(command: string, args: strin
 }
 
 export const projectOption = { project: { type: 'string', short: 'p', default: '.' } } as const;
+
+/** A time on the command line: ISO-8601 with an offset or Z, a slot id, or a date (midnight UTC). */
+export function parseTimeArg(option: string, text: string): Date {
+  const date = /^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text;
+  try {
+    return parseSlotArg(date);
+  } catch {
+    throw new UsageError(`${option} ${text} is not a time; give ISO-8601 like 2024-01-15T06:00:00Z, a date like 2024-01-15, or a slot id like 20240115T060000Z`);
+  }
+}

@@ -8,11 +8,13 @@ import type { FeedDefinition } from '../core/feed/feed-definition';
 import type { Project } from '../project/load-project';
 import { consumerNotifiers, operatorNotifiers } from '../runner/local-notifiers';
 import type { RunDeps } from '../runner/run-slot';
+import type { Progress } from './progress';
 
 export interface LocalContextOptions {
   readonly out?: string;
   readonly now?: string;
   readonly console: boolean;
+  readonly progress?: Progress;
 }
 
 /** Wires the embedded default: DuckDB over the project's sources, a local folder store, file links. */
@@ -21,6 +23,7 @@ export function localContext(project: Project, options: LocalContextOptions) {
   const store = new LocalStore(storeRoot);
   const clock: Clock = options.now ? fixedClock(options.now) : systemClock;
   const workDir = join(storeRoot, '_work');
+  const progress = options.progress;
   const depsFor = (feed: FeedDefinition, partner: string | null): RunDeps => ({
     store,
     signer: new LocalLinkSigner(store),
@@ -29,6 +32,8 @@ export function localContext(project: Project, options: LocalContextOptions) {
     consumers: consumerNotifiers(feed, partner, { storeRoot, console: options.console }),
     operators: operatorNotifiers({ storeRoot, console: options.console }),
     workDir,
+    onStep: progress ? (step, plan) => (step === 'stage' && progress.run(`${plan.feed}${plan.partner ? ` [${plan.partner}]` : ''} ${plan.slot.id}`), progress.step(step)) : undefined,
+    onProgress: progress ? (p) => progress.written(p.format, p.rows, p.bytes) : undefined,
   });
   return { store, storeRoot, clock, depsFor };
 }

@@ -1,4 +1,5 @@
 import { ConfigError } from '../core/errors';
+import { backfillCommand } from './commands/backfill';
 import { checkCommand } from './commands/check';
 import { runCommand } from './commands/run';
 import { EXIT, exitCodeFor } from './exit-codes';
@@ -11,6 +12,9 @@ Usage:
   dropkit run FEED|--all [--project DIR] [--slot ISO] [--partner ID] [--rerun] [--out DIR] [--json]
       Run one slot (default: the latest slot that is due) through stage, validate, render,
       publish and notify. Per-partner feeds run for every partner unless --partner is given.
+  dropkit backfill FEED --from ISO --to ISO [--partner ID] [--continue-on-failure] [--project DIR] [--out DIR] [--json]
+      Run every due slot of the range, oldest first; delivered slots are skipped. Stops at the
+      first failure unless --continue-on-failure. Ends with delivered / skipped / failed counts.
 
 Exit codes: 0 delivered (or already delivered), 2 invalid configuration or usage,
 3 validation failed (nothing published), 1 any other failure.`;
@@ -18,6 +22,7 @@ Exit codes: 0 delivered (or already delivered), 2 invalid configuration or usage
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   check: checkCommand,
   run: runCommand,
+  backfill: backfillCommand,
 };
 
 /** The CLI edge: the only place errors become exit codes. */

@@ -3,7 +3,7 @@ import { parseCron } from '../../core/cron';
 import { deadlineFor } from '../../core/sla';
 import { nextSlot } from '../../core/slots';
 import { loadProject } from '../../project/load-project';
-import { parseCommandArgs, projectOption } from '../args';
+import { parseCommandArgs, parseTimeArg, projectOption } from '../args';
 import { EXIT } from '../exit-codes';
 
 const SLOTS_SHOWN = 3;
@@ -12,7 +12,7 @@ const SLOTS_SHOWN = 3;
 export async function checkCommand(args: string[]): Promise<number> {
   const { values } = parseCommandArgs('check', args, { ...projectOption, now: { type: 'string' }, json: { type: 'boolean', default: false } });
   const project = loadProject(values.project);
-  const now = values.now ? new Date(values.now) : new Date();
+  const now = values.now ? parseTimeArg('--now', values.now) : new Date();
   const feeds = project.feeds.map((feed) => {
     const { schedule, sla } = feed.spec;
     const cron = parseCron(schedule.cron);

@@ -1,0 +1,68 @@
+import type { RunOutcome } from '../runner/run-slot';
+import { EXIT } from './exit-codes';
+
+/** How run outcomes are shown: one JSON object each for --json, a few readable lines otherwise. */
+
+export function exitCodeForOutcomes(outcomes: readonly RunOutcome[]): number {
+  if (outcomes.some((o) => o.status === 'failed')) return EXIT.failure;
+  if (outcomes.some((o) => o.status === 'validation-failed')) return EXIT.validation;
+  return EXIT.ok;
+}
+
+export function worstStatus(outcomes: readonly RunOutcome[]): RunOutcome['status'] {
+  for (const s of ['failed', 'validation-failed', 'delivered', 'already-delivered'] as const) if (outcomes.some((o) => o.status === s)) return s;
+  return 'delivered';
+}
+
+export function outcomeJson(o: RunOutcome, pathOf: (key: string) => string) {
+  return {
+    status: o.status,
+    feed: o.feed,
+    partner: o.partner,
+    slot: o.slot,
+    runId: o.runId,
+    revision: o.revision,
+    manifest: o.manifestKey ? pathOf(o.manifestKey) : null,
+    manifestKey: o.manifestKey,
+    rowCount: o.manifest?.rowCount ?? null,
+    files: o.manifest?.files ?? [],
+    sla: o.manifest?.sla ?? null,
+    supersedes: o.manifest?.supersedes ?? null,
+    validation: o.validation ?? null,
+    notifications: o.notifications,
+    error: o.error ?? null,
+  };
+}
+
+export function describeOutcome(o: RunOutcome, pathOf: (key: string) => string): string {
+  const who = `${o.feed}${o.partner ? ` [${o.partner}]` : ''} slot ${o.slot}`;
+  const lines: string[] = [];
+  if (o.status === 'already-delivered') {
+    lines.push(`= ${who}: already delivered (revision ${o.revision}, run ${o.runId}); use --rerun for a new revision`);
+  } else if (o.status === 'delivered' && o.manifest) {
+    const m = o.manifest;
+    const late = m.sla.status === 'LATE' ? ` (${formatLateness(m.sla.latenessSeconds)} late)` : '';
+    lines.push(`✓ ${who}: delivered ${m.rowCount} rows in ${m.files.length} file${m.files.length === 1 ? '' : 's'}, SLA ${m.sla.status}${late}${m.supersedes ? `, supersedes ${m.supersedes}` : ''}`);
+  } else {
+    lines.push(`✗ ${who}: ${o.status === 'validation-failed' ? 'validation failed' : `failed at ${o.error?.step}`}; nothing was published (run ${o.runId})`);
+    if (o.error && o.status === 'failed') lines.push(`  ${o.error.name}: ${o.error.message}`);
+  }
+  for (const c of o.validation?.checks ?? []) {
+    if (c.outcome !== 'pass') lines.push(`  ${c.outcome.toUpperCase()} ${c.name}: ${c.message}`);
+  }
+  for (const n of o.notifications) {
+    if (n.status === 'failed') lines.push(`  ! notification to ${n.target} failed after ${n.attempts} attempts: ${n.detail ?? ''}`);
+  }
+  if (o.manifestKey && o.status === 'delivered') lines.push(`  manifest ${pathOf(o.manifestKey)}`);
+  return lines.join('\n');
+}
+
+/** 93784 → "1d 2h 3m": lateness an operator can read at a glance. */
+export function formatLateness(seconds: number): string {
+  const d = Math.floor(seconds / 86400);
+  const h = Math.floor((seconds % 86400) / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  const parts = [d && `${d}d`, h && `${h}h`, m && `${m}m`, !d && !h && s && `${s}s`].filter(Boolean);
+  return parts.length ? parts.join(' ') : '0s';
+}
