@@ -33,7 +33,7 @@ export function createProgress(options: { json: boolean; stream?: ProgressStream
     if (!force && now() - last < 100) return; // at most ten redraws a second
     last = now();
     const text = [state.slots, state.label, state.step, state.detail].filter(Boolean).join('  ');
-    const width = Math.max(20, (stream.columns ?? 80) - 1);
+    const width = Math.max(20, (stream.columns || 80) - 1);
     stream.write(`\r\x1b[2K${text.length > width ? text.slice(0, width - 1) + '…' : text}`);
     shown = true;
   };
