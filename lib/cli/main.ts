@@ -1,6 +1,8 @@
 import { ConfigError } from '../core/errors';
 import { backfillCommand } from './commands/backfill';
 import { checkCommand } from './commands/check';
+import { historyCommand } from './commands/history';
+import { planCommand } from './commands/plan';
 import { runCommand } from './commands/run';
 import { EXIT, exitCodeFor } from './exit-codes';
 
@@ -16,6 +18,11 @@ Usage:
       Run every due slot of the range, oldest first; delivered slots are skipped. Stops at the
       first failure unless --continue-on-failure. Ends with delivered / skipped / failed counts.
 
+  dropkit plan FEED [--slot ISO] [--partner ID] [--rerun] [--project DIR] [--json]
+      Show what run would do: slot, data interval, deadline, run id, parameters. Changes nothing.
+  dropkit history FEED [--partner ID] [--limit N] [--project DIR] [--json]
+      Every recorded run of a feed, newest first: delivered, failed (with step and error), rows.
+
 Exit codes: 0 delivered (or already delivered), 2 invalid configuration or usage,
 3 validation failed (nothing published), 1 any other failure.`;
 
@@ -23,6 +30,8 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   check: checkCommand,
   run: runCommand,
   backfill: backfillCommand,
+  plan: planCommand,
+  history: historyCommand,
 };
 
 /** The CLI edge: the only place errors become exit codes. */

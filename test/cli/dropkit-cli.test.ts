@@ -150,4 +150,27 @@ describe('dropkit CLI (child process)', () => {
     expect(r.stderr).toContain('DAILY_HOOK_SECRET');
     expect(existsSync(join(p.dir, 'out'))).toBe(false);
   });
+
+  it('plan shows the slot, data interval, deadline and run id without writing anything', async () => {
+    const r = await dropkit(['plan', 'daily', '--project', p.dir, ...SLOT]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/daily slot 20240115T060000Z \(revision 1\)/);
+    expect(r.stdout).toContain('data interval 2024-01-14T06:00:00.000Z → 2024-01-15T06:00:00.000Z');
+    expect(r.stdout).toContain('expected by   2024-01-15T08:00:00.000Z');
+    expect(existsSync(join(p.dir, 'out'))).toBe(false);
+  });
+
+  it('history lists delivered and failed runs, newest slot first', async () => {
+    await dropkit(['run', 'daily', '--project', p.dir, ...SLOT]);
+    p.write('feeds/daily.sql', 'SELECT id FROM missing_table');
+    await dropkit(['run', 'daily', '--project', p.dir, '--slot', '2024-01-16T06:00:00Z', '--now', '2024-01-16T07:00:00Z']);
+    const r = await dropkit(['history', 'daily', '--project', p.dir]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^20240116T060000Z  r1  failed at stage: .*missing_table/);
+    expect(lines[1]).toMatch(/^20240115T060000Z  r1  delivered 3 rows/);
+    const json = JSON.parse((await dropkit(['history', 'daily', '--project', p.dir, '--json', '--limit', '1'])).stdout);
+    expect(json.runs).toHaveLength(1);
+    expect(json.runs[0]).toMatchObject({ status: 'failed', step: 'stage' });
+  });
 });

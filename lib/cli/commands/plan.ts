@@ -1,0 +1,52 @@
+import { UsageError, planRun } from '../../core/steps/plan';
+import { deliveryPartners } from '../../core/feed/feed-definition';
+import { loadProject } from '../../project/load-project';
+import { parseCommandArgs, parseTimeArg, projectOption } from '../args';
+import { EXIT } from '../exit-codes';
+import { localContext } from '../local-context';
+import { findFeed } from './run';
+
+/** `dropkit plan FEED`: what `run` would do (slot, data interval, deadline, run id, parameters, keys), without doing it. */
+export async function planCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs('plan', args, {
+    ...projectOption,
+    slot: { type: 'string' },
+    partner: { type: 'string' },
+    rerun: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    now: { type: 'string' },
+  });
+  if (positionals.length !== 1) throw new UsageError('dropkit plan takes one feed');
+  const project = loadProject(values.project);
+  const feed = findFeed(project.feeds, positionals[0]);
+  const ctx = localContext(project, { out: values.out, now: values.now, console: false });
+  const slot = values.slot ? parseTimeArg('--slot', values.slot) : undefined;
+  const partners = values.partner ? [values.partner] : deliveryPartners(feed);
+  const plans = [];
+  for (const partner of partners) {
+    plans.push(await planRun({ feed, prefix: project.spec.prefix, engine: 'duckdb', partner, slot, rerun: values.rerun }, { store: ctx.store, clock: ctx.clock }));
+  }
+  if (values.json) {
+    process.stdout.write(JSON.stringify(plans.length === 1 ? plans[0] : plans, null, 2) + '\n');
+    return EXIT.ok;
+  }
+  const lines: string[] = [];
+  for (const p of plans) {
+    if (p.status === 'already-delivered') {
+      lines.push(`= ${feed.spec.name}${p.coordinates.partner ? ` [${p.coordinates.partner}]` : ''} slot ${p.slot}: already delivered (revision ${p.revision}, run ${p.runId}); --rerun would make revision ${p.revision + 1}`);
+      continue;
+    }
+    const plan = p.plan;
+    lines.push(
+      `${plan.feed}${plan.partner ? ` [${plan.partner}]` : ''} slot ${plan.slot.id} (revision ${plan.revision}${plan.supersedes ? `, supersedes ${plan.supersedes}` : ''})`,
+      `  run id        ${plan.runId}`,
+      `  data interval ${plan.slot.dataInterval.start} → ${plan.slot.dataInterval.end}`,
+      `  expected by   ${plan.sla.expectedBy}${plan.sla.warnAt ? ` (warn at ${plan.sla.warnAt})` : ''}`,
+      `  parameters    ${plan.parameters.map((x) => `$${x.name}=${JSON.stringify(x.value)}`).join(' ')}`,
+      `  drop          ${plan.keys.drop}`,
+    );
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+  return EXIT.ok;
+}
