@@ -54,11 +54,13 @@ export interface Judgement {
 /**
  * One executable check. `aggregate` checks are single-row aggregate expressions over the staged
  * table, so the validate step can run many of them in one scan; `query` checks need their own
- * statement; `invalid` checks could be judged unrunnable before any SQL (e.g. an unknown column).
+ * statement; `static` checks are judged from the target alone (e.g. the staged schema), with no SQL;
+ * `invalid` checks could be judged unrunnable before any SQL (e.g. an unknown column).
  */
 export type CompiledCheck = { readonly name: string; readonly type: string; readonly severity: Severity } & (
   | { readonly kind: 'aggregate'; readonly expressions: Readonly<Record<string, string>>; judge(values: Record<string, unknown>): Judgement }
   | { readonly kind: 'query'; readonly sql: string; judge(rows: Record<string, unknown>[]): Judgement }
+  | { readonly kind: 'static'; judge(): Judgement }
   | { readonly kind: 'invalid'; readonly error: string }
 );
 

@@ -1,11 +1,31 @@
 import { z } from 'zod';
+import { acceptedValuesCheck } from './accepted-values';
 import type { CheckDefinition } from './check-types';
+import { customSqlCheck } from './custom-sql';
+import { freshnessCheck } from './freshness';
 import { notNullCheck } from './not-null';
+import { rangeCheck } from './range';
+import { regexCheck } from './regex';
 import { rowCountCheck } from './row-count';
+import { rowCountChangeCheck } from './row-count-change';
+import { schemaCheck } from './schema';
+import { stringLengthCheck } from './string-length';
 import { uniqueCheck } from './unique';
 
 /** Every check type a feed can use. Adding a type: write its file, list it here. */
-export const CHECK_TYPES = [rowCountCheck, notNullCheck, uniqueCheck] as const;
+export const CHECK_TYPES = [
+  rowCountCheck,
+  rowCountChangeCheck,
+  notNullCheck,
+  uniqueCheck,
+  acceptedValuesCheck,
+  rangeCheck,
+  regexCheck,
+  stringLengthCheck,
+  freshnessCheck,
+  schemaCheck,
+  customSqlCheck,
+] as const;
 
 export const checkSchema = z.discriminatedUnion(
   'type',

@@ -51,6 +51,8 @@ export async function validateStaged(
         (rows) => judged(check, () => check.judge(rows)),
         (error) => errored(check, error),
       ));
+    } else if (check.kind === 'static') {
+      results.set(check, judged(check, () => check.judge()));
     } else if (check.kind === 'invalid') {
       results.set(check, errored(check, check.error));
     }
