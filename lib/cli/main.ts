@@ -3,6 +3,7 @@ import { backfillCommand } from './commands/backfill';
 import { checkCommand } from './commands/check';
 import { historyCommand } from './commands/history';
 import { planCommand } from './commands/plan';
+import { PULL_USAGE, pullCommand } from './commands/pull';
 import { runCommand } from './commands/run';
 import { EXIT, exitCodeFor } from './exit-codes';
 
@@ -17,14 +18,17 @@ Usage:
   dropkit backfill FEED --from ISO --to ISO [--partner ID] [--continue-on-failure] [--project DIR] [--out DIR] [--json]
       Run every due slot of the range, oldest first; delivered slots are skipped. Stops at the
       first failure unless --continue-on-failure. Ends with delivered / skipped / failed counts.
-
   dropkit plan FEED [--slot ISO] [--partner ID] [--rerun] [--project DIR] [--json]
       Show what run would do: slot, data interval, deadline, run id, parameters. Changes nothing.
   dropkit history FEED [--partner ID] [--limit N] [--project DIR] [--json]
       Every recorded run of a feed, newest first: delivered, failed (with step and error), rows.
+  ${PULL_USAGE}
+      Download a drop into DIR and check every file's bytes and SHA-256 against the manifest.
+      MANIFEST is a path or an http(s) URL; --links FILE is the drop notification, whose links
+      are used instead. DIR/manifest.json is written last, only when every file checks out.
 
-Exit codes: 0 delivered (or already delivered), 2 invalid configuration or usage,
-3 validation failed (nothing published), 1 any other failure.`;
+Exit codes: 0 delivered (or already delivered; pull: every file verified), 2 invalid configuration
+or usage, 3 validation failed (nothing published), 1 any other failure.`;
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   check: checkCommand,
@@ -32,6 +36,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   backfill: backfillCommand,
   plan: planCommand,
   history: historyCommand,
+  pull: pullCommand,
 };
 
 /** The CLI edge: the only place errors become exit codes. */

@@ -1,0 +1,147 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { pullCommand } from '../../lib/cli/commands/pull';
+import { exitCodeFor } from '../../lib/cli/exit-codes';
+import { manifestProblems } from '../../lib/core/manifest-schema';
+import { UsageError } from '../../lib/core/steps/plan';
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const FILES: Record<string, Buffer> = {
+  'part-00000.csv': Buffer.from('id,label\n1,a\n2,b\n'),
+  'part-00001.csv': Buffer.from('id,label\n3,c\n'),
+};
+const ROWS: Record<string, number> = { 'part-00000.csv': 2, 'part-00001.csv': 1 };
+
+/** A local drop folder: the data files and a manifest that validates against the schema. */
+function writeDrop(dir: string): void {
+  const t = '2024-01-15T07:00:00.000Z';
+  const manifest = {
+    manifestVersion: 1, feed: 'daily', partner: 'acme', runId: 'r1', revision: 1, supersedes: null, status: 'DELIVERED',
+    slot: { id: '20240115T060000Z', scheduledFor: '2024-01-15T06:00:00.000Z', dataInterval: { start: '2024-01-14T06:00:00.000Z', end: '2024-01-15T06:00:00.000Z' }, timezone: 'UTC', cron: '0 6 * * *' },
+    sla: { expectedBy: '2024-01-15T08:00:00.000Z', warnAt: null, deliveredAt: t, latenessSeconds: 0, status: 'MET' },
+    timings: { startedAt: t, stagedAt: t, validatedAt: t, renderedAt: t, publishedAt: t },
+    query: { engine: 'duckdb', sqlSha256: sha(Buffer.from('select 1')), parameters: { partner_id: 'acme' }, executionId: null, bytesScanned: null },
+    schema: { columns: [{ name: 'id', type: 'INTEGER', nullable: false }, { name: 'label', type: 'VARCHAR', nullable: true }] },
+    rowCount: 3,
+    files: Object.entries(FILES).map(([path, b]) => ({ path, format: 'csv', compression: 'none', rows: ROWS[path], bytes: b.length, sha256: sha(b) })),
+    csv: { delimiter: ',', quote: '"', header: true, nullText: '', lineEnding: 'lf', encoding: 'utf-8' },
+    validation: { status: 'pass', checks: [] },
+    toolkitVersion: 'test',
+  };
+  expect(manifestProblems(manifest)).toEqual([]);
+  mkdirSync(dir, { recursive: true });
+  for (const [path, b] of Object.entries(FILES)) writeFileSync(join(dir, path), b);
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+}
+
+/** Runs pullCommand, capturing what it writes to stdout and stderr. */
+async function pull(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: any) => ((stdout += String(chunk)), true));
+  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: any) => ((stderr += String(chunk)), true));
+  try {
+    return { code: await pullCommand(args), stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+describe('dropkit pull', () => {
+  let work: string;
+  let drop: string;
+  let dest: string;
+  beforeEach(() => {
+    work = mkdtempSync(join(tmpdir(), 'dropkit-pull-cli-'));
+    drop = join(work, 'drop');
+    dest = join(work, 'inbox');
+    writeDrop(drop);
+  });
+  afterEach(() => rmSync(work, { recursive: true, force: true }));
+
+  it('exits 0 and prints each file and the totals when every file verifies', async () => {
+    const { code, stdout, stderr } = await pull([join(drop, 'manifest.json'), '--dest', dest]);
+    expect(code).toBe(0);
+    expect(stdout).toContain('✓ part-00000.csv: ok, 17 bytes, 2 rows');
+    expect(stdout).toContain('daily run r1: 2 files, 30 bytes, 3 rows; 2 downloaded, 0 already present; all verified');
+    expect(stderr).toBe('');
+    expect(existsSync(join(dest, 'manifest.json'))).toBe(true);
+  });
+
+  it('exits 1 and names the corrupted file on stderr with the expected and actual sha256', async () => {
+    const corrupt = Buffer.from('id,label\n1,a\n2,X\n');
+    writeFileSync(join(drop, 'part-00000.csv'), corrupt);
+
+    const { code, stdout, stderr } = await pull([join(drop, 'manifest.json'), '--dest', dest]);
+
+    expect(code).toBe(1);
+    expect(stderr).toContain('dropkit pull: FAILED part-00000.csv: content does not match the manifest');
+    expect(stderr).toContain(`expected ${sha(FILES['part-00000.csv'])}, got ${sha(corrupt)}`);
+    expect(stderr).not.toContain('part-00001.csv');
+    expect(stdout).toContain('✓ part-00001.csv: ok');
+    expect(stdout).toContain('1 FAILED; manifest.json not written');
+    expect(existsSync(join(dest, 'part-00000.csv'))).toBe(false);
+  });
+
+  it('prints a single JSON object and nothing else on stdout with --json', async () => {
+    writeFileSync(join(drop, 'part-00001.csv'), 'id,label\n3,Z\n');
+
+    const { code, stdout, stderr } = await pull([join(drop, 'manifest.json'), '--dest', dest, '--json']);
+
+    expect(code).toBe(1);
+    expect(stdout.trim().split('\n')).toHaveLength(1);
+    const result = JSON.parse(stdout);
+    expect(result).toEqual({
+      status: 'failed',
+      manifest: join(drop, 'manifest.json'),
+      dest,
+      files: [
+        { path: 'part-00000.csv', status: 'ok', bytes: 17, sha256: sha(FILES['part-00000.csv']) },
+        { path: 'part-00001.csv', status: 'failed', bytes: 13, sha256: sha(Buffer.from('id,label\n3,Z\n')), expectedBytes: 13, expectedSha256: sha(FILES['part-00001.csv']), error: expect.stringContaining('does not match') },
+      ],
+    });
+    expect(stderr).toBe('');
+  });
+
+  it('downloads by the links of a drop notification given with --links', async () => {
+    const elsewhere = join(work, 'signed');
+    mkdirSync(elsewhere);
+    const event = {
+      type: 'drop.delivered',
+      files: Object.entries(FILES).map(([path, b], i) => {
+        writeFileSync(join(elsewhere, `object-${i}`), b);
+        return { path, format: 'csv', rows: ROWS[path], bytes: b.length, sha256: sha(b), link: { url: pathToFileURL(join(elsewhere, `object-${i}`)).href, expiresAt: null } };
+      }),
+    };
+    for (const path of Object.keys(FILES)) rmSync(join(drop, path)); // nothing beside the manifest
+    writeFileSync(join(work, 'event.json'), JSON.stringify(event));
+
+    const { code, stdout } = await pull([join(drop, 'manifest.json'), '--dest', dest, '--links', join(work, 'event.json'), '--json']);
+
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).status).toBe('ok');
+    expect(readFileSync(join(dest, 'part-00001.csv')).equals(FILES['part-00001.csv'])).toBe(true);
+  });
+
+  it('is a usage error (exit 2) without --dest, without a manifest, or with a links file that is not a drop notification', async () => {
+    writeFileSync(join(work, 'not-an-event.json'), '{"type":"run.failed"}');
+    for (const args of [[join(drop, 'manifest.json')], ['--dest', dest], [join(drop, 'manifest.json'), '--dest', dest, '--links', join(work, 'not-an-event.json')]]) {
+      const error = await pull(args).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UsageError);
+      expect(exitCodeFor(error)).toBe(2);
+    }
+    expect(existsSync(dest)).toBe(false);
+  });
+
+  it('refuses a manifest that does not match the schema with an error naming the problem (exit 1)', async () => {
+    const manifest = JSON.parse(readFileSync(join(drop, 'manifest.json'), 'utf8'));
+    writeFileSync(join(drop, 'manifest.json'), JSON.stringify({ ...manifest, status: 'STAGED' }));
+    const error = await pull([join(drop, 'manifest.json'), '--dest', dest]).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/not a valid dropkit manifest[\s\S]*\/status must be equal to constant/);
+    expect(exitCodeFor(error)).toBe(1);
+  });
+});
