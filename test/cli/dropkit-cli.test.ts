@@ -173,4 +173,19 @@ describe('dropkit CLI (child process)', () => {
     expect(json.runs).toHaveLength(1);
     expect(json.runs[0]).toMatchObject({ status: 'failed', step: 'stage' });
   });
+
+  it('pull fetches a delivered drop by its manifest, or by the links of its notification, and verifies it', async () => {
+    const run = JSON.parse((await dropkit(['run', 'daily', '--project', p.dir, ...SLOT, '--json'])).stdout);
+    const dest = join(p.dir, 'partner-copy');
+    const byPath = await dropkit(['pull', run.manifest, '--dest', dest, '--json']);
+    expect(byPath.code).toBe(0);
+    expect(JSON.parse(byPath.stdout)).toMatchObject({ status: 'ok', files: [{ path: 'part-00000.csv', status: 'ok' }, { path: 'part-00000.parquet', status: 'ok' }] });
+    expect(readFileSync(join(dest, 'part-00000.csv'))).toEqual(readFileSync(run.manifest.replace('manifest.json', 'part-00000.csv')));
+    const eventFile = join(p.dir, 'event.json');
+    const event = readFileSync(join(p.dir, 'out/_outbox/events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).find((e) => e.type === 'drop.delivered');
+    p.write('event.json', JSON.stringify(event));
+    const byLinks = await dropkit(['pull', event.manifest.link.url, '--dest', join(p.dir, 'second-copy'), '--links', eventFile]);
+    expect(byLinks.code).toBe(0);
+    expect(existsSync(join(p.dir, 'second-copy', 'manifest.json'))).toBe(true);
+  });
 });
