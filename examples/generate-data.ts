@@ -7,10 +7,14 @@ import { DuckDBInstance } from '@duckdb/node-api';
  * same anchor day. Rows are spread over the 35 days before the anchor (today, UTC, by default), so
  * the latest due slot of every example feed has data. Values are pure functions of the row number.
  */
+/** Bump when the generated data changes, so data made by an older generator is made again. */
+const GENERATOR_VERSION = 2;
+
 export async function generateShopData(projectDir: string, anchorDay: string): Promise<string> {
   const dataDir = join(projectDir, 'data');
   const stamp = join(dataDir, '.anchor');
-  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === anchorDay) return dataDir;
+  const stampText = `${GENERATOR_VERSION} ${anchorDay}`;
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === stampText) return dataDir;
   mkdirSync(dataDir, { recursive: true });
   const db = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false' });
   const c = await db.connect();
@@ -25,7 +29,7 @@ export async function generateShopData(projectDir: string, anchorDay: string): P
         ['acme', 'globex', 'initech'][(i % 3) + 1] AS partner_id,
         (i * 7919) % 1000 + 1 AS customer_id,
         ${anchor} - to_seconds(i * 144 + (i * 37) % 60) AS ordered_at,
-        ((i * 104729) % 100000)::DECIMAL(12, 2) / 100 AS amount,
+        (((i * 104729) % 100000) / 100)::DECIMAL(12, 2) AS amount,
         ['EUR', 'USD', 'GBP'][(i % 5) % 3 + 1] AS currency,
         ['paid', 'shipped', 'delivered', 'cancelled'][(i % 11) % 4 + 1] AS status,
         CASE WHEN i % 7 = 0 THEN ['leave at door, "back" porch', 'gift; wrap it', E'two\\nlines', 'café ☕ 東京', ''][(i // 7) % 5 + 1] END AS note
@@ -54,7 +58,7 @@ export async function generateShopData(projectDir: string, anchorDay: string): P
     ) TO ${q('returns.parquet')} (FORMAT parquet)`);
   c.closeSync();
   db.closeSync();
-  writeFileSync(stamp, anchorDay);
+  writeFileSync(stamp, stampText);
   return dataDir;
 }
 

@@ -30,7 +30,8 @@ export function localContext(project: Project, options: LocalContextOptions) {
     clock,
     openEngine: () => DuckDbEngine.open({ sources: project.sources }),
     consumers: consumerNotifiers(feed, partner, { storeRoot, console: options.console }),
-    operators: operatorNotifiers({ storeRoot, console: options.console }),
+    // The CLI prints a failed run itself; the outbox keeps the event for whoever watches it.
+    operators: operatorNotifiers({ storeRoot, console: false }),
     workDir,
     onStep: progress ? (step, plan) => (step === 'stage' && progress.run(`${plan.feed}${plan.partner ? ` [${plan.partner}]` : ''} ${plan.slot.id}`), progress.step(step)) : undefined,
     onProgress: progress ? (p) => progress.written(p.format, p.rows, p.bytes) : undefined,
