@@ -1,3 +1,5 @@
+import type { CsvDialect } from '../core/feed/feed-schema';
+
 /**
  * The engine that runs a feed's SQL: DuckDB locally, Athena on AWS. Typed only as far as the
  * pipeline uses it. Everything a step hands to the next (`StagedTable`) is plain JSON, so on AWS it
@@ -62,6 +64,15 @@ export interface QueryEngine {
   streamText(table: StagedTable, batchRows?: number): AsyncIterable<(string | null)[][]>;
   /** Writes the staged table as Parquet files. */
   exportParquet(table: StagedTable, options: ParquetExport): Promise<ExportedFile[]>;
+  /**
+   * Optional fast path: writes the staged table as CSV part files (`part-00000.csv`, … in `dir`)
+   * whose bytes equal what the Node CSV writer would produce for `dialect`, BOM and header
+   * included, split exactly like it by `maxRowsPerFile`. Files are written uncompressed: when the
+   * dialect gzips, the caller compresses while storing. Resolves to undefined, writing nothing,
+   * when the engine cannot guarantee identical bytes for this dialect; the caller then uses the
+   * Node writer.
+   */
+  exportCsv?(table: StagedTable, dialect: CsvDialect, dir: string): Promise<ExportedFile[] | undefined>;
   /** Drops the staging table. Idempotent. */
   dropStaged(table: StagedTable): Promise<void>;
   close(): Promise<void>;

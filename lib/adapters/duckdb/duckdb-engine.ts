@@ -1,9 +1,10 @@
 import { mkdtemp, rm, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBConnection, DuckDBInstance, DuckDBPreparedStatement, timestampValue } from '@duckdb/node-api';
 import { QueryFailedError } from '../../core/errors';
 import { quoteIdent, toNumber } from '../../core/checks/sql';
+import type { CsvDialect } from '../../core/feed/feed-schema';
 import type {
   ColumnSchema,
   ExportedFile,
@@ -13,6 +14,7 @@ import type {
   StageRequest,
   StagedTable,
 } from '../../ports/query-engine';
+import { csvCopySql, csvDeclineReason } from './duckdb-csv';
 import { canonicalText, sqlString } from './duckdb-sql';
 
 export interface LocalSource {
@@ -29,7 +31,7 @@ export interface DuckDbEngineOptions {
    * large extract spills to disk instead of growing the process. Default: a new temp folder.
    */
   readonly workDir?: string;
-  /** DuckDB memory_limit, e.g. '2GB'. Default: DuckDB's (80% of RAM). */
+  /** DuckDB memory_limit, e.g. '2GB'. Default: 512 MB per thread, at most DuckDB's own default (80% of RAM). */
   readonly memoryLimit?: string;
   readonly threads?: number;
 }
@@ -51,13 +53,17 @@ export class DuckDbEngine implements QueryEngine {
     await mkdir(workDir, { recursive: true });
     // No extension downloads: everything needed (parquet, json, icu) is built in, and there may be no network.
     const config: Record<string, string> = { autoinstall_known_extensions: 'false' };
-    if (options.memoryLimit) config.memory_limit = options.memoryLimit;
+    config.memory_limit = options.memoryLimit ?? defaultMemoryLimit(options.threads);
     if (options.threads) config.threads = String(options.threads);
     config.temp_directory = join(workDir, 'spill');
     const instance = await DuckDBInstance.create(join(workDir, 'staging.duckdb'), config);
     const connection = await instance.connect();
     // Timestamps are bound and rendered in UTC whatever the machine's zone (ICU is loaded by now).
     await connection.run(`SET TimeZone = 'UTC'`);
+    // The staged table is written once, read a few times, then dropped. In the benchmark the plain
+    // dictionary analysis cost a third of staging's CPU for a file no smaller (dict_fsst covers
+    // it). Only an optimisation: a DuckDB that no longer knows the method keeps its defaults.
+    await connection.run(`SET disabled_compression_methods = 'dictionary'`).catch(() => undefined);
     const engine = new DuckDbEngine(instance, connection, workDir, ownsWorkDir);
     for (const [name, source] of Object.entries(options.sources ?? {})) {
       await engine.registerSource(name, source);
@@ -135,19 +141,47 @@ export class DuckDbEngine implements QueryEngine {
     await mkdir(options.dir, { recursive: true });
     const codec = options.compression === 'uncompressed' ? 'uncompressed' : options.compression;
     const files: ExportedFile[] = [];
-    const chunk = options.maxRowsPerFile;
-    // Splitting by rows with LIMIT/OFFSET over a rowid order keeps each file's row count exact.
-    const parts = chunk ? Math.max(1, Math.ceil(table.rowCount / chunk)) : 1;
-    for (let i = 0; i < parts; i++) {
+    for (const [i, source] of (await this.partSources(table, options.maxRowsPerFile)).entries()) {
       const path = join(options.dir, `part-${String(i).padStart(5, '0')}.parquet`);
-      const select = chunk
-        ? `SELECT * FROM ${table.table} ORDER BY rowid LIMIT ${chunk} OFFSET ${i * chunk}`
-        : `SELECT * FROM ${table.table}`;
-      await this.connection.run(`COPY (${select}) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION ${codec})`);
+      await this.connection.run(`COPY (SELECT * FROM ${source}) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION ${codec})`);
       const [meta] = await this.query(`SELECT num_rows FROM parquet_file_metadata(${sqlString(path)})`);
       files.push({ path, rows: toNumber(meta.num_rows) ?? 0 });
     }
     return files;
+  }
+
+  /** CSV by DuckDB's own writer when its bytes equal the Node writer's; see duckdb-csv.ts. */
+  async exportCsv(table: StagedTable, dialect: CsvDialect, dir: string): Promise<ExportedFile[] | undefined> {
+    if (csvDeclineReason(table.columns, dialect) !== undefined) return undefined;
+    await mkdir(dir, { recursive: true });
+    const files: ExportedFile[] = [];
+    for (const [i, source] of (await this.partSources(table, dialect.maxRowsPerFile)).entries()) {
+      const path = join(dir, `part-${String(i).padStart(5, '0')}.csv`);
+      // COPY answers with the number of rows it wrote.
+      const written = await this.connection.runAndReadAll(csvCopySql(source, table.columns, dialect, path));
+      files.push({ path, rows: toNumber(written.getRows()[0]?.[0]) ?? 0 });
+    }
+    return files;
+  }
+
+  /**
+   * What each part file holds, in staged order, exactly `rowsPerPart` rows each but the last; one
+   * part (possibly empty: a header-only CSV) when not split. A staged table is written once by
+   * CREATE TABLE AS, so its rowids run 0..n-1 in staged order and a rowid range is a filter the
+   * scan applies; that is checked, not assumed, with ORDER BY rowid LIMIT/OFFSET (which sorts the
+   * whole table for every part) as the fallback.
+   */
+  private async partSources(table: StagedTable, rowsPerPart: number | undefined): Promise<string[]> {
+    if (!rowsPerPart) return [table.table];
+    const [ids] = await this.query(`SELECT count(*) AS n, min(rowid) AS lo, max(rowid) AS hi FROM ${table.table}`);
+    const n = toNumber(ids.n) ?? 0;
+    const dense = n === 0 || (toNumber(ids.lo) === 0 && toNumber(ids.hi) === n - 1);
+    const parts = Math.max(1, Math.ceil(n / rowsPerPart));
+    return Array.from({ length: parts }, (_, i) =>
+      dense
+        ? `(SELECT * FROM ${table.table} WHERE rowid >= ${i * rowsPerPart} AND rowid < ${(i + 1) * rowsPerPart})`
+        : `(SELECT * FROM ${table.table} ORDER BY rowid LIMIT ${rowsPerPart} OFFSET ${i * rowsPerPart})`,
+    );
   }
 
   async dropStaged(table: StagedTable): Promise<void> {
@@ -159,6 +193,18 @@ export class DuckDbEngine implements QueryEngine {
     this.instance.closeSync();
     if (this.ownsWorkDir) await rm(this.workDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * DuckDB's own default (80% of RAM) lets its buffer pool keep the whole staged table and every
+ * hash table in memory, so the process grows with the extract. 512 MB per thread keeps it bounded
+ * whatever the rows (beyond it DuckDB spills to the work folder) without slowing the scans and
+ * COPYs of a run; less (256 MB for two threads) starved the ordered CSV COPY in the benchmark.
+ */
+function defaultMemoryLimit(threads: number | undefined): string {
+  const perThread = 512 * 1024 * 1024;
+  const bytes = Math.min(perThread * (threads ?? availableParallelism()), 0.8 * totalmem());
+  return `${Math.floor(bytes / (1024 * 1024))}MB`;
 }
 
 /** Binds exactly the parameters the statement asks for, with their types: values never become SQL text. */

@@ -1,0 +1,65 @@
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { main } from '../lib/cli/main';
+
+/**
+ * One side of the benchmark, alone in its process so its peak RSS is its own:
+ *   bench-worker dropkit <project dir> <slot>   `dropkit run` of the bench feed, in process
+ *   bench-worker duckdb <source.parquet> <out dir>   the same work with raw DuckDB COPY
+ * The last stdout line is `BENCH_RESULT {json}`: timings in ms and peak RSS in bytes.
+ */
+export const RESULT_MARK = 'BENCH_RESULT ';
+
+export interface WorkerResult {
+  readonly exitCode: number;
+  /** Work only, from the worker's start of work to its end (module loading excluded). */
+  readonly workMs: number;
+  readonly maxRssBytes: number;
+  /** Named phases, in ms. */
+  readonly phases: Record<string, number>;
+  readonly outputBytes: number;
+}
+
+async function runDropkit(project: string, slot: string): Promise<Omit<WorkerResult, 'maxRssBytes' | 'workMs'>> {
+  // `run --json` prints its own one-line JSON on stdout, before our result line.
+  const exitCode = await main(['run', 'bench', '--project', project, '--slot', slot, '--json']);
+  return { exitCode, phases: {}, outputBytes: 0 };
+}
+
+async function runDuckdb(source: string, out: string): Promise<Omit<WorkerResult, 'maxRssBytes' | 'workMs'>> {
+  const db = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', temp_directory: join(out, 'spill') });
+  const c = await db.connect();
+  await c.run(`SET TimeZone = 'UTC'`);
+  const query = `SELECT * FROM read_parquet('${source.replace(/'/g, "''")}')`;
+  const phases: Record<string, number> = {};
+  const targets = { csv: join(out, 'raw.csv'), parquet: join(out, 'raw.parquet') };
+  let t = performance.now();
+  await c.run(`COPY (${query}) TO '${targets.csv}' (FORMAT csv)`);
+  phases.csv = performance.now() - t;
+  t = performance.now();
+  await c.run(`COPY (${query}) TO '${targets.parquet}' (FORMAT parquet, COMPRESSION zstd)`);
+  phases.parquet = performance.now() - t;
+  c.closeSync();
+  db.closeSync();
+  return { exitCode: 0, phases, outputBytes: statSync(targets.csv).size + statSync(targets.parquet).size };
+}
+
+async function workerMain(): Promise<void> {
+  const [mode, a, b] = process.argv.slice(2);
+  const start = performance.now();
+  const result = mode === 'dropkit' ? await runDropkit(a, b) : mode === 'duckdb' ? await runDuckdb(a, b) : undefined;
+  if (!result) throw new Error(`bench-worker: unknown mode ${mode}`);
+  const workMs = performance.now() - start;
+  // maxRSS is in kilobytes: the process's peak, native DuckDB memory included.
+  const full: WorkerResult = { ...result, workMs, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
+  process.stdout.write(`${RESULT_MARK}${JSON.stringify(full)}\n`);
+  process.exitCode = result.exitCode;
+}
+
+if (require.main === module) {
+  workerMain().catch((error: unknown) => {
+    process.stderr.write(`bench-worker: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exitCode = 1;
+  });
+}

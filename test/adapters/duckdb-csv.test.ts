@@ -1,0 +1,249 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
+import { DuckDbEngine } from '../../lib/adapters/duckdb/duckdb-engine';
+import { LocalStore } from '../../lib/adapters/local/local-store';
+import type { CsvDialect } from '../../lib/core/feed/feed-schema';
+import type { RunPlan } from '../../lib/core/steps/plan';
+import { renderDrop } from '../../lib/core/steps/render';
+import type { QueryEngine, StagedTable } from '../../lib/ports/query-engine';
+import { writeCsvParts } from '../../lib/render/csv-writer';
+
+/**
+ * DuckDB's CSV export must give byte for byte what the Node writer gives (csv-stringify over
+ * engine.streamText), or decline. Values and names CSV writers get wrong, over many dialects.
+ */
+const ADVERSARIAL = `SELECT t.*,
+  ['#hash', 'a#b', chr(9) || 'tab', 'trail ', ' lead', 'nul' || chr(0) || 'x', '"', '''', 'a|b', 'x;y', '', NULL, 'NULL', '#N/A', 'ok'][id] AS more,
+  ['inf'::DOUBLE, '-inf'::DOUBLE, 'nan'::DOUBLE, -0.0, 1e300, 0.1, 1.5e-10, NULL, 3, 4, 5, 6, 7, 8, 9][id] AS dbl,
+  [TIMETZ '12:00:00+02', NULL, TIME '01:02:03.5'::TIMETZ, TIMETZ '00:00:00+00', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL][id] AS ttz,
+  [170141183460469231731687303715884105727::HUGEINT, -1, NULL, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11][id] AS big,
+  CASE WHEN id % 3 = 0 THEN NULL ELSE uuid_from_id(id) END AS u,
+  [''::BLOB, 'a,b'::BLOB, NULL, '\\x00\\xFF'::BLOB, 'x'::BLOB, 'x'::BLOB, 'x'::BLOB, 'x'::BLOB, 'x'::BLOB, 'x'::BLOB, 'x'::BLOB, 'x'::BLOB, 'x'::BLOB, 'x'::BLOB, 'x'::BLOB][id] AS blb,
+  CASE WHEN id % 4 = 0 THEN NULL ELSE [id, NULL, 2] END AS lst,
+  {'k': txt, 'n': id} AS st,
+  (['a', 'b,c', 'd"e'][id % 3 + 1])::ENUM('a', 'b,c', 'd"e') AS en,
+  CASE WHEN id % 2 = 0 THEN INTERVAL (id) DAY END AS iv,
+  (TIMESTAMP '2024-01-15 06:00:00.5' + to_microseconds(id))::TIMESTAMP_NS AS tns,
+  DATE '0001-01-01' - id AS bc
+FROM (VALUES
+  (1, 'plain', 0.10::DECIMAL(38,10), true, TIMESTAMPTZ '2024-03-31 01:30:00+02', DATE '2024-02-29'),
+  (2, 'say "hi"', 12345678901234567890.1234567890, false, TIMESTAMPTZ '2024-01-01 00:00:00.000001+00', DATE '1970-01-01'),
+  (3, 'a,b;c' || chr(9) || 'd|e', -0.0000000001, NULL, NULL, NULL),
+  (4, 'line1' || chr(10) || 'line2' || chr(13) || chr(10) || 'line3' || chr(13) || 'end', 0, true, TIMESTAMPTZ '2024-10-27 02:30:00+01', DATE '2024-10-27'),
+  (5, '', 1, false, TIMESTAMPTZ '2024-01-15 06:00:00+00', DATE '2024-01-15'),
+  (6, NULL, NULL, NULL, NULL, NULL),
+  (7, '  padded  ', 2.5, true, TIMESTAMPTZ '2024-01-15 06:00:00+00', DATE '2024-01-15'),
+  (8, '\\N', 3, true, TIMESTAMPTZ '2024-01-15 06:00:00+00', DATE '2024-01-15'),
+  (9, 'NULL', 4, true, TIMESTAMPTZ '2024-01-15 06:00:00+00', DATE '2024-01-15'),
+  (10, 'emoji 🚀 東京 é (e' || chr(769) || ') ''single''', 5, true, TIMESTAMPTZ '2024-01-15 06:00:00+00', DATE '2024-01-15'),
+  (11, repeat('long,"value"', 5000), 6, false, TIMESTAMPTZ '2024-01-15 06:00:00+00', DATE '2024-01-15'),
+  (12, '#N/A', 7, true, TIMESTAMPTZ '2024-01-15 06:00:00+00', DATE '2024-01-15'),
+  (13, '# not a comment', 8, true, TIMESTAMPTZ '2024-01-15 06:00:00+00', DATE '2024-01-15'),
+  (14, chr(13), 9, true, TIMESTAMPTZ '2024-01-15 06:00:00+00', DATE '2024-01-15'),
+  (15, chr(10), 10, true, TIMESTAMPTZ '2024-01-15 06:00:00+00', DATE '2024-01-15')
+) t(id, txt, dec, flag, ts, day)
+ORDER BY id`;
+
+/** Header names that need quoting in some dialect, and one equal to a NULL text. */
+const NAMES = `SELECT 1 AS "a,b", 'x' AS "say ""x""", 2 AS "NULL", 3 AS "\\N", 4 AS "#hash", 5 AS " sp ", 6 AS "semi;colon", 7 AS "pi|pe", 8 AS "line
+break", 9 AS "it's", 10 AS "tab	in", 11 AS "é"`;
+
+const base: CsvDialect = { delimiter: ',', quote: '"', quoting: 'needed', header: true, nullText: '', lineEnding: 'lf', encoding: 'utf-8', gzip: false };
+const d = (over: Partial<CsvDialect> = {}): CsvDialect => ({ ...base, ...over });
+
+/** Each dialect, and whether DuckDB must write it (true) or decline it (false). */
+const DIALECTS: [string, CsvDialect, boolean][] = [
+  ['comma, LF, needed, empty null (the default)', d(), true],
+  ['the default, gzip', d({ gzip: true }), true],
+  ['semicolon, quote all, \\N null', d({ delimiter: ';', quoting: 'all', nullText: '\\N' }), true],
+  ['tab, NULL null', d({ delimiter: '\t', nullText: 'NULL' }), true],
+  ['tab, quote all, empty null', d({ delimiter: '\t', quoting: 'all' }), true],
+  ['pipe, single-quote quote', d({ delimiter: '|', quote: "'" }), true],
+  ['pipe, single-quote quote, all, #N/A null', d({ delimiter: '|', quote: "'", quoting: 'all', nullText: '#N/A' }), true],
+  ['header off', d({ header: false }), true],
+  ['CRLF', d({ lineEnding: 'crlf' }), true],
+  ['CRLF, quote all, \\N null, gzip', d({ lineEnding: 'crlf', quoting: 'all', nullText: '\\N', gzip: true }), true],
+  ['UTF-8 BOM', d({ encoding: 'utf-8-bom' }), true],
+  ['UTF-8 BOM, quote all, semicolon, CRLF', d({ encoding: 'utf-8-bom', quoting: 'all', delimiter: ';', lineEnding: 'crlf' }), true],
+  ['4 rows per file', d({ maxRowsPerFile: 4 }), true],
+  ['1 row per file, BOM, header off is declined', d({ maxRowsPerFile: 1, encoding: 'utf-8-bom', header: false }), false],
+  ['1 row per file, gzip', d({ maxRowsPerFile: 1, gzip: true }), true],
+  ['more rows per file than rows', d({ maxRowsPerFile: 1000 }), true],
+  ['odd null texts: a space', d({ nullText: ' ' }), true],
+  ['odd null texts: the other quote', d({ nullText: "'", quoting: 'all' }), true],
+  ['odd null texts: a double quote under single quotes', d({ nullText: '"', quote: "'" }), true],
+  ['odd null texts: null, tab-delimited', d({ nullText: 'null', delimiter: '\t' }), true],
+  ['maxBytesPerFile is declined', d({ maxBytesPerFile: 2048 }), false],
+  ['colon delimiter is declined', d({ delimiter: ':' }), false],
+  ['backtick quote is declined', d({ quote: '`' }), false],
+  ['non-ASCII null text is declined', d({ nullText: '∅' }), false],
+];
+
+interface Part {
+  readonly rows: number;
+  /** Uncompressed bytes. */
+  readonly bytes: Buffer;
+}
+
+let engine: DuckDbEngine;
+let work: string;
+let adversarial: StagedTable;
+let names: StagedTable;
+let empty: StagedTable;
+let runs = 0;
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'dropkit-duckdb-csv-'));
+  engine = await DuckDbEngine.open({ threads: 2 });
+  // uuid_from_id: deterministic UUIDs for the test data.
+  await engine.query(`CREATE MACRO uuid_from_id(i) AS (printf('00000000-0000-4000-8000-%012d', i))::UUID`);
+  adversarial = await engine.stage({ runId: 'adversarial', sql: ADVERSARIAL, parameters: [] });
+  names = await engine.stage({ runId: 'names', sql: NAMES, parameters: [] });
+  empty = await engine.stage({ runId: 'empty', sql: `SELECT * FROM (${ADVERSARIAL}) WHERE false`, parameters: [] });
+});
+afterAll(async () => {
+  await engine.close();
+  await rm(work, { recursive: true, force: true });
+});
+
+/** What the Node writer produces, part by part, decompressed. */
+async function nodeParts(staged: StagedTable, dialect: CsvDialect, batchRows = 3): Promise<Part[]> {
+  const stored: { chunks: Buffer[] }[] = [];
+  const parts = await writeCsvParts({
+    columns: staged.columns.map((c) => c.name),
+    batches: engine.streamText(staged, batchRows), // small batches by default: splits land mid-batch too
+    dialect,
+    openPart: () => {
+      const chunks: Buffer[] = [];
+      stored.push({ chunks });
+      let done!: () => void;
+      const finished = new Promise<void>((resolve) => (done = resolve));
+      const stream = new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          chunks.push(chunk);
+          cb();
+        },
+        final(cb) {
+          cb();
+          done();
+        },
+      });
+      return { stream, finished };
+    },
+  });
+  return parts.map((p, i) => {
+    const bytes = Buffer.concat(stored[i].chunks);
+    return { rows: p.rows, bytes: dialect.gzip ? gunzipSync(bytes) : bytes };
+  });
+}
+
+/** What DuckDB exports (always uncompressed), or undefined when it declines. */
+async function duckParts(staged: StagedTable, dialect: CsvDialect): Promise<Part[] | undefined> {
+  const files = await engine.exportCsv(staged, dialect, join(work, `export-${runs++}`));
+  if (!files) return undefined;
+  return Promise.all(files.map(async (f) => ({ rows: f.rows, bytes: await readFile(f.path) })));
+}
+
+function expectSameBytes(actual: Part[], expected: Part[]): void {
+  expect(actual.map((p) => p.rows)).toEqual(expected.map((p) => p.rows));
+  for (const [i, part] of actual.entries()) {
+    // As text first for a readable diff, then as bytes.
+    expect(part.bytes.toString('utf8')).toBe(expected[i].bytes.toString('utf8'));
+    expect(part.bytes.equals(expected[i].bytes)).toBe(true);
+  }
+}
+
+describe('DuckDB CSV export gives the Node writer bytes, or declines', () => {
+  for (const [name, dialect, fast] of DIALECTS) {
+    it(`${fast ? 'writes' : 'declines'}: ${name}`, async () => {
+      for (const staged of [adversarial, names, empty]) {
+        const duck = await duckParts(staged, dialect);
+        if (!fast) {
+          expect(duck).toBeUndefined();
+          continue;
+        }
+        expect(duck).toBeDefined();
+        expectSameBytes(duck!, await nodeParts(staged, dialect));
+      }
+    });
+  }
+
+  it('writes a header-only file for zero rows, and an empty one without header', async () => {
+    const header = await duckParts(empty, d());
+    expect(header!.map((p) => [p.rows, p.bytes.toString('utf8')])).toEqual([[0, `${empty.columns.map((c) => c.name).join(',')}\n`]]);
+    const none = await duckParts(empty, d({ header: false, maxRowsPerFile: 5 }));
+    expect(none!.map((p) => [p.rows, p.bytes.length])).toEqual([[0, 0]]);
+  });
+
+  it('keeps the staged order across row groups read in parallel, whole and split', async () => {
+    // Past DuckDB's 122,880-row row groups, so the scan runs on several threads.
+    const staged = await engine.stage({
+      runId: 'many',
+      sql: `SELECT i AS id, CASE WHEN i % 7 = 0 THEN NULL ELSE 'v' || (i * 7919 % 1000) || CASE WHEN i % 5 = 0 THEN ',"x"' ELSE '' END END AS v FROM range(300000) r(i) ORDER BY i % 3, i DESC`,
+      parameters: [],
+    });
+    for (const dialect of [d(), d({ maxRowsPerFile: 130000 })]) {
+      expectSameBytes((await duckParts(staged, dialect))!, await nodeParts(staged, dialect, 2048));
+    }
+  });
+
+  it('splits a table with gaps in its rowids (rows deleted) by order instead of by rowid range', async () => {
+    const staged = await engine.stage({ runId: 'gaps', sql: `SELECT i AS id, 'v' || i AS v FROM range(20) r(i)`, parameters: [] });
+    await engine.query(`DELETE FROM ${staged.table} WHERE id IN (0, 3, 4, 11)`);
+    const dialect = d({ maxRowsPerFile: 5 });
+    const duck = (await duckParts(staged, dialect))!;
+    expect(duck.map((p) => p.rows)).toEqual([5, 5, 5, 1]);
+    expectSameBytes(duck, await nodeParts(staged, dialect));
+  });
+
+  it('quotes what csv-stringify quotes, not what DuckDB alone would (# is data, not a comment)', async () => {
+    const staged = await engine.stage({ runId: 'hash', sql: `SELECT '#x' AS a, 'a#b' AS b, NULL AS c, '' AS e`, parameters: [] });
+    const [part] = (await duckParts(staged, d()))!;
+    expect(part.bytes.toString('utf8')).toBe('a,b,c,e\n#x,a#b,,""\n');
+  });
+});
+
+describe('renderDrop stores the DuckDB export like the Node writer', () => {
+  /** The same engine without the fast path: renderDrop must fall back to the Node writer. */
+  const nodeOnly = (e: QueryEngine): QueryEngine => ({
+    name: e.name,
+    stage: (r) => e.stage(r),
+    query: (s) => e.query(s),
+    streamText: (t, n) => e.streamText(t, n),
+    exportParquet: (t, o) => e.exportParquet(t, o),
+    dropStaged: (t) => e.dropStaged(t),
+    close: () => e.close(),
+  });
+
+  async function render(dialect: CsvDialect, withEngine: QueryEngine, label: string) {
+    const store = new LocalStore(join(work, `store-${label}-${runs++}`));
+    const plan = { runId: 'r1', keys: { staging: 'staging/r1/' } } as unknown as RunPlan;
+    const progress: [number, number][] = [];
+    const files = await renderDrop(plan, adversarial, { csv: dialect }, { engine: withEngine, store, workDir: join(work, 'w'), onProgress: (p) => progress.push([p.rows, p.bytes]) });
+    const stored = await Promise.all(files.map((f) => readFile(store.localPath(f.stagingKey))));
+    return { files, stored, progress };
+  }
+
+  for (const [name, dialect] of [
+    ['gzip, split every 4 rows', d({ gzip: true, maxRowsPerFile: 4 })],
+    ['plain', d()],
+  ] as const) {
+    it(`same files, rows and decompressed bytes; hashes of what is stored: ${name}`, async () => {
+      const fast = await render(dialect, engine, 'fast');
+      const slow = await render(dialect, nodeOnly(engine), 'node');
+      expect(fast.files.map((f) => [f.path, f.rows, f.compression])).toEqual(slow.files.map((f) => [f.path, f.rows, f.compression]));
+      const plainOf = (b: Buffer) => (dialect.gzip ? gunzipSync(b) : b);
+      for (const [i, f] of fast.files.entries()) {
+        expect(plainOf(fast.stored[i]).equals(plainOf(slow.stored[i]))).toBe(true);
+        expect(f.bytes).toBe(fast.stored[i].length);
+        expect(f.sha256).toBe(createHash('sha256').update(fast.stored[i]).digest('hex'));
+      }
+      const totalBytes = fast.files.reduce((n, f) => n + f.bytes, 0);
+      expect(fast.progress.at(-1)).toEqual([adversarial.rowCount, totalBytes]);
+    });
+  }
+});
