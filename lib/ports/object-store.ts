@@ -18,6 +18,11 @@ export interface ObjectStore {
   put(key: string, body: Buffer | string | Readable, options?: { contentType?: string; precondition?: Precondition }): Promise<{ etag: string }>;
   /** Reads a small object whole (manifests, pointers). Undefined when absent. */
   get(key: string): Promise<{ body: Buffer; etag: string } | undefined>;
+  /**
+   * Optional: stores a local file the caller hands over, which the store may move rather than
+   * copy (a local folder on the same disk renames it). `sha256` is the caller's hash of the file.
+   */
+  putFile?(key: string, file: string, options: { contentType?: string; sha256: string }): Promise<{ etag: string }>;
   read(key: string): Promise<Readable>;
   exists(key: string): Promise<boolean>;
   /** Every object under a prefix, sorted by key. */

@@ -199,3 +199,22 @@ describe('LocalStore (local only)', () => {
     expect(await readFile(file, 'utf8')).toBe('{"ok":true}');
   });
 });
+
+describe('LocalStore.putFile', () => {
+  it('takes over a file on the same disk: moved, not copied, with the given hash as etag', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'dropkit-putfile-'));
+    try {
+      const store = new LocalStore(path.join(root, 'store'));
+      const file = path.join(root, 'export.csv');
+      await writeFile(file, 'a,b\n1,2\n');
+      const sha256 = createHash('sha256').update('a,b\n1,2\n').digest('hex');
+      const { etag } = await store.putFile('feed/part-00000.csv', file, { sha256 });
+      expect(etag).toBe(sha256);
+      await expect(readFile(file)).rejects.toMatchObject({ code: 'ENOENT' });
+      expect(await readFile(store.localPath('feed/part-00000.csv'), 'utf8')).toBe('a,b\n1,2\n');
+      expect((await store.get('feed/part-00000.csv'))?.etag).toBe(sha256);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -83,7 +83,10 @@ async function storeExportedCsv(plan: RunPlan, exported: readonly ExportedFile[]
   for (const [index, file] of exported.entries()) {
     const fileName = csvFileName(index, dialect);
     // Gzipped here while stored and hashed: Node's zlib outpaces DuckDB's, and is what the Node writer uses.
-    const { bytes, sha256 } = await putHashed(deps.store, plan.keys.staging + fileName, readMaybeGzipped(file.path, dialect.gzip), csvContentType(dialect));
+    const key = plan.keys.staging + fileName;
+    const { bytes, sha256 } = dialect.gzip
+      ? await putHashed(deps.store, key, readMaybeGzipped(file.path, true), csvContentType(dialect))
+      : await storeFile(deps.store, key, file.path, csvContentType(dialect));
     rowsSoFar += file.rows;
     bytesSoFar += bytes;
     deps.onProgress?.({ format: 'csv', rows: rowsSoFar, bytes: bytesSoFar });
@@ -124,7 +127,7 @@ async function renderParquet(plan: RunPlan, staged: StagedTable, options: Parque
     for (const file of exported) {
       const name = basename(file.path);
       const key = plan.keys.staging + name;
-      const { bytes, sha256 } = await putHashed(deps.store, key, readChunked(file.path), 'application/vnd.apache.parquet');
+      const { bytes, sha256 } = await storeFile(deps.store, key, file.path, 'application/vnd.apache.parquet');
       rowsSoFar += file.rows;
       bytesSoFar += bytes;
       deps.onProgress?.({ format: 'parquet', rows: rowsSoFar, bytes: bytesSoFar });
@@ -134,6 +137,23 @@ async function renderParquet(plan: RunPlan, staged: StagedTable, options: Parque
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Stores a file the engine wrote. A store that can take the file over (a local folder renames it)
+ * gets it after one hashing read; any other store gets it streamed, hashed on the way.
+ */
+async function storeFile(store: ObjectStore, key: string, file: string, contentType: string): Promise<{ bytes: number; sha256: string }> {
+  if (!store.putFile) return putHashed(store, key, readChunked(file), contentType);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of readChunked(file)) {
+    hash.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  const sha256 = hash.digest('hex');
+  await store.putFile(key, file, { contentType, sha256 });
+  return { bytes, sha256 };
 }
 
 /** Stores a stream while counting and hashing exactly the bytes stored. */
