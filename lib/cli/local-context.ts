@@ -28,7 +28,7 @@ export function localContext(project: Project, options: LocalContextOptions) {
     store,
     signer: new LocalLinkSigner(store),
     clock,
-    openEngine: () => DuckDbEngine.open({ sources: project.sources }),
+    openEngine: () => DuckDbEngine.open({ sources: project.sources, workDir }),
     consumers: consumerNotifiers(feed, partner, { storeRoot, console: options.console }),
     // The CLI prints a failed run itself; the outbox keeps the event for whoever watches it.
     operators: operatorNotifiers({ storeRoot, console: false }),

@@ -20,9 +20,10 @@ export interface ObjectStore {
   get(key: string): Promise<{ body: Buffer; etag: string } | undefined>;
   /**
    * Optional: stores a local file the caller hands over, which the store may move rather than
-   * copy (a local folder on the same disk renames it). `sha256` is the caller's hash of the file.
+   * copy (a local folder on the same disk renames it). Reports the SHA-256 and size of what it
+   * stored, read in the same pass.
    */
-  putFile?(key: string, file: string, options: { contentType?: string; sha256: string }): Promise<{ etag: string }>;
+  putFile?(key: string, file: string, options?: { contentType?: string }): Promise<{ etag: string; sha256: string; bytes: number }>;
   read(key: string): Promise<Readable>;
   exists(key: string): Promise<boolean>;
   /** Every object under a prefix, sorted by key. */

@@ -192,7 +192,8 @@ describe('DuckDB CSV export gives the Node writer bytes, or declines', () => {
   });
 
   it('splits a table with gaps in its rowids (rows deleted) by order instead of by rowid range', async () => {
-    const staged = await engine.stage({ runId: 'gaps', sql: `SELECT i AS id, 'v' || i AS v FROM range(20) r(i)`, parameters: [] });
+    // HUGEINT does not survive Parquet, so this result is staged as a table, which can lose rows.
+    const staged = await engine.stage({ runId: 'gaps', sql: `SELECT i AS id, 'v' || i AS v, i::HUGEINT AS big FROM range(20) r(i)`, parameters: [] });
     await engine.query(`DELETE FROM ${staged.table} WHERE id IN (0, 3, 4, 11)`);
     const dialect = d({ maxRowsPerFile: 5 });
     const duck = (await duckParts(staged, dialect))!;

@@ -82,4 +82,37 @@ describe('DuckDbEngine', () => {
     expect(rows).toBe(100000);
     expect(batches).toBeGreaterThan(1);
   });
+
+  it('stages a result as a zstd Parquet file when every type survives Parquet, and hands that file over as the Parquet drop', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'dropkit-staged-'));
+    try {
+      const staged = await engine.stage({ runId: 'pq-staged', sql: `SELECT range AS id, 'x' || range AS s, range::DECIMAL(10,2) AS d FROM range(1000)`, parameters: [] });
+      const [plan] = await engine.query(`EXPLAIN SELECT * FROM ${staged.table}`);
+      expect(JSON.stringify(plan)).toMatch(/READ_PARQUET|PARQUET_SCAN/i);
+      const files = await engine.exportParquet(staged, { compression: 'zstd', dir: out });
+      expect(files).toEqual([{ path: join(out, 'part-00000.parquet'), rows: 1000 }]);
+      const split = await engine.exportParquet(staged, { compression: 'snappy', maxRowsPerFile: 400, dir: join(out, 'split') });
+      expect(split.map((f) => f.rows)).toEqual([400, 400, 200]);
+      const [first] = await engine.query(`SELECT min(id) AS lo, max(id) AS hi FROM read_parquet('${split[1].path}')`);
+      expect([Number(first.lo), Number(first.hi)]).toEqual([400, 799]);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
+  it('stages a result with a type Parquet would change (HUGEINT, ENUM, STRUCT) as a table, keeping the type', async () => {
+    const { staged } = await text(`SELECT 170141183460469231731687303715884105727::HUGEINT AS h, {'k': 1} AS s`);
+    expect(staged.columns.map((c) => c.type)).toEqual(['HUGEINT', 'STRUCT(k INTEGER)']);
+    const { rows } = await text(`SELECT 170141183460469231731687303715884105727::HUGEINT AS h`);
+    expect(rows).toEqual([['170141183460469231731687303715884105727']]);
+  });
+
+  it('re-staging a run replaces a Parquet-staged result with a table-staged one and back', async () => {
+    const a = await engine.stage({ runId: 'swap', sql: 'SELECT 1 AS x', parameters: [] });
+    const b = await engine.stage({ runId: 'swap', sql: 'SELECT 2::HUGEINT AS x', parameters: [] });
+    const c = await engine.stage({ runId: 'swap', sql: 'SELECT 3 AS x', parameters: [] });
+    expect([a.table, b.table]).toEqual([c.table, c.table]);
+    const [row] = await engine.query(`SELECT x FROM ${c.table}`);
+    expect(Number(row.x)).toBe(3);
+  });
 });

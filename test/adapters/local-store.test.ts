@@ -208,8 +208,8 @@ describe('LocalStore.putFile', () => {
       const file = path.join(root, 'export.csv');
       await writeFile(file, 'a,b\n1,2\n');
       const sha256 = createHash('sha256').update('a,b\n1,2\n').digest('hex');
-      const { etag } = await store.putFile('feed/part-00000.csv', file, { sha256 });
-      expect(etag).toBe(sha256);
+      const stored = await store.putFile('feed/part-00000.csv', file);
+      expect(stored).toEqual({ etag: sha256, sha256, bytes: 8 });
       await expect(readFile(file)).rejects.toMatchObject({ code: 'ENOENT' });
       expect(await readFile(store.localPath('feed/part-00000.csv'), 'utf8')).toBe('a,b\n1,2\n');
       expect((await store.get('feed/part-00000.csv'))?.etag).toBe(sha256);

@@ -25,7 +25,7 @@ export async function runFeed(
       store,
       signer: new LocalLinkSigner(local),
       clock: fixedClock(options.now ?? '2024-01-20T00:00:00Z'),
-      openEngine: () => DuckDbEngine.open({ sources: project.sources }),
+      openEngine: () => DuckDbEngine.open({ sources: project.sources, workDir: join(project.outputDir, '_work') }),
       consumers: consumerNotifiers(feed, partner, { storeRoot: project.outputDir, console: false }),
       operators: operatorNotifiers({ storeRoot: project.outputDir, console: false }),
       workDir: join(project.outputDir, '_work'),

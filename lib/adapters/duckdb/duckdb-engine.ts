@@ -1,4 +1,4 @@
-import { mkdtemp, rm, mkdir } from 'node:fs/promises';
+import { copyFile, link, mkdtemp, rm, mkdir } from 'node:fs/promises';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBConnection, DuckDBInstance, DuckDBPreparedStatement, timestampValue } from '@duckdb/node-api';
@@ -27,8 +27,9 @@ export interface DuckDbEngineOptions {
   /** Tables the feed SQL can read: name → files. Created as views, so a source is scanned only at stage time. */
   readonly sources?: Readonly<Record<string, LocalSource>>;
   /**
-   * Folder for the staging database. Staged tables live in a database file, not in memory, so a
-   * large extract spills to disk instead of growing the process. Default: a new temp folder.
+   * Where the engine makes its own work folder (staging database, staged Parquet, spill files),
+   * removed on close. Staged data lives on disk, not in memory, so a large extract does not grow
+   * the process. Default: the system temp folder.
    */
   readonly workDir?: string;
   /** DuckDB memory_limit, e.g. '2GB'. Default: 512 MB per thread, at most DuckDB's own default (80% of RAM). */
@@ -39,6 +40,8 @@ export interface DuckDbEngineOptions {
 /** The embedded engine: DuckDB runs the feed SQL, the checks, and writes Parquet. */
 export class DuckDbEngine implements QueryEngine {
   readonly name = 'duckdb' as const;
+  /** Staged results held as Parquet files behind a view: view name → file. */
+  private readonly parquetStaged = new Map<string, string>();
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -48,9 +51,12 @@ export class DuckDbEngine implements QueryEngine {
   ) {}
 
   static async open(options: DuckDbEngineOptions = {}): Promise<DuckDbEngine> {
-    const ownsWorkDir = options.workDir === undefined;
-    const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), 'dropkit-duckdb-')));
-    await mkdir(workDir, { recursive: true });
+    // A folder of its own, inside the given one (on the store's disk, so staged files can be
+    // linked into the drop) or the system temp folder; removed on close.
+    const parent = options.workDir ?? tmpdir();
+    await mkdir(parent, { recursive: true });
+    const workDir = await mkdtemp(join(parent, 'duckdb-'));
+    const ownsWorkDir = true;
     // No extension downloads: everything needed (parquet, json, icu) is built in, and there may be no network.
     const config: Record<string, string> = { autoinstall_known_extensions: 'false' };
     config.memory_limit = options.memoryLimit ?? defaultMemoryLimit(options.threads);
@@ -84,27 +90,79 @@ export class DuckDbEngine implements QueryEngine {
     }
   }
 
+  /**
+   * Runs the feed query once. When every result type survives Parquet unchanged, the result is
+   * staged as a zstd Parquet file (as Athena stages with CTAS) behind a view: writing it is the
+   * one pass over the source, and a Parquet drop with the default options is that very file.
+   * Otherwise (HUGEINT, ENUM, STRUCT, …) it is staged as a table in the staging database.
+   */
   async stage(request: StageRequest): Promise<StagedTable> {
     const table = quoteIdent(stagingTableName(request.runId));
     const sql = stripTrailingSemicolons(request.sql);
+    await this.dropStaged({ table } as StagedTable);
+    const types = await this.resultTypes(sql);
+    if (types && types.every(parquetKeepsType)) {
+      const staged = await this.stageAsParquet(table, sql, request);
+      if (staged) return staged;
+    }
+    await this.runStaging(`CREATE OR REPLACE TABLE ${table} AS ${sql}`, request.parameters);
+    const [count] = await this.query(`SELECT count(*) AS n FROM ${table}`);
+    return { engine: this.name, table, rowCount: toNumber(count.n) ?? 0, columns: await this.describe(table), executionId: null, bytesScanned: null };
+  }
+
+  private async stageAsParquet(table: string, sql: string, request: StageRequest): Promise<StagedTable | undefined> {
+    const dir = join(this.workDir, 'staged');
+    await mkdir(dir, { recursive: true });
+    const path = join(dir, `${stagingTableName(request.runId)}.parquet`);
+    // Newlines keep a trailing `-- comment` in the feed SQL from swallowing the rest of the statement.
+    const rows = await this.runStaging(`COPY (\n${sql}\n) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION zstd)`, request.parameters);
+    await this.connection.run(`CREATE OR REPLACE VIEW ${table} AS SELECT * FROM read_parquet(${sqlString(path)})`);
+    this.parquetStaged.set(table, path);
+    const columns = await this.describe(table);
+    const expected = await this.resultTypes(sql);
+    if (!expected || columns.some((c, i) => c.type !== expected[i])) {
+      // A type the pre-check let through changed on the way: stage as a table instead.
+      await this.dropStaged({ table } as StagedTable);
+      return undefined;
+    }
+    return { engine: this.name, table, rowCount: rows, columns, executionId: null, bytesScanned: null };
+  }
+
+  /** Column types of the query's result, from preparing it (nothing runs); undefined if unknown. */
+  private async resultTypes(sql: string): Promise<string[] | undefined> {
     let prepared: DuckDBPreparedStatement;
     try {
-      prepared = await this.connection.prepare(`CREATE OR REPLACE TABLE ${table} AS ${sql}`);
+      prepared = await this.connection.prepare(sql);
     } catch (error) {
       throw new QueryFailedError(`the feed query does not compile on DuckDB: ${messageOf(error)}`, { cause: error });
     }
     try {
-      bindParameters(prepared, request.parameters);
-      await prepared.run();
+      return Array.from({ length: prepared.columnCount }, (_, i) => prepared.columnType(i).toString());
+    } catch {
+      return undefined; // a type that depends on a parameter: decided at run time
+    } finally {
+      prepared.destroySync();
+    }
+  }
+
+  /** Runs a statement over the feed query with its parameters bound; returns the rows it reports. */
+  private async runStaging(statement: string, parameters: readonly QueryParameter[]): Promise<number> {
+    let prepared: DuckDBPreparedStatement;
+    try {
+      prepared = await this.connection.prepare(statement);
+    } catch (error) {
+      throw new QueryFailedError(`the feed query does not compile on DuckDB: ${messageOf(error)}`, { cause: error });
+    }
+    try {
+      bindParameters(prepared, parameters);
+      const result = await prepared.runAndReadAll();
+      return toNumber(result.getRows()[0]?.[0]) ?? 0;
     } catch (error) {
       if (error instanceof QueryFailedError) throw error;
       throw new QueryFailedError(`the feed query failed on DuckDB: ${messageOf(error)}`, { cause: error });
     } finally {
       prepared.destroySync();
     }
-    const columns = await this.describe(table);
-    const [count] = await this.query(`SELECT count(*) AS n FROM ${table}`);
-    return { engine: this.name, table, rowCount: toNumber(count.n) ?? 0, columns, executionId: null, bytesScanned: null };
   }
 
   private async describe(table: string): Promise<ColumnSchema[]> {
@@ -139,6 +197,14 @@ export class DuckDbEngine implements QueryEngine {
 
   async exportParquet(table: StagedTable, options: ParquetExport): Promise<ExportedFile[]> {
     await mkdir(options.dir, { recursive: true });
+    const stagedFile = this.parquetStaged.get(table.table);
+    if (stagedFile && options.compression === 'zstd' && !options.maxRowsPerFile) {
+      // The staged file is exactly what this COPY would write: hand over a hard link, no second pass.
+      const path = join(options.dir, 'part-00000.parquet');
+      await rm(path, { force: true });
+      await link(stagedFile, path).catch(() => copyFile(stagedFile, path));
+      return [{ path, rows: table.rowCount }];
+    }
     const codec = options.compression === 'uncompressed' ? 'uncompressed' : options.compression;
     const files: ExportedFile[] = [];
     for (const [i, source] of (await this.partSources(table, options.maxRowsPerFile)).entries()) {
@@ -173,6 +239,16 @@ export class DuckDbEngine implements QueryEngine {
    */
   private async partSources(table: StagedTable, rowsPerPart: number | undefined): Promise<string[]> {
     if (!rowsPerPart) return [table.table];
+    const stagedFile = this.parquetStaged.get(table.table);
+    if (stagedFile) {
+      // A staged Parquet file has no rowid; its row numbers are the staged order.
+      const parts = Math.max(1, Math.ceil(table.rowCount / rowsPerPart));
+      const numbered = `read_parquet(${sqlString(stagedFile)}, file_row_number = true)`;
+      return Array.from(
+        { length: parts },
+        (_, i) => `(SELECT * EXCLUDE (file_row_number) FROM ${numbered} WHERE file_row_number >= ${i * rowsPerPart} AND file_row_number < ${(i + 1) * rowsPerPart})`,
+      );
+    }
     const [ids] = await this.query(`SELECT count(*) AS n, min(rowid) AS lo, max(rowid) AS hi FROM ${table.table}`);
     const n = toNumber(ids.n) ?? 0;
     const dense = n === 0 || (toNumber(ids.lo) === 0 && toNumber(ids.hi) === n - 1);
@@ -185,6 +261,12 @@ export class DuckDbEngine implements QueryEngine {
   }
 
   async dropStaged(table: StagedTable): Promise<void> {
+    const stagedFile = this.parquetStaged.get(table.table);
+    if (stagedFile) {
+      await this.connection.run(`DROP VIEW IF EXISTS ${table.table}`);
+      await rm(stagedFile, { force: true });
+      this.parquetStaged.delete(table.table);
+    }
     await this.connection.run(`DROP TABLE IF EXISTS ${table.table}`);
   }
 
@@ -235,6 +317,15 @@ function bindParameters(prepared: DuckDBPreparedStatement, parameters: readonly 
         break;
     }
   }
+}
+
+/**
+ * Types DuckDB writes to Parquet and reads back unchanged. HUGEINT comes back as DOUBLE, ENUM as
+ * VARCHAR, STRUCT with other quoting; those (and anything unlisted) are staged as a table.
+ */
+function parquetKeepsType(type: string): boolean {
+  const scalar = type.replace(/(\[\d*\])+$/, '');
+  return /^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL\(\d+,\d+\)|VARCHAR|BLOB|DATE|TIME|TIMESTAMP|TIMESTAMP WITH TIME ZONE|TIMESTAMP_MS|TIMESTAMP_NS|TIMESTAMP_S|INTERVAL|UUID)$/.test(scalar);
 }
 
 export function stagingTableName(runId: string): string {

@@ -141,18 +141,11 @@ async function renderParquet(plan: RunPlan, staged: StagedTable, options: Parque
 
 /**
  * Stores a file the engine wrote. A store that can take the file over (a local folder renames it)
- * gets it after one hashing read; any other store gets it streamed, hashed on the way.
+ * does so; any other store gets it streamed, hashed on the way.
  */
 async function storeFile(store: ObjectStore, key: string, file: string, contentType: string): Promise<{ bytes: number; sha256: string }> {
   if (!store.putFile) return putHashed(store, key, readChunked(file), contentType);
-  const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const chunk of readChunked(file)) {
-    hash.update(chunk as Buffer);
-    bytes += (chunk as Buffer).length;
-  }
-  const sha256 = hash.digest('hex');
-  await store.putFile(key, file, { contentType, sha256 });
+  const { bytes, sha256 } = await store.putFile(key, file, { contentType });
   return { bytes, sha256 };
 }
 
