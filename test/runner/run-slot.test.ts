@@ -155,4 +155,16 @@ describe('runSlot (local pipeline)', () => {
     expect(await second.store.exists(second.outcome.manifestKey!)).toBe(true); // older than a day too, but it is the latest
     expect((await readJson<LatestPointer>(second.store, 'daily/latest.json')).slot).toBe('20240116T060000Z');
   });
+
+  it('compares the row count with the previous delivered drop of the feed, found from the store', async () => {
+    project.write('feeds/daily.yaml', dailyFeed() + '  - type: row_count_change\n    maxIncreasePercent: 100\n');
+    const first = await runFeed(project.dir, 'daily', { slot: '2024-01-14T06:00:00Z' }); // 1 row, nothing to compare with
+    expect(first.outcome.validation?.checks.find((c) => c.type === 'row_count_change')).toMatchObject({ outcome: 'pass', observed: null });
+    const second = await runFeed(project.dir, 'daily', { slot: SLOT_15 }); // 3 rows: +200%
+    expect(second.outcome.status).toBe('validation-failed');
+    expect(second.outcome.validation?.checks.find((c) => c.type === 'row_count_change')).toMatchObject({
+      outcome: 'fail',
+      observed: { previous: 1, current: 3, changePercent: 200, previousRunId: first.outcome.runId },
+    });
+  });
 });
