@@ -1,3 +1,5 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Clock } from '../ports/clock';
 import type { LinkSigner } from '../ports/link-signer';
 import type { Notifier, NotifyOutcome } from '../ports/notifier';
@@ -136,5 +138,6 @@ export async function runSlot(request: RunRequest, deps: RunDeps): Promise<RunOu
       if (staged) await engine.dropStaged(staged).catch(() => undefined);
       await engine.close();
     }
+    await rm(join(deps.workDir, plan.runId), { recursive: true, force: true });
   }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { manifestProblems } from '../../lib/core/manifest-schema';
@@ -48,6 +48,7 @@ describe('runSlot (local pipeline)', () => {
     const record = await readJson<RunRecord>(store, `_runs/daily/slot=20240115T060000Z/${outcome.runId}.json`);
     expect(record).toMatchObject({ status: 'delivered', step: 'notify', error: null, rowCount: 3 });
     expect(await listKeys(store, '_staging/')).toEqual([]);
+    expect(readdirSync(join(project.dir, 'out', '_work'))).toEqual([]); // no scratch files left behind
   });
 
   it('records the SLA as LATE with the lateness when delivered after the deadline', async () => {
