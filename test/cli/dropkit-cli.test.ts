@@ -188,4 +188,32 @@ describe('dropkit CLI (child process)', () => {
     expect(byLinks.code).toBe(0);
     expect(existsSync(join(p.dir, 'second-copy', 'manifest.json'))).toBe(true);
   });
+
+  it('every kind of bad feed file exits 2 with its documented error, and nothing is written', async () => {
+    const cases: [string, () => void, RegExp][] = [
+      ['broken YAML', () => p.write('feeds/daily.yaml', 'name: daily\nschedule: [\n'), /feeds\/daily\.yaml: line \d+, column \d+: not valid YAML/],
+      ['unknown field', () => p.write('feeds/daily.yaml', dailyFeed() + 'colour: blue\n'), /feeds\/daily\.yaml: colour: unknown field/],
+      ['bad cron', () => p.write('feeds/daily.yaml', dailyFeed().replace('"0 6 * * *"', '"0 25 * * *"')), /feeds\/daily\.yaml: schedule\.cron: .*hour.*\(got "0 25 \* \* \*"\)/],
+      ['unknown time zone', () => p.write('feeds/daily.yaml', dailyFeed().replace('timezone: UTC', 'timezone: Mars/Base')), /schedule\.timezone: unknown time zone \(got "Mars\/Base"\)/],
+      ['missing SQL file', () => p.write('feeds/other.yaml', dailyFeed('other')), /feeds\/other\.yaml: query: SQL file not found \(got "other\.sql"\)/],
+      ['duplicate feed names', () => (p.write('feeds/again.yaml', dailyFeed('daily')), p.write('feeds/again.sql', DAILY_SQL)), /name: feed name already used by/],
+    ];
+    for (const [what, breakIt, expected] of cases) {
+      const fresh = tempProject({ 'dropkit.yaml': PROJECT_YAML, 'feeds/daily.yaml': dailyFeed(), 'feeds/daily.sql': DAILY_SQL });
+      const original = p;
+      p = fresh;
+      try {
+        breakIt();
+        const check = await dropkit(['check', '--project', fresh.dir]);
+        const run = await dropkit(['run', 'daily', '--project', fresh.dir, ...SLOT]);
+        expect([what, check.code, run.code]).toEqual([what, 2, 2]);
+        expect([what, check.stderr]).toEqual([what, expect.stringMatching(expected)]);
+        expect([what, check.stderr]).toEqual([what, expect.stringMatching(/fix: /)]);
+        expect([what, existsSync(join(fresh.dir, 'out'))]).toEqual([what, false]);
+      } finally {
+        p = original;
+        fresh.cleanup();
+      }
+    }
+  });
 });
