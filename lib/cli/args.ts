@@ -1,13 +1,15 @@
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseSlotArg } from '../core/slots';
 import { UsageError } from '../core/steps/plan';
 
-type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'] & {};
+type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** Parses a command's arguments; unknown options are a usage error (exit 2) that names the option. */
-export function parseCommandArgs<T extends Options>(command: string, args: string[], options: T): { values: any; positionals: string[] } {
+type Parsed<T extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>>;
+
+export function parseCommandArgs<T extends Options>(command: string, args: string[], options: T): Parsed<T> {
   try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
+    return parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
     throw new UsageError(`dropkit ${command}: ${(error as Error).message}; see dropkit help`);
   }
