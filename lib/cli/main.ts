@@ -27,6 +27,8 @@ Usage:
       MANIFEST is a path or an http(s) URL; --links FILE is the drop notification, whose links
       are used instead. DIR/manifest.json is written last, only when every file checks out.
 
+run, backfill, plan and check also take --now ISO: act as if it were that time (tests, rehearsals).
+
 Exit codes: 0 delivered (or already delivered; pull: every file verified), 2 invalid configuration
 or usage, 3 validation failed (nothing published), 1 any other failure.`;
 
