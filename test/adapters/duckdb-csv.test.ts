@@ -11,6 +11,7 @@ import type { RunPlan } from '../../lib/core/steps/plan';
 import { renderDrop } from '../../lib/core/steps/render';
 import type { QueryEngine, StagedTable } from '../../lib/ports/query-engine';
 import { writeCsvParts } from '../../lib/render/csv-writer';
+import { ADVERSARIAL_COLUMNS, ADVERSARIAL_ROWS } from '../helpers/adversarial';
 
 /**
  * DuckDB's CSV export must give byte for byte what the Node writer gives (csv-stringify over
@@ -30,22 +31,12 @@ const ADVERSARIAL = `SELECT t.*,
   (TIMESTAMP '2024-01-15 06:00:00.5' + to_microseconds(id))::TIMESTAMP_NS AS tns,
   DATE '0001-01-01' - id AS bc
 FROM (VALUES
-  (1, 'plain', 0.10::DECIMAL(38,10), true, TIMESTAMPTZ '2024-03-31 01:30:00+02', DATE '2024-02-29'),
-  (2, 'say "hi"', 12345678901234567890.1234567890, false, TIMESTAMPTZ '2024-01-01 00:00:00.000001+00', DATE '1970-01-01'),
-  (3, 'a,b;c' || chr(9) || 'd|e', -0.0000000001, NULL, NULL, NULL),
-  (4, 'line1' || chr(10) || 'line2' || chr(13) || chr(10) || 'line3' || chr(13) || 'end', 0, true, TIMESTAMPTZ '2024-10-27 02:30:00+01', DATE '2024-10-27'),
-  (5, '', 1, false, TIMESTAMPTZ '2024-01-15 06:00:00+00', DATE '2024-01-15'),
-  (6, NULL, NULL, NULL, NULL, NULL),
-  (7, '  padded  ', 2.5, true, TIMESTAMPTZ '2024-01-15 06:00:00+00', DATE '2024-01-15'),
-  (8, '\\N', 3, true, TIMESTAMPTZ '2024-01-15 06:00:00+00', DATE '2024-01-15'),
-  (9, 'NULL', 4, true, TIMESTAMPTZ '2024-01-15 06:00:00+00', DATE '2024-01-15'),
-  (10, 'emoji 🚀 東京 é (e' || chr(769) || ') ''single''', 5, true, TIMESTAMPTZ '2024-01-15 06:00:00+00', DATE '2024-01-15'),
-  (11, repeat('long,"value"', 5000), 6, false, TIMESTAMPTZ '2024-01-15 06:00:00+00', DATE '2024-01-15'),
+${ADVERSARIAL_ROWS},
   (12, '#N/A', 7, true, TIMESTAMPTZ '2024-01-15 06:00:00+00', DATE '2024-01-15'),
   (13, '# not a comment', 8, true, TIMESTAMPTZ '2024-01-15 06:00:00+00', DATE '2024-01-15'),
   (14, chr(13), 9, true, TIMESTAMPTZ '2024-01-15 06:00:00+00', DATE '2024-01-15'),
   (15, chr(10), 10, true, TIMESTAMPTZ '2024-01-15 06:00:00+00', DATE '2024-01-15')
-) t(id, txt, dec, flag, ts, day)
+) ${ADVERSARIAL_COLUMNS}
 ORDER BY id`;
 
 /** Header names that need quoting in some dialect, and one equal to a NULL text. */

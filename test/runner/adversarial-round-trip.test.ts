@@ -6,24 +6,14 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import type { Manifest } from '../../lib/core/manifest';
 import { readJson, runFeed } from '../helpers/local-run';
 import { tempProject, TempProject, writeParquet } from '../helpers/temp-project';
+import { ADVERSARIAL_COLUMNS, ADVERSARIAL_ROWS } from '../helpers/adversarial';
 
 /**
  * Values CSV writers get wrong, through the whole pipeline (DuckDB → canonical text → CSV dialect),
  * read back by an independent parser (csv-parse) and, for Parquet, by DuckDB.
  */
-const ADVERSARIAL = `SELECT * FROM (VALUES
-  (1, 'plain', 0.10::DECIMAL(38,10), true, TIMESTAMPTZ '2024-03-31 01:30:00+02', DATE '2024-02-29'),
-  (2, 'say "hi"', 12345678901234567890.1234567890, false, TIMESTAMPTZ '2024-01-01 00:00:00.000001+00', DATE '1970-01-01'),
-  (3, 'a,b;c' || chr(9) || 'd|e', -0.0000000001, NULL, NULL, NULL),
-  (4, 'line1' || chr(10) || 'line2' || chr(13) || chr(10) || 'line3' || chr(13) || 'end', 0, true, TIMESTAMPTZ '2024-10-27 02:30:00+01', DATE '2024-10-27'),
-  (5, '', 1, false, TIMESTAMPTZ '2024-01-15 06:00:00+00', DATE '2024-01-15'),
-  (6, NULL, NULL, NULL, NULL, NULL),
-  (7, '  padded  ', 2.5, true, TIMESTAMPTZ '2024-01-15 06:00:00+00', DATE '2024-01-15'),
-  (8, '\\N', 3, true, TIMESTAMPTZ '2024-01-15 06:00:00+00', DATE '2024-01-15'),
-  (9, 'NULL', 4, true, TIMESTAMPTZ '2024-01-15 06:00:00+00', DATE '2024-01-15'),
-  (10, 'emoji 🚀 東京 é (e' || chr(769) || ') ''single''', 5, true, TIMESTAMPTZ '2024-01-15 06:00:00+00', DATE '2024-01-15'),
-  (11, repeat('long,"value"', 5000), 6, false, TIMESTAMPTZ '2024-01-15 06:00:00+00', DATE '2024-01-15')
-) t(id, txt, dec, flag, ts, day)`;
+const ADVERSARIAL = `SELECT * FROM (VALUES ${ADVERSARIAL_ROWS}
+) ${ADVERSARIAL_COLUMNS}`;
 
 /** What every dialect must give back: the canonical text of each value, or null. */
 const EXPECTED: (string | null)[][] = [
