@@ -17,6 +17,17 @@ export function parseCommandArgs<T extends Options>(command: string, args: strin
 
 export const projectOption = { project: { type: 'string', short: 'p', default: '.' } } as const;
 
+/** The options of commands that pick one slot of a feed: run and plan. */
+export const slotOptions = {
+  ...projectOption,
+  slot: { type: 'string' },
+  partner: { type: 'string' },
+  rerun: { type: 'boolean', default: false },
+  out: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  now: { type: 'string' },
+} as const;
+
 /** A time on the command line: ISO-8601 with an offset or Z, a slot id, or a date (midnight UTC). */
 export function parseTimeArg(option: string, text: string): Date {
   const date = /^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text;

@@ -15,6 +15,7 @@ import { planRun, previousDrop, RunPlan } from '../core/steps/plan';
 import { moveLatestPointer, pointerFor, publishDrop } from '../core/steps/publish';
 import { renderDrop, RenderProgress } from '../core/steps/render';
 import { sha256Hex } from '../core/run-id';
+import { latestKey } from '../core/layout';
 import { stageRun } from '../core/steps/stage';
 import { assertPublishable, validateStaged, ValidationReport } from '../core/steps/validate';
 
@@ -69,7 +70,7 @@ export async function runSlot(request: RunRequest, deps: RunDeps): Promise<RunOu
     const got = await deps.store.get(planned.manifestKey);
     if (got) {
       const manifest = JSON.parse(got.body.toString('utf8')) as Manifest;
-      const latest = planned.manifestKey.replace(/slot=[^/]+\/run=[^/]+\/manifest\.json$/, 'latest.json');
+      const latest = latestKey(planned.coordinates);
       await moveLatestPointer(deps.store, latest, pointerFor(manifest, planned.manifestKey, latest, sha256Hex(got.body)));
     }
     return { status: 'already-delivered', feed: feed.spec.name, partner: request.partner, slot: planned.slot, runId: planned.runId, revision: planned.revision, manifestKey: planned.manifestKey, notifications: [] };

@@ -1,22 +1,10 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createProgress } from '../../lib/cli/progress';
 import { formatLateness } from '../../lib/cli/run-output';
+import { dropkit } from '../helpers/cli';
 import { DAILY_SQL, PROJECT_YAML, dailyFeed, eventsSelect, tempProject, TempProject, writeParquet } from '../helpers/temp-project';
 
-const BIN = join(__dirname, '..', '..', 'dist', 'bin', 'dropkit.js');
 
-function dropkit(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 // Daily slots at 06:00 UTC: the 14th holds 1 event, the 15th 3, the 16th 3, the 17th and 18th none,
 // so their row_count check (min 1) fails.

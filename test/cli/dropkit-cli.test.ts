@@ -1,28 +1,11 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { manifestProblems } from '../../lib/core/manifest-schema';
+import { BIN, dropkit } from '../helpers/cli';
 import { DAILY_SQL, PROJECT_YAML, dailyFeed, eventsSelect, tempProject, TempProject, writeParquet } from '../helpers/temp-project';
 
-const BIN = join(__dirname, '..', '..', 'dist', 'bin', 'dropkit.js');
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-function dropkit(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const SLOT = ['--slot', '2024-01-15T06:00:00Z', '--now', '2024-01-15T07:00:00Z'];
 

@@ -8,7 +8,7 @@ import { gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import type { CsvDialect } from '../../lib/core/feed/feed-schema';
 import { csvFileName, writeCsvParts, type PartSink, type WrittenPart } from '../../lib/render/csv-writer';
-import { localPartSink } from '../../lib/render/local-part-sink';
+import { localPartSink } from '../helpers/local-part-sink';
 
 type Row = (string | null)[];
 

@@ -168,4 +168,15 @@ describe('runSlot (local pipeline)', () => {
       observed: { previous: 1, current: 3, changePercent: 200, previousRunId: first.outcome.runId },
     });
   });
+
+  it('a backfilled slot compares its row count with the drop before it, not with latest.json', async () => {
+    const first = await runFeed(project.dir, 'daily', { slot: '2024-01-14T06:00:00Z' }); // 1 row
+    await runFeed(project.dir, 'daily', { slot: SLOT_16 }); // 3 rows, now the latest
+    project.write('feeds/daily.yaml', dailyFeed() + '  - type: row_count_change\n    maxIncreasePercent: 100\n');
+    const backfilled = await runFeed(project.dir, 'daily', { slot: SLOT_15 }); // 3 rows against the 14th's 1
+    expect(backfilled.outcome.validation?.checks.find((c) => c.type === 'row_count_change')).toMatchObject({
+      outcome: 'fail',
+      observed: { previous: 1, current: 3, previousRunId: first.outcome.runId },
+    });
+  });
 });

@@ -47,7 +47,6 @@ export class DuckDbEngine implements QueryEngine {
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
     private readonly workDir: string,
-    private readonly ownsWorkDir: boolean,
   ) {}
 
   static async open(options: DuckDbEngineOptions = {}): Promise<DuckDbEngine> {
@@ -56,7 +55,6 @@ export class DuckDbEngine implements QueryEngine {
     const parent = options.workDir ?? tmpdir();
     await mkdir(parent, { recursive: true });
     const workDir = await mkdtemp(join(parent, 'duckdb-'));
-    const ownsWorkDir = true;
     // No extension downloads: everything needed (parquet, json, icu) is built in, and there may be no network.
     const config: Record<string, string> = { autoinstall_known_extensions: 'false' };
     config.memory_limit = options.memoryLimit ?? defaultMemoryLimit(options.threads);
@@ -70,7 +68,7 @@ export class DuckDbEngine implements QueryEngine {
     // dictionary analysis cost a third of staging's CPU for a file no smaller (dict_fsst covers
     // it). Only an optimisation: a DuckDB that no longer knows the method keeps its defaults.
     await connection.run(`SET disabled_compression_methods = 'dictionary'`).catch(() => undefined);
-    const engine = new DuckDbEngine(instance, connection, workDir, ownsWorkDir);
+    const engine = new DuckDbEngine(instance, connection, workDir);
     for (const [name, source] of Object.entries(options.sources ?? {})) {
       await engine.registerSource(name, source);
     }
@@ -102,7 +100,7 @@ export class DuckDbEngine implements QueryEngine {
     await this.dropStaged({ table } as StagedTable);
     const types = await this.resultTypes(sql);
     if (types && types.every(parquetKeepsType)) {
-      const staged = await this.stageAsParquet(table, sql, request);
+      const staged = await this.stageAsParquet(table, sql, types, request);
       if (staged) return staged;
     }
     await this.runStaging(`CREATE OR REPLACE TABLE ${table} AS ${sql}`, request.parameters);
@@ -110,7 +108,7 @@ export class DuckDbEngine implements QueryEngine {
     return { engine: this.name, table, rowCount: toNumber(count.n) ?? 0, columns: await this.describe(table), executionId: null, bytesScanned: null };
   }
 
-  private async stageAsParquet(table: string, sql: string, request: StageRequest): Promise<StagedTable | undefined> {
+  private async stageAsParquet(table: string, sql: string, expected: readonly string[], request: StageRequest): Promise<StagedTable | undefined> {
     const dir = join(this.workDir, 'staged');
     await mkdir(dir, { recursive: true });
     const path = join(dir, `${stagingTableName(request.runId)}.parquet`);
@@ -119,8 +117,7 @@ export class DuckDbEngine implements QueryEngine {
     await this.connection.run(`CREATE OR REPLACE VIEW ${table} AS SELECT * FROM read_parquet(${sqlString(path)})`);
     this.parquetStaged.set(table, path);
     const columns = await this.describe(table);
-    const expected = await this.resultTypes(sql);
-    if (!expected || columns.some((c, i) => c.type !== expected[i])) {
+    if (columns.some((c, i) => c.type !== expected[i])) {
       // A type the pre-check let through changed on the way: stage as a table instead.
       await this.dropStaged({ table } as StagedTable);
       return undefined;
@@ -273,7 +270,7 @@ export class DuckDbEngine implements QueryEngine {
   async close(): Promise<void> {
     this.connection.closeSync();
     this.instance.closeSync();
-    if (this.ownsWorkDir) await rm(this.workDir, { recursive: true, force: true });
+    await rm(this.workDir, { recursive: true, force: true });
   }
 }
 

@@ -1,22 +1,14 @@
 import { UsageError, planRun } from '../../core/steps/plan';
 import { deliveryPartners } from '../../core/feed/feed-definition';
 import { loadProject } from '../../project/load-project';
-import { parseCommandArgs, parseTimeArg, projectOption } from '../args';
+import { parseCommandArgs, parseTimeArg, slotOptions } from '../args';
 import { EXIT } from '../exit-codes';
 import { localContext } from '../local-context';
 import { findFeed } from './run';
 
 /** `dropkit plan FEED`: what `run` would do (slot, data interval, deadline, run id, parameters, keys), without doing it. */
 export async function planCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs('plan', args, {
-    ...projectOption,
-    slot: { type: 'string' },
-    partner: { type: 'string' },
-    rerun: { type: 'boolean', default: false },
-    out: { type: 'string' },
-    json: { type: 'boolean', default: false },
-    now: { type: 'string' },
-  });
+  const { values, positionals } = parseCommandArgs('plan', args, slotOptions);
   if (positionals.length !== 1) throw new UsageError('dropkit plan takes one feed');
   const project = loadProject(values.project);
   const feed = findFeed(project.feeds, positionals[0]);

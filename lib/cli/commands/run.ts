@@ -3,7 +3,7 @@ import { deliveryPartners, FeedDefinition } from '../../core/feed/feed-definitio
 import { UsageError } from '../../core/steps/plan';
 import { loadProject } from '../../project/load-project';
 import { runSlot, RunOutcome } from '../../runner/run-slot';
-import { parseCommandArgs, parseTimeArg, projectOption } from '../args';
+import { parseCommandArgs, parseTimeArg, slotOptions } from '../args';
 import { localContext } from '../local-context';
 import { createProgress } from '../progress';
 import { describeOutcome, exitCodeForOutcomes, outcomeJson, worstStatus } from '../run-output';
@@ -11,14 +11,8 @@ import { describeOutcome, exitCodeForOutcomes, outcomeJson, worstStatus } from '
 /** `dropkit run FEED`: runs one slot of a feed (every partner of a per-partner feed), or of every feed with --all. */
 export async function runCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('run', args, {
-    ...projectOption,
-    slot: { type: 'string' },
-    partner: { type: 'string' },
-    rerun: { type: 'boolean', default: false },
-    out: { type: 'string' },
-    json: { type: 'boolean', default: false },
+    ...slotOptions,
     all: { type: 'boolean', default: false },
-    now: { type: 'string' },
   });
   if (positionals.length > 1) throw new UsageError(`dropkit run takes one feed; got ${positionals.join(', ')}`);
   if (!values.all && positionals.length === 0) throw new UsageError('dropkit run: name a feed, or give --all');

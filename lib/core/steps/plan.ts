@@ -7,7 +7,7 @@ import type { PreviousDrop } from '../checks/check-types';
 import { parseCron } from '../cron';
 import { DropkitError } from '../errors';
 import { dropPrefix, feedRoot, latestKey, manifestKey, parseDropKey, runRecordKey, slotPrefix, stagingPrefix, DropCoordinates } from '../layout';
-import type { Manifest, SlotInfo } from '../manifest';
+import type { LatestPointer, Manifest, SlotInfo } from '../manifest';
 import { deriveRunId, sha256Hex } from '../run-id';
 import { deadlineFor, warnAtFor } from '../sla';
 import { dataInterval, isSlot, latestSlotAtOrBefore, nextSlot, previousSlot, slotId } from '../slots';
@@ -62,6 +62,7 @@ export interface DeliveredRevision {
   readonly key: string;
   readonly runId: string;
   readonly revision: number;
+  readonly rowCount: number;
 }
 
 /** Every delivered revision of a slot, newest last. A drop counts as delivered only when its manifest exists. */
@@ -72,7 +73,7 @@ export async function deliveredRevisions(store: ObjectStore, c: DropCoordinates,
     const got = await store.get(o.key);
     if (!got) continue;
     const m = JSON.parse(got.body.toString('utf8')) as Manifest;
-    found.push({ key: o.key, runId: m.runId, revision: m.revision });
+    found.push({ key: o.key, runId: m.runId, revision: m.revision, rowCount: m.rowCount });
   }
   return found.sort((a, b) => a.revision - b.revision);
 }
@@ -83,19 +84,20 @@ export async function deliveredRevisions(store: ObjectStore, c: DropCoordinates,
  */
 export async function previousDrop(store: ObjectStore, c: DropCoordinates, slot: string): Promise<PreviousDrop | null> {
   const root = feedRoot(c);
-  let best: string | undefined;
-  for await (const o of store.list(`${root}slot=`)) {
-    const key = parseDropKey(o.key.slice(root.length));
-    if (key && key.slotId < slot && (!best || o.key > best)) best = o.key;
+  // The usual run is the newest slot: latest.json already names the drop before it.
+  const latest = await store.get(latestKey(c));
+  const pointer = latest && (JSON.parse(latest.body.toString('utf8')) as LatestPointer);
+  let previousSlot = pointer && pointer.slot < slot ? pointer.slot : undefined;
+  if (!previousSlot) {
+    for await (const o of store.list(`${root}slot=`)) {
+      const key = parseDropKey(o.key.slice(root.length));
+      if (key && key.slotId < slot && (!previousSlot || key.slotId > previousSlot)) previousSlot = key.slotId;
+    }
   }
-  if (!best) return null;
-  const id = parseDropKey(best)!.slotId;
-  const delivered = await deliveredRevisions(store, c, id);
+  if (!previousSlot) return null;
+  const delivered = await deliveredRevisions(store, c, previousSlot);
   const newest = delivered[delivered.length - 1];
-  const got = newest && (await store.get(newest.key));
-  if (!got) return null;
-  const m = JSON.parse(got.body.toString('utf8')) as Manifest;
-  return { runId: m.runId, slot: m.slot.id, rowCount: m.rowCount };
+  return newest ? { runId: newest.runId, slot: previousSlot, rowCount: newest.rowCount } : null;
 }
 
 export async function planRun(request: PlanRequest, deps: { store: ObjectStore; clock: Clock }): Promise<PlanResult> {
