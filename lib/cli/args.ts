@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseSlotArg } from '../core/slots';
-import { UsageError } from '../core/steps/plan';
+import { UsageError } from '../core/errors';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 

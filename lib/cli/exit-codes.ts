@@ -1,11 +1,12 @@
-import { ConfigError, ValidationFailedError } from '../core/errors';
-import { UsageError } from '../core/steps/plan';
+import { ConfigError, SlotBusyError, UsageError, ValidationFailedError } from '../core/errors';
+import { CronError } from '../core/cron';
 
 /** The CLI's contract with cron jobs and CI: documented in the README. */
-export const EXIT = { ok: 0, failure: 1, config: 2, validation: 3 } as const;
+export const EXIT = { ok: 0, failure: 1, config: 2, validation: 3, busy: 4 } as const;
 
 export function exitCodeFor(error: unknown): number {
-  if (error instanceof ConfigError || error instanceof UsageError) return EXIT.config;
+  if (error instanceof ConfigError || error instanceof UsageError || error instanceof CronError) return EXIT.config;
+  if (error instanceof SlotBusyError) return EXIT.busy;
   if (error instanceof ValidationFailedError) return EXIT.validation;
   return EXIT.failure;
 }

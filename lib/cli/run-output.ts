@@ -6,11 +6,12 @@ import { EXIT } from './exit-codes';
 export function exitCodeForOutcomes(outcomes: readonly RunOutcome[]): number {
   if (outcomes.some((o) => o.status === 'failed')) return EXIT.failure;
   if (outcomes.some((o) => o.status === 'validation-failed')) return EXIT.validation;
+  if (outcomes.some((o) => o.status === 'busy')) return EXIT.busy;
   return EXIT.ok;
 }
 
 export function worstStatus(outcomes: readonly RunOutcome[]): RunOutcome['status'] {
-  for (const s of ['failed', 'validation-failed', 'delivered', 'already-delivered'] as const) if (outcomes.some((o) => o.status === s)) return s;
+  for (const s of ['failed', 'validation-failed', 'busy', 'delivered', 'already-delivered'] as const) if (outcomes.some((o) => o.status === s)) return s;
   return 'delivered';
 }
 
@@ -31,6 +32,7 @@ export function outcomeJson(o: RunOutcome, pathOf: (key: string) => string) {
     validation: o.validation ?? null,
     notifications: o.notifications,
     error: o.error ?? null,
+    pending: o.pending ?? [],
   };
 }
 
@@ -43,6 +45,8 @@ export function describeOutcome(o: RunOutcome, pathOf: (key: string) => string):
     const m = o.manifest;
     const late = m.sla.status === 'LATE' ? ` (${formatLateness(m.sla.latenessSeconds)} late)` : '';
     lines.push(`✓ ${who}: delivered ${m.rowCount} rows in ${m.files.length} file${m.files.length === 1 ? '' : 's'}, SLA ${m.sla.status}${late}${m.supersedes ? `, supersedes ${m.supersedes}` : ''}`);
+  } else if (o.status === 'busy') {
+    lines.push(`~ ${who}: another run is delivering this slot; this one did nothing (run ${o.runId})`);
   } else {
     lines.push(`✗ ${who}: ${o.status === 'validation-failed' ? 'validation failed' : `failed at ${o.error?.step}`}; nothing was published (run ${o.runId})`);
     if (o.error && o.status === 'failed') lines.push(`  ${o.error.name}: ${o.error.message}`);
@@ -54,6 +58,7 @@ export function describeOutcome(o: RunOutcome, pathOf: (key: string) => string):
     if (n.status === 'failed') lines.push(`  ! notification to ${n.target} failed after ${n.attempts} attempts: ${n.detail ?? ''}`);
   }
   if (o.manifestKey && o.status === 'delivered') lines.push(`  manifest ${pathOf(o.manifestKey)}`);
+  for (const p of o.pending ?? []) lines.push(`  ! delivered, but left for the next run or dropkit repair: ${p}`);
   return lines.join('\n');
 }
 

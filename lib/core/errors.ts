@@ -65,10 +65,18 @@ export class PublishConflictError extends DropkitError {
   }
 }
 
-/** A notification could not be delivered after all retries. The drop itself stays published. */
-export class NotifyError extends DropkitError {
+/** A request that cannot be carried out as asked (bad slot, unknown partner, bad flag value). Exit code 2 at the CLI. */
+export class UsageError extends DropkitError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = 'NotifyError';
+    this.name = 'UsageError';
+  }
+}
+
+/** Another attempt owns the slot (or won it while this one ran): this attempt touched nothing of it. */
+export class SlotBusyError extends PublishConflictError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SlotBusyError';
   }
 }

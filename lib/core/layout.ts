@@ -34,8 +34,19 @@ export function latestKey(c: DropCoordinates): string {
   return `${feedRoot(c)}latest.json`;
 }
 
-export function stagingPrefix(prefix: string, runId: string): string {
+/** Everything any attempt of a run stages; removed whole by the attempt that next owns the slot. */
+export function runStagingRoot(prefix: string, runId: string): string {
   return join(prefix, '_staging', runId) + '/';
+}
+
+/** What one attempt stages: attempts never share a staging prefix. */
+export function stagingPrefix(prefix: string, runId: string, attemptId: string): string {
+  return `${runStagingRoot(prefix, runId)}${attemptId}/`;
+}
+
+/** The per-slot lease: one attempt at a time owns a slot. */
+export function leaseKey(c: DropCoordinates, slotId: string): string {
+  return join(c.prefix, '_leases', c.feed, c.partner ? `partner=${c.partner}` : '', `slot=${slotId}.json`);
 }
 
 export function runRecordKey(c: DropCoordinates, slotId: string, runId: string): string {

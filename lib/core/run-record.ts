@@ -7,6 +7,7 @@ export type StepName = 'plan' | 'stage' | 'validate' | 'render' | 'publish' | 'n
 /**
  * What happened to one run, kept under `_runs/` in the store whether the run delivered or not, so
  * `dropkit` and an operator can see failed runs, their step and error, and the check results.
+ * Only the attempt that holds the slot's lease writes it.
  */
 export interface RunRecord {
   readonly feed: string;
@@ -15,6 +16,8 @@ export interface RunRecord {
   readonly revision: number;
   readonly slot: string;
   readonly scheduledFor: string;
+  /** The attempt that wrote this record last. */
+  readonly attemptId: string;
   readonly status: 'running' | 'delivered' | 'failed' | 'validation_failed';
   /** The step that failed, or the last step reached. */
   readonly step: StepName;
@@ -25,5 +28,9 @@ export interface RunRecord {
   /** Key of the manifest, once delivered. */
   readonly manifest: string | null;
   readonly rowCount: number | null;
+  /** Whether the delivered notice went out (once sent it is never sent again, but by `dropkit notify`). */
+  readonly noticeSent: boolean;
   readonly notifications: readonly NotifyOutcome[];
+  /** Work after the commit point not done yet (pointer, retention, cleanup, notice): finished by the next run or `dropkit repair`. */
+  readonly pending: readonly string[];
 }

@@ -1,5 +1,6 @@
 import { DateTime, IANAZone } from 'luxon';
 import { CronSpec, dayMatches, matches } from './cron';
+import { UsageError } from './errors';
 
 /**
  * Slots: the ticks of a cron read in an IANA time zone. Daylight-saving rules follow EventBridge
@@ -34,13 +35,13 @@ export function isValidTimeZone(tz: string): boolean {
 }
 
 function zoneOf(tz: string): IANAZone {
-  if (!isValidTimeZone(tz)) throw new Error(`unknown time zone "${tz}": use an IANA name such as "Europe/Amsterdam" or "UTC"`);
+  if (!isValidTimeZone(tz)) throw new UsageError(`unknown time zone "${tz}": use an IANA name such as "Europe/Amsterdam" or "UTC"`);
   return IANAZone.create(tz);
 }
 
 function ms(d: Date, what: string): number {
   const t = d instanceof Date ? d.getTime() : NaN;
-  if (Number.isNaN(t)) throw new Error(`${what} is not a valid date`);
+  if (Number.isNaN(t)) throw new UsageError(`${what} is not a valid date`);
   return t;
 }
 
@@ -117,8 +118,8 @@ function ticksOnDay(spec: CronSpec, zone: IANAZone, day: number): number[] {
   return out;
 }
 
-function noTick(spec: CronSpec, tz: string, direction: string, t: number): Error {
-  return new Error(
+function noTick(spec: CronSpec, tz: string, direction: string, t: number): UsageError {
+  return new UsageError(
     `cron "${spec.source}" in ${tz} has no tick within ${MAX_SEARCH_DAYS / 366} years ${direction} ${new Date(t).toISOString()}: ` +
       'it names a date that never occurs (such as 31 February); fix the schedule',
   );
@@ -167,14 +168,14 @@ export function isSlot(spec: CronSpec, tz: string, at: Date): boolean {
 export function slotsBetween(spec: CronSpec, tz: string, from: Date, to: Date): Date[] {
   const zone = zoneOf(tz);
   const [f, t] = [ms(from, 'from'), ms(to, 'to')];
-  if (f > t) throw new Error(`from ${from.toISOString()} is after to ${to.toISOString()}`);
+  if (f > t) throw new UsageError(`from ${from.toISOString()} is after to ${to.toISOString()}`);
   const out: Date[] = [];
   const lastDay = wallDay(zone, t) + DAY;
   for (let day = wallDay(zone, f) - DAY; day <= lastDay; day += DAY) {
     for (const at of ticksOnDay(spec, zone, day)) {
       if (at < f || at > t) continue;
       if (out.length === MAX_SLOTS) {
-        throw new Error(`more than ${MAX_SLOTS} slots of "${spec.source}" between ${from.toISOString()} and ${to.toISOString()}: ask for a shorter range`);
+        throw new UsageError(`more than ${MAX_SLOTS} slots of "${spec.source}" between ${from.toISOString()} and ${to.toISOString()}: ask for a shorter range`);
       }
       out.push(new Date(at));
     }
@@ -185,7 +186,7 @@ export function slotsBetween(spec: CronSpec, tz: string, from: Date, to: Date): 
 /** The period a slot covers: from the previous tick up to the slot. */
 export function dataInterval(spec: CronSpec, tz: string, slot: Date): { start: Date; end: Date } {
   const end = new Date(ms(slot, 'slot'));
-  if (!isSlot(spec, tz, end)) throw new Error(`${end.toISOString()} is not a slot of cron "${spec.source}" in ${tz}`);
+  if (!isSlot(spec, tz, end)) throw new UsageError(`${end.toISOString()} is not a slot of cron "${spec.source}" in ${tz}`);
   return { start: previousSlot(spec, tz, end), end };
 }
 
@@ -224,7 +225,7 @@ export function resolveWallTime(tz: string, wall: { year: number; month: number;
 /** UTC basic ISO-8601, e.g. `20240115T060000Z`: the slot's name in paths and run ids. */
 export function slotId(slot: Date): string {
   const t = ms(slot, 'slot');
-  if (t % 1000 !== 0) throw new Error(`slot ${slot.toISOString()} has fractions of a second; slot ids are whole seconds`);
+  if (t % 1000 !== 0) throw new UsageError(`slot ${slot.toISOString()} has fractions of a second; slot ids are whole seconds`);
   return slot.toISOString().replace(/[-:]|\.000/g, '');
 }
 
@@ -233,7 +234,7 @@ export function parseSlotId(id: string): Date {
   const d = m ? new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6])) : undefined;
   // Date.UTC rolls 30 February over into March; the round trip catches that.
   if (!d || Number.isNaN(d.getTime()) || slotId(d) !== id) {
-    throw new Error(`"${id}" is not a slot id: expected UTC basic ISO-8601 like 20240115T060000Z`);
+    throw new UsageError(`"${id}" is not a slot id: expected UTC basic ISO-8601 like 20240115T060000Z`);
   }
   return d;
 }
@@ -247,5 +248,5 @@ export function parseSlotArg(text: string): Date {
     const d = DateTime.fromISO(s, { setZone: true });
     if (d.isValid) return d.toJSDate();
   }
-  throw new Error(`"${text}" is not a slot: give an ISO-8601 time with Z or an offset (2024-01-15T06:00:00Z, 2024-01-15T07:00+01:00) or a slot id (20240115T060000Z)`);
+  throw new UsageError(`"${text}" is not a slot: give an ISO-8601 time with Z or an offset (2024-01-15T06:00:00Z, 2024-01-15T07:00+01:00) or a slot id (20240115T060000Z)`);
 }

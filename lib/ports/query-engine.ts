@@ -1,17 +1,38 @@
-import type { CsvDialect } from '../core/feed/feed-schema';
-
 /**
  * The engine that runs a feed's SQL: DuckDB locally, Athena on AWS. Typed only as far as the
- * pipeline uses it. Everything a step hands to the next (`StagedTable`) is plain JSON, so on AWS it
- * can travel between Lambda invocations through Step Functions.
+ * pipeline uses it. Engines read and write store keys, never local paths, and everything a step
+ * hands to the next (`StagedTable`, `ExportedFile`) is plain JSON: any engine instance of the same
+ * kind can pick it up, in another process or another Lambda invocation.
  */
 
-/** A bound query parameter. Values are never spliced into SQL text. */
+export type EngineName = 'duckdb' | 'athena';
+
+/** A typed query parameter. Values are never spliced into SQL text. */
 export interface QueryParameter {
   readonly name: string;
   readonly type: 'VARCHAR' | 'BIGINT' | 'DOUBLE' | 'BOOLEAN' | 'TIMESTAMP';
-  /** TIMESTAMP values are ISO-8601 UTC strings. */
+  /** TIMESTAMP values are ISO-8601 UTC strings; BIGINT values are safe integers. */
   readonly value: string | number | boolean;
+}
+
+/**
+ * One statement ready to run: what a state machine hands to Athena as it is. Parameters are
+ * positional (`?` in `sql`, in order), so engines that only take positional parameters can run it.
+ */
+export interface Statement {
+  readonly sql: string;
+  readonly parameters: readonly QueryParameter[];
+  /** Derived from the run attempt and the step: a retried step finds its query instead of starting another. */
+  readonly token: string;
+}
+
+/** What running a statement cost, as far as the engine tells. */
+export interface Execution {
+  readonly executionId: string | null;
+  /** Rows the statement wrote, where the engine reports it (DuckDB COPY, Athena CTAS). */
+  readonly rows: number | null;
+  readonly bytesScanned: number | null;
+  readonly engineMillis: number | null;
 }
 
 export interface ColumnSchema {
@@ -22,58 +43,80 @@ export interface ColumnSchema {
 }
 
 export interface StagedTable {
-  readonly engine: string;
-  /** Table name, quoted and qualified as the engine needs it in SQL. */
+  readonly engine: EngineName;
+  /** How SQL over the staged rows names them (checks are compiled against it). */
   readonly table: string;
+  /** Where the staged rows live in the store: a key or a prefix under the run's staging prefix. */
+  readonly location: string;
+  /** Engine-specific shape of what is at `location`, e.g. `parquet` or `duckdb` for DuckDB. */
+  readonly format: string;
   readonly rowCount: number;
   readonly columns: readonly ColumnSchema[];
-  readonly executionId: string | null;
-  readonly bytesScanned: number | null;
+  readonly execution: Execution;
 }
 
 export interface StageRequest {
   readonly runId: string;
+  /** The run attempt: names the staging prefix and idempotency tokens. */
+  readonly attemptId: string;
+  /** Store prefix that belongs to this attempt alone (ends with `/`). */
+  readonly stagingPrefix: string;
+  /** The feed SQL with `$name` parameters. */
   readonly sql: string;
   readonly parameters: readonly QueryParameter[];
 }
 
-/** A file the engine wrote, still outside the store. */
+/** A file the engine wrote into the store, under the prefix it was given. */
 export interface ExportedFile {
-  /** Local path of the file (the engine writes to a local work folder). */
-  readonly path: string;
+  readonly key: string;
   readonly rows: number;
+  /** Bytes and SHA-256 of the stored object when the engine had them on the way; else the caller reads the object. */
+  readonly bytes?: number;
+  readonly sha256?: string;
 }
 
 export interface ParquetExport {
   readonly compression: 'zstd' | 'snappy' | 'gzip' | 'uncompressed';
   readonly maxRowsPerFile?: number;
-  /** Folder to write into; files are named part-00000.parquet, part-00001.parquet, ... */
-  readonly dir: string;
+  /** Store prefix to write into; files are named part-00000.parquet, part-00001.parquet, ... */
+  readonly prefix: string;
+}
+
+export interface CsvExport {
+  readonly dialect: import('../core/feed/feed-schema').CsvDialect;
+  /** Store prefix to write into; files are named as `csvFileName` says. */
+  readonly prefix: string;
 }
 
 export interface QueryEngine {
-  readonly name: 'duckdb' | 'athena';
-  /** Runs the feed query once into a staging table. Re-staging the same runId replaces it. */
-  stage(request: StageRequest): Promise<StagedTable>;
-  /** Runs a small query (check metrics) and returns its rows with JSON-safe values. */
-  query(sql: string): Promise<Record<string, unknown>[]>;
+  readonly name: EngineName;
+  /**
+   * The stage step as one statement, nothing run yet: the feed query, once, into staging under
+   * `request.stagingPrefix` (Athena: CTAS; DuckDB: COPY to Parquet, or a table in a database file).
+   * On AWS the state machine hands it to Athena itself.
+   */
+  compileStage(request: StageRequest): Promise<Statement>;
+  /** Runs a statement this engine compiled, to completion. Re-running the same attempt replaces its result. */
+  execute(statement: Statement): Promise<Execution>;
+  /** What a finished stage statement produced: rows, columns and where they are. */
+  describeStage(request: StageRequest, execution: Execution): Promise<StagedTable>;
+  /** Runs a small read-only query (check metrics) over the staged rows; values are JSON-safe. */
+  query(sql: string, staged: StagedTable): Promise<Record<string, unknown>[]>;
   /**
    * Streams the staged rows in batches, every value rendered as text in the canonical form
    * (decimals exact, timestamps ISO-8601 UTC, booleans true/false) or null.
    */
-  streamText(table: StagedTable, batchRows?: number): AsyncIterable<(string | null)[][]>;
-  /** Writes the staged table as Parquet files. */
-  exportParquet(table: StagedTable, options: ParquetExport): Promise<ExportedFile[]>;
+  streamText(staged: StagedTable, batchRows?: number): AsyncIterable<(string | null)[][]>;
+  /** Writes the staged rows as Parquet files into the store. */
+  exportParquet(staged: StagedTable, options: ParquetExport): Promise<ExportedFile[]>;
   /**
-   * Optional fast path: writes the staged table as CSV part files (`part-00000.csv`, … in `dir`)
-   * whose bytes equal what the Node CSV writer would produce for `dialect`, BOM and header
-   * included, split exactly like it by `maxRowsPerFile`. Files are written uncompressed: when the
-   * dialect gzips, the caller compresses while storing. Resolves to undefined, writing nothing,
-   * when the engine cannot guarantee identical bytes for this dialect; the caller then uses the
-   * Node writer.
+   * Optional fast path: writes the staged rows as CSV part files whose bytes equal what the Node
+   * CSV writer produces for the dialect (BOM, header, gzip and row splits included). Resolves to
+   * undefined, writing nothing, when the engine cannot guarantee identical bytes; the caller then
+   * uses the Node writer over `streamText`.
    */
-  exportCsv?(table: StagedTable, dialect: CsvDialect, dir: string): Promise<ExportedFile[] | undefined>;
-  /** Drops the staging table. Idempotent. */
-  dropStaged(table: StagedTable): Promise<void>;
+  exportCsv?(staged: StagedTable, options: CsvExport): Promise<ExportedFile[] | undefined>;
+  /** Releases what the engine holds for the staged rows (tables, views). The store prefix is the caller's to delete. */
+  dropStaged(staged: StagedTable): Promise<void>;
   close(): Promise<void>;
 }

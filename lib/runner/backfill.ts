@@ -1,13 +1,12 @@
 import type { FeedDefinition } from '../core/feed/feed-definition';
 import { parseCron } from '../core/cron';
 import { slotsBetween } from '../core/slots';
-import { UsageError } from '../core/steps/plan';
+import { UsageError } from '../core/errors';
 import type { RunDeps, RunOutcome } from './run-slot';
 import { runSlot } from './run-slot';
 
 export interface BackfillRequest {
   readonly feed: FeedDefinition;
-  readonly prefix: string;
   readonly partners: readonly (string | null)[];
   readonly from: Date;
   readonly to: Date;
@@ -31,12 +30,12 @@ export interface BackfillSummary {
  */
 export async function backfill(
   request: BackfillRequest,
-  depsFor: (partner: string | null) => RunDeps,
+  deps: RunDeps,
   onSlot?: (done: number, total: number, outcome?: RunOutcome) => void,
 ): Promise<BackfillSummary> {
   const { feed } = request;
   if (request.from.getTime() > request.to.getTime()) throw new UsageError(`--from ${request.from.toISOString()} is after --to ${request.to.toISOString()}`);
-  const now = depsFor(request.partners[0] ?? null).clock.now();
+  const now = deps.clock.now();
   const to = new Date(Math.min(request.to.getTime(), now.getTime()));
   const slots = to.getTime() < request.from.getTime() ? [] : slotsBetween(parseCron(feed.spec.schedule.cron), feed.spec.schedule.timezone, request.from, to);
   if (slots.length === 0) {
@@ -46,7 +45,7 @@ export async function backfill(
   const outcomes: RunOutcome[] = [];
   onSlot?.(0, runs.length);
   for (const run of runs) {
-    const outcome = await runSlot({ feed, prefix: request.prefix, partner: run.partner, slot: run.slot }, depsFor(run.partner));
+    const outcome = await runSlot({ feed: feed.spec.name, partner: run.partner, slot: run.slot }, deps);
     outcomes.push(outcome);
     onSlot?.(outcomes.length, runs.length, outcome);
     if (isFailure(outcome) && !request.continueOnFailure) break;
@@ -55,7 +54,7 @@ export async function backfill(
   return {
     total: runs.length,
     delivered: count((o) => o.status === 'delivered'),
-    skipped: count((o) => o.status === 'already-delivered'),
+    skipped: count((o) => o.status === 'already-delivered' || o.status === 'busy'),
     failed: count(isFailure),
     notRun: runs.length - outcomes.length,
     outcomes,

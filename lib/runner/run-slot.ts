@@ -1,47 +1,41 @@
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { Clock } from '../ports/clock';
-import type { LinkSigner } from '../ports/link-signer';
-import type { Notifier, NotifyOutcome } from '../ports/notifier';
-import type { ObjectStore } from '../ports/object-store';
-import type { QueryEngine, StagedTable } from '../ports/query-engine';
-import { parseDurationSeconds } from '../core/duration';
-import type { FeedDefinition } from '../core/feed/feed-definition';
-import type { CheckConfig } from '../core/checks/registry';
+import type { NotifyOutcome } from '../ports/notifier';
+import type { QueryEngine } from '../ports/query-engine';
+import { ValidationFailedError } from '../core/errors';
+import { renewLease, releaseLease, HeldLease } from '../core/lease';
 import type { Manifest } from '../core/manifest';
-import type { RunRecord, StepName } from '../core/run-record';
-import { failureEvent, notifyDelivered, sendAll } from '../core/steps/notify';
-import { planRun, previousDrop, RunPlan } from '../core/steps/plan';
-import { moveLatestPointer, pointerFor, publishDrop } from '../core/steps/publish';
-import { renderDrop, RenderProgress } from '../core/steps/render';
-import { sha256Hex } from '../core/run-id';
-import { latestKey } from '../core/layout';
-import { stageRun } from '../core/steps/stage';
-import { assertPublishable, validateStaged, ValidationReport } from '../core/steps/validate';
+import type { StepName } from '../core/run-record';
+import { planStep } from '../core/steps/begin';
+import { failRunStep } from '../core/steps/fail-run';
+import { notifyStep } from '../core/steps/notify';
+import type { DeliveredRef, RunPlan } from '../core/steps/plan';
+import { publishStep } from '../core/steps/publish';
+import type { RenderProgress } from '../core/steps/render';
+import { renderStep } from '../core/steps/render';
+import { repairDelivered } from '../core/steps/repair';
+import type { RunState } from '../core/steps/run-state';
+import { stageStep } from '../core/steps/stage';
+import type { StepDeps } from '../core/steps/step-deps';
+import { assertPublishable, validateStep, ValidationReport } from '../core/steps/validate';
 
 export interface RunRequest {
-  readonly feed: FeedDefinition;
-  readonly prefix: string;
+  readonly feed: string;
   readonly partner: string | null;
   readonly slot?: Date;
   readonly rerun?: boolean;
 }
 
-export interface RunDeps {
-  readonly store: ObjectStore;
-  readonly signer: LinkSigner;
-  readonly clock: Clock;
+export interface RunDeps extends Omit<StepDeps, 'engine'> {
+  /** Key prefix of the project in the store. */
+  readonly prefix: string;
   /** A fresh engine per run; closed when the run ends. */
   readonly openEngine: () => Promise<QueryEngine>;
-  readonly consumers: readonly Notifier[];
-  readonly operators: readonly Notifier[];
-  readonly workDir: string;
   readonly onStep?: (step: StepName, plan: RunPlan) => void;
   readonly onProgress?: (p: RenderProgress) => void;
 }
 
 export interface RunOutcome {
-  readonly status: 'delivered' | 'already-delivered' | 'failed' | 'validation-failed';
+  /** `busy`: another attempt owns the slot; this one touched nothing of it. */
+  readonly status: 'delivered' | 'already-delivered' | 'failed' | 'validation-failed' | 'busy';
   readonly feed: string;
   readonly partner: string | null;
   readonly slot: string;
@@ -52,93 +46,123 @@ export interface RunOutcome {
   readonly validation?: ValidationReport;
   readonly error?: { readonly step: StepName; readonly name: string; readonly message: string };
   readonly notifications: readonly NotifyOutcome[];
+  /** Work after the commit point left for the next run or `dropkit repair` (the drop is delivered). */
+  readonly pending?: readonly string[];
 }
 
 /**
- * Runs one slot through plan → stage → validate → render → publish → notify, in process. The same
- * step functions run on AWS, one Lambda each. A failure at any step publishes nothing, is
- * recorded under `_runs/`, and is told to the operators.
+ * Runs one slot in process: the same steps a state machine runs on AWS, in a loop. A failure
+ * before the manifest rolls the attempt back (failRun); after it, the run is delivered and rolls
+ * forward. A slot already delivered is repaired if its run died after the commit point.
  */
 export async function runSlot(request: RunRequest, deps: RunDeps): Promise<RunOutcome> {
-  const { feed, prefix } = request;
-  const planned = await planRun(
-    { feed, prefix, engine: 'duckdb', partner: request.partner, slot: request.slot, rerun: request.rerun },
-    { store: deps.store, clock: deps.clock },
-  );
+  const planned = await planStep({ feed: request.feed, partner: request.partner, slot: request.slot?.toISOString(), rerun: request.rerun }, deps);
   if (planned.status === 'already-delivered') {
-    // Repairs a pointer left behind by a run that crashed between its manifest and latest.json.
-    const got = await deps.store.get(planned.manifestKey);
-    if (got) {
-      const manifest = JSON.parse(got.body.toString('utf8')) as Manifest;
-      const latest = latestKey(planned.coordinates);
-      await moveLatestPointer(deps.store, latest, pointerFor(manifest, planned.manifestKey, latest, sha256Hex(got.body)));
-    }
-    return { status: 'already-delivered', feed: feed.spec.name, partner: request.partner, slot: planned.slot, runId: planned.runId, revision: planned.revision, manifestKey: planned.manifestKey, notifications: [] };
+    const repaired = await repairDelivered(planned.delivered, deps);
+    return { ...refOutcome('already-delivered', planned.delivered), notifications: [], pending: repaired.pending };
+  }
+  if (planned.status === 'busy') {
+    const { plan, holder } = planned;
+    return {
+      status: 'busy', feed: plan.feed, partner: plan.partner, slot: plan.slot.id, runId: plan.runId, revision: plan.revision, manifestKey: null, notifications: [],
+      error: { step: 'plan', name: 'SlotBusyError', message: `another run (attempt ${holder.attemptId}, started ${holder.acquiredAt}) is delivering this slot; nothing was done` },
+    };
   }
 
-  const plan = planned.plan;
+  let state: RunState = planned.state;
+  const plan = state.plan;
   let step: StepName = 'plan';
-  let record: RunRecord = {
-    feed: plan.feed, partner: plan.partner, runId: plan.runId, revision: plan.revision, slot: plan.slot.id, scheduledFor: plan.slot.scheduledFor,
-    status: 'running', step, startedAt: plan.startedAt, finishedAt: null, error: null, validation: null, manifest: null, rowCount: null, notifications: [],
-  };
-  const saveRecord = (r: RunRecord) => deps.store.put(plan.keys.runRecord, JSON.stringify(r, null, 2) + '\n', { contentType: 'application/json' });
-  await saveRecord(record);
-
-  const now = () => deps.clock.now().toISOString();
-  let engine: QueryEngine | undefined;
-  let staged: StagedTable | undefined;
-  let validation: ValidationReport | undefined;
   const enter = (s: StepName) => {
     step = s;
     deps.onStep?.(s, plan);
   };
+  let engine: QueryEngine | undefined;
+  const keeper = leaseKeeper(state.lease, deps);
   try {
     enter('stage');
     engine = await deps.openEngine();
-    staged = await stageRun(plan, feed, engine);
-    const stagedAt = now();
+    const stepDeps: StepDeps = { ...deps, engine };
+    state = await stageStep(state, stepDeps);
 
     enter('validate');
-    const previous = await previousDrop(deps.store, { prefix, feed: plan.feed, partner: plan.partner }, plan.slot.id);
-    validation = await validateStaged(feed.spec.checks as CheckConfig[], staged, engine, { slot: plan.slot, previous });
-    const validatedAt = now();
-    assertPublishable(feed.spec.name, validation);
+    state = await validateStep(state, stepDeps);
+    assertPublishable(plan.feed, state.validation!);
 
     enter('render');
-    const rendered = await renderDrop(plan, staged, feed.spec.formats, { engine, store: deps.store, workDir: deps.workDir, onProgress: deps.onProgress });
-    const renderedAt = now();
+    state = await renderStep(state, { ...stepDeps, onProgress: deps.onProgress });
 
     enter('publish');
-    const published = await publishDrop(
-      { plan, staged, validation, rendered, timings: { startedAt: plan.startedAt, stagedAt, validatedAt, renderedAt }, csv: feed.spec.formats.csv, prefix, retentionDays: feed.spec.retention?.days },
-      { store: deps.store, clock: deps.clock },
-    );
+    state = { ...state, lease: await keeper.stop() };
+    const published = await publishStep(state, stepDeps);
 
     enter('notify');
-    const linkSeconds = parseDurationSeconds(feed.spec.links.expiresIn)!;
-    const { outcomes } = await notifyDelivered({ manifest: published.manifest, manifestKey: published.manifestKey, linkSeconds }, { signer: deps.signer, notifiers: deps.consumers, clock: deps.clock });
-    record = { ...record, status: 'delivered', step, finishedAt: now(), validation, manifest: published.manifestKey, rowCount: staged.rowCount, notifications: outcomes };
-    await saveRecord(record);
-    return { status: 'delivered', feed: plan.feed, partner: plan.partner, slot: plan.slot.id, runId: plan.runId, revision: plan.revision, manifestKey: published.manifestKey, manifest: published.manifest, validation, notifications: outcomes };
+    const ref = deliveredRef(plan, published.manifestKey);
+    const notice = await notifyStep(ref, deps);
+    await releaseLease(deps.store, state.lease).catch(() => undefined);
+    return { ...refOutcome('delivered', ref), manifest: published.manifest, validation: state.validation, notifications: notice.outcomes, pending: published.pending };
   } catch (e) {
+    await keeper.stop().catch(() => undefined);
     const error = { name: e instanceof Error ? e.name : 'Error', message: e instanceof Error ? e.message : String(e) };
-    const status = error.name === 'ValidationFailedError' ? 'validation_failed' : 'failed';
-    // Nothing of this run may stay visible: staging goes, the drop prefix holds no manifest.
-    await deps.store.deletePrefix(plan.keys.staging).catch(() => undefined);
-    const outcomes = await sendAll(failureEvent(plan, step, error, deps.clock.now()), deps.operators);
-    record = { ...record, status, step, finishedAt: now(), error, validation: validation ?? null, rowCount: staged?.rowCount ?? null, notifications: outcomes };
-    await saveRecord(record);
-    return {
-      status: status === 'validation_failed' ? 'validation-failed' : 'failed',
-      feed: plan.feed, partner: plan.partner, slot: plan.slot.id, runId: plan.runId, revision: plan.revision, manifestKey: null,
-      validation, error: { step, ...error }, notifications: outcomes,
-    };
-  } finally {
-    if (engine) {
-      if (staged) await engine.dropStaged(staged).catch(() => undefined);
-      await engine.close();
+    const failed = await failRunStep({ state: { ...state, lease: keeper.current() }, step, error }, { ...deps, engine });
+    if (failed.status === 'delivered') {
+      // The manifest was written before the failure: delivered, and the notice still goes out.
+      const ref = deliveredRef(plan, failed.manifestKey);
+      const notice = await notifyStep(ref, deps).catch(() => undefined);
+      await releaseLease(deps.store, keeper.current()).catch(() => undefined);
+      const manifest = await readManifest(deps, failed.manifestKey);
+      return { ...refOutcome('delivered', ref), manifest, validation: state.validation, notifications: notice?.outcomes ?? [], pending: [...failed.pending, ...(notice ? [] : ['notify: not sent'])] };
     }
-    await rm(join(deps.workDir, plan.runId), { recursive: true, force: true });
+    const base = { feed: plan.feed, partner: plan.partner, slot: plan.slot.id, runId: plan.runId, revision: plan.revision, manifestKey: null, validation: state.validation, error: { step, ...error } };
+    if (failed.status === 'busy') return { ...base, status: 'busy', notifications: [] };
+    return { ...base, status: failed.status === 'validation_failed' ? 'validation-failed' : 'failed', notifications: failed.notifications };
+  } finally {
+    await keeper.stop().catch(() => undefined);
+    await engine?.close();
   }
 }
+
+function deliveredRef(plan: RunPlan, manifestKey: string): DeliveredRef {
+  return { feed: plan.feed, partner: plan.partner, prefix: plan.prefix, slot: plan.slot.id, runId: plan.runId, revision: plan.revision, manifestKey };
+}
+
+function refOutcome(status: RunOutcome['status'], ref: DeliveredRef) {
+  return { status, feed: ref.feed, partner: ref.partner, slot: ref.slot, runId: ref.runId, revision: ref.revision, manifestKey: ref.manifestKey };
+}
+
+async function readManifest(deps: RunDeps, key: string): Promise<Manifest | undefined> {
+  const got = await deps.store.get(key).catch(() => undefined);
+  return got ? (JSON.parse(got.body.toString('utf8')) as Manifest) : undefined;
+}
+
+/**
+ * Renews the lease in the background while the run works, so a long step does not let it expire.
+ * `stop` waits for a renewal in flight and hands back the lease as last written.
+ */
+function leaseKeeper(initial: HeldLease, deps: Pick<RunDeps, 'store' | 'clock' | 'lease'>) {
+  let held = initial;
+  let chain: Promise<void> = Promise.resolve();
+  let lost: unknown;
+  const every = Math.max(1000, (deps.lease.ttlSeconds * 1000) / 3);
+  const timer = setInterval(() => {
+    chain = chain.then(async () => {
+      try {
+        held = await renewLease(deps.store, held, deps.clock.now(), deps.lease.ttlSeconds);
+      } catch (e) {
+        lost = e;
+        clearInterval(timer);
+      }
+    });
+  }, every);
+  timer.unref();
+  return {
+    current: () => held,
+    async stop(): Promise<HeldLease> {
+      clearInterval(timer);
+      await chain;
+      if (lost) throw lost;
+      return held;
+    },
+  };
+}
+
+export { ValidationFailedError };

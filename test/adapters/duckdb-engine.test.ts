@@ -1,8 +1,10 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { DuckDbEngine } from '../../lib/adapters/duckdb/duckdb-engine';
+import { LocalStore } from '../../lib/adapters/local/local-store';
+import { openTestEngine, stage } from '../helpers/engine';
 import type { StagedTable } from '../../lib/ports/query-engine';
 import { CONTRACT_SOURCE_SQL, queryEngineContract } from '../contract/query-engine.contract';
 
@@ -20,17 +22,20 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-queryEngineContract('DuckDbEngine', () => DuckDbEngine.open({ sources: { src: { path: join(dir, 'src.parquet'), format: 'parquet' } } }));
+queryEngineContract('DuckDbEngine', (store) => openTestEngine({ sources: { src: { path: join(dir, 'src.parquet'), format: 'parquet' } }, ...(store ? { store } : {}) }));
 
 describe('DuckDbEngine', () => {
   let engine: DuckDbEngine;
+  let store: LocalStore;
+  let cleanup: () => Promise<void>;
   beforeEach(async () => {
-    engine = await DuckDbEngine.open({ sources: { people: { path: join(dir, 'people.csv'), format: 'csv' } } });
+    ({ engine, store, cleanup } = await openTestEngine({ sources: { people: { path: join(dir, 'people.csv'), format: 'csv' } } }));
   });
-  afterEach(async () => engine.close());
+  afterEach(async () => cleanup());
 
+  let attempts = 0;
   async function text(sql: string): Promise<{ staged: StagedTable; rows: (string | null)[][] }> {
-    const staged = await engine.stage({ runId: 'canon', sql, parameters: [] });
+    const staged = await stage(engine, { runId: 'canon', sql, parameters: [], attemptId: `a${attempts++}` });
     const rows: (string | null)[][] = [];
     for await (const b of engine.streamText(staged)) rows.push(...b);
     return { staged, rows };
@@ -72,7 +77,7 @@ describe('DuckDbEngine', () => {
   });
 
   it('streams a large staged table in batches without losing rows', async () => {
-    const staged = await engine.stage({ runId: 'big', sql: 'SELECT range AS i FROM range(100000)', parameters: [] });
+    const staged = await stage(engine, { runId: 'big', sql: 'SELECT range AS i FROM range(100000)', parameters: [] });
     let rows = 0;
     let batches = 0;
     for await (const b of engine.streamText(staged, 5000)) {
@@ -86,14 +91,21 @@ describe('DuckDbEngine', () => {
   it('stages a result as a zstd Parquet file when every type survives Parquet, and hands that file over as the Parquet drop', async () => {
     const out = await mkdtemp(join(tmpdir(), 'dropkit-staged-'));
     try {
-      const staged = await engine.stage({ runId: 'pq-staged', sql: `SELECT range AS id, 'x' || range AS s, range::DECIMAL(10,2) AS d FROM range(1000)`, parameters: [] });
-      const [plan] = await engine.query(`EXPLAIN SELECT * FROM ${staged.table}`);
-      expect(JSON.stringify(plan)).toMatch(/READ_PARQUET|PARQUET_SCAN/i);
-      const files = await engine.exportParquet(staged, { compression: 'zstd', dir: out });
-      expect(files).toEqual([{ path: join(out, 'part-00000.parquet'), rows: 1000 }]);
-      const split = await engine.exportParquet(staged, { compression: 'snappy', maxRowsPerFile: 400, dir: join(out, 'split') });
+      const staged = await stage(engine, { runId: 'pq-staged', sql: `SELECT range AS id, 'x' || range AS s, range::DECIMAL(10,2) AS d FROM range(1000)`, parameters: [] });
+      expect(staged.format).toBe('parquet');
+      expect(staged.location).toBe('_staging/pq-staged/a1/staged.parquet');
+      const stagedBytes = await readFile(store.localPath(staged.location));
+      const files = await engine.exportParquet(staged, { compression: 'zstd', prefix: 'out/' });
+      expect(files.map((f) => [f.key, f.rows])).toEqual([['out/part-00000.parquet', 1000]]);
+      // The very file staged, not a second pass over it.
+      expect((await readFile(store.localPath('out/part-00000.parquet'))).equals(stagedBytes)).toBe(true);
+      const split = await engine.exportParquet(staged, { compression: 'snappy', maxRowsPerFile: 400, prefix: 'out/split/' });
       expect(split.map((f) => f.rows)).toEqual([400, 400, 200]);
-      const [first] = await engine.query(`SELECT min(id) AS lo, max(id) AS hi FROM read_parquet('${split[1].path}')`);
+      const db = await DuckDBInstance.create(':memory:');
+      const c = await db.connect();
+      const first = (await c.runAndReadAll(`SELECT min(id) AS lo, max(id) AS hi FROM read_parquet('${store.localPath(split[1].key)}')`)).getRowObjects()[0];
+      c.closeSync();
+      db.closeSync();
       expect([Number(first.lo), Number(first.hi)]).toEqual([400, 799]);
     } finally {
       await rm(out, { recursive: true, force: true });
@@ -108,11 +120,31 @@ describe('DuckDbEngine', () => {
   });
 
   it('re-staging a run replaces a Parquet-staged result with a table-staged one and back', async () => {
-    const a = await engine.stage({ runId: 'swap', sql: 'SELECT 1 AS x', parameters: [] });
-    const b = await engine.stage({ runId: 'swap', sql: 'SELECT 2::HUGEINT AS x', parameters: [] });
-    const c = await engine.stage({ runId: 'swap', sql: 'SELECT 3 AS x', parameters: [] });
-    expect([a.table, b.table]).toEqual([c.table, c.table]);
-    const [row] = await engine.query(`SELECT x FROM ${c.table}`);
+    const a = await stage(engine, { runId: 'swap', sql: 'SELECT 1 AS x', parameters: [] });
+    const b = await stage(engine, { runId: 'swap', sql: 'SELECT 2::HUGEINT AS x', parameters: [] });
+    const c = await stage(engine, { runId: 'swap', sql: 'SELECT 3 AS x', parameters: [] });
+    expect([a.format, b.format, c.format]).toEqual(['parquet', 'duckdb', 'parquet']);
+    expect(a.table).toBe(c.table);
+    const [row] = await engine.query(`SELECT x FROM ${c.table}`, c);
     expect(Number(row.x)).toBe(3);
+  });
+
+  it('keeps nanosecond timestamps to the nanosecond', async () => {
+    const { rows } = await text(`SELECT TIMESTAMP_NS '2024-01-15 06:00:00.123456789' AS ns, TIMESTAMP_NS '2024-01-15 06:00:00' AS whole`);
+    expect(rows).toEqual([['2024-01-15T06:00:00.123456789Z', '2024-01-15T06:00:00Z']]);
+  });
+
+  it('lets feed SQL read its declared sources and no other file on the machine', async () => {
+    await expect(text(`SELECT * FROM read_csv('/etc/passwd')`)).rejects.toThrow(/disabled|Permission/i);
+    await expect(text(`SELECT * FROM read_text('${join(dir, 'src.parquet')}')`)).rejects.toThrow(/disabled|Permission/i);
+    const { rows } = await text(`SELECT count(*) FROM people`);
+    expect(rows).toEqual([['2']]);
+  });
+
+  it('lets no statement loosen the confinement', async () => {
+    const { staged } = await text(`SELECT 1 AS x`);
+    await expect(engine.query(`SET enable_external_access = true`, staged)).rejects.toMatchObject({ name: 'QueryFailedError' });
+    await expect(text(`SELECT * FROM (SELECT 1) t; SET enable_external_access = true`)).rejects.toThrow();
+    await expect(text(`SELECT current_setting('enable_external_access') AS v`)).resolves.toMatchObject({ rows: [['false']] });
   });
 });

@@ -1,7 +1,6 @@
 import type { CsvDialect } from '../../core/feed/feed-schema';
-import { quoteIdent } from '../../core/checks/sql';
 import type { ColumnSchema } from '../../ports/query-engine';
-import { canonicalText, sqlString } from './duckdb-sql';
+import { canonicalText, quoteIdent, sqlString } from './duckdb-sql';
 
 /**
  * CSV written by DuckDB's `COPY … (FORMAT csv)` with exactly the bytes of the Node writer

@@ -1,21 +1,29 @@
-import { copyFile, link, mkdtemp, rm, mkdir } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { link, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
-import { DuckDBConnection, DuckDBInstance, DuckDBPreparedStatement, timestampValue } from '@duckdb/node-api';
+import { dirname, join } from 'node:path';
+import { createGzip } from 'node:zlib';
+import { DuckDBConnection, DuckDBInstance, DuckDBPreparedStatement, StatementType, timestampValue } from '@duckdb/node-api';
 import { QueryFailedError } from '../../core/errors';
-import { quoteIdent, toNumber } from '../../core/checks/sql';
-import type { CsvDialect } from '../../core/feed/feed-schema';
+import { csvFileName } from '../../core/csv/csv-writer';
+import { toPositional, UnknownParameterError } from '../../core/sql-parameters';
+import { putHashed } from '../../core/steps/render';
+import type { ObjectStore } from '../../ports/object-store';
 import type {
   ColumnSchema,
+  CsvExport,
+  Execution,
   ExportedFile,
   ParquetExport,
   QueryEngine,
   QueryParameter,
   StageRequest,
   StagedTable,
+  Statement,
 } from '../../ports/query-engine';
 import { csvCopySql, csvDeclineReason } from './duckdb-csv';
-import { canonicalText, sqlString } from './duckdb-sql';
+import { canonicalText, quoteIdent, sqlString, toNumber } from './duckdb-sql';
+import { localFiles, LocalFiles } from './local-files';
 
 export interface LocalSource {
   /** Absolute path or glob. */
@@ -24,55 +32,94 @@ export interface LocalSource {
 }
 
 export interface DuckDbEngineOptions {
+  /** Where staged rows and exports go: the run's store. */
+  readonly store: ObjectStore;
   /** Tables the feed SQL can read: name → files. Created as views, so a source is scanned only at stage time. */
   readonly sources?: Readonly<Record<string, LocalSource>>;
   /**
-   * Where the engine makes its own work folder (staging database, staged Parquet, spill files),
-   * removed on close. Staged data lives on disk, not in memory, so a large extract does not grow
-   * the process. Default: the system temp folder.
+   * Where the engine makes its own scratch folder (database, spill files, exports on their way to
+   * a remote store), removed on close. Default: the system temp folder.
    */
   readonly workDir?: string;
   /** DuckDB memory_limit, e.g. '2GB'. Default: 512 MB per thread, at most DuckDB's own default (80% of RAM). */
   readonly memoryLimit?: string;
   readonly threads?: number;
+  /** The project's key prefix in the store, where its `_staging/` is. */
+  readonly prefix?: string;
 }
 
-/** The embedded engine: DuckDB runs the feed SQL, the checks, and writes Parquet. */
+/** DuckDB's flavour of a staged table: a Parquet file, or a table in a DuckDB database file. */
+type DuckDbStagedFormat = 'parquet' | 'duckdb';
+
+const STAGED_PARQUET = 'staged.parquet';
+const STAGED_DATABASE = 'staged.duckdb';
+
+/**
+ * The embedded engine: DuckDB runs the feed SQL, the checks, and writes Parquet and CSV. It reads
+ * and writes store keys: staged rows live under the attempt's staging prefix in the store, so any
+ * instance can pick up a StagedTable. Feed SQL runs with file access confined to the project's
+ * declared sources and the engine's own folders.
+ */
 export class DuckDbEngine implements QueryEngine {
   readonly name = 'duckdb' as const;
-  /** Staged results held as Parquet files behind a view: view name → file. */
-  private readonly parquetStaged = new Map<string, string>();
+  /** One statement at a time on the connection; exports of two formats may be asked at once. */
+  private busy: Promise<unknown> = Promise.resolve();
+  /** Staged rows this instance can already name in SQL: view name → location. */
+  private readonly attached = new Set<string>();
 
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
     private readonly workDir: string,
+    private readonly files: LocalFiles,
   ) {}
 
-  static async open(options: DuckDbEngineOptions = {}): Promise<DuckDbEngine> {
-    // A folder of its own, inside the given one (on the store's disk, so staged files can be
-    // linked into the drop) or the system temp folder; removed on close.
+  static async open(options: DuckDbEngineOptions): Promise<DuckDbEngine> {
     const parent = options.workDir ?? tmpdir();
     await mkdir(parent, { recursive: true });
-    const workDir = await mkdtemp(join(parent, 'duckdb-'));
+    // The process id in the name lets the next run tell a dead engine's folder from a live one's.
+    const workDir = await mkdtemp(join(parent, `duckdb-${process.pid}-`));
+    const files = localFiles(options.store, workDir, options.prefix);
     // No extension downloads: everything needed (parquet, json, icu) is built in, and there may be no network.
-    const config: Record<string, string> = { autoinstall_known_extensions: 'false' };
+    const config: Record<string, string> = { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' };
     config.memory_limit = options.memoryLimit ?? defaultMemoryLimit(options.threads);
     if (options.threads) config.threads = String(options.threads);
     config.temp_directory = join(workDir, 'spill');
-    const instance = await DuckDBInstance.create(join(workDir, 'staging.duckdb'), config);
+    const instance = await DuckDBInstance.create(join(workDir, 'engine.duckdb'), config);
     const connection = await instance.connect();
-    // Timestamps are bound and rendered in UTC whatever the machine's zone (ICU is loaded by now).
-    await connection.run(`SET TimeZone = 'UTC'`);
-    // The staged table is written once, read a few times, then dropped. In the benchmark the plain
-    // dictionary analysis cost a third of staging's CPU for a file no smaller (dict_fsst covers
-    // it). Only an optimisation: a DuckDB that no longer knows the method keeps its defaults.
-    await connection.run(`SET disabled_compression_methods = 'dictionary'`).catch(() => undefined);
-    const engine = new DuckDbEngine(instance, connection, workDir);
-    for (const [name, source] of Object.entries(options.sources ?? {})) {
-      await engine.registerSource(name, source);
+    const engine = new DuckDbEngine(instance, connection, workDir, files);
+    try {
+      // Timestamps are bound and rendered in UTC whatever the machine's zone (ICU is loaded by now).
+      await connection.run(`SET TimeZone = 'UTC'`);
+      // The staged rows are written once, read a few times, then dropped: dictionary analysis cost a
+      // third of staging's CPU in the benchmark for a file no smaller. Only an optimisation.
+      await connection.run(`SET disabled_compression_methods = 'dictionary'`).catch(() => undefined);
+      await engine.confine(options.sources ?? {});
+      for (const [name, source] of Object.entries(options.sources ?? {})) await engine.registerSource(name, source);
+      // From here on no statement can change what the engine may touch.
+      await connection.run('SET lock_configuration = true');
+    } catch (error) {
+      await engine.close();
+      throw error;
     }
     return engine;
+  }
+
+  /**
+   * Feed SQL and checks may read the declared sources and nothing else on the machine; the engine
+   * writes only into its own folder and the store's folder.
+   */
+  private async confine(sources: Readonly<Record<string, LocalSource>>): Promise<void> {
+    const dirs = new Set<string>([this.workDir, ...this.files.allowedDirectories()]);
+    const paths = new Set<string>();
+    for (const source of Object.values(sources)) {
+      if (/[*?[{]/.test(source.path)) dirs.add(globRoot(source.path));
+      else paths.add(source.path);
+    }
+    const list = (items: Set<string>) => `[${[...items].map(sqlString).join(', ')}]`;
+    await this.connection.run(`SET allowed_directories = ${list(dirs)}`);
+    if (paths.size) await this.connection.run(`SET allowed_paths = ${list(paths)}`);
+    await this.connection.run('SET enable_external_access = false');
   }
 
   private async registerSource(name: string, source: LocalSource): Promise<void> {
@@ -89,40 +136,102 @@ export class DuckDbEngine implements QueryEngine {
   }
 
   /**
-   * Runs the feed query once. When every result type survives Parquet unchanged, the result is
-   * staged as a zstd Parquet file (as Athena stages with CTAS) behind a view: writing it is the
-   * one pass over the source, and a Parquet drop with the default options is that very file.
-   * Otherwise (HUGEINT, ENUM, STRUCT, …) it is staged as a table in the staging database.
+   * When every result type survives Parquet unchanged, the result is staged as a zstd Parquet
+   * file (as Athena stages with CTAS): writing it is the one pass over the source, and a Parquet
+   * drop with the default options is that very file. Otherwise (HUGEINT, ENUM, STRUCT, …) it is
+   * staged as a table in a DuckDB database file.
    */
-  async stage(request: StageRequest): Promise<StagedTable> {
-    const table = quoteIdent(stagingTableName(request.runId));
-    const sql = stripTrailingSemicolons(request.sql);
-    await this.dropStaged({ table } as StagedTable);
-    const types = await this.resultTypes(sql);
+  async compileStage(request: StageRequest): Promise<Statement> {
+    const positional = this.positional(request);
+    await this.forget(request.stagingPrefix);
+    const types = await this.exclusive(() => this.resultTypes(positional.sql));
+    const token = `${request.runId}.${request.attemptId}.stage`;
     if (types && types.every(parquetKeepsType)) {
-      const staged = await this.stageAsParquet(table, sql, types, request);
-      if (staged) return staged;
+      const path = await this.files.writablePath(request.stagingPrefix + STAGED_PARQUET);
+      // Newlines keep a trailing `-- comment` in the feed SQL from swallowing the rest of the statement.
+      return { sql: `COPY (\n${positional.sql}\n) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION zstd)`, parameters: positional.parameters, token };
     }
-    await this.runStaging(`CREATE OR REPLACE TABLE ${table} AS ${sql}`, request.parameters);
-    const [count] = await this.query(`SELECT count(*) AS n FROM ${table}`);
-    return { engine: this.name, table, rowCount: toNumber(count.n) ?? 0, columns: await this.describe(table), executionId: null, bytesScanned: null };
+    return this.tableStageStatement(request, token);
   }
 
-  private async stageAsParquet(table: string, sql: string, expected: readonly string[], request: StageRequest): Promise<StagedTable | undefined> {
-    const dir = join(this.workDir, 'staged');
-    await mkdir(dir, { recursive: true });
-    const path = join(dir, `${stagingTableName(request.runId)}.parquet`);
-    // Newlines keep a trailing `-- comment` in the feed SQL from swallowing the rest of the statement.
-    const rows = await this.runStaging(`COPY (\n${sql}\n) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION zstd)`, request.parameters);
-    await this.connection.run(`CREATE OR REPLACE VIEW ${table} AS SELECT * FROM read_parquet(${sqlString(path)})`);
-    this.parquetStaged.set(table, path);
-    const columns = await this.describe(table);
-    if (columns.some((c, i) => c.type !== expected[i])) {
-      // A type the pre-check let through changed on the way: stage as a table instead.
-      await this.dropStaged({ table } as StagedTable);
-      return undefined;
+  /** Re-staging an attempt starts clean: whatever it staged before, in either form, goes. */
+  private async forget(stagingPrefix: string): Promise<void> {
+    const name = quoteIdent(stagedName(stagingPrefix));
+    await this.exclusive(async () => {
+      await this.connection.run(`DROP VIEW IF EXISTS ${name}`);
+      await this.connection.run(`DETACH DATABASE IF EXISTS ${name}`);
+    });
+    this.attached.delete(stagingPrefix + STAGED_PARQUET);
+    this.attached.delete(stagingPrefix + STAGED_DATABASE);
+    await this.files.remove(stagingPrefix + STAGED_PARQUET);
+    await this.files.remove(stagingPrefix + STAGED_DATABASE);
+  }
+
+  private async tableStageStatement(request: StageRequest, token: string): Promise<Statement> {
+    const positional = this.positional(request);
+    const database = stagedName(request.stagingPrefix);
+    const path = await this.files.writablePath(request.stagingPrefix + STAGED_DATABASE);
+    await this.exclusive(async () => {
+      await this.connection.run(`DROP VIEW IF EXISTS ${quoteIdent(database)}`);
+      await this.connection.run(`DETACH DATABASE IF EXISTS ${quoteIdent(database)}`);
+      await rm(path, { force: true });
+      await this.connection.run(`ATTACH ${sqlString(path)} AS ${quoteIdent(database)}`);
+    });
+    this.attached.add(request.stagingPrefix + STAGED_DATABASE);
+    return { sql: `CREATE OR REPLACE TABLE ${quoteIdent(database)}.staged AS ${positional.sql}`, parameters: positional.parameters, token };
+  }
+
+  private positional(request: StageRequest) {
+    try {
+      return toPositional(stripTrailingSemicolons(request.sql), request.parameters);
+    } catch (error) {
+      if (error instanceof UnknownParameterError) throw new QueryFailedError(error.message, { cause: error });
+      throw error;
     }
-    return { engine: this.name, table, rowCount: rows, columns, executionId: null, bytesScanned: null };
+  }
+
+  async execute(statement: Statement): Promise<Execution> {
+    const started = Date.now();
+    const rows = await this.exclusive(() => this.runBound(statement.sql, statement.parameters));
+    return { executionId: null, rows, bytesScanned: null, engineMillis: Date.now() - started };
+  }
+
+  async describeStage(request: StageRequest, execution: Execution): Promise<StagedTable> {
+    const parquetKey = request.stagingPrefix + STAGED_PARQUET;
+    const format: DuckDbStagedFormat = (await this.files.exists(parquetKey)) ? 'parquet' : 'duckdb';
+    const location = request.stagingPrefix + (format === 'parquet' ? STAGED_PARQUET : STAGED_DATABASE);
+    const alias = quoteIdent(stagedName(request.stagingPrefix));
+    const partial: StagedTable = { engine: 'duckdb', table: format === 'parquet' ? alias : `${alias}.staged`, location, format, rowCount: 0, columns: [], execution };
+    if (format === 'parquet') await this.files.commit(parquetKey);
+    const table = await this.attach(partial);
+    const columns = await this.exclusive(() => this.describe(table));
+    if (format === 'parquet') {
+      const expected = await this.exclusive(() => this.resultTypes(this.positional(request).sql));
+      if (expected && columns.some((c, i) => c.type !== expected[i])) {
+        // A type the pre-check let through changed on the way: stage as a table instead.
+        await this.forget(request.stagingPrefix);
+        const statement = await this.tableStageStatement(request, `${request.runId}.${request.attemptId}.stage-table`);
+        return this.describeStage(request, await this.execute(statement));
+      }
+    }
+    const rowCount = execution.rows ?? toNumber((await this.query(`SELECT count(*) AS n FROM ${table}`, partial))[0].n) ?? 0;
+    return { ...partial, rowCount, columns };
+  }
+
+  /** Makes staged rows nameable in SQL on this instance (another instance may have staged them). */
+  private async attach(staged: StagedTable): Promise<string> {
+    const name = quoteIdent(stagedName(staged.location));
+    if (this.attached.has(staged.location)) return staged.table;
+    const path = await this.files.readablePath(staged.location);
+    await this.exclusive(async () => {
+      if (staged.format === 'parquet') {
+        await this.connection.run(`CREATE OR REPLACE VIEW ${name} AS SELECT * FROM read_parquet(${sqlString(path)})`);
+      } else {
+        await this.connection.run(`ATTACH IF NOT EXISTS ${sqlString(path)} AS ${name}`);
+      }
+    });
+    this.attached.add(staged.location);
+    return staged.table;
   }
 
   /** Column types of the query's result, from preparing it (nothing runs); undefined if unknown. */
@@ -142,8 +251,8 @@ export class DuckDbEngine implements QueryEngine {
     }
   }
 
-  /** Runs a statement over the feed query with its parameters bound; returns the rows it reports. */
-  private async runStaging(statement: string, parameters: readonly QueryParameter[]): Promise<number> {
+  /** Runs a statement with its positional parameters bound; returns the rows it reports. */
+  private async runBound(statement: string, parameters: readonly QueryParameter[]): Promise<number> {
     let prepared: DuckDBPreparedStatement;
     try {
       prepared = await this.connection.prepare(statement);
@@ -151,7 +260,7 @@ export class DuckDbEngine implements QueryEngine {
       throw new QueryFailedError(`the feed query does not compile on DuckDB: ${messageOf(error)}`, { cause: error });
     }
     try {
-      bindParameters(prepared, parameters);
+      bindPositional(prepared, parameters);
       const result = await prepared.runAndReadAll();
       return toNumber(result.getRows()[0]?.[0]) ?? 0;
     } catch (error) {
@@ -163,114 +272,176 @@ export class DuckDbEngine implements QueryEngine {
   }
 
   private async describe(table: string): Promise<ColumnSchema[]> {
-    const rows = await this.query(`DESCRIBE ${table}`);
+    const reader = await this.connection.runAndReadAll(`DESCRIBE ${table}`);
+    const rows = reader.getRowObjectsJson() as Record<string, unknown>[];
     return rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type), nullable: r.null !== 'NO' }));
   }
 
-  async query(sql: string): Promise<Record<string, unknown>[]> {
-    try {
-      const reader = await this.connection.runAndReadAll(sql);
-      return reader.getRowObjectsJson() as Record<string, unknown>[];
-    } catch (error) {
-      throw new QueryFailedError(messageOf(error), { cause: error });
-    }
-  }
-
-  async *streamText(table: StagedTable, batchRows = 2048): AsyncIterable<(string | null)[][]> {
-    const select = table.columns.map((c) => `${canonicalText(c)} AS ${quoteIdent(c.name)}`).join(', ');
-    const result = await this.connection.stream(`SELECT ${select || '1'} FROM ${table.table}`);
-    let batch: (string | null)[][] = [];
-    for (;;) {
-      const chunk = await result.fetchChunk();
-      if (!chunk || chunk.rowCount === 0) break;
-      batch.push(...(chunk.getRows() as (string | null)[][]));
-      if (batch.length >= batchRows) {
-        yield batch;
-        batch = [];
+  /**
+   * A check's query: exactly one read-only SELECT. A check cannot close its wrapper and run a
+   * second statement (COPY, ATTACH, SET…): anything else is refused before it runs.
+   */
+  async query(sql: string, staged: StagedTable): Promise<Record<string, unknown>[]> {
+    await this.attach(staged);
+    const text = sql;
+    return this.exclusive(async () => {
+      try {
+        const extracted = await this.connection.extractStatements(text);
+        if (extracted.count !== 1) throw new Error(`a check must be one SELECT statement; this SQL holds ${extracted.count}`);
+        const prepared = await extracted.prepare(0);
+        try {
+          if (prepared.statementType !== StatementType.SELECT) throw new Error('a check must be a read-only SELECT statement');
+          const reader = await prepared.runAndReadAll();
+          return reader.getRowObjectsJson() as Record<string, unknown>[];
+        } finally {
+          prepared.destroySync();
+        }
+      } catch (error) {
+        throw new QueryFailedError(messageOf(error), { cause: error });
       }
-    }
-    if (batch.length) yield batch;
+    });
   }
 
-  async exportParquet(table: StagedTable, options: ParquetExport): Promise<ExportedFile[]> {
-    await mkdir(options.dir, { recursive: true });
-    const stagedFile = this.parquetStaged.get(table.table);
-    if (stagedFile && options.compression === 'zstd' && !options.maxRowsPerFile) {
+  async *streamText(staged: StagedTable, batchRows = 2048): AsyncIterable<(string | null)[][]> {
+    const table = await this.attach(staged);
+    const select = staged.columns.map((c) => `${canonicalText(c)} AS ${quoteIdent(c.name)}`).join(', ');
+    // Held for the whole stream: the connection serves one result at a time.
+    let release!: () => void;
+    const done = new Promise<void>((resolve) => (release = resolve));
+    const previous = this.busy;
+    this.busy = previous.then(() => done);
+    await previous.catch(() => undefined);
+    try {
+      const result = await this.connection.stream(`SELECT ${select || '1'} FROM ${table}`);
+      let batch: (string | null)[][] = [];
+      for (;;) {
+        const chunk = await result.fetchChunk();
+        if (!chunk || chunk.rowCount === 0) break;
+        batch.push(...(chunk.getRows() as (string | null)[][]));
+        if (batch.length >= batchRows) {
+          yield batch;
+          batch = [];
+        }
+      }
+      if (batch.length) yield batch;
+    } finally {
+      release();
+    }
+  }
+
+  async exportParquet(staged: StagedTable, options: ParquetExport): Promise<ExportedFile[]> {
+    const table = await this.attach(staged);
+    const contentType = 'application/vnd.apache.parquet';
+    if (staged.format === 'parquet' && options.compression === 'zstd' && !options.maxRowsPerFile) {
       // The staged file is exactly what this COPY would write: hand over a hard link, no second pass.
-      const path = join(options.dir, 'part-00000.parquet');
-      await rm(path, { force: true });
-      await link(stagedFile, path).catch(() => copyFile(stagedFile, path));
-      return [{ path, rows: table.rowCount }];
+      const scratch = await this.scratchFile('part-00000.parquet');
+      await link(await this.files.readablePath(staged.location), scratch);
+      return [{ key: options.prefix + 'part-00000.parquet', rows: staged.rowCount, ...(await this.files.adopt(options.prefix + 'part-00000.parquet', scratch, contentType)) }];
     }
     const codec = options.compression === 'uncompressed' ? 'uncompressed' : options.compression;
     const files: ExportedFile[] = [];
-    for (const [i, source] of (await this.partSources(table, options.maxRowsPerFile)).entries()) {
-      const path = join(options.dir, `part-${String(i).padStart(5, '0')}.parquet`);
-      await this.connection.run(`COPY (SELECT * FROM ${source}) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION ${codec})`);
-      const [meta] = await this.query(`SELECT num_rows FROM parquet_file_metadata(${sqlString(path)})`);
-      files.push({ path, rows: toNumber(meta.num_rows) ?? 0 });
+    for (const [i, source] of (await this.partSources(staged, table, options.maxRowsPerFile)).entries()) {
+      const name = `part-${String(i).padStart(5, '0')}.parquet`;
+      const scratch = await this.scratchFile(name);
+      const rows = await this.exclusive(async () => {
+        await this.connection.run(`COPY (SELECT * FROM ${source}) TO ${sqlString(scratch)} (FORMAT parquet, COMPRESSION ${codec})`);
+        const meta = await this.connection.runAndReadAll(`SELECT num_rows FROM parquet_file_metadata(${sqlString(scratch)})`);
+        return toNumber(meta.getRows()[0]?.[0]) ?? 0;
+      });
+      files.push({ key: options.prefix + name, rows, ...(await this.files.adopt(options.prefix + name, scratch, contentType)) });
     }
     return files;
   }
 
   /** CSV by DuckDB's own writer when its bytes equal the Node writer's; see duckdb-csv.ts. */
-  async exportCsv(table: StagedTable, dialect: CsvDialect, dir: string): Promise<ExportedFile[] | undefined> {
-    if (csvDeclineReason(table.columns, dialect) !== undefined) return undefined;
-    await mkdir(dir, { recursive: true });
+  async exportCsv(staged: StagedTable, options: CsvExport): Promise<ExportedFile[] | undefined> {
+    const { dialect } = options;
+    if (csvDeclineReason(staged.columns, dialect) !== undefined) return undefined;
+    const table = await this.attach(staged);
+    const contentType = dialect.gzip ? 'application/gzip' : 'text/csv';
     const files: ExportedFile[] = [];
-    for (const [i, source] of (await this.partSources(table, dialect.maxRowsPerFile)).entries()) {
-      const path = join(dir, `part-${String(i).padStart(5, '0')}.csv`);
+    for (const [i, source] of (await this.partSources(staged, table, dialect.maxRowsPerFile)).entries()) {
+      const name = csvFileName(i, dialect);
+      const scratch = await this.scratchFile(`part-${String(i).padStart(5, '0')}.csv`);
       // COPY answers with the number of rows it wrote.
-      const written = await this.connection.runAndReadAll(csvCopySql(source, table.columns, dialect, path));
-      files.push({ path, rows: toNumber(written.getRows()[0]?.[0]) ?? 0 });
+      const rows = await this.exclusive(async () => {
+        const written = await this.connection.runAndReadAll(csvCopySql(source, staged.columns, dialect, scratch));
+        return toNumber(written.getRows()[0]?.[0]) ?? 0;
+      });
+      // Gzipped by Node while stored and hashed: Node's zlib outpaces DuckDB's, and is what the Node writer uses.
+      const stored = dialect.gzip ? await this.storeGzipped(options.prefix + name, scratch, contentType) : await this.files.adopt(options.prefix + name, scratch, contentType);
+      files.push({ key: options.prefix + name, rows, ...stored });
     }
     return files;
   }
 
+  private async storeGzipped(key: string, file: string, contentType: string): Promise<{ bytes: number; sha256: string }> {
+    try {
+      const source = createReadStream(file, { highWaterMark: 1 << 20 });
+      const gz = createGzip(); // default level, as the Node writer
+      source.on('error', (e) => gz.destroy(e));
+      return await putHashed(this.files.store, key, source.pipe(gz), contentType);
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
+
   /**
    * What each part file holds, in staged order, exactly `rowsPerPart` rows each but the last; one
-   * part (possibly empty: a header-only CSV) when not split. A staged table is written once by
-   * CREATE TABLE AS, so its rowids run 0..n-1 in staged order and a rowid range is a filter the
-   * scan applies; that is checked, not assumed, with ORDER BY rowid LIMIT/OFFSET (which sorts the
-   * whole table for every part) as the fallback.
+   * part (possibly empty: a header-only CSV) when not split. A staged Parquet file numbers its rows
+   * in staged order; a staged table written once by CREATE TABLE AS has dense rowids in staged
+   * order (checked, with ORDER BY rowid LIMIT/OFFSET as the fallback).
    */
-  private async partSources(table: StagedTable, rowsPerPart: number | undefined): Promise<string[]> {
-    if (!rowsPerPart) return [table.table];
-    const stagedFile = this.parquetStaged.get(table.table);
-    if (stagedFile) {
-      // A staged Parquet file has no rowid; its row numbers are the staged order.
-      const parts = Math.max(1, Math.ceil(table.rowCount / rowsPerPart));
-      const numbered = `read_parquet(${sqlString(stagedFile)}, file_row_number = true)`;
+  private async partSources(staged: StagedTable, table: string, rowsPerPart: number | undefined): Promise<string[]> {
+    if (!rowsPerPart) return [table];
+    if (staged.format === 'parquet') {
+      const path = await this.files.readablePath(staged.location);
+      const parts = Math.max(1, Math.ceil(staged.rowCount / rowsPerPart));
+      const numbered = `read_parquet(${sqlString(path)}, file_row_number = true)`;
       return Array.from(
         { length: parts },
         (_, i) => `(SELECT * EXCLUDE (file_row_number) FROM ${numbered} WHERE file_row_number >= ${i * rowsPerPart} AND file_row_number < ${(i + 1) * rowsPerPart})`,
       );
     }
-    const [ids] = await this.query(`SELECT count(*) AS n, min(rowid) AS lo, max(rowid) AS hi FROM ${table.table}`);
+    const [ids] = await this.query(`SELECT count(*) AS n, min(rowid) AS lo, max(rowid) AS hi FROM ${table}`, staged);
     const n = toNumber(ids.n) ?? 0;
     const dense = n === 0 || (toNumber(ids.lo) === 0 && toNumber(ids.hi) === n - 1);
     const parts = Math.max(1, Math.ceil(n / rowsPerPart));
     return Array.from({ length: parts }, (_, i) =>
       dense
-        ? `(SELECT * FROM ${table.table} WHERE rowid >= ${i * rowsPerPart} AND rowid < ${(i + 1) * rowsPerPart})`
-        : `(SELECT * FROM ${table.table} ORDER BY rowid LIMIT ${rowsPerPart} OFFSET ${i * rowsPerPart})`,
+        ? `(SELECT * FROM ${table} WHERE rowid >= ${i * rowsPerPart} AND rowid < ${(i + 1) * rowsPerPart})`
+        : `(SELECT * FROM ${table} ORDER BY rowid LIMIT ${rowsPerPart} OFFSET ${i * rowsPerPart})`,
     );
   }
 
-  async dropStaged(table: StagedTable): Promise<void> {
-    const stagedFile = this.parquetStaged.get(table.table);
-    if (stagedFile) {
-      await this.connection.run(`DROP VIEW IF EXISTS ${table.table}`);
-      await rm(stagedFile, { force: true });
-      this.parquetStaged.delete(table.table);
-    }
-    await this.connection.run(`DROP TABLE IF EXISTS ${table.table}`);
+  async dropStaged(staged: StagedTable): Promise<void> {
+    if (!this.attached.has(staged.location)) return;
+    this.attached.delete(staged.location);
+    const name = quoteIdent(stagedName(staged.location));
+    await this.exclusive(async () => {
+      if (staged.format === 'parquet') await this.connection.run(`DROP VIEW IF EXISTS ${name}`);
+      else await this.connection.run(`DETACH DATABASE IF EXISTS ${name}`);
+    });
   }
 
   async close(): Promise<void> {
+    await this.busy.catch(() => undefined);
     this.connection.closeSync();
     this.instance.closeSync();
     await rm(this.workDir, { recursive: true, force: true });
+  }
+
+  /** A fresh path in the scratch folder for an export on its way to the store. */
+  private async scratchFile(name: string): Promise<string> {
+    const dir = await mkdtemp(join(this.workDir, 'export-'));
+    return join(dir, name);
+  }
+
+  /** Runs `work` alone on the connection. */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.busy.then(work, work);
+    this.busy = run.catch(() => undefined);
+    return run;
   }
 }
 
@@ -286,16 +457,13 @@ function defaultMemoryLimit(threads: number | undefined): string {
   return `${Math.floor(bytes / (1024 * 1024))}MB`;
 }
 
-/** Binds exactly the parameters the statement asks for, with their types: values never become SQL text. */
-function bindParameters(prepared: DuckDBPreparedStatement, parameters: readonly QueryParameter[]): void {
-  const byName = new Map(parameters.map((p) => [p.name, p]));
-  for (let i = 1; i <= prepared.parameterCount; i++) {
-    const name = prepared.parameterName(i);
-    const p = byName.get(name);
-    if (!p) {
-      const known = parameters.map((q) => `$${q.name}`).join(', ');
-      throw new QueryFailedError(`the feed query uses $${name}, which is not a parameter of this run (known: ${known})`);
-    }
+/** Binds positional parameters with their types: values never become SQL text. */
+function bindPositional(prepared: DuckDBPreparedStatement, parameters: readonly QueryParameter[]): void {
+  if (prepared.parameterCount !== parameters.length) {
+    throw new QueryFailedError(`the statement takes ${prepared.parameterCount} parameters but ${parameters.length} were given`);
+  }
+  parameters.forEach((p, index) => {
+    const i = index + 1;
     switch (p.type) {
       case 'VARCHAR':
         prepared.bindVarchar(i, String(p.value));
@@ -307,13 +475,13 @@ function bindParameters(prepared: DuckDBPreparedStatement, parameters: readonly 
         prepared.bindDouble(i, Number(p.value));
         break;
       case 'BOOLEAN':
-        prepared.bindBoolean(i, Boolean(p.value));
+        prepared.bindBoolean(i, p.value === true || p.value === 'true');
         break;
       case 'TIMESTAMP':
         prepared.bindTimestamp(i, timestampValue(BigInt(Date.parse(String(p.value))) * 1000n));
         break;
     }
-  }
+  });
 }
 
 /**
@@ -325,8 +493,16 @@ function parquetKeepsType(type: string): boolean {
   return /^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL\(\d+,\d+\)|VARCHAR|BLOB|DATE|TIME|TIMESTAMP|TIMESTAMP WITH TIME ZONE|TIMESTAMP_MS|TIMESTAMP_NS|TIMESTAMP_S|INTERVAL|UUID)$/.test(scalar);
 }
 
-export function stagingTableName(runId: string): string {
-  return `stg_${runId.replace(/[^A-Za-z0-9_]/g, '_')}`;
+/** The SQL alias of the rows staged under a prefix (or at a key in it): unique per attempt, a valid identifier. */
+export function stagedName(stagingKey: string): string {
+  const attempt = stagingKey.replace(/^.*_staging\//, '').replace(/\/(staged\.(parquet|duckdb))?$/, '');
+  return `stg_${attempt.replace(/[^A-Za-z0-9_]/g, '_')}`;
+}
+
+/** The folder a glob reads from: everything before its first wildcard segment. */
+function globRoot(pattern: string): string {
+  const cut = pattern.search(/[*?[{]/);
+  return dirname(pattern.slice(0, cut) + 'x');
 }
 
 function stripTrailingSemicolons(sql: string): string {

@@ -1,5 +1,18 @@
 import type { ColumnSchema } from '../../ports/query-engine';
-import { quoteIdent } from '../../core/checks/sql';
+
+/** A quoted identifier. */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** What DuckDB returns for a count (bigint, number, numeric string) as a number. */
+export function toNumber(value: unknown): number | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'bigint') return Number(value);
+  if (typeof value === 'number') return value;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : null;
+}
 
 /** A SQL string literal (for paths in the project file: configuration, never query parameters). */
 export function sqlString(text: string): string {
@@ -14,6 +27,11 @@ function isoUtc(expr: string): string {
   return `CASE WHEN microsecond(${expr}) % 1000000 = 0 THEN strftime(${expr}, ${ISO_SECONDS}) ELSE strftime(${expr}, ${ISO_MICROS}) END`;
 }
 
+function isoUtcNanos(expr: string): string {
+  const nanos = `(nanosecond(${expr}) % 1000000000)`;
+  return `strftime(${expr}, '%Y-%m-%dT%H:%M:%S') || CASE WHEN ${nanos} = 0 THEN '' ELSE '.' || lpad(CAST(${nanos} AS VARCHAR), 9, '0') END || 'Z'`;
+}
+
 /**
  * The canonical text of one column, as every CSV dialect writes it: decimals exact (DuckDB prints
  * DECIMAL with its full scale), floating point shortest round-trip, booleans `true`/`false`,
@@ -24,6 +42,8 @@ export function canonicalText(column: ColumnSchema): string {
   const type = column.type.toUpperCase();
   if (type === 'BOOLEAN') return `CASE WHEN ${c} THEN 'true' WHEN NOT ${c} THEN 'false' END`;
   if (type === 'TIMESTAMP WITH TIME ZONE') return isoUtc(`timezone('UTC', ${c})`);
+  // Nanoseconds keep all nine digits (when there is a fraction): never cut to microseconds.
+  if (type === 'TIMESTAMP_NS') return isoUtcNanos(c);
   if (type.startsWith('TIMESTAMP')) return isoUtc(`${c}::TIMESTAMP`);
   if (type === 'BLOB') return `to_base64(${c})`;
   if (/\[\]$|\[\d+\]$|^STRUCT|^MAP|^UNION|^JSON/.test(type)) return `to_json(${c})::VARCHAR`;

@@ -386,6 +386,30 @@ export class LocalStore implements ObjectStore {
     throw new Error(`object ${JSON.stringify(key)} is locked by another writer (${lockPath}); gave up waiting`);
   }
 
+  /** Temp files of writers that died (untouched since `cutoffMs`): the next run removes them. */
+  async staleTempFiles(cutoffMs: number): Promise<string[]> {
+    const found: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (e) {
+        if (isAbsent(e)) return;
+        throw e;
+      }
+      for (const ent of entries) {
+        const p = path.join(dir, ent.name);
+        if (ent.isDirectory()) await walk(p);
+        else if (ent.isFile() && ent.name.startsWith(TMP_PREFIX)) {
+          const st = await lstat(p).catch(() => undefined);
+          if (st && st.mtimeMs < cutoffMs) found.push(p);
+        }
+      }
+    };
+    await walk(this.root);
+    return found;
+  }
+
   /**
    * Finds every object whose key starts with `prefix` (which may end mid-name, like S3), plus the
    * folders lying wholly inside the prefix. Walks only the folders that can hold matches.

@@ -1,6 +1,6 @@
 import { relative } from 'node:path';
 import { deliveryPartners } from '../../core/feed/feed-definition';
-import { UsageError } from '../../core/steps/plan';
+import { UsageError } from '../../core/errors';
 import { loadProject } from '../../project/load-project';
 import { backfill } from '../../runner/backfill';
 import { parseCommandArgs, parseTimeArg, projectOption } from '../args';
@@ -28,11 +28,11 @@ export async function backfillCommand(args: string[]): Promise<number> {
   const partners = values.partner ? [values.partner] : deliveryPartners(feed);
   const progress = createProgress({ json: values.json });
   const ctx = localContext(project, { out: values.out, now: values.now, console: !values.json, progress });
-  const deps = new Map(partners.map((p) => [p, ctx.depsFor(feed, p)]));
+  for (const p of partners) ctx.consumersFor(feed, p);
 
   const summary = await backfill(
-    { feed, prefix: project.spec.prefix, partners, from: parseTimeArg('--from', values.from), to: parseTimeArg('--to', values.to), continueOnFailure: values['continue-on-failure'] },
-    (partner) => deps.get(partner)!,
+    { feed, partners, from: parseTimeArg('--from', values.from), to: parseTimeArg('--to', values.to), continueOnFailure: values['continue-on-failure'] },
+    ctx.deps,
     (done, total) => progress.slots(done, total),
   );
   progress.clear();

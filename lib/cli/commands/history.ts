@@ -1,6 +1,6 @@
 import type { RunRecord } from '../../core/run-record';
 import { runRecordsPrefix } from '../../core/layout';
-import { UsageError } from '../../core/steps/plan';
+import { UsageError } from '../../core/errors';
 import { loadProject } from '../../project/load-project';
 import { parseCommandArgs, projectOption } from '../args';
 import { EXIT } from '../exit-codes';

@@ -1,10 +1,12 @@
-import { UsageError, planRun } from '../../core/steps/plan';
+import { UsageError } from '../../core/errors';
+import { planRun } from '../../core/steps/plan';
 import { deliveryPartners } from '../../core/feed/feed-definition';
 import { loadProject } from '../../project/load-project';
 import { parseCommandArgs, parseTimeArg, slotOptions } from '../args';
 import { EXIT } from '../exit-codes';
 import { localContext } from '../local-context';
 import { findFeed } from './run';
+import { sha256Hex } from '../../core/run-id';
 
 /** `dropkit plan FEED`: what `run` would do (slot, data interval, deadline, run id, parameters, keys), without doing it. */
 export async function planCommand(args: string[]): Promise<number> {
@@ -17,7 +19,7 @@ export async function planCommand(args: string[]): Promise<number> {
   const partners = values.partner ? [values.partner] : deliveryPartners(feed);
   const plans = [];
   for (const partner of partners) {
-    plans.push(await planRun({ feed, prefix: project.spec.prefix, engine: 'duckdb', partner, slot, rerun: values.rerun }, { store: ctx.store, clock: ctx.clock }));
+    plans.push(await planRun({ feed, prefix: project.spec.prefix, partner, slot, rerun: values.rerun }, { store: ctx.store, clock: ctx.clock }));
   }
   if (values.json) {
     process.stdout.write(JSON.stringify(plans.length === 1 ? plans[0] : plans, null, 2) + '\n');
@@ -26,13 +28,15 @@ export async function planCommand(args: string[]): Promise<number> {
   const lines: string[] = [];
   for (const p of plans) {
     if (p.status === 'already-delivered') {
-      lines.push(`= ${feed.spec.name}${p.coordinates.partner ? ` [${p.coordinates.partner}]` : ''} slot ${p.slot}: already delivered (revision ${p.revision}, run ${p.runId}); --rerun would make revision ${p.revision + 1}`);
+      const d = p.delivered;
+      lines.push(`= ${feed.spec.name}${d.partner ? ` [${d.partner}]` : ''} slot ${d.slot}: already delivered (revision ${d.revision}, run ${d.runId}); --rerun would make revision ${d.revision + 1}`);
       continue;
     }
     const plan = p.plan;
     lines.push(
       `${plan.feed}${plan.partner ? ` [${plan.partner}]` : ''} slot ${plan.slot.id} (revision ${plan.revision}${plan.supersedes ? `, supersedes ${plan.supersedes}` : ''})`,
       `  run id        ${plan.runId}`,
+      `  engine        duckdb (sql sha256 ${sha256Hex(feed.sql.duckdb)})`,
       `  data interval ${plan.slot.dataInterval.start} → ${plan.slot.dataInterval.end}`,
       `  expected by   ${plan.sla.expectedBy}${plan.sla.warnAt ? ` (warn at ${plan.sla.warnAt})` : ''}`,
       `  parameters    ${plan.parameters.map((x) => `$${x.name}=${JSON.stringify(x.value)}`).join(' ')}`,

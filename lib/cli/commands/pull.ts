@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { UsageError } from '../../core/steps/plan';
+import { UsageError } from '../../core/errors';
 import { linksFromEvent, pullDrop, PulledFile, PullReport } from '../../pull/pull-drop';
 import { parseCommandArgs } from '../args';
 import { EXIT } from '../exit-codes';

@@ -1,6 +1,6 @@
 import { relative } from 'node:path';
 import { deliveryPartners, FeedDefinition } from '../../core/feed/feed-definition';
-import { UsageError } from '../../core/steps/plan';
+import { UsageError } from '../../core/errors';
 import { loadProject } from '../../project/load-project';
 import { runSlot, RunOutcome } from '../../runner/run-slot';
 import { parseCommandArgs, parseTimeArg, slotOptions } from '../args';
@@ -27,11 +27,11 @@ export async function runCommand(args: string[]): Promise<number> {
   // Build every run's notifiers first: a missing webhook secret stops everything before any work.
   const runs = feeds.flatMap((feed) => {
     const partners = values.partner ? [values.partner] : deliveryPartners(feed);
-    return partners.map((partner) => ({ feed, partner, deps: ctx.depsFor(feed, partner) }));
+    return partners.map((partner) => (ctx.consumersFor(feed, partner), { feed, partner }));
   });
   const outcomes: RunOutcome[] = [];
   for (const run of runs) {
-    outcomes.push(await runSlot({ feed: run.feed, prefix: project.spec.prefix, partner: run.partner, slot, rerun: values.rerun }, run.deps));
+    outcomes.push(await runSlot({ feed: run.feed.spec.name, partner: run.partner, slot, rerun: values.rerun }, ctx.deps));
   }
   progress.clear();
 

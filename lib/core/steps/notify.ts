@@ -1,8 +1,41 @@
 import type { Clock } from '../../ports/clock';
 import type { LinkSigner } from '../../ports/link-signer';
 import type { DropEvent, Notifier, NotifyOutcome } from '../../ports/notifier';
+import type { ObjectStore } from '../../ports/object-store';
+import { parseDurationSeconds } from '../duration';
+import { runRecordKey } from '../layout';
 import type { Manifest } from '../manifest';
-import type { RunPlan } from './plan';
+import type { RunPlan, DeliveredRef } from './plan';
+import { readRunRecord, writeRunRecord } from './roll-forward';
+import type { StepDeps } from './step-deps';
+
+export interface NotifyResult {
+  readonly status: 'sent' | 'already-sent';
+  readonly outcomes: readonly NotifyOutcome[];
+}
+
+/**
+ * The notify step: links for the manifest and every file, then every consumer is told. The run
+ * record remembers that the notice went out, so a repeat (a retried step, the next run repairing
+ * a crash) does not send it again; `resend` sends it again on purpose, with the same idempotency
+ * key. Outcomes are recorded, never thrown: the drop stays delivered.
+ */
+export async function notifyStep(ref: DeliveredRef, deps: Pick<StepDeps, 'store' | 'signer' | 'clock' | 'feeds' | 'consumers'>, options: { resend?: boolean } = {}): Promise<NotifyResult> {
+  const { store } = deps;
+  const recordKey = runRecordKey(ref, ref.slot, ref.runId);
+  const record = await readRunRecord(store, recordKey);
+  if (record?.noticeSent && !options.resend) return { status: 'already-sent', outcomes: record.notifications };
+  const got = await store.get(ref.manifestKey);
+  if (!got) throw new Error(`${ref.manifestKey} is not in the store: run ${ref.runId} was not delivered`);
+  const manifest = JSON.parse(got.body.toString('utf8')) as Manifest;
+  const feed = deps.feeds.get(ref.feed);
+  const linkSeconds = parseDurationSeconds(feed.spec.links.expiresIn)!;
+  const { outcomes } = await notifyDelivered({ manifest, manifestKey: ref.manifestKey, linkSeconds }, { signer: deps.signer, notifiers: deps.consumers(feed, ref.partner), clock: deps.clock });
+  if (record) {
+    await writeRunRecord(store, recordKey, { ...record, step: 'notify', noticeSent: true, notifications: outcomes, pending: record.pending.filter((p) => !p.startsWith('notify')) });
+  }
+  return { status: 'sent', outcomes };
+}
 
 export interface NotifyInput {
   readonly manifest: Manifest;

@@ -5,48 +5,42 @@ import type { Clock } from '../../ports/clock';
 import type { QueryParameter } from '../../ports/query-engine';
 import type { PreviousDrop } from '../checks/check-types';
 import { parseCron } from '../cron';
-import { DropkitError } from '../errors';
-import { dropPrefix, feedRoot, latestKey, manifestKey, parseDropKey, runRecordKey, slotPrefix, stagingPrefix, DropCoordinates } from '../layout';
+import { UsageError } from '../errors';
+import { dropPrefix, feedRoot, latestKey, leaseKey, manifestKey, parseDropKey, runRecordKey, runStagingRoot, slotPrefix, DropCoordinates } from '../layout';
 import type { LatestPointer, Manifest, SlotInfo } from '../manifest';
-import { deriveRunId, sha256Hex } from '../run-id';
+export { UsageError } from '../errors';
+import { deriveRunId } from '../run-id';
 import { deadlineFor, warnAtFor } from '../sla';
 import { dataInterval, isSlot, latestSlotAtOrBefore, nextSlot, previousSlot, slotId } from '../slots';
-
-/** A request that cannot be carried out as asked (bad slot, unknown partner). Exit code 2 at the CLI. */
-export class UsageError extends DropkitError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
 
 /** Everything a run needs to know up front. Plain JSON: on AWS it is the state machine's input. */
 export interface RunPlan {
   readonly feed: string;
   readonly partner: string | null;
+  /** Key prefix of the project in the store (may be empty). */
+  readonly prefix: string;
   readonly runId: string;
   readonly revision: number;
   readonly supersedes: string | null;
   readonly slot: SlotInfo;
   readonly sla: { readonly expectedBy: string; readonly warnAt: string | null };
-  readonly engine: 'duckdb' | 'athena';
-  readonly sqlSha256: string;
   readonly parameters: readonly QueryParameter[];
   readonly keys: {
     readonly drop: string;
     readonly manifest: string;
     readonly latest: string;
-    readonly staging: string;
     readonly runRecord: string;
+    readonly lease: string;
+    /** Holds the staging prefix of every attempt of this run. */
+    readonly stagingRoot: string;
   };
-  readonly startedAt: string;
+  readonly plannedAt: string;
 }
 
 export interface PlanRequest {
   readonly feed: FeedDefinition;
   /** Key prefix in the store (may be empty). */
   readonly prefix: string;
-  readonly engine: 'duckdb' | 'athena';
   readonly partner: string | null;
   /** Default: the latest slot that is due. */
   readonly slot?: Date;
@@ -56,7 +50,18 @@ export interface PlanRequest {
 
 export type PlanResult =
   | { readonly status: 'planned'; readonly plan: RunPlan }
-  | { readonly status: 'already-delivered'; readonly manifestKey: string; readonly runId: string; readonly revision: number; readonly slot: string; readonly coordinates: DropCoordinates };
+  | { readonly status: 'already-delivered'; readonly delivered: DeliveredRef };
+
+/** A delivered run, enough to find everything of it. */
+export interface DeliveredRef {
+  readonly feed: string;
+  readonly partner: string | null;
+  readonly prefix: string;
+  readonly slot: string;
+  readonly runId: string;
+  readonly revision: number;
+  readonly manifestKey: string;
+}
 
 export interface DeliveredRevision {
   readonly key: string;
@@ -122,8 +127,9 @@ export async function planRun(request: PlanRequest, deps: { store: ObjectStore; 
   const delivered = await deliveredRevisions(deps.store, coordinates, id);
   const current = delivered[delivered.length - 1];
   if (current && !request.rerun) {
-    return { status: 'already-delivered', manifestKey: current.key, runId: current.runId, revision: current.revision, slot: id, coordinates };
+    return { status: 'already-delivered', delivered: { feed: spec.name, partner, prefix, slot: id, runId: current.runId, revision: current.revision, manifestKey: current.key } };
   }
+  if (request.slot) refuseExpiredSlot(feed, slot, now);
   const revision = current ? current.revision + 1 : 1;
   const runId = deriveRunId(spec.name, partner, id, revision);
   const interval = dataInterval(cron, tz, slot);
@@ -133,6 +139,7 @@ export async function planRun(request: PlanRequest, deps: { store: ObjectStore; 
     plan: {
       feed: spec.name,
       partner,
+      prefix,
       runId,
       revision,
       supersedes: current?.runId ?? null,
@@ -144,19 +151,34 @@ export async function planRun(request: PlanRequest, deps: { store: ObjectStore; 
         cron: spec.schedule.cron,
       },
       sla: { expectedBy: deadlineFor(spec.sla, slot, tz).toISOString(), warnAt: warnAt ? warnAt.toISOString() : null },
-      engine: request.engine,
-      sqlSha256: sha256Hex(feed.sql[request.engine]),
       parameters: bindParameters(feed, partner, slot, interval),
       keys: {
         drop: dropPrefix(coordinates, id, runId),
         manifest: manifestKey(coordinates, id, runId),
         latest: latestKey(coordinates),
-        staging: stagingPrefix(prefix, runId),
         runRecord: runRecordKey(coordinates, id, runId),
+        lease: leaseKey(coordinates, id),
+        stagingRoot: runStagingRoot(prefix, runId),
       },
-      startedAt: now.toISOString(),
+      plannedAt: now.toISOString(),
     },
   };
+}
+
+/**
+ * Retention would delete a slot this old as soon as it is delivered (a notice would go out with
+ * links to files already gone), so such a backfill is refused up front.
+ */
+function refuseExpiredSlot(feed: FeedDefinition, slot: Date, now: Date): void {
+  const days = feed.spec.retention?.days;
+  if (!days) return;
+  const cutoff = now.getTime() - days * 86400_000;
+  if (slot.getTime() < cutoff) {
+    throw new UsageError(
+      `slot ${slot.toISOString()} of ${feed.spec.name} is older than its retention (retention.days: ${days}), so it would be deleted as soon as it was delivered; ` +
+        `raise retention.days in ${feed.file} to cover it, or leave this slot out of the backfill`,
+    );
+  }
 }
 
 function checkPartner(feed: FeedDefinition, partner: string | null): void {

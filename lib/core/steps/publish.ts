@@ -1,71 +1,70 @@
 import type { Clock } from '../../ports/clock';
 import { ObjectStore, PreconditionFailed } from '../../ports/object-store';
-import type { StagedTable } from '../../ports/query-engine';
 import { TOOLKIT_VERSION } from '../../version';
 import { PublishConflictError } from '../errors';
-import type { CsvDialect } from '../feed/feed-schema';
 import { feedRoot, DropCoordinates } from '../layout';
+import { renewLease } from '../lease';
 import type { LatestPointer, Manifest } from '../manifest';
 import { assertValidManifest } from '../manifest-schema';
 import { sha256Hex } from '../run-id';
 import { slaOutcome } from '../sla';
-import type { RunPlan } from './plan';
-import type { RenderedFile } from './render';
-import type { ValidationReport } from './validate';
+import { need, RunState } from './run-state';
+import type { StepDeps } from './step-deps';
+import { rollForward, RollForwardResult } from './roll-forward';
+import type { FeedDefinition } from '../feed/feed-definition';
 
-export interface PublishInput {
-  readonly plan: RunPlan;
-  readonly staged: StagedTable;
-  readonly validation: ValidationReport;
-  readonly rendered: readonly RenderedFile[];
-  readonly timings: { readonly startedAt: string; readonly stagedAt: string; readonly validatedAt: string; readonly renderedAt: string };
-  readonly csv: CsvDialect | undefined;
-  readonly prefix: string;
-  readonly retentionDays?: number;
-}
-
-export interface PublishResult {
-  readonly manifest: Manifest;
+export interface PublishResult extends RollForwardResult {
+  readonly status: 'delivered';
   readonly manifestKey: string;
-  readonly latestMoved: boolean;
-  /** Slot prefixes removed by retention. */
-  readonly expired: readonly string[];
+  readonly manifest: Manifest;
 }
 
 /**
- * Data files first, `manifest.json` last (the commit point, written only if absent), then the
- * `latest.json` pointer with a conditional write. A consumer who trusts manifests never sees a
- * partial drop, and a crash at any point leaves the previous drop and pointer as they were.
+ * Data files first, `manifest.json` last: writing it (only if absent) is the commit point. Before
+ * it, a failure leaves the drop's folder as it was (the caller's failRun removes what this attempt
+ * moved there). After it the run is delivered whatever happens next: the pointer, retention,
+ * cleanup and run record roll forward, and what fails of them is left pending for the next run or
+ * `dropkit repair`, never reported as a failed run.
  */
-export async function publishDrop(input: PublishInput, deps: { store: ObjectStore; clock: Clock }): Promise<PublishResult> {
-  const { plan, store } = { plan: input.plan, store: deps.store };
+export async function publishStep(state: RunState, deps: Pick<StepDeps, 'store' | 'clock' | 'feeds' | 'lease' | 'engine'>): Promise<PublishResult> {
+  const { plan } = state;
+  const { store } = deps;
+  const files = need(state, 'files', 'publish');
+  const feed = deps.feeds.get(plan.feed);
+  // The fence: only the attempt that still holds the slot may write into the drop's folder.
+  const lease = await renewLease(store, state.lease, deps.clock.now(), deps.lease.ttlSeconds);
   if (await store.exists(plan.keys.manifest)) {
-    throw new PublishConflictError(`${plan.keys.manifest} already exists: run ${plan.runId} was delivered by another process`);
+    throw new PublishConflictError(`${plan.keys.manifest} already exists: run ${plan.runId} was delivered by another attempt`);
   }
-  // Leftovers of an earlier attempt of this very run (it crashed before its manifest): not delivered, safe to replace.
+  // Leftovers of a dead attempt of this very run (it never wrote its manifest): not delivered, safe to replace.
   await store.deletePrefix(plan.keys.drop);
-  for (const file of input.rendered) await store.move(file.stagingKey, plan.keys.drop + file.path);
+  for (const file of files) await store.move(file.stagingKey, plan.keys.drop + file.path);
 
   const publishedAt = deps.clock.now();
-  const manifest = buildManifest(input, publishedAt);
+  const manifest = buildManifest(state, feed, publishedAt);
   assertValidManifest(manifest);
   const body = JSON.stringify(manifest, null, 2) + '\n';
   try {
     await store.put(plan.keys.manifest, body, { contentType: 'application/json', precondition: { ifNoneMatch: '*' } });
   } catch (error) {
-    if (error instanceof PreconditionFailed) throw new PublishConflictError(`${plan.keys.manifest} was written by another process while this run published`, { cause: error });
+    if (error instanceof PreconditionFailed) throw new PublishConflictError(`${plan.keys.manifest} was written by another attempt while this one published`, { cause: error });
     throw error;
   }
-  const latestMoved = await moveLatestPointer(store, plan.keys.latest, pointerFor(manifest, plan.keys.manifest, plan.keys.latest, sha256Hex(body)));
-  await store.deletePrefix(plan.keys.staging);
-  const coordinates = { prefix: input.prefix, feed: plan.feed, partner: plan.partner };
-  const expired = input.retentionDays ? await expireDrops(store, coordinates, input.retentionDays, publishedAt) : [];
-  return { manifest, manifestKey: plan.keys.manifest, latestMoved, expired };
+  // Committed. Nothing below may turn this into a failed run.
+  const rolled = await rollForward(state, { manifest, manifestKey: plan.keys.manifest, manifestSha256: sha256Hex(body) }, deps);
+  return { status: 'delivered', manifestKey: plan.keys.manifest, manifest, ...rolled };
 }
 
-function buildManifest(input: PublishInput, publishedAt: Date): Manifest {
-  const { plan, staged, validation, rendered } = input;
+function buildManifest(state: RunState, feed: FeedDefinition, publishedAt: Date): Manifest {
+  const { plan } = state;
+  const staged = need(state, 'staged', 'publish');
+  const validation = need(state, 'validation', 'publish');
+  const query = need(state, 'query', 'publish');
+  const files = need(state, 'files', 'publish');
+  const { stagedAt, validatedAt, renderedAt } = state.timings;
+  if (!stagedAt || !validatedAt || !renderedAt) throw new Error('publish needs the stage, validate and render timings in the run state');
   const sla = slaOutcome(new Date(plan.sla.expectedBy), publishedAt);
+  const csv = feed.spec.formats.csv;
   return {
     manifestVersion: 1,
     feed: plan.feed,
@@ -76,20 +75,18 @@ function buildManifest(input: PublishInput, publishedAt: Date): Manifest {
     status: 'DELIVERED',
     slot: plan.slot,
     sla: { expectedBy: plan.sla.expectedBy, warnAt: plan.sla.warnAt, deliveredAt: publishedAt.toISOString(), latenessSeconds: sla.latenessSeconds, status: sla.status },
-    timings: { ...input.timings, publishedAt: publishedAt.toISOString() },
+    timings: { startedAt: state.timings.startedAt, stagedAt, validatedAt, renderedAt, publishedAt: publishedAt.toISOString() },
     query: {
-      engine: plan.engine,
-      sqlSha256: plan.sqlSha256,
+      engine: query.engine,
+      sqlSha256: query.sqlSha256,
       parameters: Object.fromEntries(plan.parameters.map((p) => [p.name, p.value])),
-      executionId: staged.executionId,
-      bytesScanned: staged.bytesScanned,
+      executionId: staged.execution.executionId,
+      bytesScanned: staged.execution.bytesScanned,
     },
     schema: { columns: staged.columns.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable })) },
     rowCount: staged.rowCount,
-    files: rendered.map(({ path, format, compression, rows, bytes, sha256 }) => ({ path, format, compression, rows, bytes, sha256 })),
-    csv: input.csv
-      ? { delimiter: input.csv.delimiter, quote: input.csv.quote, header: input.csv.header, nullText: input.csv.nullText, lineEnding: input.csv.lineEnding, encoding: input.csv.encoding }
-      : null,
+    files: files.map(({ path, format, compression, rows, bytes, sha256 }) => ({ path, format, compression, rows, bytes, sha256 })),
+    csv: csv ? { delimiter: csv.delimiter, quote: csv.quote, header: csv.header, nullText: csv.nullText, lineEnding: csv.lineEnding, encoding: csv.encoding } : null,
     // Failing-row samples stay in the run record: the manifest goes to partners.
     validation: { status: validation.status, checks: validation.checks.map(({ sample: _sample, ...check }) => check) },
     toolkitVersion: TOOLKIT_VERSION,
@@ -135,8 +132,8 @@ export async function moveLatestPointer(store: ObjectStore, key: string, pointer
   throw new PublishConflictError(`${key} kept changing under this run; the drop is delivered but the pointer was not moved: run again to repair it`);
 }
 
-/** Deletes whole slots older than the retention, never the one `latest.json` points at. */
-export async function expireDrops(store: ObjectStore, c: DropCoordinates, days: number, now: Date): Promise<string[]> {
+/** Deletes whole slots older than the retention, never the one `latest.json` points at nor `keepSlot` (the run's own). */
+export async function expireDrops(store: ObjectStore, c: DropCoordinates, days: number, now: Date, keepSlot?: string): Promise<string[]> {
   const root = feedRoot(c);
   const latest = await store.get(root + 'latest.json');
   const keep = latest ? (JSON.parse(latest.body.toString('utf8')) as LatestPointer).slot : undefined;
@@ -148,7 +145,7 @@ export async function expireDrops(store: ObjectStore, c: DropCoordinates, days: 
   }
   const expired: string[] = [];
   for (const slot of slots) {
-    if (slot === keep || slotTime(slot) >= cutoff) continue;
+    if (slot === keep || slot === keepSlot || slotTime(slot) >= cutoff) continue;
     await store.deletePrefix(`${root}slot=${slot}/`);
     expired.push(`${root}slot=${slot}/`);
   }

@@ -1,8 +1,39 @@
-import type { QueryEngine, StagedTable } from '../../ports/query-engine';
-import type { FeedDefinition } from '../feed/feed-definition';
-import type { RunPlan } from './plan';
+import type { Execution, StageRequest, StagedTable, Statement } from '../../ports/query-engine';
+import { sha256Hex } from '../run-id';
+import type { RunState } from './run-state';
+import type { StepDeps } from './step-deps';
 
-/** Runs the feed query once into a staging table; every later step reads only that table. */
-export async function stageRun(plan: RunPlan, feed: FeedDefinition, engine: QueryEngine): Promise<StagedTable> {
-  return engine.stage({ runId: plan.runId, sql: feed.sql[engine.name], parameters: plan.parameters });
+/** The stage request of a run attempt: the feed SQL for this engine with the run's parameters. */
+export function stageRequest(state: RunState, deps: Pick<StepDeps, 'feeds' | 'engine'>): StageRequest {
+  const feed = deps.feeds.get(state.plan.feed);
+  return { runId: state.plan.runId, attemptId: state.attemptId, stagingPrefix: state.stagingPrefix, sql: feed.sql[deps.engine.name], parameters: state.plan.parameters };
+}
+
+/** The stage step split in two, for a state machine that runs the statement itself (Athena `.sync`). */
+export async function compileStage(state: RunState, deps: Pick<StepDeps, 'feeds' | 'engine'>): Promise<Statement> {
+  return deps.engine.compileStage(stageRequest(state, deps));
+}
+
+/** Records what a finished stage statement produced. */
+export async function completeStage(state: RunState, execution: Execution, deps: Pick<StepDeps, 'feeds' | 'engine' | 'clock'>): Promise<RunState> {
+  const request = stageRequest(state, deps);
+  const staged = await deps.engine.describeStage(request, execution);
+  return {
+    ...state,
+    staged,
+    query: { engine: deps.engine.name, sqlSha256: sha256Hex(request.sql) },
+    timings: { ...state.timings, stagedAt: deps.clock.now().toISOString() },
+  };
+}
+
+/** Runs the feed query once into staging; every later step reads only what it staged. */
+export async function stageStep(state: RunState, deps: Pick<StepDeps, 'feeds' | 'engine' | 'clock'>): Promise<RunState> {
+  const statement = await compileStage(state, deps);
+  const execution = await deps.engine.execute(statement);
+  return completeStage(state, execution, deps);
+}
+
+/** Stages a request on an engine in one go: compile, run, describe. */
+export async function stageWith(engine: Pick<StepDeps['engine'], 'compileStage' | 'execute' | 'describeStage'>, request: StageRequest): Promise<StagedTable> {
+  return engine.describeStage(request, await engine.execute(await engine.compileStage(request)));
 }

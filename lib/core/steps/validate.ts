@@ -5,6 +5,9 @@ import type { SlotInfo } from '../manifest';
 import { checkDefinition, CheckConfig } from '../checks/registry';
 import { ValidationFailedError } from '../errors';
 import type { ValidationStatus } from '../manifest';
+import { previousDrop } from './plan';
+import { need, RunState } from './run-state';
+import type { StepDeps } from './step-deps';
 
 export interface ValidationReport {
   readonly status: ValidationStatus;
@@ -47,7 +50,7 @@ export async function validateStaged(
   }
   for (const check of compiled) {
     if (check.kind === 'query') {
-      results.set(check, await engine.query(check.sql).then(
+      results.set(check, await engine.query(check.sql, staged).then(
         (rows) => judged(check, () => check.judge(rows)),
         (error) => errored(check, error),
       ));
@@ -89,7 +92,7 @@ function aliasOf(index: number, key: string): string {
 
 async function runAggregates(checks: AggregateCheck[], staged: StagedTable, engine: QueryEngine) {
   const select = checks.flatMap((c, i) => Object.entries(c.expressions).map(([k, expr]) => `${expr} AS "${aliasOf(i, k)}"`));
-  const [row] = await engine.query(`SELECT ${select.join(', ')} FROM ${staged.table}`);
+  const [row] = await engine.query(`SELECT ${select.join(', ')} FROM ${staged.table}`, staged);
   return row;
 }
 
@@ -125,4 +128,18 @@ function outcomeOf(passed: boolean, severity: Severity): Outcome {
 function errored(check: CompiledCheck, error: unknown): CheckResult {
   const message = error instanceof Error ? error.message : String(error);
   return { name: check.name, type: check.type, severity: check.severity, outcome: 'error', observed: null, threshold: null, message: `could not run: ${message}` };
+}
+
+/**
+ * The validate step: every check of the feed over the staged rows. It never throws for a failing
+ * check: the report travels on, and `assertPublishable` (or a state machine's Choice on
+ * `validation.status`) stops the run.
+ */
+export async function validateStep(state: RunState, deps: Pick<StepDeps, 'feeds' | 'engine' | 'store' | 'clock'>): Promise<RunState> {
+  const staged = need(state, 'staged', 'validate');
+  const { plan } = state;
+  const feed = deps.feeds.get(plan.feed);
+  const previous = await previousDrop(deps.store, { prefix: plan.prefix, feed: plan.feed, partner: plan.partner }, plan.slot.id);
+  const validation = await validateStaged(feed.spec.checks as CheckConfig[], staged, deps.engine, { slot: plan.slot, previous });
+  return { ...state, validation, timings: { ...state.timings, validatedAt: deps.clock.now().toISOString() } };
 }

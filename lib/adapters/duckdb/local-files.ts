@@ -1,0 +1,115 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { access, mkdir, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { putHashed } from '../../core/steps/render';
+import { LocalStore } from '../local/local-store';
+import type { ObjectStore } from '../../ports/object-store';
+
+/**
+ * How DuckDB, which reads and writes files, meets a store, which holds keys. Over a local folder
+ * store the engine works on the store's own files (staged Parquet is written in place, exports are
+ * renamed into it: no copies); over any other store it works on copies in its scratch folder and
+ * uploads or downloads them. Core never sees a path either way.
+ */
+export interface LocalFiles {
+  readonly store: ObjectStore;
+  /** Folders the engine must be allowed to read and write besides its scratch folder. */
+  allowedDirectories(): string[];
+  /** A path DuckDB can write the object at `key` to; `commit` makes it the object. */
+  writablePath(key: string): Promise<string>;
+  /** Whether something was written at `key` through `writablePath` (or is in the store). */
+  exists(key: string): Promise<boolean>;
+  commit(key: string): Promise<void>;
+  /** A path DuckDB can read the object at `key` from. */
+  readablePath(key: string): Promise<string>;
+  /** Stores a scratch file under `key` (moved, not copied, where the store allows); reports its size and SHA-256. */
+  adopt(key: string, file: string, contentType: string): Promise<{ bytes: number; sha256: string }>;
+  remove(key: string): Promise<void>;
+}
+
+export function localFiles(store: ObjectStore, scratch: string, prefix = ''): LocalFiles {
+  return store instanceof LocalStore ? new InPlaceFiles(store, prefix) : new CopiedFiles(store, join(scratch, 'objects'));
+}
+
+class InPlaceFiles implements LocalFiles {
+  constructor(
+    readonly store: LocalStore,
+    private readonly prefix: string,
+  ) {}
+  allowedDirectories(): string[] {
+    // Only staging: feed SQL must not read other drops in the store.
+    return [this.store.localPath(`${this.prefix ? `${this.prefix}/` : ''}_staging`)];
+  }
+  async writablePath(key: string): Promise<string> {
+    const path = this.store.localPath(key);
+    await mkdir(dirname(path), { recursive: true });
+    await rm(path, { force: true });
+    return path;
+  }
+  exists(key: string): Promise<boolean> {
+    return this.store.exists(key);
+  }
+  async commit(): Promise<void> {}
+  async readablePath(key: string): Promise<string> {
+    return this.store.localPath(key);
+  }
+  async adopt(key: string, file: string): Promise<{ bytes: number; sha256: string }> {
+    const { bytes, sha256 } = await this.store.putFile(key, file);
+    return { bytes, sha256 };
+  }
+  remove(key: string): Promise<void> {
+    return this.store.delete(key);
+  }
+}
+
+class CopiedFiles implements LocalFiles {
+  constructor(
+    readonly store: ObjectStore,
+    private readonly dir: string,
+  ) {}
+  allowedDirectories(): string[] {
+    return [];
+  }
+  private pathOf(key: string): string {
+    return join(this.dir, ...key.split('/'));
+  }
+  async writablePath(key: string): Promise<string> {
+    const path = this.pathOf(key);
+    await mkdir(dirname(path), { recursive: true });
+    await rm(path, { force: true });
+    return path;
+  }
+  async exists(key: string): Promise<boolean> {
+    try {
+      await access(this.pathOf(key));
+      return true;
+    } catch {
+      return this.store.exists(key);
+    }
+  }
+  async commit(key: string): Promise<void> {
+    await this.store.put(key, createReadStream(this.pathOf(key), { highWaterMark: 1 << 20 }));
+  }
+  async readablePath(key: string): Promise<string> {
+    const path = this.pathOf(key);
+    try {
+      await access(path);
+    } catch {
+      await mkdir(dirname(path), { recursive: true });
+      await pipeline(await this.store.read(key), createWriteStream(path));
+    }
+    return path;
+  }
+  async adopt(key: string, file: string, contentType: string): Promise<{ bytes: number; sha256: string }> {
+    try {
+      return await putHashed(this.store, key, createReadStream(file, { highWaterMark: 1 << 20 }), contentType);
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
+  async remove(key: string): Promise<void> {
+    await rm(this.pathOf(key), { force: true });
+    await this.store.delete(key);
+  }
+}

@@ -1,0 +1,114 @@
+import { ObjectStore, PreconditionFailed } from '../ports/object-store';
+import { SlotBusyError } from './errors';
+
+/**
+ * One attempt at a time owns a slot. The lease is an object in the store written with conditional
+ * writes only (create-if-absent, replace-if-unchanged), so the same mechanism serves a local folder
+ * and S3. A crashed holder cannot keep it forever: it expires, and on the holder's own machine a
+ * dead process id frees it at once.
+ */
+export interface Lease {
+  readonly attemptId: string;
+  readonly runId: string;
+  readonly acquiredAt: string;
+  readonly expiresAt: string;
+  /** Where the holder runs, so a holder on the same machine can be seen to be dead. */
+  readonly host: string | null;
+  readonly pid: number | null;
+  readonly released: boolean;
+}
+
+/** What a holder keeps to renew or release its lease. Plain JSON: it travels with the run's state. */
+export interface HeldLease {
+  readonly key: string;
+  readonly etag: string;
+  readonly attemptId: string;
+}
+
+export interface LeaseOptions {
+  readonly ttlSeconds: number;
+  readonly host?: string | null;
+  readonly pid?: number | null;
+  /** Tells whether a process on this host is alive (default: assume it is). */
+  readonly isAlive?: (pid: number) => boolean;
+}
+
+export type LeaseResult = { readonly acquired: true; readonly held: HeldLease } | { readonly acquired: false; readonly holder: Lease };
+
+
+export async function acquireLease(store: ObjectStore, key: string, attempt: { attemptId: string; runId: string }, now: Date, options: LeaseOptions): Promise<LeaseResult> {
+  const body = (): Lease => ({
+    attemptId: attempt.attemptId,
+    runId: attempt.runId,
+    acquiredAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + options.ttlSeconds * 1000).toISOString(),
+    host: options.host ?? null,
+    pid: options.pid ?? null,
+    released: false,
+  });
+  for (let tries = 0; tries < 5; tries++) {
+    const current = await store.get(key);
+    if (current) {
+      const lease = JSON.parse(current.body.toString('utf8')) as Lease;
+      if (lease.attemptId !== attempt.attemptId && isHeld(lease, now, options)) return { acquired: false, holder: lease };
+    }
+    try {
+      const precondition = current ? { ifMatch: current.etag } : ({ ifNoneMatch: '*' } as const);
+      const { etag } = await store.put(key, JSON.stringify(body()) + '\n', { contentType: 'application/json', precondition });
+      return { acquired: true, held: { key, etag, attemptId: attempt.attemptId } };
+    } catch (error) {
+      if (!(error instanceof PreconditionFailed)) throw error;
+      // Someone else wrote it between our read and write: read again.
+    }
+  }
+  const latest = await store.get(key);
+  const holder = latest ? (JSON.parse(latest.body.toString('utf8')) as Lease) : undefined;
+  return holder ? { acquired: false, holder } : acquireLease(store, key, attempt, now, options);
+}
+
+/**
+ * Extends the lease, only if it is still exactly the one this holder wrote: the fence before any
+ * write to shared places. Throws SlotBusyError when it was taken over.
+ */
+export async function renewLease(store: ObjectStore, held: HeldLease, now: Date, ttlSeconds: number): Promise<HeldLease> {
+  const current = await store.get(held.key);
+  const lease = current && (JSON.parse(current.body.toString('utf8')) as Lease);
+  if (!current || !lease || current.etag !== held.etag || lease.attemptId !== held.attemptId) {
+    throw new SlotBusyError(`another run took over this slot (lease ${held.key}); this attempt stops without publishing`);
+  }
+  const next: Lease = { ...lease, expiresAt: new Date(now.getTime() + ttlSeconds * 1000).toISOString() };
+  try {
+    const { etag } = await store.put(held.key, JSON.stringify(next) + '\n', { contentType: 'application/json', precondition: { ifMatch: held.etag } });
+    return { ...held, etag };
+  } catch (error) {
+    if (error instanceof PreconditionFailed) throw new SlotBusyError(`another run took over this slot (lease ${held.key}) while this attempt renewed it`);
+    throw error;
+  }
+}
+
+/** Frees the slot for the next attempt. Quiet when the lease is no longer ours. */
+export async function releaseLease(store: ObjectStore, held: HeldLease): Promise<void> {
+  const current = await store.get(held.key);
+  if (!current || current.etag !== held.etag) return;
+  const lease = JSON.parse(current.body.toString('utf8')) as Lease;
+  try {
+    await store.put(held.key, JSON.stringify({ ...lease, released: true }) + '\n', { contentType: 'application/json', precondition: { ifMatch: held.etag } });
+  } catch (error) {
+    if (!(error instanceof PreconditionFailed)) throw error;
+  }
+}
+
+/** Whether a lease still keeps others out. */
+export function isHeld(lease: Lease, now: Date, options: Pick<LeaseOptions, 'host' | 'isAlive'>): boolean {
+  if (lease.released) return false;
+  if (Date.parse(lease.expiresAt) <= now.getTime()) return false;
+  // A holder on this machine whose process is gone will never finish: free at once.
+  if (lease.host && lease.host === options.host && lease.pid !== null && options.isAlive && !options.isAlive(lease.pid)) return false;
+  return true;
+}
+
+/** Reads the lease of a slot, if any. */
+export async function readLease(store: ObjectStore, key: string): Promise<Lease | undefined> {
+  const got = await store.get(key);
+  return got ? (JSON.parse(got.body.toString('utf8')) as Lease) : undefined;
+}

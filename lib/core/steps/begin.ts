@@ -1,0 +1,58 @@
+import { acquireLease, Lease } from '../lease';
+import { stagingPrefix } from '../layout';
+import type { RunRecord } from '../run-record';
+import { planRun, DeliveredRef, RunPlan } from './plan';
+import { writeRunRecord } from './roll-forward';
+import type { RunState } from './run-state';
+import type { StepDeps } from './step-deps';
+
+/** The plan step's input: JSON, as a schedule or the CLI gives it. */
+export interface PlanInput {
+  readonly feed: string;
+  readonly partner: string | null;
+  /** ISO-8601; default: the latest slot that is due. */
+  readonly slot?: string;
+  readonly rerun?: boolean;
+}
+
+export type PlanOutput =
+  | { readonly status: 'planned'; readonly state: RunState }
+  | { readonly status: 'already-delivered'; readonly delivered: DeliveredRef }
+  | { readonly status: 'busy'; readonly plan: RunPlan; readonly holder: Lease };
+
+/**
+ * The plan step of a run: resolves the slot and, unless it is delivered, takes the slot's lease
+ * for a new attempt, removes what dead attempts of the run left (their staging, data files without
+ * a manifest), and records the run as running. A slot another attempt holds ends here as `busy`,
+ * having written nothing.
+ */
+export async function planStep(input: PlanInput, deps: Pick<StepDeps, 'store' | 'clock' | 'feeds' | 'lease' | 'newAttemptId'> & { readonly prefix: string }): Promise<PlanOutput> {
+  const { store } = deps;
+  const feed = deps.feeds.get(input.feed);
+  const planned = await planRun(
+    { feed, prefix: deps.prefix, partner: input.partner, slot: input.slot ? new Date(input.slot) : undefined, rerun: input.rerun },
+    { store, clock: deps.clock },
+  );
+  if (planned.status === 'already-delivered') return planned;
+  const plan = planned.plan;
+  const attemptId = deps.newAttemptId();
+  const lease = await acquireLease(store, plan.keys.lease, { attemptId, runId: plan.runId }, deps.clock.now(), deps.lease);
+  if (!lease.acquired) return { status: 'busy', plan, holder: lease.holder };
+
+  // The slot is ours: nothing of an earlier attempt of this run is delivered (no manifest), so it goes.
+  if (!(await store.exists(plan.keys.manifest))) {
+    await store.deletePrefix(plan.keys.stagingRoot);
+    await store.deletePrefix(plan.keys.drop);
+  }
+  const startedAt = deps.clock.now().toISOString();
+  const record: RunRecord = {
+    feed: plan.feed, partner: plan.partner, runId: plan.runId, revision: plan.revision, slot: plan.slot.id, scheduledFor: plan.slot.scheduledFor,
+    attemptId, status: 'running', step: 'plan', startedAt, finishedAt: null, error: null, validation: null, manifest: null, rowCount: null,
+    noticeSent: false, notifications: [], pending: [],
+  };
+  await writeRunRecord(store, plan.keys.runRecord, record);
+  return {
+    status: 'planned',
+    state: { plan, attemptId, lease: lease.held, stagingPrefix: stagingPrefix(plan.prefix, plan.runId, attemptId), timings: { startedAt } },
+  };
+}

@@ -1,0 +1,91 @@
+import { acquireLease, isHeld, readLease, releaseLease } from '../lease';
+import { latestKey, leaseKey, manifestKey, runRecordKey, runRecordsPrefix, runStagingRoot, dropPrefix } from '../layout';
+import type { LatestPointer, Manifest } from '../manifest';
+import type { RunRecord } from '../run-record';
+import { sha256Hex } from '../run-id';
+import { notifyStep, NotifyResult } from './notify';
+import type { DeliveredRef } from './plan';
+import { readRunRecord, rollForward, writeRunRecord } from './roll-forward';
+import type { StepDeps } from './step-deps';
+
+export interface RepairResult {
+  readonly runId: string;
+  readonly action: 'none' | 'rolled-forward' | 'abandoned' | 'busy';
+  readonly pending: readonly string[];
+  readonly notice?: NotifyResult['status'];
+}
+
+type RepairDeps = Pick<StepDeps, 'store' | 'clock' | 'feeds' | 'lease' | 'newAttemptId' | 'signer' | 'consumers'>;
+
+/**
+ * Finishes a delivered run that died after its commit point: the pointer, retention, staging,
+ * run record, and the delivered notice if it never went out. Takes the slot's lease while it
+ * works, so two repairers (or a repairer and a rerun) do not send the notice twice.
+ */
+export async function repairDelivered(ref: DeliveredRef, deps: RepairDeps): Promise<RepairResult> {
+  const { store } = deps;
+  const c = { prefix: ref.prefix, feed: ref.feed, partner: ref.partner };
+  const record = await readRunRecord(store, runRecordKey(c, ref.slot, ref.runId));
+  const pointer = await store.get(latestKey(c));
+  const pointed = pointer ? (JSON.parse(pointer.body.toString('utf8')) as LatestPointer) : undefined;
+  const pointerBehind = !pointed || pointed.slot < ref.slot || (pointed.slot === ref.slot && pointed.revision < ref.revision);
+  if (record?.status === 'delivered' && record.noticeSent && record.pending.length === 0 && !pointerBehind) return { runId: ref.runId, action: 'none', pending: [] };
+
+  const lease = await acquireLease(store, leaseKey(c, ref.slot), { attemptId: deps.newAttemptId(), runId: ref.runId }, deps.clock.now(), deps.lease);
+  if (!lease.acquired) return { runId: ref.runId, action: 'busy', pending: [] };
+  try {
+    const got = await store.get(ref.manifestKey);
+    if (!got) throw new Error(`${ref.manifestKey} vanished while repairing run ${ref.runId}`);
+    const manifest = JSON.parse(got.body.toString('utf8')) as Manifest;
+    const rolled = await rollForward({ plan: { prefix: ref.prefix }, attemptId: lease.held.attemptId }, { manifest, manifestKey: ref.manifestKey, manifestSha256: sha256Hex(got.body) }, deps);
+    const notice = await notifyStep(ref, deps);
+    return { runId: ref.runId, action: 'rolled-forward', pending: rolled.pending, notice: notice.status };
+  } finally {
+    await releaseLease(store, lease.held);
+  }
+}
+
+/**
+ * `dropkit repair`: every run record of the project (or of one feed) that is not finished. A
+ * delivered run is rolled forward; a run that died before its commit point, and whose lease no
+ * live attempt holds, is recorded as failed and its leftovers removed.
+ */
+export async function repairAll(input: { readonly prefix: string; readonly feed?: string }, deps: RepairDeps): Promise<RepairResult[]> {
+  const { store } = deps;
+  const results: RepairResult[] = [];
+  const keys: string[] = [];
+  for await (const o of store.list(runRecordsPrefix(input.prefix, input.feed))) if (o.key.endsWith('.json')) keys.push(o.key);
+  for (const key of keys) {
+    const record = await readRunRecord(store, key);
+    if (!record) continue;
+    const c = { prefix: input.prefix, feed: record.feed, partner: record.partner };
+    const mKey = manifestKey(c, record.slot, record.runId);
+    if (await store.exists(mKey)) {
+      results.push(await repairDelivered({ ...c, slot: record.slot, runId: record.runId, revision: record.revision, manifestKey: mKey }, deps));
+    } else if (record.status === 'running') {
+      results.push(await abandon(record, input.prefix, deps));
+    }
+  }
+  return results;
+}
+
+/** A run that died before its commit point: recorded failed, its leftovers removed, once no one holds the slot. */
+async function abandon(record: RunRecord, prefix: string, deps: RepairDeps): Promise<RepairResult> {
+  const { store } = deps;
+  const c = { prefix, feed: record.feed, partner: record.partner };
+  const key = leaseKey(c, record.slot);
+  const current = await readLease(store, key);
+  if (current && isHeld(current, deps.clock.now(), deps.lease)) return { runId: record.runId, action: 'busy', pending: [] };
+  const lease = await acquireLease(store, key, { attemptId: deps.newAttemptId(), runId: record.runId }, deps.clock.now(), deps.lease);
+  if (!lease.acquired) return { runId: record.runId, action: 'busy', pending: [] };
+  try {
+    if (await store.exists(manifestKey(c, record.slot, record.runId))) return { runId: record.runId, action: 'none', pending: [] };
+    await store.deletePrefix(runStagingRoot(prefix, record.runId));
+    await store.deletePrefix(dropPrefix(c, record.slot, record.runId));
+    const error = { name: 'AbandonedRun', message: `the attempt ${record.attemptId} stopped at ${record.step} without finishing (its process died); nothing of it was published` };
+    await writeRunRecord(store, runRecordKey(c, record.slot, record.runId), { ...record, status: 'failed', finishedAt: deps.clock.now().toISOString(), error });
+    return { runId: record.runId, action: 'abandoned', pending: [] };
+  } finally {
+    await releaseLease(store, lease.held);
+  }
+}

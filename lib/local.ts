@@ -1,0 +1,14 @@
+// `dropkit/local`: the embedded default. DuckDB, the local folder store, file links, the outbox,
+// console and webhook notifiers, project loading, the in-process runner and the CLI.
+export * from './adapters/duckdb/duckdb-engine';
+export * from './adapters/local/local-store';
+export * from './adapters/local/local-link-signer';
+export * from './adapters/local/outbox-notifier';
+export * from './adapters/local/console-notifier';
+export * from './adapters/webhook/webhook-notifier';
+export * from './adapters/webhook/webhook-signature';
+export * from './project/load-project';
+export * from './runner/run-slot';
+export * from './runner/backfill';
+export { localContext } from './cli/local-context';
+export { main } from './cli/main';

@@ -1,0 +1,41 @@
+import { readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LocalStore } from '../adapters/local/local-store';
+
+/** A temp file untouched this long belongs to a writer that died. */
+const STALE_TEMP_MS = 15 * 60_000;
+
+/**
+ * What runs that died leave on this machine: an engine's scratch folder (named after its process
+ * id) and the store's half-written temp files. Removed by the next run; live ones stay.
+ */
+export async function removeDeadLeftovers(workDir: string, store: LocalStore, isAlive: (pid: number) => boolean, now = Date.now()): Promise<string[]> {
+  const removed: string[] = [];
+  let entries: string[] = [];
+  try {
+    entries = await readdir(workDir);
+  } catch {
+    entries = [];
+  }
+  for (const name of entries) {
+    const m = /^duckdb-(\d+)-/.exec(name);
+    // Folders from before process ids were in the name, or of a dead process.
+    if (!m || !isAlive(Number(m[1]))) {
+      await rm(join(workDir, name), { recursive: true, force: true });
+      removed.push(join(workDir, name));
+    }
+  }
+  for (const temp of await store.staleTempFiles(now - STALE_TEMP_MS)) {
+    await rm(temp, { force: true });
+    removed.push(temp);
+  }
+  return removed;
+}
+
+export async function olderThan(path: string, cutoff: number): Promise<boolean> {
+  try {
+    return (await stat(path)).mtimeMs < cutoff;
+  } catch {
+    return false;
+  }
+}
