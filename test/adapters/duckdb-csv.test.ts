@@ -7,8 +7,11 @@ import { gunzipSync } from 'node:zlib';
 import { DuckDbEngine } from '../../lib/adapters/duckdb/duckdb-engine';
 import { LocalStore } from '../../lib/adapters/local/local-store';
 import type { CsvDialect } from '../../lib/core/feed/feed-schema';
-import type { RunPlan } from '../../lib/core/steps/plan';
-import { renderDrop } from '../../lib/core/steps/render';
+import type { FeedDefinition } from '../../lib/core/feed/feed-definition';
+import type { RunState } from '../../lib/core/steps/run-state';
+import { renderFormatStep } from '../../lib/core/steps/render';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { openTestEngine, stage } from '../helpers/engine';
 import type { QueryEngine, StagedTable } from '../../lib/ports/query-engine';
 import { writeCsvParts } from '../../lib/core/csv/csv-writer';
 import { ADVERSARIAL_COLUMNS, ADVERSARIAL_ROWS } from '../helpers/adversarial';
@@ -22,7 +25,7 @@ const ADVERSARIAL = `SELECT t.*,
   ['inf'::DOUBLE, '-inf'::DOUBLE, 'nan'::DOUBLE, -0.0, 1e300, 0.1, 1.5e-10, NULL, 3, 4, 5, 6, 7, 8, 9][id] AS dbl,
   [TIMETZ '12:00:00+02', NULL, TIME '01:02:03.5'::TIMETZ, TIMETZ '00:00:00+00', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL][id] AS ttz,
   [170141183460469231731687303715884105727::HUGEINT, -1, NULL, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11][id] AS big,
-  CASE WHEN id % 3 = 0 THEN NULL ELSE uuid_from_id(id) END AS u,
+  CASE WHEN id % 3 = 0 THEN NULL ELSE (printf('00000000-0000-4000-8000-%012d', id))::UUID END AS u,
   [''::BLOB, 'a,b'::BLOB, NULL, '\\x00\\xFF'::BLOB, 'x'::BLOB, 'x'::BLOB, 'x'::BLOB, 'x'::BLOB, 'x'::BLOB, 'x'::BLOB, 'x'::BLOB, 'x'::BLOB, 'x'::BLOB, 'x'::BLOB, 'x'::BLOB][id] AS blb,
   CASE WHEN id % 4 = 0 THEN NULL ELSE [id, NULL, 2] END AS lst,
   {'k': txt, 'n': id} AS st,
@@ -81,6 +84,8 @@ interface Part {
 }
 
 let engine: DuckDbEngine;
+let store: LocalStore;
+let cleanupEngine: () => Promise<void>;
 let work: string;
 let adversarial: StagedTable;
 let names: StagedTable;
@@ -89,15 +94,13 @@ let runs = 0;
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'dropkit-duckdb-csv-'));
-  engine = await DuckDbEngine.open({ threads: 2 });
-  // uuid_from_id: deterministic UUIDs for the test data.
-  await engine.query(`CREATE MACRO uuid_from_id(i) AS (printf('00000000-0000-4000-8000-%012d', i))::UUID`);
-  adversarial = await engine.stage({ runId: 'adversarial', sql: ADVERSARIAL, parameters: [] });
-  names = await engine.stage({ runId: 'names', sql: NAMES, parameters: [] });
-  empty = await engine.stage({ runId: 'empty', sql: `SELECT * FROM (${ADVERSARIAL}) WHERE false`, parameters: [] });
+  ({ engine, store, cleanup: cleanupEngine } = await openTestEngine({ threads: 2 }));
+  adversarial = await stage(engine, { runId: 'adversarial', sql: ADVERSARIAL, parameters: [] });
+  names = await stage(engine, { runId: 'names', sql: NAMES, parameters: [] });
+  empty = await stage(engine, { runId: 'empty', sql: `SELECT * FROM (${ADVERSARIAL}) WHERE false`, parameters: [] });
 });
 afterAll(async () => {
-  await engine.close();
+  await cleanupEngine();
   await rm(work, { recursive: true, force: true });
 });
 
@@ -134,9 +137,12 @@ async function nodeParts(staged: StagedTable, dialect: CsvDialect, batchRows = 3
 
 /** What DuckDB exports (always uncompressed), or undefined when it declines. */
 async function duckParts(staged: StagedTable, dialect: CsvDialect): Promise<Part[] | undefined> {
-  const files = await engine.exportCsv(staged, dialect, join(work, `export-${runs++}`));
+  const files = await engine.exportCsv(staged, { dialect, prefix: `export-${runs++}/` });
   if (!files) return undefined;
-  return Promise.all(files.map(async (f) => ({ rows: f.rows, bytes: await readFile(f.path) })));
+  return Promise.all(files.map(async (f) => {
+    const bytes = await readFile(store.localPath(f.key));
+    return { rows: f.rows, bytes: dialect.gzip ? gunzipSync(bytes) : bytes };
+  }));
 }
 
 function expectSameBytes(actual: Part[], expected: Part[]): void {
@@ -172,7 +178,7 @@ describe('DuckDB CSV export gives the Node writer bytes, or declines', () => {
 
   it('keeps the staged order across row groups read in parallel, whole and split', async () => {
     // Past DuckDB's 122,880-row row groups, so the scan runs on several threads.
-    const staged = await engine.stage({
+    const staged = await stage(engine, {
       runId: 'many',
       sql: `SELECT i AS id, CASE WHEN i % 7 = 0 THEN NULL ELSE 'v' || (i * 7919 % 1000) || CASE WHEN i % 5 = 0 THEN ',"x"' ELSE '' END END AS v FROM range(300000) r(i) ORDER BY i % 3, i DESC`,
       parameters: [],
@@ -184,8 +190,14 @@ describe('DuckDB CSV export gives the Node writer bytes, or declines', () => {
 
   it('splits a table with gaps in its rowids (rows deleted) by order instead of by rowid range', async () => {
     // HUGEINT does not survive Parquet, so this result is staged as a table, which can lose rows.
-    const staged = await engine.stage({ runId: 'gaps', sql: `SELECT i AS id, 'v' || i AS v, i::HUGEINT AS big FROM range(20) r(i)`, parameters: [] });
-    await engine.query(`DELETE FROM ${staged.table} WHERE id IN (0, 3, 4, 11)`);
+    const staged = await stage(engine, { runId: 'gaps', sql: `SELECT i AS id, 'v' || i AS v, i::HUGEINT AS big FROM range(20) r(i)`, parameters: [] });
+    // The engine runs only SELECTs: delete through DuckDB itself, on the staged database file.
+    await engine.dropStaged(staged);
+    const db = await DuckDBInstance.create(store.localPath(staged.location));
+    const c = await db.connect();
+    await c.run(`DELETE FROM staged WHERE id IN (0, 3, 4, 11)`);
+    c.closeSync();
+    db.closeSync();
     const dialect = d({ maxRowsPerFile: 5 });
     const duck = (await duckParts(staged, dialect))!;
     expect(duck.map((p) => p.rows)).toEqual([5, 5, 5, 1]);
@@ -193,18 +205,20 @@ describe('DuckDB CSV export gives the Node writer bytes, or declines', () => {
   });
 
   it('quotes what csv-stringify quotes, not what DuckDB alone would (# is data, not a comment)', async () => {
-    const staged = await engine.stage({ runId: 'hash', sql: `SELECT '#x' AS a, 'a#b' AS b, NULL AS c, '' AS e`, parameters: [] });
+    const staged = await stage(engine, { runId: 'hash', sql: `SELECT '#x' AS a, 'a#b' AS b, NULL AS c, '' AS e`, parameters: [] });
     const [part] = (await duckParts(staged, d()))!;
     expect(part.bytes.toString('utf8')).toBe('a,b,c,e\n#x,a#b,,""\n');
   });
 });
 
-describe('renderDrop stores the DuckDB export like the Node writer', () => {
-  /** The same engine without the fast path: renderDrop must fall back to the Node writer. */
+describe('the render step stores the DuckDB export like the Node writer', () => {
+  /** The same engine without the fast path: render must fall back to the Node writer. */
   const nodeOnly = (e: QueryEngine): QueryEngine => ({
     name: e.name,
-    stage: (r) => e.stage(r),
-    query: (s) => e.query(s),
+    compileStage: (r) => e.compileStage(r),
+    execute: (s) => e.execute(s),
+    describeStage: (r, x) => e.describeStage(r, x),
+    query: (s, t) => e.query(s, t),
     streamText: (t, n) => e.streamText(t, n),
     exportParquet: (t, o) => e.exportParquet(t, o),
     dropStaged: (t) => e.dropStaged(t),
@@ -212,10 +226,11 @@ describe('renderDrop stores the DuckDB export like the Node writer', () => {
   });
 
   async function render(dialect: CsvDialect, withEngine: QueryEngine, label: string) {
-    const store = new LocalStore(join(work, `store-${label}-${runs++}`));
-    const plan = { runId: 'r1', keys: { staging: 'staging/r1/' } } as unknown as RunPlan;
+    const prefix = `render-${label}-${runs++}/`;
+    const state = { plan: { feed: 'f' }, stagingPrefix: prefix, staged: adversarial } as unknown as RunState;
+    const feeds = { get: () => ({ spec: { formats: { csv: dialect } } }) as unknown as FeedDefinition };
     const progress: [number, number][] = [];
-    const files = await renderDrop(plan, adversarial, { csv: dialect }, { engine: withEngine, store, workDir: join(work, 'w'), onProgress: (p) => progress.push([p.rows, p.bytes]) });
+    const files = await renderFormatStep(state, 'csv', { engine: withEngine, store, feeds, onProgress: (p) => progress.push([p.rows, p.bytes]) });
     const stored = await Promise.all(files.map((f) => readFile(store.localPath(f.stagingKey))));
     return { files, stored, progress };
   }

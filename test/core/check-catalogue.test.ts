@@ -1,4 +1,5 @@
 import { DuckDbEngine } from '../../lib/adapters/duckdb/duckdb-engine';
+import { openTestEngine, stage } from '../helpers/engine';
 import type { CheckTarget, CompiledCheck, PreviousDrop } from '../../lib/core/checks/check-types';
 import { athenaDialect, duckdbDialect, readTimestamp } from '../../lib/core/checks/dialect';
 import { checkDefinition, checkSchema, CheckConfig } from '../../lib/core/checks/registry';
@@ -55,13 +56,15 @@ function sqlOf(c: CompiledCheck): string {
 }
 
 let engine: DuckDbEngine;
+
+let closeEngine: () => Promise<void>;
 let staged: StagedTable;
 
 beforeAll(async () => {
-  engine = await DuckDbEngine.open();
-  staged = await engine.stage({ runId: 'catalogue', sql: DATA, parameters: [] });
+  ({ engine, cleanup: closeEngine } = await openTestEngine());
+  staged = await stage(engine, { runId: 'catalogue', sql: DATA, parameters: [] });
 });
-afterAll(async () => engine.close());
+afterAll(async () => closeEngine());
 afterEach(() => jest.restoreAllMocks());
 
 async function run(configs: unknown[], previous: PreviousDrop | null = null) {
@@ -206,7 +209,7 @@ describe('freshness', () => {
   });
 
   it('fails on an empty result and says so', async () => {
-    const empty = await engine.stage({ runId: 'empty', sql: `SELECT TIMESTAMP '2024-01-15 05:00:00' AS updated_at WHERE false`, parameters: [] });
+    const empty = await stage(engine, { runId: 'empty', sql: `SELECT TIMESTAMP '2024-01-15 05:00:00' AS updated_at WHERE false`, parameters: [] });
     const report = await validateStaged([parse({ type: 'freshness', column: 'updated_at', maxLag: 'P1D' })], empty, engine, CONTEXT);
     expect(report.checks[0]).toMatchObject({ outcome: 'fail', observed: { newest: null, lagSeconds: null } });
     expect(report.checks[0].message).toMatch(/the result is empty/);

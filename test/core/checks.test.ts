@@ -1,4 +1,5 @@
 import { DuckDbEngine } from '../../lib/adapters/duckdb/duckdb-engine';
+import { openTestEngine, stage } from '../helpers/engine';
 import { checkSchema, CheckConfig } from '../../lib/core/checks/registry';
 import { duckdbDialect } from '../../lib/core/checks/dialect';
 import { notNullCheck } from '../../lib/core/checks/not-null';
@@ -56,17 +57,18 @@ describe('check compilation', () => {
 
 describe('validateStaged on DuckDB', () => {
   let engine: DuckDbEngine;
+  let closeEngine: () => Promise<void>;
   let staged: StagedTable;
   beforeAll(async () => {
-    engine = await DuckDbEngine.open();
+    ({ engine, cleanup: closeEngine } = await openTestEngine());
     // 6 rows: id 3 twice, id NULL twice (NULLs are not duplicates), one NULL email.
-    staged = await engine.stage({
+    staged = await stage(engine, {
       runId: 'checks',
       sql: `SELECT * FROM (VALUES (1, 'a@x'), (2, 'b@x'), (3, 'c@x'), (3, 'd@x'), (NULL, 'e@x'), (NULL, NULL)) t(id, email)`,
       parameters: [],
     });
   });
-  afterAll(async () => engine.close());
+  afterAll(async () => closeEngine());
 
   it('records observed value, threshold and outcome for passing and failing checks', async () => {
     const report = await validateStaged(
@@ -111,7 +113,7 @@ describe('validateStaged on DuckDB', () => {
   });
 
   it('passes a clean table', async () => {
-    const clean = await engine.stage({ runId: 'clean', sql: 'SELECT range AS id FROM range(10)', parameters: [] });
+    const clean = await stage(engine, { runId: 'clean', sql: 'SELECT range AS id FROM range(10)', parameters: [] });
     const report = await validateStaged([parse({ type: 'unique', columns: ['id'] }), parse({ type: 'not_null', columns: ['id'] }), parse({ type: 'row_count', min: 10, max: 10 })], clean, engine, CONTEXT);
     expect(report.status).toBe('pass');
     expect(report.checks.every((c) => c.outcome === 'pass')).toBe(true);

@@ -32,7 +32,7 @@ describe('drop layout', () => {
 
   it('keeps run records and staging apart from the drops, and reads slot and run back from a key', () => {
     expect(runRecordKey(perPartner, '20240115T060000Z', 'r')).toBe('exchange/v1/_runs/statements/partner=acme/slot=20240115T060000Z/r.json');
-    expect(stagingPrefix('', 'r')).toBe('_staging/r/');
+    expect(stagingPrefix('', 'r', 'a1')).toBe('_staging/r/a1/');
     expect(parseDropKey('daily/slot=20240115T060000Z/run=r1/manifest.json')).toEqual({ slotId: '20240115T060000Z', runId: 'r1' });
     expect(parseDropKey('daily/latest.json')).toBeUndefined();
   });

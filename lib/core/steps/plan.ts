@@ -129,7 +129,7 @@ export async function planRun(request: PlanRequest, deps: { store: ObjectStore; 
   if (current && !request.rerun) {
     return { status: 'already-delivered', delivered: { feed: spec.name, partner, prefix, slot: id, runId: current.runId, revision: current.revision, manifestKey: current.key } };
   }
-  if (request.slot) refuseExpiredSlot(feed, slot, now);
+  await refuseExpiredSlot(feed, slot, now, deps.store, coordinates);
   const revision = current ? current.revision + 1 : 1;
   const runId = deriveRunId(spec.name, partner, id, revision);
   const interval = dataInterval(cron, tz, slot);
@@ -166,14 +166,18 @@ export async function planRun(request: PlanRequest, deps: { store: ObjectStore; 
 }
 
 /**
- * Retention would delete a slot this old as soon as it is delivered (a notice would go out with
- * links to files already gone), so such a backfill is refused up front.
+ * Retention would delete a slot this old as soon as a newer drop is delivered (a notice would go
+ * out with links to files about to go), so a backfill of such a slot is refused up front. The
+ * newest slot stays whatever its age: retention never deletes what latest.json points at.
  */
-function refuseExpiredSlot(feed: FeedDefinition, slot: Date, now: Date): void {
+async function refuseExpiredSlot(feed: FeedDefinition, slot: Date, now: Date, store: ObjectStore, c: DropCoordinates): Promise<void> {
   const days = feed.spec.retention?.days;
   if (!days) return;
   const cutoff = now.getTime() - days * 86400_000;
-  if (slot.getTime() < cutoff) {
+  if (slot.getTime() >= cutoff) return;
+  const latest = await store.get(latestKey(c));
+  const newer = latest && (JSON.parse(latest.body.toString('utf8')) as LatestPointer).scheduledFor > slot.toISOString();
+  if (newer) {
     throw new UsageError(
       `slot ${slot.toISOString()} of ${feed.spec.name} is older than its retention (retention.days: ${days}), so it would be deleted as soon as it was delivered; ` +
         `raise retention.days in ${feed.file} to cover it, or leave this slot out of the backfill`,
