@@ -6,7 +6,7 @@ import { ConfigError, ConfigProblem } from '../core/errors';
 import { BUILTIN_PARAMETERS, feedSchema, FeedFile, projectSchema, ProjectFile } from '../core/feed/feed-schema';
 import type { FeedDefinition } from '../core/feed/feed-definition';
 import { isValidTimeZone } from '../core/slots';
-import { referencedParameters } from '../core/sql-parameters';
+import { referencedParameters, scanParameters } from '../core/sql-parameters';
 import type { LocalSource } from '../adapters/duckdb/duckdb-engine';
 import { zodProblems } from './zod-problems';
 
@@ -175,7 +175,29 @@ function readSql(path: string, file: string, spec: FeedFile, problems: ConfigPro
       }
     }
   }
+  for (const engine of shared ? (['duckdb'] as const) : (['duckdb', 'athena'] as const)) {
+    const problemsHere = parameterPlacement(text[engine], relative(dirname(path), files[engine]), file, engine === 'athena' || shared);
+    problems.push(...problemsHere);
+    if (problemsHere.length) ok = false;
+  }
   return ok ? { text, files: { duckdb: relative(dirname(path), files.duckdb), athena: relative(dirname(path), files.athena) } } : undefined;
+}
+
+/**
+ * Parameters are `$name`: `$1` and `?` are not (they would be bound by position, silently wrong
+ * when the SQL changes). SQL that runs on Athena takes parameters only inside a WHERE clause.
+ */
+function parameterPlacement(sql: string, sqlFile: string, file: string, runsOnAthena: boolean): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const use of scanParameters(sql)) {
+    const line = sql.slice(0, use.offset).split('\n').length;
+    if (use.kind !== 'named') {
+      problems.push({ file, path: 'query', message: `${sqlFile} line ${line} uses the positional parameter ${use.kind === 'numbered' ? `$${use.name}` : '?'}`, value: use.kind === 'numbered' ? `$${use.name}` : '?', fix: 'name parameters: $window_start, $window_end, $slot, $partner_id or one defined under parameters:' });
+    } else if (runsOnAthena && !use.inWhere) {
+      problems.push({ file, path: 'query', message: `${sqlFile} line ${line} uses $${use.name} outside a WHERE clause, and Athena takes query parameters only in WHERE`, value: `$${use.name}`, fix: `move the condition on $${use.name} into the WHERE clause, or give Athena its own SQL (query.athena) that does` });
+    }
+  }
+  return problems;
 }
 
 function duplicateNames(feeds: FeedDefinition[]): ConfigProblem[] {
