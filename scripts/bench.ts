@@ -113,7 +113,7 @@ async function bench(): Promise<void> {
     writeFileSync(join(project, 'feeds', 'bench.sql'), 'SELECT * FROM events\n');
 
     process.stderr.write(`generating ${fmt(rows, 0)} rows into ${source} …\n`);
-    let t = performance.now();
+    const t = performance.now();
     await generateSource(source, rows);
     process.stderr.write(`generated in ${fmt((performance.now() - t) / 1000, 2)} s\n`);
 

@@ -11,12 +11,7 @@ const STALE_TEMP_MS = 15 * 60_000;
  */
 export async function removeDeadLeftovers(workDir: string, store: LocalStore, isAlive: (pid: number) => boolean, now = Date.now()): Promise<string[]> {
   const removed: string[] = [];
-  let entries: string[] = [];
-  try {
-    entries = await readdir(workDir);
-  } catch {
-    entries = [];
-  }
+  const entries = await readdir(workDir).catch((): string[] => []);
   for (const name of entries) {
     const m = /^duckdb-(\d+)-/.exec(name);
     // Folders from before process ids were in the name, or of a dead process.

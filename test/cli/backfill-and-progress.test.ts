@@ -51,7 +51,7 @@ describe('dropkit backfill', () => {
     for (const extra of [['--json'], []]) {
       const r = await dropkit(['backfill', 'daily', '--project', p.dir, '--from', '2024-01-16', '--to', '2024-01-16T06:00:00Z', '--now', '2024-01-20T00:00:00Z', ...extra]);
       expect(r.code).toBe(0);
-      expect(r.stderr).not.toMatch(/\r|\x1b\[|slots\]/);
+      expect(r.stderr).not.toMatch(new RegExp(String.raw`\r|\u001b\[|slots\]`));
     }
   });
 });

@@ -150,8 +150,8 @@ describe('dropkit CLI (child process)', () => {
     const r = await dropkit(['history', 'daily', '--project', p.dir]);
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^20240116T060000Z  r1  failed at stage: .*missing_table/);
-    expect(lines[1]).toMatch(/^20240115T060000Z  r1  delivered 3 rows/);
+    expect(lines[0]).toMatch(/^20240116T060000Z {2}r1 {2}failed at stage: .*missing_table/);
+    expect(lines[1]).toMatch(/^20240115T060000Z {2}r1 {2}delivered 3 rows/);
     const json = JSON.parse((await dropkit(['history', 'daily', '--project', p.dir, '--json', '--limit', '1'])).stdout);
     expect(json.runs).toHaveLength(1);
     expect(json.runs[0]).toMatchObject({ status: 'failed', step: 'stage' });

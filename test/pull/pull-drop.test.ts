@@ -253,7 +253,7 @@ describe('pullDrop', () => {
   });
 
   it('rejects a manifest that does not match the schema, naming the problems', async () => {
-    const { rowCount, ...withoutRowCount } = manifestFor(DROP_FILES);
+    const { rowCount: _rowCount, ...withoutRowCount } = manifestFor(DROP_FILES);
     writeTree(site, { 'bad/manifest.json': JSON.stringify({ ...withoutRowCount, revision: 0 }) });
     const pull = pullDrop({ manifest: `${base}/bad/manifest.json`, dest, ...noWait });
     await expect(pull).rejects.toThrow(/must have required property 'rowCount'/);

@@ -1,7 +1,6 @@
 import type { Clock } from '../../ports/clock';
 import type { LinkSigner } from '../../ports/link-signer';
 import type { DropEvent, Notifier, NotifyOutcome } from '../../ports/notifier';
-import type { ObjectStore } from '../../ports/object-store';
 import { parseDurationSeconds } from '../duration';
 import { runRecordKey } from '../layout';
 import type { Manifest } from '../manifest';

@@ -1,4 +1,3 @@
-import type { Clock } from '../../ports/clock';
 import { ObjectStore, PreconditionFailed } from '../../ports/object-store';
 import { TOOLKIT_VERSION } from '../../version';
 import { PublishConflictError } from '../errors';
@@ -32,7 +31,7 @@ export async function publishStep(state: RunState, deps: Pick<StepDeps, 'store' 
   const files = need(state, 'files', 'publish');
   const feed = deps.feeds.get(plan.feed);
   // The fence: only the attempt that still holds the slot may write into the drop's folder.
-  const lease = await renewLease(store, state.lease, deps.clock.now(), deps.lease.ttlSeconds);
+  await renewLease(store, state.lease, deps.clock.now(), deps.lease.ttlSeconds);
   if (await store.exists(plan.keys.manifest)) {
     throw new PublishConflictError(`${plan.keys.manifest} already exists: run ${plan.runId} was delivered by another attempt`);
   }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import type { ObjectStore } from '../../ports/object-store';
-import type { ExportedFile, QueryEngine, StagedTable } from '../../ports/query-engine';
+import type { ExportedFile, StagedTable } from '../../ports/query-engine';
 import { csvFileName, writeCsvParts } from '../csv/csv-writer';
 import type { CsvDialect, ParquetOptions } from '../feed/feed-schema';
 import type { ManifestFile } from '../manifest';
