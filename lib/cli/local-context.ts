@@ -8,6 +8,7 @@ import type { FeedDefinition } from '../core/feed/feed-definition';
 import type { Project } from '../project/load-project';
 import { consumerNotifiers, operatorNotifiers } from '../runner/local-notifiers';
 import type { RunDeps } from '../runner/run-slot';
+import { parseTimeArg } from './args';
 import type { Progress } from './progress';
 
 export interface LocalContextOptions {
@@ -21,7 +22,8 @@ export interface LocalContextOptions {
 export function localContext(project: Project, options: LocalContextOptions) {
   const storeRoot = options.out ? resolve(options.out) : project.outputDir;
   const store = new LocalStore(storeRoot);
-  const clock: Clock = options.now ? fixedClock(options.now) : systemClock;
+  // Parsed here, for every command that takes --now: a bad value is a usage error, not an Invalid Date mid-run.
+  const clock: Clock = options.now ? fixedClock(parseTimeArg('--now', options.now)) : systemClock;
   const workDir = join(storeRoot, '_work');
   const progress = options.progress;
   const depsFor = (feed: FeedDefinition, partner: string | null): RunDeps => ({
