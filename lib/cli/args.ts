@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseDurationSeconds } from '../core/duration';
 import { parseSlotArg } from '../core/slots';
 import { UsageError } from '../core/errors';
 
@@ -36,4 +37,19 @@ export function parseTimeArg(option: string, text: string): Date {
   } catch {
     throw new UsageError(`${option} ${text} is not a time; give ISO-8601 like 2024-01-15T06:00:00Z, a date like 2024-01-15, or a slot id like 20240115T060000Z`);
   }
+}
+
+/**
+ * A length of time on the command line, in milliseconds: seconds (`30`, `0.5`), a number with a unit
+ * (`500ms`, `30s`, `5m`, `6h`, `1d`) or an ISO-8601 duration (`PT30S`). Must be longer than zero.
+ */
+export function parseDurationArg(option: string, text: string): number {
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  const iso = m ? undefined : parseDurationSeconds(text.trim());
+  const ms = m ? Number(m[1]) * units[m[2] ?? 's'] : iso === undefined ? NaN : iso * 1000;
+  if (!(ms > 0) || !Number.isFinite(ms)) {
+    throw new UsageError(`${option} ${text} is not a length of time; give seconds (30), a number with a unit (500ms, 30s, 5m, 6h) or ISO-8601 (PT30S), longer than zero`);
+  }
+  return ms;
 }

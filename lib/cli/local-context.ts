@@ -37,6 +37,7 @@ export function processAlive(pid: number): boolean {
 export function localContext(project: Project, options: LocalContextOptions) {
   const storeRoot = options.out ? resolve(options.out) : project.outputDir;
   const store = new LocalStore(storeRoot);
+  // Parsed here, for every command that takes --now: a bad value is a usage error, not an Invalid Date mid-run.
   const clock: Clock = options.now ? fixedClock(parseTimeArg('--now', options.now)) : systemClock;
   const workDir = join(storeRoot, '_work');
   const progress = options.progress;

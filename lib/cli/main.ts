@@ -26,6 +26,8 @@ Usage:
       Download a drop into DIR and check every file's bytes and SHA-256 against the manifest.
       MANIFEST is a path or an http(s) URL; --links FILE is the drop notification, whose links
       are used instead. DIR/manifest.json is written last, only when every file checks out.
+      Limits: --connect-timeout (wait for an answer, default 30s), --idle-timeout (longest stall
+      in a transfer, 60s), --deadline (the whole pull, 6h); a manifest over 16 MiB is refused.
 
 run, backfill, plan and check also take --now ISO: act as if it were that time (tests, rehearsals).
 

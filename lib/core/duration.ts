@@ -21,3 +21,10 @@ export function parseDurationSeconds(text: string): number | undefined {
 export function isDuration(text: string): boolean {
   return parseDurationSeconds(text) !== undefined;
 }
+
+/**
+ * The longest duration a feed may give an SLA point or a freshness lag: a year and a day. Longer is
+ * a typo, and far longer (P99999999D) would put the moment past the last date JavaScript can hold.
+ */
+export const MAX_DURATION_DAYS = 366;
+export const MAX_DURATION_SECONDS = MAX_DURATION_DAYS * 86400;

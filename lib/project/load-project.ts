@@ -8,6 +8,7 @@ import type { FeedDefinition } from '../core/feed/feed-definition';
 import { isValidTimeZone } from '../core/slots';
 import { referencedParameters, scanParameters } from '../core/sql-parameters';
 import type { LocalSource } from '../adapters/duckdb/duckdb-engine';
+import { sourceMatchesAFile } from './source-files';
 import { zodProblems } from './zod-problems';
 
 export const PROJECT_FILE = 'dropkit.yaml';
@@ -47,6 +48,16 @@ export function loadProject(projectDir: string): Project {
     const abs = isAbsolute(path) ? path : join(dir, path);
     const format = (typeof source === 'string' ? undefined : source.format) ?? (/\.parquet$/i.test(path) ? 'parquet' : 'csv');
     sources[name] = { path: abs, format };
+    // The engine would only find out when a run opens it: say so at check time.
+    if (!sourceMatchesAFile(abs)) {
+      problems.push({
+        file: PROJECT_FILE,
+        path: typeof source === 'string' ? `sources.${name}` : `sources.${name}.path`,
+        message: 'no file matches this source',
+        value: path,
+        fix: `create the file or correct the path (relative to ${PROJECT_FILE}); a glob such as data/*.parquet must match at least one file`,
+      });
+    }
   }
 
   const feedsDir = join(dir, spec?.feeds ?? 'feeds');
@@ -86,8 +97,22 @@ function readYaml(path: string, file: string, problems: ConfigProblem[]): unknow
     problems.push({ file, path: '', message: 'the file must hold a YAML mapping (key: value lines)', fix: 'start the file with `name: <feed name>`' });
     return undefined;
   }
-  return doc.toJS();
+  try {
+    // The yaml library counts alias expansions: a "billion laughs" file stops here instead of filling memory.
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    problems.push({
+      file,
+      path: '',
+      message: `too many aliases: its anchors (&name) and aliases (*name) expand to more than ${MAX_ALIAS_COUNT} copies (${(error as Error).message})`,
+      fix: 'write the values out, or use fewer aliases; a feed file needs few if any',
+    });
+    return undefined;
+  }
 }
+
+/** Alias expansions allowed per file: enough for any sane reuse of a block, far from a bomb. */
+const MAX_ALIAS_COUNT = 100;
 
 function loadFeed(path: string, projectDir: string, problems: ConfigProblem[]): FeedDefinition | undefined {
   const file = relative(projectDir, path);

@@ -28,6 +28,8 @@ export function zodProblems(file: string, raw: unknown, issues: readonly z.core.
 }
 
 function fixFor(issue: z.core.$ZodIssue): string | undefined {
+  // A refinement can carry its own fix (params.fix): the message says what is wrong, the fix what to do.
+  if (issue.code === 'custom' && typeof issue.params?.fix === 'string') return issue.params.fix;
   if (issue.code === 'invalid_type') return `give a ${issue.expected}`;
   if (issue.code === 'too_small' || issue.code === 'too_big') return 'change the value to fit the limit in the message';
   return undefined;

@@ -58,10 +58,35 @@ export interface PullOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Called as each file finishes, in manifest order. */
   readonly onFile?: (file: PulledFile) => void;
+  /** Longest wait for a server's answer (response headers) per request. Default 30 s. */
+  readonly connectTimeoutMs?: number;
+  /** Longest pause between two chunks of a body before the transfer counts as stalled. Default 60 s. */
+  readonly idleTimeoutMs?: number;
+  /** Time for the whole pull, manifest included; files not done by then fail. Default 6 h. */
+  readonly deadlineMs?: number;
+  /** A manifest larger than this is refused without being read whole. Default 16 MiB. */
+  readonly maxManifestBytes?: number;
 }
+
+/** Defaults of the limits; the CLI flags --connect-timeout, --idle-timeout and --deadline override the first three. */
+export const PULL_DEFAULTS = {
+  connectTimeoutMs: 30_000,
+  idleTimeoutMs: 60_000,
+  deadlineMs: 6 * 3600_000,
+  // A manifest lists files, not data: even a drop of 100,000 files stays well under this.
+  maxManifestBytes: 16 * 1024 * 1024,
+} as const;
 
 const MAX_ATTEMPTS = 3;
 const BACKOFF_MS = [500, 1500];
+
+/** The time limits of one pull, with the moment its deadline passes. */
+interface Limits {
+  readonly connectTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly deadlineMs: number;
+  readonly deadlineAt: number;
+}
 
 type Source = { readonly kind: 'http'; readonly url: URL } | { readonly kind: 'file'; readonly path: string };
 
@@ -82,10 +107,17 @@ class TransferError extends Error {
 export async function pullDrop(options: PullOptions): Promise<PullReport> {
   const doFetch = options.fetch ?? fetch;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const deadlineMs = options.deadlineMs ?? PULL_DEFAULTS.deadlineMs;
+  const limits: Limits = {
+    connectTimeoutMs: options.connectTimeoutMs ?? PULL_DEFAULTS.connectTimeoutMs,
+    idleTimeoutMs: options.idleTimeoutMs ?? PULL_DEFAULTS.idleTimeoutMs,
+    deadlineMs,
+    deadlineAt: Date.now() + deadlineMs,
+  };
   const manifestSource = parseSource(options.manifest, process.cwd());
   if (!manifestSource) throw new PullError(`${redact(options.manifest)} is not a path or an http(s) URL of a manifest.json`);
 
-  const manifestBytes = await readManifestBytes(manifestSource, doFetch, sleep);
+  const manifestBytes = await readManifestBytes(manifestSource, doFetch, sleep, limits, options.maxManifestBytes ?? PULL_DEFAULTS.maxManifestBytes);
   const manifest = parseManifest(manifestBytes, options.manifest);
   const dest = path.resolve(options.dest);
   const targets = manifest.files.map((f) => ({ file: f, final: path.join(dest, ...f.path.split('/')) }));
@@ -98,7 +130,7 @@ export async function pullDrop(options: PullOptions): Promise<PullReport> {
 
   const results: PulledFile[] = [];
   for (const { file, final } of targets) {
-    const result = await pullFile(file, final, dest, sourceFor(file, manifestSource, options.links), doFetch, sleep);
+    const result = await pullFile(file, final, dest, sourceFor(file, manifestSource, options.links), doFetch, sleep, limits);
     results.push(result);
     options.onFile?.(result);
   }
@@ -192,26 +224,136 @@ function sourceFor(file: ManifestFile, manifest: Source, links: Readonly<Record<
   return { kind: 'http', url: new URL(file.path.split('/').map(encodeURIComponent).join('/'), manifest.url) };
 }
 
-async function readManifestBytes(source: Source, doFetch: typeof fetch, sleep: (ms: number) => Promise<void>): Promise<Buffer> {
+async function readManifestBytes(source: Source, doFetch: typeof fetch, sleep: (ms: number) => Promise<void>, limits: Limits, maxBytes: number): Promise<Buffer> {
+  const where = source.kind === 'file' ? source.path : redact(source.url.href);
+  const tooBig = (size: string) =>
+    new PullError(`manifest ${where} is larger than ${maxBytes} bytes (${size}), more than any dropkit manifest; nothing was downloaded. Check that MANIFEST names a drop's manifest.json`);
   if (source.kind === 'file') {
+    let fh: FileHandle | undefined;
     try {
-      return await readFile(source.path);
+      fh = await open(source.path, 'r');
+      // Streamed with a limit rather than trusting the size: a FIFO or a growing file reports none.
+      const bytes = await readCapped(fh.createReadStream({ autoClose: false }), maxBytes);
+      if (!bytes) throw tooBig(`read more than ${maxBytes}`);
+      return bytes;
     } catch (error) {
+      if (error instanceof PullError) throw error;
       throw new PullError(`cannot read manifest ${source.path}: ${(error as Error).message}`);
+    } finally {
+      await fh?.close().catch(() => undefined);
     }
   }
   let lastError: TransferError | undefined;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    if (attempt > 1) await sleep(BACKOFF_MS[attempt - 2]);
+    if (attempt > 1) await sleep(Math.min(BACKOFF_MS[attempt - 2], Math.max(0, limits.deadlineAt - Date.now())));
+    const watchdog = new Watchdog(limits);
     try {
-      const response = await request(source.url, doFetch);
-      return Buffer.from(await response.arrayBuffer());
+      const response = await request(source.url, doFetch, watchdog);
+      const length = Number(response.headers.get('content-length'));
+      if (length > maxBytes) {
+        await response.body?.cancel().catch(() => undefined);
+        throw tooBig(`${length} bytes`);
+      }
+      const bytes = await readCapped(watchdog.watch((response.body ?? []) as unknown as AsyncIterable<Uint8Array>), maxBytes).catch((error: unknown) => {
+        throw watchdog.failure ?? new TransferError(`network error: ${describeError(error)}`, true);
+      });
+      if (!bytes) throw tooBig(`read more than ${maxBytes}`);
+      return bytes;
     } catch (error) {
-      lastError = asTransferError(error, true);
+      if (error instanceof PullError) throw error;
+      lastError = asTransferError(watchdog.failure ?? error, true);
       if (!lastError.transient) break;
+    } finally {
+      watchdog.stop();
     }
   }
-  throw new PullError(`cannot fetch manifest ${redact(source.url.href)}: ${lastError?.message}`);
+  throw new PullError(`cannot fetch manifest ${redact(source.url.href)}: ${lastError?.message}${lastError?.transient ? ` (after ${MAX_ATTEMPTS} attempts)` : ''}`);
+}
+
+/** The whole body, or null as soon as it passes maxBytes (the rest is never read). */
+async function readCapped(body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<Buffer | null> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const iterator = body[Symbol.asyncIterator]();
+  for (;;) {
+    const { value, done } = await iterator.next();
+    if (done) return Buffer.concat(chunks);
+    size += value.length;
+    if (size > maxBytes) {
+      await iterator.return?.();
+      return null;
+    }
+    chunks.push(value);
+  }
+}
+
+/**
+ * Guards one HTTP transfer: until the answer comes, the connect timeout; while the body flows, the
+ * idle timeout, restarted by every chunk; throughout, the pull's overall deadline. When one passes
+ * it aborts the request, and `failure` says which.
+ */
+class Watchdog {
+  readonly controller = new AbortController();
+  private phase: NodeJS.Timeout | undefined;
+  private overall: NodeJS.Timeout | undefined;
+
+  constructor(private readonly limits: Limits) {
+    this.armDeadline();
+    this.arm(limits.connectTimeoutMs, `no answer within ${seconds(limits.connectTimeoutMs)} (--connect-timeout)`);
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Why the transfer was aborted, if the watchdog did it. */
+  get failure(): TransferError | undefined {
+    return this.controller.signal.aborted && this.controller.signal.reason instanceof TransferError ? this.controller.signal.reason : undefined;
+  }
+
+  /** The answer came: from now on a transfer fails only when it stalls (or at the deadline). */
+  answered(): void {
+    this.arm(this.limits.idleTimeoutMs, `stalled: no data for ${seconds(this.limits.idleTimeoutMs)} (--idle-timeout)`);
+  }
+
+  /** The body, with the idle timer restarted by every chunk. */
+  async *watch(body: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+    for await (const chunk of body) {
+      this.phase?.refresh();
+      yield chunk;
+    }
+  }
+
+  stop(): void {
+    clearTimeout(this.phase);
+    clearTimeout(this.overall);
+  }
+
+  private arm(ms: number, message: string): void {
+    clearTimeout(this.phase);
+    this.phase = setTimeout(() => this.fail(new TransferError(message, true)), Math.min(ms, MAX_TIMER_MS));
+  }
+
+  /** Node fires a timer of more than 2^31-1 ms at once, so a far deadline is approached in steps. */
+  private armDeadline(): void {
+    const left = this.limits.deadlineAt - Date.now();
+    this.overall = left > MAX_TIMER_MS ? setTimeout(() => this.armDeadline(), MAX_TIMER_MS) : setTimeout(() => this.fail(deadlineError(this.limits)), Math.max(0, left));
+  }
+
+  private fail(error: TransferError): void {
+    this.stop();
+    if (!this.controller.signal.aborted) this.controller.abort(error);
+  }
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function deadlineError(limits: Limits): TransferError {
+  return new TransferError(`the deadline of ${seconds(limits.deadlineMs)} (--deadline) passed`, false);
+}
+
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))} s`;
 }
 
 async function pullFile(
@@ -221,23 +363,28 @@ async function pullFile(
   source: Source | string,
   doFetch: typeof fetch,
   sleep: (ms: number) => Promise<void>,
+  limits: Limits,
 ): Promise<PulledFile> {
   const expected = { path: file.path, rows: file.rows, expectedBytes: file.bytes, expectedSha256: file.sha256 };
-  const failed = (error: string, attempts: number, got?: { bytes: number; sha256: string | null }): PulledFile => ({
+  // What a failed file leaves behind: nothing under its name, not even an older file of the same name.
+  const failed = async (error: string, attempts: number, got?: { bytes: number; sha256: string | null }): Promise<PulledFile> => ({
     ...expected,
     status: 'failed',
     bytes: got?.bytes ?? null,
     sha256: got?.sha256 ?? null,
     attempts,
-    error,
+    error: error + (await removeStale(final, dest)),
   });
   if (typeof source === 'string') return failed(source, 0);
+  if (Date.now() >= limits.deadlineAt) return failed(`not attempted: ${deadlineError(limits).message}`, 0);
 
   try {
     await mkdir(path.dirname(final), { recursive: true });
     // A symlinked folder already inside DEST could still lead outside it.
     const [realDest, realParent] = await Promise.all([realpath(dest), realpath(path.dirname(final))]);
-    if (realParent !== realDest && !realParent.startsWith(realDest + path.sep)) return failed(`its folder resolves outside the destination (${realParent})`, 0);
+    if (realParent !== realDest && !realParent.startsWith(realDest + path.sep)) {
+      return { ...expected, status: 'failed', bytes: null, sha256: null, attempts: 0, error: `its folder resolves outside the destination (${realParent})` };
+    }
     if (await alreadyVerified(final, file)) return { ...expected, status: 'skipped', bytes: file.bytes, sha256: file.sha256, attempts: 0 };
   } catch (error) {
     return failed(`cannot prepare ${final}: ${(error as Error).message}`, 0);
@@ -247,16 +394,36 @@ async function pullFile(
   for (;;) {
     attempts++;
     try {
-      const got = await downloadVerified(file, final, source, doFetch);
+      const got = await downloadVerified(file, final, source, doFetch, limits);
       if ('mismatch' in got) return failed(got.mismatch, attempts, got);
       return { ...expected, status: 'ok', bytes: got.bytes, sha256: got.sha256, attempts };
     } catch (error) {
       const transfer = asTransferError(error, false);
-      if (!transfer.transient || attempts >= MAX_ATTEMPTS) {
+      if (!transfer.transient || attempts >= MAX_ATTEMPTS || Date.now() >= limits.deadlineAt) {
         return failed(attempts > 1 ? `${transfer.message} (after ${attempts} attempts)` : transfer.message, attempts);
       }
-      await sleep(BACKOFF_MS[attempts - 1]);
+      await sleep(Math.min(BACKOFF_MS[attempts - 1], Math.max(0, limits.deadlineAt - Date.now())));
+      if (Date.now() >= limits.deadlineAt) return failed(`${deadlineError(limits).message} (after ${attempts} attempts)`, attempts);
     }
+  }
+}
+
+/**
+ * Removes what stands under a failed file's name (an older drop's file, a symlink), so that only
+ * verified files stay in DEST. Returns a note for the report when something could not be removed.
+ */
+async function removeStale(final: string, dest: string): Promise<string> {
+  const stat = await lstat(final).catch(() => null);
+  if (!stat) return '';
+  if (stat.isDirectory()) return `; a folder stands under that name in the destination and was left alone`;
+  try {
+    // Only inside DEST: the parent folder could be a symlink leading elsewhere.
+    const [realDest, realParent] = await Promise.all([realpath(dest), realpath(path.dirname(final))]);
+    if (realParent !== realDest && !realParent.startsWith(realDest + path.sep)) return '';
+    await unlink(final);
+    return '; the older file under that name was removed';
+  } catch (error) {
+    return `; the older file under that name could not be removed: ${(error as Error).message}`;
   }
 }
 
@@ -280,8 +447,22 @@ type Downloaded = { bytes: number; sha256: string } | { bytes: number; sha256: s
  * One attempt: streams the source to `<final>.partial-<random>` while hashing, and renames it to
  * `final` only once it matches the manifest. The partial file is gone whatever happens.
  */
-async function downloadVerified(file: ManifestFile, final: string, source: Source, doFetch: typeof fetch): Promise<Downloaded> {
-  const { body, contentEncoding } = await openSource(source, doFetch);
+async function downloadVerified(file: ManifestFile, final: string, source: Source, doFetch: typeof fetch, limits: Limits): Promise<Downloaded> {
+  const watchdog = source.kind === 'http' ? new Watchdog(limits) : undefined;
+  try {
+    return await downloadWatched(file, final, source, doFetch, watchdog);
+  } catch (error) {
+    // An abort surfaces as a generic error from fetch or the body; the watchdog knows the real reason.
+    throw watchdog?.failure ?? error;
+  } finally {
+    watchdog?.stop();
+  }
+}
+
+async function downloadWatched(file: ManifestFile, final: string, source: Source, doFetch: typeof fetch, watchdog: Watchdog | undefined): Promise<Downloaded> {
+  const opened = await openSource(source, doFetch, watchdog);
+  const contentEncoding = opened.contentEncoding;
+  const body = watchdog ? watchdog.watch(opened.body) : opened.body;
   const partial = `${final}.partial-${randomBytes(6).toString('hex')}`;
   const out = await open(partial, 'wx').catch(async (error: Error) => {
     await body[Symbol.asyncIterator]().return?.();
@@ -329,14 +510,14 @@ async function downloadVerified(file: ManifestFile, final: string, source: Sourc
   }
 }
 
-async function openSource(source: Source, doFetch: typeof fetch): Promise<{ body: AsyncIterable<Uint8Array>; contentEncoding?: string }> {
+async function openSource(source: Source, doFetch: typeof fetch, watchdog: Watchdog | undefined): Promise<{ body: AsyncIterable<Uint8Array>; contentEncoding?: string }> {
   if (source.kind === 'file') {
     const fh = await open(source.path, 'r').catch((error: NodeJS.ErrnoException) => {
       throw new TransferError(error.code === 'ENOENT' ? `no such file: ${source.path}` : `cannot read ${source.path}: ${error.message}`, false);
     });
     return { body: fh.createReadStream() };
   }
-  const response = await request(source.url, doFetch);
+  const response = await request(source.url, doFetch, watchdog!);
   const encoding = response.headers.get('content-encoding');
   // Node's web streams are async iterable; a null body is an empty file.
   const body = (response.body ?? []) as unknown as AsyncIterable<Uint8Array>;
@@ -344,14 +525,15 @@ async function openSource(source: Source, doFetch: typeof fetch): Promise<{ body
 }
 
 /** GET with a 2xx answer, or a TransferError saying whether another attempt could help. */
-async function request(url: URL, doFetch: typeof fetch): Promise<Response> {
+async function request(url: URL, doFetch: typeof fetch, watchdog: Watchdog): Promise<Response> {
   let response: Response;
   try {
     // identity: a server that compresses on the fly would hand back bytes whose hash is not the manifest's.
-    response = await doFetch(url, { headers: { 'accept-encoding': 'identity' } });
+    response = await doFetch(url, { headers: { 'accept-encoding': 'identity' }, signal: watchdog.signal });
   } catch (error) {
-    throw new TransferError(`network error: ${describeError(error)} (${redact(url.href)})`, true);
+    throw watchdog.failure ?? new TransferError(`network error: ${describeError(error)} (${redact(url.href)})`, true);
   }
+  watchdog.answered();
   if (!response.ok) {
     await response.body?.cancel().catch(() => undefined);
     const transient = response.status >= 500 || response.status === 408 || response.status === 429;

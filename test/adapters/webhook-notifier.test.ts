@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../../lib/core/errors';
 import type { WebhookTarget } from '../../lib/core/feed/feed-schema';
 import type { DropEvent } from '../../lib/ports/notifier';
-import { WebhookNotifier, webhookNotifierFromTarget } from '../../lib/adapters/webhook/webhook-notifier';
+import { WebhookCircuitBreakers, WebhookNotifier, webhookNotifierFromTarget } from '../../lib/adapters/webhook/webhook-notifier';
 import { signWebhook, verifyWebhookSignature } from '../../lib/adapters/webhook/webhook-signature';
 
 const SECRET = 'whsec_test_0123456789';
@@ -91,7 +91,8 @@ function recordingSleep(): { delays: number[]; sleep: (ms: number) => Promise<vo
 }
 
 function notifier(overrides: Partial<ConstructorParameters<typeof WebhookNotifier>[0]> = {}): WebhookNotifier {
-  return new WebhookNotifier({ url: `${baseUrl}/hook`, secret: SECRET, baseDelayMs: 2, maxDelayMs: 50, timeoutMs: 2000, sleep: recordingSleep().sleep, ...overrides });
+  // Fresh circuit breakers: each test starts with an endpoint no earlier test has marked down.
+  return new WebhookNotifier({ url: `${baseUrl}/hook`, secret: SECRET, baseDelayMs: 2, maxDelayMs: 50, timeoutMs: 2000, sleep: recordingSleep().sleep, breakers: new WebhookCircuitBreakers(), ...overrides });
 }
 
 describe('WebhookNotifier', () => {
@@ -137,14 +138,14 @@ describe('WebhookNotifier', () => {
     expect(delays).toHaveLength(2);
   });
 
-  it('waits as long as Retry-After says on a 429, capped at maxDelayMs', async () => {
+  it('waits as long as Retry-After says on a 429, and gives up when it asks for more than maxRetryAfterMs', async () => {
     reply = (n) => (n === 1 ? { status: 429, headers: { 'retry-after': '2' } } : n === 2 ? { status: 429, headers: { 'retry-after': '120' } } : { status: 200 });
     const { delays, sleep } = recordingSleep();
 
-    const outcome = await notifier({ sleep, maxDelayMs: 5000 }).notify(event);
+    const outcome = await notifier({ sleep, maxRetryAfterMs: 5000 }).notify(event);
 
-    expect(outcome).toMatchObject({ status: 'sent', attempts: 3 });
-    expect(delays).toEqual([2000, 5000]);
+    expect(outcome).toMatchObject({ status: 'failed', attempts: 2, detail: 'HTTP 429; the receiver asked to retry after 120 s, longer than the 5 s a run waits (maxRetryAfterMs)' });
+    expect(delays).toEqual([2000]);
   });
 
   it('does not retry a 400 and reports the failure', async () => {

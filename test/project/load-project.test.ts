@@ -15,7 +15,8 @@ function problemsOf(dir: string): ConfigProblem[] {
 describe('loadProject', () => {
   let p: TempProject;
   beforeEach(() => {
-    p = tempProject({ 'dropkit.yaml': PROJECT_YAML, 'feeds/daily.yaml': dailyFeed(), 'feeds/daily.sql': DAILY_SQL });
+    // check now needs every source to match a file; its content is only read by a run.
+    p = tempProject({ 'dropkit.yaml': PROJECT_YAML, 'feeds/daily.yaml': dailyFeed(), 'feeds/daily.sql': DAILY_SQL, 'data/events.parquet': '' });
   });
   afterEach(() => p.cleanup());
 

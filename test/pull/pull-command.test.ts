@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { pullCommand } from '../../lib/cli/commands/pull';
+import { parseDurationArg } from '../../lib/cli/args';
+import { PULL_USAGE, pullCommand } from '../../lib/cli/commands/pull';
 import { exitCodeFor } from '../../lib/cli/exit-codes';
 import { manifestProblems } from '../../lib/core/manifest-schema';
 import { UsageError } from '../../lib/core/steps/plan';
@@ -143,5 +146,67 @@ describe('dropkit pull', () => {
     const error = await pull([join(drop, 'manifest.json'), '--dest', dest]).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/not a valid dropkit manifest[\s\S]*\/status must be equal to constant/);
     expect(exitCodeFor(error)).toBe(1);
+  });
+});
+
+describe('dropkit pull time limits', () => {
+  let server: http.Server;
+  let base: string;
+  let work: string;
+  beforeAll(async () => {
+    server = http.createServer(() => undefined); // accepts every request and never answers
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  beforeEach(() => (work = mkdtempSync(join(tmpdir(), 'dropkit-pull-limits-cli-'))));
+  afterEach(() => rmSync(work, { recursive: true, force: true }));
+
+  it('names the three limits and their defaults in the usage text', () => {
+    expect(PULL_USAGE).toContain('[--connect-timeout 30s] [--idle-timeout 60s] [--deadline 6h]');
+  });
+
+  it('ends a pull from a server that never answers at --deadline, exit 1 with the reason', async () => {
+    const started = Date.now();
+    const error = await pull([`${base}/manifest.json`, '--dest', join(work, 'dest'), '--deadline', '300ms']).catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect((error as Error).message).toMatch(/cannot fetch manifest .*the deadline of 0\.3 s \(--deadline\) passed/);
+    expect(exitCodeFor(error)).toBe(1);
+  });
+
+  it('passes --connect-timeout to each request', async () => {
+    // Three attempts of 0.1 s with the real backoff between them (0.5 s, 1.5 s) stay far below the 30 s default.
+    const error = await pull([`${base}/manifest.json`, '--dest', join(work, 'dest'), '--connect-timeout', '0.1']).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/no answer within 0\.1 s \(--connect-timeout\).*after 3 attempts/);
+  });
+
+  it.each([
+    ['--connect-timeout', 'soon'],
+    ['--idle-timeout', '0'],
+    ['--deadline', '-5m'],
+    ['--deadline', '6 hours'],
+  ])('refuses %s %s as a usage error (exit 2) naming the flag, the value and the forms it takes', async (flag, value) => {
+    const error = await pull([`${base}/manifest.json`, '--dest', join(work, 'dest'), `${flag}=${value}`]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UsageError);
+    expect(exitCodeFor(error)).toBe(2);
+    expect((error as Error).message).toContain(`${flag} ${value} is not a length of time; give seconds (30), a number with a unit (500ms, 30s, 5m, 6h) or ISO-8601 (PT30S)`);
+  });
+});
+
+describe('parseDurationArg', () => {
+  it.each([
+    ['30', 30_000],
+    ['0.5', 500],
+    ['500ms', 500],
+    ['30s', 30_000],
+    ['5m', 300_000],
+    ['6h', 21_600_000],
+    ['1d', 86_400_000],
+    ['PT1M30S', 90_000],
+  ])('reads %s as %d ms', (text, ms) => {
+    expect(parseDurationArg('--deadline', text)).toBe(ms);
   });
 });

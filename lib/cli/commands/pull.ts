@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../../core/errors';
-import { linksFromEvent, pullDrop, PulledFile, PullReport } from '../../pull/pull-drop';
-import { parseCommandArgs } from '../args';
+import { linksFromEvent, PULL_DEFAULTS, pullDrop, PulledFile, PullReport } from '../../pull/pull-drop';
+import { parseCommandArgs, parseDurationArg } from '../args';
 import { EXIT } from '../exit-codes';
 
-export const PULL_USAGE = 'dropkit pull MANIFEST --dest DIR [--links FILE] [--json]';
+export const PULL_USAGE = 'dropkit pull MANIFEST --dest DIR [--links FILE] [--json] [--connect-timeout 30s] [--idle-timeout 60s] [--deadline 6h]';
 
 /**
  * `dropkit pull`: the partner side. Downloads a drop's files into DEST, verifies each against the
@@ -15,17 +15,26 @@ export async function pullCommand(args: string[]): Promise<number> {
     dest: { type: 'string' },
     links: { type: 'string' },
     json: { type: 'boolean', default: false },
+    'connect-timeout': { type: 'string' },
+    'idle-timeout': { type: 'string' },
+    deadline: { type: 'string' },
   });
   if (positionals.length === 0) throw new UsageError(`dropkit pull: name the manifest.json to pull (a path or an http(s) URL); usage: ${PULL_USAGE}`);
   if (positionals.length > 1) throw new UsageError(`dropkit pull takes one manifest; got ${positionals.join(', ')}`);
   if (!values.dest) throw new UsageError(`dropkit pull: give --dest DIR, the folder to download into; usage: ${PULL_USAGE}`);
   const links = values.links ? readLinks(values.links) : undefined;
+  const connectTimeoutMs = values['connect-timeout'] ? parseDurationArg('--connect-timeout', values['connect-timeout']) : PULL_DEFAULTS.connectTimeoutMs;
+  const idleTimeoutMs = values['idle-timeout'] ? parseDurationArg('--idle-timeout', values['idle-timeout']) : PULL_DEFAULTS.idleTimeoutMs;
+  const deadlineMs = values.deadline ? parseDurationArg('--deadline', values.deadline) : PULL_DEFAULTS.deadlineMs;
 
   const json: boolean = values.json;
   const report = await pullDrop({
     manifest: positionals[0],
     dest: values.dest,
     links,
+    connectTimeoutMs,
+    idleTimeoutMs,
+    deadlineMs,
     // Human mode shows progress as files finish; --json keeps stdout to the one object.
     onFile: json ? undefined : (f) => process.stdout.write(describeFile(f) + '\n'),
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isDuration, parseDurationSeconds } from '../duration';
+import { isDuration, MAX_DURATION_DAYS, MAX_DURATION_SECONDS, parseDurationSeconds } from '../duration';
 import { CheckDefinition, commonCheckFields } from './check-types';
 import { readTimestamp } from './dialect';
 import { typeFamily } from './schema';
@@ -13,6 +13,10 @@ const schema = z
     maxLag: z
       .string()
       .refine(isDuration, { error: 'maxLag is an ISO-8601 duration in weeks, days, hours, minutes or seconds, e.g. PT6H or P1D' })
+      .refine((d) => (parseDurationSeconds(d) ?? 0) <= MAX_DURATION_SECONDS, {
+        error: `maxLag must be at most ${MAX_DURATION_DAYS} days (P${MAX_DURATION_DAYS}D)`,
+        params: { fix: `give a lag of at most P${MAX_DURATION_DAYS}D, e.g. PT6H or P1D` },
+      })
       .meta({ description: 'How far the newest value may lie before the end of the slot’s data interval (ISO-8601 duration)' }),
   })
   .meta({ description: 'The newest value of the column is no older than the end of the data interval minus maxLag; an empty result fails' });

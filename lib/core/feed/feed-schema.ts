@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isDuration, parseDurationSeconds } from '../duration';
+import { isDuration, MAX_DURATION_DAYS, MAX_DURATION_SECONDS, parseDurationSeconds } from '../duration';
 import { checkSchema } from '../checks/registry';
 
 /**
@@ -23,11 +23,31 @@ const duration = (what: string) =>
 const positiveDuration = (what: string) =>
   duration(what).refine((d) => (parseDurationSeconds(d) ?? 0) > 0, { error: `must be longer than zero (${what})` });
 
+/** An SLA duration: at most a year and a day, so every deadline is a real date. */
+const slaDuration = <T extends z.ZodType<string>>(schema: T) =>
+  schema.refine((d) => (parseDurationSeconds(d) ?? 0) <= MAX_DURATION_SECONDS, {
+    error: `must be at most ${MAX_DURATION_DAYS} days (P${MAX_DURATION_DAYS}D); an SLA point further from its slot is a typo`,
+    params: { fix: `give a duration of at most P${MAX_DURATION_DAYS}D, e.g. PT2H or P1D` },
+  });
+
 const parameterValue = z.union([z.string(), z.number(), z.boolean()]);
 const parameters = z
   .record(z.string().regex(PARAM_NAME, { error: 'parameter names are lower_snake_case' }), parameterValue)
   .refine((p) => !Object.keys(p).some((k) => (BUILTIN_PARAMETERS as readonly string[]).includes(k)), {
     error: `${BUILTIN_PARAMETERS.join(', ')} are bound by dropkit and cannot be set here`,
+  })
+  .superRefine((p, ctx) => {
+    for (const [name, value] of Object.entries(p)) {
+      // YAML numbers are doubles: past 2^53-1 an integer has already lost digits when it reaches us.
+      if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: `an integer beyond ${Number.MAX_SAFE_INTEGER} (2^53-1) loses digits as a YAML number (this one is read as ${String(value)}), so the query would get another value`,
+          params: { fix: `quote it as a string (${name}: "12345678901234567890") and CAST it in SQL, e.g. CAST($${name} AS HUGEINT)` },
+        });
+      }
+    }
   });
 
 export const scheduleSchema = z
@@ -39,7 +59,7 @@ export const scheduleSchema = z
 
 export const slaSchema = z
   .strictObject({
-    deliverWithin: positiveDuration('sla.deliverWithin')
+    deliverWithin: slaDuration(positiveDuration('sla.deliverWithin'))
       .optional()
       .meta({ description: 'Deadline as a duration after the slot, e.g. PT2H' }),
     deadline: z
@@ -47,8 +67,8 @@ export const slaSchema = z
       .regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'must be a local time HH:MM, e.g. 09:30' })
       .optional()
       .meta({ description: 'Deadline as a local wall-clock time (feed time zone), the first at or after the slot' }),
-    warnAfter: positiveDuration('sla.warnAfter').optional().meta({ description: 'Warn point after the slot' }),
-    grace: duration('sla.grace').default('PT0S').meta({ description: 'Extra time before a missing drop counts as MISSED' }),
+    warnAfter: slaDuration(positiveDuration('sla.warnAfter')).optional().meta({ description: 'Warn point after the slot' }),
+    grace: slaDuration(duration('sla.grace')).default('PT0S').meta({ description: 'Extra time before a missing drop counts as MISSED' }),
   })
   .refine((s) => (s.deliverWithin === undefined) !== (s.deadline === undefined), {
     error: 'give exactly one of deliverWithin (a duration after the slot) or deadline (a local HH:MM time)',
