@@ -111,8 +111,10 @@ describe('dropkit CLI (child process)', () => {
   });
 
   it('runs a per-partner feed once per partner, binding a hostile parameter value as a value', async () => {
-    p.write('feeds/statements.yaml', PARTNER_FEED);
+    // $partner_id in the SELECT list is DuckDB-only SQL (Athena takes parameters only in WHERE): Athena gets its own file.
+    p.write('feeds/statements.yaml', PARTNER_FEED + 'query:\n  duckdb: statements.sql\n  athena: statements.athena.sql\n');
     p.write('feeds/statements.sql', 'SELECT id, label, $partner_id AS partner FROM events WHERE label = $label AND happened_at < $window_end ORDER BY id');
+    p.write('feeds/statements.athena.sql', 'SELECT id, label FROM events WHERE label = $label AND partner = $partner_id AND happened_at < $window_end ORDER BY id');
     const r = await dropkit(['run', 'statements', '--project', p.dir, ...SLOT, '--json']);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);

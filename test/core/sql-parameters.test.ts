@@ -68,7 +68,8 @@ describe('dropkit check on parameter placement', () => {
       loadProject(p.dir);
       return [];
     } catch (e) {
-      if (e instanceof ConfigError) return [...e.problems];
+      // The temp project's source file is not there: only the query's problems matter here.
+      if (e instanceof ConfigError) return e.problems.filter((x) => x.path.startsWith('query'));
       throw e;
     } finally {
       p.cleanup();
