@@ -3,3 +3,5 @@
 export * from './adapters/s3/s3-store';
 export * from './adapters/s3/s3-link-signer';
 export * from './adapters/s3/s3-errors';
+export * from './adapters/sns/sns-notifier';
+export * from './adapters/eventbridge/eventbridge-notifier';
