@@ -21,7 +21,7 @@ export interface RunningS3rver {
 
 /**
  * Starts s3rver on a free loopback port in a child process, with the given buckets. The child runs
- * with `--openssl-legacy-provider`: s3rver's ListObjectsV2 continuation tokens use a cipher that
+ * with `--openssl-legacy-provider`: s3rver's ListObjectsV2 continuation tokens use DES, which
  * Node 20's OpenSSL 3 only offers through the legacy provider.
  */
 export async function startS3rver(buckets: readonly string[]): Promise<RunningS3rver> {
@@ -29,10 +29,14 @@ export async function startS3rver(buckets: readonly string[]): Promise<RunningS3
   const bin = require.resolve('s3rver/bin/s3rver.js');
   const args = ['--openssl-legacy-provider', bin, '-d', dir, '-a', '127.0.0.1', '-p', '0', '-s', ...buckets.flatMap((b) => ['--configure-bucket', b])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Should the test process die before afterAll, the server goes with it rather than lingering.
+  const killChild = () => void child.kill('SIGKILL');
+  process.once('exit', killChild);
   let port: number;
   try {
     port = await waitForPort(child);
   } catch (e) {
+    process.removeListener('exit', killChild);
     child.kill('SIGKILL');
     await rm(dir, { recursive: true, force: true });
     throw e;
@@ -47,6 +51,7 @@ export async function startS3rver(buckets: readonly string[]): Promise<RunningS3
     clientConfig,
     client: (extra) => new S3Client(clientConfig(extra)),
     async stop() {
+      process.removeListener('exit', killChild);
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
         child.kill('SIGTERM');
