@@ -150,6 +150,12 @@ describe('S3Store (commands sent, over the S3 model)', () => {
       expect(stub).toHaveReceivedCommandWith(PutObjectCommand, { IfMatch: '"abc"' });
     });
 
+    it('surfaces a missing bucket instead of reading it as a missing object', async () => {
+      const nowhere = makeStore({ bucket: 'no-such-bucket' });
+      await expect(nowhere.get('x')).rejects.toMatchObject({ name: 'NoSuchBucket' });
+      await expect(nowhere.put('x', 'y', { precondition: { ifMatch: '"abc"' } })).rejects.toMatchObject({ name: 'NoSuchBucket' });
+    });
+
     it('retries a write answered 409 ConditionalRequestConflict, with backoff, and succeeds', async () => {
       model.injectConflicts('drops', 'root/feed/manifest.json', 2);
       const out = await store.put('feed/manifest.json', '{}', { precondition: { ifNoneMatch: '*' } });
