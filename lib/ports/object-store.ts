@@ -14,8 +14,10 @@ export type Precondition = { readonly ifMatch: string } | { readonly ifNoneMatch
 
 export interface ObjectStore {
   readonly kind: string;
-  /** Writes an object whole; readers never see a partial object. */
-  /** `versionId` where the store keeps versions (a versioned bucket). */
+  /**
+   * Writes an object whole; readers never see a partial object. `versionId` is set where the store
+   * keeps versions (a versioned S3 bucket).
+   */
   put(key: string, body: Buffer | string | Readable, options?: { contentType?: string; precondition?: Precondition }): Promise<{ etag: string; versionId?: string }>;
   /** Reads a small object whole (manifests, pointers). Undefined when absent. */
   get(key: string): Promise<{ body: Buffer; etag: string } | undefined>;
