@@ -65,7 +65,7 @@ export function snsSubject(subject: string): string {
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
     // eslint-disable-next-line no-control-regex -- control characters are exactly what SNS refuses in a subject
-    .replace(/[\r\n\t\u0000-\u001f\u007f]+/g, " ")
+    .replace(/[\r\n\t\u0000-\u001f\u007f]+/g, ' ')
     .replace(/[^\x20-\x7e]/g, '?')
     .replace(/ {2,}/g, ' ')
     .trim();
