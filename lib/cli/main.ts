@@ -5,6 +5,8 @@ import { historyCommand } from './commands/history';
 import { planCommand } from './commands/plan';
 import { PULL_USAGE, pullCommand } from './commands/pull';
 import { runCommand } from './commands/run';
+import { notifyCommand } from './commands/notify';
+import { repairCommand } from './commands/repair';
 import { EXIT, exitCodeFor } from './exit-codes';
 
 const HELP = `dropkit — scheduled SQL extracts delivered as validated, versioned file drops
@@ -28,11 +30,17 @@ Usage:
       are used instead. DIR/manifest.json is written last, only when every file checks out.
       Limits: --connect-timeout (wait for an answer, default 30s), --idle-timeout (longest stall
       in a transfer, 60s), --deadline (the whole pull, 6h); a manifest over 16 MiB is refused.
+  dropkit notify FEED --run ID [--project DIR] [--json]
+      Send a delivered run's notice again, with the same idempotency key.
+  dropkit repair [FEED] [--project DIR] [--json]
+      Finish runs that died: a delivered one gets its pointer, record and notice; one that died
+      before its manifest is recorded failed and its leftovers removed.
 
 run, backfill, plan and check also take --now ISO: act as if it were that time (tests, rehearsals).
 
 Exit codes: 0 delivered (or already delivered; pull: every file verified), 2 invalid configuration
-or usage, 3 validation failed (nothing published), 1 any other failure.`;
+or usage, 3 validation failed (nothing published), 4 another run is delivering this slot (this one
+did nothing), 1 any other failure.`;
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   check: checkCommand,
@@ -41,6 +49,8 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   plan: planCommand,
   history: historyCommand,
   pull: pullCommand,
+  notify: notifyCommand,
+  repair: repairCommand,
 };
 
 /** The CLI edge: the only place errors become exit codes. */
