@@ -135,19 +135,26 @@ describe('LocalStore (local only)', () => {
     await utimes(lock, twoMinutesAgo, twoMinutesAgo);
     await store.put('p.json', 'v1', { precondition: { ifMatch: etag } });
     expect((await store.get('p.json'))?.body.toString()).toBe('v1');
+    // The dead writer's lock was taken over and released: no lock is left behind.
+    expect(await allFiles(dir)).toEqual(['p.json']);
   });
 
-  it('waits for a live lock rather than ignoring it', async () => {
+  it('waits for a live lock, then sees what its holder wrote', async () => {
     const { etag } = await store.put('p.json', 'v0');
     const lock = `${store.localPath('p.json')}.lock`;
     await writeFile(lock, 'live writer');
-    const release = setTimeout(() => void rm(lock, { force: true }), 150);
-    try {
-      await store.put('p.json', 'v1', { precondition: { ifMatch: etag } });
-    } finally {
-      clearTimeout(release);
-    }
-    expect((await store.get('p.json'))?.body.toString()).toBe('v1');
+    // The holder writes its version, then releases the lock.
+    const holder = new Promise<void>((resolve) =>
+      setTimeout(async () => {
+        await writeFile(store.localPath('p.json'), 'v-live');
+        await rm(lock, { force: true });
+        resolve();
+      }, 150),
+    );
+    // Our write was conditional on v0: once the holder is done, v0 is gone, so it must lose.
+    await expect(store.put('p.json', 'v1', { precondition: { ifMatch: etag } })).rejects.toBeInstanceOf(PreconditionFailed);
+    await holder;
+    expect((await store.get('p.json'))?.body.toString()).toBe('v-live');
   });
 
   it('skips temp and lock files when listing', async () => {
