@@ -2,7 +2,7 @@ import { ConfigError, SlotBusyError, UsageError, ValidationFailedError } from '.
 import { CronError } from '../core/cron';
 
 /** The CLI's contract with cron jobs and CI: documented in the README. */
-export const EXIT = { ok: 0, failure: 1, config: 2, validation: 3, busy: 4 } as const;
+export const EXIT = { ok: 0, failure: 1, config: 2, validation: 3, busy: 6 } as const;
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof ConfigError || error instanceof UsageError || error instanceof CronError) return EXIT.config;

@@ -39,7 +39,7 @@ Usage:
 run, backfill, plan and check also take --now ISO: act as if it were that time (tests, rehearsals).
 
 Exit codes: 0 delivered (or already delivered; pull: every file verified), 2 invalid configuration
-or usage, 3 validation failed (nothing published), 4 another run is delivering this slot (this one
+or usage, 3 validation failed (nothing published), 6 another run is delivering this slot (this one
 did nothing), 1 any other failure.`;
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
