@@ -5,6 +5,7 @@ import { historyCommand } from './commands/history';
 import { planCommand } from './commands/plan';
 import { PULL_USAGE, pullCommand } from './commands/pull';
 import { runCommand } from './commands/run';
+import { SLA_USAGE, slaCommand } from './commands/sla';
 import { EXIT, exitCodeFor } from './exit-codes';
 
 const HELP = `dropkit — scheduled SQL extracts delivered as validated, versioned file drops
@@ -22,6 +23,11 @@ Usage:
       Show what run would do: slot, data interval, deadline, run id, parameters. Changes nothing.
   dropkit history FEED [--partner ID] [--limit N] [--project DIR] [--json]
       Every recorded run of a feed, newest first: delivered, failed (with step and error), rows.
+  ${SLA_USAGE}
+      The SLA watch: every slot of every feed in the look-back window (default P2D) as MET, LATE,
+      AT_RISK, MISSED, FAILED, RUNNING, PENDING or NOT_EXPECTED. Tells partners and operators of
+      each change once. Exit 0 when all are MET/LATE/NOT_EXPECTED, 4 when one is AT_RISK/MISSED/
+      FAILED, 5 when the rest is fine but one is still PENDING or RUNNING.
   ${PULL_USAGE}
       Download a drop into DIR and check every file's bytes and SHA-256 against the manifest.
       MANIFEST is a path or an http(s) URL; --links FILE is the drop notification, whose links
@@ -30,7 +36,8 @@ Usage:
 run, backfill, plan and check also take --now ISO: act as if it were that time (tests, rehearsals).
 
 Exit codes: 0 delivered (or already delivered; pull: every file verified), 2 invalid configuration
-or usage, 3 validation failed (nothing published), 1 any other failure.`;
+or usage, 3 validation failed (nothing published), 1 any other failure; sla: 4 a slot needs
+attention, 5 a slot is still open.`;
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   check: checkCommand,
@@ -39,6 +46,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   plan: planCommand,
   history: historyCommand,
   pull: pullCommand,
+  sla: slaCommand,
 };
 
 /** The CLI edge: the only place errors become exit codes. */
