@@ -4,6 +4,7 @@ import { checkCommand } from './commands/check';
 import { historyCommand } from './commands/history';
 import { planCommand } from './commands/plan';
 import { PULL_USAGE, pullCommand } from './commands/pull';
+import { REPORT_USAGE, reportCommand } from './commands/report';
 import { runCommand } from './commands/run';
 import { SLA_USAGE, slaCommand } from './commands/sla';
 import { EXIT, exitCodeFor } from './exit-codes';
@@ -23,11 +24,18 @@ Usage:
       Show what run would do: slot, data interval, deadline, run id, parameters. Changes nothing.
   dropkit history FEED [--partner ID] [--limit N] [--project DIR] [--json]
       Every recorded run of a feed, newest first: delivered, failed (with step and error), rows.
+  dropkit history FEED --slots|--from ISO [--to ISO] [--partner ID] [--limit N] [--now ISO] [--json]
+      The delivery record: one row per slot (delivered or not): expected by, delivered at,
+      lateness, SLA state, rows, validation, revision.
   ${SLA_USAGE}
       The SLA watch: every slot of every feed in the look-back window (default P2D) as MET, LATE,
       AT_RISK, MISSED, FAILED, RUNNING, PENDING or NOT_EXPECTED. Tells partners and operators of
       each change once. Exit 0 when all are MET/LATE/NOT_EXPECTED, 4 when one is AT_RISK/MISSED/
       FAILED, 5 when the rest is fine but one is still PENDING or RUNNING.
+  ${REPORT_USAGE}
+      Write the catalogue and delivery record as a static site (no network needed): an index of
+      feeds and a page per feed with its schema, checks, lateness chart, counts and latest drops.
+      Default --out: _report/ in the store; --store DIR reads drops from DIR instead.
   ${PULL_USAGE}
       Download a drop into DIR and check every file's bytes and SHA-256 against the manifest.
       MANIFEST is a path or an http(s) URL; --links FILE is the drop notification, whose links
@@ -47,6 +55,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   history: historyCommand,
   pull: pullCommand,
   sla: slaCommand,
+  report: reportCommand,
 };
 
 /** The CLI edge: the only place errors become exit codes. */
