@@ -11,7 +11,7 @@ import { REPORT_AT, reportProject } from './report-fixture';
 jest.setTimeout(60_000);
 
 /** Screenshots go to $DROPKIT_SCREENSHOTS when set (to look at them), else into the temp project. */
-const shots = () => process.env.DROPKIT_SCREENSHOTS ?? p.dir;
+const shots = (dir: string) => process.env.DROPKIT_SCREENSHOTS ?? dir;
 
 /** Every failed request, console error and page error of a page, collected as it loads. */
 function watchPage(page: Page): string[] {
@@ -58,7 +58,7 @@ describe('the report in headless Chromium', () => {
     expect(cells[4]).toBe('csv, parquet');
     expect(cells[5]).toContain('Acme <Corp> & "Sons"');
     expect(cells[6]).toMatch(/^MISSED\n20240116T060000Z: not delivered/);
-    await page.screenshot({ path: join(shots(), 'index.png'), fullPage: true });
+    await page.screenshot({ path: join(shots(p.dir), 'index.png'), fullPage: true });
     await row.locator('a').first().click();
     await page.waitForURL(/feeds\/daily\.html$/);
     expect(problems).toEqual([]);
@@ -97,7 +97,7 @@ describe('the report in headless Chromium', () => {
     await expect(page.locator('#bar-detail').innerText()).resolves.toBe('20240114T060000Z: FAILED. validation failed: check unique(id) failed');
     const missedRows = await page.locator('table.problems tr[data-state="MISSED"] td:first-child').allInnerTexts();
     expect(missedRows).toEqual(['20240116T060000Z', '20240112T060000Z']);
-    await page.screenshot({ path: join(shots(), 'feed.png'), fullPage: true });
+    await page.screenshot({ path: join(shots(p.dir), 'feed.png'), fullPage: true });
     expect(problems).toEqual([]);
     await page.close();
   });
