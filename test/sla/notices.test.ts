@@ -1,3 +1,4 @@
+import { formatDropEvent } from '../../lib/adapters/local/console-notifier';
 import { eventText, humanDuration } from '../../lib/core/notices/event-text';
 import { dataUpdateEvent, schemaChangeEvent, validationFailedEvent } from '../../lib/core/notices/events';
 import { describeSchemaChange, schemaChange } from '../../lib/core/notices/schema-change';
@@ -102,6 +103,10 @@ describe('event text', () => {
     expect(subject).toMatch(expected[type][0]);
     expect(text).toMatch(expected[type][1]);
     expect(text).toContain(`Event: ${type}, id k`);
+  });
+
+  it('prints the new notice types on the console as their subject', () => {
+    expect(formatDropEvent(events['data.delay'])).toBe('[dropkit] daily for acme: slot 20240115T060000Z missed its deadline');
   });
 
   it('writes durations in hours and minutes', () => {
