@@ -1,3 +1,4 @@
+import { deliveryRecord } from '../../lib/core/sla-watch/delivery-record';
 import { slaWatch } from '../../lib/core/sla-watch/sla-watch';
 import { fixedClock } from '../../lib/ports/clock';
 import { DAILY, manifestFor, putManifest, putRun, runRecordFor, tempStore } from './sla-fixtures';
@@ -73,5 +74,14 @@ describe('the SLA state of a slot at a fixed time', () => {
     expect(out.slots[0]).toMatchObject({ state: 'NOT_EXPECTED', detail: '2024-01-15 is a calendar exception of the project' });
     expect(out.allDelivered).toBe(true);
     expect((await stateAt('2024-01-15T09:00:00Z', { exceptDates: ['2024-01-16'] })).slots[0].state).toBe('MISSED');
+  });
+
+  it('reads a long window (hundreds of slots) with one listing of the feed and still finds each delivery', async () => {
+    const hourly = { ...DAILY, schedule: { cron: '0 * * * *', timezone: 'UTC' } };
+    await putManifest(t.store, manifestFor({ slot: '20240105T030000Z', scheduledFor: '2024-01-05T03:00:00.000Z', expectedBy: '2024-01-05T05:00:00.000Z', deliveredAt: '2024-01-05T04:00:00.000Z' }));
+    await putRun(t.store, runRecordFor({ slot: '20240106T030000Z', status: 'failed', startedAt: '2024-01-06T03:01:00.000Z' }));
+    const record = await deliveryRecord({ feed: hourly, prefix: '', from: new Date('2024-01-01T00:00:00Z'), to: new Date('2024-01-11T00:00:00Z'), now: new Date('2024-01-11T00:00:00Z') }, t.store);
+    expect(record).toHaveLength(241);
+    expect(record.filter((s) => s.state !== 'MISSED').map((s) => `${s.slot} ${s.state}`)).toEqual(['20240105T030000Z MET', '20240106T030000Z FAILED', '20240110T220000Z AT_RISK', '20240110T230000Z AT_RISK', '20240111T000000Z PENDING']);
   });
 });

@@ -20,28 +20,42 @@ async function readJson<T>(store: ObjectStore, key: string): Promise<T | undefin
   return got ? (JSON.parse(got.body.toString('utf8')) as T) : undefined;
 }
 
+/** Up to this many slots, each slot's folder is listed on its own; beyond, the feed's whole folder once. */
+const PER_SLOT_LISTING_LIMIT = 200;
+
+/** Lists every key under `prefix` + each slot, or under `prefix` once when there are many slots. */
+async function* listSlots(store: ObjectStore, prefix: string, slots: readonly string[]): AsyncIterable<string> {
+  if (slots.length > PER_SLOT_LISTING_LIMIT) {
+    for await (const o of store.list(`${prefix}slot=`)) yield o.key;
+    return;
+  }
+  for (const slot of slots) for await (const o of store.list(`${prefix}slot=${slot}/`)) yield o.key;
+}
+
 /**
- * Reads the manifests and run records of one feed and partner whose slot id lies in [fromSlot,
- * toSlot] (slot ids sort as times). One listing each for drops and runs, then one read per object
- * in range: the watch reads a bounded window, never the whole history.
+ * Reads the manifests and run records of one feed and partner for the given slot ids (slot ids
+ * sort as times). A short window lists each slot's folder; a long one lists the feed's folder once
+ * (fewer calls than one per slot); then one read per object of a wanted slot: the watch reads a
+ * bounded window, never the whole history.
  */
-export async function readSlotEvidence(store: ObjectStore, c: DropCoordinates, fromSlot: string, toSlot: string): Promise<Map<string, SlotEvidence>> {
+export async function readSlotEvidence(store: ObjectStore, c: DropCoordinates, slots: readonly string[]): Promise<Map<string, SlotEvidence>> {
   const manifests = new Map<string, { key: string; manifest: Manifest }[]>();
   const runs = new Map<string, RunRecord[]>();
-  const inRange = (slot: string) => slot >= fromSlot && slot <= toSlot;
+  const wanted = new Set(slots);
+  const inRange = (slot: string) => wanted.has(slot);
   const root = feedRoot(c);
-  for await (const o of store.list(`${root}slot=`)) {
-    const key = parseDropKey(o.key.slice(root.length));
+  for await (const objectKey of listSlots(store, root, slots)) {
+    const drop = parseDropKey(objectKey.slice(root.length));
     // A shared feed's root does not hold partner folders, but guard against a nested match anyway.
-    if (!key || !inRange(key.slotId) || o.key.slice(root.length).includes('partner=')) continue;
-    const manifest = await readJson<Manifest>(store, o.key);
-    if (manifest) manifests.set(key.slotId, [...(manifests.get(key.slotId) ?? []), { key: o.key, manifest }]);
+    if (!drop || !inRange(drop.slotId) || objectKey.slice(root.length).includes('partner=')) continue;
+    const manifest = await readJson<Manifest>(store, objectKey);
+    if (manifest) manifests.set(drop.slotId, [...(manifests.get(drop.slotId) ?? []), { key: objectKey, manifest }]);
   }
   const runsRoot = partnerRunRecordsPrefix(c);
-  for await (const o of store.list(`${runsRoot}slot=`)) {
-    const m = /^slot=([^/]+)\/[^/]+\.json$/.exec(o.key.slice(runsRoot.length));
+  for await (const objectKey of listSlots(store, runsRoot, slots)) {
+    const m = /^slot=([^/]+)\/[^/]+\.json$/.exec(objectKey.slice(runsRoot.length));
     if (!m || !inRange(m[1])) continue;
-    const record = await readJson<RunRecord>(store, o.key);
+    const record = await readJson<RunRecord>(store, objectKey);
     if (record) runs.set(m[1], [...(runs.get(m[1]) ?? []), record]);
   }
   const out = new Map<string, SlotEvidence>();

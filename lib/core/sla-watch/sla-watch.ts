@@ -144,9 +144,9 @@ export function noticesDue(s: SlotStatus, told: readonly ToldNotice[], now: Date
     const f = s.failure;
     const event: DropEvent =
       f.kind === 'validation'
-        ? { type: 'validation.failed', id: `${f.runId}.validation-failed`, ...common, audience: 'operators', validation: { status: s.validation ?? 'fail', failed: [] }, error: { step: f.step, name: 'ValidationFailedError', message: f.message } }
+        ? { type: 'validation.failed', id: `${f.runId}.validation-failed`, ...common, audience: 'operators', validation: { status: s.validation ?? 'fail', failed: f.checks }, error: { step: f.step, name: f.name, message: f.message } }
         : // The run sent this notice itself under the same id: a receiver that already has it drops it.
-          { type: 'run.failed', id: `${f.runId}.failed`, ...common, audience: 'operators', error: { step: f.step, name: 'Error', message: f.message } };
+          { type: 'run.failed', id: `${f.runId}.failed`, ...common, audience: 'operators', error: { step: f.step, name: f.name, message: f.message } };
     if (!done.has(event.id)) out.push({ audience: 'operators', event });
   }
   return out;
@@ -189,7 +189,7 @@ export async function slaWatch(input: SlaWatchInput, deps: SlaWatchDeps): Promis
     for (const partner of partners) {
       const mine = expected.filter((e) => e.partner === partner);
       const c = { prefix, feed: feed.name, partner };
-      const evidence = await readSlotEvidence(deps.store, c, mine[0].slot, mine[mine.length - 1].slot);
+      const evidence = await readSlotEvidence(deps.store, c, mine.map((e) => e.slot));
       for (const e of mine) {
         const status = slotState(e, evidenceOf(evidence, e.slot), now);
         slots.push(status);
@@ -246,10 +246,12 @@ async function tell(status: SlotStatus, key: string, now: Date, deps: SlaWatchDe
     if (due.length === 0) return [];
     const sent: WatchNotice[] = [];
     for (const d of due) {
-      const targets = [
+      const all = [
         ...(d.audience !== 'operators' ? deps.notifiers.consumers(status.feed, status.partner) : []),
         ...(d.audience !== 'consumers' ? deps.notifiers.operators : []),
       ];
+      // A target that is both a consumer and an operator (a shared outbox) gets one copy.
+      const targets = all.filter((n, i) => all.findIndex((m) => m.target === n.target) === i);
       const outcomes = await Promise.all(targets.map((n) => n.notify(d.event)));
       sent.push({ id: d.event.id, type: d.event.type, feed: status.feed, partner: status.partner, slot: status.slot, audience: d.audience, outcomes });
     }

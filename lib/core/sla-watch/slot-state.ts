@@ -32,7 +32,16 @@ export interface SlotStatus extends ExpectedSlot {
   readonly validation: ValidationStatus | null;
   /** Key of the newest delivered manifest. */
   readonly manifest: string | null;
-  readonly failure: { readonly kind: 'validation' | 'error'; readonly runId: string; readonly step: string; readonly message: string } | null;
+  readonly failure: {
+    readonly kind: 'validation' | 'error';
+    readonly runId: string;
+    readonly step: string;
+    /** The error's name, e.g. QueryFailedError. */
+    readonly name: string;
+    readonly message: string;
+    /** Validation failures: the checks that failed or could not run. */
+    readonly checks: readonly { readonly name: string; readonly type: string; readonly severity: string; readonly outcome: string; readonly message: string }[];
+  } | null;
   /** A run still recorded as running past deadline + grace. */
   readonly stuckRun: { readonly runId: string; readonly step: string; readonly startedAt: string } | null;
 }
@@ -90,7 +99,16 @@ export function slotState(expected: ExpectedSlot, evidence: SlotEvidence, now: D
       revision: latest.revision,
       validation: latest.validation?.status ?? null,
       state: 'FAILED',
-      failure: { kind, runId: latest.runId, step: latest.step, message },
+      failure: {
+        kind,
+        runId: latest.runId,
+        step: latest.step,
+        name: latest.error?.name ?? (kind === 'validation' ? 'ValidationFailedError' : 'Error'),
+        message,
+        checks: (latest.validation?.checks ?? [])
+          .filter((c) => c.outcome === 'fail' || c.outcome === 'error')
+          .map((c) => ({ name: c.name, type: c.type, severity: c.severity, outcome: c.outcome, message: c.message })),
+      },
       detail: `${kind === 'validation' ? 'validation failed' : `error at ${latest.step}`}: ${message}`,
     };
   }
