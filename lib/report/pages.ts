@@ -8,6 +8,8 @@ export function feedPagePath(feed: string): string {
   return `feeds/${feed}.html`;
 }
 
+const PROBLEMS_SHOWN = 20;
+
 const LEGEND = ['MET', 'LATE', 'AT_RISK', 'MISSED', 'FAILED', 'RUNNING', 'NOT_EXPECTED']
   .map((s) => `<span><i class="s-${s}"></i>${s.replace('_', ' ')}</span>`)
   .join('');
@@ -74,11 +76,14 @@ ${f.drops
   .join('\n')}
 </tbody></table>`
     : '<p class="muted">No drop delivered in this period.</p>';
-  const problems = f.slots.filter((s) => s.state === 'MISSED' || s.state === 'FAILED' || s.state === 'AT_RISK').reverse();
+  const allProblems = f.slots.filter((s) => s.state === 'MISSED' || s.state === 'FAILED' || s.state === 'AT_RISK').reverse();
+  // The newest are what a reader acts on; the chart and counts show the rest.
+  const problems = allProblems.slice(0, PROBLEMS_SHOWN);
+  const more = allProblems.length - problems.length;
   const problemList = problems.length
     ? `<table class="problems"><thead><tr><th>Slot</th><th>Partner</th><th>Due</th><th>State</th><th>What happened</th></tr></thead><tbody>
 ${problems.map((s) => `<tr data-state="${esc(s.state)}"><td><code>${esc(s.slot)}</code></td><td>${esc(s.partner ?? '–')}</td><td>${time(s.expectedBy)}</td><td>${badge(s.state)}</td><td>${esc(s.detail)}</td></tr>`).join('\n')}
-</tbody></table>`
+</tbody></table>${more > 0 ? `\n<p class="muted">and ${more} older</p>` : ''}`
     : '<p class="muted">No missed, failed or at-risk slot in this period.</p>';
   return page(
     `${f.name}: ${data.project}`,

@@ -112,7 +112,7 @@ export function slotState(expected: ExpectedSlot, evidence: SlotEvidence, now: D
       detail: `${kind === 'validation' ? 'validation failed' : `error at ${latest.step}`}: ${message}`,
     };
   }
-  if (missed) return { ...expected, ...none, state: 'MISSED', detail: `not delivered by ${expected.expectedBy} + grace, and no run is recorded` };
+  if (missed) return { ...expected, ...none, state: 'MISSED', detail: `not delivered: due by ${expected.expectedBy}, missed since ${expected.missedAt}; no run is recorded` };
   if (t >= Date.parse(expected.warnAt ?? expected.expectedBy)) {
     return { ...expected, ...none, state: 'AT_RISK', detail: `not delivered yet, due by ${expected.expectedBy}` };
   }
