@@ -106,4 +106,17 @@ describe('the SLA watch tells each change once', () => {
     expect(partner.events).toEqual([]);
     expect(await t.store.exists(`_sla/daily/slot=${SLOT}.json`)).toBe(false);
   });
+
+  it('sends again a notice whose claim is older than 15 minutes (its sender died), but not a fresh claim', async () => {
+    const key = `_sla/daily/slot=${SLOT}.json`;
+    const claim = (claimedAt: string) =>
+      JSON.stringify({ version: 1, feed: 'daily', partner: null, slot: SLOT, state: 'MISSED', updatedAt: claimedAt, changes: [{ state: 'MISSED', at: claimedAt }], notices: [{ id: `sla:daily:-:${SLOT}:data.delay.missed`, type: 'data.delay', status: 'claimed', claimedAt }] });
+    await t.store.put(key, claim('2024-01-15T08:55:00.000Z'));
+    await watch('2024-01-15T09:00:00Z');
+    expect(partner.events).toEqual([]);
+    await t.store.delete(key);
+    await t.store.put(key, claim('2024-01-15T08:40:00.000Z'));
+    await watch('2024-01-15T09:00:00Z');
+    expect(partner.events.map((e) => e.id)).toEqual([`sla:daily:-:${SLOT}:data.delay.missed`]);
+  });
 });

@@ -58,7 +58,14 @@ export const slaSchema = z
 const calendarDate = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'must be a date YYYY-MM-DD, e.g. 2024-12-25' })
-  .refine((d) => new Date(`${d}T00:00:00Z`).toISOString().slice(0, 10) === d, { error: 'is not a date that exists (check day and month)' });
+  .refine(
+    (d) => {
+      // Date rolls 2023-02-29 over into March; the round trip catches it. Runs after a failed regex too.
+      const t = Date.parse(`${d}T00:00:00Z`);
+      return !/^\d{4}-\d{2}-\d{2}$/.test(d) || (!Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === d);
+    },
+    { error: 'is not a date that exists (check day and month)' },
+  );
 
 export const calendarSchema = z
   .strictObject({
