@@ -105,4 +105,14 @@ describe('dropkit sla and the per-slot history', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--look-back two days is not an ISO-8601 duration; give e.g. P2D');
   });
+
+  it('sla stops with exit 2 before claiming anything when a webhook secret is missing', async () => {
+    p.write('feeds/daily.yaml', dailyFeed('daily', 'notify:\n  - type: webhook\n    url: https://partner.example/hook\n    secretEnv: DROPKIT_TEST_NO_SUCH_SECRET\n'));
+    const r = await dropkit(['sla', '--project', p.dir, '--at', NOW]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('DROPKIT_TEST_NO_SUCH_SECRET');
+    expect(existsSync(join(p.dir, 'out', '_sla'))).toBe(false);
+    // Reporting only needs no secret.
+    expect((await dropkit(['sla', '--project', p.dir, '--at', NOW, '--report-only'])).code).toBe(4);
+  });
 });

@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import type { FeedDefinition } from '../../core/feed/feed-definition';
+import { deliveryPartners } from '../../core/feed/feed-definition';
 import { slaWatch, SlaWatchOutput } from '../../core/sla-watch/sla-watch';
 import { SLA_STATES } from '../../core/sla-watch/slot-state';
 import { UsageError } from '../../core/steps/plan';
@@ -45,19 +45,20 @@ export async function slaCommand(args: string[]): Promise<number> {
   const project = loadProject(values.project);
   const at = values.at ? parseTimeArg('--at', values.at) : undefined;
   const { store, storeRoot, clock } = localContext(project, { out: values.out, now: at?.toISOString(), console: false });
-  const byName = new Map<string, FeedDefinition>(project.feeds.map((f) => [f.spec.name, f]));
+  // Build every notifier first: a missing webhook secret stops the watch before it claims anything.
   const consumers = new Map<string, Notifier[]>();
+  if (!values['report-only']) {
+    for (const feed of project.feeds) {
+      for (const partner of deliveryPartners(feed)) consumers.set(`${feed.spec.name}\n${partner ?? ''}`, consumerNotifiers(feed, partner, { storeRoot, console: false }));
+    }
+  }
   const out = await slaWatch(
     { feeds: watchedFeeds(project), prefix: project.spec.prefix, exceptDates: project.spec.calendar?.exceptDates ?? [], lookBack: values['look-back'], notify: !values['report-only'] },
     {
       store,
       clock,
       notifiers: {
-        consumers: (feed, partner) => {
-          const key = `${feed}\n${partner ?? ''}`;
-          if (!consumers.has(key)) consumers.set(key, consumerNotifiers(byName.get(feed)!, partner, { storeRoot, console: false }));
-          return consumers.get(key)!;
-        },
+        consumers: (feed, partner) => consumers.get(`${feed}\n${partner ?? ''}`) ?? [],
         operators: operatorNotifiers({ storeRoot, console: false }),
       },
     },
