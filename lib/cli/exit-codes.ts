@@ -2,7 +2,18 @@ import { ConfigError, SlotBusyError, UsageError, ValidationFailedError } from '.
 import { CronError } from '../core/cron';
 
 /** The CLI's contract with cron jobs and CI: documented in the README. */
-export const EXIT = { ok: 0, failure: 1, config: 2, validation: 3, busy: 6 } as const;
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  config: 2,
+  validation: 3,
+  /** `dropkit sla`: some slot is AT_RISK, MISSED or FAILED. */
+  slaAttention: 4,
+  /** `dropkit sla`: nothing is wrong, but some slot is still PENDING or RUNNING. */
+  slaOpen: 5,
+  /** `dropkit run`/`backfill`: another run is delivering this slot; this one did nothing. */
+  busy: 6,
+} as const;
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof ConfigError || error instanceof UsageError || error instanceof CronError) return EXIT.config;

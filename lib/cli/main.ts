@@ -4,9 +4,11 @@ import { checkCommand } from './commands/check';
 import { historyCommand } from './commands/history';
 import { planCommand } from './commands/plan';
 import { PULL_USAGE, pullCommand } from './commands/pull';
+import { REPORT_USAGE, reportCommand } from './commands/report';
 import { runCommand } from './commands/run';
 import { notifyCommand } from './commands/notify';
 import { repairCommand } from './commands/repair';
+import { SLA_USAGE, slaCommand } from './commands/sla';
 import { EXIT, exitCodeFor } from './exit-codes';
 
 const HELP = `dropkit — scheduled SQL extracts delivered as validated, versioned file drops
@@ -24,6 +26,18 @@ Usage:
       Show what run would do: slot, data interval, deadline, run id, parameters. Changes nothing.
   dropkit history FEED [--partner ID] [--limit N] [--project DIR] [--json]
       Every recorded run of a feed, newest first: delivered, failed (with step and error), rows.
+  dropkit history FEED --slots|--from ISO [--to ISO] [--partner ID] [--limit N] [--now ISO] [--json]
+      The delivery record: one row per slot (delivered or not): expected by, delivered at,
+      lateness, SLA state, rows, validation, revision.
+  ${SLA_USAGE}
+      The SLA watch: every slot of every feed in the look-back window (default P2D) as MET, LATE,
+      AT_RISK, MISSED, FAILED, RUNNING, PENDING or NOT_EXPECTED. Tells partners and operators of
+      each change once. Exit 0 when all are MET/LATE/NOT_EXPECTED, 4 when one is AT_RISK/MISSED/
+      FAILED, 5 when the rest is fine but one is still PENDING or RUNNING.
+  ${REPORT_USAGE}
+      Write the catalogue and delivery record as a static site (no network needed): an index of
+      feeds and a page per feed with its schema, checks, lateness chart, counts and latest drops.
+      Default --out: _report/ in the store; --store DIR reads drops from DIR instead.
   ${PULL_USAGE}
       Download a drop into DIR and check every file's bytes and SHA-256 against the manifest.
       MANIFEST is a path or an http(s) URL; --links FILE is the drop notification, whose links
@@ -40,7 +54,7 @@ run, backfill, plan and check also take --now ISO: act as if it were that time (
 
 Exit codes: 0 delivered (or already delivered; pull: every file verified), 2 invalid configuration
 or usage, 3 validation failed (nothing published), 6 another run is delivering this slot (this one
-did nothing), 1 any other failure.`;
+did nothing), 1 any other failure; sla: 4 a slot needs attention, 5 a slot is still open.`;
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   check: checkCommand,
@@ -51,6 +65,8 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   pull: pullCommand,
   notify: notifyCommand,
   repair: repairCommand,
+  sla: slaCommand,
+  report: reportCommand,
 };
 
 /** The CLI edge: the only place errors become exit codes. */

@@ -62,3 +62,13 @@ export function parseDropKey(key: string): { slotId: string; runId: string } | u
   const m = /slot=([^/]+)\/run=([^/]+)\/manifest\.json$/.exec(key);
   return m ? { slotId: m[1], runId: m[2] } : undefined;
 }
+
+/** What the SLA watch has told about one slot (its state object, written with conditional writes). */
+export function slaStateKey(c: DropCoordinates, slotId: string): string {
+  return join(c.prefix, '_sla', c.feed, c.partner ? `partner=${c.partner}` : '', `slot=${slotId}.json`);
+}
+
+/** Run records of one feed and partner: `<prefix>/_runs/<feed>/[partner=<id>/]`. */
+export function partnerRunRecordsPrefix(c: DropCoordinates): string {
+  return join(c.prefix, '_runs', c.feed, c.partner ? `partner=${c.partner}` : '') + '/';
+}

@@ -1,13 +1,35 @@
 import type { DownloadLink } from './link-signer';
+import type { SchemaChange } from '../core/notices/schema-change';
+
+/**
+ * Every kind of notice (AWS Data Exchange names in brackets):
+ * - `drop.delivered`: a drop is published, with links;
+ * - `run.failed`: a run failed (operators);
+ * - `data.delay` [DATA_DELAY]: a slot is at risk (past its warn point) or missed (past deadline + grace);
+ * - `data.delay.recovered`: a slot that was announced as delayed has been delivered;
+ * - `data.update` [DATA_UPDATE]: a rerun superseded a delivered drop;
+ * - `schema.change` [SCHEMA_CHANGE]: columns or types differ from the previous drop;
+ * - `validation.failed` [VALIDATION_FAILED]: a run's checks failed, nothing published (operators only).
+ */
+export type DropEventType =
+  | 'drop.delivered'
+  | 'run.failed'
+  | 'data.delay'
+  | 'data.delay.recovered'
+  | 'data.update'
+  | 'schema.change'
+  | 'validation.failed';
 
 /** What consumers are told. The same body goes to SNS, EventBridge, webhooks and the outbox. */
 export interface DropEvent {
-  readonly type: 'drop.delivered' | 'run.failed';
+  readonly type: DropEventType;
   /** Idempotency key: a consumer that sees the same id twice has already had this event. */
   readonly id: string;
   readonly feed: string;
   readonly partner: string | null;
+  /** The run the event is about; a delay of a slot no run has delivered may name the stuck or failed run, or none (''). */
   readonly runId: string;
+  /** 0 when no run is concerned (a delay before any run). */
   readonly revision: number;
   readonly slot: string;
   readonly occurredAt: string;
@@ -18,6 +40,29 @@ export interface DropEvent {
   readonly rowCount?: number;
   /** Failed runs only. */
   readonly error?: { readonly step: string; readonly name: string; readonly message: string };
+  /** Who the event is for: partners (consumers) or the feed's operators. Absent means consumers. */
+  readonly audience?: 'consumers' | 'operators';
+  /** `data.delay` only. */
+  readonly delay?: {
+    readonly phase: 'at_risk' | 'missed';
+    readonly scheduledFor: string;
+    readonly expectedBy: string;
+    readonly missedAt: string;
+    /** The slot's SLA state when noticed (AT_RISK, MISSED, RUNNING, FAILED). */
+    readonly state: string;
+    readonly detail: string;
+  };
+  /** `data.delay.recovered` only. */
+  readonly recovery?: { readonly expectedBy: string; readonly deliveredAt: string; readonly latenessSeconds: number; readonly status: 'MET' | 'LATE' };
+  /** `data.update` only: the drop this one replaces. */
+  readonly update?: { readonly supersedes: { readonly runId: string; readonly revision: number }; readonly previousRowCount: number | null };
+  /** `schema.change` only. */
+  readonly schemaChange?: SchemaChange;
+  /** `validation.failed` only: the checks that failed. */
+  readonly validation?: {
+    readonly status: string;
+    readonly failed: readonly { readonly name: string; readonly type: string; readonly severity: string; readonly outcome: string; readonly message: string }[];
+  };
 }
 
 export interface NotifyOutcome {

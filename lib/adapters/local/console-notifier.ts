@@ -1,4 +1,5 @@
 import type { DropEvent, Notifier, NotifyOutcome } from '../../ports/notifier';
+import { eventText } from '../../core/notices/event-text';
 
 /** One human-readable line per event, for local runs and operators watching a terminal. */
 export class ConsoleNotifier implements Notifier {
@@ -25,6 +26,8 @@ export class ConsoleNotifier implements Notifier {
  * or `[dropkit] run.failed daily_orders slot ... run <id>: validate failed: ValidationFailedError: ...`.
  */
 export function formatDropEvent(event: DropEvent): string {
+  // Notices other than a delivery or a failed run read best as their e-mail subject.
+  if (event.type !== 'drop.delivered' && event.type !== 'run.failed') return eventText(event).subject;
   const partner = event.partner ? ` (partner ${event.partner})` : '';
   const head = `[dropkit] ${event.type} ${event.feed}${partner} slot ${event.slot} run ${event.runId}`;
   if (event.type === 'run.failed') {

@@ -1,13 +1,25 @@
+import { DateTime } from 'luxon';
 import type { RunRecord } from '../../core/run-record';
+import { deliveryRecord } from '../../core/sla-watch/delivery-record';
+import type { SlotStatus } from '../../core/sla-watch/slot-state';
+import { humanDuration } from '../../core/notices/event-text';
+import type { FeedDefinition } from '../../core/feed/feed-definition';
+import type { Project } from '../../project/load-project';
+import type { ObjectStore } from '../../ports/object-store';
 import { runRecordsPrefix } from '../../core/layout';
 import { UsageError } from '../../core/errors';
 import { loadProject } from '../../project/load-project';
-import { parseCommandArgs, projectOption } from '../args';
+import { parseCommandArgs, parseTimeArg, projectOption } from '../args';
 import { EXIT } from '../exit-codes';
 import { localContext } from '../local-context';
 import { findFeed } from './run';
 
-/** `dropkit history FEED`: every recorded run of a feed, newest slot first: status, failed step, rows, error. */
+/**
+ * `dropkit history FEED`: every recorded run of a feed, newest slot first: status, failed step,
+ * rows, error. With --slots (or --from/--to) the delivery record instead: one row per slot that was
+ * due, delivered or not, with its deadline, delivery time, lateness, SLA state, rows, validation
+ * and revision.
+ */
 export async function historyCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('history', args, {
     ...projectOption,
@@ -15,13 +27,21 @@ export async function historyCommand(args: string[]): Promise<number> {
     limit: { type: 'string', default: '20' },
     out: { type: 'string' },
     json: { type: 'boolean', default: false },
+    slots: { type: 'boolean', default: false },
+    runs: { type: 'boolean', default: false },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    now: { type: 'string' },
   });
   if (positionals.length !== 1) throw new UsageError('dropkit history takes one feed');
+  const perSlot = values.slots || values.from !== undefined || values.to !== undefined;
+  if (perSlot && values.runs) throw new UsageError('--runs lists runs; --slots, --from and --to list slots: give one or the other');
   const limit = Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit ${values.limit} is not a positive whole number`);
   const project = loadProject(values.project);
   const feed = findFeed(project.feeds, positionals[0]);
-  const { store } = localContext(project, { out: values.out, console: false });
+  const { store, clock } = localContext(project, { out: values.out, now: values.now ? parseTimeArg('--now', values.now).toISOString() : undefined, console: false });
+  if (perSlot) return slotHistory(project, feed, store, clock.now(), { ...values, limit });
 
   const records: RunRecord[] = [];
   for await (const o of store.list(runRecordsPrefix(project.spec.prefix, feed.spec.name))) {
@@ -48,4 +68,64 @@ export async function historyCommand(args: string[]): Promise<number> {
   });
   process.stdout.write(lines.join('\n') + '\n');
   return EXIT.ok;
+}
+
+const DAY_MS = 86_400_000;
+
+async function slotHistory(
+  project: Project,
+  feed: FeedDefinition,
+  store: ObjectStore,
+  now: Date,
+  values: { from?: string; to?: string; partner?: string; limit: number; json: boolean },
+): Promise<number> {
+  const to = values.to ? parseTimeArg('--to', values.to) : now;
+  // Without --from, the newest --limit slots of the last 366 days.
+  const from = values.from ? parseTimeArg('--from', values.from) : new Date(to.getTime() - 366 * DAY_MS);
+  if (from.getTime() > to.getTime()) throw new UsageError(`--from ${values.from} is after --to ${values.to ?? to.toISOString()}`);
+  const s = feed.spec;
+  const slots = await deliveryRecord(
+    {
+      feed: { name: s.name, schedule: s.schedule, sla: s.sla, delivery: s.delivery, partners: s.partners, calendar: s.calendar },
+      prefix: project.spec.prefix,
+      from,
+      to,
+      now,
+      exceptDates: project.spec.calendar?.exceptDates ?? [],
+      partner: values.partner,
+      newest: values.from ? undefined : values.limit,
+    },
+    store,
+  );
+  const newestFirst = [...slots].reverse();
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ feed: s.name, from: from.toISOString(), to: to.toISOString(), slots: newestFirst }) + '\n');
+    return EXIT.ok;
+  }
+  if (newestFirst.length === 0) {
+    process.stdout.write(`${s.name}: no slots between ${from.toISOString()} and ${to.toISOString()}\n`);
+    return EXIT.ok;
+  }
+  process.stdout.write(slotTable(newestFirst) + '\n');
+  return EXIT.ok;
+}
+
+/** One row per slot: expected by, delivered at, lateness, state, rows, validation, revision. */
+export function slotTable(slots: readonly SlotStatus[]): string {
+  const local = (iso: string | null, tz: string) => (iso ? DateTime.fromISO(iso, { zone: tz }).toFormat('yyyy-MM-dd HH:mm ZZZZ') : '-');
+  const header = ['slot', 'partner', 'expected by', 'delivered at', 'lateness', 'state', 'rows', 'validation', 'rev'];
+  const rows = slots.map((r) => [
+    r.slot,
+    r.partner ?? '-',
+    local(r.expectedBy, r.timezone),
+    local(r.deliveredAt, r.timezone),
+    r.latenessSeconds === null ? '-' : r.latenessSeconds === 0 ? '0' : humanDuration(r.latenessSeconds),
+    r.state,
+    r.rowCount === null ? '-' : String(r.rowCount),
+    r.validation ?? (r.failure ? r.failure.kind : '-'),
+    r.revision === null ? '-' : `r${r.revision}`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
 }

@@ -74,6 +74,28 @@ export const slaSchema = z
     error: 'give exactly one of deliverWithin (a duration after the slot) or deadline (a local HH:MM time)',
   });
 
+/** A calendar date YYYY-MM-DD that exists (no 2024-02-30). */
+const calendarDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'must be a date YYYY-MM-DD, e.g. 2024-12-25' })
+  .refine(
+    (d) => {
+      // Date rolls 2023-02-29 over into March; the round trip catches it. Runs after a failed regex too.
+      const t = Date.parse(`${d}T00:00:00Z`);
+      return !/^\d{4}-\d{2}-\d{2}$/.test(d) || (!Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === d);
+    },
+    { error: 'is not a date that exists (check day and month)' },
+  );
+
+export const calendarSchema = z
+  .strictObject({
+    exceptDates: z
+      .array(calendarDate)
+      .default([])
+      .meta({ description: 'Local dates (feed time zone) on which no drop is due, e.g. holidays: their slots are NOT_EXPECTED' }),
+  })
+  .meta({ description: 'Calendar exceptions for the SLA watch' });
+
 export const csvSchema = z
   .strictObject({
     delimiter: z.string().length(1, { error: 'must be exactly one character, e.g. "," or "\\t" or ";"' }).default(','),
@@ -170,6 +192,7 @@ export const feedSchema = z
           .default('PT1H'),
       })
       .default({ expiresIn: 'PT1H' }),
+    calendar: calendarSchema.optional().meta({ description: 'Dates on which no drop of this feed is due, added to the project calendar' }),
     retention: z
       .strictObject({ days: z.number().int().positive().meta({ description: 'Drops older than this are deleted; the latest is always kept' }) })
       .optional(),
@@ -192,6 +215,7 @@ export const projectSchema = z
       .record(z.string().regex(/^[a-z_][a-z0-9_]*$/, { error: 'source names are SQL identifiers in lower_snake_case' }), sourceSchema)
       .default({}),
     output: z.string().default('out').meta({ description: 'Local store folder for drops, relative to the project file' }),
+    calendar: calendarSchema.optional().meta({ description: 'Dates on which no drop of any feed is due (e.g. public holidays)' }),
     prefix: z.string().regex(/^([a-z0-9][a-z0-9_-]*(\/[a-z0-9][a-z0-9_-]*)*)?$/, { error: 'a key prefix like "drops" or "exchange/v1"' }).default(''),
   })
   .meta({ title: 'dropkit project', description: 'Local sources and defaults for a folder of feeds' });
@@ -203,5 +227,6 @@ export type ParquetOptions = z.output<typeof parquetSchema>;
 export type NotifyTarget = z.output<typeof notifyTargetSchema>;
 export type WebhookTarget = z.output<typeof webhookTargetSchema>;
 export type Partner = z.output<typeof partnerSchema>;
+export type CalendarSpec = z.output<typeof calendarSchema>;
 export type ProjectFile = z.output<typeof projectSchema>;
 export type ParameterValue = z.output<typeof parameterValue>;

@@ -1,0 +1,127 @@
+import type { DropEvent } from '../../ports/notifier';
+import { describeSchemaChange } from './schema-change';
+
+/** "2 h 05 min", "45 s": how late, for people. */
+export function humanDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const parts = [d ? `${d} d` : '', h || d ? `${h} h` : '', `${String(m).padStart(d || h ? 2 : 1, '0')} min`];
+  return parts.filter(Boolean).join(' ');
+}
+
+function who(e: DropEvent): string {
+  return `${e.feed}${e.partner ? ` for ${e.partner}` : ''}`;
+}
+
+function footer(e: DropEvent): string[] {
+  return ['', `Feed: ${e.feed}`, ...(e.partner ? [`Partner: ${e.partner}`] : []), `Slot: ${e.slot}`, ...(e.runId ? [`Run: ${e.runId} (revision ${e.revision})`] : []), `Event: ${e.type}, id ${e.id}, at ${e.occurredAt}`];
+}
+
+function links(e: DropEvent): string[] {
+  const out: string[] = [];
+  if (e.manifest) out.push(`Manifest: ${e.manifest.link.url}`);
+  for (const f of e.files ?? []) out.push(`${f.path} (${f.format}, ${f.rows} rows, ${f.bytes} bytes, sha256 ${f.sha256}): ${f.link.url}`);
+  if (e.manifest?.link.expiresAt) out.push(`Links expire at ${e.manifest.link.expiresAt}.`);
+  return out;
+}
+
+/**
+ * A readable subject and plain text for every notice type, for e-mail (SNS) and chat. The JSON
+ * event stays the machine-readable form; this is what a person reads.
+ */
+export function eventText(event: DropEvent): { subject: string; text: string } {
+  const e = event;
+  switch (e.type) {
+    case 'drop.delivered': {
+      const sla = e.sla ? (e.sla.status === 'MET' ? `on time (due ${e.sla.expectedBy})` : `late (due ${e.sla.expectedBy}, delivered ${e.sla.deliveredAt})`) : '';
+      return {
+        subject: `[dropkit] ${who(e)}: slot ${e.slot} delivered${e.sla?.status === 'LATE' ? ' late' : ''}`,
+        text: [
+          `A new drop of ${who(e)} is ready: slot ${e.slot}${e.rowCount !== undefined ? `, ${e.rowCount} rows` : ''}${sla ? `, ${sla}` : ''}.`,
+          '',
+          ...links(e),
+          ...footer(e),
+        ].join('\n'),
+      };
+    }
+    case 'run.failed':
+      return {
+        subject: `[dropkit] ${who(e)}: run for slot ${e.slot} failed${e.error ? ` at ${e.error.step}` : ''}`,
+        text: [
+          `The run of ${who(e)} for slot ${e.slot} failed${e.error ? ` at step ${e.error.step}: ${e.error.name}: ${e.error.message}` : ''}.`,
+          'Nothing was published; the previous drop and latest.json are unchanged.',
+          ...footer(e),
+        ].join('\n'),
+      };
+    case 'data.delay': {
+      const d = e.delay;
+      const missed = d?.phase === 'missed';
+      return {
+        subject: `[dropkit] ${who(e)}: slot ${e.slot} ${missed ? 'missed its deadline' : 'is at risk of being late'}`,
+        text: [
+          missed
+            ? `The drop of ${who(e)} for slot ${e.slot} was due by ${d?.expectedBy} and has not been delivered.`
+            : `The drop of ${who(e)} for slot ${e.slot} is not delivered yet; it is due by ${d?.expectedBy}.`,
+          ...(d?.detail ? [d.detail] : []),
+          'You will get another notice when it is delivered. Do not load a partial or older drop in its place.',
+          ...footer(e),
+        ].join('\n'),
+      };
+    }
+    case 'data.delay.recovered': {
+      const r = e.recovery;
+      return {
+        subject: `[dropkit] ${who(e)}: delayed slot ${e.slot} is now delivered`,
+        text: [
+          `The drop of ${who(e)} for slot ${e.slot}, announced as delayed, was delivered at ${r?.deliveredAt}` +
+            (r ? (r.status === 'LATE' ? `, ${humanDuration(r.latenessSeconds)} after its deadline ${r.expectedBy}.` : `, within its deadline ${r.expectedBy}.`) : '.'),
+          ...links(e),
+          ...footer(e),
+        ].join('\n'),
+      };
+    }
+    case 'data.update': {
+      const u = e.update;
+      return {
+        subject: `[dropkit] ${who(e)}: slot ${e.slot} was re-delivered (revision ${e.revision})`,
+        text: [
+          `Slot ${e.slot} of ${who(e)} was delivered again as revision ${e.revision}; it replaces revision ${u?.supersedes.revision} (run ${u?.supersedes.runId}).`,
+          `Rows: ${u?.previousRowCount ?? 'unknown'} before, ${e.rowCount ?? 'unknown'} now. Reload this slot if you loaded the earlier revision.`,
+          ...links(e),
+          ...footer(e),
+        ].join('\n'),
+      };
+    }
+    case 'schema.change': {
+      const lines = e.schemaChange ? describeSchemaChange(e.schemaChange) : [];
+      return {
+        subject: `[dropkit] ${who(e)}: columns changed in slot ${e.slot}`,
+        text: [
+          `The columns of ${who(e)} changed in slot ${e.slot} compared with the previous drop${e.update ? ` (run ${e.update.supersedes.runId})` : ''}:`,
+          ...lines.map((l) => `  - ${l}`),
+          'Check your loader before reading this drop.',
+          ...footer(e),
+        ].join('\n'),
+      };
+    }
+    case 'validation.failed': {
+      const failed = e.validation?.failed ?? [];
+      return {
+        subject: `[dropkit] ${who(e)}: validation failed for slot ${e.slot} (${failed.length} check${failed.length === 1 ? '' : 's'})`,
+        text: [
+          `The checks of ${who(e)} failed for slot ${e.slot}; nothing was published.`,
+          ...failed.map((c) => `  - ${c.name} (${c.type}, ${c.severity}): ${c.outcome}: ${c.message}`),
+          ...footer(e),
+        ].join('\n'),
+      };
+    }
+    default: {
+      // A new type without text is a compile error here, not a blank e-mail.
+      const never: never = e.type;
+      throw new Error(`no text for event type ${String(never)}`);
+    }
+  }
+}

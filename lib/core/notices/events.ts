@@ -1,0 +1,62 @@
+import type { DropEvent } from '../../ports/notifier';
+import type { Manifest } from '../manifest';
+import type { RunRecord } from '../run-record';
+import { schemaChange, SchemaChange } from './schema-change';
+
+/**
+ * Pure builders of the notices other than `drop.delivered` and `run.failed` (built by the notify
+ * step). Each id is an idempotency key derived from what the notice is about, so every sender of
+ * the same notice (a retry, a second watch) gives it the same id.
+ */
+
+function base(m: Pick<Manifest, 'feed' | 'partner' | 'runId' | 'revision'> & { slot: string }, now: Date) {
+  return { feed: m.feed, partner: m.partner, runId: m.runId, revision: m.revision, slot: m.slot, occurredAt: now.toISOString() };
+}
+
+/**
+ * `schema.change` when the columns or types of `current` differ from those of the previous drop
+ * of the same feed and partner; null when they do not (or there is no previous drop).
+ */
+export function schemaChangeEvent(previous: Manifest | null, current: Manifest, now: Date): DropEvent | null {
+  if (!previous) return null;
+  const change: SchemaChange | null = schemaChange(previous.schema.columns, current.schema.columns);
+  if (!change) return null;
+  return {
+    type: 'schema.change',
+    id: `${current.runId}.schema-change`,
+    ...base({ ...current, slot: current.slot.id }, now),
+    schemaChange: change,
+    update: { supersedes: { runId: previous.runId, revision: previous.revision }, previousRowCount: previous.rowCount },
+  };
+}
+
+/** `data.update` when `current` is a rerun that superseded a delivered drop (revision > 1); null otherwise. */
+export function dataUpdateEvent(current: Manifest, superseded: Pick<Manifest, 'runId' | 'revision' | 'rowCount'> | null, now: Date): DropEvent | null {
+  if (current.supersedes === null || current.revision < 2) return null;
+  return {
+    type: 'data.update',
+    id: `${current.runId}.data-update`,
+    ...base({ ...current, slot: current.slot.id }, now),
+    rowCount: current.rowCount,
+    update: {
+      supersedes: { runId: superseded?.runId ?? current.supersedes, revision: superseded?.revision ?? current.revision - 1 },
+      previousRowCount: superseded?.rowCount ?? null,
+    },
+  };
+}
+
+/** `validation.failed` (operators only) from the record of a run whose checks failed; null for other runs. */
+export function validationFailedEvent(run: RunRecord, now: Date): DropEvent | null {
+  if (run.status !== 'validation_failed') return null;
+  const failed = (run.validation?.checks ?? [])
+    .filter((c) => c.outcome === 'fail' || c.outcome === 'error')
+    .map((c) => ({ name: c.name, type: c.type, severity: c.severity, outcome: c.outcome, message: c.message }));
+  return {
+    type: 'validation.failed',
+    id: `${run.runId}.validation-failed`,
+    ...base(run, now),
+    audience: 'operators',
+    validation: { status: run.validation?.status ?? 'fail', failed },
+    error: run.error ? { step: run.step, name: run.error.name, message: run.error.message } : undefined,
+  };
+}

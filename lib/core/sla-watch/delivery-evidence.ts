@@ -1,0 +1,69 @@
+import type { ObjectStore } from '../../ports/object-store';
+import { DropCoordinates, feedRoot, parseDropKey, partnerRunRecordsPrefix } from '../layout';
+import type { Manifest } from '../manifest';
+import type { RunRecord } from '../run-record';
+
+/** What the store holds about one slot: its delivered manifests (oldest revision first) and its runs (oldest first). */
+export interface SlotEvidence {
+  readonly manifests: readonly { readonly key: string; readonly manifest: Manifest }[];
+  readonly runs: readonly RunRecord[];
+}
+
+const EMPTY: SlotEvidence = { manifests: [], runs: [] };
+
+export function evidenceOf(map: ReadonlyMap<string, SlotEvidence>, slot: string): SlotEvidence {
+  return map.get(slot) ?? EMPTY;
+}
+
+async function readJson<T>(store: ObjectStore, key: string): Promise<T | undefined> {
+  const got = await store.get(key);
+  return got ? (JSON.parse(got.body.toString('utf8')) as T) : undefined;
+}
+
+/** Up to this many slots, each slot's folder is listed on its own; beyond, the feed's whole folder once. */
+const PER_SLOT_LISTING_LIMIT = 200;
+
+/** Lists every key under `prefix` + each slot, or under `prefix` once when there are many slots. */
+async function* listSlots(store: ObjectStore, prefix: string, slots: readonly string[]): AsyncIterable<string> {
+  if (slots.length > PER_SLOT_LISTING_LIMIT) {
+    for await (const o of store.list(`${prefix}slot=`)) yield o.key;
+    return;
+  }
+  for (const slot of slots) for await (const o of store.list(`${prefix}slot=${slot}/`)) yield o.key;
+}
+
+/**
+ * Reads the manifests and run records of one feed and partner for the given slot ids (slot ids
+ * sort as times). A short window lists each slot's folder; a long one lists the feed's folder once
+ * (fewer calls than one per slot); then one read per object of a wanted slot: the watch reads a
+ * bounded window, never the whole history.
+ */
+export async function readSlotEvidence(store: ObjectStore, c: DropCoordinates, slots: readonly string[]): Promise<Map<string, SlotEvidence>> {
+  const manifests = new Map<string, { key: string; manifest: Manifest }[]>();
+  const runs = new Map<string, RunRecord[]>();
+  const wanted = new Set(slots);
+  const inRange = (slot: string) => wanted.has(slot);
+  const root = feedRoot(c);
+  for await (const objectKey of listSlots(store, root, slots)) {
+    const drop = parseDropKey(objectKey.slice(root.length));
+    // A shared feed's root does not hold partner folders, but guard against a nested match anyway.
+    if (!drop || !inRange(drop.slotId) || objectKey.slice(root.length).includes('partner=')) continue;
+    const manifest = await readJson<Manifest>(store, objectKey);
+    if (manifest) manifests.set(drop.slotId, [...(manifests.get(drop.slotId) ?? []), { key: objectKey, manifest }]);
+  }
+  const runsRoot = partnerRunRecordsPrefix(c);
+  for await (const objectKey of listSlots(store, runsRoot, slots)) {
+    const m = /^slot=([^/]+)\/[^/]+\.json$/.exec(objectKey.slice(runsRoot.length));
+    if (!m || !inRange(m[1])) continue;
+    const record = await readJson<RunRecord>(store, objectKey);
+    if (record) runs.set(m[1], [...(runs.get(m[1]) ?? []), record]);
+  }
+  const out = new Map<string, SlotEvidence>();
+  for (const slot of new Set([...manifests.keys(), ...runs.keys()])) {
+    out.set(slot, {
+      manifests: (manifests.get(slot) ?? []).sort((a, b) => a.manifest.revision - b.manifest.revision),
+      runs: (runs.get(slot) ?? []).sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.revision - b.revision),
+    });
+  }
+  return out;
+}

@@ -1,0 +1,37 @@
+import type { ObjectStore } from '../../ports/object-store';
+import { evidenceOf, readSlotEvidence } from './delivery-evidence';
+import { expectedSlots, WatchedFeed } from './expected-slots';
+import { slotState, SlotStatus } from './slot-state';
+
+export interface DeliveryRecordRequest {
+  readonly feed: WatchedFeed;
+  readonly prefix: string;
+  readonly from: Date;
+  readonly to: Date;
+  /** The time states are judged at (a slot not delivered by then is AT_RISK, MISSED…). */
+  readonly now: Date;
+  readonly exceptDates?: readonly string[];
+  /** Only this partner (per-partner feeds). */
+  readonly partner?: string;
+  /** Keep only the newest N slots (per partner) of the range. */
+  readonly newest?: number;
+}
+
+/**
+ * The delivery record of a feed: one row per slot (and partner) of a range, oldest first, with its
+ * deadline, delivery time, lateness, state, rows, validation and revision. Reads only; tells nobody.
+ */
+export async function deliveryRecord(request: DeliveryRecordRequest, store: ObjectStore): Promise<SlotStatus[]> {
+  const to = request.to.getTime() < request.now.getTime() ? request.to : request.now;
+  if (to.getTime() < request.from.getTime()) return [];
+  let expected = expectedSlots(request.feed, { from: request.from, to }, request.exceptDates ?? []);
+  if (request.partner !== undefined) expected = expected.filter((e) => e.partner === request.partner);
+  const out: SlotStatus[] = [];
+  for (const partner of [...new Set(expected.map((e) => e.partner))]) {
+    let mine = expected.filter((e) => e.partner === partner);
+    if (request.newest !== undefined) mine = mine.slice(-request.newest);
+    const evidence = await readSlotEvidence(store, { prefix: request.prefix, feed: request.feed.name, partner }, mine.map((e) => e.slot));
+    for (const e of mine) out.push(slotState(e, evidenceOf(evidence, e.slot), request.now));
+  }
+  return out.sort((a, b) => a.slot.localeCompare(b.slot) || (a.partner ?? '').localeCompare(b.partner ?? ''));
+}

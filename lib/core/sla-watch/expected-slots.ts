@@ -1,0 +1,64 @@
+import { parseCron } from '../cron';
+import type { FeedFile } from '../feed/feed-schema';
+import { deadlineFor, missedAtFor, warnAtFor } from '../sla';
+import { localParts, slotId, slotsBetween } from '../slots';
+
+/** One drop that should exist: a slot of a feed, for one partner (per-partner feeds) or shared (null). */
+export interface ExpectedSlot {
+  readonly feed: string;
+  readonly partner: string | null;
+  /** Slot id, e.g. 20240115T060000Z. */
+  readonly slot: string;
+  readonly scheduledFor: string;
+  /** The slot's local date in the feed's time zone (what calendar exceptions name). */
+  readonly localDate: string;
+  readonly timezone: string;
+  readonly warnAt: string | null;
+  readonly expectedBy: string;
+  /** Deadline + grace: past this, an undelivered slot is MISSED. */
+  readonly missedAt: string;
+  /** Set when a calendar exception says no drop is due that date. */
+  readonly exception: string | null;
+}
+
+/** The part of a feed the watch needs: plain JSON, so a Lambda can receive it. */
+export type WatchedFeed = Pick<FeedFile, 'name' | 'schedule' | 'sla' | 'delivery' | 'partners'> & {
+  readonly calendar?: { readonly exceptDates: readonly string[] };
+};
+
+export interface SlotWindow {
+  readonly from: Date;
+  readonly to: Date;
+}
+
+function isoDate(p: { year: number; month: number; day: number }): string {
+  return `${String(p.year).padStart(4, '0')}-${String(p.month).padStart(2, '0')}-${String(p.day).padStart(2, '0')}`;
+}
+
+/**
+ * Every slot of a feed with from <= slot <= to, times each partner of a per-partner feed, oldest
+ * first, with its warn point, deadline and MISSED point. A slot whose local date is a calendar
+ * exception (of the feed or of the project) is marked, not dropped, so it can show as NOT_EXPECTED.
+ */
+export function expectedSlots(feed: WatchedFeed, window: SlotWindow, projectExceptDates: readonly string[] = []): ExpectedSlot[] {
+  const { cron, timezone } = feed.schedule;
+  const except = new Set([...projectExceptDates, ...(feed.calendar?.exceptDates ?? [])]);
+  const feedOwn = new Set(feed.calendar?.exceptDates ?? []);
+  const partners = feed.delivery === 'per-partner' ? feed.partners.map((p) => p.id) : [null];
+  const out: ExpectedSlot[] = [];
+  for (const at of slotsBetween(parseCron(cron), timezone, window.from, window.to)) {
+    const localDate = isoDate(localParts(timezone, at));
+    const timing = {
+      slot: slotId(at),
+      scheduledFor: at.toISOString(),
+      localDate,
+      timezone,
+      warnAt: warnAtFor(feed.sla, at)?.toISOString() ?? null,
+      expectedBy: deadlineFor(feed.sla, at, timezone).toISOString(),
+      missedAt: missedAtFor(feed.sla, at, timezone).toISOString(),
+      exception: except.has(localDate) ? `${localDate} is a calendar exception of the ${feedOwn.has(localDate) ? 'feed' : 'project'}` : null,
+    };
+    for (const partner of partners) out.push({ feed: feed.name, partner, ...timing });
+  }
+  return out;
+}
