@@ -8,6 +8,7 @@ describe('calendar exceptions in project and feed files', () => {
       'dropkit.yaml': `${PROJECT_YAML}calendar:\n  exceptDates: ["2024-12-25"]\n`,
       'feeds/daily.yaml': `${dailyFeed()}calendar:\n  exceptDates: ["2024-02-29"]\n`,
       'feeds/daily.sql': DAILY_SQL,
+      'data/events.parquet': 'only its presence is checked here',
     });
     try {
       const project = loadProject(p.dir);
@@ -19,7 +20,7 @@ describe('calendar exceptions in project and feed files', () => {
   });
 
   function problemsOf(projectYaml: string, feedYaml: string) {
-    const p = tempProject({ 'dropkit.yaml': projectYaml, 'feeds/daily.yaml': feedYaml, 'feeds/daily.sql': DAILY_SQL });
+    const p = tempProject({ 'dropkit.yaml': projectYaml, 'feeds/daily.yaml': feedYaml, 'feeds/daily.sql': DAILY_SQL, 'data/events.parquet': 'only its presence is checked here' });
     try {
       loadProject(p.dir);
       return [];
