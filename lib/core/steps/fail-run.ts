@@ -4,6 +4,7 @@ import type { Manifest } from '../manifest';
 import type { RunRecord, StepName } from '../run-record';
 import { sha256Hex } from '../run-id';
 import { failureEvent, sendAll } from './notify';
+import { validationFailedEvent } from '../notices/events';
 import { rollForward, writeRunRecord } from './roll-forward';
 import type { RunState } from './run-state';
 import type { StepDeps } from './step-deps';
@@ -63,15 +64,18 @@ export async function failRunStep(input: FailRunInput, deps: Pick<StepDeps, 'sto
   await tidy('remove undelivered files', () => store.deletePrefix(plan.keys.drop));
 
   const status = error.name === 'ValidationFailedError' ? 'validation_failed' : 'failed';
-  const outcomes = await sendAll({ ...failureEvent(plan, step, error, deps.clock.now()), id: `${plan.runId}.${state.attemptId}.failed` }, deps.operators);
   {
-    const record: RunRecord = {
+    const base: RunRecord = {
       feed: plan.feed, partner: plan.partner, runId: plan.runId, revision: plan.revision, slot: plan.slot.id, scheduledFor: plan.slot.scheduledFor,
       attemptId: state.attemptId, status, step, startedAt: state.timings.startedAt, finishedAt: deps.clock.now().toISOString(), error,
-      validation: state.validation ?? null, manifest: null, rowCount: state.staged?.rowCount ?? null, noticeSent: false, notifications: outcomes, pending: cleanup,
+      validation: state.validation ?? null, manifest: null, rowCount: state.staged?.rowCount ?? null, noticeSent: false, notifications: [], pending: cleanup,
     };
+    // Operators hear which checks failed (validation.failed), or which step broke (run.failed).
+    const alert = validationFailedEvent(base, deps.clock.now()) ?? { ...failureEvent(plan, step, error, deps.clock.now()), id: `${plan.runId}.${state.attemptId}.failed` };
+    const outcomes = await sendAll(alert, deps.operators);
+    const record: RunRecord = { ...base, notifications: outcomes };
     await tidy('write the run record', () => writeRunRecord(store, plan.keys.runRecord, record));
+    await tidy('release the lease', () => releaseLease(store, state.lease));
+    return { status, notifications: outcomes, cleanup };
   }
-  await tidy('release the lease', () => releaseLease(store, state.lease));
-  return { status, notifications: outcomes, cleanup };
 }

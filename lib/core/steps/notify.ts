@@ -2,9 +2,11 @@ import type { Clock } from '../../ports/clock';
 import type { LinkSigner } from '../../ports/link-signer';
 import type { DropEvent, Notifier, NotifyOutcome } from '../../ports/notifier';
 import { parseDurationSeconds } from '../duration';
-import { runRecordKey } from '../layout';
+import { manifestKey, runRecordKey } from '../layout';
+import { dataUpdateEvent, schemaChangeEvent } from '../notices/events';
+import type { ObjectStore } from '../../ports/object-store';
 import type { Manifest } from '../manifest';
-import type { RunPlan, DeliveredRef } from './plan';
+import { previousDrop, RunPlan, DeliveredRef } from './plan';
 import { readRunRecord, writeRunRecord } from './roll-forward';
 import type { StepDeps } from './step-deps';
 
@@ -29,11 +31,31 @@ export async function notifyStep(ref: DeliveredRef, deps: Pick<StepDeps, 'store'
   const manifest = JSON.parse(got.body.toString('utf8')) as Manifest;
   const feed = deps.feeds.get(ref.feed);
   const linkSeconds = parseDurationSeconds(feed.spec.links.expiresIn)!;
-  const { outcomes } = await notifyDelivered({ manifest, manifestKey: ref.manifestKey, linkSeconds }, { signer: deps.signer, notifiers: deps.consumers(feed, ref.partner), clock: deps.clock });
+  const notifiers = deps.consumers(feed, ref.partner);
+  const { outcomes: delivered } = await notifyDelivered({ manifest, manifestKey: ref.manifestKey, linkSeconds }, { signer: deps.signer, notifiers, clock: deps.clock });
+  // What partners must act on besides the new drop: a changed schema, a revision that replaces one.
+  const followUps = await followUpNotices(store, ref, manifest, deps.clock.now());
+  const outcomes = [...delivered, ...(await Promise.all(followUps.map((e) => sendAll(e, notifiers)))).flat()];
   if (record) {
     await writeRunRecord(store, recordKey, { ...record, step: 'notify', noticeSent: true, notifications: outcomes, pending: record.pending.filter((p) => !p.startsWith('notify')) });
   }
   return { status: 'sent', outcomes };
+}
+
+/** `schema.change` against the drop before (the superseded revision, or the slot before), and `data.update` for a rerun. */
+async function followUpNotices(store: ObjectStore, ref: DeliveredRef, manifest: Manifest, now: Date): Promise<DropEvent[]> {
+  const c = { prefix: ref.prefix, feed: ref.feed, partner: ref.partner };
+  const readManifest = async (key: string) => {
+    const got = await store.get(key).catch(() => undefined);
+    return got ? (JSON.parse(got.body.toString('utf8')) as Manifest) : null;
+  };
+  let previous: Manifest | null = null;
+  if (manifest.supersedes) previous = await readManifest(manifestKey(c, ref.slot, manifest.supersedes));
+  else {
+    const before = await previousDrop(store, c, ref.slot);
+    if (before) previous = await readManifest(manifestKey(c, before.slot, before.runId));
+  }
+  return [schemaChangeEvent(previous, manifest, now), dataUpdateEvent(manifest, manifest.supersedes ? previous : null, now)].filter((e): e is DropEvent => e !== null);
 }
 
 export interface NotifyInput {
