@@ -88,7 +88,8 @@ describe('runSlot (local pipeline)', () => {
     expect(record).toMatchObject({ status: 'validation_failed', step: 'validate', validation: { status: 'fail' } });
     expect(record.validation!.checks.find((c) => c.name === 'unique(id)')).toMatchObject({ outcome: 'fail', observed: 1 });
     const outbox = readFileSync(join(project.dir, 'out/_outbox/events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(outbox.map((e) => e.type)).toEqual(['drop.delivered', 'run.failed']);
+    expect(outbox.map((e) => e.type)).toEqual(['drop.delivered', 'validation.failed']);
+    expect(outbox[1].validation.failed).toEqual([expect.objectContaining({ name: 'unique(id)', outcome: 'fail' })]);
     expect(await listKeys(bad.store, '_staging/')).toEqual([]);
   });
 
