@@ -104,7 +104,8 @@ export const PART_COLUMN = 'dropkit_part';
 export function unloadSql(table: string, location: string, compression: keyof typeof UNLOAD_CODECS, rowsPerPart?: number): string {
   const props = `format = 'PARQUET', compression = '${UNLOAD_CODECS[compression]}'`;
   if (!rowsPerPart) return `UNLOAD (SELECT * FROM ${table}) TO ${sqlString(location)} WITH (${props})`;
-  const numbered = `SELECT *, (row_number() OVER () - 1) / ${rowsPerPart} AS ${quoteIdent(PART_COLUMN)} FROM ${table}`;
+  // floor + cast: Trino divides bigints as integers already; written so the intent holds whatever `/` does.
+  const numbered = `SELECT *, CAST(floor((row_number() OVER () - 1) / ${rowsPerPart}) AS BIGINT) AS ${quoteIdent(PART_COLUMN)} FROM ${table}`;
   return `UNLOAD (${numbered}) TO ${sqlString(location)} WITH (${props}, partitioned_by = ARRAY['${PART_COLUMN}'])`;
 }
 

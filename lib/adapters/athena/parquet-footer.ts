@@ -101,9 +101,12 @@ class CompactReader {
       case T_DOUBLE:
         this.at += 8;
         return;
-      case T_BINARY:
-        this.at += Number(this.varint());
+      case T_BINARY: {
+        // Length first: `this.at += this.varint()` would read `at` before varint() moves it.
+        const length = Number(this.varint());
+        this.at += length;
         return;
+      }
       case T_LIST:
       case T_SET: {
         const head = this.byte();
