@@ -38,7 +38,7 @@ export function canonicalText(column: ColumnSchema): string {
   const c = quoteIdent(column.name);
   const type = column.type.toUpperCase();
   if (type === 'BOOLEAN') return `CASE WHEN ${c} THEN 'true' WHEN NOT ${c} THEN 'false' END`;
-  if (type.startsWith('TIMESTAMP') && type.includes('WITH TIME ZONE')) return isoUtc(`(${c} AT TIME ZONE 'UTC')`);
+  if (type.startsWith('TIMESTAMP') && type.includes('WITH TIME ZONE')) return isoUtc(`at_timezone(${c}, 'UTC')`);
   if (type.startsWith('TIMESTAMP')) return isoUtc(c);
   if (type === 'VARBINARY') return `to_base64(${c})`;
   if (/^(ARRAY|MAP|ROW|JSON)/.test(type)) return `json_format(CAST(${c} AS JSON))`;
