@@ -9,6 +9,8 @@ import type { QueryParameter, StageRequest } from '../../lib/ports/query-engine'
 import { queryEngineContract } from '../contract/query-engine.contract';
 import { collectText, stage } from '../helpers/engine';
 import { FakeAthena } from '../helpers/fake-athena';
+import { ADVERSARIAL_COLUMNS, ADVERSARIAL_ROWS } from '../helpers/adversarial';
+import { openTestEngine } from '../helpers/engine';
 
 const BUCKET = 'drops-bucket';
 const BASE = { workGroup: 'dropkit-feeds', stagingDatabase: 'dropkit_staging', bucket: BUCKET, pollIntervalMs: 1 } as const;
@@ -211,6 +213,20 @@ describe('AthenaEngine', () => {
         `CASE WHEN "happened_at" = date_trunc('second', "happened_at") THEN date_format("happened_at", '%Y-%m-%dT%H:%i:%sZ') ELSE date_format("happened_at", '%Y-%m-%dT%H:%i:%s.%fZ') END AS "happened_at" FROM ${staged.table}`,
     );
     expect(select.ResultConfiguration).toEqual({ OutputLocation: 's3://drops-bucket/_staging/txt/a1/athena-results/' });
+  });
+
+  it('streams the shared adversarial rows with the same canonical text as the DuckDB engine, through Athena’s CSV (the SQL run by the fake)', async () => {
+    const sql = `SELECT * FROM (VALUES ${ADVERSARIAL_ROWS}) ${ADVERSARIAL_COLUMNS} ORDER BY id`;
+    const duck = await openTestEngine();
+    try {
+      const expected = await collectText(duck.engine, await stage(duck.engine, { runId: 'adv', sql }));
+      const staged = await stage(under.engine, { runId: 'adv', sql });
+      expect(staged.columns.map((c) => c.type)).toEqual(['INTEGER', 'VARCHAR', 'DECIMAL(38,10)', 'BOOLEAN', 'TIMESTAMP WITH TIME ZONE', 'DATE']);
+      expect(await collectText(under.engine, staged)).toEqual(expected);
+      expect(expected[1][4]).toBe('2024-01-01T00:00:00.000001Z');
+    } finally {
+      await duck.cleanup();
+    }
   });
 
   it('fails clearly when the workgroup put the result CSV outside the store', async () => {

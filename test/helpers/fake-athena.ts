@@ -52,6 +52,7 @@ export class FakeAthena {
     await conn.run(`CREATE MACRO date_format(t, f) AS strftime(t, replace(replace(f, '%i', '%M'), '%s', '%S'))`);
     await conn.run(`CREATE MACRO regexp_like(s, p) AS regexp_matches(s, p)`);
     await conn.run(`CREATE MACRO json_format(j) AS CAST(j AS VARCHAR)`);
+    await conn.run(`CREATE MACRO at_timezone(t, z) AS timezone(z, t)`);
     return new FakeAthena(db, conn, store, bucket);
   }
 
