@@ -247,6 +247,17 @@ describe('AthenaEngine', () => {
     expect(left).toEqual([]);
   });
 
+  it('exports into the attempt’s own staging prefix (as the render step does), and a retried export finds its files without a second UNLOAD', async () => {
+    const staged = await stage(under.engine, { runId: 'render', sql: 'SELECT * FROM src', parameters: [] });
+    await under.store.put('_staging/render/a1/part-00000.csv', 'id\n1\n');
+    const files = await under.engine.exportParquet(staged, { compression: 'zstd', prefix: '_staging/render/a1/' });
+    expect(files).toEqual([{ key: '_staging/render/a1/part-00000.parquet', rows: 3 }]);
+    const unloads = () => under.mock.commandCalls(StartQueryExecutionCommand).filter((c) => c.args[0].input.QueryString!.startsWith('UNLOAD')).length;
+    expect(unloads()).toBe(1);
+    expect(await under.engine.exportParquet(staged, { compression: 'zstd', prefix: '_staging/render/a1/' })).toEqual(files);
+    expect(unloads()).toBe(1);
+  });
+
   it('splits Parquet by rows with a partitioned UNLOAD, numbering partitions in order', async () => {
     const staged = await stage(under.engine, { runId: 'split', sql: 'SELECT * FROM range(25) t(i)', parameters: [] });
     const files = await under.engine.exportParquet(staged, { compression: 'zstd', maxRowsPerFile: 2, prefix: 'out/' });

@@ -72,6 +72,7 @@ const RESULTS_DIR = 'athena-results/';
 const UNLOAD_DIR = 'unload/';
 /** Bytes read from the end of a Parquet file: enough for the footer of any file Athena writes here. */
 const FOOTER_READ = 64 * 1024;
+const PART_FILE = /^part-\d{5}\.parquet$/;
 
 /** What the engine derives from a stage request: table, locations, statement. Pure. */
 export interface AthenaStagePlan {
@@ -247,8 +248,10 @@ export class AthenaEngine implements QueryEngine {
     const unload = unloadSql(staged.table, s3UriOf(this.options, scratch), options.compression, rowsPerPart);
     // A retry of this export finds its UNLOAD (same token); its files are then already moved.
     const token = requestToken([...this.readableOf(staged), 'unload'], JSON.stringify([unload, options.prefix]));
-    const already = await this.listed(options.prefix);
-    if (already.length && !(await this.listed(scratch)).length) return this.describeParts(already);
+    // The prefix is usually the attempt's staging prefix itself, shared with the staged table,
+    // the results and the CSV parts: only its own part files count.
+    const parts = (await this.listed(options.prefix)).filter((o) => PART_FILE.test(o.key.slice(options.prefix.length)));
+    if (parts.length && !(await this.listed(scratch)).length) return this.describeParts(parts);
     await this.run(startInput({ sql: unload, parameters: [], token }, `${this.attemptPrefix(staged)}${RESULTS_DIR}`, this.options));
     const written = (await this.listed(scratch)).filter((o) => !/(^|\/)[_.][^/]*$/.test(o.key.slice(scratch.length)) && o.size > 0);
     // Partition folders sort by number, not text: dropkit_part=10 after dropkit_part=9.
@@ -260,12 +263,13 @@ export class AthenaEngine implements QueryEngine {
       await this.options.store.move(object.key, key);
       files.push({ key, rows });
     }
-    if (files.length === 0) throw new QueryFailedError(`Athena's UNLOAD of ${staged.table} wrote no Parquet file under ${scratch}`);
+    // No rows, no file: UNLOAD writes nothing for an empty result, and the drop then has no Parquet part.
+    if (files.length === 0 && staged.rowCount > 0) throw new QueryFailedError(`Athena's UNLOAD of ${staged.table} wrote no Parquet file under ${scratch}`);
     return files;
   }
 
-  private async describeParts(objects: { key: string; size: number }[]): Promise<ExportedFile[]> {
-    const parts = objects.filter((o) => /part-\d{5}\.parquet$/.test(o.key));
+  /** A retried export whose files were all moved already: they are the export. */
+  private async describeParts(parts: { key: string; size: number }[]): Promise<ExportedFile[]> {
     return Promise.all(parts.map(async (o) => ({ key: o.key, rows: await this.parquetRows(o.key, o.size) })));
   }
 
