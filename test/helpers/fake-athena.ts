@@ -251,6 +251,8 @@ interface FakeExecution {
 /** `?` replaced by the execution parameters in order, as Athena binds them. */
 function bind(sql: string, parameters: readonly string[]): string {
   const uses = scanParameters(sql).filter((u) => u.kind === 'positional');
+  // Athena takes `?` only inside a WHERE clause.
+  if (uses.some((u) => !u.inWhere)) throw new Error('Parameters are only supported in the WHERE clause');
   if (uses.length !== parameters.length) throw new Error(`the query has ${uses.length} parameters but ${parameters.length} ExecutionParameters were given`);
   let out = '';
   let from = 0;
