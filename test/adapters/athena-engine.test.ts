@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, GetTableMetadataCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
@@ -258,11 +258,36 @@ describe('AthenaEngine', () => {
     expect(unloads()).toBe(1);
   });
 
+  it('reads each file’s footer with a ranged read where the store offers one', async () => {
+    const staged = await stage(under.engine, { runId: 'ranged', sql: 'SELECT * FROM range(1000) t(i)', parameters: [] });
+    const local = under.store as LocalStore;
+    const ranges: [string, number, number][] = [];
+    const ranged = Object.assign(Object.create(local) as LocalStore, {
+      async readRange(key: string, start: number, end: number): Promise<Buffer> {
+        ranges.push([key, start, end]);
+        return (await readFile(local.localPath(key))).subarray(start, end);
+      },
+      async read(): Promise<never> {
+        throw new Error('the whole object was read');
+      },
+    });
+    const engine = new AthenaEngine({ ...BASE, store: ranged, client: (under.engine as unknown as { client: AthenaClient }).client });
+    const files = await engine.exportParquet(staged, { compression: 'zstd', prefix: 'ranged/' });
+    expect(files.map((f) => f.rows)).toEqual([1000]);
+    const size = (await stat(local.localPath('ranged/part-00000.parquet'))).size;
+    expect(ranges).toEqual([[expect.stringMatching(/^_staging\/ranged\/a1\/unload\/[0-9a-f]{16}\//), Math.max(0, size - 65536), size]]);
+  });
+
   it('splits Parquet by rows with a partitioned UNLOAD, numbering partitions in order', async () => {
     const staged = await stage(under.engine, { runId: 'split', sql: 'SELECT * FROM range(25) t(i)', parameters: [] });
     const files = await under.engine.exportParquet(staged, { compression: 'zstd', maxRowsPerFile: 2, prefix: 'out/' });
     expect(files.map((f) => f.rows)).toEqual([2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1]);
     expect(files.at(-1)!.key).toBe('out/part-00012.parquet');
+    const unload = under.mock.commandCalls(StartQueryExecutionCommand).at(-1)!.args[0].input.QueryString!;
+    expect(unload.replace(/unload\/[0-9a-f]{16}\//, 'unload/<hash>/')).toBe(
+      `UNLOAD (SELECT *, CAST(floor((row_number() OVER () - 1) / 2) AS BIGINT) AS "dropkit_part" FROM ${staged.table}) ` +
+        `TO 's3://drops-bucket/_staging/split/a1/unload/<hash>/' WITH (format = 'PARQUET', compression = 'ZSTD', partitioned_by = ARRAY['dropkit_part'])`,
+    );
     await expect(under.engine.exportParquet(staged, { compression: 'zstd', maxRowsPerFile: 0.2 as number, prefix: 'never/' })).rejects.toMatchObject({ name: 'UsageError', message: expect.stringMatching(/at most 100 partitions/) });
   });
 
