@@ -125,6 +125,12 @@ describe('AthenaEngine', () => {
     expect(under.mock.commandCalls(GetQueryExecutionCommand).length).toBe(2);
   });
 
+  it('names the staged columns as Glue stores them, in lower case', async () => {
+    const staged = await stage(under.engine, { runId: 'case', sql: 'SELECT id AS "orderId", label AS "Label" FROM src', parameters: [] });
+    expect(staged.columns.map((c) => c.name)).toEqual(['orderid', 'label']);
+    expect((await collectText(under.engine, staged))[0]).toEqual(['1', 'plain']);
+  });
+
   it('counts the staged rows with a query when the execution reports none (a state machine ran the CTAS)', async () => {
     const r = request({ sql: 'SELECT id FROM src', parameters: [] });
     await under.engine.execute(await under.engine.compileStage(r));
@@ -176,6 +182,18 @@ describe('AthenaEngine', () => {
     } finally {
       await again.cleanup();
     }
+  });
+
+  it('takes a stage statement whose table already exists (Athena forgot the token) as done, and counts its rows', async () => {
+    const r = request({ sql: 'SELECT id FROM src', parameters: [] });
+    await under.engine.execute(await under.engine.compileStage(r));
+    under.fake.failNext('FAILED', 'TABLE_ALREADY_EXISTS: Table already exists');
+    const statement = await under.engine.compileStage(r);
+    const again = await under.engine.execute({ ...statement, token: statement.token.replace(/.$/, (c) => (c === '0' ? '1' : '0')) });
+    expect(again).toEqual({ executionId: null, rows: null, bytesScanned: null, engineMillis: null });
+    expect((await under.engine.describeStage(r, again)).rowCount).toBe(3);
+    under.fake.failNext('FAILED', 'HIVE_PATH_ALREADY_EXISTS: Target directory for table already exists');
+    await expect(under.engine.execute({ ...statement, token: 'another-token-that-is-long-enough-0123456789' })).rejects.toMatchObject({ name: 'QueryFailedError' });
   });
 
   it('reads check results page by page, skipping the header row, with numbers for numeric columns and text otherwise', async () => {

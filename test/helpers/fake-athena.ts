@@ -149,12 +149,13 @@ export class FakeAthena {
     };
   }
 
+  /** Glue keeps column names in lower case, whatever the query called them. */
   private async tableMetadata(database: string | undefined, table: string | undefined) {
     this.throttle();
     try {
       const reader = await this.conn.runAndReadAll(`DESCRIBE ${q(database!)}.${q(table!)}`);
       const rows = reader.getRowObjectsJson() as { column_name: string; column_type: string }[];
-      return { TableMetadata: { Name: table, TableType: 'EXTERNAL_TABLE', Columns: rows.map((r) => ({ Name: r.column_name, Type: hiveType(r.column_type) })) } };
+      return { TableMetadata: { Name: table, TableType: 'EXTERNAL_TABLE', Columns: rows.map((r) => ({ Name: r.column_name.toLowerCase(), Type: hiveType(r.column_type) })) } };
     } catch {
       throw new MetadataException({ message: `Table ${table} not found in database ${database}`, $metadata: {} });
     }

@@ -72,6 +72,8 @@ const RESULTS_DIR = 'athena-results/';
 const UNLOAD_DIR = 'unload/';
 /** Bytes read from the end of a Parquet file: enough for the footer of any file Athena writes here. */
 const FOOTER_READ = 64 * 1024;
+/** Athena's reasons for a CTAS whose table exists (not HIVE_PATH_ALREADY_EXISTS: files without a table). */
+const TABLE_EXISTS = /TABLE_ALREADY_EXISTS|AlreadyExistsException|Table already exists/;
 const PART_FILE = /^part-\d{5}\.parquet$/;
 
 /** What the engine derives from a stage request: table, locations, statement. Pure. */
@@ -160,7 +162,17 @@ export class AthenaEngine implements QueryEngine {
   async execute(statement: Statement): Promise<Execution> {
     const staging = this.stagingPrefixOf(statement.sql);
     const input = staging === undefined ? { ...startInput(statement, '', this.options), ResultConfiguration: undefined } : startInput(statement, `${staging}${RESULTS_DIR}`, this.options);
-    const done = await this.run(input);
+    let done: QueryExecution;
+    try {
+      done = await this.run(input);
+    } catch (error) {
+      // The table is named after the statement: if it exists, this very statement made it (Athena
+      // forgot the token, or the CTAS finished under another one). Its rows are counted later.
+      if (staging !== undefined && error instanceof QueryFailedError && TABLE_EXISTS.test(error.message)) {
+        return { executionId: null, rows: null, bytesScanned: null, engineMillis: null };
+      }
+      throw error;
+    }
     return this.executionOf(done, /^\s*(CREATE|INSERT|UNLOAD)\b/i.test(statement.sql) ? await this.updateCount(done.QueryExecutionId!) : null);
   }
 
