@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, GetTableMetadataCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
+import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, GetTableMetadataCommand, StartQueryExecutionCommand, StopQueryExecutionCommand } from '@aws-sdk/client-athena';
 import { AthenaEngine, AthenaEngineOptions, athenaStageStatement } from '../../lib/adapters/athena/athena-engine';
 import { LocalStore } from '../../lib/adapters/local/local-store';
 import type { ObjectStore } from '../../lib/ports/object-store';
@@ -321,9 +321,10 @@ describe('AthenaEngine', () => {
     expect('exportCsv' in under.engine).toBe(false);
   });
 
-  it('gives up waiting after maxWaitMs', async () => {
+  it('gives up waiting after maxWaitMs and stops the query', async () => {
     const engine = new AthenaEngine({ ...BASE, store: under.store, client: (under.engine as unknown as { client: AthenaClient }).client, maxWaitMs: 0 });
     await expect(stage(engine, { runId: 'slow', sql: 'SELECT 1 AS x' })).rejects.toThrow(/still RUNNING after 0 s/);
+    expect(under.mock.commandCalls(StopQueryExecutionCommand).map((c) => c.args[0].input)).toEqual([{ QueryExecutionId: 'q-0001' }]);
   });
 });
 

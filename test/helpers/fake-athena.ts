@@ -11,6 +11,7 @@ import {
   QueryExecution,
   StartQueryExecutionCommand,
   StartQueryExecutionCommandInput,
+  StopQueryExecutionCommand,
   TooManyRequestsException,
 } from '@aws-sdk/client-athena';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -62,6 +63,7 @@ export class FakeAthena {
     stub.on(StartQueryExecutionCommand).callsFake((input) => this.start(input));
     stub.on(GetQueryExecutionCommand).callsFake((input) => this.status(input.QueryExecutionId));
     stub.on(GetQueryResultsCommand).callsFake((input) => this.results(input.QueryExecutionId, input.NextToken, input.MaxResults));
+    stub.on(StopQueryExecutionCommand).callsFake((input) => this.stop(input.QueryExecutionId));
     stub.on(GetTableMetadataCommand).callsFake((input) => this.tableMetadata(input.DatabaseName, input.TableName));
     return stub;
   }
@@ -147,6 +149,12 @@ export class FakeAthena {
       },
       ...(from + size < all.length ? { NextToken: String(from + size) } : {}),
     };
+  }
+
+  private stop(id: string | undefined) {
+    const e = this.get(id);
+    if (e.polls < 2) Object.assign(e, { state: 'CANCELLED', reason: 'Query cancelled by user' });
+    return {};
   }
 
   /** Glue keeps column names in lower case, whatever the query called them. */

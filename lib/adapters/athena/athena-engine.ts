@@ -9,6 +9,7 @@ import {
   QueryExecution,
   StartQueryExecutionCommand,
   StartQueryExecutionCommandInput,
+  StopQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
 import { QueryFailedError, UsageError } from '../../core/errors';
 import { sqlLiteral, toPositional, UnknownParameterError } from '../../core/sql-parameters';
@@ -336,6 +337,10 @@ export class AthenaEngine implements QueryEngine {
         throw new QueryFailedError(`Athena query ${id} ${state === 'FAILED' ? 'failed' : 'was cancelled'}: ${reason}`);
       }
       if (Date.now() + wait > deadline) {
+        // Not left running (and billed) for nobody: best effort, the error below is what matters.
+        await Promise.resolve()
+          .then(() => this.client.send(new StopQueryExecutionCommand({ QueryExecutionId: id })))
+          .catch(() => undefined);
         throw new QueryFailedError(`Athena query ${id} is still ${state ?? 'unknown'} after ${Math.round((this.options.maxWaitMs ?? 30 * 60_000) / 1000)} s; raise maxWaitMs or look at it in the ${this.options.workGroup} workgroup`);
       }
       await sleep(wait);
