@@ -18,9 +18,23 @@ export function parseCommandArgs<T extends Options>(command: string, args: strin
 
 export const projectOption = { project: { type: 'string', short: 'p', default: '.' } } as const;
 
+/** Where drops are and which engine runs the SQL: the local pair by default, or S3 and Athena. */
+export const storeOptions = {
+  store: { type: 'string' },
+  engine: { type: 'string' },
+  workgroup: { type: 'string' },
+  'staging-database': { type: 'string' },
+} as const;
+
+/** What `localContext` takes from the store options. */
+export function storeChoice(values: { store?: string; engine?: string; workgroup?: string; 'staging-database'?: string }) {
+  return { store: values.store, engine: values.engine, workgroup: values.workgroup, stagingDatabase: values['staging-database'] };
+}
+
 /** The options of commands that pick one slot of a feed: run and plan. */
 export const slotOptions = {
   ...projectOption,
+  ...storeOptions,
   slot: { type: 'string' },
   partner: { type: 'string' },
   rerun: { type: 'boolean', default: false },

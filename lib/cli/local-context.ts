@@ -6,7 +6,11 @@ import { LocalLinkSigner } from '../adapters/local/local-link-signer';
 import { LocalStore } from '../adapters/local/local-store';
 import type { Clock } from '../ports/clock';
 import { fixedClock, systemClock } from '../ports/clock';
+import type { LinkSigner } from '../ports/link-signer';
 import type { Notifier } from '../ports/notifier';
+import type { ObjectStore } from '../ports/object-store';
+import type { QueryEngine } from '../ports/query-engine';
+import { UsageError } from '../core/errors';
 import type { FeedDefinition } from '../core/feed/feed-definition';
 import { DEFAULT_LEASE_TTL_SECONDS, feedCatalog } from '../core/steps/step-deps';
 import type { Project } from '../project/load-project';
@@ -21,6 +25,12 @@ export interface LocalContextOptions {
   readonly now?: string;
   readonly console: boolean;
   readonly progress?: Progress;
+  /** `s3://bucket/prefix`: drops go to S3 instead of the local folder. */
+  readonly store?: string;
+  /** `duckdb` (default) or `athena`. */
+  readonly engine?: string;
+  readonly workgroup?: string;
+  readonly stagingDatabase?: string;
 }
 
 /** Whether a process on this machine is still running (a lease or scratch folder of a dead one can go). */
@@ -33,37 +43,79 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-/** Wires the embedded default: DuckDB over the project's sources, a local folder store, file links. */
+/**
+ * Wires a command: by default the embedded pair (DuckDB over the project's sources, a local
+ * folder store, file links); with `--store s3://…` the S3 store and presigned links; with
+ * `--engine athena` Athena in the given workgroup. The AWS SDK is loaded only when asked for.
+ */
 export function localContext(project: Project, options: LocalContextOptions) {
+  // The local folder keeps the outbox and scratch files even when the drops go to S3.
   const storeRoot = options.out ? resolve(options.out) : project.outputDir;
-  const store = new LocalStore(storeRoot);
-  // Parsed here, for every command that takes --now: a bad value is a usage error, not an Invalid Date mid-run.
+  const local = new LocalStore(storeRoot);
+  const remote = options.store ? s3Parts(options.store) : undefined;
+  const store: ObjectStore = remote?.store ?? local;
+  const signer: LinkSigner = remote?.signer ?? new LocalLinkSigner(local);
   const clock: Clock = options.now ? fixedClock(parseTimeArg('--now', options.now)) : systemClock;
   const workDir = join(storeRoot, '_work');
   const progress = options.progress;
+  const engine = options.engine ?? 'duckdb';
+  if (engine !== 'duckdb' && engine !== 'athena') throw new UsageError(`--engine ${engine} is not an engine; give duckdb (the default) or athena`);
+  if (engine === 'athena' && !remote) throw new UsageError('--engine athena stages and exports in S3: give --store s3://bucket/prefix too');
+  const athena = engine === 'athena' ? athenaSettings(options) : undefined;
   const consumers = new Map<string, Notifier[]>();
   const consumersFor = (feed: FeedDefinition, partner: string | null): Notifier[] => {
     const key = `${feed.spec.name}\n${partner ?? ''}`;
     if (!consumers.has(key)) consumers.set(key, consumerNotifiers(feed, partner, { storeRoot, console: options.console }));
     return consumers.get(key)!;
   };
+  const openEngine = async (): Promise<QueryEngine> => {
+    await removeDeadLeftovers(workDir, store instanceof LocalStore ? store : undefined, processAlive);
+    if (athena) return athenaEngine(athena, store, remote!.url);
+    return DuckDbEngine.open({ store, sources: project.sources, workDir, prefix: project.spec.prefix });
+  };
   const deps: RunDeps = {
     store,
     clock,
     prefix: project.spec.prefix,
     feeds: feedCatalog(project.feeds),
-    signer: new LocalLinkSigner(store),
+    signer,
     consumers: consumersFor,
     // The CLI prints a failed run itself; the outbox keeps the event for whoever watches it.
     operators: operatorNotifiers({ storeRoot, console: false }),
     lease: { ttlSeconds: DEFAULT_LEASE_TTL_SECONDS, host: hostname(), pid: process.pid, isAlive: processAlive },
     newAttemptId: () => randomBytes(6).toString('hex'),
-    openEngine: async () => {
-      await removeDeadLeftovers(workDir, store, processAlive);
-      return DuckDbEngine.open({ store, sources: project.sources, workDir, prefix: project.spec.prefix });
-    },
+    openEngine,
     onStep: progress ? (step, plan) => (step === 'stage' && progress.run(`${plan.feed}${plan.partner ? ` [${plan.partner}]` : ''} ${plan.slot.id}`), progress.step(step)) : undefined,
     onProgress: progress ? (p) => progress.written(p.format, p.rows, p.bytes) : undefined,
   };
-  return { store, storeRoot, clock, deps, consumersFor };
+  /** Where a key is, for people: a path in the local folder, or an s3:// URL. */
+  const locate = (key: string): string => (remote ? `${remote.url.replace(/\/+$/, '')}/${key}` : local.localPath(key));
+  return { store, local, storeRoot, clock, deps, consumersFor, locate, remote: remote !== undefined };
+}
+
+type Aws = typeof import('../aws');
+
+function aws(): Aws {
+  // Loaded on demand: local runs never pay for the AWS SDK.
+  return require('../aws') as Aws;
+}
+
+function s3Parts(url: string) {
+  if (!/^s3:\/\/[^/]+/.test(url)) throw new UsageError(`--store ${url} is not an S3 location; give s3://bucket or s3://bucket/prefix`);
+  const { S3Store, S3LinkSigner } = aws();
+  return { url, store: S3Store.fromUrl(url), signer: S3LinkSigner.fromUrl(url) };
+}
+
+function athenaSettings(options: LocalContextOptions): { workGroup: string; stagingDatabase: string } {
+  const workGroup = options.workgroup ?? process.env.DROPKIT_ATHENA_WORKGROUP;
+  const stagingDatabase = options.stagingDatabase ?? process.env.DROPKIT_ATHENA_STAGING_DATABASE;
+  if (!workGroup || !stagingDatabase) {
+    throw new UsageError('--engine athena needs --workgroup NAME and --staging-database NAME (or DROPKIT_ATHENA_WORKGROUP and DROPKIT_ATHENA_STAGING_DATABASE): the stack outputs name both');
+  }
+  return { workGroup, stagingDatabase };
+}
+
+function athenaEngine({ workGroup, stagingDatabase }: { workGroup: string; stagingDatabase: string }, store: ObjectStore, url: string): QueryEngine {
+  const [, bucket, prefix = ''] = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url)!;
+  return new (aws().AthenaEngine)({ workGroup, stagingDatabase, store, bucket, prefix: prefix.replace(/\/+$/, '') });
 }

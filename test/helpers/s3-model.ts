@@ -165,6 +165,16 @@ export class S3Model {
     return last && !last.deleteMarker ? last : undefined;
   }
 
+  /** The current body at a key, or undefined. */
+  object(bucket: string, key: string): Buffer | undefined {
+    return this.current(bucket, key)?.body;
+  }
+
+  /** Every key with a current object, sorted. */
+  keys(bucket: string): string[] {
+    return [...this.bucket(bucket).objects.keys()].filter((k) => this.current(bucket, k)).sort();
+  }
+
   async putObject(input: PutObjectCommandInput) {
     const bucket = this.bucket(input.Bucket);
     const key = input.Key!;

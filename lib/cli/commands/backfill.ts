@@ -3,7 +3,7 @@ import { deliveryPartners } from '../../core/feed/feed-definition';
 import { UsageError } from '../../core/errors';
 import { loadProject } from '../../project/load-project';
 import { backfill } from '../../runner/backfill';
-import { parseCommandArgs, parseTimeArg, projectOption } from '../args';
+import { parseCommandArgs, parseTimeArg, projectOption, storeChoice, storeOptions } from '../args';
 import { localContext } from '../local-context';
 import { createProgress } from '../progress';
 import { describeOutcome, exitCodeForOutcomes, outcomeJson } from '../run-output';
@@ -13,6 +13,7 @@ import { findFeed } from './run';
 export async function backfillCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('backfill', args, {
     ...projectOption,
+    ...storeOptions,
     from: { type: 'string' },
     to: { type: 'string' },
     partner: { type: 'string' },
@@ -27,7 +28,7 @@ export async function backfillCommand(args: string[]): Promise<number> {
   const feed = findFeed(project.feeds, positionals[0]);
   const partners = values.partner ? [values.partner] : deliveryPartners(feed);
   const progress = createProgress({ json: values.json });
-  const ctx = localContext(project, { out: values.out, now: values.now, console: !values.json, progress });
+  const ctx = localContext(project, { out: values.out, now: values.now, console: !values.json, progress, ...storeChoice(values) });
   for (const p of partners) ctx.consumersFor(feed, p);
 
   const summary = await backfill(
@@ -37,12 +38,12 @@ export async function backfillCommand(args: string[]): Promise<number> {
   );
   progress.clear();
 
-  const pathOf = (k: string) => ctx.store.localPath(k);
+  const pathOf = ctx.locate;
   const counts = { total: summary.total, delivered: summary.delivered, skipped: summary.skipped, failed: summary.failed, notRun: summary.notRun };
   if (values.json) {
     process.stdout.write(JSON.stringify({ status: summary.failed ? 'failed' : 'ok', feed: feed.spec.name, ...counts, runs: summary.outcomes.map((o) => outcomeJson(o, pathOf)) }) + '\n');
   } else {
-    const lines = summary.outcomes.map((o) => describeOutcome(o, (k) => relative(process.cwd(), pathOf(k))));
+    const lines = summary.outcomes.map((o) => describeOutcome(o, (k) => (ctx.remote ? pathOf(k) : relative(process.cwd(), pathOf(k)))));
     lines.push(
       `${feed.spec.name}: ${summary.total} slot${summary.total === 1 ? '' : 's'}: ${summary.delivered} delivered, ${summary.skipped} skipped (already delivered), ${summary.failed} failed` +
         (summary.notRun ? `, ${summary.notRun} not run (stopped at the first failure; --continue-on-failure goes on)` : ''),

@@ -9,7 +9,7 @@ import type { ObjectStore } from '../../ports/object-store';
 import { runRecordsPrefix } from '../../core/layout';
 import { UsageError } from '../../core/errors';
 import { loadProject } from '../../project/load-project';
-import { parseCommandArgs, parseTimeArg, projectOption } from '../args';
+import { parseCommandArgs, parseTimeArg, projectOption, storeChoice, storeOptions } from '../args';
 import { EXIT } from '../exit-codes';
 import { localContext } from '../local-context';
 import { findFeed } from './run';
@@ -23,6 +23,7 @@ import { findFeed } from './run';
 export async function historyCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('history', args, {
     ...projectOption,
+    ...storeOptions,
     partner: { type: 'string' },
     limit: { type: 'string', default: '20' },
     out: { type: 'string' },
@@ -40,7 +41,7 @@ export async function historyCommand(args: string[]): Promise<number> {
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit ${values.limit} is not a positive whole number`);
   const project = loadProject(values.project);
   const feed = findFeed(project.feeds, positionals[0]);
-  const { store, clock } = localContext(project, { out: values.out, now: values.now ? parseTimeArg('--now', values.now).toISOString() : undefined, console: false });
+  const { store, clock } = localContext(project, { out: values.out, now: values.now ? parseTimeArg('--now', values.now).toISOString() : undefined, console: false, ...storeChoice(values) });
   if (perSlot) return slotHistory(project, feed, store, clock.now(), { ...values, limit });
 
   const records: RunRecord[] = [];

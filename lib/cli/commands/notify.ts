@@ -3,7 +3,7 @@ import { manifestKey, runRecordsPrefix } from '../../core/layout';
 import type { RunRecord } from '../../core/run-record';
 import { notifyStep } from '../../core/steps/notify';
 import { loadProject } from '../../project/load-project';
-import { parseCommandArgs, projectOption } from '../args';
+import { parseCommandArgs, projectOption, storeChoice, storeOptions } from '../args';
 import { EXIT } from '../exit-codes';
 import { localContext } from '../local-context';
 import { findFeed } from './run';
@@ -13,11 +13,12 @@ import { findFeed } from './run';
  * key, to every consumer: for a notice that failed, or a consumer who lost it.
  */
 export async function notifyCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs('notify', args, { ...projectOption, run: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean', default: false } });
+  const { values, positionals } = parseCommandArgs('notify', args, { ...projectOption,
+    ...storeOptions, run: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean', default: false } });
   if (positionals.length !== 1 || !values.run) throw new UsageError('dropkit notify takes one feed and --run ID (see dropkit history FEED for run ids)');
   const project = loadProject(values.project);
   const feed = findFeed(project.feeds, positionals[0]);
-  const ctx = localContext(project, { out: values.out, console: !values.json });
+  const ctx = localContext(project, { out: values.out, console: !values.json, ...storeChoice(values) });
   const record = await findRunRecord(ctx.store, runRecordsPrefix(project.spec.prefix, feed.spec.name), values.run);
   if (!record) throw new UsageError(`no run ${values.run} of ${feed.spec.name}; dropkit history ${feed.spec.name} lists its runs`);
   const key = manifestKey({ prefix: project.spec.prefix, feed: record.feed, partner: record.partner }, record.slot, record.runId);

@@ -2,7 +2,7 @@ import { UsageError } from '../../core/errors';
 import { planRun } from '../../core/steps/plan';
 import { deliveryPartners } from '../../core/feed/feed-definition';
 import { loadProject } from '../../project/load-project';
-import { parseCommandArgs, parseTimeArg, slotOptions } from '../args';
+import { parseCommandArgs, parseTimeArg, slotOptions, storeChoice } from '../args';
 import { EXIT } from '../exit-codes';
 import { localContext } from '../local-context';
 import { findFeed } from './run';
@@ -14,7 +14,7 @@ export async function planCommand(args: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('dropkit plan takes one feed');
   const project = loadProject(values.project);
   const feed = findFeed(project.feeds, positionals[0]);
-  const ctx = localContext(project, { out: values.out, now: values.now, console: false });
+  const ctx = localContext(project, { out: values.out, now: values.now, console: false, ...storeChoice(values) });
   const slot = values.slot ? parseTimeArg('--slot', values.slot) : undefined;
   const partners = values.partner ? [values.partner] : deliveryPartners(feed);
   const plans = [];
@@ -36,7 +36,7 @@ export async function planCommand(args: string[]): Promise<number> {
     lines.push(
       `${plan.feed}${plan.partner ? ` [${plan.partner}]` : ''} slot ${plan.slot.id} (revision ${plan.revision}${plan.supersedes ? `, supersedes ${plan.supersedes}` : ''})`,
       `  run id        ${plan.runId}`,
-      `  engine        duckdb (sql sha256 ${sha256Hex(feed.sql.duckdb)})`,
+      `  engine        ${values.engine ?? 'duckdb'} (sql sha256 ${sha256Hex(feed.sql[values.engine === 'athena' ? 'athena' : 'duckdb'])})`,
       `  data interval ${plan.slot.dataInterval.start} → ${plan.slot.dataInterval.end}`,
       `  expected by   ${plan.sla.expectedBy}${plan.sla.warnAt ? ` (warn at ${plan.sla.warnAt})` : ''}`,
       `  parameters    ${plan.parameters.map((x) => `$${x.name}=${JSON.stringify(x.value)}`).join(' ')}`,

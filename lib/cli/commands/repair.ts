@@ -1,7 +1,7 @@
 import { UsageError } from '../../core/errors';
 import { repairAll } from '../../core/steps/repair';
 import { loadProject } from '../../project/load-project';
-import { parseCommandArgs, projectOption } from '../args';
+import { parseCommandArgs, projectOption, storeChoice, storeOptions } from '../args';
 import { EXIT } from '../exit-codes';
 import { localContext } from '../local-context';
 import { findFeed } from './run';
@@ -12,11 +12,12 @@ import { findFeed } from './run';
  * failed and its leftovers go. Runs that are still going are left alone.
  */
 export async function repairCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs('repair', args, { ...projectOption, out: { type: 'string' }, json: { type: 'boolean', default: false }, now: { type: 'string' } });
+  const { values, positionals } = parseCommandArgs('repair', args, { ...projectOption,
+    ...storeOptions, out: { type: 'string' }, json: { type: 'boolean', default: false }, now: { type: 'string' } });
   if (positionals.length > 1) throw new UsageError('dropkit repair takes at most one feed');
   const project = loadProject(values.project);
   const feed = positionals[0] ? findFeed(project.feeds, positionals[0]).spec.name : undefined;
-  const ctx = localContext(project, { out: values.out, now: values.now, console: !values.json });
+  const ctx = localContext(project, { out: values.out, now: values.now, console: !values.json, ...storeChoice(values) });
   const results = await repairAll({ prefix: project.spec.prefix, feed }, ctx.deps);
   const acted = results.filter((r) => r.action !== 'none');
   if (values.json) {

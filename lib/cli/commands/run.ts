@@ -3,7 +3,7 @@ import { deliveryPartners, FeedDefinition } from '../../core/feed/feed-definitio
 import { UsageError } from '../../core/errors';
 import { loadProject } from '../../project/load-project';
 import { runSlot, RunOutcome } from '../../runner/run-slot';
-import { parseCommandArgs, parseTimeArg, slotOptions } from '../args';
+import { parseCommandArgs, parseTimeArg, slotOptions, storeChoice } from '../args';
 import { localContext } from '../local-context';
 import { createProgress } from '../progress';
 import { describeOutcome, exitCodeForOutcomes, outcomeJson, worstStatus } from '../run-output';
@@ -22,7 +22,7 @@ export async function runCommand(args: string[]): Promise<number> {
   const feeds = values.all ? project.feeds : [findFeed(project.feeds, positionals[0])];
   const slot = values.slot ? parseTimeArg('--slot', values.slot) : undefined;
   const progress = createProgress({ json: values.json });
-  const ctx = localContext(project, { out: values.out, now: values.now, console: !values.json, progress });
+  const ctx = localContext(project, { out: values.out, now: values.now, console: !values.json, progress, ...storeChoice(values) });
 
   // Build every run's notifiers first: a missing webhook secret stops everything before any work.
   const runs = feeds.flatMap((feed) => {
@@ -36,10 +36,10 @@ export async function runCommand(args: string[]): Promise<number> {
   progress.clear();
 
   if (values.json) {
-    const results = outcomes.map((o) => outcomeJson(o, (k) => ctx.store.localPath(k)));
+    const results = outcomes.map((o) => outcomeJson(o, ctx.locate));
     process.stdout.write(JSON.stringify(results.length === 1 ? results[0] : { status: worstStatus(outcomes), runs: results }) + '\n');
   } else {
-    process.stdout.write(outcomes.map((o) => describeOutcome(o, (k) => relative(process.cwd(), ctx.store.localPath(k)))).join('\n') + '\n');
+    process.stdout.write(outcomes.map((o) => describeOutcome(o, (k) => (ctx.remote ? ctx.locate(k) : relative(process.cwd(), ctx.locate(k))))).join('\n') + '\n');
   }
   return exitCodeForOutcomes(outcomes);
 }
