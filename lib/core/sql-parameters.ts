@@ -146,6 +146,50 @@ export function sqlLiteral(p: QueryParameter): string {
   }
 }
 
+/**
+ * Why a query cannot be run as one confined SELECT (a check's own SQL, wrapped by dropkit), or
+ * undefined when it can: it must start with SELECT or WITH, stay one statement (no `;` but at the
+ * end) and never close a parenthesis it did not open, which would break out of the wrapper.
+ * Literals, quoted names and comments are skipped, so text inside them does not count.
+ */
+export function singleSelectProblem(sql: string): string | undefined {
+  const body = sql.replace(/[\s;]+$/, '');
+  let depth = 0;
+  let i = 0;
+  let firstWord: string | undefined;
+  while (i < body.length) {
+    const ch = body[i];
+    const next = body[i + 1];
+    if (ch === "'" || ch === '"' || ch === '`') i = skipQuoted(body, i, ch);
+    else if (ch === '-' && next === '-') {
+      const end = body.indexOf('\n', i);
+      i = end === -1 ? body.length : end + 1;
+    } else if (ch === '/' && next === '*') {
+      const end = body.indexOf('*/', i + 2);
+      i = end === -1 ? body.length : end + 2;
+    } else if (ch === '$' && /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.test(body.slice(i, i + 200))) {
+      const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(body.slice(i, i + 200))![0];
+      const end = body.indexOf(tag, i + tag.length);
+      i = end === -1 ? body.length : end + tag.length;
+    } else if (ch === '(') {
+      depth++;
+      i++;
+    } else if (ch === ')') {
+      if (--depth < 0) return 'it closes a parenthesis it did not open';
+      i++;
+    } else if (ch === ';') {
+      return 'it holds more than one statement (a ";" before the end)';
+    } else if (/[A-Za-z_]/.test(ch)) {
+      const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(body.slice(i, i + 64))![0];
+      firstWord ??= word.toUpperCase();
+      i += word.length;
+    } else i++;
+  }
+  if (depth !== 0) return 'it leaves a parenthesis open';
+  if (firstWord !== 'SELECT' && firstWord !== 'WITH') return `it must be a SELECT (or WITH … SELECT), not ${firstWord ?? 'empty'}`;
+  return undefined;
+}
+
 function skipQuoted(sql: string, start: number, quote: string): number {
   let i = start + 1;
   while (i < sql.length) {

@@ -1,9 +1,10 @@
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DuckDbEngine } from '../../lib/adapters/duckdb/duckdb-engine';
 import { openTestEngine, stage } from '../helpers/engine';
 import { checkSchema, CheckConfig } from '../../lib/core/checks/registry';
 import { duckdbDialect } from '../../lib/core/checks/dialect';
-import { notNullCheck } from '../../lib/core/checks/not-null';
-import { rowCountCheck } from '../../lib/core/checks/row-count';
 import { uniqueCheck } from '../../lib/core/checks/unique';
 import { assertPublishable, validateStaged } from '../../lib/core/steps/validate';
 import type { StagedTable } from '../../lib/ports/query-engine';
@@ -24,23 +25,51 @@ const target = {
 const parse = (c: unknown) => checkSchema.parse(c) as CheckConfig;
 
 describe('check compilation', () => {
-  it('compiles row_count to one aggregate over the staged table', () => {
-    const [c] = rowCountCheck.compile(rowCountCheck.schema.parse({ type: 'row_count', min: 1, max: 10 }), target);
-    expect(c).toMatchObject({ kind: 'aggregate', name: 'row_count', severity: 'error', expressions: { rows: 'count(*)' } });
+  let engine: DuckDbEngine;
+  let closeEngine: () => Promise<void>;
+  let staged: StagedTable;
+  beforeAll(async () => {
+    ({ engine, cleanup: closeEngine } = await openTestEngine());
+    // Ten rows; a NULL email twice; (3, 'c@x') twice; two rows whose key holds a NULL, alike.
+    staged = await stage(engine, {
+      runId: 'compiled',
+      sql: `SELECT * FROM (VALUES (1, 'a@x'), (2, 'b@x'), (3, 'c@x'), (3, 'c@x'), (4, NULL), (4, NULL), (5, 'e@x'), (6, 'f@x'), (7, 'g@x'), (8, 'h@x')) t(id, email)`,
+    });
+  });
+  afterAll(async () => closeEngine());
+  const run = (checks: unknown[]) => validateStaged(checks.map(parse), staged, engine, CONTEXT);
+
+  it('runs row_count as one aggregate over the staged rows, judging it against its bounds', async () => {
+    const report = await run([{ type: 'row_count', min: 1, max: 10 }, { type: 'row_count', max: 9, name: 'at most 9' }]);
+    expect(report.checks.map((c) => [c.name, c.observed, c.outcome])).toEqual([['row_count', 10, 'pass'], ['at most 9', 10, 'fail']]);
   });
 
-  it('compiles not_null to one result per column, quoting identifiers', () => {
-    const compiled = notNullCheck.compile(notNullCheck.schema.parse({ type: 'not_null', columns: ['id', 'email'] }), target);
-    expect(compiled.map((c) => c.name)).toEqual(['not_null(id)', 'not_null(email)']);
-    expect(compiled[1]).toMatchObject({ kind: 'aggregate', expressions: { nulls: 'count(*) - count("email")' } });
+  it('runs not_null with one result per column', async () => {
+    const report = await run([{ type: 'not_null', columns: ['id', 'email'] }]);
+    expect(report.checks.map((c) => [c.name, c.observed, c.outcome])).toEqual([['not_null(id)', 0, 'pass'], ['not_null(email)', 2, 'fail']]);
   });
 
-  it('compiles a multi-column unique to a grouped query that ignores NULL keys', () => {
-    const [c] = uniqueCheck.compile(uniqueCheck.schema.parse({ type: 'unique', columns: ['id', 'email'] }), target);
-    expect(c.kind).toBe('query');
-    if (c.kind !== 'query') return;
-    expect(c.sql).toContain('GROUP BY "id", "email" HAVING count(*) > 1');
-    expect(c.sql).toContain('"id" IS NOT NULL AND "email" IS NOT NULL');
+  it('runs a multi-column unique that counts repeated keys and leaves keys with a NULL out', async () => {
+    const report = await run([{ type: 'unique', columns: ['id', 'email'] }]);
+    // (3, 'c@x') repeats once; (4, NULL) twice is not compared.
+    expect(report.checks.map((c) => [c.name, c.observed, c.outcome])).toEqual([['unique(id, email)', 1, 'fail']]);
+  });
+
+  it('refuses a custom_sql check that would close its wrapper or run a second statement, at check time', () => {
+    const escape = (sql: string) => checkSchema.safeParse({ type: 'custom_sql', sql });
+    const closes = escape(`SELECT * FROM {{ table }}) f; COPY (SELECT 42) TO '/tmp/x'; SELECT * FROM (SELECT 1`);
+    expect(closes.success).toBe(false);
+    expect(JSON.stringify(closes.error?.issues)).toMatch(/closes a parenthesis it did not open/);
+    expect(JSON.stringify(escape(`SELECT * FROM {{ table }}; DROP TABLE x`).error?.issues)).toMatch(/more than one statement/);
+    expect(JSON.stringify(escape(`COPY {{ table }} TO '/tmp/x'`).error?.issues)).toMatch(/must be a SELECT/);
+    // Parentheses, semicolons and keywords inside literals and comments are data.
+    expect(escape(`SELECT * FROM {{ table }} WHERE note = ')' -- ;\n AND x <> ';'`).success).toBe(true);
+  });
+
+  it('and the engine runs nothing but one SELECT even when handed such SQL', async () => {
+    const target = join(tmpdir(), `dropkit-escape-${process.pid}.csv`);
+    await expect(engine.query(`SELECT 1) f; COPY (SELECT 42) TO '${target}'; SELECT (1`, staged)).rejects.toMatchObject({ name: 'QueryFailedError' });
+    expect(existsSync(target)).toBe(false);
   });
 
   it('marks a check on a column the query does not return as invalid, naming the column and the available ones', () => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CheckDefinition, commonCheckFields } from './check-types';
 import { toNumber } from './sql';
+import { singleSelectProblem } from '../sql-parameters';
 import { toleranceFields } from './threshold';
 
 /** `{{ table }}` (spaces optional) stands for the staged table in the check's SQL. */
@@ -16,6 +17,11 @@ const schema = z
       .string()
       .min(1)
       .refine((s) => new RegExp(TABLE.source).test(s), { error: 'the SQL must read the staged result through {{ table }}' })
+      // One read-only SELECT that cannot break out of the statement dropkit wraps it in.
+      .superRefine((s, ctx) => {
+        const problem = singleSelectProblem(s);
+        if (problem) ctx.addIssue({ code: 'custom', message: `the SQL must be one SELECT over {{ table }}: ${problem}` });
+      })
       .meta({ description: 'A query whose returned rows are the failures; {{ table }} stands for the staged result' }),
     sampleSize: z.number().int().min(0).max(20).default(5).meta({ description: 'Failing rows kept in the run record (at most 20)' }),
     maxFailing: toleranceFields.maxFailing,
