@@ -77,6 +77,7 @@ export async function runSlot(request: RunRequest, deps: RunDeps): Promise<RunOu
     deps.onStep?.(s, plan);
   };
   let engine: QueryEngine | undefined;
+  let published: Awaited<ReturnType<typeof publishStep>> | undefined;
   const keeper = leaseKeeper(state.lease, deps);
   try {
     enter('stage');
@@ -93,7 +94,7 @@ export async function runSlot(request: RunRequest, deps: RunDeps): Promise<RunOu
 
     enter('publish');
     state = { ...state, lease: await keeper.stop() };
-    const published = await publishStep(state, stepDeps);
+    published = await publishStep(state, stepDeps);
 
     enter('notify');
     const ref = deliveredRef(plan, published.manifestKey);
@@ -103,6 +104,12 @@ export async function runSlot(request: RunRequest, deps: RunDeps): Promise<RunOu
   } catch (e) {
     await keeper.stop().catch(() => undefined);
     const error = { name: e instanceof Error ? e.name : 'Error', message: e instanceof Error ? e.message : String(e) };
+    if (published) {
+      // Past the commit point (the notice could not be recorded): delivered; the next run or repair finishes it.
+      await releaseLease(deps.store, state.lease).catch(() => undefined);
+      const ref = deliveredRef(plan, published.manifestKey);
+      return { ...refOutcome('delivered', ref), manifest: published.manifest, validation: state.validation, notifications: [], pending: [...published.pending, `notify: ${error.message}`] };
+    }
     const failed = await failRunStep({ state: { ...state, lease: keeper.current() }, step, error }, { ...deps, engine });
     if (failed.status === 'delivered') {
       // The manifest was written before the failure: delivered, and the notice still goes out.

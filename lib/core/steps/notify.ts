@@ -5,6 +5,7 @@ import type { ObjectStore } from '../../ports/object-store';
 import { parseDurationSeconds } from '../duration';
 import { runRecordKey } from '../layout';
 import type { Manifest } from '../manifest';
+import type { RunRecord } from '../run-record';
 import type { RunPlan, DeliveredRef } from './plan';
 import { readRunRecord, writeRunRecord } from './roll-forward';
 import type { StepDeps } from './step-deps';
@@ -32,7 +33,16 @@ export async function notifyStep(ref: DeliveredRef, deps: Pick<StepDeps, 'store'
   const linkSeconds = parseDurationSeconds(feed.spec.links.expiresIn)!;
   const { outcomes } = await notifyDelivered({ manifest, manifestKey: ref.manifestKey, linkSeconds }, { signer: deps.signer, notifiers: deps.consumers(feed, ref.partner), clock: deps.clock });
   if (record) {
-    await writeRunRecord(store, recordKey, { ...record, step: 'notify', noticeSent: true, notifications: outcomes, pending: record.pending.filter((p) => !p.startsWith('notify')) });
+    const sent: RunRecord = { ...record, step: 'notify', noticeSent: true, notifications: outcomes, pending: record.pending.filter((p) => !p.startsWith('notify')) };
+    // The notice is out: a record that does not say so would have it sent again, so try harder than once.
+    for (let tries = 1; ; tries++) {
+      try {
+        await writeRunRecord(store, recordKey, sent);
+        break;
+      } catch (error) {
+        if (tries >= 3) throw error;
+      }
+    }
   }
   return { status: 'sent', outcomes };
 }
