@@ -124,7 +124,9 @@ export async function runSlot(request: RunRequest, deps: RunDeps): Promise<RunOu
     return { ...base, status: failed.status === 'validation_failed' ? 'validation-failed' : 'failed', notifications: failed.notifications };
   } finally {
     await keeper.stop().catch(() => undefined);
-    await engine?.close();
+    // The outcome is decided by now: an engine that fails to close must not turn it into a rejection
+    // (a delivered drop reported as an error). Its scratch folder goes with the next run after this process.
+    await engine?.close().catch(() => undefined);
   }
 }
 
