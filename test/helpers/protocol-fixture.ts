@@ -20,22 +20,27 @@ export const NOW = '2024-01-16T07:00:00Z';
 /** A project folder the tests copy: the daily feed with one-day retention, slot 14 already delivered. */
 export interface BaseProject {
   readonly dir: string;
-  /** The run id of slot 14's drop, which retention removes when slot 16 is delivered. */
+  /** The run id of slot 14's drop, which retention removes when slot 16 is delivered ('' when not delivered). */
   readonly slot14RunId: string;
   /** A fresh copy of the project (its own store), removed by `cleanup`. */
   copy(): string;
   cleanup(): void;
 }
 
-export async function baseProject(feedExtra = 'retention:\n  days: 1\n', sql = DAILY_SQL): Promise<BaseProject> {
-  const project = tempProject({ 'dropkit.yaml': PROJECT_YAML, 'feeds/daily.yaml': dailyFeed('daily', feedExtra), 'feeds/daily.sql': sql });
+export async function baseProject(options: { feed?: string; sql?: string; deliverSlot14?: boolean } = {}): Promise<BaseProject> {
+  const feed = options.feed ?? dailyFeed('daily', 'retention:\n  days: 1\n');
+  const project = tempProject({ 'dropkit.yaml': PROJECT_YAML, 'feeds/daily.yaml': feed, 'feeds/daily.sql': options.sql ?? DAILY_SQL });
   await writeParquet(join(project.dir, 'data/events.parquet'), eventsSelect());
-  const first = await runIn(project.dir, { slot: SLOT_14 });
-  if (first.status !== 'delivered') throw new Error(`base project: slot 14 ${first.status}: ${first.error?.message}`);
+  let slot14RunId = '';
+  if (options.deliverSlot14 !== false) {
+    const first = await runIn(project.dir, { slot: SLOT_14 });
+    if (first.status !== 'delivered') throw new Error(`base project: slot 14 ${first.status}: ${first.error?.message}`);
+    slot14RunId = first.runId;
+  }
   const copies: string[] = [];
   return {
     dir: project.dir,
-    slot14RunId: first.runId,
+    slot14RunId,
     copy() {
       const dir = mkdtempSync(join(scratchRoot(), 'dropkit-protocol-'));
       cpSync(project.dir, dir, { recursive: true });
@@ -98,6 +103,26 @@ export function localStoreOf(dir: string): LocalStore {
 /** Where copies go: memory when the machine has it (fsyncs cost nothing there), else the temp folder. */
 export function scratchRoot(): string {
   return existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+}
+
+/** A daily feed at 06:00 UTC over any SQL, CSV + Parquet, with only a row-count check. */
+export function plainFeed(minRows = 1, extra = ''): string {
+  return `name: daily
+description: protocol test feed
+owner: tests@example.com
+schedule:
+  cron: "0 6 * * *"
+  timezone: UTC
+sla:
+  deliverWithin: PT2H
+formats:
+  csv:
+    gzip: false
+  parquet: {}
+checks:
+  - type: row_count
+    min: ${minRows}
+${extra}`;
 }
 
 /** Resolves within `ms` or rejects naming what hung. */

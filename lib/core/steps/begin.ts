@@ -41,11 +41,14 @@ export async function planStep(input: PlanInput, deps: Pick<StepDeps, 'store' | 
 
   const startedAt = deps.clock.now().toISOString();
   try {
-    // The slot is ours: nothing of an earlier attempt of this run is delivered (no manifest), so it goes.
-    if (!(await store.exists(plan.keys.manifest))) {
-      await store.deletePrefix(plan.keys.stagingRoot);
-      await store.deletePrefix(plan.keys.drop);
+    if (await store.exists(plan.keys.manifest)) {
+      // A racer delivered this very run between our plan and our lease: its record and drop are not ours to touch.
+      await releaseLease(store, lease.held);
+      return { status: 'already-delivered', delivered: { feed: plan.feed, partner: plan.partner, prefix: plan.prefix, slot: plan.slot.id, runId: plan.runId, revision: plan.revision, manifestKey: plan.keys.manifest } };
     }
+    // The slot is ours and nothing of an earlier attempt of this run is delivered (no manifest), so it goes.
+    await store.deletePrefix(plan.keys.stagingRoot);
+    await store.deletePrefix(plan.keys.drop);
     const record: RunRecord = {
       feed: plan.feed, partner: plan.partner, runId: plan.runId, revision: plan.revision, slot: plan.slot.id, scheduledFor: plan.slot.scheduledFor,
       attemptId, status: 'running', step: 'plan', startedAt, finishedAt: null, error: null, validation: null, manifest: null, rowCount: null,
