@@ -57,10 +57,8 @@ export function localContext(project: Project, options: LocalContextOptions) {
     operators: operatorNotifiers({ storeRoot, console: false }),
     lease: { ttlSeconds: DEFAULT_LEASE_TTL_SECONDS, host: hostname(), pid: process.pid, isAlive: processAlive },
     newAttemptId: () => randomBytes(6).toString('hex'),
-    openEngine: async () => {
-      await removeDeadLeftovers(workDir, store, processAlive);
-      return DuckDbEngine.open({ store, sources: project.sources, workDir, prefix: project.spec.prefix });
-    },
+    removeLeftovers: () => removeDeadLeftovers(workDir, store, processAlive),
+    openEngine: () => DuckDbEngine.open({ store, sources: project.sources, workDir, prefix: project.spec.prefix }),
     onStep: progress ? (step, plan) => (step === 'stage' && progress.run(`${plan.feed}${plan.partner ? ` [${plan.partner}]` : ''} ${plan.slot.id}`), progress.step(step)) : undefined,
     onProgress: progress ? (p) => progress.written(p.format, p.rows, p.bytes) : undefined,
   };

@@ -29,6 +29,8 @@ export interface RunDeps extends Omit<StepDeps, 'engine'> {
   readonly prefix: string;
   /** A fresh engine per run; closed when the run ends. */
   readonly openEngine: () => Promise<QueryEngine>;
+  /** Removes what runs that died left on this machine (scratch folders, temp files); every run calls it first. */
+  readonly removeLeftovers?: () => Promise<unknown>;
   readonly onStep?: (step: StepName, plan: RunPlan) => void;
   readonly onProgress?: (p: RenderProgress) => void;
 }
@@ -56,6 +58,8 @@ export interface RunOutcome {
  * forward. A slot already delivered is repaired if its run died after the commit point.
  */
 export async function runSlot(request: RunRequest, deps: RunDeps): Promise<RunOutcome> {
+  // Before the plan: a slot already delivered opens no engine, yet a dead run of it may have left scratch behind.
+  await deps.removeLeftovers?.().catch(() => undefined);
   const planned = await planStep({ feed: request.feed, partner: request.partner, slot: request.slot?.toISOString(), rerun: request.rerun }, deps);
   if (planned.status === 'already-delivered') {
     const repaired = await repairDelivered(planned.delivered, deps);
