@@ -11,7 +11,7 @@ import type { DeliveredRef, RunPlan } from '../core/steps/plan';
 import { publishStep } from '../core/steps/publish';
 import type { RenderProgress } from '../core/steps/render';
 import { renderStep } from '../core/steps/render';
-import { repairDelivered } from '../core/steps/repair';
+import { repairAll, repairDelivered } from '../core/steps/repair';
 import type { RunState } from '../core/steps/run-state';
 import { stageStep } from '../core/steps/stage';
 import type { StepDeps } from '../core/steps/step-deps';
@@ -63,6 +63,9 @@ export async function runSlot(request: RunRequest, deps: RunDeps): Promise<RunOu
   const planned = await planStep({ feed: request.feed, partner: request.partner, slot: request.slot?.toISOString(), rerun: request.rerun }, deps);
   if (planned.status === 'already-delivered') {
     const repaired = await repairDelivered(planned.delivered, deps);
+    // A dead attempt at a newer revision of the slot (a crashed rerun) may have left files without a manifest.
+    const { feed, partner, slot } = planned.delivered;
+    await repairAll({ prefix: deps.prefix, feed, slot: { id: slot, partner } }, deps).catch(() => undefined);
     return { ...refOutcome('already-delivered', planned.delivered), notifications: [], pending: repaired.pending };
   }
   if (planned.status === 'busy') {

@@ -7,6 +7,8 @@ export type WriteOp = 'put' | 'move' | 'delete' | 'deletePrefix';
 export interface Fault {
   /** Fail the N-th (0-based) write that matches `op` and `key` (every write when both are absent). */
   readonly at: number;
+  /** How many matching writes fail from the N-th on (default 1; Infinity: every one, a write that can never succeed). */
+  readonly count?: number;
   readonly op?: WriteOp;
   readonly key?: RegExp;
   /**
@@ -43,7 +45,7 @@ export class FaultyStore implements ObjectStore {
   readonly log: WriteLogEntry[] = [];
   private matched = 0;
   private crashed = false;
-  /** Set once the fault has fired. */
+  /** The first injected failure, once one has fired. */
   fired: InjectedFault | undefined;
 
   constructor(
@@ -70,12 +72,13 @@ export class FaultyStore implements ObjectStore {
     const matches = !f || ((!f.op || f.op === op) && (!f.key || f.key.test(key)));
     if (!matches) return work();
     const n = this.matched++;
-    if (!f || n !== f.at) return work();
-    this.fired = new InjectedFault(op, key, n);
+    if (!f || n < f.at || n >= f.at + (f.count ?? 1)) return work();
+    const fault = new InjectedFault(op, key, n);
+    this.fired ??= fault;
     const mode = f.mode ?? 'before';
     if (mode === 'crash') this.crashed = true;
     if (mode === 'after') await work();
-    throw this.fired;
+    throw fault;
   }
 
   /** A refused put still has to let go of a streamed body, or its writer would wait forever. */
