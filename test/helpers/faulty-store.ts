@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { LocalStore } from '../../lib/adapters/local/local-store';
 import type { ObjectStore, Precondition, StoredObject } from '../../lib/ports/object-store';
 
 /** The operations that change a store; the ones a fault is injected into. */
@@ -34,40 +35,22 @@ export class InjectedFault extends Error {
   }
 }
 
-/**
- * An ObjectStore that counts every write, move and delete it passes to the store it wraps and
- * fails the one a `Fault` names. Deliberately not a LocalStore: the DuckDB engine then stages and
- * exports through the port too, so every byte the run writes goes through here.
- */
-export class FaultyStore implements ObjectStore {
-  readonly kind: string;
-  /** Every write seen, in order, matching the fault's filter or not. */
+/** Counts writes and fails the one a `Fault` names; shared by both faulty stores. */
+class FaultInjector {
   readonly log: WriteLogEntry[] = [];
   private matched = 0;
   private crashed = false;
-  /** The first injected failure, once one has fired. */
   fired: InjectedFault | undefined;
 
-  constructor(
-    private readonly inner: ObjectStore,
-    private readonly fault?: Fault,
-  ) {
-    this.kind = `faulty(${inner.kind})`;
-  }
+  constructor(private readonly fault?: Fault) {}
 
-  /** Writes that matched the fault's filter so far (the range to sweep over, from a clean run). */
-  get matchingWrites(): number {
-    return this.matched;
-  }
-
-  private dead(key: string): void {
+  dead(key: string): void {
     if (this.crashed) throw new Error(`store unreachable after the injected crash (${key})`);
   }
 
-  private async write<T>(op: WriteOp, key: string, work: () => Promise<T>): Promise<T> {
+  async write<T>(op: WriteOp, key: string, work: () => Promise<T>): Promise<T> {
     this.dead(key);
-    const entry = { index: this.log.length, op, key };
-    this.log.push(entry);
+    this.log.push({ index: this.log.length, op, key });
     const f = this.fault;
     const matches = !f || ((!f.op || f.op === op) && (!f.key || f.key.test(key)));
     if (!matches) return work();
@@ -82,39 +65,127 @@ export class FaultyStore implements ObjectStore {
   }
 
   /** A refused put still has to let go of a streamed body, or its writer would wait forever. */
-  private drained(body: Buffer | string | Readable): void {
-    if (typeof body !== 'string' && !Buffer.isBuffer(body)) body.resume();
+  async put<T>(key: string, body: Buffer | string | Readable, work: () => Promise<T>): Promise<T> {
+    try {
+      return await this.write('put', key, work);
+    } catch (error) {
+      if (typeof body !== 'string' && !Buffer.isBuffer(body)) body.resume();
+      throw error;
+    }
+  }
+}
+
+/** What both faulty stores show a test. */
+export interface FaultLog {
+  /** Every write seen, in order, matching the fault's filter or not. */
+  readonly log: readonly WriteLogEntry[];
+  /** The first injected failure, once one has fired. */
+  readonly fired: InjectedFault | undefined;
+}
+
+/**
+ * An ObjectStore that counts every write, move and delete it passes to the store it wraps and
+ * fails the one a `Fault` names. Deliberately not a LocalStore: the DuckDB engine then stages and
+ * exports through the port too, so every byte the run writes goes through here.
+ */
+export class FaultyStore implements ObjectStore, FaultLog {
+  readonly kind: string;
+  private readonly faults: FaultInjector;
+
+  constructor(
+    private readonly inner: ObjectStore,
+    fault?: Fault,
+  ) {
+    this.kind = `faulty(${inner.kind})`;
+    this.faults = new FaultInjector(fault);
+  }
+
+  get log(): readonly WriteLogEntry[] {
+    return this.faults.log;
+  }
+  get fired(): InjectedFault | undefined {
+    return this.faults.fired;
   }
 
   put(key: string, body: Buffer | string | Readable, options?: { contentType?: string; precondition?: Precondition }) {
-    return this.write('put', key, () => this.inner.put(key, body, options)).catch((error: unknown) => {
-      this.drained(body);
-      throw error;
-    });
+    return this.faults.put(key, body, () => this.inner.put(key, body, options));
   }
   move(fromKey: string, toKey: string): Promise<void> {
-    return this.write('move', toKey, () => this.inner.move(fromKey, toKey));
+    return this.faults.write('move', toKey, () => this.inner.move(fromKey, toKey));
   }
   delete(key: string): Promise<void> {
-    return this.write('delete', key, () => this.inner.delete(key));
+    return this.faults.write('delete', key, () => this.inner.delete(key));
   }
   deletePrefix(prefix: string): Promise<void> {
-    return this.write('deletePrefix', prefix, () => this.inner.deletePrefix(prefix));
+    return this.faults.write('deletePrefix', prefix, () => this.inner.deletePrefix(prefix));
   }
   async get(key: string) {
-    this.dead(key);
+    this.faults.dead(key);
     return this.inner.get(key);
   }
   async read(key: string): Promise<Readable> {
-    this.dead(key);
+    this.faults.dead(key);
     return this.inner.read(key);
   }
   async exists(key: string): Promise<boolean> {
-    this.dead(key);
+    this.faults.dead(key);
     return this.inner.exists(key);
   }
   async *list(prefix: string): AsyncIterable<StoredObject> {
-    this.dead(prefix);
+    this.faults.dead(prefix);
     yield* this.inner.list(prefix);
+  }
+}
+
+/**
+ * A LocalStore with the same faults: the engine sees a local folder and works in place as
+ * `dropkit run` does (staged Parquet written straight into the folder, exports renamed in by
+ * `putFile`, counted as a put).
+ */
+export class FaultyLocalStore extends LocalStore implements FaultLog {
+  private readonly faults: FaultInjector;
+
+  constructor(root: string, fault?: Fault) {
+    super(root);
+    this.faults = new FaultInjector(fault);
+  }
+
+  get log(): readonly WriteLogEntry[] {
+    return this.faults.log;
+  }
+  get fired(): InjectedFault | undefined {
+    return this.faults.fired;
+  }
+
+  override put(key: string, body: Buffer | string | Readable, options?: { contentType?: string; precondition?: Precondition }) {
+    return this.faults.put(key, body, () => super.put(key, body, options));
+  }
+  override putFile(key: string, file: string, options?: { contentType?: string }) {
+    return this.faults.write('put', key, () => super.putFile(key, file, options));
+  }
+  override move(fromKey: string, toKey: string): Promise<void> {
+    return this.faults.write('move', toKey, () => super.move(fromKey, toKey));
+  }
+  override delete(key: string): Promise<void> {
+    return this.faults.write('delete', key, () => super.delete(key));
+  }
+  override deletePrefix(prefix: string): Promise<void> {
+    return this.faults.write('deletePrefix', prefix, () => super.deletePrefix(prefix));
+  }
+  override async get(key: string) {
+    this.faults.dead(key);
+    return super.get(key);
+  }
+  override async read(key: string): Promise<Readable> {
+    this.faults.dead(key);
+    return super.read(key);
+  }
+  override async exists(key: string): Promise<boolean> {
+    this.faults.dead(key);
+    return super.exists(key);
+  }
+  override async *list(prefix: string): AsyncIterable<StoredObject> {
+    this.faults.dead(prefix);
+    yield* super.list(prefix);
   }
 }

@@ -1,6 +1,8 @@
 import type { Manifest } from '../../lib/core/manifest';
 import type { RunOutcome } from '../../lib/runner/run-slot';
-import { Fault, FaultyStore, WriteLogEntry } from '../helpers/faulty-store';
+import type { ObjectStore } from '../../lib/ports/object-store';
+import type { LocalStore } from '../../lib/adapters/local/local-store';
+import { Fault, FaultLog, FaultyLocalStore, FaultyStore, WriteLogEntry } from '../helpers/faulty-store';
 import { outboxEvents, settledProblems, storeProblems } from '../helpers/protocol-audit';
 import { baseProject, BaseProject, localStoreOf, repairIn, runIn, within } from '../helpers/protocol-fixture';
 import { listKeys } from '../helpers/local-run';
@@ -12,14 +14,25 @@ import { listKeys } from '../helpers/local-run';
  * process as good as died there). After each: what the store shows, then what the next run or
  * `dropkit repair` makes of it.
  */
-describe('a run failed at every store write', () => {
+type Faulty = ObjectStore & FaultLog;
+
+/**
+ * Through the port: the engine sees a plain ObjectStore and stages and exports through it.
+ * In place: the engine sees a local folder, as under `dropkit run` (exports renamed in by putFile).
+ */
+const STORES: [string, (local: LocalStore, fault?: Fault) => Faulty][] = [
+  ['through the store port', (local, fault) => new FaultyStore(local, fault)],
+  ['in place in a local folder', (local, fault) => new FaultyLocalStore(local.root, fault)],
+];
+
+describe.each(STORES)('a run failed at every store write, the engine working %s', (_kind, makeStore) => {
   let base: BaseProject;
   let cleanLog: readonly WriteLogEntry[];
 
   beforeAll(async () => {
     base = await baseProject();
-    let faulty: FaultyStore | undefined;
-    const clean = await runIn(base.copy(), { store: (s) => (faulty = new FaultyStore(s)) });
+    let faulty: Faulty | undefined;
+    const clean = await runIn(base.copy(), { store: (s) => (faulty = makeStore(s)) });
     expect(clean.status).toBe('delivered');
     cleanLog = faulty!.log;
   });
@@ -42,8 +55,8 @@ describe('a run failed at every store write', () => {
   async function faultCase(fault: Fault, recover: 'run' | 'repair'): Promise<string[]> {
     const dir = base.copy();
     const local = localStoreOf(dir);
-    let faulty: FaultyStore | undefined;
-    const failed: RunOutcome | Error = await within(20_000, `run with ${JSON.stringify(fault)}`, runIn(dir, { store: (s) => (faulty = new FaultyStore(s, fault)) })).catch((e: Error) => e);
+    let faulty: Faulty | undefined;
+    const failed: RunOutcome | Error = await within(20_000, `run with ${JSON.stringify(fault)}`, runIn(dir, { store: (s) => (faulty = makeStore(s, fault)) })).catch((e: Error) => e);
     const what = `${fault.mode} fault at write ${fault.at} (${faulty?.fired ? `${faulty.fired.op} ${faulty.fired.key}` : 'none fired'})`;
     const problems: string[] = [];
     const crash = fault.mode === 'crash';
