@@ -62,7 +62,11 @@ export interface RunInOptions {
   readonly store?: (local: LocalStore) => ObjectStore;
   /** Wraps each engine the run opens. */
   readonly engine?: (engine: QueryEngine) => QueryEngine;
-  /** Runs of a process that died: its leases no longer keep anyone out. */
+  /**
+   * Runs of a process that died: its leases no longer keep anyone out. A run given this recovers
+   * as another process would (its own leases carry the parent's pid), so a lease it fails to
+   * release is not excused as a dead process's.
+   */
   readonly deadPids?: readonly number[];
   readonly newAttemptId?: () => string;
 }
@@ -77,7 +81,7 @@ export function depsIn(dir: string, options: RunInOptions = {}): { deps: RunDeps
   const wrap = options.engine;
   const deps: RunDeps = {
     ...base,
-    lease: { ...base.lease, isAlive: (pid) => !dead.has(pid) && processAlive(pid) },
+    lease: { ...base.lease, pid: dead.has(process.pid) ? process.ppid : process.pid, isAlive: (pid) => !dead.has(pid) && processAlive(pid) },
     openEngine: wrap ? async () => wrap(await base.openEngine()) : base.openEngine,
     newAttemptId: options.newAttemptId ?? base.newAttemptId,
   };
