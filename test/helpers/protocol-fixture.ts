@@ -62,6 +62,8 @@ export interface RunInOptions {
   readonly store?: (local: LocalStore) => ObjectStore;
   /** Wraps each engine the run opens. */
   readonly engine?: (engine: QueryEngine) => QueryEngine;
+  /** Awaited before the run opens its engine (once it holds the slot): holds a winner back. */
+  readonly beforeEngine?: () => Promise<void>;
   /**
    * Runs of a process that died: its leases no longer keep anyone out. A run given this recovers
    * as another process would (its own leases carry the parent's pid), so a lease it fails to
@@ -82,7 +84,11 @@ export function depsIn(dir: string, options: RunInOptions = {}): { deps: RunDeps
   const deps: RunDeps = {
     ...base,
     lease: { ...base.lease, pid: dead.has(process.pid) ? process.ppid : process.pid, isAlive: (pid) => !dead.has(pid) && processAlive(pid) },
-    openEngine: wrap ? async () => wrap(await base.openEngine()) : base.openEngine,
+    openEngine: async () => {
+      await options.beforeEngine?.();
+      const engine = await base.openEngine();
+      return wrap ? wrap(engine) : engine;
+    },
     newAttemptId: options.newAttemptId ?? base.newAttemptId,
   };
   return { deps, local };

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Manifest } from '../../lib/core/manifest';
 import type { RunRecord } from '../../lib/core/run-record';
 import type { LocalStore } from '../../lib/adapters/local/local-store';
+import type { ObjectStore } from '../../lib/ports/object-store';
 import type { QueryEngine } from '../../lib/ports/query-engine';
 import type { RunOutcome } from '../../lib/runner/run-slot';
 import { startDropkit } from '../helpers/child-dropkit';
@@ -71,13 +72,15 @@ describe('racing attempts at the same slot', () => {
     const local = localStoreOf(dir);
     const winners: Racer[] = [];
     for (let batch = 1; batch <= 3; batch++) {
-      const racers = await within(30_000, `batch ${batch}`, Promise.all(Array.from({ length: 20 }, () => racer(dir))));
+      // The one that gets the slot waits (at most 5 s) until the other 19 have ended, so all of them meet it.
+      let ended = 0;
+      const othersEnded = async () => {
+        for (const until = Date.now() + 5000; ended < 19 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 5));
+      };
+      const racers = await within(30_000, `batch ${batch}`, Promise.all(Array.from({ length: 20 }, () => racer(dir, { beforeEngine: othersEnded }).finally(() => ended++))));
       const delivered = racers.filter((r) => r.outcome.status === 'delivered');
       expect(delivered.map((r) => r.outcome.revision)).toEqual([batch]);
-      // Busy, or (having planned the same revision and come to the lease after the winner let go) already delivered.
-      const losers = racers.filter((r) => r.outcome.status !== 'delivered');
-      expect(losers.filter((r) => r.outcome.status !== 'busy' && r.outcome.status !== 'already-delivered')).toEqual([]);
-      expect(losers.filter((r) => r.outcome.status === 'already-delivered').map((r) => r.outcome.runId)).toEqual(losers.filter((r) => r.outcome.status === 'already-delivered').map(() => delivered[0].outcome.runId));
+      expect(racers.filter((r) => r.outcome.status !== 'delivered').map((r) => r.outcome.status)).toEqual(Array(19).fill('busy'));
       winners.push(...delivered);
     }
     expect(await raceProblems(local, winners)).toEqual([]);
@@ -104,6 +107,43 @@ describe('racing attempts at the same slot', () => {
     for (const c of fromChildren) expect(c.code).toBe(c.status === 'busy' ? 4 : 0); // 4: another run is delivering this slot
     const winners = inProcess.filter((r) => r.outcome.status === 'delivered');
     expect(await raceProblems(local, winners, fromChildren.filter((c) => c.status === 'delivered'))).toEqual([]);
+  });
+
+  it('an attempt that planned the same revision and gets the lease only after the winner delivered it ends already delivered, leaving the winner\'s record and notice alone', async () => {
+    const dir = base.copy();
+    const local = localStoreOf(dir);
+    let letGo!: () => void;
+    const winnerDone = new Promise<void>((r) => (letGo = r));
+    let planned!: () => void;
+    const latePlanned = new Promise<void>((r) => (planned = r));
+    // The late one's first lease write waits until the winner has delivered and let go of the slot.
+    const lateLease = (store: ObjectStore): ObjectStore => {
+      let first = true;
+      return new Proxy(store, {
+        get(target, prop, receiver) {
+          const value = Reflect.get(target, prop, receiver);
+          if (prop !== 'put') return typeof value === 'function' ? value.bind(target) : value;
+          return async (key: string, ...rest: unknown[]) => {
+            if (first && key.startsWith('_leases/')) {
+              first = false;
+              planned();
+              await winnerDone;
+            }
+            return value.call(target, key, ...rest);
+          };
+        },
+      });
+    };
+    const late = racer(dir, { store: lateLease });
+    await within(10_000, 'the late attempt planning', latePlanned);
+    const winner = await racer(dir);
+    letGo();
+    const loser = await within(10_000, 'the late attempt', late);
+
+    expect(winner.outcome).toMatchObject({ status: 'delivered', revision: 1 });
+    expect(loser.outcome).toMatchObject({ status: 'already-delivered', runId: winner.outcome.runId });
+    expect(await raceProblems(local, [winner])).toEqual([]); // the record is the winner's, one notice
+    expect(outboxEvents(local).map((e) => e.type)).toEqual(['drop.delivered']);
   });
 
   it('an attempt whose lease expired while it stalled is fenced off at publish: the one that took over delivers, the stalled one touches nothing of it', async () => {
