@@ -69,7 +69,6 @@ export function localContext(project: Project, options: LocalContextOptions) {
     return consumers.get(key)!;
   };
   const openEngine = async (): Promise<QueryEngine> => {
-    await removeDeadLeftovers(workDir, store instanceof LocalStore ? store : undefined, processAlive);
     if (athena) return athenaEngine(athena, store, remote!.url);
     return DuckDbEngine.open({ store, sources: project.sources, workDir, prefix: project.spec.prefix });
   };
@@ -85,6 +84,7 @@ export function localContext(project: Project, options: LocalContextOptions) {
     lease: { ttlSeconds: DEFAULT_LEASE_TTL_SECONDS, host: hostname(), pid: process.pid, isAlive: processAlive },
     newAttemptId: () => randomBytes(6).toString('hex'),
     openEngine,
+    removeLeftovers: () => removeDeadLeftovers(workDir, store instanceof LocalStore ? store : undefined, processAlive),
     onStep: progress ? (step, plan) => (step === 'stage' && progress.run(`${plan.feed}${plan.partner ? ` [${plan.partner}]` : ''} ${plan.slot.id}`), progress.step(step)) : undefined,
     onProgress: progress ? (p) => progress.written(p.format, p.rows, p.bytes) : undefined,
   };

@@ -57,7 +57,11 @@ export async function acquireLease(store: ObjectStore, key: string, attempt: { a
       const { etag } = await store.put(key, JSON.stringify(body()) + '\n', { contentType: 'application/json', precondition });
       return { acquired: true, held: { key, etag, attemptId: attempt.attemptId } };
     } catch (error) {
-      if (!(error instanceof PreconditionFailed)) throw error;
+      if (!(error instanceof PreconditionFailed)) {
+        // The write may have landed with its reply lost: a lease of ours nobody knows of would keep the slot.
+        await releaseIfOurs(store, key, attempt.attemptId).catch(() => undefined);
+        throw error;
+      }
       // Someone else wrote it between our read and write: read again.
     }
   }
@@ -86,16 +90,33 @@ export async function renewLease(store: ObjectStore, held: HeldLease, now: Date,
   }
 }
 
-/** Frees the slot for the next attempt. Quiet when the lease is no longer ours. */
+/**
+ * Frees the slot for the next attempt. Quiet when the lease is no longer ours. Tried again on a
+ * store error: a lease left held by an attempt that has ended keeps the slot until it expires.
+ */
 export async function releaseLease(store: ObjectStore, held: HeldLease): Promise<void> {
-  const current = await store.get(held.key);
-  if (!current || current.etag !== held.etag) return;
-  const lease = JSON.parse(current.body.toString('utf8')) as Lease;
-  try {
-    await store.put(held.key, JSON.stringify({ ...lease, released: true }) + '\n', { contentType: 'application/json', precondition: { ifMatch: held.etag } });
-  } catch (error) {
-    if (!(error instanceof PreconditionFailed)) throw error;
+  for (let tries = 1; ; tries++) {
+    try {
+      const current = await store.get(held.key);
+      if (!current) return;
+      const lease = JSON.parse(current.body.toString('utf8')) as Lease;
+      // A write whose reply was lost may have released it already (its etag is then new).
+      if (current.etag !== held.etag || lease.released) return;
+      await store.put(held.key, JSON.stringify({ ...lease, released: true }) + '\n', { contentType: 'application/json', precondition: { ifMatch: held.etag } });
+      return;
+    } catch (error) {
+      if (error instanceof PreconditionFailed) return;
+      if (tries >= 3) throw error;
+    }
   }
+}
+
+/** Releases the lease at `key` if `attemptId` wrote it, whatever its etag. */
+async function releaseIfOurs(store: ObjectStore, key: string, attemptId: string): Promise<void> {
+  const current = await store.get(key);
+  if (!current) return;
+  const lease = JSON.parse(current.body.toString('utf8')) as Lease;
+  if (lease.attemptId === attemptId && !lease.released) await releaseLease(store, { key, etag: current.etag, attemptId });
 }
 
 /** Whether a lease still keeps others out. */

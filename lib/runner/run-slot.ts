@@ -11,7 +11,7 @@ import type { DeliveredRef, RunPlan } from '../core/steps/plan';
 import { publishStep } from '../core/steps/publish';
 import type { RenderProgress } from '../core/steps/render';
 import { renderStep } from '../core/steps/render';
-import { repairDelivered } from '../core/steps/repair';
+import { repairAll, repairDelivered } from '../core/steps/repair';
 import type { RunState } from '../core/steps/run-state';
 import { stageStep } from '../core/steps/stage';
 import type { StepDeps } from '../core/steps/step-deps';
@@ -29,6 +29,8 @@ export interface RunDeps extends Omit<StepDeps, 'engine'> {
   readonly prefix: string;
   /** A fresh engine per run; closed when the run ends. */
   readonly openEngine: () => Promise<QueryEngine>;
+  /** Removes what runs that died left on this machine (scratch folders, temp files); every run calls it first. */
+  readonly removeLeftovers?: () => Promise<unknown>;
   readonly onStep?: (step: StepName, plan: RunPlan) => void;
   readonly onProgress?: (p: RenderProgress) => void;
 }
@@ -56,9 +58,14 @@ export interface RunOutcome {
  * forward. A slot already delivered is repaired if its run died after the commit point.
  */
 export async function runSlot(request: RunRequest, deps: RunDeps): Promise<RunOutcome> {
+  // Before the plan: a slot already delivered opens no engine, yet a dead run of it may have left scratch behind.
+  await deps.removeLeftovers?.().catch(() => undefined);
   const planned = await planStep({ feed: request.feed, partner: request.partner, slot: request.slot?.toISOString(), rerun: request.rerun }, deps);
   if (planned.status === 'already-delivered') {
     const repaired = await repairDelivered(planned.delivered, deps);
+    // A dead attempt at a newer revision of the slot (a crashed rerun) may have left files without a manifest.
+    const { feed, partner, slot } = planned.delivered;
+    await repairAll({ prefix: deps.prefix, feed, slot: { id: slot, partner } }, deps).catch(() => undefined);
     return { ...refOutcome('already-delivered', planned.delivered), notifications: [], pending: repaired.pending };
   }
   if (planned.status === 'busy') {
@@ -77,6 +84,7 @@ export async function runSlot(request: RunRequest, deps: RunDeps): Promise<RunOu
     deps.onStep?.(s, plan);
   };
   let engine: QueryEngine | undefined;
+  let published: Awaited<ReturnType<typeof publishStep>> | undefined;
   const keeper = leaseKeeper(state.lease, deps);
   try {
     enter('stage');
@@ -93,7 +101,7 @@ export async function runSlot(request: RunRequest, deps: RunDeps): Promise<RunOu
 
     enter('publish');
     state = { ...state, lease: await keeper.stop() };
-    const published = await publishStep(state, stepDeps);
+    published = await publishStep(state, stepDeps);
 
     enter('notify');
     const ref = deliveredRef(plan, published.manifestKey);
@@ -103,6 +111,12 @@ export async function runSlot(request: RunRequest, deps: RunDeps): Promise<RunOu
   } catch (e) {
     await keeper.stop().catch(() => undefined);
     const error = { name: e instanceof Error ? e.name : 'Error', message: e instanceof Error ? e.message : String(e) };
+    if (published) {
+      // Past the commit point (the notice could not be recorded): delivered; the next run or repair finishes it.
+      await releaseLease(deps.store, state.lease).catch(() => undefined);
+      const ref = deliveredRef(plan, published.manifestKey);
+      return { ...refOutcome('delivered', ref), manifest: published.manifest, validation: state.validation, notifications: [], pending: [...published.pending, `notify: ${error.message}`] };
+    }
     const failed = await failRunStep({ state: { ...state, lease: keeper.current() }, step, error }, { ...deps, engine });
     if (failed.status === 'delivered') {
       // The manifest was written before the failure: delivered, and the notice still goes out.
@@ -117,7 +131,9 @@ export async function runSlot(request: RunRequest, deps: RunDeps): Promise<RunOu
     return { ...base, status: failed.status === 'validation_failed' ? 'validation-failed' : 'failed', notifications: failed.notifications };
   } finally {
     await keeper.stop().catch(() => undefined);
-    await engine?.close();
+    // The outcome is decided by now: an engine that fails to close must not turn it into a rejection
+    // (a delivered drop reported as an error). Its scratch folder goes with the next run after this process.
+    await engine?.close().catch(() => undefined);
   }
 }
 

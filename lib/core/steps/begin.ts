@@ -1,4 +1,4 @@
-import { acquireLease, Lease } from '../lease';
+import { acquireLease, releaseLease, Lease } from '../lease';
 import { stagingPrefix } from '../layout';
 import type { RunRecord } from '../run-record';
 import { planRun, DeliveredRef, RunPlan } from './plan';
@@ -39,18 +39,27 @@ export async function planStep(input: PlanInput, deps: Pick<StepDeps, 'store' | 
   const lease = await acquireLease(store, plan.keys.lease, { attemptId, runId: plan.runId }, deps.clock.now(), deps.lease);
   if (!lease.acquired) return { status: 'busy', plan, holder: lease.holder };
 
-  // The slot is ours: nothing of an earlier attempt of this run is delivered (no manifest), so it goes.
-  if (!(await store.exists(plan.keys.manifest))) {
+  const startedAt = deps.clock.now().toISOString();
+  try {
+    if (await store.exists(plan.keys.manifest)) {
+      // A racer delivered this very run between our plan and our lease: its record and drop are not ours to touch.
+      await releaseLease(store, lease.held);
+      return { status: 'already-delivered', delivered: { feed: plan.feed, partner: plan.partner, prefix: plan.prefix, slot: plan.slot.id, runId: plan.runId, revision: plan.revision, manifestKey: plan.keys.manifest } };
+    }
+    // The slot is ours and nothing of an earlier attempt of this run is delivered (no manifest), so it goes.
     await store.deletePrefix(plan.keys.stagingRoot);
     await store.deletePrefix(plan.keys.drop);
+    const record: RunRecord = {
+      feed: plan.feed, partner: plan.partner, runId: plan.runId, revision: plan.revision, slot: plan.slot.id, scheduledFor: plan.slot.scheduledFor,
+      attemptId, status: 'running', step: 'plan', startedAt, finishedAt: null, error: null, validation: null, manifest: null, rowCount: null,
+      noticeSent: false, notifications: [], pending: [],
+    };
+    await writeRunRecord(store, plan.keys.runRecord, record);
+  } catch (error) {
+    // Nothing ran yet: give the slot back rather than keep it until the lease expires.
+    await releaseLease(store, lease.held).catch(() => undefined);
+    throw error;
   }
-  const startedAt = deps.clock.now().toISOString();
-  const record: RunRecord = {
-    feed: plan.feed, partner: plan.partner, runId: plan.runId, revision: plan.revision, slot: plan.slot.id, scheduledFor: plan.slot.scheduledFor,
-    attemptId, status: 'running', step: 'plan', startedAt, finishedAt: null, error: null, validation: null, manifest: null, rowCount: null,
-    noticeSent: false, notifications: [], pending: [],
-  };
-  await writeRunRecord(store, plan.keys.runRecord, record);
   return {
     status: 'planned',
     state: { plan, attemptId, lease: lease.held, stagingPrefix: stagingPrefix(plan.prefix, plan.runId, attemptId), timings: { startedAt } },

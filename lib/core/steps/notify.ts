@@ -7,6 +7,7 @@ import { dataUpdateEvent, schemaChangeEvent } from '../notices/events';
 import type { ObjectStore } from '../../ports/object-store';
 import type { Manifest } from '../manifest';
 import { previousDrop, RunPlan, DeliveredRef } from './plan';
+import type { RunRecord } from '../run-record';
 import { readRunRecord, writeRunRecord } from './roll-forward';
 import type { StepDeps } from './step-deps';
 
@@ -37,7 +38,16 @@ export async function notifyStep(ref: DeliveredRef, deps: Pick<StepDeps, 'store'
   const followUps = await followUpNotices(store, ref, manifest, deps.clock.now());
   const outcomes = [...delivered, ...(await Promise.all(followUps.map((e) => sendAll(e, notifiers)))).flat()];
   if (record) {
-    await writeRunRecord(store, recordKey, { ...record, step: 'notify', noticeSent: true, notifications: outcomes, pending: record.pending.filter((p) => !p.startsWith('notify')) });
+    const sent: RunRecord = { ...record, step: 'notify', noticeSent: true, notifications: outcomes, pending: record.pending.filter((p) => !p.startsWith('notify')) };
+    // The notice is out: a record that does not say so would have it sent again, so try harder than once.
+    for (let tries = 1; ; tries++) {
+      try {
+        await writeRunRecord(store, recordKey, sent);
+        break;
+      } catch (error) {
+        if (tries >= 3) throw error;
+      }
+    }
   }
   return { status: 'sent', outcomes };
 }

@@ -50,11 +50,15 @@ export async function repairDelivered(ref: DeliveredRef, deps: RepairDeps): Prom
  * delivered run is rolled forward; a run that died before its commit point, and whose lease no
  * live attempt holds, is recorded as failed and its leftovers removed.
  */
-export async function repairAll(input: { readonly prefix: string; readonly feed?: string }, deps: RepairDeps): Promise<RepairResult[]> {
+export async function repairAll(
+  input: { readonly prefix: string; readonly feed?: string; /** With `feed`: only this slot of this partner. */ readonly slot?: { readonly id: string; readonly partner: string | null } },
+  deps: RepairDeps,
+): Promise<RepairResult[]> {
   const { store } = deps;
   const results: RepairResult[] = [];
   const keys: string[] = [];
-  for await (const o of store.list(runRecordsPrefix(input.prefix, input.feed))) if (o.key.endsWith('.json')) keys.push(o.key);
+  const records = input.feed && input.slot ? slotRecordsPrefix({ prefix: input.prefix, feed: input.feed, partner: input.slot.partner }, input.slot.id) : runRecordsPrefix(input.prefix, input.feed);
+  for await (const o of store.list(records)) if (o.key.endsWith('.json')) keys.push(o.key);
   for (const key of keys) {
     const record = await readRunRecord(store, key);
     if (!record) continue;
@@ -88,4 +92,10 @@ async function abandon(record: RunRecord, prefix: string, deps: RepairDeps): Pro
   } finally {
     await releaseLease(store, lease.held);
   }
+}
+
+/** Where the run records of one slot are. */
+function slotRecordsPrefix(c: { prefix: string; feed: string; partner: string | null }, slot: string): string {
+  const key = runRecordKey(c, slot, 'x');
+  return key.slice(0, key.length - 'x.json'.length);
 }

@@ -42,12 +42,16 @@ export async function rollForward(
   const { manifest, manifestKey } = delivered;
   const c = { prefix: run.plan.prefix, feed: manifest.feed, partner: manifest.partner };
   const pending: string[] = [];
+  // Each part is tried twice in the run (a store hiccup should not leave work for later), then left pending.
   const attempt = async <T>(what: string, work: () => Promise<T>, fallback: T): Promise<T> => {
-    try {
-      return await work();
-    } catch (error) {
-      pending.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
-      return fallback;
+    for (let tries = 1; ; tries++) {
+      try {
+        return await work();
+      } catch (error) {
+        if (tries < 2) continue;
+        pending.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+        return fallback;
+      }
     }
   };
   const latest = latestKey(c);
