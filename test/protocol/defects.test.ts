@@ -1,3 +1,4 @@
+import { LocalStore } from '../../lib/adapters/local/local-store';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -117,12 +118,13 @@ describe('the defects of issue 7, each as it was reproduced', () => {
     expect(await storeProblems(local)).toEqual([]);
     expect(await settledProblems(local, { gone: [events.slot14RunId], deadPids: [process.pid] })).toEqual([]);
 
-    // The reported trigger: an SLA too long to have a deadline now fails before anything is written.
+    // The reported trigger: an SLA too long to have a deadline is now refused when the feed loads
+    // (dropkit check and run alike), before anything is written.
     const hugeSla = events.copy();
-    writeFileSync(join(hugeSla, 'feeds/daily.yaml'), dailyFeed('daily').replace('deliverWithin: PT2H', 'deliverWithin: P99999999D'));
     const before = await listKeys(localStoreOf(hugeSla));
-    await expect(runIn(hugeSla)).rejects.toThrow();
-    expect(await listKeys(localStoreOf(hugeSla))).toEqual(before);
+    writeFileSync(join(hugeSla, 'feeds/daily.yaml'), dailyFeed('daily').replace('deliverWithin: PT2H', 'deliverWithin: P99999999D'));
+    await expect(runIn(hugeSla)).rejects.toThrow(/sla\.deliverWithin: must be at most 366 days/);
+    expect(await listKeys(new LocalStore(join(hugeSla, 'out')))).toEqual(before);
   });
 
   it('defect 5: the loser of a same-slot race does not overwrite the winner\'s run record, and a losing backfill goes on', async () => {
