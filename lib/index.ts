@@ -31,7 +31,7 @@ export * from './adapters/local/outbox-notifier';
 export * from './adapters/local/console-notifier';
 export * from './adapters/webhook/webhook-notifier';
 export * from './adapters/webhook/webhook-signature';
-export * from './render/csv-writer';
+export * from './core/csv/csv-writer';
 export * from './project/load-project';
 export * from './runner/run-slot';
 export { main } from './cli/main';

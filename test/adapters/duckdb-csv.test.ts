@@ -10,7 +10,7 @@ import type { CsvDialect } from '../../lib/core/feed/feed-schema';
 import type { RunPlan } from '../../lib/core/steps/plan';
 import { renderDrop } from '../../lib/core/steps/render';
 import type { QueryEngine, StagedTable } from '../../lib/ports/query-engine';
-import { writeCsvParts } from '../../lib/render/csv-writer';
+import { writeCsvParts } from '../../lib/core/csv/csv-writer';
 import { ADVERSARIAL_COLUMNS, ADVERSARIAL_ROWS } from '../helpers/adversarial';
 
 /**

@@ -1,7 +1,7 @@
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { finished } from 'node:stream/promises';
-import type { PartSink } from '../../lib/render/csv-writer';
+import type { PartSink } from '../../lib/core/csv/csv-writer';
 
 /** Part files written straight into a local folder (created on first use). */
 export function localPartSink(dir: string): (fileName: string) => PartSink {

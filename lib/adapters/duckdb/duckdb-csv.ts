@@ -5,7 +5,7 @@ import { canonicalText, sqlString } from './duckdb-sql';
 
 /**
  * CSV written by DuckDB's `COPY … (FORMAT csv)` with exactly the bytes of the Node writer
- * (lib/render/csv-writer.ts, csv-stringify), or not at all.
+ * (lib/core/csv/csv-writer.ts, csv-stringify), or not at all.
  *
  * What DuckDB 1.5.6's writer does by itself, compared byte for byte with the Node writer:
  * - it quotes a value holding the delimiter, the quote, CR or LF, or equal to NULLSTR (so '' is

@@ -6,7 +6,7 @@ import { PassThrough, Readable, Transform } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { ObjectStore } from '../../ports/object-store';
 import type { ExportedFile, QueryEngine, StagedTable } from '../../ports/query-engine';
-import { csvFileName, writeCsvParts } from '../../render/csv-writer';
+import { csvFileName, writeCsvParts } from '../csv/csv-writer';
 import type { CsvDialect, ParquetOptions } from '../feed/feed-schema';
 import type { ManifestFile } from '../manifest';
 import type { RunPlan } from './plan';

@@ -2,8 +2,8 @@ import { createHash, type Hash } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import { createGzip, type Gzip } from 'node:zlib';
 import { stringify, type Options as StringifyOptions } from 'csv-stringify/sync';
-import type { CsvDialect } from '../core/feed/feed-schema';
-import { DropkitError } from '../core/errors';
+import type { CsvDialect } from '../feed/feed-schema';
+import { DropkitError } from '../errors';
 
 /**
  * Streaming CSV part writer: batches of already-rendered text values in, one or more part files

@@ -6,9 +6,9 @@ import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
-import type { CsvDialect } from '../../lib/core/feed/feed-schema';
-import { csvFileName, writeCsvParts, type PartSink, type WrittenPart } from '../../lib/render/csv-writer';
-import { localPartSink } from '../helpers/local-part-sink';
+import type { CsvDialect } from '../../../lib/core/feed/feed-schema';
+import { csvFileName, writeCsvParts, type PartSink, type WrittenPart } from '../../../lib/core/csv/csv-writer';
+import { localPartSink } from '../../helpers/local-part-sink';
 
 type Row = (string | null)[];
 
