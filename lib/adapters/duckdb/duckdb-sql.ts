@@ -1,5 +1,7 @@
 import type { ColumnSchema } from '../../ports/query-engine';
 import { quoteIdent } from '../../core/checks/sql';
+// Text read back from DuckDB (canonicalText's results) must keep a leading U+FEFF.
+import './duckdb-text-decoding';
 
 /** A SQL string literal (for paths in the project file: configuration, never query parameters). */
 export function sqlString(text: string): string {
