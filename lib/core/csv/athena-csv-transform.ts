@@ -1,0 +1,280 @@
+import { TextDecoder } from 'node:util';
+import type { CsvDialect } from '../feed/feed-schema';
+import { DropkitError } from '../errors';
+import type { CsvRow } from './csv-encoder';
+import { writeCsvParts, type PartSink, type WrittenPart } from './csv-writer';
+import { athenaTypeNeedsCanonical, canonicalFromAthena } from './athena-canonical';
+
+export { canonicalFromAthena } from './athena-canonical';
+
+/**
+ * Athena's result CSV (one object per SELECT) → a feed's CSV dialect, streaming.
+ *
+ * The format read, and nothing else: a header line; every value quoted with `"` (a quote inside
+ * doubled), NULL an empty unquoted field, the empty string `""`; each record, the last included,
+ * ends with `\n`; CR and LF inside quotes are data. The bytes are decoded as strict UTF-8 (an
+ * invalid byte is an error, never U+FFFD; a leading U+FEFF is kept) and parsed in one pass that
+ * carries its state across chunks, so a quote, a doubled quote, a CRLF or a multi-byte character
+ * split between two chunks reads the same as whole.
+ *
+ * Memory is bounded: the input is pulled a chunk at a time, only when the writer has taken the
+ * previous batch, and the writer waits for its sink ('drain') before asking for more.
+ */
+
+/** One row of an Athena result: text, or null for NULL. */
+export type AthenaRow = (string | null)[];
+
+export interface AthenaCsv {
+  /** The header's names, in order. */
+  readonly columns: readonly string[];
+  /** The data rows, in batches of about `batchRows` (a chunk's rows are never held back). */
+  readonly batches: AsyncIterable<AthenaRow[]>;
+  /** Ends the input without reading the batches (reading them to the end, or leaving early, ends it too). */
+  close(): Promise<void>;
+}
+
+export interface ReadAthenaCsvOptions {
+  /** Rows per batch handed on (default 2048). */
+  readonly batchRows?: number;
+}
+
+export interface AthenaCsvTransformOptions extends ReadAthenaCsvOptions {
+  /** The Athena result object's bytes, e.g. an S3 GetObject body or a file stream. */
+  readonly input: AsyncIterable<Uint8Array>;
+  readonly dialect: CsvDialect;
+  /** Opens the destination of one part file (see writeCsvParts). */
+  readonly openPart: (fileName: string) => PartSink;
+  /** When given, the header must hold exactly these names, in this order. */
+  readonly columns?: readonly string[];
+  /**
+   * Athena types of the columns (result metadata), when the SQL left values in Athena's own text:
+   * values of the types canonicalFromAthena converts are converted. Omit when the SQL already
+   * renders canonical text (the usual case): values then pass through untouched.
+   */
+  readonly columnTypes?: readonly string[];
+  readonly onProgress?: (rowsSoFar: number, bytesSoFar: number) => void;
+}
+
+export interface AthenaCsvTransformResult {
+  readonly columns: readonly string[];
+  readonly parts: WrittenPart[];
+}
+
+/** Transforms an Athena result CSV into part files of `dialect` (gzip and splits as it says). */
+export async function transformAthenaCsv(options: AthenaCsvTransformOptions): Promise<AthenaCsvTransformResult> {
+  const { input, dialect, openPart, columnTypes, onProgress } = options;
+  const csv = await readAthenaCsv(input, options);
+  const { columns } = csv;
+  if (options.columns !== undefined && (options.columns.length !== columns.length || options.columns.some((c, i) => c !== columns[i]))) {
+    await csv.close();
+    throw new DropkitError(
+      `the Athena result's columns (${columns.join(', ')}) differ from the expected ones (${options.columns.join(', ')}); ` +
+        'the query must select exactly the feed columns, in order',
+    );
+  }
+  if (columnTypes !== undefined && columnTypes.length !== columns.length) {
+    await csv.close();
+    throw new DropkitError(`got ${columnTypes.length} column types for ${columns.length} columns (${columns.join(', ')})`);
+  }
+  const batches = columnTypes === undefined ? csv.batches : canonical(csv.batches, columnTypes);
+  const parts = await writeCsvParts({ columns, batches, dialect, openPart, onProgress });
+  return { columns, parts };
+}
+
+/** Converts, in place, the values of the columns whose Athena type has another canonical text. */
+async function* canonical(batches: AsyncIterable<AthenaRow[]>, types: readonly string[]): AsyncGenerator<AthenaRow[]> {
+  const convert = types.flatMap((type, i) => (athenaTypeNeedsCanonical(type) ? [[i, type] as const] : []));
+  for await (const batch of batches) {
+    for (const row of batch) {
+      for (const [i, type] of convert) {
+        const v = row[i];
+        if (v !== null && v !== undefined) row[i] = canonicalFromAthena(type, v);
+      }
+    }
+    yield batch;
+  }
+}
+
+/**
+ * Reads the header, then hands back the columns and the rest as batches. Ending the batches early
+ * (`return()`, as `for await` does on an error) ends the input too.
+ */
+export async function readAthenaCsv(input: AsyncIterable<Uint8Array>, options: ReadAthenaCsvOptions = {}): Promise<AthenaCsv> {
+  const batchRows = options.batchRows ?? 2048;
+  if (!Number.isInteger(batchRows) || batchRows < 1) throw new RangeError(`batchRows must be a positive integer, got ${batchRows}`);
+  const chunks = input[Symbol.asyncIterator]();
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  const parser = new AthenaCsvParser();
+  let rows: AthenaRow[] = [];
+  let ended = false;
+
+  /** Parses the next chunk into `rows`; false at the end of the input. */
+  const step = async (): Promise<boolean> => {
+    if (ended) return false;
+    const next = await chunks.next();
+    if (next.done) {
+      ended = true;
+      parser.parse(decode(decoder, undefined, parser), rows);
+      parser.finish(rows);
+      return false;
+    }
+    parser.parse(decode(decoder, next.value, parser), rows);
+    return true;
+  };
+
+  try {
+    while (parser.columns === undefined && (await step()));
+  } catch (err) {
+    await chunks.return?.();
+    throw err;
+  }
+  if (parser.columns === undefined) throw new DropkitError('the Athena result CSV is empty: it has no header line');
+
+  async function* batches(): AsyncGenerator<AthenaRow[]> {
+    let done = false;
+    try {
+      for (;;) {
+        while (rows.length < batchRows && (await step()));
+        if (rows.length > 0) {
+          const batch = rows;
+          rows = [];
+          yield batch;
+        }
+        if (ended) {
+          done = true;
+          return;
+        }
+      }
+    } finally {
+      if (!done) await chunks.return?.();
+    }
+  }
+  const close = async (): Promise<void> => {
+    ended = true;
+    await chunks.return?.();
+  };
+  return { columns: parser.columns, batches: batches(), close };
+}
+
+function decode(decoder: TextDecoder, bytes: Uint8Array | undefined, parser: AthenaCsvParser): string {
+  try {
+    return bytes === undefined ? decoder.decode() : decoder.decode(bytes, { stream: true });
+  } catch (err) {
+    throw new DropkitError(`the Athena result CSV is not valid UTF-8 (${parser.where()})`, { cause: err });
+  }
+}
+
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const LF = 0x0a;
+
+/** Where the parser is: between fields, inside a quoted value, or just after a quote inside one. */
+const FIELD_START = 0;
+const QUOTED = 1;
+const QUOTE_SEEN = 2;
+
+/**
+ * The resumable parser. Its whole state between chunks is: where it is (above), the value read so
+ * far and the fields of the record so far; no input is kept, so a value split over many chunks
+ * costs no rescans.
+ */
+class AthenaCsvParser {
+  /** The header's names, once its line is complete. */
+  columns: string[] | undefined;
+  private state = FIELD_START;
+  private value = '';
+  private row: AthenaRow = [];
+  /** Complete records so far, the header included. */
+  private records = 0;
+  /** UTF-16 code units parsed so far, for error messages. */
+  private offset = 0;
+
+  /** Parses `text`, appending every record it completes to `out` (the header goes to `columns`). */
+  parse(text: string, out: AthenaRow[]): void {
+    const n = text.length;
+    let { state, value, row } = this;
+    let i = 0;
+    try {
+      while (i < n) {
+        if (state === QUOTED) {
+          const close = text.indexOf('"', i);
+          if (close === -1) {
+            value += text.slice(i);
+            i = n;
+            break;
+          }
+          value += text.slice(i, close);
+          i = close + 1;
+          state = QUOTE_SEEN;
+          continue;
+        }
+        const c = text.charCodeAt(i++);
+        if (state === QUOTE_SEEN) {
+          if (c === QUOTE) {
+            value += '"'; // a doubled quote inside the value
+            state = QUOTED;
+            continue;
+          }
+          row.push(value);
+          value = '';
+        } else if (c === QUOTE) {
+          state = QUOTED;
+          continue;
+        } else {
+          row.push(null); // nothing between two separators: NULL
+        }
+        state = FIELD_START;
+        if (c === COMMA) continue;
+        if (c === LF) {
+          this.record(row, out, this.offset + i);
+          row = [];
+          continue;
+        }
+        throw new DropkitError(
+          `the Athena result CSV has ${JSON.stringify(String.fromCharCode(c))} where a field must start with '"' or end with ',' or a line end ` +
+            `(${this.where(this.offset + i - 1)}): it is not in Athena's result format`,
+        );
+      }
+    } finally {
+      this.offset += i;
+      this.state = state;
+      this.value = value;
+      this.row = row;
+    }
+  }
+
+  /** At the end of the input: the last record must be complete (a missing final `\n` is tolerated). */
+  finish(out: AthenaRow[]): void {
+    if (this.state === QUOTED) throw new DropkitError(`the Athena result CSV ends inside a quoted value (${this.where()}): the object is truncated`);
+    if (this.state === QUOTE_SEEN) {
+      this.row.push(this.value);
+      this.value = '';
+    } else if (this.row.length > 0) {
+      this.row.push(null); // it ended after a ','
+    } else {
+      return;
+    }
+    this.state = FIELD_START;
+    this.record(this.row, out, this.offset);
+    this.row = [];
+  }
+
+  /** Record number and character offset, for messages. */
+  where(offset = this.offset): string {
+    return `record ${this.records + 1} counting the header, character ${offset}`;
+  }
+
+  private record(row: AthenaRow, out: AthenaRow[], offset: number): void {
+    if (this.columns === undefined) {
+      if (row.some((name) => name === null)) throw new DropkitError(`the Athena result CSV's header has an empty (unquoted) name (${this.where(offset)})`);
+      this.columns = row as string[];
+    } else if (row.length !== this.columns.length) {
+      throw new DropkitError(
+        `the Athena result CSV has ${row.length} values in ${this.where(offset)}, expected ${this.columns.length} (${this.columns.join(', ')})`,
+      );
+    } else {
+      out.push(row);
+    }
+    this.records++;
+  }
+}
