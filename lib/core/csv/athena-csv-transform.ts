@@ -196,6 +196,24 @@ class AthenaCsvParser {
     let i = 0;
     try {
       while (i < n) {
+        if (state === FIELD_START && text.charCodeAt(i) === QUOTE) {
+          // The common case in one step: a quoted value without a doubled quote, then ',' or a line end.
+          const close = text.indexOf('"', i + 1);
+          const after = close === -1 ? -1 : text.charCodeAt(close + 1); // NaN past the end of this chunk
+          if (after === COMMA) {
+            row.push(text.slice(i + 1, close));
+            i = close + 2;
+            continue;
+          }
+          if (after === LF) {
+            row.push(text.slice(i + 1, close));
+            i = close + 2;
+            this.record(row, out, this.offset + i);
+            row = [];
+            continue;
+          }
+          // Otherwise (a doubled quote, a value or record cut by the chunk's end, an error): step by step.
+        }
         if (state === QUOTED) {
           const close = text.indexOf('"', i);
           if (close === -1) {
