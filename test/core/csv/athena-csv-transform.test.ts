@@ -126,9 +126,27 @@ describe('readAthenaCsv rejects what is not Athena result CSV, saying where', ()
   });
 
   it('rejects bytes that are not UTF-8 instead of replacing them', async () => {
-    await expect(read(Buffer.concat([Buffer.from('"a"\n"'), Buffer.from([0xff, 0xfe]), Buffer.from('"\n')]))).rejects.toThrow(/not valid UTF-8/);
+    await expect(read(Buffer.concat([Buffer.from('"a"\n"'), Buffer.from([0xff, 0xfe]), Buffer.from('"\n')]))).rejects.toThrow(/not valid UTF-8 at byte 5 \(record 2/);
     // A character cut short at the very end.
     await expect(read(Buffer.concat([Buffer.from('"a"\n"'), Buffer.from([0xe6, 0x9d])]))).rejects.toThrow(/not valid UTF-8/);
+    const bad: [string, number[]][] = [
+      ['a surrogate encoded in UTF-8', [0xed, 0xa0, 0x80]],
+      ['an overlong slash', [0xc0, 0xaf]],
+      ['a character cut short before ASCII', [0xe6, 0x9d, 0x41]],
+      ['a lone continuation byte', [0x80]],
+      ['a code point past U+10FFFF', [0xf4, 0x90, 0x80, 0x80]],
+    ];
+    for (const [what, bytes] of bad) {
+      const csv = Buffer.concat([Buffer.from('"a"\n"x'), Buffer.from(bytes), Buffer.from('"\n')]);
+      // Whole, and cut inside the bad sequence.
+      for (const cuts of [[], [6], [7], [8]]) {
+        const outcome = await readAll(chunked(csv, cuts)).then(
+          () => 'read',
+          (err: Error) => err.message,
+        );
+        expect([what, cuts, outcome]).toEqual([what, cuts, expect.stringMatching(/not valid UTF-8 at byte 6 \(record 2 counting the header, character 6\)/)]);
+      }
+    }
   });
 });
 
