@@ -76,19 +76,32 @@ export async function transformAthenaCsv(options: AthenaCsvTransformOptions): Pr
     await csv.close();
     throw new DropkitError(`got ${columnTypes.length} column types for ${columns.length} columns (${columns.join(', ')})`);
   }
-  const batches = columnTypes === undefined ? csv.batches : canonical(csv.batches, columnTypes);
-  const parts = await writeCsvParts({ columns, batches, dialect, openPart, onProgress });
-  return { columns, parts };
+  const batches = columnTypes === undefined ? csv.batches : canonical(csv.batches, columns, columnTypes);
+  try {
+    const parts = await writeCsvParts({ columns, batches, dialect, openPart, onProgress });
+    return { columns, parts };
+  } catch (err) {
+    // The writer may fail before it reads a batch (a bad dialect): end the input all the same.
+    await csv.close();
+    throw err;
+  }
 }
 
 /** Converts, in place, the values of the columns whose Athena type has another canonical text. */
-async function* canonical(batches: AsyncIterable<AthenaRow[]>, types: readonly string[]): AsyncGenerator<AthenaRow[]> {
+async function* canonical(batches: AsyncIterable<AthenaRow[]>, columns: readonly string[], types: readonly string[]): AsyncGenerator<AthenaRow[]> {
   const convert = types.flatMap((type, i) => (athenaTypeNeedsCanonical(type) ? [[i, type] as const] : []));
+  let rowNumber = 0;
   for await (const batch of batches) {
     for (const row of batch) {
+      rowNumber++;
       for (const [i, type] of convert) {
         const v = row[i];
-        if (v !== null && v !== undefined) row[i] = canonicalFromAthena(type, v);
+        if (v === null) continue;
+        try {
+          row[i] = canonicalFromAthena(type, v);
+        } catch (err) {
+          throw new DropkitError(`row ${rowNumber}, column ${columns[i]}: ${(err as Error).message}`);
+        }
       }
     }
     yield batch;

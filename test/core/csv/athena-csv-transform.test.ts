@@ -196,6 +196,20 @@ describe('transformAthenaCsv writes the feed dialect', () => {
     expect(Buffer.concat(sink.parts[0]).toString()).toBe('ts,amount,ok,name\n2024-01-15T06:00:00Z,0.50,true,2024-01-15 06:00:00.000\n,-12.00,false,\n');
   });
 
+  it('names the row and column of a value its type cannot convert, and ends the input', async () => {
+    const input = Readable.from([Buffer.from(athenaCsv(['id', 'amount'], [['1', '1.5'], ['2', '1.005']]))]);
+    await expect(
+      transformAthenaCsv({ input, dialect: d(), openPart: memorySink().openPart, columnTypes: ['integer', 'decimal(10,2)'] }),
+    ).rejects.toThrow(/^row 2, column amount: Athena decimal\(10,2\) value "1.005" .*at most 2 fraction digits/);
+    expect(input.destroyed).toBe(true);
+  });
+
+  it('ends the input when the dialect is refused before any row is read', async () => {
+    const input = Readable.from([Buffer.from(athenaCsv(['a'], [['1']]))]);
+    await expect(transformAthenaCsv({ input, dialect: d({ nullText: 'a,b' }), openPart: memorySink().openPart })).rejects.toThrow(/nullText/);
+    expect(input.destroyed).toBe(true);
+  });
+
   it('stops and destroys the input when a part cannot be written', async () => {
     const input = Readable.from((function* () {
       yield Buffer.from('"a"\n');
