@@ -17,7 +17,6 @@ interface DataAccessors {
 }
 
 // Deep path on purpose: the decoder is not part of the client's public API.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const accessors = require('@duckdb/node-api/lib/vectors/dataAccessors') as DataAccessors;
 
 if (accessors.textDecoder instanceof TextDecoder && !accessors.textDecoder.ignoreBOM) {
