@@ -5,6 +5,7 @@ import type { CsvDialect } from '../../../lib/core/feed/feed-schema';
 import { canonicalFromAthena, readAthenaCsv, transformAthenaCsv } from '../../../lib/core/csv/athena-csv-transform';
 import { writeCsvParts, type PartSink } from '../../../lib/core/csv/csv-writer';
 import { athenaCsv, chunked } from '../../helpers/athena-csv';
+import { RANDOM_COLUMNS, randomRows } from '../../helpers/random-rows';
 
 type Row = (string | null)[];
 
@@ -73,6 +74,15 @@ describe('readAthenaCsv parses Athena result CSV', () => {
     for (let k = 0; k < 200; k++) {
       const cuts = Array.from({ length: 1 + (next() % 12) }, () => next() % bytes.length);
       expect((await readAll(chunked(bytes, cuts), 1 + (next() % 4))).rows).toEqual(ROWS);
+    }
+  });
+
+  it('reads back thousands of seeded random rows exactly, cut into random chunks', async () => {
+    for (const seed of [1, 2, 3]) {
+      const rows = randomRows(seed, 2000);
+      const csv = Buffer.from(athenaCsv(RANDOM_COLUMNS, rows), 'utf8');
+      const cuts = Array.from({ length: 300 }, (_, i) => Math.floor(((i * 7919 + seed * 104729) % 1_000_003) / 1_000_003 * csv.length));
+      expect(await readAll(chunked(csv, cuts), 97)).toEqual({ columns: RANDOM_COLUMNS, rows });
     }
   });
 
