@@ -1,7 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { CsvDialect } from '../feed/feed-schema';
 import { DropkitError } from '../errors';
-import type { CsvRow } from './csv-encoder';
 import { writeCsvParts, type PartSink, type WrittenPart } from './csv-writer';
 import { athenaTypeNeedsCanonical, canonicalFromAthena } from './athena-canonical';
 
