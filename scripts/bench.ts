@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { Manifest } from '../lib/core/manifest';
 import { RESULT_MARK, type WorkerResult } from './bench-worker';
+import { transformBench } from './bench-transform';
 
 /**
  * `npm run bench -- --rows N`: dropkit against raw DuckDB on the same extract.
@@ -14,6 +15,9 @@ import { RESULT_MARK, type WorkerResult } from './bench-worker';
  * in its own process (so peak RSS is per side): `dropkit run` of a feed writing CSV (gzip off) and
  * Parquet (zstd) with a row_count and a unique check; and raw DuckDB doing `COPY (same query) TO`
  * CSV and Parquet. Everything lives under os.tmpdir() and is removed at the end (unless --keep).
+ *
+ * `npm run bench -- --transform --rows 1000000,5000000`: the Athena CSV transform instead (see
+ * bench-transform.ts).
  */
 
 const SLOT = '2024-01-15T06:00:00Z';
@@ -98,7 +102,16 @@ function table(header: string[], rows: string[][]): string {
 }
 
 async function bench(): Promise<void> {
-  const { values } = parseArgs({ options: { rows: { type: 'string', default: '5000000' }, keep: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: { rows: { type: 'string', default: '5000000' }, keep: { type: 'boolean', default: false }, transform: { type: 'boolean', default: false } },
+  });
+  if (values.transform) {
+    // --rows takes a comma-separated list here: each size in fresh processes, to compare peak RSS.
+    const sizes = values.rows.split(',').map(Number);
+    if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--rows must be positive integers, got ${values.rows}`);
+    if (!(await transformBench(sizes, values.keep))) process.exitCode = 1;
+    return;
+  }
   const rows = Number(values.rows);
   if (!Number.isInteger(rows) || rows < 1) throw new Error(`--rows must be a positive integer, got ${values.rows}`);
 

@@ -21,7 +21,7 @@ import { ADVERSARIAL_COLUMNS, ADVERSARIAL_ROWS } from '../helpers/adversarial';
  * engine.streamText), or decline. Values and names CSV writers get wrong, over many dialects.
  */
 const ADVERSARIAL = `SELECT t.*,
-  ['#hash', 'a#b', chr(9) || 'tab', 'trail ', ' lead', 'nul' || chr(0) || 'x', '"', '''', 'a|b', 'x;y', '', NULL, 'NULL', '#N/A', 'ok'][id] AS more,
+  ['#hash', 'a#b', chr(9) || 'tab', 'trail ', ' lead', 'nul' || chr(0) || 'x', '"', '''', 'a|b', 'x;y', '', NULL, 'NULL', '#N/A', 'ok', chr(65279), chr(65279) || 'x', 'x' || chr(65279), chr(8232), chr(769), '🚀', NULL][id] AS more,
   ['inf'::DOUBLE, '-inf'::DOUBLE, 'nan'::DOUBLE, -0.0, 1e300, 0.1, 1.5e-10, NULL, 3, 4, 5, 6, 7, 8, 9][id] AS dbl,
   [TIMETZ '12:00:00+02', NULL, TIME '01:02:03.5'::TIMETZ, TIMETZ '00:00:00+00', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL][id] AS ttz,
   [170141183460469231731687303715884105727::HUGEINT, -1, NULL, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11][id] AS big,
@@ -34,11 +34,7 @@ const ADVERSARIAL = `SELECT t.*,
   (TIMESTAMP '2024-01-15 06:00:00.5' + to_microseconds(id))::TIMESTAMP_NS AS tns,
   DATE '0001-01-01' - id AS bc
 FROM (VALUES
-${ADVERSARIAL_ROWS},
-  (12, '#N/A', 7, true, TIMESTAMPTZ '2024-01-15 06:00:00+00', DATE '2024-01-15'),
-  (13, '# not a comment', 8, true, TIMESTAMPTZ '2024-01-15 06:00:00+00', DATE '2024-01-15'),
-  (14, chr(13), 9, true, TIMESTAMPTZ '2024-01-15 06:00:00+00', DATE '2024-01-15'),
-  (15, chr(10), 10, true, TIMESTAMPTZ '2024-01-15 06:00:00+00', DATE '2024-01-15')
+${ADVERSARIAL_ROWS}
 ) ${ADVERSARIAL_COLUMNS}
 ORDER BY id`;
 
@@ -202,6 +198,30 @@ describe('DuckDB CSV export gives the Node writer bytes, or declines', () => {
     const duck = (await duckParts(staged, dialect))!;
     expect(duck.map((p) => p.rows)).toEqual([5, 5, 5, 1]);
     expectSameBytes(duck, await nodeParts(staged, dialect));
+  });
+
+  it('reads every code point back from DuckDB: U+FEFF leading, inside and alone, NUL, U+2028, emoji, combining marks', async () => {
+    const staged = await stage(engine, {
+      runId: 'code-points',
+      sql: `SELECT chr(65279) || 'a' AS lead, 'b' || chr(65279) AS inside, chr(65279) AS alone, 'n' || chr(0) || 'ul' AS nul, 'x' || chr(8232) || 'y' AS ls, '👩‍👧 e' || chr(769) AS marks`,
+      parameters: [],
+    });
+    const rows: (string | null)[][] = [];
+    for await (const batch of engine.streamText(staged, 10)) rows.push(...batch);
+    expect(rows).toEqual([['\uFEFFa', 'b\uFEFF', '\uFEFF', 'n\u0000ul', 'x\u2028y', '👩\u200d👧 e\u0301']]);
+  });
+
+  it('quotes a value or name starting with U+FEFF, so a part never starts with bytes a reader takes for a BOM', async () => {
+    const staged = await stage(engine, { runId: 'bom-first', sql: `SELECT chr(65279) || 'v' AS "\uFEFFname", chr(65279) AS b`, parameters: [] });
+    for (const [dialect, expected] of [
+      [d(), '"\uFEFFname",b\n"\uFEFFv","\uFEFF"\n'],
+      [d({ header: false }), '"\uFEFFv","\uFEFF"\n'],
+      [d({ encoding: 'utf-8-bom' }), '\uFEFF"\uFEFFname",b\n"\uFEFFv","\uFEFF"\n'],
+    ] as const) {
+      const duck = (await duckParts(staged, dialect))!;
+      expect(duck.map((p) => p.bytes.toString('utf8'))).toEqual([expected]);
+      expectSameBytes(duck, await nodeParts(staged, dialect));
+    }
   });
 
   it('quotes what csv-stringify quotes, not what DuckDB alone would (# is data, not a comment)', async () => {

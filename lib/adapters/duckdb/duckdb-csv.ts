@@ -4,12 +4,13 @@ import { canonicalText, quoteIdent, sqlString } from './duckdb-sql';
 
 /**
  * CSV written by DuckDB's `COPY … (FORMAT csv)` with exactly the bytes of the Node writer
- * (lib/render/csv-writer.ts, csv-stringify), or not at all.
+ * (lib/core/csv/csv-writer.ts, rules in csv-encoder.ts), or not at all.
  *
  * What DuckDB 1.5.6's writer does by itself, compared byte for byte with the Node writer:
  * - it quotes a value holding the delimiter, the quote, CR or LF, or equal to NULLSTR (so '' is
- *   quoted when NULLSTR is ''), doubles the quote inside, writes NULL as bare NULLSTR: as we do;
- * - but it also quotes every value containing `#`, whatever COMMENT is set to; csv-stringify
+ *   quoted when NULLSTR is ''), doubles the quote inside, writes NULL as bare NULLSTR: as we do
+ *   (we also quote a value starting with U+FEFF, which DuckDB does not);
+ * - but it also quotes every value containing `#`, whatever COMMENT is set to; the Node writer
  *   does not. That alone rules out its own quoting for any text column;
  * - `FORCE_QUOTE *` quotes header names too and leaves NULL bare: as we do;
  * - `NEW_LINE '\r\n'` ends records (header included) with CRLF, leaving LF inside values alone,
@@ -76,7 +77,7 @@ export function csvCopySql(source: string, columns: readonly ColumnSchema[], dia
   return `COPY (SELECT ${fields} FROM (SELECT ${texts} FROM ${source})) TO ${sqlString(path)} (${options.join(', ')})`;
 }
 
-/** One field in SQL, quoted as csv-stringify quotes it; NULL stays NULL (DuckDB writes NULLSTR). */
+/** One field in SQL, quoted as the Node writer quotes it; NULL stays NULL (DuckDB writes NULLSTR). */
 function fieldSql(text: string, column: ColumnSchema, dialect: CsvDialect): string {
   const q = sqlString(dialect.quote);
   const plain = PLAIN_TYPES.test(column.type.toUpperCase());
@@ -88,7 +89,14 @@ function fieldSql(text: string, column: ColumnSchema, dialect: CsvDialect): stri
   if (plain) {
     if (dialect.nullText === '') return text; // never empty
   } else {
-    needs.push(`contains(${text}, ${sqlString(dialect.delimiter)})`, `contains(${text}, ${q})`, `contains(${text}, chr(10))`, `contains(${text}, chr(13))`);
+    needs.push(
+      `contains(${text}, ${sqlString(dialect.delimiter)})`,
+      `contains(${text}, ${q})`,
+      `contains(${text}, chr(10))`,
+      `contains(${text}, chr(13))`,
+      // A leading U+FEFF is quoted so that a part starting with it does not start with a BOM.
+      `starts_with(${text}, chr(65279))`,
+    );
   }
   return `CASE WHEN ${needs.join(' OR ')} THEN ${quoted} ELSE ${text} END`;
 }
@@ -96,7 +104,8 @@ function fieldSql(text: string, column: ColumnSchema, dialect: CsvDialect): stri
 /** A column name as the Node writer renders it in the header (a name is a string, never NULL). */
 function headerField(name: string, dialect: CsvDialect, bom: boolean): string {
   const { delimiter, quote, nullText } = dialect;
-  const needs = dialect.quoting === 'all' || name === nullText || [delimiter, quote, '\n', '\r'].some((c) => name.includes(c));
+  const needs =
+    dialect.quoting === 'all' || name === nullText || name.startsWith('\uFEFF') || [delimiter, quote, '\n', '\r'].some((c) => name.includes(c));
   const field = needs ? quote + name.split(quote).join(quote + quote) + quote : name;
   return (bom ? '\ufeff' : '') + field;
 }

@@ -13,6 +13,8 @@ export function toNumber(value: unknown): number | null {
   const n = Number(value);
   return Number.isFinite(n) ? n : null;
 }
+// Text read back from DuckDB (canonicalText's results) must keep a leading U+FEFF.
+import './duckdb-text-decoding';
 
 /** A SQL string literal (for paths in the project file: configuration, never query parameters). */
 export function sqlString(text: string): string {

@@ -1,17 +1,17 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import { createGzip, type Gzip } from 'node:zlib';
-import { stringify, type Options as StringifyOptions } from 'csv-stringify/sync';
 import type { CsvDialect } from '../feed/feed-schema';
 import { DropkitError } from '../errors';
+import { csvRecordEncoder, isWellFormed, loneSurrogateError, type CsvRow } from './csv-encoder';
 
 /**
  * Streaming CSV part writer: batches of already-rendered text values in, one or more part files
  * out (split by rows and/or uncompressed bytes), each with its rows, stored bytes and SHA-256.
  *
- * csv-stringify renders each slice of a batch with its sync API (one call per slice, never per
- * row); this module owns what csv-stringify does not: NULL vs empty string, per-part header and
- * BOM, splitting at record boundaries, gzip, hashing and backpressure.
+ * Each slice of a batch is rendered to one string by the dialect's encoder (csv-encoder.ts) and
+ * to one Buffer; this module owns per-part header and BOM, splitting at record boundaries, gzip,
+ * hashing and backpressure.
  */
 
 export interface PartSink {
@@ -32,7 +32,7 @@ export interface WrittenPart {
 export interface CsvWriteOptions {
   readonly columns: readonly string[];
   /** Batches of rows; every value is already text (canonical rendering done by the SQL engine) or null. */
-  readonly batches: AsyncIterable<(string | null)[][]>;
+  readonly batches: AsyncIterable<readonly CsvRow[]>;
   readonly dialect: CsvDialect;
   /** Opens the destination of one part file; the writer ends `stream` and awaits `finished`. */
   readonly openPart: (fileName: string) => PartSink;
@@ -49,7 +49,7 @@ export function csvFileName(index: number, dialect: CsvDialect): string {
   return `part-${String(index).padStart(5, '0')}.csv${dialect.gzip ? '.gz' : ''}`;
 }
 
-/** Rows handed to one csv-stringify call: bounds memory even when a caller sends huge batches. */
+/** Rows rendered to one string: bounds memory even when a caller sends huge batches. */
 const SLICE_ROWS = 4096;
 const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 const LF = 0x0a;
@@ -57,11 +57,10 @@ const LF = 0x0a;
 export async function writeCsvParts(options: CsvWriteOptions): Promise<WrittenPart[]> {
   const { columns, batches, dialect, openPart, onProgress } = options;
   if (columns.length === 0) throw new DropkitError('a CSV needs at least one column');
-  const encoder = new RecordEncoder(dialect);
-  const header = Buffer.concat([
-    dialect.encoding === 'utf-8-bom' ? UTF8_BOM : Buffer.alloc(0),
-    dialect.header ? encoder.encode([columns as string[]]) : Buffer.alloc(0),
-  ]);
+  const encoder = csvRecordEncoder(dialect, columns);
+  const headerText = dialect.header ? encoder.encode([columns], 0, 1) : '';
+  if (!isWellFormed(headerText)) throw loneSurrogateError([columns], columns, 0);
+  const header = Buffer.concat([dialect.encoding === 'utf-8-bom' ? UTF8_BOM : Buffer.alloc(0), Buffer.from(headerText, 'utf8')]);
   const scanQuote = Buffer.from(dialect.quote, 'utf8');
   const maxRows = dialect.maxRowsPerFile ?? Infinity;
   const maxBytes = dialect.maxBytesPerFile ?? Infinity;
@@ -134,15 +133,13 @@ export async function writeCsvParts(options: CsvWriteOptions): Promise<WrittenPa
   try {
     for await (const batch of batches) {
       for (let start = 0; start < batch.length; start += SLICE_ROWS) {
-        const slice = start === 0 && batch.length <= SLICE_ROWS ? batch : batch.slice(start, start + SLICE_ROWS);
-        for (const row of slice) {
-          // csv-stringify writes whatever length it is given; a ragged row would shift columns silently.
-          if (row.length !== columns.length) {
-            throw new DropkitError(`row has ${row.length} values, expected ${columns.length} (${columns.join(', ')})`);
-          }
-        }
-        await writeRecords(encoder.encode(slice), slice.length);
-        rowsSoFar += slice.length;
+        const end = Math.min(batch.length, start + SLICE_ROWS);
+        const text = encoder.encode(batch, start, end);
+        if (!isWellFormed(text)) throw loneSurrogateError(batch.slice(start, end), columns, rowsSoFar + 1);
+        // ASCII text (the usual case) is its own UTF-8: a plain copy, cheaper than encoding.
+        const bytes = Buffer.byteLength(text, 'utf8') === text.length ? Buffer.from(text, 'latin1') : Buffer.from(text, 'utf8');
+        await writeRecords(bytes, end - start);
+        rowsSoFar += end - start;
       }
       onProgress?.(rowsSoFar, storedBefore + (part?.storedBytes ?? 0));
     }
@@ -158,75 +155,7 @@ export async function writeCsvParts(options: CsvWriteOptions): Promise<WrittenPa
 }
 
 /**
- * Renders rows with csv-stringify. Options are set on purpose, several against its defaults:
- * - `escape` = quote: csv-stringify's escape defaults to `"` whatever the quote is, which would
- *   escape `"` inside values quoted with another character; we want the quote char doubled.
- * - `quote_record_delimiter: true`: it defaults to `!record_delimiter`, so passing any
- *   record_delimiter (we always do) would stop quoting values holding a lone CR or LF.
- * - quoting 'all' uses `quoted_string`, not `quoted`: `quoted` would also quote the NULL text we
- *   return from `cast.null`, which must stay bare; `quoted_string` looks at the original value's
- *   type, and NULL's is not string.
- * - NULL: with an empty nullText, null is left to csv-stringify (bare nothing). Otherwise
- *   `cast.null` returns nullText, and `cast.string` marks a string equal to nullText `quoted` (the
- *   object form re-normalises options per field, but only for that rare value).
- * - empty string with an empty nullText under 'needed': csv-stringify can quote '' without quoting
- *   null only through `quoted_match` (`quoted_empty` quotes null too), and `quoted_match` is a
- *   regexp search on every field. So a batch is scanned for '' first (a cheap `includes`), and
- *   only batches holding one are rendered with `quoted_match: /^$/`; the output is identical.
- */
-class RecordEncoder {
-  private readonly plain: StringifyOptions;
-  private readonly withEmpty: StringifyOptions | undefined;
-
-  constructor(dialect: CsvDialect) {
-    const { delimiter, quote, nullText } = dialect;
-    if ([delimiter, quote, '\r', '\n'].some((c) => nullText.includes(c))) {
-      // csv-stringify would quote such a NULL text, and a quoted value reads back as a string.
-      throw new DropkitError(
-        `csv nullText ${JSON.stringify(nullText)} cannot contain the delimiter, the quote, CR or LF: NULL must be written unquoted`,
-      );
-    }
-    const all = dialect.quoting === 'all';
-    const base: StringifyOptions = {
-      delimiter,
-      quote,
-      escape: quote,
-      record_delimiter: dialect.lineEnding === 'crlf' ? '\r\n' : '\n',
-      quote_record_delimiter: true,
-      eof: true, // the record delimiter after the last record too
-      header: false, // written per part by us
-      bom: false, // written per part by us
-      escape_formulas: false, // values are data, not spreadsheet input: never alter them
-      quoted: false,
-      quoted_string: all,
-    };
-    if (nullText !== '') {
-      const forceQuote = { value: nullText, quoted: true };
-      const cast: NonNullable<StringifyOptions['cast']> = { null: () => nullText, undefined: () => nullText };
-      // Under 'all' every string is quoted already.
-      if (!all) cast.string = (value) => (value === nullText ? forceQuote : value);
-      base.cast = cast;
-    }
-    this.plain = base;
-    this.withEmpty = nullText === '' && !all ? { ...base, quoted_match: /^$/ } : undefined;
-  }
-
-  encode(rows: (string | null)[][]): Buffer {
-    let options = this.plain;
-    if (this.withEmpty !== undefined) {
-      for (const row of rows) {
-        if (row.includes('')) {
-          options = this.withEmpty;
-          break;
-        }
-      }
-    }
-    return Buffer.from(stringify(rows, options), 'utf8');
-  }
-}
-
-/**
- * Finds record ends in csv-stringify output without parsing fields: outside quotes an LF only ever
+ * Finds record ends in encoded output without parsing fields: outside quotes an LF only ever
  * ends a record (values with CR/LF are quoted), and quotes come in pairs (a quote inside a value is
  * doubled, which toggles twice). Positions of the next LF and quote are cached so a record with
  * many quoted fields is not rescanned to its end for each one.

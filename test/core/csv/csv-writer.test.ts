@@ -6,9 +6,9 @@ import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
-import type { CsvDialect } from '../../lib/core/feed/feed-schema';
-import { csvFileName, writeCsvParts, type PartSink, type WrittenPart } from '../../lib/core/csv/csv-writer';
-import { localPartSink } from '../helpers/local-part-sink';
+import type { CsvDialect } from '../../../lib/core/feed/feed-schema';
+import { csvFileName, writeCsvParts, type PartSink, type WrittenPart } from '../../../lib/core/csv/csv-writer';
+import { localPartSink } from '../../helpers/local-part-sink';
 
 type Row = (string | null)[];
 
@@ -104,6 +104,36 @@ describe('writeCsvParts writes exact bytes', () => {
     const d = dialect({ header: false });
     const { dir, parts } = await write(['a'], [['1'], ['2']], d);
     expect(text(dir, parts[0], d)).toBe('1\n2\n');
+  });
+});
+
+describe('writeCsvParts never changes a value', () => {
+  it('keeps U+FEFF leading, inside and alone, even where a part starts: readers that strip a BOM get it back', async () => {
+    const d = dialect({ header: false, maxRowsPerFile: 1 });
+    const rows: Row[] = [['\uFEFF', 'a'], ['\uFEFFlead', 'in\uFEFFside'], ['x', '\uFEFF']];
+    const { dir, parts } = await write(['a', 'b'], rows, d);
+    expect(parts).toHaveLength(3);
+    expect(text(dir, parts[0], d)).toBe('"\uFEFF",a\n');
+    const readBack = parts.flatMap((p) => parse(plain(dir, p, d), { bom: true }) as Row[]);
+    expect(readBack).toEqual(rows);
+  });
+
+  it('writes NUL, U+2028, emoji sequences and combining marks as their UTF-8 bytes', async () => {
+    const d = dialect({ header: false });
+    const values = ['nul\u0000byte', 'line\u2028sep', '👩\u200d👩\u200d👧 🇳🇱', '\u0301e\u0301\u0302'];
+    const { dir, parts } = await write(['v'], values.map((v) => [v]), d);
+    expect(plain(dir, parts[0], d).equals(Buffer.from(values.join('\n') + '\n', 'utf8'))).toBe(true);
+  });
+
+  it('refuses a lone surrogate instead of writing U+FFFD in its place', async () => {
+    await expect(write(['a', 'b'], [['ok', 'ok'], ['ok', 'bad \uD800 value']], dialect())).rejects.toThrow(
+      /row 2, column b: the value holds a lone UTF-16 surrogate \(\\ud800 after "bad "\)/,
+    );
+    await expect(write(['name \uDC00'], [], dialect())).rejects.toThrow(/header, column name .+: the value holds a lone UTF-16 surrogate/);
+  });
+
+  it('refuses a nullText starting with U+FEFF, which would have to be quoted at the start of a part', async () => {
+    await expect(write(['a'], [['1']], dialect({ nullText: '\uFEFFnull' }))).rejects.toThrow(/nor start with U\+FEFF/);
   });
 });
 
