@@ -26,6 +26,7 @@ export * from './core/feed/feed-definition';
 export type { CheckDefinition, CheckResult, CompiledCheck, Outcome, Severity } from './core/checks/check-types';
 export { CHECK_TYPES, checkSchema } from './core/checks/registry';
 export * from './core/csv/csv-writer';
+export * from './core/csv/athena-csv-transform';
 export * from './core/steps/step-deps';
 export * from './core/steps/run-state';
 export * from './core/steps/plan';

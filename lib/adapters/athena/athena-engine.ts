@@ -25,7 +25,7 @@ import type {
   StagedTable,
   Statement,
 } from '../../ports/query-engine';
-import { parseAthenaCsv } from './athena-result-csv';
+import { readAthenaCsv } from '../../core/csv/athena-csv-transform';
 import {
   canonicalSelect,
   ctasSql,
@@ -239,7 +239,8 @@ export class AthenaEngine implements QueryEngine {
     const done = await this.runQuery(canonicalSelect(staged.table, staged.columns), staged, 'text');
     const key = this.resultKey(done);
     const stream: Readable = await this.options.store.read(key);
-    yield* parseAthenaCsv(stream, batchRows);
+    const csv = await readAthenaCsv(stream, { batchRows });
+    yield* csv.batches;
   }
 
   /**
