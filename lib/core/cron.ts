@@ -1,4 +1,5 @@
-import { DropkitError } from './errors';
+import { CronError } from './errors';
+export { CronError };
 
 /**
  * Standard 5-field cron (minute hour day-of-month month day-of-week), as feeds write it, and its
@@ -6,19 +7,6 @@ import { DropkitError } from './errors';
  * slots.ts for reading a cron in a zone).
  */
 
-/** A cron expression that cannot be used. Names the field, the offending value and the fix. */
-export class CronError extends DropkitError {
-  readonly field: string;
-  readonly value: string;
-  readonly fix: string;
-  constructor(field: string, value: string, problem: string, fix: string) {
-    super(`cron ${field} "${value}": ${problem}. Fix: ${fix}`);
-    this.name = 'CronError';
-    this.field = field;
-    this.value = value;
-    this.fix = fix;
-  }
-}
 
 export interface CronSpec {
   readonly source: string;

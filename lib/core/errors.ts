@@ -80,3 +80,44 @@ export class SlotBusyError extends PublishConflictError {
     this.name = 'SlotBusyError';
   }
 }
+
+/** `dropkit pull`: the manifest could not be read, or cannot be trusted: nothing was downloaded. Exit code 1 at the CLI. */
+export class PullError extends DropkitError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PullError';
+  }
+}
+
+/** A cron expression that cannot be used. Names the field, the offending value and the fix. */
+export class CronError extends DropkitError {
+  readonly field: string;
+  readonly value: string;
+  readonly fix: string;
+  constructor(field: string, value: string, problem: string, fix: string) {
+    super(`cron ${field} "${value}": ${problem}. Fix: ${fix}`);
+    this.name = 'CronError';
+    this.field = field;
+    this.value = value;
+    this.fix = fix;
+  }
+}
+
+/** A `--store` URL that is not `s3://bucket[/prefix]`. */
+export class InvalidStoreUrlError extends DropkitError {
+  constructor(url: string, why: string) {
+    super(`invalid S3 store URL ${JSON.stringify(url)}: ${why}; expected s3://bucket or s3://bucket/prefix`);
+    this.name = 'InvalidStoreUrlError';
+  }
+}
+
+/** The signing credentials expire before a link could live even a second. */
+export class SigningCredentialsExpiredError extends DropkitError {
+  constructor(expiration: Date, now: Date) {
+    super(
+      `cannot sign download links: the signing credentials expired at ${expiration.toISOString()} (now ${now.toISOString()}); ` +
+        'refresh them (e.g. aws sso login, or a new role session) and run again',
+    );
+    this.name = 'SigningCredentialsExpiredError';
+  }
+}

@@ -3,17 +3,11 @@ import { lstat, mkdir, open, readFile, realpath, rename, unlink } from 'node:fs/
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DropkitError } from '../core/errors';
+import { DropkitError, PullError } from '../core/errors';
 import type { Manifest, ManifestFile } from '../core/manifest';
 import { manifestProblems } from '../core/manifest-schema';
 
-/** The manifest could not be read, or cannot be trusted: nothing was downloaded. Exit code 1 at the CLI. */
-export class PullError extends DropkitError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'PullError';
-  }
-}
+export { PullError };
 
 export type PullFileStatus = 'ok' | 'skipped' | 'failed';
 

@@ -2,26 +2,17 @@ import * as path from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { DropkitError } from '../../core/errors';
 import type { Clock } from '../../ports/clock';
 import { systemClock } from '../../ports/clock';
 import type { DownloadLink, LinkSigner } from '../../ports/link-signer';
 import { assertKeyLength, assertValidKey, normalizeStorePrefix } from './s3-keys';
 import { parseS3Url, s3ClientConfigFromEnv } from './s3-store';
+import { SigningCredentialsExpiredError } from '../../core/errors';
+export { SigningCredentialsExpiredError };
 
 /** SigV4 presigned URLs live at most 7 days. */
 export const MAX_LINK_SECONDS = 7 * 24 * 3600;
 
-/** The signing credentials expire before a link could live even a second. */
-export class SigningCredentialsExpiredError extends DropkitError {
-  constructor(expiration: Date, now: Date) {
-    super(
-      `cannot sign download links: the signing credentials expired at ${expiration.toISOString()} (now ${now.toISOString()}); ` +
-        'refresh them (e.g. aws sso login, or a new role session) and run again',
-    );
-    this.name = 'SigningCredentialsExpiredError';
-  }
-}
 
 export interface S3LinkSignerOptions {
   readonly bucket: string;

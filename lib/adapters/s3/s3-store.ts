@@ -16,19 +16,13 @@ import {
 } from '@aws-sdk/client-s3';
 import type { CompletedPart, PutObjectCommandInput, S3ClientConfig, ServerSideEncryption } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { DropkitError } from '../../core/errors';
 import type { ObjectStore, Precondition, StoredObject } from '../../ports/object-store';
 import { PreconditionFailed } from '../../ports/object-store';
 import { isConditionalConflict, isNotFound, isPreconditionFailed, s3ErrorInfo } from './s3-errors';
 import { assertKeyLength, assertValidKey, assertValidPrefix, copySource, normalizeStorePrefix } from './s3-keys';
+import { InvalidStoreUrlError } from '../../core/errors';
+export { InvalidStoreUrlError };
 
-/** A `--store` URL that is not `s3://bucket[/prefix]`. */
-export class InvalidStoreUrlError extends DropkitError {
-  constructor(url: string, why: string) {
-    super(`invalid S3 store URL ${JSON.stringify(url)}: ${why}; expected s3://bucket or s3://bucket/prefix`);
-    this.name = 'InvalidStoreUrlError';
-  }
-}
 
 /** S3's largest single CopyObject; bigger objects are copied part by part. */
 const MAX_SINGLE_COPY_BYTES = 5 * 1024 ** 3;
