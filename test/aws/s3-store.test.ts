@@ -279,3 +279,27 @@ describe('S3 store URLs and endpoints', () => {
     }
   });
 });
+
+describe('S3Store against a server that hangs', () => {
+  it('fails the request after its idle timeout instead of waiting forever', async () => {
+    const { createServer } = await import('node:net');
+    const sockets: import('node:net').Socket[] = [];
+    // Accepts connections and never answers.
+    const server = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as import('node:net').AddressInfo).port;
+    try {
+      const store = new S3Store({
+        bucket: 'drops',
+        clientConfig: { endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 },
+        timeouts: { connectMs: 1000, idleMs: 300 },
+      });
+      const started = Date.now();
+      await expect(store.get('daily/latest.json')).rejects.toThrow(/timeout|timed out|socket/i);
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});

@@ -6,7 +6,7 @@ import type { Clock } from '../../ports/clock';
 import { systemClock } from '../../ports/clock';
 import type { DownloadLink, LinkSigner } from '../../ports/link-signer';
 import { assertKeyLength, assertValidKey, normalizeStorePrefix } from './s3-keys';
-import { parseS3Url, s3ClientConfigFromEnv } from './s3-store';
+import { parseS3Url, s3ClientDefaults } from './s3-store';
 import { SigningCredentialsExpiredError } from '../../core/errors';
 export { SigningCredentialsExpiredError };
 
@@ -54,7 +54,7 @@ export class S3LinkSigner implements LinkSigner {
     this.client =
       options.client ??
       new S3Client({
-        ...s3ClientConfigFromEnv(),
+        ...s3ClientDefaults(),
         ...options.clientConfig,
         // Otherwise the SDK adds checksum parameters (x-amz-checksum-mode on a GET) to the signed URL.
         requestChecksumCalculation: 'WHEN_REQUIRED',

@@ -52,6 +52,25 @@ export interface S3StoreOptions {
   readonly conflictRetries?: number;
   /** Waits between those tries; replaceable so tests need not sleep. */
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * How long to wait for a connection, and how long a connection may stay silent (no byte either
+   * way), before the request fails (and the SDK retries it): a server that hangs never holds a run
+   * forever.
+   * @default { connectMs: 10_000, idleMs: 60_000 }
+   */
+  readonly timeouts?: S3Timeouts;
+}
+
+export interface S3Timeouts {
+  readonly connectMs: number;
+  readonly idleMs: number;
+}
+
+export const DEFAULT_S3_TIMEOUTS: S3Timeouts = { connectMs: 10_000, idleMs: 60_000 };
+
+/** Client settings every dropkit S3 client starts from: the endpoint from the environment, bounded waits. */
+export function s3ClientDefaults(timeouts: S3Timeouts = DEFAULT_S3_TIMEOUTS): S3ClientConfig {
+  return { ...s3ClientConfigFromEnv(), requestHandler: { connectionTimeout: timeouts.connectMs, socketTimeout: timeouts.idleMs } };
 }
 
 /**
@@ -114,7 +133,7 @@ export class S3Store implements ObjectStore {
   constructor(options: S3StoreOptions) {
     this.bucket = options.bucket;
     this.prefix = normalizeStorePrefix(options.prefix);
-    this.client = options.client ?? new S3Client({ ...s3ClientConfigFromEnv(), ...options.clientConfig });
+    this.client = options.client ?? new S3Client({ ...s3ClientDefaults(options.timeouts), ...options.clientConfig });
     this.kmsKeyId = options.kmsKeyId;
     this.partSize = options.partSize ?? 8 * 1024 * 1024;
     this.queueSize = options.queueSize ?? 4;
