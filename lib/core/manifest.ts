@@ -10,6 +10,8 @@ export interface ManifestFile {
   readonly rows: number;
   readonly bytes: number;
   readonly sha256: string;
+  /** The object's version, where the store keeps versions (a versioned S3 bucket). */
+  readonly versionId?: string;
 }
 
 /** The slot a drop covers: its tick, data interval and the schedule it came from. */
@@ -52,6 +54,8 @@ export interface Manifest {
     readonly parameters: Readonly<Record<string, string | number | boolean>>;
     readonly executionId: string | null;
     readonly bytesScanned: number | null;
+    /** Time the engine spent on the staging query, where it reports it. */
+    readonly engineMillis?: number | null;
   };
   readonly schema: { readonly columns: readonly ColumnSchema[] };
   readonly rowCount: number;

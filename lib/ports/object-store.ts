@@ -26,7 +26,7 @@ export interface ObjectStore {
   /** Every object under a prefix, sorted by key. */
   list(prefix: string): AsyncIterable<StoredObject>;
   /** Moves an object (staging → drop). Overwrites nothing: fails if the target exists. */
-  move(fromKey: string, toKey: string): Promise<void>;
+  move(fromKey: string, toKey: string): Promise<{ versionId?: string } | void>;
   delete(key: string): Promise<void>;
   deletePrefix(prefix: string): Promise<void>;
 }

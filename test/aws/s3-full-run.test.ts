@@ -20,6 +20,7 @@ import { localDeps } from '../helpers/local-run';
 import { loadProject } from '../../lib/project/load-project';
 import { runSlot, RunOutcome } from '../../lib/runner/run-slot';
 import { listKeys, readJson } from '../helpers/local-run';
+import { manifestProblems } from '../../lib/core/manifest-schema';
 import { mockS3, offlineS3Client, S3Model } from '../helpers/s3-model';
 import { RunningS3rver, startS3rver } from '../helpers/s3rver';
 import { DAILY_SQL, dailyFeed, eventsSelect, tempProject, TempProject, writeParquet } from '../helpers/temp-project';
@@ -175,6 +176,30 @@ describe('a full run into S3', () => {
       }
     });
   });
+  describe('on the S3 model, in a versioned bucket', () => {
+    it('records the version of every file and the engine time in the manifest', async () => {
+      const model = new S3Model().createBucket('drops', { versioned: true });
+      const client = offlineS3Client();
+      const stub = mockS3(model, client);
+      try {
+        const store = new S3Store({ bucket: 'drops', client });
+        const signer = new S3LinkSigner({ bucket: 'drops', clientConfig: { region: 'eu-west-1', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' } } });
+        const outcome = await run(project, 'daily', SLOT_15, { store, signer });
+        expect(outcome.status).toBe('delivered');
+        const manifest = await readJson<Manifest>(store, outcome.manifestKey!);
+        expect(manifestProblems(manifest)).toEqual([]);
+        const drop = outcome.manifestKey!.replace('manifest.json', '');
+        for (const f of manifest.files) {
+          const versions = model.versions('drops', drop + f.path);
+          expect(f.versionId).toBe(versions[versions.length - 1].versionId);
+        }
+        expect(manifest.query.engineMillis).toEqual(expect.any(Number));
+      } finally {
+        stub.restore();
+      }
+    });
+  });
+
   describe('on the S3 model, when SNS and EventBridge are down', () => {
     it('keeps the drop published and records each failed notice in the run record', async () => {
       const model = new S3Model().createBucket('drops');

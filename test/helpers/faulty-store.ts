@@ -110,7 +110,7 @@ export class FaultyStore implements ObjectStore, FaultLog {
   put(key: string, body: Buffer | string | Readable, options?: { contentType?: string; precondition?: Precondition }) {
     return this.faults.put(key, body, () => this.inner.put(key, body, options));
   }
-  move(fromKey: string, toKey: string): Promise<void> {
+  move(fromKey: string, toKey: string): Promise<{ versionId?: string } | void> {
     return this.faults.write('move', toKey, () => this.inner.move(fromKey, toKey));
   }
   delete(key: string): Promise<void> {

@@ -233,15 +233,17 @@ export class S3Store implements ObjectStore {
     } while (token);
   }
 
-  async move(fromKey: string, toKey: string): Promise<void> {
+  /** Copies then deletes; reports the new object's version where the bucket keeps versions. */
+  async move(fromKey: string, toKey: string): Promise<{ versionId?: string }> {
     const from = this.objectKey(fromKey);
     const to = this.objectKey(toKey);
     const source = await this.head(fromKey);
     if (!source) throw new Error(`cannot move ${JSON.stringify(fromKey)}: no object at that key`);
+    let versionId: string | undefined;
     try {
-      if (source.size > this.multipartCopyThreshold) await this.copyInParts(from, to, source);
+      if (source.size > this.multipartCopyThreshold) versionId = await this.copyInParts(from, to, source);
       else {
-        await this.client.send(
+        const copied = await this.client.send(
           new CopyObjectCommand({
             Bucket: this.bucket, Key: to, CopySource: copySource(this.bucket, from),
             // The target must not exist: S3 refuses the copy with 412 if it does.
@@ -249,6 +251,7 @@ export class S3Store implements ObjectStore {
             ...this.encryption(),
           }),
         );
+        versionId = copied.VersionId;
       }
     } catch (e) {
       if (isPreconditionFailed(e)) {
@@ -257,6 +260,7 @@ export class S3Store implements ObjectStore {
       throw e;
     }
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: from }));
+    return versionId ? { versionId } : {};
   }
 
   async delete(key: string): Promise<void> {
@@ -318,7 +322,7 @@ export class S3Store implements ObjectStore {
   }
 
   /** Copies an object too large for CopyObject with UploadPartCopy, aborting on failure. */
-  private async copyInParts(from: string, to: string, source: { size: number; contentType: string | undefined }): Promise<void> {
+  private async copyInParts(from: string, to: string, source: { size: number; contentType: string | undefined }): Promise<string | undefined> {
     const partSize = Math.max(this.copyPartSize, Math.ceil(source.size / MAX_PARTS));
     const { UploadId } = await this.client.send(
       new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: to, ContentType: source.contentType, ...this.encryption() }),
@@ -334,9 +338,10 @@ export class S3Store implements ObjectStore {
         );
         parts.push({ PartNumber: n, ETag: out.CopyPartResult?.ETag });
       }
-      await this.client.send(
+      const done = await this.client.send(
         new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: to, UploadId, MultipartUpload: { Parts: parts }, IfNoneMatch: '*' }),
       );
+      return done.VersionId;
     } catch (e) {
       await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: to, UploadId })).catch(() => undefined);
       throw e;

@@ -37,10 +37,14 @@ export async function publishStep(state: RunState, deps: Pick<StepDeps, 'store' 
   }
   // Leftovers of a dead attempt of this very run (it never wrote its manifest): not delivered, safe to replace.
   await store.deletePrefix(plan.keys.drop);
-  for (const file of files) await store.move(file.stagingKey, plan.keys.drop + file.path);
+  const versions = new Map<string, string>();
+  for (const file of files) {
+    const moved = await store.move(file.stagingKey, plan.keys.drop + file.path);
+    if (moved?.versionId) versions.set(file.path, moved.versionId);
+  }
 
   const publishedAt = deps.clock.now();
-  const manifest = buildManifest(state, feed, publishedAt);
+  const manifest = buildManifest(state, feed, publishedAt, versions);
   assertValidManifest(manifest);
   const body = JSON.stringify(manifest, null, 2) + '\n';
   try {
@@ -54,7 +58,7 @@ export async function publishStep(state: RunState, deps: Pick<StepDeps, 'store' 
   return { status: 'delivered', manifestKey: plan.keys.manifest, manifest, ...rolled };
 }
 
-function buildManifest(state: RunState, feed: FeedDefinition, publishedAt: Date): Manifest {
+function buildManifest(state: RunState, feed: FeedDefinition, publishedAt: Date, versions: ReadonlyMap<string, string>): Manifest {
   const { plan } = state;
   const staged = need(state, 'staged', 'publish');
   const validation = need(state, 'validation', 'publish');
@@ -81,10 +85,11 @@ function buildManifest(state: RunState, feed: FeedDefinition, publishedAt: Date)
       parameters: Object.fromEntries(plan.parameters.map((p) => [p.name, p.value])),
       executionId: staged.execution.executionId,
       bytesScanned: staged.execution.bytesScanned,
+      engineMillis: staged.execution.engineMillis,
     },
     schema: { columns: staged.columns.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable })) },
     rowCount: staged.rowCount,
-    files: files.map(({ path, format, compression, rows, bytes, sha256 }) => ({ path, format, compression, rows, bytes, sha256 })),
+    files: files.map(({ path, format, compression, rows, bytes, sha256 }) => ({ path, format, compression, rows, bytes, sha256, ...(versions.has(path) ? { versionId: versions.get(path) } : {}) })),
     csv: csv ? { delimiter: csv.delimiter, quote: csv.quote, header: csv.header, nullText: csv.nullText, lineEnding: csv.lineEnding, encoding: csv.encoding } : null,
     // Failing-row samples stay in the run record: the manifest goes to partners.
     validation: { status: validation.status, checks: validation.checks.map(({ sample: _sample, ...check }) => check) },
