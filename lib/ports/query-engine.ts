@@ -53,6 +53,8 @@ export interface StagedTable {
   readonly rowCount: number;
   readonly columns: readonly ColumnSchema[];
   readonly execution: Execution;
+  /** The order rows are read back in for files (the feed's `orderBy`), if any. */
+  readonly orderBy?: readonly string[];
 }
 
 export interface StageRequest {
@@ -64,6 +66,8 @@ export interface StageRequest {
   /** The feed SQL with `$name` parameters. */
   readonly sql: string;
   readonly parameters: readonly QueryParameter[];
+  /** Columns that order the rows of every file (the feed's `orderBy`), if any. */
+  readonly orderBy?: readonly string[];
 }
 
 /** A file the engine wrote into the store, under the prefix it was given. */

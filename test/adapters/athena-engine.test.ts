@@ -233,6 +233,18 @@ describe('AthenaEngine', () => {
     expect(select.ResultConfiguration).toEqual({ OutputLocation: 's3://drops-bucket/_staging/txt/a1/athena-results/' });
   });
 
+  it('reads the staged rows back in the feed’s orderBy, since the staging table keeps no order', async () => {
+    const staged = await under.engine.describeStage(
+      request({ runId: 'ord', stagingPrefix: '_staging/ord/a1/', sql: 'SELECT id, label FROM src ORDER BY id DESC', parameters: [], orderBy: ['label', 'id'] }),
+      await under.engine.execute(await under.engine.compileStage(request({ runId: 'ord', stagingPrefix: '_staging/ord/a1/', sql: 'SELECT id, label FROM src ORDER BY id DESC', parameters: [], orderBy: ['label', 'id'] }))),
+    );
+    expect(staged.orderBy).toEqual(['label', 'id']);
+    const rows = await collectText(under.engine, staged);
+    expect(rows.map((r) => r[0])).toEqual(['1', '2', '3']); // 'plain' < "x'…" and NULL last, as Trino orders
+    const select = under.mock.commandCalls(StartQueryExecutionCommand).at(-1)!.args[0].input.QueryString!;
+    expect(select.endsWith(` FROM ${staged.table} ORDER BY ${staged.table}."label", ${staged.table}."id"`)).toBe(true);
+  });
+
   it('streams the shared adversarial rows with the same canonical text as the DuckDB engine, through Athena’s CSV (the SQL run by the fake)', async () => {
     const sql = `SELECT * FROM (VALUES ${ADVERSARIAL_ROWS}) ${ADVERSARIAL_COLUMNS} ORDER BY id`;
     const duck = await openTestEngine();

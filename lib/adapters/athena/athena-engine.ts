@@ -188,7 +188,7 @@ export class AthenaEngine implements QueryEngine {
       const [row] = await this.query(`SELECT count(*) AS n FROM ${table}`, partial);
       rows = Number(row.n);
     }
-    return { ...partial, rowCount: rows, execution: { ...execution, rows } };
+    return { ...partial, rowCount: rows, execution: { ...execution, rows }, ...(request.orderBy ? { orderBy: request.orderBy } : {}) };
   }
 
   /** Columns and types of the staging table, from the Glue catalog through Athena. */
@@ -236,7 +236,7 @@ export class AthenaEngine implements QueryEngine {
    * back from the store and parsed as it streams.
    */
   async *streamText(staged: StagedTable, batchRows = 2048): AsyncIterable<(string | null)[][]> {
-    const done = await this.runQuery(canonicalSelect(staged.table, staged.columns), staged, 'text');
+    const done = await this.runQuery(canonicalSelect(staged.table, staged.columns, staged.orderBy), staged, 'text');
     const key = this.resultKey(done);
     const stream: Readable = await this.options.store.read(key);
     const csv = await readAthenaCsv(stream, { batchRows });

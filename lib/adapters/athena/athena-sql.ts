@@ -46,9 +46,11 @@ export function canonicalText(column: ColumnSchema): string {
 }
 
 /** The canonical-text SELECT over the staged rows that streamText reads back as CSV. */
-export function canonicalSelect(table: string, columns: readonly ColumnSchema[]): string {
+export function canonicalSelect(table: string, columns: readonly ColumnSchema[], orderBy?: readonly string[]): string {
   const select = columns.map((c) => `${canonicalText(c)} AS ${quoteIdent(c.name)}`).join(', ');
-  return `SELECT ${select || '1 AS "_"'} FROM ${table}`;
+  // Order by the staged values, not their text: 10 sorts after 9.
+  const order = orderBy?.length ? ` ORDER BY ${orderBy.map((name) => `${table}.${quoteIdent(name)}`).join(', ')}` : '';
+  return `SELECT ${select || '1 AS "_"'} FROM ${table}${order}`;
 }
 
 export function sha256Hex(text: string): string {

@@ -182,8 +182,12 @@ export class DuckDbEngine implements QueryEngine {
   }
 
   private positional(request: StageRequest) {
+    // Staged in the feed's order when it names one: the staged rows are every file's order.
+    const sql = request.orderBy
+      ? `SELECT * FROM (\n${stripTrailingSemicolons(request.sql)}\n) ORDER BY ${request.orderBy.map(quoteIdent).join(', ')}`
+      : stripTrailingSemicolons(request.sql);
     try {
-      return toPositional(stripTrailingSemicolons(request.sql), request.parameters);
+      return toPositional(sql, request.parameters);
     } catch (error) {
       if (error instanceof UnknownParameterError) throw new QueryFailedError(error.message, { cause: error });
       throw error;
@@ -215,7 +219,7 @@ export class DuckDbEngine implements QueryEngine {
       }
     }
     const rowCount = execution.rows ?? toNumber((await this.query(`SELECT count(*) AS n FROM ${table}`, partial))[0].n) ?? 0;
-    return { ...partial, rowCount, columns };
+    return { ...partial, rowCount, columns, ...(request.orderBy ? { orderBy: request.orderBy } : {}) };
   }
 
   /** Makes staged rows nameable in SQL on this instance (another instance may have staged them). */

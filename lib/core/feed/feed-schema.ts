@@ -177,6 +177,14 @@ export const feedSchema = z
       .optional()
       .meta({ description: 'Default: <feed file name>.sql beside the feed file' }),
     parameters: parameters.optional(),
+    orderBy: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .meta({
+        description:
+          'Columns that order the rows of every file, on every engine. Athena does not keep a query\'s ORDER BY through its staging table: name the order here for CSV bytes that match between DuckDB and Athena',
+      }),
     formats: formatsSchema,
     checks: z.array(checkSchema).default([]),
     delivery: z

@@ -6,7 +6,14 @@ import type { StepDeps } from './step-deps';
 /** The stage request of a run attempt: the feed SQL for this engine with the run's parameters. */
 export function stageRequest(state: RunState, deps: Pick<StepDeps, 'feeds' | 'engine'>): StageRequest {
   const feed = deps.feeds.get(state.plan.feed);
-  return { runId: state.plan.runId, attemptId: state.attemptId, stagingPrefix: state.stagingPrefix, sql: feed.sql[deps.engine.name], parameters: state.plan.parameters };
+  return {
+    runId: state.plan.runId,
+    attemptId: state.attemptId,
+    stagingPrefix: state.stagingPrefix,
+    sql: feed.sql[deps.engine.name],
+    parameters: state.plan.parameters,
+    ...(feed.spec.orderBy ? { orderBy: feed.spec.orderBy } : {}),
+  };
 }
 
 /** The stage step split in two, for a state machine that runs the statement itself (Athena `.sync`). */
