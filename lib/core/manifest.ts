@@ -87,3 +87,17 @@ export interface LatestPointer {
   readonly manifestSha256: string;
   readonly publishedAt: string;
 }
+
+/** Which run a record is about, as the manifest, the pointer and the run record all say it. */
+export interface RunIdentity {
+  readonly feed: string;
+  readonly partner: string | null;
+  readonly runId: string;
+  readonly revision: number;
+  readonly slot: string;
+  readonly scheduledFor: string;
+}
+
+export function runIdentity(m: Pick<Manifest, 'feed' | 'partner' | 'runId' | 'revision' | 'slot'>): RunIdentity {
+  return { feed: m.feed, partner: m.partner, runId: m.runId, revision: m.revision, slot: m.slot.id, scheduledFor: m.slot.scheduledFor };
+}

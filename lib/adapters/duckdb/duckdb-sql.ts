@@ -1,18 +1,6 @@
 import type { ColumnSchema } from '../../ports/query-engine';
-
-/** A quoted identifier. */
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
-/** What DuckDB returns for a count (bigint, number, numeric string) as a number. */
-export function toNumber(value: unknown): number | null {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'bigint') return Number(value);
-  if (typeof value === 'number') return value;
-  const n = Number(value);
-  return Number.isFinite(n) ? n : null;
-}
+import { quoteIdent } from '../../core/sql-text';
+export { quoteIdent, toNumber } from '../../core/sql-text';
 // Text read back from DuckDB (canonicalText's results) must keep a leading U+FEFF.
 import './duckdb-text-decoding';
 

@@ -1,16 +1,4 @@
-/** SQL text helpers shared by DuckDB and Athena (Trino): both quote identifiers with `"`. */
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
-/** Converts what an engine returns for a count (bigint, number, numeric string) to a number. */
-export function toNumber(value: unknown): number | null {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'bigint') return Number(value);
-  if (typeof value === 'number') return value;
-  const n = Number(value);
-  return Number.isFinite(n) ? n : null;
-}
+export { quoteIdent, toNumber } from '../sql-text';
 
 /** Resolves column names against the staged schema; returns the names that do not exist. */
 export function missingColumns(wanted: readonly string[], available: readonly { name: string }[]): string[] {

@@ -3,7 +3,7 @@ import { TOOLKIT_VERSION } from '../../version';
 import { PublishConflictError } from '../errors';
 import { feedRoot, DropCoordinates } from '../layout';
 import { renewLease } from '../lease';
-import type { LatestPointer, Manifest } from '../manifest';
+import { runIdentity, LatestPointer, Manifest } from '../manifest';
 import { assertValidManifest } from '../manifest-schema';
 import { sha256Hex } from '../run-id';
 import { slaOutcome } from '../sla';
@@ -101,12 +101,7 @@ export function pointerFor(manifest: Manifest, manifestKey: string, latestKey: s
   const base = latestKey.slice(0, latestKey.length - 'latest.json'.length);
   return {
     manifestVersion: 1,
-    feed: manifest.feed,
-    partner: manifest.partner,
-    runId: manifest.runId,
-    revision: manifest.revision,
-    slot: manifest.slot.id,
-    scheduledFor: manifest.slot.scheduledFor,
+    ...runIdentity(manifest),
     manifest: manifestKey.startsWith(base) ? manifestKey.slice(base.length) : manifestKey,
     manifestSha256,
     publishedAt: manifest.timings.publishedAt,

@@ -1,7 +1,7 @@
 import type { ObjectStore } from '../../ports/object-store';
 import type { QueryEngine, StagedTable } from '../../ports/query-engine';
 import { expireDrops, moveLatestPointer, pointerFor } from './publish';
-import type { Manifest } from '../manifest';
+import { runIdentity, Manifest } from '../manifest';
 import type { RunRecord } from '../run-record';
 import type { Clock } from '../../ports/clock';
 import type { FeedCatalog } from './step-deps';
@@ -72,12 +72,7 @@ async function markDelivered(store: ObjectStore, key: string, delivered: Deliver
   const { manifest, manifestKey } = delivered;
   const existing = await readRunRecord(store, key);
   const record: RunRecord = {
-    feed: manifest.feed,
-    partner: manifest.partner,
-    runId: manifest.runId,
-    revision: manifest.revision,
-    slot: manifest.slot.id,
-    scheduledFor: manifest.slot.scheduledFor,
+    ...runIdentity(manifest),
     attemptId: run.attemptId ?? existing?.attemptId ?? 'unknown',
     status: 'delivered',
     step: existing?.noticeSent ? 'notify' : 'publish',
