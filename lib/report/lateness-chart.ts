@@ -13,7 +13,8 @@ const COLOURS: Record<string, string> = {
  * lateness yet, and must stand out); NOT_EXPECTED is a grey stub.
  */
 export function latenessChart(slots: readonly ReportSlot[]): string {
-  const W = 760, H = 240, L = 70, R = 12, T = 14, B = 40;
+  // The left margin holds the longest axis label ("23 h 59 min late").
+  const W = 800, H = 240, L = 110, R = 12, T = 14, B = 40;
   const plotW = W - L - R, plotH = H - T - B;
   const maxLate = Math.max(60, ...slots.filter((s) => s.state === 'LATE').map((s) => s.latenessSeconds ?? 0));
   const parts: string[] = [];
