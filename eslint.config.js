@@ -5,7 +5,13 @@ const tseslint = require('typescript-eslint');
 const SDKS = ['@duckdb/*', '@aws-sdk/*', '@aws-lambda-powertools/*', 'aws-cdk-lib', 'aws-cdk-lib/*', 'constructs', 'cdk-nag'];
 const FILE_SYSTEM = ['fs', 'fs/promises', 'node:fs', 'node:fs/promises', 'child_process', 'node:child_process'];
 const restricted = (patterns, paths = [], allowTypeImports = false) => ({
-  '@typescript-eslint/no-restricted-imports': ['error', { patterns: patterns.map((p) => ({ ...p, allowTypeImports })), paths: paths.map((name) => ({ name, message: 'core does no file I/O: go through a port' })) }],
+  '@typescript-eslint/no-restricted-imports': [
+    'error',
+    {
+      patterns: patterns.map((p) => ({ ...p, allowTypeImports })),
+      paths: paths.map((name) => ({ name, message: 'core does no file I/O: go through a port' })),
+    },
+  ],
 });
 
 module.exports = tseslint.config(
@@ -24,7 +30,10 @@ module.exports = tseslint.config(
     files: ['lib/core/**/*.ts'],
     rules: restricted(
       [
-        { group: ['**/adapters/**', '**/cli/**', '**/runner/**', '**/project/**', '**/pull/**', '**/cdk/**', '**/lambdas/**', '**/local', '**/aws', '**/cdk'], message: 'core imports no adapter and no edge: depend on a port instead' },
+        {
+          group: ['**/adapters/**', '**/cli/**', '**/runner/**', '**/project/**', '**/pull/**', '**/cdk/**', '**/lambdas/**', '**/local', '**/aws', '**/cdk'],
+          message: 'core imports no adapter and no edge: depend on a port instead',
+        },
         { group: SDKS, message: 'core imports no SDK: adapters do' },
       ],
       FILE_SYSTEM,
@@ -34,7 +43,10 @@ module.exports = tseslint.config(
     files: ['lib/ports/**/*.ts'],
     rules: restricted(
       [
-        { group: ['**/adapters/**', '**/cli/**', '**/runner/**', '**/project/**', '**/pull/**', '**/cdk/**', '**/core/**'], message: 'ports are plain types: import core types with `import type` only' },
+        {
+          group: ['**/adapters/**', '**/cli/**', '**/runner/**', '**/project/**', '**/pull/**', '**/cdk/**', '**/core/**'],
+          message: 'ports are plain types: import core types with `import type` only',
+        },
         { group: SDKS, message: 'ports import no SDK' },
       ],
       [],
@@ -47,10 +59,18 @@ module.exports = tseslint.config(
   },
   {
     files: ['lambdas/**/*.ts'],
-    rules: restricted([{ group: ['@duckdb/*', 'aws-cdk-lib', 'aws-cdk-lib/*', '**/adapters/duckdb/**', '**/cli/**', '**/local'], message: 'no DuckDB, CLI or CDK in a Lambda bundle' }]),
+    rules: restricted([
+      {
+        group: ['@duckdb/*', 'aws-cdk-lib', 'aws-cdk-lib/*', '**/adapters/duckdb/**', '**/cli/**', '**/local'],
+        message: 'no DuckDB, CLI or CDK in a Lambda bundle',
+      },
+    ]),
   },
   {
     files: ['**/*.js'],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', process: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', process: 'readonly', console: 'readonly' },
+    },
   },
 );

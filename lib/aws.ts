@@ -8,5 +8,12 @@ export * from './adapters/eventbridge/eventbridge-notifier';
 // Athena engine (QueryEngine on Athena + Glue staging tables) and its pure statement builders.
 export { AthenaEngine, athenaStageStatement, startInput as athenaStartInput, s3UriOf, storeKeyOf } from './adapters/athena/athena-engine';
 export type { AthenaEngineOptions, AthenaStagePlan } from './adapters/athena/athena-engine';
-export { canonicalSelect as athenaCanonicalSelect, canonicalText as athenaCanonicalText, ctasSql, unloadSql, requestToken, stagingTableName } from './adapters/athena/athena-sql';
+export {
+  canonicalSelect as athenaCanonicalSelect,
+  canonicalText as athenaCanonicalText,
+  ctasSql,
+  unloadSql,
+  requestToken,
+  stagingTableName,
+} from './adapters/athena/athena-sql';
 export { parquetRowsFromTail } from './adapters/athena/parquet-footer';

@@ -27,7 +27,16 @@ const RESULT_MARK = 'TRANSFORM_RESULT ';
 const MODES = ['parse only', 'csv-parse → csv-stringify', 'transform', 'transform + gzip'] as const;
 type Mode = (typeof MODES)[number];
 /** The feed dialect the transform writes: semicolon, CRLF, `\N` for NULL (differs from the input on purpose). */
-const DIALECT: CsvDialect = { delimiter: ';', quote: '"', quoting: 'needed', header: true, nullText: '\\N', lineEnding: 'crlf', encoding: 'utf-8', gzip: false };
+const DIALECT: CsvDialect = {
+  delimiter: ';',
+  quote: '"',
+  quoting: 'needed',
+  header: true,
+  nullText: '\\N',
+  lineEnding: 'crlf',
+  encoding: 'utf-8',
+  gzip: false,
+};
 /** Peak RSS may grow by at most this much from the smallest size to the largest. */
 const FLAT_RSS_BYTES = 64 * 1024 * 1024;
 
@@ -191,7 +200,9 @@ export async function transformBench(sizes: readonly number[], keep: boolean): P
       const spread = Math.max(...rss) - Math.min(...rss);
       const flat = spread <= FLAT_RSS_BYTES;
       if (mode.startsWith('transform') || mode === 'parse only') ok &&= flat;
-      out.push(`peak RSS of ${mode} across sizes: ${fmt(Math.min(...rss) / 1e6, 0)}–${fmt(Math.max(...rss) / 1e6, 0)} MB, spread ${fmt(spread / 1e6, 0)} MB (flat: ≤ 64 MiB): ${flat ? 'ok' : 'NOT FLAT'}`);
+      out.push(
+        `peak RSS of ${mode} across sizes: ${fmt(Math.min(...rss) / 1e6, 0)}–${fmt(Math.max(...rss) / 1e6, 0)} MB, spread ${fmt(spread / 1e6, 0)} MB (flat: ≤ 64 MiB): ${flat ? 'ok' : 'NOT FLAT'}`,
+      );
     }
   }
   process.stdout.write(out.join('\n') + '\n');

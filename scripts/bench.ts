@@ -156,15 +156,31 @@ async function bench(): Promise<void> {
       table(
         ['', 'wall s', 'rows/s', 'MB/s out', 'output MB', 'peak RSS MB'],
         [
-          ...sides.map((s) => [s.label, fmt(s.wallMs / 1000, 2), fmt(rows / (s.wallMs / 1000), 0), fmt(mb(s.bytes) / (s.wallMs / 1000)), fmt(mb(s.bytes)), fmt(mb(s.rss), 0)]),
-          ['dropkit / raw', `${fmt(dropkit.wallMs / raw.wallMs, 2)}x`, '', '', `${fmt(dropkitBytes / raw.result.outputBytes, 2)}x`, `${fmt(dropkit.result.maxRssBytes / raw.result.maxRssBytes, 2)}x`],
+          ...sides.map((s) => [
+            s.label,
+            fmt(s.wallMs / 1000, 2),
+            fmt(rows / (s.wallMs / 1000), 0),
+            fmt(mb(s.bytes) / (s.wallMs / 1000)),
+            fmt(mb(s.bytes)),
+            fmt(mb(s.rss), 0),
+          ]),
+          [
+            'dropkit / raw',
+            `${fmt(dropkit.wallMs / raw.wallMs, 2)}x`,
+            '',
+            '',
+            `${fmt(dropkitBytes / raw.result.outputBytes, 2)}x`,
+            `${fmt(dropkit.result.maxRssBytes / raw.result.maxRssBytes, 2)}x`,
+          ],
         ],
       ),
     );
     const tm = manifest.timings;
     const span = (a: string, b: string) => fmt((Date.parse(b) - Date.parse(a)) / 1000, 2);
     out.push('');
-    out.push(`raw DuckDB phases (s): COPY csv ${fmt(raw.result.phases.csv / 1000, 2)}, COPY parquet ${fmt(raw.result.phases.parquet / 1000, 2)}; process start-up ${fmt((raw.wallMs - raw.result.workMs) / 1000, 2)}`);
+    out.push(
+      `raw DuckDB phases (s): COPY csv ${fmt(raw.result.phases.csv / 1000, 2)}, COPY parquet ${fmt(raw.result.phases.parquet / 1000, 2)}; process start-up ${fmt((raw.wallMs - raw.result.workMs) / 1000, 2)}`,
+    );
     out.push(
       `dropkit phases (s): plan+stage ${span(tm.startedAt, tm.stagedAt)}, validate ${span(tm.stagedAt, tm.validatedAt)}, render ${span(tm.validatedAt, tm.renderedAt)}, ` +
         `publish ${span(tm.renderedAt, tm.publishedAt)}, process start-up ${fmt((dropkit.wallMs - dropkit.result.workMs) / 1000, 2)}`,

@@ -49,7 +49,9 @@ export function parseTimeArg(option: string, text: string): Date {
   try {
     return parseSlotArg(date);
   } catch {
-    throw new UsageError(`${option} ${text} is not a time; give ISO-8601 like 2024-01-15T06:00:00Z, a date like 2024-01-15, or a slot id like 20240115T060000Z`);
+    throw new UsageError(
+      `${option} ${text} is not a time; give ISO-8601 like 2024-01-15T06:00:00Z, a date like 2024-01-15, or a slot id like 20240115T060000Z`,
+    );
   }
 }
 
@@ -63,7 +65,9 @@ export function parseDurationArg(option: string, text: string): number {
   const iso = m ? undefined : parseDurationSeconds(text.trim());
   const ms = m ? Number(m[1]) * units[m[2] ?? 's'] : iso === undefined ? NaN : iso * 1000;
   if (!(ms > 0) || !Number.isFinite(ms)) {
-    throw new UsageError(`${option} ${text} is not a length of time; give seconds (30), a number with a unit (500ms, 30s, 5m, 6h) or ISO-8601 (PT30S), longer than zero`);
+    throw new UsageError(
+      `${option} ${text} is not a length of time; give seconds (30), a number with a unit (500ms, 30s, 5m, 6h) or ISO-8601 (PT30S), longer than zero`,
+    );
   }
   return ms;
 }

@@ -85,7 +85,9 @@ export function localContext(project: Project, options: LocalContextOptions) {
     newAttemptId: () => randomBytes(6).toString('hex'),
     openEngine,
     removeLeftovers: () => removeDeadLeftovers(workDir, store instanceof LocalStore ? store : undefined, processAlive),
-    onStep: progress ? (step, plan) => (step === 'stage' && progress.run(`${plan.feed}${plan.partner ? ` [${plan.partner}]` : ''} ${plan.slot.id}`), progress.step(step)) : undefined,
+    onStep: progress
+      ? (step, plan) => (step === 'stage' && progress.run(`${plan.feed}${plan.partner ? ` [${plan.partner}]` : ''} ${plan.slot.id}`), progress.step(step))
+      : undefined,
     onProgress: progress ? (p) => progress.written(p.format, p.rows, p.bytes) : undefined,
   };
   /** Where a key is, for people: a path in the local folder, or an s3:// URL. */
@@ -110,7 +112,9 @@ function athenaSettings(options: LocalContextOptions): { workGroup: string; stag
   const workGroup = options.workgroup ?? process.env.DROPKIT_ATHENA_WORKGROUP;
   const stagingDatabase = options.stagingDatabase ?? process.env.DROPKIT_ATHENA_STAGING_DATABASE;
   if (!workGroup || !stagingDatabase) {
-    throw new UsageError('--engine athena needs --workgroup NAME and --staging-database NAME (or DROPKIT_ATHENA_WORKGROUP and DROPKIT_ATHENA_STAGING_DATABASE): the stack outputs name both');
+    throw new UsageError(
+      '--engine athena needs --workgroup NAME and --staging-database NAME (or DROPKIT_ATHENA_WORKGROUP and DROPKIT_ATHENA_STAGING_DATABASE): the stack outputs name both',
+    );
   }
   return { workGroup, stagingDatabase };
 }

@@ -44,7 +44,9 @@ export function describeOutcome(o: RunOutcome, pathOf: (key: string) => string):
   } else if (o.status === 'delivered' && o.manifest) {
     const m = o.manifest;
     const late = m.sla.status === 'LATE' ? ` (${formatLateness(m.sla.latenessSeconds)} late)` : '';
-    lines.push(`✓ ${who}: delivered ${m.rowCount} rows in ${m.files.length} file${m.files.length === 1 ? '' : 's'}, SLA ${m.sla.status}${late}${m.supersedes ? `, supersedes ${m.supersedes}` : ''}`);
+    lines.push(
+      `✓ ${who}: delivered ${m.rowCount} rows in ${m.files.length} file${m.files.length === 1 ? '' : 's'}, SLA ${m.sla.status}${late}${m.supersedes ? `, supersedes ${m.supersedes}` : ''}`,
+    );
   } else if (o.status === 'busy') {
     lines.push(`~ ${who}: another run is delivering this slot; this one did nothing (run ${o.runId})`);
   } else {

@@ -7,7 +7,6 @@ export { CronError };
  * slots.ts for reading a cron in a zone).
  */
 
-
 export interface CronSpec {
   readonly source: string;
   readonly minutes: readonly number[];
@@ -208,7 +207,12 @@ export function toEventBridgeCron(spec: CronSpec): string {
   if (spec.dayOfMonthRestricted) dom = compact(spec.daysOfMonth, 1, 31, true);
   if (spec.dayOfWeekRestricted) {
     dom = '?';
-    dow = compact(spec.daysOfWeek.map((d) => d + 1), 1, 7, false);
+    dow = compact(
+      spec.daysOfWeek.map((d) => d + 1),
+      1,
+      7,
+      false,
+    );
   }
   const fields = [compact(spec.minutes, 0, 59, true), compact(spec.hours, 0, 23, true), dom, compact(spec.months, 1, 12, true), dow, '*'];
   return `cron(${fields.join(' ')})`;
@@ -225,7 +229,7 @@ function compact(values: readonly number[], min: number, max: number, steps: boo
     if (regular && sorted[n - 1] + step > max) return `${sorted[0]}/${step}`;
   }
   const out: string[] = [];
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && sorted[j + 1] === sorted[j] + 1) j++;
     out.push(j - i >= 2 ? `${sorted[i]}-${sorted[j]}` : sorted.slice(i, j + 1).join(','));

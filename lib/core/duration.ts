@@ -9,13 +9,7 @@ export function parseDurationSeconds(text: string): number | undefined {
   const m = DURATION.exec(text);
   if (!m || text === 'P' || text.endsWith('T')) return undefined;
   const [, w, d, h, min, s] = m;
-  return (
-    Number(w ?? 0) * 7 * 86400 +
-    Number(d ?? 0) * 86400 +
-    Number(h ?? 0) * 3600 +
-    Number(min ?? 0) * 60 +
-    Number(s ?? 0)
-  );
+  return Number(w ?? 0) * 7 * 86400 + Number(d ?? 0) * 86400 + Number(h ?? 0) * 3600 + Number(min ?? 0) * 60 + Number(s ?? 0);
 }
 
 export function isDuration(text: string): boolean {

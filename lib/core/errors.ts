@@ -32,10 +32,7 @@ export function formatProblem(p: ConfigProblem): string {
 export class ConfigError extends DropkitError {
   readonly problems: readonly ConfigProblem[];
   constructor(problems: readonly ConfigProblem[]) {
-    super(
-      `${problems.length} configuration problem${problems.length === 1 ? '' : 's'}:\n` +
-        problems.map((p) => `  - ${formatProblem(p)}`).join('\n'),
-    );
+    super(`${problems.length} configuration problem${problems.length === 1 ? '' : 's'}:\n` + problems.map((p) => `  - ${formatProblem(p)}`).join('\n'));
     this.name = 'ConfigError';
     this.problems = problems;
   }

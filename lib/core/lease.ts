@@ -35,8 +35,13 @@ export interface LeaseOptions {
 
 export type LeaseResult = { readonly acquired: true; readonly held: HeldLease } | { readonly acquired: false; readonly holder: Lease };
 
-
-export async function acquireLease(store: ObjectStore, key: string, attempt: { attemptId: string; runId: string }, now: Date, options: LeaseOptions): Promise<LeaseResult> {
+export async function acquireLease(
+  store: ObjectStore,
+  key: string,
+  attempt: { attemptId: string; runId: string },
+  now: Date,
+  options: LeaseOptions,
+): Promise<LeaseResult> {
   const body = (): Lease => ({
     attemptId: attempt.attemptId,
     runId: attempt.runId,

@@ -6,7 +6,10 @@ import { createHash } from 'node:crypto';
  * named after it cannot start twice. Readable first (slot, revision), unique by the hash.
  */
 export function deriveRunId(feed: string, partner: string | null, slotId: string, revision: number): string {
-  const hash = createHash('sha256').update(`${feed}\n${partner ?? ''}\n${slotId}\n${revision}`).digest('hex').slice(0, 12);
+  const hash = createHash('sha256')
+    .update(`${feed}\n${partner ?? ''}\n${slotId}\n${revision}`)
+    .digest('hex')
+    .slice(0, 12);
   return `${slotId}-r${revision}-${hash}`;
 }
 

@@ -14,7 +14,7 @@ function list(items: string[]): string {
 /** Consecutive runs shown as ranges: [1,2,3,4,5] → "Monday to Friday". */
 function ranges(values: readonly number[], name: (n: number) => string): string {
   const out: string[] = [];
-  for (let i = 0; i < values.length; ) {
+  for (let i = 0; i < values.length;) {
     let j = i;
     while (j + 1 < values.length && values[j + 1] === values[j] + 1) j++;
     out.push(j - i >= 2 ? `${name(values[i])} to ${name(values[j])}` : j > i ? `${name(values[i])}, ${name(values[j])}` : name(values[i]));
@@ -52,7 +52,12 @@ export function scheduleInWords(cron: string): string {
 
 function duration(text: string): string {
   const s = parseDurationSeconds(text) ?? 0;
-  const parts = [[86400, 'd'], [3600, 'h'], [60, 'min'], [1, 's']] as const;
+  const parts = [
+    [86400, 'd'],
+    [3600, 'h'],
+    [60, 'min'],
+    [1, 's'],
+  ] as const;
   let rest = s;
   const out: string[] = [];
   for (const [size, unit] of parts) {

@@ -248,5 +248,7 @@ export function parseSlotArg(text: string): Date {
     const d = DateTime.fromISO(s, { setZone: true });
     if (d.isValid) return d.toJSDate();
   }
-  throw new UsageError(`"${text}" is not a slot: give an ISO-8601 time with Z or an offset (2024-01-15T06:00:00Z, 2024-01-15T07:00+01:00) or a slot id (20240115T060000Z)`);
+  throw new UsageError(
+    `"${text}" is not a slot: give an ISO-8601 time with Z or an offset (2024-01-15T06:00:00Z, 2024-01-15T07:00+01:00) or a slot id (20240115T060000Z)`,
+  );
 }

@@ -24,8 +24,27 @@ export interface ParameterUse {
 
 /** Clause keywords: each starts a new clause at its parenthesis depth. */
 const CLAUSES = new Set([
-  'SELECT', 'FROM', 'WHERE', 'GROUP', 'HAVING', 'ORDER', 'LIMIT', 'OFFSET', 'FETCH', 'UNION', 'INTERSECT', 'EXCEPT',
-  'JOIN', 'ON', 'USING', 'WINDOW', 'QUALIFY', 'WITH', 'VALUES', 'SET', 'RETURNING',
+  'SELECT',
+  'FROM',
+  'WHERE',
+  'GROUP',
+  'HAVING',
+  'ORDER',
+  'LIMIT',
+  'OFFSET',
+  'FETCH',
+  'UNION',
+  'INTERSECT',
+  'EXCEPT',
+  'JOIN',
+  'ON',
+  'USING',
+  'WINDOW',
+  'QUALIFY',
+  'WITH',
+  'VALUES',
+  'SET',
+  'RETURNING',
 ]);
 
 /** Every parameter-like token of `sql`, in order. */
@@ -84,7 +103,13 @@ export function scanParameters(sql: string): ParameterUse[] {
 
 /** The `$name` parameters a query uses, each once, in order of first use. */
 export function referencedParameters(sql: string): string[] {
-  return [...new Set(scanParameters(sql).filter((u) => u.kind === 'named').map((u) => u.name))];
+  return [
+    ...new Set(
+      scanParameters(sql)
+        .filter((u) => u.kind === 'named')
+        .map((u) => u.name),
+    ),
+  ];
 }
 
 /**
@@ -194,7 +219,8 @@ function skipQuoted(sql: string, start: number, quote: string): number {
   let i = start + 1;
   while (i < sql.length) {
     if (sql[i] === quote) {
-      if (sql[i + 1] === quote) i += 2; // doubled quote inside the literal
+      if (sql[i + 1] === quote)
+        i += 2; // doubled quote inside the literal
       else return i + 1;
     } else i++;
   }

@@ -11,14 +11,7 @@ import type { SchemaChange } from '../core/notices/schema-change';
  * - `schema.change` [SCHEMA_CHANGE]: columns or types differ from the previous drop;
  * - `validation.failed` [VALIDATION_FAILED]: a run's checks failed, nothing published (operators only).
  */
-export type DropEventType =
-  | 'drop.delivered'
-  | 'run.failed'
-  | 'data.delay'
-  | 'data.delay.recovered'
-  | 'data.update'
-  | 'schema.change'
-  | 'validation.failed';
+export type DropEventType = 'drop.delivered' | 'run.failed' | 'data.delay' | 'data.delay.recovered' | 'data.update' | 'schema.change' | 'validation.failed';
 
 /** What consumers are told. The same body goes to SNS, EventBridge, webhooks and the outbox. */
 export interface DropEvent {
@@ -35,7 +28,14 @@ export interface DropEvent {
   readonly occurredAt: string;
   /** Delivered drops only. */
   readonly manifest?: { readonly key: string; readonly link: DownloadLink };
-  readonly files?: readonly { readonly path: string; readonly format: string; readonly rows: number; readonly bytes: number; readonly sha256: string; readonly link: DownloadLink }[];
+  readonly files?: readonly {
+    readonly path: string;
+    readonly format: string;
+    readonly rows: number;
+    readonly bytes: number;
+    readonly sha256: string;
+    readonly link: DownloadLink;
+  }[];
   readonly sla?: { readonly expectedBy: string; readonly deliveredAt: string; readonly status: 'MET' | 'LATE' };
   readonly rowCount?: number;
   /** Failed runs only. */

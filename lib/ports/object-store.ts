@@ -18,7 +18,11 @@ export interface ObjectStore {
    * Writes an object whole; readers never see a partial object. `versionId` is set where the store
    * keeps versions (a versioned S3 bucket).
    */
-  put(key: string, body: Buffer | string | Readable, options?: { contentType?: string; precondition?: Precondition }): Promise<{ etag: string; versionId?: string }>;
+  put(
+    key: string,
+    body: Buffer | string | Readable,
+    options?: { contentType?: string; precondition?: Precondition },
+  ): Promise<{ etag: string; versionId?: string }>;
   /** Reads a small object whole (manifests, pointers). Undefined when absent. */
   get(key: string): Promise<{ body: Buffer; etag: string } | undefined>;
   read(key: string): Promise<Readable>;

@@ -72,7 +72,8 @@ export function loadProject(projectDir: string): Project {
       const feed = loadFeed(join(feedsDir, f), dir, problems);
       if (feed) feeds.push(feed);
     }
-    if (files.length === 0) problems.push({ file: relative(dir, feedsDir) || '.', path: '', message: 'no feed files (*.yaml) found', fix: 'add one YAML file per feed' });
+    if (files.length === 0)
+      problems.push({ file: relative(dir, feedsDir) || '.', path: '', message: 'no feed files (*.yaml) found', fix: 'add one YAML file per feed' });
   }
   problems.push(...duplicateNames(feeds));
   if (problems.length) throw new ConfigError(problems);
@@ -133,7 +134,13 @@ function loadFeed(path: string, projectDir: string, problems: ConfigProblem[]): 
     problems.push({ file, path: 'schedule.cron', message: e.message, value: spec.schedule.cron, fix: e.fix });
   }
   if (!isValidTimeZone(spec.schedule.timezone)) {
-    problems.push({ file, path: 'schedule.timezone', message: 'unknown time zone', value: spec.schedule.timezone, fix: 'use an IANA time zone name such as UTC, Europe/Amsterdam or America/New_York' });
+    problems.push({
+      file,
+      path: 'schedule.timezone',
+      message: 'unknown time zone',
+      value: spec.schedule.timezone,
+      fix: 'use an IANA time zone name such as UTC, Europe/Amsterdam or America/New_York',
+    });
   }
   problems.push(...partnerProblems(file, spec));
   const sql = readSql(path, file, spec, problems);
@@ -153,7 +160,13 @@ function partnerProblems(file: string, spec: FeedFile): ConfigProblem[] {
   }
   if (spec.delivery === 'shared') {
     spec.partners.forEach((p, i) => {
-      if (p.parameters) problems.push({ file, path: `partners.${i}.parameters`, message: 'partner parameters only apply to per-partner delivery', fix: 'set delivery: per-partner, or move the parameters to the feed' });
+      if (p.parameters)
+        problems.push({
+          file,
+          path: `partners.${i}.parameters`,
+          message: 'partner parameters only apply to per-partner delivery',
+          fix: 'set delivery: per-partner, or move the parameters to the feed',
+        });
     });
   }
   return problems;
@@ -181,21 +194,45 @@ function readSql(path: string, file: string, spec: FeedFile, problems: ConfigPro
     const field = spec.query?.[engine] ? `query.${engine}` : spec.query?.sql ? 'query.sql' : 'query';
     const forWhom = shared ? '' : ` for ${engine}`;
     if (!existsSync(sqlPath) || !statSync(sqlPath).isFile()) {
-      problems.push({ file, path: field, message: `SQL file${forWhom} not found`, value: relative(dirname(path), sqlPath), fix: `create ${relative(dirname(path), sqlPath)} beside the feed file, or set query.sql / query.${engine}` });
+      problems.push({
+        file,
+        path: field,
+        message: `SQL file${forWhom} not found`,
+        value: relative(dirname(path), sqlPath),
+        fix: `create ${relative(dirname(path), sqlPath)} beside the feed file, or set query.sql / query.${engine}`,
+      });
       ok = false;
       continue;
     }
     text[engine] = readFileSync(sqlPath, 'utf8');
     if (!text[engine].trim()) {
-      problems.push({ file, path: field, message: `SQL file${forWhom} is empty`, value: relative(dirname(path), sqlPath), fix: 'write the SELECT that produces the feed' });
+      problems.push({
+        file,
+        path: field,
+        message: `SQL file${forWhom} is empty`,
+        value: relative(dirname(path), sqlPath),
+        fix: 'write the SELECT that produces the feed',
+      });
       ok = false;
     }
     for (const name of referencedParameters(text[engine])) {
       if (!known.has(name)) {
-        problems.push({ file, path: 'parameters', message: `${relative(dirname(path), sqlPath)} uses $${name}, which is not defined`, value: name, fix: `define ${name} under parameters:, or use one of $${[...known].join(', $')}` });
+        problems.push({
+          file,
+          path: 'parameters',
+          message: `${relative(dirname(path), sqlPath)} uses $${name}, which is not defined`,
+          value: name,
+          fix: `define ${name} under parameters:, or use one of $${[...known].join(', $')}`,
+        });
         ok = false;
       } else if (name === 'partner_id' && spec.delivery !== 'per-partner') {
-        problems.push({ file, path: 'delivery', message: `${relative(dirname(path), sqlPath)} uses $partner_id but delivery is shared`, value: spec.delivery, fix: 'set delivery: per-partner so each partner gets its own drop' });
+        problems.push({
+          file,
+          path: 'delivery',
+          message: `${relative(dirname(path), sqlPath)} uses $partner_id but delivery is shared`,
+          value: spec.delivery,
+          fix: 'set delivery: per-partner so each partner gets its own drop',
+        });
         ok = false;
       }
     }
@@ -217,9 +254,21 @@ function parameterPlacement(sql: string, sqlFile: string, file: string, runsOnAt
   for (const use of scanParameters(sql)) {
     const line = sql.slice(0, use.offset).split('\n').length;
     if (use.kind !== 'named') {
-      problems.push({ file, path: 'query', message: `${sqlFile} line ${line} uses the positional parameter ${use.kind === 'numbered' ? `$${use.name}` : '?'}`, value: use.kind === 'numbered' ? `$${use.name}` : '?', fix: 'name parameters: $window_start, $window_end, $slot, $partner_id or one defined under parameters:' });
+      problems.push({
+        file,
+        path: 'query',
+        message: `${sqlFile} line ${line} uses the positional parameter ${use.kind === 'numbered' ? `$${use.name}` : '?'}`,
+        value: use.kind === 'numbered' ? `$${use.name}` : '?',
+        fix: 'name parameters: $window_start, $window_end, $slot, $partner_id or one defined under parameters:',
+      });
     } else if (runsOnAthena && !use.inWhere) {
-      problems.push({ file, path: 'query', message: `${sqlFile} line ${line} uses $${use.name} outside a WHERE clause, and Athena takes query parameters only in WHERE`, value: `$${use.name}`, fix: `move the condition on $${use.name} into the WHERE clause, or give Athena its own SQL (query.athena) that does` });
+      problems.push({
+        file,
+        path: 'query',
+        message: `${sqlFile} line ${line} uses $${use.name} outside a WHERE clause, and Athena takes query parameters only in WHERE`,
+        value: `$${use.name}`,
+        fix: `move the condition on $${use.name} into the WHERE clause, or give Athena its own SQL (query.athena) that does`,
+      });
     }
   }
   return problems;
@@ -230,7 +279,8 @@ function duplicateNames(feeds: FeedDefinition[]): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   for (const f of feeds) {
     const other = byName.get(f.spec.name);
-    if (other) problems.push({ file: f.file, path: 'name', message: `feed name already used by ${other}`, value: f.spec.name, fix: 'give every feed a unique name' });
+    if (other)
+      problems.push({ file: f.file, path: 'name', message: `feed name already used by ${other}`, value: f.spec.name, fix: 'give every feed a unique name' });
     else byName.set(f.spec.name, f.file);
   }
   return problems;

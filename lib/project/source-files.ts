@@ -12,7 +12,13 @@ const GLOB_CHARS = /[*?[]/;
 export function sourceMatchesAFile(absolute: string): boolean {
   if (!GLOB_CHARS.test(absolute)) return isFile(absolute);
   const { root } = parse(absolute);
-  return anyMatch(root, absolute.slice(root.length).split(sep).filter((s) => s !== ''));
+  return anyMatch(
+    root,
+    absolute
+      .slice(root.length)
+      .split(sep)
+      .filter((s) => s !== ''),
+  );
 }
 
 function anyMatch(dir: string, segments: readonly string[]): boolean {
@@ -36,7 +42,10 @@ function segmentPattern(glob: string): RegExp {
     else if (c === '?') re += '.';
     else if (c === '[' && glob.indexOf(']', i + 2) > i) {
       const end = glob.indexOf(']', i + 2);
-      const body = glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\');
+      const body = glob
+        .slice(i + 1, end)
+        .replace(/^!/, '^')
+        .replace(/\\/g, '\\\\');
       re += `[${body}]`;
       i = end;
     } else re += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -18,10 +18,20 @@ export function zodProblems(file: string, raw: unknown, issues: readonly z.core.
       return [{ file, path: path.join('.'), message: 'required field is missing', fix: `add ${path[path.length - 1]}: (${issue.expected})` }];
     }
     if (issue.code === 'invalid_value') {
-      return [{ file, path: path.join('.'), message: 'not an allowed value', value, fix: `use one of: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` }];
+      return [
+        { file, path: path.join('.'), message: 'not an allowed value', value, fix: `use one of: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` },
+      ];
     }
     if (issue.code === 'invalid_union' && 'note' in issue && issue.note === 'No matching discriminator') {
-      return [{ file, path: [...path, 'type'].join('.'), message: 'unknown type', value: valueAt(raw, [...path, 'type']), fix: 'use one of the types listed in schemas/feed.schema.json' }];
+      return [
+        {
+          file,
+          path: [...path, 'type'].join('.'),
+          message: 'unknown type',
+          value: valueAt(raw, [...path, 'type']),
+          fix: 'use one of the types listed in schemas/feed.schema.json',
+        },
+      ];
     }
     return [{ file, path: path.join('.'), message: issue.message, value, fix: fixFor(issue) }];
   });

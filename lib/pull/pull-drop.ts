@@ -86,7 +86,10 @@ type Source = { readonly kind: 'http'; readonly url: URL } | { readonly kind: 'f
 
 /** A transfer failure; transient ones (5xx, network) are retried. */
 class TransferError extends Error {
-  constructor(message: string, readonly transient: boolean) {
+  constructor(
+    message: string,
+    readonly transient: boolean,
+  ) {
     super(message);
   }
 }
@@ -195,7 +198,8 @@ function parseManifest(bytes: Buffer, source: string): Manifest {
     seen.add(f.path);
     if (reason) unsafe.push(`  - files/${i}/path ${JSON.stringify(f.path)} ${reason}`);
   });
-  if (unsafe.length) throw new PullError(`${redact(source)} lists paths that would escape or clobber the destination; nothing was downloaded:\n${unsafe.join('\n')}`);
+  if (unsafe.length)
+    throw new PullError(`${redact(source)} lists paths that would escape or clobber the destination; nothing was downloaded:\n${unsafe.join('\n')}`);
   return manifest;
 }
 
@@ -218,10 +222,18 @@ function sourceFor(file: ManifestFile, manifest: Source, links: Readonly<Record<
   return { kind: 'http', url: new URL(file.path.split('/').map(encodeURIComponent).join('/'), manifest.url) };
 }
 
-async function readManifestBytes(source: Source, doFetch: typeof fetch, sleep: (ms: number) => Promise<void>, limits: Limits, maxBytes: number): Promise<Buffer> {
+async function readManifestBytes(
+  source: Source,
+  doFetch: typeof fetch,
+  sleep: (ms: number) => Promise<void>,
+  limits: Limits,
+  maxBytes: number,
+): Promise<Buffer> {
   const where = source.kind === 'file' ? source.path : redact(source.url.href);
   const tooBig = (size: string) =>
-    new PullError(`manifest ${where} is larger than ${maxBytes} bytes (${size}), more than any dropkit manifest; nothing was downloaded. Check that MANIFEST names a drop's manifest.json`);
+    new PullError(
+      `manifest ${where} is larger than ${maxBytes} bytes (${size}), more than any dropkit manifest; nothing was downloaded. Check that MANIFEST names a drop's manifest.json`,
+    );
   if (source.kind === 'file') {
     let fh: FileHandle | undefined;
     try {
@@ -261,7 +273,9 @@ async function readManifestBytes(source: Source, doFetch: typeof fetch, sleep: (
       watchdog.stop();
     }
   }
-  throw new PullError(`cannot fetch manifest ${redact(source.url.href)}: ${lastError?.message}${lastError?.transient ? ` (after ${MAX_ATTEMPTS} attempts)` : ''}`);
+  throw new PullError(
+    `cannot fetch manifest ${redact(source.url.href)}: ${lastError?.message}${lastError?.transient ? ` (after ${MAX_ATTEMPTS} attempts)` : ''}`,
+  );
 }
 
 /** The whole body, or null as soon as it passes maxBytes (the rest is never read). */
@@ -331,7 +345,8 @@ class Watchdog {
   /** Node fires a timer of more than 2^31-1 ms at once, so a far deadline is approached in steps. */
   private armDeadline(): void {
     const left = this.limits.deadlineAt - Date.now();
-    this.overall = left > MAX_TIMER_MS ? setTimeout(() => this.armDeadline(), MAX_TIMER_MS) : setTimeout(() => this.fail(deadlineError(this.limits)), Math.max(0, left));
+    this.overall =
+      left > MAX_TIMER_MS ? setTimeout(() => this.armDeadline(), MAX_TIMER_MS) : setTimeout(() => this.fail(deadlineError(this.limits)), Math.max(0, left));
   }
 
   private fail(error: TransferError): void {
@@ -484,8 +499,14 @@ async function downloadWatched(file: ManifestFile, final: string, source: Source
     }
     const sha256 = hash.digest('hex');
     if (bytes !== file.bytes || sha256 !== file.sha256) {
-      const decoded = contentEncoding ? `; the server sent Content-Encoding: ${contentEncoding}, so the body was decoded in transit (store the object without Content-Encoding)` : '';
-      return { bytes, sha256, mismatch: `content does not match the manifest: sha256 expected ${file.sha256}, got ${sha256}; bytes expected ${file.bytes}, got ${bytes}${decoded}` };
+      const decoded = contentEncoding
+        ? `; the server sent Content-Encoding: ${contentEncoding}, so the body was decoded in transit (store the object without Content-Encoding)`
+        : '';
+      return {
+        bytes,
+        sha256,
+        mismatch: `content does not match the manifest: sha256 expected ${file.sha256}, got ${sha256}; bytes expected ${file.bytes}, got ${bytes}${decoded}`,
+      };
     }
     try {
       await out.sync();
@@ -504,7 +525,11 @@ async function downloadWatched(file: ManifestFile, final: string, source: Source
   }
 }
 
-async function openSource(source: Source, doFetch: typeof fetch, watchdog: Watchdog | undefined): Promise<{ body: AsyncIterable<Uint8Array>; contentEncoding?: string }> {
+async function openSource(
+  source: Source,
+  doFetch: typeof fetch,
+  watchdog: Watchdog | undefined,
+): Promise<{ body: AsyncIterable<Uint8Array>; contentEncoding?: string }> {
   if (source.kind === 'file') {
     const fh = await open(source.path, 'r').catch((error: NodeJS.ErrnoException) => {
       throw new TransferError(error.code === 'ENOENT' ? `no such file: ${source.path}` : `cannot read ${source.path}: ${error.message}`, false);

@@ -9,7 +9,13 @@ export function esc(value: unknown): string {
  */
 export function relativeHref(base: string, key: string): string {
   // `=` is safe in a path and keeps hive-style folder names (slot=…) readable.
-  return esc(base + key.split('/').map((part) => encodeURIComponent(part).replace(/%3D/g, '=')).join('/'));
+  return esc(
+    base +
+      key
+        .split('/')
+        .map((part) => encodeURIComponent(part).replace(/%3D/g, '='))
+        .join('/'),
+  );
 }
 
 const CSS = `

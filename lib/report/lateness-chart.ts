@@ -3,8 +3,14 @@ import type { ReportSlot } from './report-data';
 import { esc } from './html';
 
 const COLOURS: Record<string, string> = {
-  MET: 'var(--met)', LATE: 'var(--late)', MISSED: 'var(--missed)', FAILED: 'var(--failed)', AT_RISK: 'var(--risk)',
-  RUNNING: 'var(--open)', PENDING: 'var(--open)', NOT_EXPECTED: 'var(--none)',
+  MET: 'var(--met)',
+  LATE: 'var(--late)',
+  MISSED: 'var(--missed)',
+  FAILED: 'var(--failed)',
+  AT_RISK: 'var(--risk)',
+  RUNNING: 'var(--open)',
+  PENDING: 'var(--open)',
+  NOT_EXPECTED: 'var(--none)',
 };
 
 /**
@@ -14,16 +20,26 @@ const COLOURS: Record<string, string> = {
  */
 export function latenessChart(slots: readonly ReportSlot[]): string {
   // The left margin holds the longest axis label ("23 h 59 min late").
-  const W = 800, H = 240, L = 110, R = 12, T = 14, B = 40;
-  const plotW = W - L - R, plotH = H - T - B;
+  const W = 800,
+    H = 240,
+    L = 110,
+    R = 12,
+    T = 14,
+    B = 40;
+  const plotW = W - L - R,
+    plotH = H - T - B;
   const maxLate = Math.max(60, ...slots.filter((s) => s.state === 'LATE').map((s) => s.latenessSeconds ?? 0));
   const parts: string[] = [];
   parts.push(`<svg class="chart" viewBox="0 0 ${W} ${H}" role="img" aria-label="Lateness per slot" xmlns="http://www.w3.org/2000/svg">`);
   parts.push(`<line x1="${L}" y1="${T + plotH}" x2="${W - R}" y2="${T + plotH}" stroke="#8c959f"/>`);
   parts.push(`<line x1="${L}" y1="${T}" x2="${L}" y2="${T + plotH}" stroke="#8c959f"/>`);
   parts.push(`<text x="${L - 6}" y="${T + plotH}" text-anchor="end" font-size="11" fill="#59636e">on time</text>`);
-  parts.push(`<text x="${L - 6}" y="${(T + plotH * 0.15 + 4).toFixed(1)}" text-anchor="end" font-size="11" fill="#59636e">${esc(humanDuration(maxLate))} late</text>`);
-  parts.push(`<line x1="${L}" y1="${(T + plotH * 0.15).toFixed(1)}" x2="${W - R}" y2="${(T + plotH * 0.15).toFixed(1)}" stroke="#d1d9e0" stroke-dasharray="3 3"/>`);
+  parts.push(
+    `<text x="${L - 6}" y="${(T + plotH * 0.15 + 4).toFixed(1)}" text-anchor="end" font-size="11" fill="#59636e">${esc(humanDuration(maxLate))} late</text>`,
+  );
+  parts.push(
+    `<line x1="${L}" y1="${(T + plotH * 0.15).toFixed(1)}" x2="${W - R}" y2="${(T + plotH * 0.15).toFixed(1)}" stroke="#d1d9e0" stroke-dasharray="3 3"/>`,
+  );
   parts.push(`<text x="${L - 6}" y="${T + 10}" text-anchor="end" font-size="11" fill="#59636e">missed</text>`);
   if (slots.length === 0) {
     parts.push(`<text x="${L + plotW / 2}" y="${T + plotH / 2}" text-anchor="middle" fill="#59636e">no slots in this period</text>`);
@@ -47,7 +63,8 @@ export function latenessChart(slots: readonly ReportSlot[]): string {
         (outline ? `fill="none" stroke="${fill}" stroke-width="1.5"` : `fill="${fill}"`) +
         `><title>${esc(label)}</title></rect>`,
     );
-    if (s.state === 'MISSED') parts.push(`<text x="${(x + barW / 2).toFixed(1)}" y="${T + 12}" text-anchor="middle" font-size="11" font-weight="700" fill="#fff">✕</text>`);
+    if (s.state === 'MISSED')
+      parts.push(`<text x="${(x + barW / 2).toFixed(1)}" y="${T + 12}" text-anchor="middle" font-size="11" font-weight="700" fill="#fff">✕</text>`);
   });
   if (slots.length > 0) {
     const day = (s: ReportSlot) => s.scheduledFor.slice(0, 10);

@@ -70,7 +70,8 @@ ${f.checks.map((c) => `<tr><td>${esc(c.name)}</td><td><code>${esc(c.type)}</code
     ? `<table class="drops"><thead><tr><th>Slot</th><th>Partner</th><th>Delivered</th><th>SLA</th><th>Rows</th><th>Revision</th><th>Manifest</th></tr></thead><tbody>
 ${f.drops
   .map(
-    (d) => `<tr><td><code>${esc(d.slot)}</code></td><td>${esc(d.partner ?? '–')}</td><td>${time(d.deliveredAt)}</td><td>${badge(d.state)}${d.state === 'LATE' ? ` ${esc(humanDuration(d.latenessSeconds ?? 0))}` : ''}</td><td>${esc(d.rowCount ?? '–')}</td><td>r${esc(d.revision ?? '')}</td>` +
+    (d) =>
+      `<tr><td><code>${esc(d.slot)}</code></td><td>${esc(d.partner ?? '–')}</td><td>${time(d.deliveredAt)}</td><td>${badge(d.state)}${d.state === 'LATE' ? ` ${esc(humanDuration(d.latenessSeconds ?? 0))}` : ''}</td><td>${esc(d.rowCount ?? '–')}</td><td>r${esc(d.revision ?? '')}</td>` +
       `<td>${d.manifest ? `<a class="manifest" href="${relativeHref(options.storeBase, d.manifest)}">manifest.json</a>` : '–'}</td></tr>`,
   )
   .join('\n')}

@@ -45,9 +45,17 @@ export interface FeedReport {
   /** Oldest first. */
   readonly slots: readonly ReportSlot[];
   /** Columns of the newest delivered drop. */
-  readonly latestSchema: { readonly slot: string; readonly partner: string | null; readonly columns: readonly { readonly name: string; readonly type: string; readonly nullable: boolean }[] } | null;
+  readonly latestSchema: {
+    readonly slot: string;
+    readonly partner: string | null;
+    readonly columns: readonly { readonly name: string; readonly type: string; readonly nullable: boolean }[];
+  } | null;
   /** The declared `schema` check, if any. */
-  readonly schemaCheck: { readonly columns: readonly { readonly name: string; readonly type: string }[]; readonly allowExtra: boolean; readonly ordered: boolean } | null;
+  readonly schemaCheck: {
+    readonly columns: readonly { readonly name: string; readonly type: string }[];
+    readonly allowExtra: boolean;
+    readonly ordered: boolean;
+  } | null;
   readonly checks: readonly { readonly name: string; readonly type: string; readonly severity: string; readonly settings: string }[];
   /** Newest delivered drops first (at most 10). */
   readonly drops: readonly ReportSlot[];
@@ -72,8 +80,17 @@ function checkSettings(check: Record<string, unknown>): string {
 
 function toReportSlot(s: SlotStatus): ReportSlot {
   return {
-    slot: s.slot, partner: s.partner, scheduledFor: s.scheduledFor, expectedBy: s.expectedBy, deliveredAt: s.deliveredAt, state: s.state,
-    latenessSeconds: s.latenessSeconds, rowCount: s.rowCount, revision: s.revision, detail: s.detail, manifest: s.manifest,
+    slot: s.slot,
+    partner: s.partner,
+    scheduledFor: s.scheduledFor,
+    expectedBy: s.expectedBy,
+    deliveredAt: s.deliveredAt,
+    state: s.state,
+    latenessSeconds: s.latenessSeconds,
+    rowCount: s.rowCount,
+    revision: s.revision,
+    detail: s.detail,
+    manifest: s.manifest,
   };
 }
 
@@ -105,7 +122,8 @@ export async function buildReportData(request: ReportRequest, store: ObjectStore
     const current = settled ?? slots[slots.length - 1];
     const count = (state: SlaState) => slots.filter((s) => s.state === state).length;
     const latest = await latestManifest(store, request.prefix, f);
-    const schema = f.checks.find((c) => c.type === 'schema') as { columns: { name: string; type: string }[]; allowExtra?: boolean; ordered?: boolean } | undefined;
+    const schema = f.checks.find((c) => c.type === 'schema') as
+      { columns: { name: string; type: string }[]; allowExtra?: boolean; ordered?: boolean } | undefined;
     feeds.push({
       name: f.name,
       description: f.description,
@@ -119,13 +137,25 @@ export async function buildReportData(request: ReportRequest, store: ObjectStore
       stateDetail: current ? `${current.slot}${current.partner ? ` (${current.partner})` : ''}: ${current.detail}` : `no slot in the last ${days} days`,
       counts: { MET: count('MET'), LATE: count('LATE'), MISSED: count('MISSED'), FAILED: count('FAILED') },
       slots,
-      latestSchema: latest ? { slot: latest.slot.id, partner: latest.partner, columns: latest.schema.columns.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable })) } : null,
-      schemaCheck: schema ? { columns: schema.columns.map((c) => ({ name: c.name, type: c.type })), allowExtra: schema.allowExtra ?? false, ordered: schema.ordered ?? false } : null,
+      latestSchema: latest
+        ? { slot: latest.slot.id, partner: latest.partner, columns: latest.schema.columns.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable })) }
+        : null,
+      schemaCheck: schema
+        ? { columns: schema.columns.map((c) => ({ name: c.name, type: c.type })), allowExtra: schema.allowExtra ?? false, ordered: schema.ordered ?? false }
+        : null,
       checks: f.checks.map((c) => {
         const check = c as unknown as Record<string, unknown>;
-        return { name: String(check.name ?? check.type), type: String(check.type), severity: String(check.severity ?? 'error'), settings: checkSettings(check) };
+        return {
+          name: String(check.name ?? check.type),
+          type: String(check.type),
+          severity: String(check.severity ?? 'error'),
+          settings: checkSettings(check),
+        };
       }),
-      drops: slots.filter((s) => s.manifest !== null).reverse().slice(0, 10),
+      drops: slots
+        .filter((s) => s.manifest !== null)
+        .reverse()
+        .slice(0, 10),
     });
   }
   return { project: request.project, generatedAt: request.now.toISOString(), window: { from: from.toISOString(), to: request.now.toISOString() }, feeds };

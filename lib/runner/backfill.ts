@@ -39,7 +39,9 @@ export async function backfill(
   const to = new Date(Math.min(request.to.getTime(), now.getTime()));
   const slots = to.getTime() < request.from.getTime() ? [] : slotsBetween(parseCron(feed.spec.schedule.cron), feed.spec.schedule.timezone, request.from, to);
   if (slots.length === 0) {
-    throw new UsageError(`no slot of ${feed.spec.name} (cron "${feed.spec.schedule.cron}" in ${feed.spec.schedule.timezone}) is due between ${request.from.toISOString()} and ${to.toISOString()}`);
+    throw new UsageError(
+      `no slot of ${feed.spec.name} (cron "${feed.spec.schedule.cron}" in ${feed.spec.schedule.timezone}) is due between ${request.from.toISOString()} and ${to.toISOString()}`,
+    );
   }
   const runs = slots.flatMap((slot) => request.partners.map((partner) => ({ slot, partner })));
   const outcomes: RunOutcome[] = [];

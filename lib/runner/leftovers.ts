@@ -9,7 +9,12 @@ const STALE_TEMP_MS = 15 * 60_000;
  * What runs that died leave on this machine: an engine's scratch folder (named after its process
  * id) and the store's half-written temp files. Removed by the next run; live ones stay.
  */
-export async function removeDeadLeftovers(workDir: string, store: LocalStore | undefined, isAlive: (pid: number) => boolean, now = Date.now()): Promise<string[]> {
+export async function removeDeadLeftovers(
+  workDir: string,
+  store: LocalStore | undefined,
+  isAlive: (pid: number) => boolean,
+  now = Date.now(),
+): Promise<string[]> {
   const removed: string[] = [];
   const entries = await readdir(workDir).catch((): string[] => []);
   for (const name of entries) {

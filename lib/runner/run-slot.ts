@@ -71,8 +71,19 @@ export async function runSlot(request: RunRequest, deps: RunDeps): Promise<RunOu
   if (planned.status === 'busy') {
     const { plan, holder } = planned;
     return {
-      status: 'busy', feed: plan.feed, partner: plan.partner, slot: plan.slot.id, runId: plan.runId, revision: plan.revision, manifestKey: null, notifications: [],
-      error: { step: 'plan', name: 'SlotBusyError', message: `another run (attempt ${holder.attemptId}, started ${holder.acquiredAt}) is delivering this slot; nothing was done` },
+      status: 'busy',
+      feed: plan.feed,
+      partner: plan.partner,
+      slot: plan.slot.id,
+      runId: plan.runId,
+      revision: plan.revision,
+      manifestKey: null,
+      notifications: [],
+      error: {
+        step: 'plan',
+        name: 'SlotBusyError',
+        message: `another run (attempt ${holder.attemptId}, started ${holder.acquiredAt}) is delivering this slot; nothing was done`,
+      },
     };
   }
 
@@ -107,7 +118,13 @@ export async function runSlot(request: RunRequest, deps: RunDeps): Promise<RunOu
     const ref = deliveredRef(plan, published.manifestKey);
     const notice = await notifyStep(ref, deps);
     await releaseLease(deps.store, state.lease).catch(() => undefined);
-    return { ...refOutcome('delivered', ref), manifest: published.manifest, validation: state.validation, notifications: notice.outcomes, pending: published.pending };
+    return {
+      ...refOutcome('delivered', ref),
+      manifest: published.manifest,
+      validation: state.validation,
+      notifications: notice.outcomes,
+      pending: published.pending,
+    };
   } catch (e) {
     await keeper.stop().catch(() => undefined);
     const error = { name: e instanceof Error ? e.name : 'Error', message: e instanceof Error ? e.message : String(e) };
@@ -115,7 +132,13 @@ export async function runSlot(request: RunRequest, deps: RunDeps): Promise<RunOu
       // Past the commit point (the notice could not be recorded): delivered; the next run or repair finishes it.
       await releaseLease(deps.store, state.lease).catch(() => undefined);
       const ref = deliveredRef(plan, published.manifestKey);
-      return { ...refOutcome('delivered', ref), manifest: published.manifest, validation: state.validation, notifications: [], pending: [...published.pending, `notify: ${error.message}`] };
+      return {
+        ...refOutcome('delivered', ref),
+        manifest: published.manifest,
+        validation: state.validation,
+        notifications: [],
+        pending: [...published.pending, `notify: ${error.message}`],
+      };
     }
     const failed = await failRunStep({ state: { ...state, lease: keeper.current() }, step, error }, { ...deps, engine });
     if (failed.status === 'delivered') {
@@ -124,9 +147,24 @@ export async function runSlot(request: RunRequest, deps: RunDeps): Promise<RunOu
       const notice = await notifyStep(ref, deps).catch(() => undefined);
       await releaseLease(deps.store, keeper.current()).catch(() => undefined);
       const manifest = await readManifest(deps, failed.manifestKey);
-      return { ...refOutcome('delivered', ref), manifest, validation: state.validation, notifications: notice?.outcomes ?? [], pending: [...failed.pending, ...(notice ? [] : ['notify: not sent'])] };
+      return {
+        ...refOutcome('delivered', ref),
+        manifest,
+        validation: state.validation,
+        notifications: notice?.outcomes ?? [],
+        pending: [...failed.pending, ...(notice ? [] : ['notify: not sent'])],
+      };
     }
-    const base = { feed: plan.feed, partner: plan.partner, slot: plan.slot.id, runId: plan.runId, revision: plan.revision, manifestKey: null, validation: state.validation, error: { step, ...error } };
+    const base = {
+      feed: plan.feed,
+      partner: plan.partner,
+      slot: plan.slot.id,
+      runId: plan.runId,
+      revision: plan.revision,
+      manifestKey: null,
+      validation: state.validation,
+      error: { step, ...error },
+    };
     if (failed.status === 'busy') return { ...base, status: 'busy', notifications: [] };
     return { ...base, status: failed.status === 'validation_failed' ? 'validation-failed' : 'failed', notifications: failed.notifications };
   } finally {

@@ -20,7 +20,9 @@ const parser = new Parser();
  * identifiers are renamed before parsing (string literals are left alone).
  */
 function withPlainIdentifiers(sql: string): string {
-  return sql.replace(/'(?:[^']|'')*'|"((?:[^"]|"")*)"/g, (token, ident: string | undefined) => (ident === undefined ? token : `"${ident.replace(/""/g, '_')}"`));
+  return sql.replace(/'(?:[^']|'')*'|"((?:[^"]|"")*)"/g, (token, ident: string | undefined) =>
+    ident === undefined ? token : `"${ident.replace(/""/g, '_')}"`,
+  );
 }
 function parsesAsTrino(sql: string): void {
   try {
@@ -30,7 +32,13 @@ function parsesAsTrino(sql: string): void {
   }
 }
 
-const SLOT = { id: '20240115T060000Z', scheduledFor: '2024-01-15T06:00:00.000Z', dataInterval: { start: '2024-01-14T06:00:00.000Z', end: '2024-01-15T06:00:00.000Z' }, timezone: 'UTC', cron: '0 6 * * *' };
+const SLOT = {
+  id: '20240115T060000Z',
+  scheduledFor: '2024-01-15T06:00:00.000Z',
+  dataInterval: { start: '2024-01-14T06:00:00.000Z', end: '2024-01-15T06:00:00.000Z' },
+  timezone: 'UTC',
+  cron: '0 6 * * *',
+};
 const PREVIOUS: PreviousDrop = { runId: 'run-prev', slot: '20240114T060000Z', rowCount: 8 };
 const COLUMNS: ColumnSchema[] = [
   { name: 'id', type: 'INTEGER', nullable: true },
@@ -80,7 +88,12 @@ const CHECKS: unknown[] = [
   { type: 'freshness', column: 'day', maxLag: 'P1D' },
   { type: 'schema', columns: [{ name: 'id', type: 'int' }] },
   { type: 'custom_sql', sql: 'SELECT id, status FROM {{ table }} WHERE amount < 0 -- trailing comment;' },
-  { type: 'custom_sql', sql: 'WITH neg AS (SELECT * FROM {{table}} WHERE amount < 0) SELECT count(*) AS n FROM neg HAVING count(*) > 0', sampleSize: 0, maxFailing: 2 },
+  {
+    type: 'custom_sql',
+    sql: 'WITH neg AS (SELECT * FROM {{table}} WHERE amount < 0) SELECT count(*) AS n FROM neg HAVING count(*) > 0',
+    sampleSize: 0,
+    maxFailing: 2,
+  },
 ];
 
 /** An Athena engine that records the SQL it is asked to run and answers with plausible values. */
@@ -125,7 +138,12 @@ describe('Athena check SQL', () => {
       const parsed = checkSchema.parse(config) as CheckConfig;
       const definition = checkDefinition(parsed.type)!;
       for (const compiled of definition.compile(definition.schema.parse(parsed), target)) {
-        if (compiled.kind === 'aggregate') parsesAsTrino(`SELECT ${Object.entries(compiled.expressions).map(([k, e]) => `${e} AS "${k}"`).join(', ')} FROM ${STAGED.table}`);
+        if (compiled.kind === 'aggregate')
+          parsesAsTrino(
+            `SELECT ${Object.entries(compiled.expressions)
+              .map(([k, e]) => `${e} AS "${k}"`)
+              .join(', ')} FROM ${STAGED.table}`,
+          );
         if (compiled.kind === 'query') parsesAsTrino(compiled.sql);
         expect(compiled.kind).not.toBe('invalid');
       }
@@ -160,7 +178,13 @@ describe('Athena check SQL', () => {
     parsesAsTrino(canonicalSelect(STAGED.table, everyType));
     parsesAsTrino(`SELECT count(*) AS n FROM ${STAGED.table}`);
     const plan = athenaStageStatement(
-      { runId: 'r', attemptId: 'a1', stagingPrefix: '_staging/r/a1/', sql: 'SELECT id FROM src WHERE day >= $d', parameters: [{ name: 'd', type: 'TIMESTAMP', value: '2024-01-01T00:00:00Z' }] },
+      {
+        runId: 'r',
+        attemptId: 'a1',
+        stagingPrefix: '_staging/r/a1/',
+        sql: 'SELECT id FROM src WHERE day >= $d',
+        parameters: [{ name: 'd', type: 'TIMESTAMP', value: '2024-01-01T00:00:00Z' }],
+      },
       { workGroup: 'w', stagingDatabase: 'dropkit_staging', bucket: 'b' },
     );
     // The grammar has no CTAS WITH (…) nor UNLOAD: their SELECTs are parsed, the wrappers are asserted exactly elsewhere.

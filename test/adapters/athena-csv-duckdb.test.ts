@@ -108,10 +108,12 @@ async function viaNodeWriter(dialect: CsvDialect): Promise<Part[]> {
 async function viaDuckDb(dialect: CsvDialect): Promise<Part[]> {
   const files = await engine.exportCsv(source, { dialect, prefix: `export-${runs++}/` });
   if (!files) throw new Error('DuckDB declined the dialect');
-  return Promise.all(files.map(async (f) => {
-    const bytes = await readFile(store.localPath(f.key));
-    return { rows: f.rows, bytes: dialect.gzip ? gunzipSync(bytes) : bytes };
-  }));
+  return Promise.all(
+    files.map(async (f) => {
+      const bytes = await readFile(store.localPath(f.key));
+      return { rows: f.rows, bytes: dialect.gzip ? gunzipSync(bytes) : bytes };
+    }),
+  );
 }
 
 function expectSameBytes(actual: Part[], expected: Part[]): void {

@@ -1,7 +1,14 @@
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, GetTableMetadataCommand, StartQueryExecutionCommand, StopQueryExecutionCommand } from '@aws-sdk/client-athena';
+import {
+  AthenaClient,
+  GetQueryExecutionCommand,
+  GetQueryResultsCommand,
+  GetTableMetadataCommand,
+  StartQueryExecutionCommand,
+  StopQueryExecutionCommand,
+} from '@aws-sdk/client-athena';
 import { AthenaEngine, AthenaEngineOptions, athenaStageStatement } from '../../lib/adapters/athena/athena-engine';
 import { LocalStore } from '../../lib/adapters/local/local-store';
 import type { ObjectStore } from '../../lib/ports/object-store';
@@ -120,7 +127,11 @@ describe('AthenaEngine', () => {
       { name: 'amount', type: 'DECIMAL(4,2)', nullable: true },
       { name: 'happened_at', type: 'TIMESTAMP', nullable: true },
     ]);
-    expect(under.mock.commandCalls(GetTableMetadataCommand)[0].args[0].input).toEqual({ CatalogName: 'AwsDataCatalog', DatabaseName: 'dropkit_staging', TableName: staged.table.split('.')[1].replace(/"/g, '') });
+    expect(under.mock.commandCalls(GetTableMetadataCommand)[0].args[0].input).toEqual({
+      CatalogName: 'AwsDataCatalog',
+      DatabaseName: 'dropkit_staging',
+      TableName: staged.table.split('.')[1].replace(/"/g, ''),
+    });
     // Polled until it ended: one RUNNING, then SUCCEEDED.
     expect(under.mock.commandCalls(GetQueryExecutionCommand).length).toBe(2);
   });
@@ -149,7 +160,10 @@ describe('AthenaEngine', () => {
 
   it('turns a CANCELLED query into QueryFailedError carrying Athena’s reason', async () => {
     under.fake.failNext('CANCELLED', 'Query cancelled by user');
-    await expect(stage(under.engine, { runId: 'c', sql: 'SELECT 1 AS x' })).rejects.toMatchObject({ name: 'QueryFailedError', message: expect.stringMatching(/was cancelled: Query cancelled by user/) });
+    await expect(stage(under.engine, { runId: 'c', sql: 'SELECT 1 AS x' })).rejects.toMatchObject({
+      name: 'QueryFailedError',
+      message: expect.stringMatching(/was cancelled: Query cancelled by user/),
+    });
   });
 
   it('retries throttled calls with backoff and then succeeds', async () => {
@@ -162,7 +176,12 @@ describe('AthenaEngine', () => {
   });
 
   it('gives up on throttling after the bounded number of attempts', async () => {
-    const engine = new AthenaEngine({ ...BASE, store: under.store, client: (under.engine as unknown as { client: AthenaClient }).client, maxThrottleRetries: 3 });
+    const engine = new AthenaEngine({
+      ...BASE,
+      store: under.store,
+      client: (under.engine as unknown as { client: AthenaClient }).client,
+      maxThrottleRetries: 3,
+    });
     under.fake.throttleNext(5);
     await expect(stage(engine, { runId: 't2', sql: 'SELECT 1 AS x' })).rejects.toMatchObject({ name: 'TooManyRequestsException' });
     expect(under.mock.commandCalls(StartQueryExecutionCommand).length).toBe(3);
@@ -176,7 +195,9 @@ describe('AthenaEngine', () => {
     try {
       const second = await again.engine.execute(await again.engine.compileStage(r));
       expect(second.executionId).toBe(first.executionId);
-      const tokens = [...under.mock.commandCalls(StartQueryExecutionCommand), ...again.mock.commandCalls(StartQueryExecutionCommand)].map((c) => c.args[0].input.ClientRequestToken);
+      const tokens = [...under.mock.commandCalls(StartQueryExecutionCommand), ...again.mock.commandCalls(StartQueryExecutionCommand)].map(
+        (c) => c.args[0].input.ClientRequestToken,
+      );
       expect(tokens[0]).toBe(tokens[1]);
       expect(under.fake.started).toBe(1);
     } finally {
@@ -193,7 +214,9 @@ describe('AthenaEngine', () => {
     expect(again).toEqual({ executionId: null, rows: null, bytesScanned: null, engineMillis: null });
     expect((await under.engine.describeStage(r, again)).rowCount).toBe(3);
     under.fake.failNext('FAILED', 'HIVE_PATH_ALREADY_EXISTS: Target directory for table already exists');
-    await expect(under.engine.execute({ ...statement, token: 'another-token-that-is-long-enough-0123456789' })).rejects.toMatchObject({ name: 'QueryFailedError' });
+    await expect(under.engine.execute({ ...statement, token: 'another-token-that-is-long-enough-0123456789' })).rejects.toMatchObject({
+      name: 'QueryFailedError',
+    });
   });
 
   it('reads check results page by page, skipping the header row, with numbers for numeric columns and text otherwise', async () => {
@@ -236,7 +259,17 @@ describe('AthenaEngine', () => {
   it('reads the staged rows back in the feed’s orderBy, since the staging table keeps no order', async () => {
     const staged = await under.engine.describeStage(
       request({ runId: 'ord', stagingPrefix: '_staging/ord/a1/', sql: 'SELECT id, label FROM src ORDER BY id DESC', parameters: [], orderBy: ['label', 'id'] }),
-      await under.engine.execute(await under.engine.compileStage(request({ runId: 'ord', stagingPrefix: '_staging/ord/a1/', sql: 'SELECT id, label FROM src ORDER BY id DESC', parameters: [], orderBy: ['label', 'id'] }))),
+      await under.engine.execute(
+        await under.engine.compileStage(
+          request({
+            runId: 'ord',
+            stagingPrefix: '_staging/ord/a1/',
+            sql: 'SELECT id, label FROM src ORDER BY id DESC',
+            parameters: [],
+            orderBy: ['label', 'id'],
+          }),
+        ),
+      ),
     );
     expect(staged.orderBy).toEqual(['label', 'id']);
     const rows = await collectText(under.engine, staged);
@@ -261,7 +294,12 @@ describe('AthenaEngine', () => {
 
   it('fails clearly when the workgroup put the result CSV outside the store', async () => {
     const staged = await stage(under.engine, { runId: 'wg', sql: 'SELECT 1 AS x' });
-    const elsewhere = new AthenaEngine({ ...BASE, bucket: 'other-bucket', store: under.store, client: (under.engine as unknown as { client: AthenaClient }).client });
+    const elsewhere = new AthenaEngine({
+      ...BASE,
+      bucket: 'other-bucket',
+      store: under.store,
+      client: (under.engine as unknown as { client: AthenaClient }).client,
+    });
     await expect(collectText(elsewhere, staged)).rejects.toThrow(/Access Denied|outside the store/);
   });
 
@@ -270,7 +308,11 @@ describe('AthenaEngine', () => {
     const files = await under.engine.exportParquet(staged, { compression: 'snappy', prefix: 'feed/slot=1/run=pq/' });
     expect(files).toEqual([{ key: 'feed/slot=1/run=pq/part-00000.parquet', rows: 3 }]);
     const unload = under.mock.commandCalls(StartQueryExecutionCommand).at(-1)!.args[0].input;
-    expect(unload.QueryString).toMatch(new RegExp(`^UNLOAD \\(SELECT \\* FROM ${escape(staged.table)}\\) TO 's3://drops-bucket/_staging/pq/a1/unload/[0-9a-f]{16}/' WITH \\(format = 'PARQUET', compression = 'SNAPPY'\\)$`));
+    expect(unload.QueryString).toMatch(
+      new RegExp(
+        `^UNLOAD \\(SELECT \\* FROM ${escape(staged.table)}\\) TO 's3://drops-bucket/_staging/pq/a1/unload/[0-9a-f]{16}/' WITH \\(format = 'PARQUET', compression = 'SNAPPY'\\)$`,
+      ),
+    );
     // Nothing is left behind in the scratch prefix.
     const left: string[] = [];
     for await (const o of under.store.list('_staging/pq/a1/unload/')) left.push(o.key);
@@ -318,7 +360,10 @@ describe('AthenaEngine', () => {
       `UNLOAD (SELECT *, CAST(floor((row_number() OVER () - 1) / 2) AS BIGINT) AS "dropkit_part" FROM ${staged.table}) ` +
         `TO 's3://drops-bucket/_staging/split/a1/unload/<hash>/' WITH (format = 'PARQUET', compression = 'ZSTD', partitioned_by = ARRAY['dropkit_part'])`,
     );
-    await expect(under.engine.exportParquet(staged, { compression: 'zstd', maxRowsPerFile: 0.2 as number, prefix: 'never/' })).rejects.toMatchObject({ name: 'UsageError', message: expect.stringMatching(/at most 100 partitions/) });
+    await expect(under.engine.exportParquet(staged, { compression: 'zstd', maxRowsPerFile: 0.2 as number, prefix: 'never/' })).rejects.toMatchObject({
+      name: 'UsageError',
+      message: expect.stringMatching(/at most 100 partitions/),
+    });
   });
 
   it('drops the staging table with DROP TABLE IF EXISTS in the workgroup', async () => {

@@ -135,10 +135,12 @@ async function nodeParts(staged: StagedTable, dialect: CsvDialect, batchRows = 3
 async function duckParts(staged: StagedTable, dialect: CsvDialect): Promise<Part[] | undefined> {
   const files = await engine.exportCsv(staged, { dialect, prefix: `export-${runs++}/` });
   if (!files) return undefined;
-  return Promise.all(files.map(async (f) => {
-    const bytes = await readFile(store.localPath(f.key));
-    return { rows: f.rows, bytes: dialect.gzip ? gunzipSync(bytes) : bytes };
-  }));
+  return Promise.all(
+    files.map(async (f) => {
+      const bytes = await readFile(store.localPath(f.key));
+      return { rows: f.rows, bytes: dialect.gzip ? gunzipSync(bytes) : bytes };
+    }),
+  );
 }
 
 function expectSameBytes(actual: Part[], expected: Part[]): void {

@@ -22,7 +22,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-queryEngineContract('DuckDbEngine', (store) => openTestEngine({ sources: { src: { path: join(dir, 'src.parquet'), format: 'parquet' } }, ...(store ? { store } : {}) }));
+queryEngineContract('DuckDbEngine', (store) =>
+  openTestEngine({ sources: { src: { path: join(dir, 'src.parquet'), format: 'parquet' } }, ...(store ? { store } : {}) }),
+);
 
 describe('DuckDbEngine', () => {
   let engine: DuckDbEngine;
@@ -91,7 +93,11 @@ describe('DuckDbEngine', () => {
   it('stages a result as a zstd Parquet file when every type survives Parquet, and hands that file over as the Parquet drop', async () => {
     const out = await mkdtemp(join(tmpdir(), 'dropkit-staged-'));
     try {
-      const staged = await stage(engine, { runId: 'pq-staged', sql: `SELECT range AS id, 'x' || range AS s, range::DECIMAL(10,2) AS d FROM range(1000)`, parameters: [] });
+      const staged = await stage(engine, {
+        runId: 'pq-staged',
+        sql: `SELECT range AS id, 'x' || range AS s, range::DECIMAL(10,2) AS d FROM range(1000)`,
+        parameters: [],
+      });
       expect(staged.format).toBe('parquet');
       expect(staged.location).toBe('_staging/pq-staged/a1/staged.parquet');
       const stagedBytes = await readFile(store.localPath(staged.location));

@@ -45,9 +45,7 @@ describe('LocalStore (local only)', () => {
 
   it('lays keys out as files under the root', async () => {
     await store.put('feed/slot=20240101T000000Z/run=r1/manifest.json', '{}');
-    expect(store.localPath('feed/slot=20240101T000000Z/run=r1/manifest.json')).toBe(
-      path.join(dir, 'feed', 'slot=20240101T000000Z', 'run=r1', 'manifest.json'),
-    );
+    expect(store.localPath('feed/slot=20240101T000000Z/run=r1/manifest.json')).toBe(path.join(dir, 'feed', 'slot=20240101T000000Z', 'run=r1', 'manifest.json'));
     expect(await readFile(path.join(dir, 'feed/slot=20240101T000000Z/run=r1/manifest.json'), 'utf8')).toBe('{}');
     expect(await allFiles(dir)).toEqual([path.join('feed', 'slot=20240101T000000Z', 'run=r1', 'manifest.json')]);
   });
@@ -60,16 +58,13 @@ describe('LocalStore (local only)', () => {
     expect(whole.etag).toBe(streamed.etag);
   });
 
-  it.each(['../x', '/abs', 'a//b', 'a/../../x', 'a/./b', 'a\\b', 'a\0b', '', 'a/', 'x.lock', 'd/.tmp-1'])(
-    'rejects the key %j, naming it',
-    async (key) => {
-      const shown = JSON.stringify(key);
-      expect(() => store.localPath(key)).toThrow(shown);
-      await expect(store.put(key, 'x')).rejects.toThrow(shown);
-      await expect(store.get(key)).rejects.toThrow(shown);
-      await expect(store.move('ok', key)).rejects.toThrow(shown);
-    },
-  );
+  it.each(['../x', '/abs', 'a//b', 'a/../../x', 'a/./b', 'a\\b', 'a\0b', '', 'a/', 'x.lock', 'd/.tmp-1'])('rejects the key %j, naming it', async (key) => {
+    const shown = JSON.stringify(key);
+    expect(() => store.localPath(key)).toThrow(shown);
+    await expect(store.put(key, 'x')).rejects.toThrow(shown);
+    await expect(store.get(key)).rejects.toThrow(shown);
+    await expect(store.move('ok', key)).rejects.toThrow(shown);
+  });
 
   it('rejects prefixes that would leave the root', async () => {
     const listing = async (prefix: string) => {
@@ -103,9 +98,7 @@ describe('LocalStore (local only)', () => {
 
   it('lets exactly one of several concurrent ifMatch writers win', async () => {
     const { etag } = await store.put('feed/latest.json', 'v0');
-    const writers = Array.from({ length: 8 }, (_, i) =>
-      store.put('feed/latest.json', `v1 from writer ${i}`, { precondition: { ifMatch: etag } }),
-    );
+    const writers = Array.from({ length: 8 }, (_, i) => store.put('feed/latest.json', `v1 from writer ${i}`, { precondition: { ifMatch: etag } }));
     const results = await Promise.allSettled(writers);
     const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
     const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -116,9 +109,7 @@ describe('LocalStore (local only)', () => {
   });
 
   it('lets exactly one of several concurrent ifNoneMatch writers win', async () => {
-    const writers = Array.from({ length: 8 }, (_, i) =>
-      store.put('feed/latest.json', `first from writer ${i}`, { precondition: { ifNoneMatch: '*' } }),
-    );
+    const writers = Array.from({ length: 8 }, (_, i) => store.put('feed/latest.json', `first from writer ${i}`, { precondition: { ifNoneMatch: '*' } }));
     const results = await Promise.allSettled(writers);
     const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
     expect(won).toHaveLength(1);

@@ -55,7 +55,12 @@ describe('OutboxNotifier', () => {
     ]);
     const text = await readFile(file, 'utf8');
     expect(text.endsWith('\n')).toBe(true);
-    expect(text.trimEnd().split('\n').map((line) => JSON.parse(line))).toEqual([delivered, failed]);
+    expect(
+      text
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+    ).toEqual([delivered, failed]);
   });
 
   it('reports failed instead of throwing when the file cannot be written', async () => {

@@ -4,7 +4,17 @@ import type { DropEvent } from '../../lib/ports/notifier';
 import { WebhookCircuitBreakers, WebhookNotifier, WebhookNotifierOptions } from '../../lib/adapters/webhook/webhook-notifier';
 
 const SECRET = 'whsec_budget';
-const event = (runId: string): DropEvent => ({ type: 'drop.delivered', id: runId, feed: 'daily', partner: null, runId, revision: 1, slot: '20240115T060000Z', occurredAt: '2024-01-15T06:04:12.000Z', rowCount: 3 });
+const event = (runId: string): DropEvent => ({
+  type: 'drop.delivered',
+  id: runId,
+  feed: 'daily',
+  partner: null,
+  runId,
+  revision: 1,
+  slot: '20240115T060000Z',
+  occurredAt: '2024-01-15T06:04:12.000Z',
+  rowCount: 3,
+});
 
 type Reply = { status: number; headers?: Record<string, string> } | 'hang';
 
@@ -138,7 +148,11 @@ describe('a webhook cannot hold runs for long', () => {
     const send = (id: string) => new WebhookNotifier({ url: `${base}/shared-dead`, secret: SECRET, maxAttempts: 1 }).notify(event(id));
     await send('r1');
     await send('r2');
-    expect(await send('r3')).toMatchObject({ status: 'failed', attempts: 0, detail: expect.stringMatching(/^endpoint unavailable; skipped after \d+ failures$/) });
+    expect(await send('r3')).toMatchObject({
+      status: 'failed',
+      attempts: 0,
+      detail: expect.stringMatching(/^endpoint unavailable; skipped after \d+ failures$/),
+    });
   });
 
   it('sends the same Idempotency-Key and body when a failed notice is sent again later', async () => {

@@ -17,7 +17,10 @@ const event: DropEvent = {
   revision: 1,
   slot: '20240115T060000Z',
   occurredAt: '2024-01-15T06:04:12.000Z',
-  manifest: { key: 'daily_orders/acme/20240115T060000Z/manifest.json', link: { url: 'https://s3.example/m?X-Amz-Signature=abc', expiresAt: '2024-01-15T07:04:12.000Z' } },
+  manifest: {
+    key: 'daily_orders/acme/20240115T060000Z/manifest.json',
+    link: { url: 'https://s3.example/m?X-Amz-Signature=abc', expiresAt: '2024-01-15T07:04:12.000Z' },
+  },
   files: [
     { path: 'part-0.csv', format: 'csv', rows: 1000, bytes: 52_000, sha256: 'a'.repeat(64), link: { url: 'https://s3.example/0', expiresAt: null } },
     { path: 'part-1.csv', format: 'csv', rows: 234, bytes: 12_000, sha256: 'b'.repeat(64), link: { url: 'https://s3.example/1', expiresAt: null } },
@@ -92,7 +95,16 @@ function recordingSleep(): { delays: number[]; sleep: (ms: number) => Promise<vo
 
 function notifier(overrides: Partial<ConstructorParameters<typeof WebhookNotifier>[0]> = {}): WebhookNotifier {
   // Fresh circuit breakers: each test starts with an endpoint no earlier test has marked down.
-  return new WebhookNotifier({ url: `${baseUrl}/hook`, secret: SECRET, baseDelayMs: 2, maxDelayMs: 50, timeoutMs: 2000, sleep: recordingSleep().sleep, breakers: new WebhookCircuitBreakers(), ...overrides });
+  return new WebhookNotifier({
+    url: `${baseUrl}/hook`,
+    secret: SECRET,
+    baseDelayMs: 2,
+    maxDelayMs: 50,
+    timeoutMs: 2000,
+    sleep: recordingSleep().sleep,
+    breakers: new WebhookCircuitBreakers(),
+    ...overrides,
+  });
 }
 
 describe('WebhookNotifier', () => {
@@ -139,12 +151,17 @@ describe('WebhookNotifier', () => {
   });
 
   it('waits as long as Retry-After says on a 429, and gives up when it asks for more than maxRetryAfterMs', async () => {
-    reply = (n) => (n === 1 ? { status: 429, headers: { 'retry-after': '2' } } : n === 2 ? { status: 429, headers: { 'retry-after': '120' } } : { status: 200 });
+    reply = (n) =>
+      n === 1 ? { status: 429, headers: { 'retry-after': '2' } } : n === 2 ? { status: 429, headers: { 'retry-after': '120' } } : { status: 200 };
     const { delays, sleep } = recordingSleep();
 
     const outcome = await notifier({ sleep, maxRetryAfterMs: 5000 }).notify(event);
 
-    expect(outcome).toMatchObject({ status: 'failed', attempts: 2, detail: 'HTTP 429; the receiver asked to retry after 120 s, longer than the 5 s a run waits (maxRetryAfterMs)' });
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      attempts: 2,
+      detail: 'HTTP 429; the receiver asked to retry after 120 s, longer than the 5 s a run waits (maxRetryAfterMs)',
+    });
     expect(delays).toEqual([2000]);
   });
 

@@ -11,11 +11,22 @@ const link = (name: string) => ({ url: `https://drops.s3.eu-west-1.amazonaws.com
 
 function delivered(fileCount = 2, partner: string | null = 'acme'): DropEvent {
   return {
-    type: 'drop.delivered', id: 'run-1', feed: 'daily_orders', partner, runId: 'run-1', revision: 1, slot: '20240115T060000Z',
+    type: 'drop.delivered',
+    id: 'run-1',
+    feed: 'daily_orders',
+    partner,
+    runId: 'run-1',
+    revision: 1,
+    slot: '20240115T060000Z',
     occurredAt: '2024-01-15T07:00:00.000Z',
     manifest: { key: 'daily_orders/slot=20240115T060000Z/run=run-1/manifest.json', link: link('manifest.json') },
     files: Array.from({ length: fileCount }, (_, i) => ({
-      path: `part-${String(i).padStart(5, '0')}.csv`, format: 'csv', rows: 10, bytes: 100, sha256: 'ab'.repeat(32), link: link(`part-${i}.csv`),
+      path: `part-${String(i).padStart(5, '0')}.csv`,
+      format: 'csv',
+      rows: 10,
+      bytes: 100,
+      sha256: 'ab'.repeat(32),
+      link: link(`part-${i}.csv`),
     })),
     sla: { expectedBy: '2024-01-15T08:00:00.000Z', deliveredAt: '2024-01-15T07:00:00.000Z', status: 'MET' },
     rowCount: 10 * fileCount,
@@ -23,8 +34,15 @@ function delivered(fileCount = 2, partner: string | null = 'acme'): DropEvent {
 }
 
 const failed: DropEvent = {
-  type: 'run.failed', id: 'run-2.failed', feed: 'daily_orders', partner: null, runId: 'run-2', revision: 1, slot: '20240115T060000Z',
-  occurredAt: '2024-01-15T07:00:00.000Z', error: { step: 'validate', name: 'ValidationFailedError', message: 'row_count 0 < 1' },
+  type: 'run.failed',
+  id: 'run-2.failed',
+  feed: 'daily_orders',
+  partner: null,
+  runId: 'run-2',
+  revision: 1,
+  slot: '20240115T060000Z',
+  occurredAt: '2024-01-15T07:00:00.000Z',
+  error: { step: 'validate', name: 'ValidationFailedError', message: 'row_count 0 < 1' },
 };
 
 function client() {
@@ -87,7 +105,7 @@ describe('SnsNotifier', () => {
     sns.on(PublishCommand).resolves({ MessageId: 'm-5' });
     const big = delivered(3000); // ~300 bytes a file twice over (JSON and text): well over 256 KB
     const outcome = await new SnsNotifier({ topicArn: TOPIC, clientConfig: client() }).notify(big);
-    expect(outcome).toMatchObject({ status: 'sent', detail: 'message m-5; the 3000 file links were left out to fit SNS\'s size limit' });
+    expect(outcome).toMatchObject({ status: 'sent', detail: "message m-5; the 3000 file links were left out to fit SNS's size limit" });
     const input = sns.commandCalls(PublishCommand)[0]!.args[0].input;
     expect(Buffer.byteLength(input.Message!)).toBeLessThanOrEqual(262_144);
     const message = JSON.parse(input.Message!);
@@ -134,13 +152,25 @@ describe('EventBridgeNotifier', () => {
     expect(outcome).toEqual({ target: 'eventbridge drops', status: 'sent', attempts: 1, detail: 'event e-1' });
     expect(eb).toHaveReceivedCommandTimes(PutEventsCommand, 1);
     expect(eb.commandCalls(PutEventsCommand)[0]!.args[0].input).toEqual({
-      Entries: [{ Source: 'dropkit', DetailType: 'Drop Delivered', Detail: JSON.stringify(delivered()), Time: new Date('2024-01-15T07:00:00.000Z'), EventBusName: 'drops' }],
+      Entries: [
+        {
+          Source: 'dropkit',
+          DetailType: 'Drop Delivered',
+          Detail: JSON.stringify(delivered()),
+          Time: new Date('2024-01-15T07:00:00.000Z'),
+          EventBusName: 'drops',
+        },
+      ],
     });
   });
 
   it('names a detail type for each event type', () => {
     expect(['drop.delivered', 'run.failed', 'drop.late', 'drop.superseded', 'slot.missed'].map(detailTypeFor)).toEqual([
-      'Drop Delivered', 'Run Failed', 'Drop Late', 'Drop Superseded', 'Slot Missed',
+      'Drop Delivered',
+      'Run Failed',
+      'Drop Late',
+      'Drop Superseded',
+      'Slot Missed',
     ]);
   });
 

@@ -154,7 +154,10 @@ describe('a full run into S3', () => {
       const stub = mockS3(model, client);
       try {
         const store = new S3Store({ bucket: 'drops', client, partSize: 5 * MiB });
-        const signer = new S3LinkSigner({ bucket: 'drops', clientConfig: { region: 'eu-west-1', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' } } });
+        const signer = new S3LinkSigner({
+          bucket: 'drops',
+          clientConfig: { region: 'eu-west-1', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' } },
+        });
         const first = await run(project, 'bulk', SLOT_15, { store, signer });
         expect(first.status).toBe('delivered');
         const latestBefore = await store.get('bulk/latest.json');
@@ -183,7 +186,10 @@ describe('a full run into S3', () => {
       const stub = mockS3(model, client);
       try {
         const store = new S3Store({ bucket: 'drops', client });
-        const signer = new S3LinkSigner({ bucket: 'drops', clientConfig: { region: 'eu-west-1', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' } } });
+        const signer = new S3LinkSigner({
+          bucket: 'drops',
+          clientConfig: { region: 'eu-west-1', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' } },
+        });
         const outcome = await run(project, 'daily', SLOT_15, { store, signer });
         expect(outcome.status).toBe('delivered');
         const manifest = await readJson<Manifest>(store, outcome.manifestKey!);
@@ -211,7 +217,10 @@ describe('a full run into S3', () => {
       eb.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'AccessDeniedException', ErrorMessage: 'not authorized' }] });
       try {
         const store = new S3Store({ bucket: 'drops', client });
-        const signer = new S3LinkSigner({ bucket: 'drops', clientConfig: { region: 'eu-west-1', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' } } });
+        const signer = new S3LinkSigner({
+          bucket: 'drops',
+          clientConfig: { region: 'eu-west-1', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' } },
+        });
         const offline = { region: 'eu-west-1', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' } };
         const consumers = [
           new SnsNotifier({ topicArn: 'arn:aws:sns:eu-west-1:123456789012:drops', clientConfig: offline }),

@@ -8,7 +8,8 @@ const NOW = '2024-03-01T12:00:00.000Z';
 
 function offlineSigner(credentials: S3ClientConfig['credentials']) {
   return new S3LinkSigner({
-    bucket: 'drops', prefix: 'root/',
+    bucket: 'drops',
+    prefix: 'root/',
     clientConfig: { region: 'eu-west-1', credentials },
     clock: fixedClock(NOW),
   });

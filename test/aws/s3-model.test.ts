@@ -48,8 +48,13 @@ describe('S3 model (the rules the mocked S3 enforces)', () => {
   });
 
   it('refuses a body whose sent checksum does not match (400 BadDigest)', async () => {
-    await expect(put('k', 'body', { ChecksumCRC32: checksumOf('CRC32', Buffer.from('other')) })).rejects.toMatchObject({ name: 'BadDigest', $metadata: { httpStatusCode: 400 } });
-    await expect(put('k', 'body', { ChecksumSHA256: checksumOf('SHA256', Buffer.from('body')) })).resolves.toMatchObject({ ChecksumSHA256: checksumOf('SHA256', Buffer.from('body')) });
+    await expect(put('k', 'body', { ChecksumCRC32: checksumOf('CRC32', Buffer.from('other')) })).rejects.toMatchObject({
+      name: 'BadDigest',
+      $metadata: { httpStatusCode: 400 },
+    });
+    await expect(put('k', 'body', { ChecksumSHA256: checksumOf('SHA256', Buffer.from('body')) })).resolves.toMatchObject({
+      ChecksumSHA256: checksumOf('SHA256', Buffer.from('body')),
+    });
   });
 
   it('refuses to complete a CRC32 multipart upload without each part checksum, and parts under 5 MiB but the last', async () => {
@@ -57,16 +62,36 @@ describe('S3 model (the rules the mocked S3 enforces)', () => {
     const p1 = await client.send(new UploadPartCommand({ Bucket: 'b', Key: 'm', UploadId, PartNumber: 1, Body: Buffer.alloc(5 * MiB, 1) }));
     const p2 = await client.send(new UploadPartCommand({ Bucket: 'b', Key: 'm', UploadId, PartNumber: 2, Body: Buffer.alloc(10, 2) }));
     const complete = (Parts: object[]) => client.send(new CompleteMultipartUploadCommand({ Bucket: 'b', Key: 'm', UploadId, MultipartUpload: { Parts } }));
-    await expect(complete([{ PartNumber: 1, ETag: p1.ETag }, { PartNumber: 2, ETag: p2.ETag }])).rejects.toThrow('must include the checksum for each part');
     await expect(
-      complete([{ PartNumber: 1, ETag: p1.ETag, ChecksumCRC32: p1.ChecksumCRC32 }, { PartNumber: 2, ETag: p2.ETag, ChecksumCRC32: p2.ChecksumCRC32 }]),
+      complete([
+        { PartNumber: 1, ETag: p1.ETag },
+        { PartNumber: 2, ETag: p2.ETag },
+      ]),
+    ).rejects.toThrow('must include the checksum for each part');
+    await expect(
+      complete([
+        { PartNumber: 1, ETag: p1.ETag, ChecksumCRC32: p1.ChecksumCRC32 },
+        { PartNumber: 2, ETag: p2.ETag, ChecksumCRC32: p2.ChecksumCRC32 },
+      ]),
     ).resolves.toMatchObject({ ETag: expect.stringMatching(/-2"$/) });
 
     const small = await client.send(new CreateMultipartUploadCommand({ Bucket: 'b', Key: 's' }));
     const s1 = await client.send(new UploadPartCommand({ Bucket: 'b', Key: 's', UploadId: small.UploadId, PartNumber: 1, Body: 'tiny' }));
     const s2 = await client.send(new UploadPartCommand({ Bucket: 'b', Key: 's', UploadId: small.UploadId, PartNumber: 2, Body: 'tiny' }));
     await expect(
-      client.send(new CompleteMultipartUploadCommand({ Bucket: 'b', Key: 's', UploadId: small.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: s1.ETag }, { PartNumber: 2, ETag: s2.ETag }] } })),
+      client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: 'b',
+          Key: 's',
+          UploadId: small.UploadId,
+          MultipartUpload: {
+            Parts: [
+              { PartNumber: 1, ETag: s1.ETag },
+              { PartNumber: 2, ETag: s2.ETag },
+            ],
+          },
+        }),
+      ),
     ).rejects.toMatchObject({ name: 'EntityTooSmall' });
   });
 

@@ -60,7 +60,11 @@ describe('S3Store (commands sent, over the S3 model)', () => {
       const out = await store.put('feed/manifest.json', '{"a":1}', { contentType: 'application/json' });
       expect(stub).toHaveReceivedCommandTimes(PutObjectCommand, 1);
       expect(stub.commandCalls(PutObjectCommand)[0]!.args[0].input).toEqual({
-        Bucket: 'drops', Key: 'root/feed/manifest.json', ContentType: 'application/json', ChecksumAlgorithm: 'CRC32', ServerSideEncryption: 'AES256',
+        Bucket: 'drops',
+        Key: 'root/feed/manifest.json',
+        ContentType: 'application/json',
+        ChecksumAlgorithm: 'CRC32',
+        ServerSideEncryption: 'AES256',
         Body: Buffer.from('{"a":1}'),
       });
       expect(out.etag).toBe(`"${createHash('md5').update('{"a":1}').digest('hex')}"`);
@@ -87,7 +91,12 @@ describe('S3Store (commands sent, over the S3 model)', () => {
     it('streams a large body as a multipart upload with per-part checksums that S3 verifies on completion', async () => {
       const body = bytes(12 * MiB + 7);
       const out = await store.put('big/part-00000.csv', chunked(body), { contentType: 'text/csv' });
-      expect(stub).toHaveReceivedCommandWith(CreateMultipartUploadCommand, { Key: 'root/big/part-00000.csv', ChecksumAlgorithm: 'CRC32', ServerSideEncryption: 'AES256', ContentType: 'text/csv' });
+      expect(stub).toHaveReceivedCommandWith(CreateMultipartUploadCommand, {
+        Key: 'root/big/part-00000.csv',
+        ChecksumAlgorithm: 'CRC32',
+        ServerSideEncryption: 'AES256',
+        ContentType: 'text/csv',
+      });
       expect(stub).toHaveReceivedCommandTimes(UploadPartCommand, 3);
       const complete = stub.commandCalls(CompleteMultipartUploadCommand)[0]!.args[0].input;
       // The model refuses a composite-checksum upload whose completion lacks any part's CRC32.
@@ -170,7 +179,9 @@ describe('S3Store (commands sent, over the S3 model)', () => {
       const { etag } = await store.put('feed/latest.json', 'v1');
       model.injectConflicts('drops', 'root/feed/latest.json', 1);
       // The concurrent writer lands while we back off after the conflict.
-      const racing = makeStore({ sleep: async () => void (await model.putObject({ Bucket: 'drops', Key: 'root/feed/latest.json', Body: 'v2 by the other run' })) });
+      const racing = makeStore({
+        sleep: async () => void (await model.putObject({ Bucket: 'drops', Key: 'root/feed/latest.json', Body: 'v2 by the other run' })),
+      });
       await expect(racing.put('feed/latest.json', 'v2 by us', { precondition: { ifMatch: etag } })).rejects.toBeInstanceOf(PreconditionFailed);
       expect(stub).toHaveReceivedCommandTimes(PutObjectCommand, 3);
       expect((await store.get('feed/latest.json'))?.body.toString()).toBe('v2 by the other run');
@@ -185,7 +196,9 @@ describe('S3Store (commands sent, over the S3 model)', () => {
 
     it('does not retry a streamed body after a 409, since it cannot be sent twice', async () => {
       model.injectConflicts('drops', 'root/s.json', 1);
-      await expect(store.put('s.json', Readable.from([Buffer.from('{}')]), { precondition: { ifNoneMatch: '*' } })).rejects.toMatchObject({ name: 'ConditionalRequestConflict' });
+      await expect(store.put('s.json', Readable.from([Buffer.from('{}')]), { precondition: { ifNoneMatch: '*' } })).rejects.toMatchObject({
+        name: 'ConditionalRequestConflict',
+      });
       expect(stub).toHaveReceivedCommandTimes(PutObjectCommand, 1);
     });
   });
@@ -195,7 +208,11 @@ describe('S3Store (commands sent, over the S3 model)', () => {
       await store.put('_staging/run=1/part 0.csv', 'rows');
       await store.move('_staging/run=1/part 0.csv', 'feed/slot=1/run=1/part 0.csv');
       expect(stub.commandCalls(CopyObjectCommand)[0]!.args[0].input).toEqual({
-        Bucket: 'drops', Key: 'root/feed/slot=1/run=1/part 0.csv', CopySource: 'drops/root/_staging/run=1/part%200.csv', IfNoneMatch: '*', ServerSideEncryption: 'AES256',
+        Bucket: 'drops',
+        Key: 'root/feed/slot=1/run=1/part 0.csv',
+        CopySource: 'drops/root/_staging/run=1/part%200.csv',
+        IfNoneMatch: '*',
+        ServerSideEncryption: 'AES256',
       });
       expect(stub).toHaveReceivedCommandWith(DeleteObjectCommand, { Key: 'root/_staging/run=1/part 0.csv' });
       expect((await store.get('feed/slot=1/run=1/part 0.csv'))?.body.toString()).toBe('rows');
@@ -265,7 +282,9 @@ describe('S3 store URLs and endpoints', () => {
   it('sends requests path-style to AWS_ENDPOINT_URL_S3 when it is set', async () => {
     expect(s3ClientConfigFromEnv({})).toEqual({});
     expect(s3ClientConfigFromEnv({ AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9000', AWS_REGION: 'eu-west-1' })).toEqual({
-      endpoint: 'http://127.0.0.1:9000', forcePathStyle: true, region: 'eu-west-1',
+      endpoint: 'http://127.0.0.1:9000',
+      forcePathStyle: true,
+      region: 'eu-west-1',
     });
     const saved = { ...process.env };
     try {
@@ -291,7 +310,13 @@ describe('S3Store against a server that hangs', () => {
     try {
       const store = new S3Store({
         bucket: 'drops',
-        clientConfig: { endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 },
+        clientConfig: {
+          endpoint: `http://127.0.0.1:${port}`,
+          forcePathStyle: true,
+          region: 'eu-west-1',
+          credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+          maxAttempts: 1,
+        },
         timeouts: { connectMs: 1000, idleMs: 300 },
       });
       const started = Date.now();

@@ -4,8 +4,6 @@ import { formatLateness } from '../../lib/cli/run-output';
 import { dropkit } from '../helpers/cli';
 import { DAILY_SQL, PROJECT_YAML, dailyFeed, eventsSelect, tempProject, TempProject, writeParquet } from '../helpers/temp-project';
 
-
-
 // Daily slots at 06:00 UTC: the 14th holds 1 event, the 15th 3, the 16th 3, the 17th and 18th none,
 // so their row_count check (min 1) fails.
 const RANGE = ['--from', '2024-01-14', '--to', '2024-01-18T06:00:00Z', '--now', '2024-01-20T00:00:00Z'];
@@ -49,7 +47,19 @@ describe('dropkit backfill', () => {
 
   it('prints no progress when the output is JSON or not a terminal', async () => {
     for (const extra of [['--json'], []]) {
-      const r = await dropkit(['backfill', 'daily', '--project', p.dir, '--from', '2024-01-16', '--to', '2024-01-16T06:00:00Z', '--now', '2024-01-20T00:00:00Z', ...extra]);
+      const r = await dropkit([
+        'backfill',
+        'daily',
+        '--project',
+        p.dir,
+        '--from',
+        '2024-01-16',
+        '--to',
+        '2024-01-16T06:00:00Z',
+        '--now',
+        '2024-01-20T00:00:00Z',
+        ...extra,
+      ]);
       expect(r.code).toBe(0);
       expect(r.stderr).not.toMatch(new RegExp(String.raw`\r|\u001b\[|slots\]`));
     }

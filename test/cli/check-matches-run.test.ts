@@ -26,8 +26,16 @@ describe('what run would reject, check rejects with exit 2', () => {
   afterEach(() => p.cleanup());
 
   it.each([
-    ['an SLA past any valid date', dailyFeed().replace('deliverWithin: PT2H', 'deliverWithin: P99999999D'), /sla\.deliverWithin: must be at most 366 days.*"P99999999D"/],
-    ['a warning point past any valid date', dailyFeed().replace('deliverWithin: PT2H', 'deliverWithin: PT2H\n  warnAfter: P9999999999W'), /sla\.warnAfter.*at most 366 days/],
+    [
+      'an SLA past any valid date',
+      dailyFeed().replace('deliverWithin: PT2H', 'deliverWithin: P99999999D'),
+      /sla\.deliverWithin: must be at most 366 days.*"P99999999D"/,
+    ],
+    [
+      'a warning point past any valid date',
+      dailyFeed().replace('deliverWithin: PT2H', 'deliverWithin: PT2H\n  warnAfter: P9999999999W'),
+      /sla\.warnAfter.*at most 366 days/,
+    ],
     ['a parameter that loses digits', dailyFeed() + 'parameters:\n  big: 1e29\n', /parameters\.big.*read as 1e\+29.*CAST/s],
   ])('check and run both refuse %s with exit 2, and run writes nothing', async (_, feed, why) => {
     p.write('feeds/daily.yaml', feed);

@@ -46,7 +46,19 @@ describe('the CLI against S3 (dropkit run --store s3://…)', () => {
   });
 
   it('delivers into the bucket under the prefix, manifest last, with presigned links in the notice', async () => {
-    const r = await cli(['run', 'daily', '--project', p.dir, '--store', 's3://drops/exchange', '--slot', '2024-01-15T06:00:00Z', '--now', '2024-01-15T07:00:00Z', '--json']);
+    const r = await cli([
+      'run',
+      'daily',
+      '--project',
+      p.dir,
+      '--store',
+      's3://drops/exchange',
+      '--slot',
+      '2024-01-15T06:00:00Z',
+      '--now',
+      '2024-01-15T07:00:00Z',
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stderr).not.toMatch(/dropkit run/);
     const out = JSON.parse(r.stdout);
@@ -58,7 +70,10 @@ describe('the CLI against S3 (dropkit run --store s3://…)', () => {
     }
     expect(model.object('drops', 'exchange/daily/latest.json')).toBeDefined();
     expect(model.keys('drops').filter((k) => k.includes('_staging/'))).toEqual([]);
-    const [event] = readFileSync(join(p.dir, 'out', '_outbox', 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const [event] = readFileSync(join(p.dir, 'out', '_outbox', 'events.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const link = new URL(event.manifest.link.url);
     expect([link.hostname.startsWith('drops'), decodeURIComponent(link.pathname).endsWith(`/exchange/${out.manifestKey}`)]).toEqual([true, true]);
     expect(link.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
@@ -69,7 +84,20 @@ describe('the CLI against S3 (dropkit run --store s3://…)', () => {
     const noStore = await cli(['run', 'daily', '--project', p.dir, '--engine', 'athena', '--slot', '2024-01-15T06:00:00Z', '--now', '2024-01-15T07:00:00Z']);
     expect(noStore.code).toBe(2);
     expect(noStore.stderr).toMatch(/--engine athena stages and exports in S3: give --store s3:\/\/bucket\/prefix too/);
-    const noWorkgroup = await cli(['run', 'daily', '--project', p.dir, '--engine', 'athena', '--store', 's3://drops', '--slot', '2024-01-15T06:00:00Z', '--now', '2024-01-15T07:00:00Z']);
+    const noWorkgroup = await cli([
+      'run',
+      'daily',
+      '--project',
+      p.dir,
+      '--engine',
+      'athena',
+      '--store',
+      's3://drops',
+      '--slot',
+      '2024-01-15T06:00:00Z',
+      '--now',
+      '2024-01-15T07:00:00Z',
+    ]);
     expect(noWorkgroup.code).toBe(2);
     expect(noWorkgroup.stderr).toMatch(/--workgroup NAME and --staging-database NAME/);
   });

@@ -4,9 +4,6 @@ import { manifestProblems } from '../../lib/core/manifest-schema';
 import { BIN, dropkit } from '../helpers/cli';
 import { DAILY_SQL, PROJECT_YAML, dailyFeed, eventsSelect, tempProject, TempProject, writeParquet } from '../helpers/temp-project';
 
-
-
-
 const SLOT = ['--slot', '2024-01-15T06:00:00Z', '--now', '2024-01-15T07:00:00Z'];
 
 const PARTNER_FEED = `name: statements
@@ -114,12 +111,18 @@ describe('dropkit CLI (child process)', () => {
     // $partner_id in the SELECT list is DuckDB-only SQL (Athena takes parameters only in WHERE): Athena gets its own file.
     p.write('feeds/statements.yaml', PARTNER_FEED + 'query:\n  duckdb: statements.sql\n  athena: statements.athena.sql\n');
     p.write('feeds/statements.sql', 'SELECT id, label, $partner_id AS partner FROM events WHERE label = $label AND happened_at < $window_end ORDER BY id');
-    p.write('feeds/statements.athena.sql', 'SELECT id, label FROM events WHERE label = $label AND partner = $partner_id AND happened_at < $window_end ORDER BY id');
+    p.write(
+      'feeds/statements.athena.sql',
+      'SELECT id, label FROM events WHERE label = $label AND partner = $partner_id AND happened_at < $window_end ORDER BY id',
+    );
     const r = await dropkit(['run', 'statements', '--project', p.dir, ...SLOT, '--json']);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.status).toBe('delivered');
-    expect(out.runs.map((x: any) => [x.partner, x.rowCount])).toEqual([['acme', 1], ['evil', 0]]);
+    expect(out.runs.map((x: any) => [x.partner, x.rowCount])).toEqual([
+      ['acme', 1],
+      ['evil', 0],
+    ]);
     const acmeCsv = readFileSync(join(p.dir, 'out', out.runs[0].manifestKey.replace('manifest.json', 'part-00000.csv')), 'utf8');
     expect(acmeCsv).toBe('id,label,partner\n2,b,acme\n');
     const evilCsv = readFileSync(join(p.dir, 'out', out.runs[1].manifestKey.replace('manifest.json', 'part-00000.csv')), 'utf8');
@@ -164,10 +167,20 @@ describe('dropkit CLI (child process)', () => {
     const dest = join(p.dir, 'partner-copy');
     const byPath = await dropkit(['pull', run.manifest, '--dest', dest, '--json']);
     expect(byPath.code).toBe(0);
-    expect(JSON.parse(byPath.stdout)).toMatchObject({ status: 'ok', files: [{ path: 'part-00000.csv', status: 'ok' }, { path: 'part-00000.parquet', status: 'ok' }] });
+    expect(JSON.parse(byPath.stdout)).toMatchObject({
+      status: 'ok',
+      files: [
+        { path: 'part-00000.csv', status: 'ok' },
+        { path: 'part-00000.parquet', status: 'ok' },
+      ],
+    });
     expect(readFileSync(join(dest, 'part-00000.csv'))).toEqual(readFileSync(run.manifest.replace('manifest.json', 'part-00000.csv')));
     const eventFile = join(p.dir, 'event.json');
-    const event = readFileSync(join(p.dir, 'out/_outbox/events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).find((e) => e.type === 'drop.delivered');
+    const event = readFileSync(join(p.dir, 'out/_outbox/events.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .find((e) => e.type === 'drop.delivered');
     p.write('event.json', JSON.stringify(event));
     const byLinks = await dropkit(['pull', event.manifest.link.url, '--dest', join(p.dir, 'second-copy'), '--links', eventFile]);
     expect(byLinks.code).toBe(0);
@@ -178,10 +191,22 @@ describe('dropkit CLI (child process)', () => {
     const cases: [string, () => void, RegExp][] = [
       ['broken YAML', () => p.write('feeds/daily.yaml', 'name: daily\nschedule: [\n'), /feeds\/daily\.yaml: line \d+, column \d+: not valid YAML/],
       ['unknown field', () => p.write('feeds/daily.yaml', dailyFeed() + 'colour: blue\n'), /feeds\/daily\.yaml: colour: unknown field/],
-      ['bad cron', () => p.write('feeds/daily.yaml', dailyFeed().replace('"0 6 * * *"', '"0 25 * * *"')), /feeds\/daily\.yaml: schedule\.cron: .*hour.*\(got "0 25 \* \* \*"\)/],
-      ['unknown time zone', () => p.write('feeds/daily.yaml', dailyFeed().replace('timezone: UTC', 'timezone: Mars/Base')), /schedule\.timezone: unknown time zone \(got "Mars\/Base"\)/],
+      [
+        'bad cron',
+        () => p.write('feeds/daily.yaml', dailyFeed().replace('"0 6 * * *"', '"0 25 * * *"')),
+        /feeds\/daily\.yaml: schedule\.cron: .*hour.*\(got "0 25 \* \* \*"\)/,
+      ],
+      [
+        'unknown time zone',
+        () => p.write('feeds/daily.yaml', dailyFeed().replace('timezone: UTC', 'timezone: Mars/Base')),
+        /schedule\.timezone: unknown time zone \(got "Mars\/Base"\)/,
+      ],
       ['missing SQL file', () => p.write('feeds/other.yaml', dailyFeed('other')), /feeds\/other\.yaml: query: SQL file not found \(got "other\.sql"\)/],
-      ['duplicate feed names', () => (p.write('feeds/again.yaml', dailyFeed('daily')), p.write('feeds/again.sql', DAILY_SQL)), /name: feed name already used by/],
+      [
+        'duplicate feed names',
+        () => (p.write('feeds/again.yaml', dailyFeed('daily')), p.write('feeds/again.sql', DAILY_SQL)),
+        /name: feed name already used by/,
+      ],
     ];
     for (const [what, breakIt, expected] of cases) {
       const fresh = tempProject({ 'dropkit.yaml': PROJECT_YAML, 'feeds/daily.yaml': dailyFeed(), 'feeds/daily.sql': DAILY_SQL });

@@ -10,7 +10,11 @@ describe('dropkit notify and dropkit repair', () => {
   const out = (...parts: string[]) => join(p.dir, 'out', ...parts);
   const events = () =>
     existsSync(out('_outbox', 'events.jsonl'))
-      ? readFileSync(out('_outbox', 'events.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; id: string })
+      ? readFileSync(out('_outbox', 'events.jsonl'), 'utf8')
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as { type: string; id: string })
       : [];
   const deliveredNotices = () => events().filter((e) => e.type === 'drop.delivered');
 
@@ -75,7 +79,29 @@ describe('dropkit notify and dropkit repair', () => {
     writeFileSync(out(plan.keys.drop, 'part-00000.csv'), 'half');
     const recordPath = out(plan.keys.runRecord);
     mkdirSync(join(recordPath, '..'), { recursive: true });
-    writeFileSync(recordPath, JSON.stringify({ feed: 'daily', partner: null, runId: plan.runId, revision: 2, slot: plan.slot.id, scheduledFor: plan.slot.scheduledFor, attemptId: 'dead1', status: 'running', step: 'render', startedAt: '2024-01-15T07:00:00Z', finishedAt: null, error: null, validation: null, manifest: null, rowCount: null, noticeSent: false, notifications: [], pending: [] }));
+    writeFileSync(
+      recordPath,
+      JSON.stringify({
+        feed: 'daily',
+        partner: null,
+        runId: plan.runId,
+        revision: 2,
+        slot: plan.slot.id,
+        scheduledFor: plan.slot.scheduledFor,
+        attemptId: 'dead1',
+        status: 'running',
+        step: 'render',
+        startedAt: '2024-01-15T07:00:00Z',
+        finishedAt: null,
+        error: null,
+        validation: null,
+        manifest: null,
+        rowCount: null,
+        noticeSent: false,
+        notifications: [],
+        pending: [],
+      }),
+    );
 
     const r = await dropkit(['repair', 'daily', '--project', p.dir, '--json']);
     expect(r.code).toBe(0);

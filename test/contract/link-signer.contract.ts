@@ -40,7 +40,10 @@ export function linkSignerContract(name: string, open: () => Promise<LinkSignerU
       const before = Date.now();
       const short = await under.signer.sign('a/z.csv', 600);
       const long = await under.signer.sign('a/z.csv', 30 * 86400);
-      for (const [link, asked] of [[short, 600], [long, SEVEN_DAYS]] as const) {
+      for (const [link, asked] of [
+        [short, 600],
+        [long, SEVEN_DAYS],
+      ] as const) {
         if (link.expiresAt === null) continue;
         const dies = Date.parse(link.expiresAt);
         expect(dies).toBeGreaterThan(before);

@@ -11,10 +11,28 @@ export interface NotifierUnderContract {
 }
 
 export const CONTRACT_EVENT: DropEvent = {
-  type: 'drop.delivered', id: 'run-contract', feed: 'daily', partner: 'acme', runId: 'run-contract', revision: 1, slot: '20240115T060000Z',
+  type: 'drop.delivered',
+  id: 'run-contract',
+  feed: 'daily',
+  partner: 'acme',
+  runId: 'run-contract',
+  revision: 1,
+  slot: '20240115T060000Z',
   occurredAt: '2024-01-15T07:00:00.000Z',
-  manifest: { key: 'daily/partner=acme/slot=20240115T060000Z/run=run-contract/manifest.json', link: { url: 'https://example.invalid/m', expiresAt: '2024-01-15T08:00:00.000Z' } },
-  files: [{ path: 'part-00000.csv', format: 'csv', rows: 3, bytes: 42, sha256: 'a'.repeat(64), link: { url: 'https://example.invalid/f', expiresAt: '2024-01-15T08:00:00.000Z' } }],
+  manifest: {
+    key: 'daily/partner=acme/slot=20240115T060000Z/run=run-contract/manifest.json',
+    link: { url: 'https://example.invalid/m', expiresAt: '2024-01-15T08:00:00.000Z' },
+  },
+  files: [
+    {
+      path: 'part-00000.csv',
+      format: 'csv',
+      rows: 3,
+      bytes: 42,
+      sha256: 'a'.repeat(64),
+      link: { url: 'https://example.invalid/f', expiresAt: '2024-01-15T08:00:00.000Z' },
+    },
+  ],
   sla: { expectedBy: '2024-01-15T08:00:00.000Z', deliveredAt: '2024-01-15T07:00:00.000Z', status: 'MET' },
   rowCount: 3,
 };

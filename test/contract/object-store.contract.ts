@@ -199,9 +199,7 @@ export function objectStoreContract(
     describeIfConditional?.('preconditions', () => {
       it('ifNoneMatch "*" succeeds once and then throws PreconditionFailed', async () => {
         await store.put('p/latest.json', 'v1', { precondition: { ifNoneMatch: '*' } });
-        await expect(store.put('p/latest.json', 'v2', { precondition: { ifNoneMatch: '*' } })).rejects.toBeInstanceOf(
-          PreconditionFailed,
-        );
+        await expect(store.put('p/latest.json', 'v2', { precondition: { ifNoneMatch: '*' } })).rejects.toBeInstanceOf(PreconditionFailed);
         expect(await text('p/latest.json')).toBe('v1');
       });
 
@@ -215,17 +213,13 @@ export function objectStoreContract(
       it('ifMatch with a stale etag throws PreconditionFailed and leaves the content untouched', async () => {
         const { etag: stale } = await store.put('p/latest.json', 'v1');
         await store.put('p/latest.json', 'v2');
-        await expect(store.put('p/latest.json', 'v3', { precondition: { ifMatch: stale } })).rejects.toBeInstanceOf(
-          PreconditionFailed,
-        );
+        await expect(store.put('p/latest.json', 'v3', { precondition: { ifMatch: stale } })).rejects.toBeInstanceOf(PreconditionFailed);
         expect(await text('p/latest.json')).toBe('v2');
       });
 
       it('ifMatch on a missing key throws PreconditionFailed and creates nothing', async () => {
         const { etag } = await store.put('p/other', 'v1');
-        await expect(store.put('p/absent.json', 'v1', { precondition: { ifMatch: etag } })).rejects.toBeInstanceOf(
-          PreconditionFailed,
-        );
+        await expect(store.put('p/absent.json', 'v1', { precondition: { ifMatch: etag } })).rejects.toBeInstanceOf(PreconditionFailed);
         expect(await store.exists('p/absent.json')).toBe(false);
       });
     });

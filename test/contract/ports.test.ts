@@ -34,7 +34,11 @@ notifierContract('OutboxNotifier', async () => {
   const file = join(dir, 'events.jsonl');
   return {
     notifier: new OutboxNotifier({ file }),
-    received: async () => (await readFile(file, 'utf8').catch(() => '')).split('\n').filter(Boolean).map((l) => JSON.parse(l).id),
+    received: async () =>
+      (await readFile(file, 'utf8').catch(() => ''))
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).id),
     // A folder where the outbox file should be: every append fails.
     breakTarget: () => void mkdirSyncQuiet(file),
     cleanup: () => rm(dir, { recursive: true, force: true }),
@@ -142,5 +146,15 @@ describe('on s3rver', () => {
   });
 });
 
-clockContract('systemClock', () => systemClock, () => Date.now(), 1000);
-clockContract('fixedClock', () => fixedClock('2024-01-15T06:00:00Z'), () => Date.parse('2024-01-15T06:00:00Z'), 0);
+clockContract(
+  'systemClock',
+  () => systemClock,
+  () => Date.now(),
+  1000,
+);
+clockContract(
+  'fixedClock',
+  () => fixedClock('2024-01-15T06:00:00Z'),
+  () => Date.parse('2024-01-15T06:00:00Z'),
+  0,
+);

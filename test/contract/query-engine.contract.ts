@@ -42,15 +42,28 @@ export function queryEngineContract(name: string, open: (store?: ObjectStore) =>
     ];
 
     it('stages the query once with its parameters bound, reporting rows and columns', async () => {
-      const staged = await stage(engine, { runId: 'run-1', sql: 'SELECT id, label FROM src WHERE happened_at >= $window_start AND happened_at < $window_end ORDER BY id', parameters: window });
+      const staged = await stage(engine, {
+        runId: 'run-1',
+        sql: 'SELECT id, label FROM src WHERE happened_at >= $window_start AND happened_at < $window_end ORDER BY id',
+        parameters: window,
+      });
       expect(staged.rowCount).toBe(2);
       expect(staged.columns.map((c) => c.name)).toEqual(['id', 'label']);
       expect(staged.location.startsWith('_staging/run-1/a1/')).toBe(true);
-      expect(await collectText(engine, staged)).toEqual([['1', 'plain'], ['2', "x'; DROP TABLE src; --"]]);
+      expect(await collectText(engine, staged)).toEqual([
+        ['1', 'plain'],
+        ['2', "x'; DROP TABLE src; --"],
+      ]);
     });
 
     it('compiles the stage step to one statement with positional parameters in order, without running it', async () => {
-      const request = { runId: 'compiled', attemptId: 'a1', stagingPrefix: '_staging/compiled/a1/', sql: 'SELECT id FROM src WHERE happened_at >= $window_start AND id <> $n AND happened_at < $window_start + INTERVAL 1 DAY', parameters: [...window, { name: 'n', type: 'BIGINT' as const, value: 3 }] };
+      const request = {
+        runId: 'compiled',
+        attemptId: 'a1',
+        stagingPrefix: '_staging/compiled/a1/',
+        sql: 'SELECT id FROM src WHERE happened_at >= $window_start AND id <> $n AND happened_at < $window_start + INTERVAL 1 DAY',
+        parameters: [...window, { name: 'n', type: 'BIGINT' as const, value: 3 }],
+      };
       const statement = await engine.compileStage(request);
       expect(statement.sql).not.toMatch(/\$window_start|\$n\b/);
       expect(statement.parameters.map((p) => p.name)).toEqual(['window_start', 'n', 'window_start']);
@@ -60,7 +73,11 @@ export function queryEngineContract(name: string, open: (store?: ObjectStore) =>
 
     it('keeps a parameter value that looks like SQL a value', async () => {
       const evil = "x'; DROP TABLE src; --";
-      const staged = await stage(engine, { runId: 'run-2', sql: 'SELECT id FROM src WHERE label = $who', parameters: [{ name: 'who', type: 'VARCHAR', value: evil }] });
+      const staged = await stage(engine, {
+        runId: 'run-2',
+        sql: 'SELECT id FROM src WHERE label = $who',
+        parameters: [{ name: 'who', type: 'VARCHAR', value: evil }],
+      });
       expect(await collectText(engine, staged)).toEqual([['2']]);
       const again = await stage(engine, { runId: 'run-3', sql: 'SELECT count(*) AS n FROM src', parameters: [] });
       expect(await collectText(engine, again)).toEqual([['3']]);
@@ -103,7 +120,10 @@ export function queryEngineContract(name: string, open: (store?: ObjectStore) =>
     it('writes Parquet files into the store split by rows, with exact row counts, sizes and hashes', async () => {
       const staged = await stage(engine, { runId: 'pq', sql: 'SELECT * FROM src ORDER BY id', parameters: [] });
       const files = await engine.exportParquet(staged, { compression: 'zstd', maxRowsPerFile: 2, prefix: '_staging/pq/a1/out/' });
-      expect(files.map((f) => [f.key, f.rows])).toEqual([['_staging/pq/a1/out/part-00000.parquet', 2], ['_staging/pq/a1/out/part-00001.parquet', 1]]);
+      expect(files.map((f) => [f.key, f.rows])).toEqual([
+        ['_staging/pq/a1/out/part-00000.parquet', 2],
+        ['_staging/pq/a1/out/part-00001.parquet', 1],
+      ]);
       for (const f of files) {
         const real = await hashObject(under.store, f.key);
         if (f.sha256 !== undefined) expect({ bytes: f.bytes, sha256: f.sha256 }).toEqual(real);
@@ -124,7 +144,11 @@ export function queryEngineContract(name: string, open: (store?: ObjectStore) =>
       const json = JSON.parse(JSON.stringify(staged)) as StagedTable;
       const other = await open(under.store);
       try {
-        expect(await collectText(other.engine, json)).toEqual([['1', 'plain'], ['2', "x'; DROP TABLE src; --"], ['3', null]]);
+        expect(await collectText(other.engine, json)).toEqual([
+          ['1', 'plain'],
+          ['2', "x'; DROP TABLE src; --"],
+          ['3', null],
+        ]);
         const files = await other.engine.exportParquet(json, { compression: 'zstd', prefix: '_staging/shared/a1/out/' });
         expect(files[0].rows).toBe(3);
       } finally {

@@ -7,7 +7,13 @@ import { normaliseType } from '../../lib/core/checks/schema';
 import { validateStaged } from '../../lib/core/steps/validate';
 import type { StagedTable } from '../../lib/ports/query-engine';
 
-const SLOT = { id: '20240115T060000Z', scheduledFor: '2024-01-15T06:00:00.000Z', dataInterval: { start: '2024-01-14T06:00:00.000Z', end: '2024-01-15T06:00:00.000Z' }, timezone: 'UTC', cron: '0 6 * * *' };
+const SLOT = {
+  id: '20240115T060000Z',
+  scheduledFor: '2024-01-15T06:00:00.000Z',
+  dataInterval: { start: '2024-01-14T06:00:00.000Z', end: '2024-01-15T06:00:00.000Z' },
+  timezone: 'UTC',
+  cron: '0 6 * * *',
+};
 const CONTEXT = { slot: SLOT, previous: null };
 const PREVIOUS: PreviousDrop = { runId: 'run-prev', slot: '20240114T060000Z', rowCount: 8 };
 
@@ -166,7 +172,10 @@ describe('regex', () => {
       { type: 'regex', column: 'code', pattern: '^AB-[0-9]+$', maxFailingFraction: 0.2 },
       { type: 'regex', column: 'code', pattern: '^AB-[0-9]+$', maxFailingFraction: 0.19 },
     ]);
-    expect(report.checks.map((c) => [c.outcome, c.observed])).toEqual([['pass', 2], ['fail', 2]]);
+    expect(report.checks.map((c) => [c.outcome, c.observed])).toEqual([
+      ['pass', 2],
+      ['fail', 2],
+    ]);
   });
 
   it('rejects a pattern that does not compile when the feed is read', () => {
@@ -250,7 +259,10 @@ describe('row_count_change', () => {
   });
 
   it('fails any growth from an empty previous drop when an increase limit is set', async () => {
-    expect(await one({ type: 'row_count_change', maxIncreasePercent: 1000 }, { ...PREVIOUS, rowCount: 0 })).toMatchObject({ outcome: 'fail', observed: { changePercent: null } });
+    expect(await one({ type: 'row_count_change', maxIncreasePercent: 1000 }, { ...PREVIOUS, rowCount: 0 })).toMatchObject({
+      outcome: 'fail',
+      observed: { changePercent: null },
+    });
   });
 });
 
@@ -319,7 +331,10 @@ describe('schema', () => {
   });
 
   it('accepts extra columns when allowed but fails a different order when ordered', async () => {
-    const columns = [{ name: 'status', type: 'VARCHAR' }, { name: 'id', type: 'INTEGER' }];
+    const columns = [
+      { name: 'status', type: 'VARCHAR' },
+      { name: 'id', type: 'INTEGER' },
+    ];
     const report = await run([
       { type: 'schema', columns, allowExtra: true },
       { type: 'schema', columns, allowExtra: true, ordered: true },
@@ -402,7 +417,10 @@ describe('compiled for Athena (Trino)', () => {
     [{ type: 'string_length', column: 'code', min: 2 }, `length("code") < 2`],
     [{ type: 'freshness', column: 'updated_at', maxLag: 'PT1H' }, `max("updated_at")`],
     [{ type: 'row_count_change', maxDecreasePercent: 10 }, 'count(*)'],
-    [{ type: 'custom_sql', sql: 'SELECT * FROM {{ table }} WHERE id < 0' }, `LEFT JOIN (SELECT * FROM (\nSELECT * FROM "stg" WHERE id < 0\n) f LIMIT 5) s ON TRUE`],
+    [
+      { type: 'custom_sql', sql: 'SELECT * FROM {{ table }} WHERE id < 0' },
+      `LEFT JOIN (SELECT * FROM (\nSELECT * FROM "stg" WHERE id < 0\n) f LIMIT 5) s ON TRUE`,
+    ],
   ])('compiles %j to SQL Trino takes, with no DuckDB-only function', (config, expected) => {
     const sql = sqlOf(compile(config, athenaDialect));
     expect(sql).toContain(expected);

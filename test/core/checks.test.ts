@@ -9,7 +9,13 @@ import { uniqueCheck } from '../../lib/core/checks/unique';
 import { assertPublishable, validateStaged } from '../../lib/core/steps/validate';
 import type { StagedTable } from '../../lib/ports/query-engine';
 
-const SLOT = { id: '20240115T060000Z', scheduledFor: '2024-01-15T06:00:00.000Z', dataInterval: { start: '2024-01-14T06:00:00.000Z', end: '2024-01-15T06:00:00.000Z' }, timezone: 'UTC', cron: '0 6 * * *' };
+const SLOT = {
+  id: '20240115T060000Z',
+  scheduledFor: '2024-01-15T06:00:00.000Z',
+  dataInterval: { start: '2024-01-14T06:00:00.000Z', end: '2024-01-15T06:00:00.000Z' },
+  timezone: 'UTC',
+  cron: '0 6 * * *',
+};
 const CONTEXT = { slot: SLOT, previous: null };
 
 const target = {
@@ -40,13 +46,22 @@ describe('check compilation', () => {
   const run = (checks: unknown[]) => validateStaged(checks.map(parse), staged, engine, CONTEXT);
 
   it('runs row_count as one aggregate over the staged rows, judging it against its bounds', async () => {
-    const report = await run([{ type: 'row_count', min: 1, max: 10 }, { type: 'row_count', max: 9, name: 'at most 9' }]);
-    expect(report.checks.map((c) => [c.name, c.observed, c.outcome])).toEqual([['row_count', 10, 'pass'], ['at most 9', 10, 'fail']]);
+    const report = await run([
+      { type: 'row_count', min: 1, max: 10 },
+      { type: 'row_count', max: 9, name: 'at most 9' },
+    ]);
+    expect(report.checks.map((c) => [c.name, c.observed, c.outcome])).toEqual([
+      ['row_count', 10, 'pass'],
+      ['at most 9', 10, 'fail'],
+    ]);
   });
 
   it('runs not_null with one result per column', async () => {
     const report = await run([{ type: 'not_null', columns: ['id', 'email'] }]);
-    expect(report.checks.map((c) => [c.name, c.observed, c.outcome])).toEqual([['not_null(id)', 0, 'pass'], ['not_null(email)', 2, 'fail']]);
+    expect(report.checks.map((c) => [c.name, c.observed, c.outcome])).toEqual([
+      ['not_null(id)', 0, 'pass'],
+      ['not_null(email)', 2, 'fail'],
+    ]);
   });
 
   it('runs a multi-column unique that counts repeated keys and leaves keys with a NULL out', async () => {
@@ -124,7 +139,11 @@ describe('validateStaged on DuckDB', () => {
 
   it('accepts failures within a count or a fraction tolerance', async () => {
     const report = await validateStaged(
-      [parse({ type: 'not_null', columns: ['id'], maxFailing: 2 }), parse({ type: 'not_null', columns: ['id'], maxFailingFraction: 0.34 }), parse({ type: 'not_null', columns: ['id'], maxFailingFraction: 0.3 })],
+      [
+        parse({ type: 'not_null', columns: ['id'], maxFailing: 2 }),
+        parse({ type: 'not_null', columns: ['id'], maxFailingFraction: 0.34 }),
+        parse({ type: 'not_null', columns: ['id'], maxFailingFraction: 0.3 }),
+      ],
       staged,
       engine,
       CONTEXT,
@@ -143,7 +162,12 @@ describe('validateStaged on DuckDB', () => {
 
   it('passes a clean table', async () => {
     const clean = await stage(engine, { runId: 'clean', sql: 'SELECT range AS id FROM range(10)', parameters: [] });
-    const report = await validateStaged([parse({ type: 'unique', columns: ['id'] }), parse({ type: 'not_null', columns: ['id'] }), parse({ type: 'row_count', min: 10, max: 10 })], clean, engine, CONTEXT);
+    const report = await validateStaged(
+      [parse({ type: 'unique', columns: ['id'] }), parse({ type: 'not_null', columns: ['id'] }), parse({ type: 'row_count', min: 10, max: 10 })],
+      clean,
+      engine,
+      CONTEXT,
+    );
     expect(report.status).toBe('pass');
     expect(report.checks.every((c) => c.outcome === 'pass')).toBe(true);
   });

@@ -16,7 +16,10 @@ describe('scanning feed SQL for parameters', () => {
   });
 
   it('reports $1 and ? as positional parameters', () => {
-    expect(scanParameters('SELECT * FROM t WHERE a = $1 AND b = ?').map((u) => [u.kind, u.name])).toEqual([['numbered', '1'], ['positional', '?']]);
+    expect(scanParameters('SELECT * FROM t WHERE a = $1 AND b = ?').map((u) => [u.kind, u.name])).toEqual([
+      ['numbered', '1'],
+      ['positional', '?'],
+    ]);
   });
 
   it('knows whether a parameter stands inside a WHERE clause, a subquery of one included', () => {

@@ -57,7 +57,11 @@ describe('the partner guide, run against a delivered drop served over HTTP', () 
     work = mkdtempSync(join(tmpdir(), 'dropkit-partner-'));
     // The notice as received: locally its links are file URLs; here they point at the web server,
     // as an AWS deployment's point at the bucket.
-    const delivered = readFileSync(join(project.outputDir, '_outbox/events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).find((e) => e.type === 'drop.delivered');
+    const delivered = readFileSync(join(project.outputDir, '_outbox/events.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .find((e) => e.type === 'drop.delivered');
     const event = JSON.parse(JSON.stringify(delivered).split(pathToFileURL(project.outputDir).href).join(server.url));
     writeFileSync(join(work, 'event.json'), JSON.stringify(event));
     // `dropkit` on the PATH, as after `npm install -g`.
@@ -137,15 +141,22 @@ describe('the partner guide, run against a delivered drop served over HTTP', () 
 
   it("reads the downloaded files with the guide's DuckDB SQL, keeping an empty string apart from NULL", async () => {
     // DuckDB's httpfs extension cannot be installed without internet here: the SQL runs on the downloaded files.
-    const statements = block('duckdb').code.split(/;\s*\n/).map((s) => s.trim()).filter(Boolean);
+    const statements = block('duckdb')
+      .code.split(/;\s*\n/)
+      .map((s) => s.trim())
+      .filter(Boolean);
     expect(statements).toHaveLength(2);
     const local = (sql: string) =>
-      sql.replace("'https://…/part-00000.parquet'", `'${join(work, 'py-drop', 'part-00000.parquet')}'`).replace("'https://…/part-00000.csv.gz'", `'${join(work, 'py-drop', 'part-00000.csv')}'`);
+      sql
+        .replace("'https://…/part-00000.parquet'", `'${join(work, 'py-drop', 'part-00000.parquet')}'`)
+        .replace("'https://…/part-00000.csv.gz'", `'${join(work, 'py-drop', 'part-00000.csv')}'`);
     const db = await DuckDBInstance.create(':memory:');
     const c = await db.connect();
     try {
       for (const sql of statements) {
-        const rows = (await c.runAndReadAll(`SELECT id::INTEGER AS id, label, label IS NULL AS is_null FROM (${local(sql).replace(/;$/, '')}) ORDER BY id`)).getRowObjectsJson();
+        const rows = (
+          await c.runAndReadAll(`SELECT id::INTEGER AS id, label, label IS NULL AS is_null FROM (${local(sql).replace(/;$/, '')}) ORDER BY id`)
+        ).getRowObjectsJson();
         expect(rows).toEqual([
           { id: 1, label: 'a', is_null: false },
           { id: 2, label: '', is_null: false },

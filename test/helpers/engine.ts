@@ -9,7 +9,13 @@ import type { QueryEngine, QueryParameter, StagedTable } from '../../lib/ports/q
 /** Stages SQL the way the stage step does, with a fixed attempt: `_staging/<runId>/a1/`. */
 export function stage(engine: QueryEngine, request: { runId: string; sql: string; parameters?: QueryParameter[]; attemptId?: string }): Promise<StagedTable> {
   const attemptId = request.attemptId ?? 'a1';
-  return stageWith(engine, { runId: request.runId, attemptId, stagingPrefix: `_staging/${request.runId}/${attemptId}/`, sql: request.sql, parameters: request.parameters ?? [] });
+  return stageWith(engine, {
+    runId: request.runId,
+    attemptId,
+    stagingPrefix: `_staging/${request.runId}/${attemptId}/`,
+    sql: request.sql,
+    parameters: request.parameters ?? [],
+  });
 }
 
 /** A DuckDB engine over a fresh local store in a temp folder; `cleanup` closes it and removes the folder. */

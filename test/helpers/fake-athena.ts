@@ -97,9 +97,16 @@ export class FakeAthena {
 
   private async start(input: StartQueryExecutionCommandInput) {
     this.throttle();
-    const fingerprint = JSON.stringify([input.QueryString, input.ExecutionParameters ?? [], input.WorkGroup, input.ResultConfiguration, input.QueryExecutionContext]);
+    const fingerprint = JSON.stringify([
+      input.QueryString,
+      input.ExecutionParameters ?? [],
+      input.WorkGroup,
+      input.ResultConfiguration,
+      input.QueryExecutionContext,
+    ]);
     const token = input.ClientRequestToken!;
-    if (token.length < 32 || token.length > 128) throw new InvalidRequestException({ message: `ClientRequestToken length ${token.length} is outside 32..128`, $metadata: {} });
+    if (token.length < 32 || token.length > 128)
+      throw new InvalidRequestException({ message: `ClientRequestToken length ${token.length} is outside 32..128`, $metadata: {} });
     const known = this.tokens.get(token);
     if (known) {
       if (known.fingerprint !== fingerprint) throw new InvalidRequestException({ message: 'Idempotent parameters do not match', $metadata: {} });
@@ -112,7 +119,10 @@ export class FakeAthena {
     this.executions.set(id, execution);
     const scripted = this.scripted.shift();
     if (scripted) Object.assign(execution, scripted);
-    else await this.runOn(execution).catch((error: Error) => Object.assign(execution, { state: 'FAILED', reason: `SYNTAX_ERROR: ${error.message.split('\n')[0]}` }));
+    else
+      await this.runOn(execution).catch((error: Error) =>
+        Object.assign(execution, { state: 'FAILED', reason: `SYNTAX_ERROR: ${error.message.split('\n')[0]}` }),
+      );
     return { QueryExecutionId: id };
   }
 
@@ -163,7 +173,13 @@ export class FakeAthena {
     try {
       const reader = await this.conn.runAndReadAll(`DESCRIBE ${q(database!)}.${q(table!)}`);
       const rows = reader.getRowObjectsJson() as { column_name: string; column_type: string }[];
-      return { TableMetadata: { Name: table, TableType: 'EXTERNAL_TABLE', Columns: rows.map((r) => ({ Name: r.column_name.toLowerCase(), Type: hiveType(r.column_type) })) } };
+      return {
+        TableMetadata: {
+          Name: table,
+          TableType: 'EXTERNAL_TABLE',
+          Columns: rows.map((r) => ({ Name: r.column_name.toLowerCase(), Type: hiveType(r.column_type) })),
+        },
+      };
     } catch {
       throw new MetadataException({ message: `Table ${table} not found in database ${database}`, $metadata: {} });
     }
@@ -219,7 +235,9 @@ export class FakeAthena {
     const reader = await this.conn.runAndReadAll(`SELECT ${text} FROM (\n${sql}\n) AS q`);
     e.columns = names.map((name, i) => ({ name, athenaType: athenaType(types[i]) }));
     e.rows = reader.getRows().map((r) => r.map((v) => (v === null ? null : String(v))));
-    const csv = [e.columns.map((c) => quoted(c.name)), ...e.rows.map((r) => r.map((v) => (v === null ? '' : quoted(v))))].map((r) => r.join(',') + '\n').join('');
+    const csv = [e.columns.map((c) => quoted(c.name)), ...e.rows.map((r) => r.map((v) => (v === null ? '' : quoted(v))))]
+      .map((r) => r.join(',') + '\n')
+      .join('');
     const key = this.keyOf(`${e.output}${e.id}.csv`);
     await this.store.put(key, csv);
   }
@@ -230,7 +248,8 @@ export class FakeAthena {
   }
 
   private async mustBeEmpty(location: string): Promise<void> {
-    for await (const _ of this.store.list(this.keyOf(location))) throw new Error(`HIVE_PATH_ALREADY_EXISTS: Target directory for table already exists: ${location}`);
+    for await (const _ of this.store.list(this.keyOf(location)))
+      throw new Error(`HIVE_PATH_ALREADY_EXISTS: Target directory for table already exists: ${location}`);
   }
 
   private keyOf(uri: string): string {
@@ -289,7 +308,18 @@ function athenaText(expr: string, type: string): string {
 /** DuckDB type → the type name GetQueryResults reports. */
 function athenaType(type: string): string {
   if (type.startsWith('DECIMAL')) return 'decimal';
-  const map: Record<string, string> = { INTEGER: 'integer', BIGINT: 'bigint', VARCHAR: 'varchar', DOUBLE: 'double', BOOLEAN: 'boolean', DATE: 'date', TIMESTAMP: 'timestamp', SMALLINT: 'smallint', TINYINT: 'tinyint', FLOAT: 'real' };
+  const map: Record<string, string> = {
+    INTEGER: 'integer',
+    BIGINT: 'bigint',
+    VARCHAR: 'varchar',
+    DOUBLE: 'double',
+    BOOLEAN: 'boolean',
+    DATE: 'date',
+    TIMESTAMP: 'timestamp',
+    SMALLINT: 'smallint',
+    TINYINT: 'tinyint',
+    FLOAT: 'real',
+  };
   return map[type] ?? type.toLowerCase();
 }
 

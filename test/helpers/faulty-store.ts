@@ -29,7 +29,11 @@ export interface WriteLogEntry {
 
 /** What the injected failure throws: recognisable in run records and outcomes. */
 export class InjectedFault extends Error {
-  constructor(readonly op: WriteOp, readonly key: string, readonly index: number) {
+  constructor(
+    readonly op: WriteOp,
+    readonly key: string,
+    readonly index: number,
+  ) {
     super(`injected fault: ${op} ${key} (write #${index})`);
     this.name = 'InjectedFault';
   }

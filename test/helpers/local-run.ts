@@ -39,7 +39,10 @@ export async function runFeed(
   const project = loadProject(projectDir);
   const local = new LocalStore(project.outputDir);
   const store = options.store ? options.store(local) : local;
-  const outcome = await runSlot({ feed: feedName, partner: options.partner ?? null, slot: new Date(options.slot), rerun: options.rerun }, localDeps(project, { now: options.now, store, local }));
+  const outcome = await runSlot(
+    { feed: feedName, partner: options.partner ?? null, slot: new Date(options.slot), rerun: options.rerun },
+    localDeps(project, { now: options.now, store, local }),
+  );
   return { outcome, store: local, project };
 }
 

@@ -58,7 +58,8 @@ export function dropProblems(store: LocalStore, drop: Drop): string[] {
     if (!present.includes(f.path)) continue;
     const bytes = readFileSync(store.localPath(drop.folder + f.path));
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    if (bytes.length !== f.bytes || sha256 !== f.sha256) problems.push(`${drop.folder}${f.path}: ${bytes.length} bytes ${sha256.slice(0, 12)}…, manifest says ${f.bytes} bytes ${f.sha256.slice(0, 12)}…`);
+    if (bytes.length !== f.bytes || sha256 !== f.sha256)
+      problems.push(`${drop.folder}${f.path}: ${bytes.length} bytes ${sha256.slice(0, 12)}…, manifest says ${f.bytes} bytes ${f.sha256.slice(0, 12)}…`);
   }
   return problems;
 }
@@ -75,7 +76,8 @@ export async function pointerProblems(store: LocalStore, drops: readonly Drop[])
       problems.push(`${key} points at ${target}, which is not there`);
       continue;
     }
-    if (createHash('sha256').update(manifest.body).digest('hex') !== pointer.manifestSha256) problems.push(`${key}: SHA-256 of ${target} differs from the pointer's`);
+    if (createHash('sha256').update(manifest.body).digest('hex') !== pointer.manifestSha256)
+      problems.push(`${key}: SHA-256 of ${target} differs from the pointer's`);
     const drop = drops.find((d) => d.folder + 'manifest.json' === target);
     if (!drop || dropProblems(store, drop).length) problems.push(`${key} points at an incomplete drop ${target}`);
   }
@@ -111,7 +113,10 @@ export async function storeProblems(store: LocalStore, options: { leftovers?: bo
 export function outboxEvents(store: LocalStore): DropEvent[] {
   const file = join(store.root, '_outbox', 'events.jsonl');
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as DropEvent);
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as DropEvent);
 }
 
 /**

@@ -20,8 +20,41 @@ function random(seed: number): () => number {
 
 /** Pieces values are made of: plain text, every delimiter and quote, line breaks, odd code points. */
 export const PIECES = [
-  'a', 'Z', '0', ' ', 'word', 'x y', ',', ';', '\t', '|', ':', '"', "'", '`', '""', '\r', '\n', '\r\n', '\n\r',
-  '\uFEFF', '\u0000', '\u2028', '\u2029', '\u0085', '😀', '👩\u200d👩\u200d👧', '🇳🇱', 'e\u0301', '\u0301', '東京', 'é', '#', '=', '\\', '\\N',
+  'a',
+  'Z',
+  '0',
+  ' ',
+  'word',
+  'x y',
+  ',',
+  ';',
+  '\t',
+  '|',
+  ':',
+  '"',
+  "'",
+  '`',
+  '""',
+  '\r',
+  '\n',
+  '\r\n',
+  '\n\r',
+  '\uFEFF',
+  '\u0000',
+  '\u2028',
+  '\u2029',
+  '\u0085',
+  '😀',
+  '👩\u200d👩\u200d👧',
+  '🇳🇱',
+  'e\u0301',
+  '\u0301',
+  '東京',
+  'é',
+  '#',
+  '=',
+  '\\',
+  '\\N',
 ];
 /** Whole values, among them texts that look like the null texts. */
 export const WHOLE: (string | null)[] = [null, null, null, '', '', '\\N', 'NULL', 'null', ' ', '#N/A', "'", '"', '\uFEFF', 'N', '\\'];
@@ -42,4 +75,3 @@ export function randomRows(seed: number, count: number): Row[] {
   const next = random(seed);
   return Array.from({ length: count }, (_, r) => [String(r), ...Array.from({ length: RANDOM_COLUMNS.length - 1 }, () => randomValue(next))]);
 }
-

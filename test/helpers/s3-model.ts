@@ -111,7 +111,13 @@ function compositeChecksum(algorithm: string, partChecksums: string[]): string {
   return `${checksumOf(algorithm, joined)}-${partChecksums.length}`;
 }
 
-const CHECKSUM_FIELDS = { ChecksumCRC32: 'CRC32', ChecksumSHA256: 'SHA256', ChecksumSHA1: 'SHA1', ChecksumCRC32C: 'CRC32C', ChecksumCRC64NVME: 'CRC64NVME' } as const;
+const CHECKSUM_FIELDS = {
+  ChecksumCRC32: 'CRC32',
+  ChecksumSHA256: 'SHA256',
+  ChecksumSHA1: 'SHA1',
+  ChecksumCRC32C: 'CRC32C',
+  ChecksumCRC64NVME: 'CRC64NVME',
+} as const;
 
 async function bodyBytes(body: unknown): Promise<Buffer> {
   if (body === undefined || body === null) return Buffer.alloc(0);
@@ -181,7 +187,14 @@ export class S3Model {
     const body = await bodyBytes(input.Body);
     const checksums = this.verifyChecksums(input as unknown as Record<string, unknown>, body, input.ChecksumAlgorithm);
     this.checkWriteConditions(input.Bucket!, key, input.IfNoneMatch, input.IfMatch);
-    const v = this.store(bucket, key, { body, etag: `"${md5(body).toString('hex')}"`, contentType: input.ContentType, checksums, sse: input.ServerSideEncryption, kmsKeyId: input.SSEKMSKeyId });
+    const v = this.store(bucket, key, {
+      body,
+      etag: `"${md5(body).toString('hex')}"`,
+      contentType: input.ContentType,
+      checksums,
+      sse: input.ServerSideEncryption,
+      kmsKeyId: input.SSEKMSKeyId,
+    });
     return { ETag: v.etag, VersionId: bucket.versioned ? v.versionId : undefined, ...checksumOutput(checksums) };
   }
 
@@ -190,7 +203,10 @@ export class S3Model {
     if (!v) throw new NoSuchKey({ $metadata: { httpStatusCode: 404 }, message: 'The specified key does not exist.' });
     return {
       Body: Readable.from([v.body]),
-      ETag: v.etag, ContentLength: v.body.length, ContentType: v.contentType, LastModified: v.lastModified,
+      ETag: v.etag,
+      ContentLength: v.body.length,
+      ContentType: v.contentType,
+      LastModified: v.lastModified,
       VersionId: this.bucket(input.Bucket).versioned ? v.versionId : undefined,
     };
   }
@@ -199,7 +215,13 @@ export class S3Model {
     const v = this.find(input.Bucket, input.Key!, input.VersionId);
     // HEAD has no body, so S3 cannot say NoSuchKey: the SDK sees a bare 404 NotFound.
     if (!v) throw s3Error('NotFound', 404, 'Not Found');
-    return { ETag: v.etag, ContentLength: v.body.length, ContentType: v.contentType, LastModified: v.lastModified, VersionId: this.bucket(input.Bucket).versioned ? v.versionId : undefined };
+    return {
+      ETag: v.etag,
+      ContentLength: v.body.length,
+      ContentType: v.contentType,
+      LastModified: v.lastModified,
+      VersionId: this.bucket(input.Bucket).versioned ? v.versionId : undefined,
+    };
   }
 
   async listObjectsV2(input: ListObjectsV2CommandInput) {
@@ -217,7 +239,10 @@ export class S3Model {
         const v = this.current(input.Bucket!, k)!;
         return { Key: k, Size: v.body.length, ETag: v.etag, LastModified: v.lastModified };
       }),
-      KeyCount: page.length, MaxKeys: max, Prefix: prefix, IsTruncated: truncated,
+      KeyCount: page.length,
+      MaxKeys: max,
+      Prefix: prefix,
+      IsTruncated: truncated,
       NextContinuationToken: truncated ? Buffer.from(page[page.length - 1]!, 'utf8').toString('base64') : undefined,
     };
   }
@@ -225,9 +250,17 @@ export class S3Model {
   async copyObject(input: CopyObjectCommandInput) {
     const bucket = this.bucket(input.Bucket);
     const src = this.copySource(input.CopySource!);
-    if (src.body.length > 5 * 1024 ** 3) throw s3Error('InvalidRequest', 400, 'The specified copy source is larger than the maximum allowable size for a copy source: 5368709120');
+    if (src.body.length > 5 * 1024 ** 3)
+      throw s3Error('InvalidRequest', 400, 'The specified copy source is larger than the maximum allowable size for a copy source: 5368709120');
     this.checkWriteConditions(input.Bucket!, input.Key!, input.IfNoneMatch, input.IfMatch);
-    const v = this.store(bucket, input.Key!, { body: src.body, etag: `"${md5(src.body).toString('hex')}"`, contentType: src.contentType, checksums: src.checksums, sse: input.ServerSideEncryption, kmsKeyId: input.SSEKMSKeyId });
+    const v = this.store(bucket, input.Key!, {
+      body: src.body,
+      etag: `"${md5(src.body).toString('hex')}"`,
+      contentType: src.contentType,
+      checksums: src.checksums,
+      sse: input.ServerSideEncryption,
+      kmsKeyId: input.SSEKMSKeyId,
+    });
     return { CopyObjectResult: { ETag: v.etag, LastModified: v.lastModified }, VersionId: bucket.versioned ? v.versionId : undefined };
   }
 
@@ -235,7 +268,15 @@ export class S3Model {
     const bucket = this.bucket(input.Bucket);
     const key = input.Key!;
     if (bucket.versioned) {
-      const v = this.store(bucket, key, { body: Buffer.alloc(0), etag: '', contentType: undefined, checksums: {}, sse: undefined, kmsKeyId: undefined, deleteMarker: true });
+      const v = this.store(bucket, key, {
+        body: Buffer.alloc(0),
+        etag: '',
+        contentType: undefined,
+        checksums: {},
+        sse: undefined,
+        kmsKeyId: undefined,
+        deleteMarker: true,
+      });
       return { DeleteMarker: true, VersionId: v.versionId };
     }
     bucket.objects.delete(key);
@@ -244,7 +285,8 @@ export class S3Model {
 
   async deleteObjects(input: DeleteObjectsCommandInput) {
     const objects = input.Delete?.Objects ?? [];
-    if (objects.length === 0 || objects.length > 1000) throw s3Error('MalformedXML', 400, 'The XML you provided was not well-formed or did not validate against our published schema');
+    if (objects.length === 0 || objects.length > 1000)
+      throw s3Error('MalformedXML', 400, 'The XML you provided was not well-formed or did not validate against our published schema');
     const deleted = [];
     for (const o of objects) {
       await this.deleteObject({ Bucket: input.Bucket, Key: o.Key });
@@ -257,8 +299,13 @@ export class S3Model {
     this.bucket(input.Bucket);
     const uploadId = randomBytes(12).toString('hex');
     this.uploads.set(uploadId, {
-      bucket: input.Bucket!, key: input.Key!, algorithm: input.ChecksumAlgorithm, contentType: input.ContentType,
-      sse: input.ServerSideEncryption, kmsKeyId: input.SSEKMSKeyId, parts: new Map(),
+      bucket: input.Bucket!,
+      key: input.Key!,
+      algorithm: input.ChecksumAlgorithm,
+      contentType: input.ContentType,
+      sse: input.ServerSideEncryption,
+      kmsKeyId: input.SSEKMSKeyId,
+      parts: new Map(),
     });
     return { UploadId: uploadId, Bucket: input.Bucket, Key: input.Key, ChecksumAlgorithm: input.ChecksumAlgorithm };
   }
@@ -281,7 +328,12 @@ export class S3Model {
     let body = src.body;
     if (input.CopySourceRange) {
       const m = /^bytes=(\d+)-(\d+)$/.exec(input.CopySourceRange);
-      if (!m || Number(m[2]) >= src.body.length) throw s3Error('InvalidArgument', 400, `The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy`);
+      if (!m || Number(m[2]) >= src.body.length)
+        throw s3Error(
+          'InvalidArgument',
+          400,
+          `The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy`,
+        );
       body = src.body.subarray(Number(m[1]), Number(m[2]) + 1);
     }
     const etag = `"${md5(body).toString('hex')}"`;
@@ -297,25 +349,43 @@ export class S3Model {
     const bodies: Buffer[] = [];
     let previous = 0;
     for (const [i, p] of listed.entries()) {
-      if (p.PartNumber! <= previous) throw s3Error('InvalidPartOrder', 400, 'The list of parts was not in ascending order. Parts must be ordered by part number.');
+      if (p.PartNumber! <= previous)
+        throw s3Error('InvalidPartOrder', 400, 'The list of parts was not in ascending order. Parts must be ordered by part number.');
       previous = p.PartNumber!;
       const stored = upload.parts.get(p.PartNumber!);
       if (!stored || stored.etag !== p.ETag) throw s3Error('InvalidPart', 400, `One or more of the specified parts could not be found (part ${p.PartNumber}).`);
       if (field && p[field] === undefined) {
-        throw s3Error('InvalidRequest', 400, `The upload was created using a ${upload.algorithm!.toLowerCase()} checksum. The complete request must include the checksum for each part. It was missing for part ${p.PartNumber} in the request.`);
+        throw s3Error(
+          'InvalidRequest',
+          400,
+          `The upload was created using a ${upload.algorithm!.toLowerCase()} checksum. The complete request must include the checksum for each part. It was missing for part ${p.PartNumber} in the request.`,
+        );
       }
       if (field && p[field] !== stored.checksum) throw s3Error('InvalidPart', 400, `The checksum of part ${p.PartNumber} does not match the uploaded part.`);
-      if (i < listed.length - 1 && stored.body.length < MIN_PART_BYTES) throw s3Error('EntityTooSmall', 400, 'Your proposed upload is smaller than the minimum allowed object size.');
+      if (i < listed.length - 1 && stored.body.length < MIN_PART_BYTES)
+        throw s3Error('EntityTooSmall', 400, 'Your proposed upload is smaller than the minimum allowed object size.');
       bodies.push(stored.body);
     }
     this.checkWriteConditions(upload.bucket, upload.key, input.IfNoneMatch, input.IfMatch);
     const partEtags = listed.map((p) => Buffer.from(p.ETag!.replace(/"/g, ''), 'hex'));
     const etag = `"${md5(Buffer.concat(partEtags)).toString('hex')}-${listed.length}"`;
     const checksums: Record<string, string> = upload.algorithm
-      ? { [upload.algorithm]: compositeChecksum(upload.algorithm, listed.map((p) => upload.parts.get(p.PartNumber!)!.checksum!)) }
+      ? {
+          [upload.algorithm]: compositeChecksum(
+            upload.algorithm,
+            listed.map((p) => upload.parts.get(p.PartNumber!)!.checksum!),
+          ),
+        }
       : {};
     const bucket = this.bucket(upload.bucket);
-    const v = this.store(bucket, upload.key, { body: Buffer.concat(bodies), etag, contentType: upload.contentType, checksums, sse: upload.sse, kmsKeyId: upload.kmsKeyId });
+    const v = this.store(bucket, upload.key, {
+      body: Buffer.concat(bodies),
+      etag,
+      contentType: upload.contentType,
+      checksums,
+      sse: upload.sse,
+      kmsKeyId: upload.kmsKeyId,
+    });
     this.uploads.delete(input.UploadId!);
     return { ETag: etag, Bucket: upload.bucket, Key: upload.key, VersionId: bucket.versioned ? v.versionId : undefined, ...checksumOutput(checksums) };
   }
@@ -335,7 +405,10 @@ export class S3Model {
   private upload(id: string | undefined, bucket: string | undefined, key: string | undefined): OpenUpload {
     const u = id === undefined ? undefined : this.uploads.get(id);
     if (!u || u.bucket !== bucket || u.key !== key) {
-      throw new NoSuchUpload({ $metadata: { httpStatusCode: 404 }, message: 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.' });
+      throw new NoSuchUpload({
+        $metadata: { httpStatusCode: 404 },
+        message: 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+      });
     }
     return u;
   }
@@ -350,7 +423,11 @@ export class S3Model {
     const [path, query] = source.replace(/^\//, '').split('?');
     const slash = path!.indexOf('/');
     const bucket = path!.slice(0, slash);
-    const key = path!.slice(slash + 1).split('/').map(decodeURIComponent).join('/');
+    const key = path!
+      .slice(slash + 1)
+      .split('/')
+      .map(decodeURIComponent)
+      .join('/');
     const versionId = query?.startsWith('versionId=') ? query.slice('versionId='.length) : undefined;
     const v = this.find(bucket, key, versionId);
     if (!v) throw new NoSuchKey({ $metadata: { httpStatusCode: 404 }, message: 'The specified key does not exist.' });

@@ -43,7 +43,11 @@ export async function startS3rver(buckets: readonly string[]): Promise<RunningS3
   }
   const endpoint = `http://127.0.0.1:${port}`;
   const clientConfig = (extra: S3ClientConfig = {}): S3ClientConfig => ({
-    endpoint, forcePathStyle: true, region: 'us-east-1', credentials: S3RVER_CREDENTIALS, ...extra,
+    endpoint,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    credentials: S3RVER_CREDENTIALS,
+    ...extra,
   });
   return {
     endpoint,

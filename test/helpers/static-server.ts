@@ -20,7 +20,10 @@ export async function serveFolder(root: string): Promise<{ url: string; requests
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, requests, close: () =>
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
       new Promise((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections(); // browsers keep connections alive

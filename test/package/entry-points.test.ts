@@ -6,7 +6,16 @@ const root = join(__dirname, '..', '..');
 
 /** Every module a bundle of `entry` pulls in, and every import it leaves to the runtime. */
 async function bundleOf(entry: string): Promise<{ inputs: string[]; externals: string[] }> {
-  const result = await build({ entryPoints: [join(root, entry)], bundle: true, platform: 'node', target: 'node20', write: false, metafile: true, logLevel: 'silent', outfile: 'out.js' });
+  const result = await build({
+    entryPoints: [join(root, entry)],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+    outfile: 'out.js',
+  });
   const meta: Metafile = result.metafile;
   const inputs = Object.keys(meta.inputs);
   const externals = Object.values(meta.inputs).flatMap((i) => i.imports.filter((x) => x.external).map((x) => x.path));
@@ -50,13 +59,20 @@ describe('the package exports', () => {
 describe('the dependency rule (eslint, in npm test)', () => {
   /** ESLint as `npm test` runs it, over one file's text. */
   async function lint(filePath: string, text: string): Promise<string[]> {
-    const r = spawnSync(process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '--stdin', '--stdin-filename', filePath, '--format', 'json'], { cwd: root, input: text, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '--stdin', '--stdin-filename', filePath, '--format', 'json'], {
+      cwd: root,
+      input: text,
+      encoding: 'utf8',
+    });
     const [result] = JSON.parse(r.stdout) as { messages: { ruleId: string; message: string }[] }[];
     return result.messages.map((m) => `${m.ruleId}: ${m.message}`);
   }
 
   it('stops core from importing an adapter, the file system or an SDK', async () => {
-    const messages = await lint('lib/core/steps/bad.ts', `import { readFile } from 'node:fs/promises';\nimport { LocalStore } from '../../adapters/local/local-store';\nimport { S3Client } from '@aws-sdk/client-s3';\nexport const x = [readFile, LocalStore, S3Client];\n`);
+    const messages = await lint(
+      'lib/core/steps/bad.ts',
+      `import { readFile } from 'node:fs/promises';\nimport { LocalStore } from '../../adapters/local/local-store';\nimport { S3Client } from '@aws-sdk/client-s3';\nexport const x = [readFile, LocalStore, S3Client];\n`,
+    );
     expect(messages.filter((m) => m.startsWith('@typescript-eslint/no-restricted-imports'))).toHaveLength(3);
   }, 60_000);
 

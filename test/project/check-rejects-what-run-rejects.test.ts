@@ -16,7 +16,12 @@ function problemsOf(dir: string): ConfigProblem[] {
 describe('check rejects what run would reject', () => {
   let p: TempProject;
   beforeEach(() => {
-    p = tempProject({ 'dropkit.yaml': PROJECT_YAML, 'feeds/daily.yaml': dailyFeed(), 'feeds/daily.sql': DAILY_SQL, 'data/events.parquet': 'not read by check' });
+    p = tempProject({
+      'dropkit.yaml': PROJECT_YAML,
+      'feeds/daily.yaml': dailyFeed(),
+      'feeds/daily.sql': DAILY_SQL,
+      'data/events.parquet': 'not read by check',
+    });
   });
   afterEach(() => p.cleanup());
 
@@ -40,7 +45,9 @@ describe('check rejects what run would reject', () => {
 
     it('refuses a freshness maxLag beyond 366 days, which would put its threshold before any valid date', () => {
       p.write('feeds/daily.yaml', dailyFeed('daily', '  - type: freshness\n    column: happened_at\n    maxLag: P99999999D\n'));
-      expect(problemsOf(p.dir)).toEqual([expect.objectContaining({ path: 'checks.2.maxLag', value: 'P99999999D', message: expect.stringContaining('at most 366 days') })]);
+      expect(problemsOf(p.dir)).toEqual([
+        expect.objectContaining({ path: 'checks.2.maxLag', value: 'P99999999D', message: expect.stringContaining('at most 366 days') }),
+      ]);
     });
   });
 
@@ -60,13 +67,20 @@ describe('check rejects what run would reject', () => {
     });
 
     it('refuses the same in a partner parameter', () => {
-      p.write('feeds/daily.yaml', dailyFeed() + 'delivery: per-partner\nparameters:\n  big: "1"\npartners:\n  - id: acme\n    parameters:\n      big: 12345678901234567890\n');
+      p.write(
+        'feeds/daily.yaml',
+        dailyFeed() + 'delivery: per-partner\nparameters:\n  big: "1"\npartners:\n  - id: acme\n    parameters:\n      big: 12345678901234567890\n',
+      );
       expect(problemsOf(p.dir)).toEqual([expect.objectContaining({ path: 'partners.0.parameters.big', fix: expect.stringContaining('CAST') })]);
     });
 
     it('refuses infinity and NaN', () => {
       p.write('feeds/daily.yaml', dailyFeed() + 'parameters:\n  a: .inf\n  b: .nan\n');
-      expect(problemsOf(p.dir).map((x) => x.path).sort()).toEqual(['parameters.a', 'parameters.b']);
+      expect(
+        problemsOf(p.dir)
+          .map((x) => x.path)
+          .sort(),
+      ).toEqual(['parameters.a', 'parameters.b']);
     });
 
     it('accepts the largest safe integer, fractions and a big integer quoted as a string', () => {
@@ -77,10 +91,19 @@ describe('check rejects what run would reject', () => {
 
   it('reports a YAML alias bomb as a problem of the file instead of expanding it', () => {
     const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
-    for (let i = 1; i <= 9; i++) bomb.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(', ')}]`);
+    for (let i = 1; i <= 9; i++)
+      bomb.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10)
+          .fill(`*${String.fromCharCode(96 + i)}`)
+          .join(', ')}]`,
+      );
     p.write('feeds/daily.yaml', dailyFeed() + bomb.join('\n') + '\n');
     expect(problemsOf(p.dir)).toEqual([
-      expect.objectContaining({ file: 'feeds/daily.yaml', message: expect.stringMatching(/too many aliases/), fix: expect.stringMatching(/write the values out|fewer aliases/) }),
+      expect.objectContaining({
+        file: 'feeds/daily.yaml',
+        message: expect.stringMatching(/too many aliases/),
+        fix: expect.stringMatching(/write the values out|fewer aliases/),
+      }),
     ]);
   });
 
@@ -88,14 +111,22 @@ describe('check rejects what run would reject', () => {
     it('refuses a source file that does not exist, naming the source, the path and the fix', () => {
       p.write('dropkit.yaml', 'name: test\nsources:\n  events: data/events.parquet\n  orders: data/orders.csv\n');
       expect(problemsOf(p.dir)).toEqual([
-        expect.objectContaining({ file: 'dropkit.yaml', path: 'sources.orders', value: 'data/orders.csv', message: 'no file matches this source', fix: expect.stringContaining('create the file or correct the path') }),
+        expect.objectContaining({
+          file: 'dropkit.yaml',
+          path: 'sources.orders',
+          value: 'data/orders.csv',
+          message: 'no file matches this source',
+          fix: expect.stringContaining('create the file or correct the path'),
+        }),
       ]);
     });
 
     it('refuses a glob that matches no file, and accepts one that does', () => {
       p.write('data/2024/01.parquet', 'x');
       p.write('dropkit.yaml', 'name: test\nsources:\n  events: data/**/*.parquet\n  orders:\n    path: data/orders-*.csv\n');
-      expect(problemsOf(p.dir)).toEqual([expect.objectContaining({ path: 'sources.orders.path', value: 'data/orders-*.csv', message: 'no file matches this source' })]);
+      expect(problemsOf(p.dir)).toEqual([
+        expect.objectContaining({ path: 'sources.orders.path', value: 'data/orders-*.csv', message: 'no file matches this source' }),
+      ]);
       p.write('data/orders-1.csv', 'id\n1\n');
       expect(Object.keys(loadProject(p.dir).sources)).toEqual(['events', 'orders']);
     });

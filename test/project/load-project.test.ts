@@ -23,7 +23,12 @@ describe('loadProject', () => {
   it('loads a valid project with defaults applied and SQL read for both engines', () => {
     const project = loadProject(p.dir);
     const [feed] = project.feeds;
-    expect(feed.spec).toMatchObject({ name: 'daily', delivery: 'shared', links: { expiresIn: 'PT1H' }, formats: { csv: { delimiter: ',', quoting: 'needed', header: true, nullText: '', lineEnding: 'lf' }, parquet: { compression: 'zstd' } } });
+    expect(feed.spec).toMatchObject({
+      name: 'daily',
+      delivery: 'shared',
+      links: { expiresIn: 'PT1H' },
+      formats: { csv: { delimiter: ',', quoting: 'needed', header: true, nullText: '', lineEnding: 'lf' }, parquet: { compression: 'zstd' } },
+    });
     expect(feed.sql.duckdb).toBe(DAILY_SQL);
     expect(feed.sql.athena).toBe(DAILY_SQL);
     expect(feed.eventBridgeCron).toBe('cron(0 6 * * ? *)');
@@ -54,7 +59,12 @@ describe('loadProject', () => {
   it('reports an unknown field by its path', () => {
     p.write('feeds/daily.yaml', dailyFeed().replace('  csv:\n', '  csv:\n    delimeter: ";"\n'));
     expect(problemsOf(p.dir)).toEqual([
-      expect.objectContaining({ file: 'feeds/daily.yaml', path: 'formats.csv.delimeter', message: 'unknown field', fix: expect.stringMatching(/remove "delimeter" or correct its spelling/) }),
+      expect.objectContaining({
+        file: 'feeds/daily.yaml',
+        path: 'formats.csv.delimeter',
+        message: 'unknown field',
+        fix: expect.stringMatching(/remove "delimeter" or correct its spelling/),
+      }),
     ]);
   });
 
@@ -75,30 +85,43 @@ describe('loadProject', () => {
 
   it('rejects an unknown time zone', () => {
     p.write('feeds/daily.yaml', dailyFeed().replace('timezone: UTC', 'timezone: Europe/Amsterdm'));
-    expect(problemsOf(p.dir)).toEqual([expect.objectContaining({ path: 'schedule.timezone', message: 'unknown time zone', value: 'Europe/Amsterdm', fix: expect.stringMatching(/IANA/) })]);
+    expect(problemsOf(p.dir)).toEqual([
+      expect.objectContaining({ path: 'schedule.timezone', message: 'unknown time zone', value: 'Europe/Amsterdm', fix: expect.stringMatching(/IANA/) }),
+    ]);
   });
 
   it('rejects a missing SQL file, naming the file it looked for', () => {
     p.write('feeds/other.yaml', dailyFeed('other'));
     expect(problemsOf(p.dir)).toEqual([
-      expect.objectContaining({ file: 'feeds/other.yaml', path: 'query', message: 'SQL file not found', value: 'other.sql', fix: expect.stringMatching(/create other.sql beside the feed file/) }),
+      expect.objectContaining({
+        file: 'feeds/other.yaml',
+        path: 'query',
+        message: 'SQL file not found',
+        value: 'other.sql',
+        fix: expect.stringMatching(/create other.sql beside the feed file/),
+      }),
     ]);
   });
 
   it('rejects two feeds with the same name', () => {
     p.write('feeds/copy.yaml', dailyFeed('daily'));
     p.write('feeds/copy.sql', DAILY_SQL);
-    expect(problemsOf(p.dir)).toEqual([expect.objectContaining({ file: 'feeds/daily.yaml', path: 'name', value: 'daily', message: 'feed name already used by feeds/copy.yaml' })]);
+    expect(problemsOf(p.dir)).toEqual([
+      expect.objectContaining({ file: 'feeds/daily.yaml', path: 'name', value: 'daily', message: 'feed name already used by feeds/copy.yaml' }),
+    ]);
   });
 
   it('rejects a parameter the SQL uses but nobody defines, and $partner_id on a shared feed', () => {
     p.write('feeds/daily.sql', 'SELECT * FROM events WHERE x = $threshold AND p = $partner_id');
     const problems = problemsOf(p.dir);
-    expect(problems.map((x) => [x.path, x.value])).toEqual([['parameters', 'threshold'], ['delivery', 'shared']]);
+    expect(problems.map((x) => [x.path, x.value])).toEqual([
+      ['parameters', 'threshold'],
+      ['delivery', 'shared'],
+    ]);
   });
 
   it('ignores $names inside strings and comments when checking parameters', () => {
-    p.write('feeds/daily.sql', "SELECT '$nope' AS a, \"$col\" -- $comment\n/* $block */ FROM events WHERE t >= $window_start");
+    p.write('feeds/daily.sql', 'SELECT \'$nope\' AS a, "$col" -- $comment\n/* $block */ FROM events WHERE t >= $window_start');
     expect(loadProject(p.dir).feeds).toHaveLength(1);
   });
 
@@ -110,7 +133,9 @@ describe('loadProject', () => {
     const files = new Set(problems.map((x) => x.file));
     expect(files).toEqual(new Set(['feeds/daily.yaml', 'feeds/broken.yaml', 'feeds/partial.yaml']));
     expect(problems.find((x) => x.path === 'sla.deliverWithin')).toMatchObject({ value: '2 hours' });
-    expect(problems.filter((x) => x.file === 'feeds/partial.yaml').map((x) => x.path)).toEqual(expect.arrayContaining(['description', 'owner', 'schedule', 'sla', 'formats']));
+    expect(problems.filter((x) => x.file === 'feeds/partial.yaml').map((x) => x.path)).toEqual(
+      expect.arrayContaining(['description', 'owner', 'schedule', 'sla', 'formats']),
+    );
   });
 
   it('rejects per-partner delivery without partners and duplicate partner ids', () => {

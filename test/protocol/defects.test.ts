@@ -88,7 +88,10 @@ describe('the defects of issue 7, each as it was reproduced', () => {
       expect(delivered(outboxEvents(local)).filter((e) => e.id === runId)).toEqual([]);
 
       if (recover === 'run') expect(await runIn(dir, { deadPids: [process.pid] })).toMatchObject({ status: 'already-delivered', runId });
-      else expect(await repairIn(dir, { deadPids: [process.pid] })).toEqual(expect.arrayContaining([expect.objectContaining({ runId, action: 'rolled-forward', notice: 'sent' })]));
+      else
+        expect(await repairIn(dir, { deadPids: [process.pid] })).toEqual(
+          expect.arrayContaining([expect.objectContaining({ runId, action: 'rolled-forward', notice: 'sent' })]),
+        );
       expect(delivered(outboxEvents(local)).filter((e) => e.id === runId)).toHaveLength(1);
       expect(await readJson<RunRecord>(local, `${RECORDS_16}${runId}.json`)).toMatchObject({ status: 'delivered', manifest, noticeSent: true, pending: [] });
       expect((await readJson<LatestPointer>(local, 'daily/latest.json')).runId).toBe(runId);
@@ -127,7 +130,7 @@ describe('the defects of issue 7, each as it was reproduced', () => {
     expect(await listKeys(new LocalStore(join(hugeSla, 'out')))).toEqual(before);
   });
 
-  it('defect 5: the loser of a same-slot race does not overwrite the winner\'s run record, and a losing backfill goes on', async () => {
+  it("defect 5: the loser of a same-slot race does not overwrite the winner's run record, and a losing backfill goes on", async () => {
     const dir = varying.copy();
     const local = localStoreOf(dir);
     // Two backfills of the same three days at once: every slot is fought over.
@@ -171,7 +174,7 @@ describe('the defects of issue 7, each as it was reproduced', () => {
     expect(await storeProblems(local)).toEqual([]);
   });
 
-  it('defect 9: leftovers do not pile up: a failed run removes its staging and scratch, and the next run removes a dead engine\'s folder and old temp files', async () => {
+  it("defect 9: leftovers do not pile up: a failed run removes its staging and scratch, and the next run removes a dead engine's folder and old temp files", async () => {
     const dir = events.copy();
     const project = loadProject(dir);
     const out = project.outputDir;

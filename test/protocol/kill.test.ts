@@ -50,7 +50,11 @@ describe('a run killed with SIGKILL, then run again', () => {
     const run = startDropkit(RUN_ARGS(dir), 30_000);
     let ended = false;
     void run.done.then(() => (ended = true));
-    const caught = await waitFor(() => when(out, run.pid), () => ended, 20_000);
+    const caught = await waitFor(
+      () => when(out, run.pid),
+      () => ended,
+      20_000,
+    );
     run.child.kill('SIGKILL');
     // What the run had reached when it was killed (it can get no further now).
     const scratch = scratchOf(out, run.pid);

@@ -75,9 +75,13 @@ describe('racing attempts at the same slot', () => {
       // The one that gets the slot waits (at most 5 s) until the other 19 have ended, so all of them meet it.
       let ended = 0;
       const othersEnded = async () => {
-        for (const until = Date.now() + 5000; ended < 19 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 5));
+        for (const until = Date.now() + 5000; ended < 19 && Date.now() < until;) await new Promise((r) => setTimeout(r, 5));
       };
-      const racers = await within(30_000, `batch ${batch}`, Promise.all(Array.from({ length: 20 }, () => racer(dir, { beforeEngine: othersEnded }).finally(() => ended++))));
+      const racers = await within(
+        30_000,
+        `batch ${batch}`,
+        Promise.all(Array.from({ length: 20 }, () => racer(dir, { beforeEngine: othersEnded }).finally(() => ended++))),
+      );
       const delivered = racers.filter((r) => r.outcome.status === 'delivered');
       expect(delivered.map((r) => r.outcome.revision)).toEqual([batch]);
       expect(racers.filter((r) => r.outcome.status !== 'delivered').map((r) => r.outcome.status)).toEqual(Array(19).fill('busy'));
@@ -106,10 +110,16 @@ describe('racing attempts at the same slot', () => {
     expect(statuses).toContain('busy');
     for (const c of fromChildren) expect(c.code).toBe(c.status === 'busy' ? 6 : 0); // 6: another run is delivering this slot
     const winners = inProcess.filter((r) => r.outcome.status === 'delivered');
-    expect(await raceProblems(local, winners, fromChildren.filter((c) => c.status === 'delivered'))).toEqual([]);
+    expect(
+      await raceProblems(
+        local,
+        winners,
+        fromChildren.filter((c) => c.status === 'delivered'),
+      ),
+    ).toEqual([]);
   });
 
-  it('an attempt that planned the same revision and gets the lease only after the winner delivered it ends already delivered, leaving the winner\'s record and notice alone', async () => {
+  it("an attempt that planned the same revision and gets the lease only after the winner delivered it ends already delivered, leaving the winner's record and notice alone", async () => {
     const dir = base.copy();
     const local = localStoreOf(dir);
     let letGo!: () => void;

@@ -56,7 +56,11 @@ describe.each(STORES)('a run failed at every store write, the engine working %s'
     const dir = base.copy();
     const local = localStoreOf(dir);
     let faulty: Faulty | undefined;
-    const failed: RunOutcome | Error = await within(20_000, `run with ${JSON.stringify(fault)}`, runIn(dir, { store: (s) => (faulty = makeStore(s, fault)) })).catch((e: Error) => e);
+    const failed: RunOutcome | Error = await within(
+      20_000,
+      `run with ${JSON.stringify(fault)}`,
+      runIn(dir, { store: (s) => (faulty = makeStore(s, fault)) }),
+    ).catch((e: Error) => e);
     const what = `${fault.mode} fault at write ${fault.at} (${faulty?.fired ? `${faulty.fired.op} ${faulty.fired.key}` : 'none fired'})`;
     const problems: string[] = [];
     const crash = fault.mode === 'crash';
@@ -69,7 +73,10 @@ describe.each(STORES)('a run failed at every store write, the engine working %s'
     problems.push(...right(await storeProblems(local, { leftovers: !crash && !committed, orphans: !crash })));
     const failedEvents = outboxEvents(local).filter((e) => e.type === 'run.failed');
     if (committed) {
-      if (!crash && (failed instanceof Error || failed.status !== 'delivered')) problems.push(...right([`the manifest is written but the run says ${failed instanceof Error ? failed.message : `${failed.status}: ${failed.error?.message}`}`]));
+      if (!crash && (failed instanceof Error || failed.status !== 'delivered'))
+        problems.push(
+          ...right([`the manifest is written but the run says ${failed instanceof Error ? failed.message : `${failed.status}: ${failed.error?.message}`}`]),
+        );
       if (failedEvents.length) problems.push(...right([`run.failed sent for a delivered run: ${failedEvents[0].error?.message}`]));
     } else if (!(failed instanceof Error) && failed.status !== 'failed') {
       problems.push(...right([`nothing was delivered but the run says ${failed.status}`]));

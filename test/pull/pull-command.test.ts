@@ -22,12 +22,29 @@ const ROWS: Record<string, number> = { 'part-00000.csv': 2, 'part-00001.csv': 1 
 function writeDrop(dir: string): void {
   const t = '2024-01-15T07:00:00.000Z';
   const manifest = {
-    manifestVersion: 1, feed: 'daily', partner: 'acme', runId: 'r1', revision: 1, supersedes: null, status: 'DELIVERED',
-    slot: { id: '20240115T060000Z', scheduledFor: '2024-01-15T06:00:00.000Z', dataInterval: { start: '2024-01-14T06:00:00.000Z', end: '2024-01-15T06:00:00.000Z' }, timezone: 'UTC', cron: '0 6 * * *' },
+    manifestVersion: 1,
+    feed: 'daily',
+    partner: 'acme',
+    runId: 'r1',
+    revision: 1,
+    supersedes: null,
+    status: 'DELIVERED',
+    slot: {
+      id: '20240115T060000Z',
+      scheduledFor: '2024-01-15T06:00:00.000Z',
+      dataInterval: { start: '2024-01-14T06:00:00.000Z', end: '2024-01-15T06:00:00.000Z' },
+      timezone: 'UTC',
+      cron: '0 6 * * *',
+    },
     sla: { expectedBy: '2024-01-15T08:00:00.000Z', warnAt: null, deliveredAt: t, latenessSeconds: 0, status: 'MET' },
     timings: { startedAt: t, stagedAt: t, validatedAt: t, renderedAt: t, publishedAt: t },
     query: { engine: 'duckdb', sqlSha256: sha(Buffer.from('select 1')), parameters: { partner_id: 'acme' }, executionId: null, bytesScanned: null },
-    schema: { columns: [{ name: 'id', type: 'INTEGER', nullable: false }, { name: 'label', type: 'VARCHAR', nullable: true }] },
+    schema: {
+      columns: [
+        { name: 'id', type: 'INTEGER', nullable: false },
+        { name: 'label', type: 'VARCHAR', nullable: true },
+      ],
+    },
     rowCount: 3,
     files: Object.entries(FILES).map(([path, b]) => ({ path, format: 'csv', compression: 'none', rows: ROWS[path], bytes: b.length, sha256: sha(b) })),
     csv: { delimiter: ',', quote: '"', header: true, nullText: '', lineEnding: 'lf', encoding: 'utf-8' },
@@ -104,7 +121,15 @@ describe('dropkit pull', () => {
       dest,
       files: [
         { path: 'part-00000.csv', status: 'ok', bytes: 17, sha256: sha(FILES['part-00000.csv']) },
-        { path: 'part-00001.csv', status: 'failed', bytes: 13, sha256: sha(Buffer.from('id,label\n3,Z\n')), expectedBytes: 13, expectedSha256: sha(FILES['part-00001.csv']), error: expect.stringContaining('does not match') },
+        {
+          path: 'part-00001.csv',
+          status: 'failed',
+          bytes: 13,
+          sha256: sha(Buffer.from('id,label\n3,Z\n')),
+          expectedBytes: 13,
+          expectedSha256: sha(FILES['part-00001.csv']),
+          error: expect.stringContaining('does not match'),
+        },
       ],
     });
     expect(stderr).toBe('');
@@ -117,7 +142,14 @@ describe('dropkit pull', () => {
       type: 'drop.delivered',
       files: Object.entries(FILES).map(([path, b], i) => {
         writeFileSync(join(elsewhere, `object-${i}`), b);
-        return { path, format: 'csv', rows: ROWS[path], bytes: b.length, sha256: sha(b), link: { url: pathToFileURL(join(elsewhere, `object-${i}`)).href, expiresAt: null } };
+        return {
+          path,
+          format: 'csv',
+          rows: ROWS[path],
+          bytes: b.length,
+          sha256: sha(b),
+          link: { url: pathToFileURL(join(elsewhere, `object-${i}`)).href, expiresAt: null },
+        };
       }),
     };
     for (const path of Object.keys(FILES)) rmSync(join(drop, path)); // nothing beside the manifest
@@ -132,7 +164,11 @@ describe('dropkit pull', () => {
 
   it('is a usage error (exit 2) without --dest, without a manifest, or with a links file that is not a drop notification', async () => {
     writeFileSync(join(work, 'not-an-event.json'), '{"type":"run.failed"}');
-    for (const args of [[join(drop, 'manifest.json')], ['--dest', dest], [join(drop, 'manifest.json'), '--dest', dest, '--links', join(work, 'not-an-event.json')]]) {
+    for (const args of [
+      [join(drop, 'manifest.json')],
+      ['--dest', dest],
+      [join(drop, 'manifest.json'), '--dest', dest, '--links', join(work, 'not-an-event.json')],
+    ]) {
       const error = await pull(args).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(UsageError);
       expect(exitCodeFor(error)).toBe(2);
@@ -192,7 +228,9 @@ describe('dropkit pull time limits', () => {
     const error = await pull([`${base}/manifest.json`, '--dest', join(work, 'dest'), `${flag}=${value}`]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UsageError);
     expect(exitCodeFor(error)).toBe(2);
-    expect((error as Error).message).toContain(`${flag} ${value} is not a length of time; give seconds (30), a number with a unit (500ms, 30s, 5m, 6h) or ISO-8601 (PT30S)`);
+    expect((error as Error).message).toContain(
+      `${flag} ${value} is not a length of time; give seconds (30), a number with a unit (500ms, 30s, 5m, 6h) or ISO-8601 (PT30S)`,
+    );
   });
 });
 

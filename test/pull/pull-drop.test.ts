@@ -22,15 +22,32 @@ const DROP_PREFIX = '/drops/daily/slot=20240115T060000Z/run=r1';
 function manifestFor(files: Record<string, Buffer>, paths: Record<string, string> = {}): Manifest {
   const t = '2024-01-15T07:00:00.000Z';
   return {
-    manifestVersion: 1, feed: 'daily', partner: null, runId: 'r1', revision: 1, supersedes: null, status: 'DELIVERED',
-    slot: { id: '20240115T060000Z', scheduledFor: '2024-01-15T06:00:00.000Z', dataInterval: { start: '2024-01-14T06:00:00.000Z', end: '2024-01-15T06:00:00.000Z' }, timezone: 'UTC', cron: '0 6 * * *' },
+    manifestVersion: 1,
+    feed: 'daily',
+    partner: null,
+    runId: 'r1',
+    revision: 1,
+    supersedes: null,
+    status: 'DELIVERED',
+    slot: {
+      id: '20240115T060000Z',
+      scheduledFor: '2024-01-15T06:00:00.000Z',
+      dataInterval: { start: '2024-01-14T06:00:00.000Z', end: '2024-01-15T06:00:00.000Z' },
+      timezone: 'UTC',
+      cron: '0 6 * * *',
+    },
     sla: { expectedBy: '2024-01-15T08:00:00.000Z', warnAt: null, deliveredAt: t, latenessSeconds: 0, status: 'MET' },
     timings: { startedAt: t, stagedAt: t, validatedAt: t, renderedAt: t, publishedAt: t },
     query: { engine: 'duckdb', sqlSha256: sha('select 1'), parameters: {}, executionId: null, bytesScanned: null },
     schema: { columns: [{ name: 'id', type: 'INTEGER', nullable: false }] },
     rowCount: 10,
     files: Object.entries(files).map(([p, b]) => ({
-      path: paths[p] ?? p, format: p.endsWith('.parquet') ? 'parquet' : 'csv', compression: p.endsWith('.gz') ? 'gzip' : 'none', rows: ROWS[p] ?? 1, bytes: b.length, sha256: sha(b),
+      path: paths[p] ?? p,
+      format: p.endsWith('.parquet') ? 'parquet' : 'csv',
+      compression: p.endsWith('.gz') ? 'gzip' : 'none',
+      rows: ROWS[p] ?? 1,
+      bytes: b.length,
+      sha256: sha(b),
     })),
     csv: { delimiter: ',', quote: '"', header: true, nullText: '', lineEnding: 'lf', encoding: 'utf-8' },
     validation: { status: 'pass', checks: [] },
@@ -111,9 +128,21 @@ describe('pullDrop', () => {
 
   it('downloads and verifies every file over HTTP and writes the manifest only after the last file', async () => {
     const manifestPresentAsFilesFinish: boolean[] = [];
-    const report = await pullDrop({ manifest: manifestUrl(), dest, ...noWait, onFile: () => manifestPresentAsFilesFinish.push(existsSync(join(dest, 'manifest.json'))) });
+    const report = await pullDrop({
+      manifest: manifestUrl(),
+      dest,
+      ...noWait,
+      onFile: () => manifestPresentAsFilesFinish.push(existsSync(join(dest, 'manifest.json'))),
+    });
 
-    expect(report).toMatchObject({ status: 'ok', dest, feed: 'daily', runId: 'r1', manifestPath: join(dest, 'manifest.json'), totals: { files: 3, bytes: CSV_0.length + CSV_1.length + PARQUET.length, rows: 10 } });
+    expect(report).toMatchObject({
+      status: 'ok',
+      dest,
+      feed: 'daily',
+      runId: 'r1',
+      manifestPath: join(dest, 'manifest.json'),
+      totals: { files: 3, bytes: CSV_0.length + CSV_1.length + PARQUET.length, rows: 10 },
+    });
     expect(report.files.map((f) => [f.path, f.status, f.sha256])).toEqual(Object.entries(DROP_FILES).map(([p, b]) => [p, 'ok', sha(b)]));
     for (const [p, b] of Object.entries(DROP_FILES)) expect(readFileSync(join(dest, p)).equals(b)).toBe(true);
     expect(manifestPresentAsFilesFinish).toEqual([false, false, false]);
@@ -131,7 +160,14 @@ describe('pullDrop', () => {
     expect(report.status).toBe('failed');
     expect(report.manifestPath).toBeNull();
     const bad = report.files.find((f) => f.path === 'part-00000.csv')!;
-    expect(bad).toMatchObject({ status: 'failed', bytes: CSV_0.length, expectedBytes: CSV_0.length, sha256: sha(corrupt), expectedSha256: sha(CSV_0), attempts: 1 });
+    expect(bad).toMatchObject({
+      status: 'failed',
+      bytes: CSV_0.length,
+      expectedBytes: CSV_0.length,
+      sha256: sha(corrupt),
+      expectedSha256: sha(CSV_0),
+      attempts: 1,
+    });
     expect(bad.error).toContain(`expected ${sha(CSV_0)}, got ${sha(corrupt)}`);
     expect(report.files.filter((f) => f.status === 'ok').map((f) => f.path)).toEqual(['part-00001.csv.gz', 'parquet/part-00000.parquet']);
     expect(listTree(dest)).toEqual(['parquet/part-00000.parquet', 'part-00001.csv.gz']); // no part-00000.csv*, no manifest.json
@@ -173,7 +209,14 @@ describe('pullDrop', () => {
     rmSync(join(site, DROP_PREFIX, 'parquet/part-00000.parquet'));
     const report = await pullDrop({ manifest: manifestUrl(), dest, ...noWait });
     expect(report.status).toBe('failed');
-    expect(report.files[2]).toMatchObject({ path: 'parquet/part-00000.parquet', status: 'failed', bytes: null, sha256: null, attempts: 1, error: expect.stringContaining('HTTP 404') });
+    expect(report.files[2]).toMatchObject({
+      path: 'parquet/part-00000.parquet',
+      status: 'failed',
+      bytes: null,
+      sha256: null,
+      attempts: 1,
+      error: expect.stringContaining('HTTP 404'),
+    });
     expect(requests.filter((p) => p.endsWith('/part-00000.parquet'))).toHaveLength(1);
     expect(existsSync(join(dest, 'manifest.json'))).toBe(false);
   });
@@ -273,13 +316,17 @@ describe('pullDrop', () => {
 
     const second = await pullDrop({ manifest: manifestUrl(), dest, ...noWait });
 
-    expect(second.files.map((f: PulledFile) => [f.path, f.status])).toEqual([['part-00000.csv', 'skipped'], ['part-00001.csv.gz', 'ok'], ['parquet/part-00000.parquet', 'skipped']]);
+    expect(second.files.map((f: PulledFile) => [f.path, f.status])).toEqual([
+      ['part-00000.csv', 'skipped'],
+      ['part-00001.csv.gz', 'ok'],
+      ['parquet/part-00000.parquet', 'skipped'],
+    ]);
     expect(requests).toEqual([`${DROP_PREFIX}/manifest.json`, `${DROP_PREFIX}/part-00001.csv.gz`]);
     expect(readFileSync(join(dest, 'part-00001.csv.gz')).equals(CSV_1)).toBe(true);
     expect(second.manifestPath).toBe(join(dest, 'manifest.json'));
   });
 
-  it('removes a different drop\'s manifest from the destination before pulling, so it never vouches for a partial pull', async () => {
+  it("removes a different drop's manifest from the destination before pulling, so it never vouches for a partial pull", async () => {
     writeTree(dest, { 'manifest.json': '{"runId":"an-older-drop"}' });
     override = (p) => (p.endsWith('.parquet') ? { status: 404 } : undefined);
     const report = await pullDrop({ manifest: manifestUrl(), dest, ...noWait });
@@ -290,7 +337,15 @@ describe('pullDrop', () => {
 
 describe('linksFromEvent', () => {
   it('maps each file path of a drop.delivered event to its link URL', () => {
-    expect(linksFromEvent({ type: 'drop.delivered', files: [{ path: 'a.csv', link: { url: 'https://x/a' } }, { path: 'b.csv', link: { url: 'https://x/b' } }] })).toEqual({ 'a.csv': 'https://x/a', 'b.csv': 'https://x/b' });
+    expect(
+      linksFromEvent({
+        type: 'drop.delivered',
+        files: [
+          { path: 'a.csv', link: { url: 'https://x/a' } },
+          { path: 'b.csv', link: { url: 'https://x/b' } },
+        ],
+      }),
+    ).toEqual({ 'a.csv': 'https://x/a', 'b.csv': 'https://x/b' });
   });
 
   it('refuses a run.failed event, which has no files to pull', () => {

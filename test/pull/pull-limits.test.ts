@@ -14,8 +14,20 @@ const SLOW = Buffer.from('id\n4\n5\n6\n7\n8\n9\n');
 function manifestFor(files: Record<string, Buffer>): Manifest {
   const t = '2024-01-15T07:00:00.000Z';
   return {
-    manifestVersion: 1, feed: 'daily', partner: null, runId: 'r1', revision: 1, supersedes: null, status: 'DELIVERED',
-    slot: { id: '20240115T060000Z', scheduledFor: '2024-01-15T06:00:00.000Z', dataInterval: { start: '2024-01-14T06:00:00.000Z', end: '2024-01-15T06:00:00.000Z' }, timezone: 'UTC', cron: '0 6 * * *' },
+    manifestVersion: 1,
+    feed: 'daily',
+    partner: null,
+    runId: 'r1',
+    revision: 1,
+    supersedes: null,
+    status: 'DELIVERED',
+    slot: {
+      id: '20240115T060000Z',
+      scheduledFor: '2024-01-15T06:00:00.000Z',
+      dataInterval: { start: '2024-01-14T06:00:00.000Z', end: '2024-01-15T06:00:00.000Z' },
+      timezone: 'UTC',
+      cron: '0 6 * * *',
+    },
     sla: { expectedBy: '2024-01-15T08:00:00.000Z', warnAt: null, deliveredAt: t, latenessSeconds: 0, status: 'MET' },
     timings: { startedAt: t, stagedAt: t, validatedAt: t, renderedAt: t, publishedAt: t },
     query: { engine: 'duckdb', sqlSha256: sha('select 1'), parameters: {}, executionId: null, bytesScanned: null },
@@ -101,7 +113,12 @@ describe('pullDrop time and size limits', () => {
     const report = await pullDrop({ manifest: `${base}/drop/manifest.json`, dest, connectTimeoutMs: 150, ...noWait });
     expect(Date.now() - started).toBeLessThan(3000);
     expect(report.status).toBe('failed');
-    expect(report.files[0]).toMatchObject({ path: 'a.csv', status: 'failed', attempts: 3, error: expect.stringMatching(/no answer within 0\.15 s \(--connect-timeout\).*after 3 attempts/) });
+    expect(report.files[0]).toMatchObject({
+      path: 'a.csv',
+      status: 'failed',
+      attempts: 3,
+      error: expect.stringMatching(/no answer within 0\.15 s \(--connect-timeout\).*after 3 attempts/),
+    });
     expect(report.files[1]).toMatchObject({ path: 'b.csv', status: 'ok' });
   });
 
@@ -110,7 +127,12 @@ describe('pullDrop time and size limits', () => {
     const started = Date.now();
     const report = await pullDrop({ manifest: `${base}/drop/manifest.json`, dest, idleTimeoutMs: 200, ...noWait });
     expect(Date.now() - started).toBeLessThan(3000);
-    expect(report.files[1]).toMatchObject({ path: 'b.csv', status: 'failed', attempts: 3, error: expect.stringMatching(/no data for 0\.2 s \(--idle-timeout\)/) });
+    expect(report.files[1]).toMatchObject({
+      path: 'b.csv',
+      status: 'failed',
+      attempts: 3,
+      error: expect.stringMatching(/no data for 0\.2 s \(--idle-timeout\)/),
+    });
     expect(existsSync(join(dest, 'b.csv'))).toBe(false);
     expect(existsSync(join(dest, 'manifest.json'))).toBe(false);
   });
@@ -121,8 +143,18 @@ describe('pullDrop time and size limits', () => {
     const report = await pullDrop({ manifest: `${base}/drop/manifest.json`, dest, idleTimeoutMs: 5000, deadlineMs: 600, ...noWait });
     expect(Date.now() - started).toBeLessThan(3000);
     expect(report.status).toBe('failed');
-    expect(report.files[0]).toMatchObject({ path: 'b.csv', status: 'failed', attempts: 1, error: expect.stringMatching(/deadline of 0\.6 s \(--deadline\) passed/) });
-    expect(report.files[1]).toMatchObject({ path: 'a.csv', status: 'failed', attempts: 0, error: expect.stringMatching(/not attempted: the deadline of 0\.6 s \(--deadline\) passed/) });
+    expect(report.files[0]).toMatchObject({
+      path: 'b.csv',
+      status: 'failed',
+      attempts: 1,
+      error: expect.stringMatching(/deadline of 0\.6 s \(--deadline\) passed/),
+    });
+    expect(report.files[1]).toMatchObject({
+      path: 'a.csv',
+      status: 'failed',
+      attempts: 0,
+      error: expect.stringMatching(/not attempted: the deadline of 0\.6 s \(--deadline\) passed/),
+    });
     expect(existsSync(join(dest, 'a.csv'))).toBe(false);
   });
 
@@ -150,7 +182,7 @@ describe('pullDrop time and size limits', () => {
     corrupt[3] ^= 1;
     serveDrop({ 'a.csv': GOOD, 'b.csv': SLOW }, { 'a.csv': { kind: 'serve', body: corrupt } });
     mkdirSync(dest);
-    writeFileSync(join(dest, 'a.csv'), 'an older drop\'s a.csv\n');
+    writeFileSync(join(dest, 'a.csv'), "an older drop's a.csv\n");
 
     const report = await pullDrop({ manifest: `${base}/drop/manifest.json`, dest, ...noWait });
 

@@ -7,7 +7,19 @@ const EVIL = `<img src=x onerror="alert(1)">&'`;
 
 function slot(i: number, state: ReportSlot['state']): ReportSlot {
   const day = String(i + 1).padStart(2, '0');
-  return { slot: `202401${day}T060000Z`, partner: null, scheduledFor: `2024-01-${day}T06:00:00.000Z`, expectedBy: `2024-01-${day}T08:00:00.000Z`, deliveredAt: null, state, latenessSeconds: null, rowCount: null, revision: null, detail: EVIL, manifest: null };
+  return {
+    slot: `202401${day}T060000Z`,
+    partner: null,
+    scheduledFor: `2024-01-${day}T06:00:00.000Z`,
+    expectedBy: `2024-01-${day}T08:00:00.000Z`,
+    deliveredAt: null,
+    state,
+    latenessSeconds: null,
+    rowCount: null,
+    revision: null,
+    detail: EVIL,
+    manifest: null,
+  };
 }
 
 const feed: FeedReport = {
@@ -28,7 +40,12 @@ const feed: FeedReport = {
   checks: [{ name: EVIL, type: 'custom_sql', severity: 'error', settings: EVIL }],
   drops: [{ ...slot(0, 'MET'), manifest: `daily/slot=20240101T060000Z/run=x"><script>/manifest.json` }],
 };
-const data: ReportData = { project: 'p', generatedAt: '2024-01-26T00:00:00.000Z', window: { from: '2024-01-01T00:00:00.000Z', to: '2024-01-26T00:00:00.000Z' }, feeds: [feed] };
+const data: ReportData = {
+  project: 'p',
+  generatedAt: '2024-01-26T00:00:00.000Z',
+  window: { from: '2024-01-01T00:00:00.000Z', to: '2024-01-26T00:00:00.000Z' },
+  feeds: [feed],
+};
 
 describe('report pages (pure rendering)', () => {
   it('escape every text taken from feeds, drops and partners', () => {
@@ -40,7 +57,9 @@ describe('report pages (pure rendering)', () => {
   });
 
   it('percent-encode manifest links segment by segment, keeping the = of hive folders', () => {
-    expect(relativeHref('../../', 'daily/slot=20240101T060000Z/run=x"><script>/manifest.json')).toBe('../../daily/slot=20240101T060000Z/run=x%22%3E%3Cscript%3E/manifest.json');
+    expect(relativeHref('../../', 'daily/slot=20240101T060000Z/run=x"><script>/manifest.json')).toBe(
+      '../../daily/slot=20240101T060000Z/run=x%22%3E%3Cscript%3E/manifest.json',
+    );
     expect(esc(`"'<>&`)).toBe('&quot;&#39;&lt;&gt;&amp;');
   });
 

@@ -88,7 +88,10 @@ describe('the report in headless Chromium', () => {
     expect(late45.height).toBeGreaterThan(late30.height);
     expect(late30.height).toBeGreaterThan(met.height);
     await expect(page.locator('rect.bar[data-state="MISSED"]').first().isVisible()).resolves.toBe(true);
-    const fill = await page.locator('rect.bar[data-state="MISSED"]').first().evaluate((e) => (globalThis as unknown as { getComputedStyle(e: unknown): { fill: string } }).getComputedStyle(e).fill);
+    const fill = await page
+      .locator('rect.bar[data-state="MISSED"]')
+      .first()
+      .evaluate((e) => (globalThis as unknown as { getComputedStyle(e: unknown): { fill: string } }).getComputedStyle(e).fill);
     expect(fill).toBe('rgb(207, 34, 46)');
     const counts = await page.locator('.count').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-count')} ${e.querySelector('b')!.textContent}`));
     expect(counts).toEqual(['MET 2', 'LATE 2', 'MISSED 2', 'FAILED 1']);
@@ -105,7 +108,14 @@ describe('the report in headless Chromium', () => {
   it('shows the schema of the latest drop, the declared schema check and the checks', async () => {
     const page = await browser.context.newPage();
     await page.goto(pathToFileURL(join(site, 'feeds', 'daily.html')).href);
-    const latest = await page.locator('table.schema tbody tr').evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].slice(1, 3).map((c) => c.textContent).join(' ')));
+    const latest = await page.locator('table.schema tbody tr').evaluateAll((rows) =>
+      rows.map((r) =>
+        [...r.querySelectorAll('td')]
+          .slice(1, 3)
+          .map((c) => c.textContent)
+          .join(' '),
+      ),
+    );
     expect(latest).toEqual(['id INTEGER', 'label VARCHAR', 'amount DECIMAL(10,2)', 'happened_at TIMESTAMP']);
     expect(await page.locator('table.schema-check tbody tr').allInnerTexts()).toEqual(['id\tINTEGER', 'amount\tDECIMAL(10,2)']);
     expect(await page.locator('table.checks tbody td:nth-child(2)').allInnerTexts()).toEqual(['row_count', 'unique', 'schema']);

@@ -7,7 +7,9 @@ import { manifestFor, putManifest, putRun, runRecordFor } from '../sla/sla-fixtu
 export const REPORT_AT = '2024-01-16T12:00:00Z';
 
 /** The daily feed with a description that must be escaped, a declared schema check and a partner. */
-export const REPORT_FEED = dailyFeed('daily', `  - type: schema
+export const REPORT_FEED = dailyFeed(
+  'daily',
+  `  - type: schema
     severity: warn
     allowExtra: true
     columns:
@@ -16,7 +18,8 @@ export const REPORT_FEED = dailyFeed('daily', `  - type: schema
 partners:
   - id: acme
     name: Acme <Corp> & "Sons"
-`).replace('description: test feed', `description: "Orders <script>window.injected = 1</script> & refunds"`);
+`,
+).replace('description: test feed', `description: "Orders <script>window.injected = 1</script> & refunds"`);
 
 /**
  * Seven days of record at 2024-01-16T12:00Z (window from 2024-01-09T12:00Z): 10th MET, 11th LATE
@@ -29,7 +32,14 @@ export async function reportProject(): Promise<TempProject> {
   const store = new LocalStore(join(p.dir, 'out'));
   const at = (d: number, hm: string) => `2024-01-${d}T${hm}:00.000Z`;
   const drop = (d: number, delivered: string, revision = 1) =>
-    manifestFor({ slot: `202401${d}T060000Z`, scheduledFor: at(d, '06:00'), expectedBy: at(d, '08:00'), deliveredAt: at(d, delivered), revision, rowCount: 2 + revision });
+    manifestFor({
+      slot: `202401${d}T060000Z`,
+      scheduledFor: at(d, '06:00'),
+      expectedBy: at(d, '08:00'),
+      deliveredAt: at(d, delivered),
+      revision,
+      rowCount: 2 + revision,
+    });
   await putManifest(store, drop(10, '07:10'));
   await putManifest(store, drop(11, '08:45'));
   await putManifest(store, drop(13, '08:30'));

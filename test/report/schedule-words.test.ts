@@ -14,7 +14,9 @@ describe('schedules and SLAs in words', () => {
   });
 
   it('reads both kinds of deadline, the warn point and the grace', () => {
-    expect(slaInWords({ deliverWithin: 'PT2H', warnAfter: 'PT1H30M', grace: 'PT30M' })).toBe('within 2 h of the slot, at risk after 1 h 30 min, missed 30 min after the deadline');
+    expect(slaInWords({ deliverWithin: 'PT2H', warnAfter: 'PT1H30M', grace: 'PT30M' })).toBe(
+      'within 2 h of the slot, at risk after 1 h 30 min, missed 30 min after the deadline',
+    );
     expect(slaInWords({ deadline: '08:00', grace: 'PT0S' })).toBe('by 08:00 local time, missed at the deadline');
   });
 });

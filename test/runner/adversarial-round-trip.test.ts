@@ -45,7 +45,7 @@ const DIALECTS: Record<string, string> = {
   'comma, LF, quote as needed, empty null': '{ gzip: false }',
   'semicolon, CRLF, quote all, \\N null, BOM': '{ delimiter: ";", lineEnding: crlf, quoting: all, nullText: "\\\\N", encoding: utf-8-bom, gzip: false }',
   'tab, NULL null, gzip, split every 4 rows': '{ delimiter: "\\t", nullText: "NULL", gzip: true, maxRowsPerFile: 4 }',
-  "pipe, single-quote quoting, no header": `{ delimiter: "|", quote: "'", header: false, gzip: false }`,
+  'pipe, single-quote quoting, no header': `{ delimiter: "|", quote: "'", header: false, gzip: false }`,
 };
 
 function feedYaml(csv: string): string {

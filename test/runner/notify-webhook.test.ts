@@ -27,7 +27,12 @@ describe('a delivered run notifies a signed webhook', () => {
       let body = '';
       req.on('data', (d) => (body += d));
       req.on('end', () => {
-        const valid = verifyWebhookSignature({ secret: SECRET, timestamp: String(req.headers['x-dropkit-timestamp']), body, signature: String(req.headers['x-dropkit-signature']) });
+        const valid = verifyWebhookSignature({
+          secret: SECRET,
+          timestamp: String(req.headers['x-dropkit-timestamp']),
+          body,
+          signature: String(req.headers['x-dropkit-signature']),
+        });
         received.push({ headers: req.headers, body, valid });
         res.writeHead(valid ? 204 : 401).end();
       });

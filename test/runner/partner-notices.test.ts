@@ -22,7 +22,10 @@ describe('notices partners can act on, sent by the notify step', () => {
   it('says which columns changed when a drop differs from the one before, and stays quiet when none did', async () => {
     await runFeed(project.dir, 'daily', { slot: SLOT_15 });
     expect(outbox().map((e) => e.type)).toEqual(['drop.delivered']);
-    project.write('feeds/daily.sql', DAILY_SQL.replace('SELECT id, label, amount,', 'SELECT id, label, CAST(amount AS DOUBLE) AS amount, upper(label) AS code,'));
+    project.write(
+      'feeds/daily.sql',
+      DAILY_SQL.replace('SELECT id, label, amount,', 'SELECT id, label, CAST(amount AS DOUBLE) AS amount, upper(label) AS code,'),
+    );
     const second = await runFeed(project.dir, 'daily', { slot: SLOT_16 });
     const notice = outbox().find((e) => e.type === 'schema.change');
     expect(notice).toMatchObject({ id: `${second.outcome.runId}.schema-change` });

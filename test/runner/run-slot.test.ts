@@ -30,8 +30,18 @@ describe('runSlot (local pipeline)', () => {
     const manifest = await readJson<Manifest>(store, outcome.manifestKey!);
     expect(manifestProblems(manifest)).toEqual([]);
     expect(manifest).toMatchObject({
-      feed: 'daily', partner: null, revision: 1, supersedes: null, status: 'DELIVERED', rowCount: 3,
-      slot: { id: '20240115T060000Z', scheduledFor: '2024-01-15T06:00:00.000Z', dataInterval: { start: '2024-01-14T06:00:00.000Z', end: '2024-01-15T06:00:00.000Z' }, timezone: 'UTC' },
+      feed: 'daily',
+      partner: null,
+      revision: 1,
+      supersedes: null,
+      status: 'DELIVERED',
+      rowCount: 3,
+      slot: {
+        id: '20240115T060000Z',
+        scheduledFor: '2024-01-15T06:00:00.000Z',
+        dataInterval: { start: '2024-01-14T06:00:00.000Z', end: '2024-01-15T06:00:00.000Z' },
+        timezone: 'UTC',
+      },
       sla: { expectedBy: '2024-01-15T08:00:00.000Z', deliveredAt: '2024-01-15T07:00:00.000Z', status: 'MET', latenessSeconds: 0 },
       query: { engine: 'duckdb', parameters: { window_start: '2024-01-14T06:00:00.000Z', window_end: '2024-01-15T06:00:00.000Z' } },
       validation: { status: 'pass' },
@@ -87,7 +97,10 @@ describe('runSlot (local pipeline)', () => {
     const record = await readJson<RunRecord>(bad.store, `_runs/daily/slot=20240116T060000Z/${bad.outcome.runId}.json`);
     expect(record).toMatchObject({ status: 'validation_failed', step: 'validate', validation: { status: 'fail' } });
     expect(record.validation!.checks.find((c) => c.name === 'unique(id)')).toMatchObject({ outcome: 'fail', observed: 1 });
-    const outbox = readFileSync(join(project.dir, 'out/_outbox/events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const outbox = readFileSync(join(project.dir, 'out/_outbox/events.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(outbox.map((e) => e.type)).toEqual(['drop.delivered', 'validation.failed']);
     expect(outbox[1].validation.failed).toEqual([expect.objectContaining({ name: 'unique(id)', outcome: 'fail' })]);
     expect(await listKeys(bad.store, '_staging/')).toEqual([]);
@@ -137,7 +150,9 @@ describe('runSlot (local pipeline)', () => {
     const path = store.localPath(outcome.manifestKey!.replace('manifest.json', 'part-00000.parquet'));
     const db = await DuckDBInstance.create(':memory:');
     const c = await db.connect();
-    const rows = (await c.runAndReadAll(`SELECT id, label, amount::VARCHAR AS amount, happened_at::VARCHAR AS at FROM read_parquet('${path}') ORDER BY id`)).getRowObjectsJson();
+    const rows = (
+      await c.runAndReadAll(`SELECT id, label, amount::VARCHAR AS amount, happened_at::VARCHAR AS at FROM read_parquet('${path}') ORDER BY id`)
+    ).getRowObjectsJson();
     const [meta] = (await c.runAndReadAll(`SELECT compression FROM parquet_metadata('${path}') LIMIT 1`)).getRowObjectsJson();
     c.closeSync();
     db.closeSync();

@@ -56,12 +56,24 @@ describe('the steps as a state machine runs them: JSON between steps, a fresh en
     state = overTheWire({ ...state, files, timings: { ...state.timings, renderedAt: '2024-01-15T07:00:00.000Z' } });
     const published = await withEngine((deps) => publishStep(state, deps));
     expect(published.pending).toEqual([]);
-    const notice = overTheWire(await notifyStep({ feed: 'daily', partner: null, prefix: '', slot: state.plan.slot.id, runId: state.plan.runId, revision: 1, manifestKey: published.manifestKey }, base));
+    const notice = overTheWire(
+      await notifyStep(
+        { feed: 'daily', partner: null, prefix: '', slot: state.plan.slot.id, runId: state.plan.runId, revision: 1, manifestKey: published.manifestKey },
+        base,
+      ),
+    );
     expect(notice.status).toBe('sent');
 
     const manifest = await readJson(base.store, published.manifestKey);
     expect(manifestProblems(manifest)).toEqual([]);
-    expect(manifest).toMatchObject({ rowCount: 3, query: { engine: 'duckdb' }, files: [{ path: 'part-00000.csv', rows: 3 }, { path: 'part-00000.parquet', rows: 3 }] });
+    expect(manifest).toMatchObject({
+      rowCount: 3,
+      query: { engine: 'duckdb' },
+      files: [
+        { path: 'part-00000.csv', rows: 3 },
+        { path: 'part-00000.parquet', rows: 3 },
+      ],
+    });
     expect(await readJson(base.store, 'daily/latest.json')).toMatchObject({ runId: state.plan.runId });
   });
 });

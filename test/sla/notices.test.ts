@@ -7,7 +7,15 @@ import { manifestFor, runRecordFor } from './sla-fixtures';
 
 const NOW = new Date('2024-01-16T07:00:00Z');
 const drop = (slot: string, day: string, columns: { name: string; type: string }[], revision = 1, rowCount = 3) =>
-  manifestFor({ slot, scheduledFor: `${day}T06:00:00.000Z`, expectedBy: `${day}T08:00:00.000Z`, deliveredAt: `${day}T06:30:00.000Z`, columns, revision, rowCount });
+  manifestFor({
+    slot,
+    scheduledFor: `${day}T06:00:00.000Z`,
+    expectedBy: `${day}T08:00:00.000Z`,
+    deliveredAt: `${day}T06:30:00.000Z`,
+    columns,
+    revision,
+    rowCount,
+  });
 
 describe('schema change between two drops', () => {
   const before = [
@@ -37,15 +45,30 @@ describe('schema change between two drops', () => {
 
   it('reports a reorder of the same columns, and nothing for identical columns', () => {
     expect(schemaChange(before, [...before].reverse())).toEqual({ added: [], removed: [], retyped: [], reordered: true });
-    expect(schemaChange(before, before.map((c) => ({ ...c, nullable: false })))).toBeNull();
+    expect(
+      schemaChange(
+        before,
+        before.map((c) => ({ ...c, nullable: false })),
+      ),
+    ).toBeNull();
   });
 
   it('builds a schema.change notice from two manifests, keyed by the new run, and none when the columns match', () => {
     const previous = drop('20240115T060000Z', '2024-01-15', before);
     const current = drop('20240116T060000Z', '2024-01-16', after);
     const event = schemaChangeEvent(previous, current, NOW)!;
-    expect(event).toMatchObject({ type: 'schema.change', id: `${current.runId}.schema-change`, slot: '20240116T060000Z', update: { supersedes: { runId: previous.runId } } });
-    expect(describeSchemaChange(event.schemaChange!)).toEqual(['added currency (VARCHAR)', 'removed legacy_code (VARCHAR)', 'id: INTEGER → BIGINT', 'amount: DECIMAL(10,2) → DOUBLE']);
+    expect(event).toMatchObject({
+      type: 'schema.change',
+      id: `${current.runId}.schema-change`,
+      slot: '20240116T060000Z',
+      update: { supersedes: { runId: previous.runId } },
+    });
+    expect(describeSchemaChange(event.schemaChange!)).toEqual([
+      'added currency (VARCHAR)',
+      'removed legacy_code (VARCHAR)',
+      'id: INTEGER → BIGINT',
+      'amount: DECIMAL(10,2) → DOUBLE',
+    ]);
     expect(schemaChangeEvent(previous, drop('20240116T060000Z', '2024-01-16', before), NOW)).toBeNull();
     expect(schemaChangeEvent(null, current, NOW)).toBeNull();
   });
@@ -56,7 +79,13 @@ describe('notice builders', () => {
     const r1 = drop('20240115T060000Z', '2024-01-15', [{ name: 'id', type: 'INTEGER' }], 1, 3);
     const r2 = drop('20240115T060000Z', '2024-01-15', [{ name: 'id', type: 'INTEGER' }], 2, 4);
     expect(dataUpdateEvent(r1, null, NOW)).toBeNull();
-    expect(dataUpdateEvent(r2, r1, NOW)).toMatchObject({ type: 'data.update', id: `${r2.runId}.data-update`, revision: 2, rowCount: 4, update: { supersedes: { runId: r1.runId, revision: 1 }, previousRowCount: 3 } });
+    expect(dataUpdateEvent(r2, r1, NOW)).toMatchObject({
+      type: 'data.update',
+      id: `${r2.runId}.data-update`,
+      revision: 2,
+      rowCount: 4,
+      update: { supersedes: { runId: r1.runId, revision: 1 }, previousRowCount: 3 },
+    });
   });
 
   it('build validation.failed for operators from a run record, listing the failed checks only', () => {
@@ -70,22 +99,66 @@ describe('notice builders', () => {
         ],
       },
     };
-    expect(validationFailedEvent(run, NOW)).toMatchObject({ type: 'validation.failed', audience: 'operators', id: `${run.runId}.validation-failed`, validation: { failed: [{ name: 'unique(id)', message: '2 duplicate rows' }] } });
+    expect(validationFailedEvent(run, NOW)).toMatchObject({
+      type: 'validation.failed',
+      audience: 'operators',
+      id: `${run.runId}.validation-failed`,
+      validation: { failed: [{ name: 'unique(id)', message: '2 duplicate rows' }] },
+    });
     expect(validationFailedEvent(runRecordFor({ slot: '20240115T060000Z', status: 'failed', startedAt: NOW.toISOString() }), NOW)).toBeNull();
   });
 });
 
 describe('event text', () => {
-  const base = { id: 'k', feed: 'daily', partner: 'acme', runId: '20240115T060000Z-r1-abc', revision: 1, slot: '20240115T060000Z', occurredAt: '2024-01-15T09:00:00.000Z' };
+  const base = {
+    id: 'k',
+    feed: 'daily',
+    partner: 'acme',
+    runId: '20240115T060000Z-r1-abc',
+    revision: 1,
+    slot: '20240115T060000Z',
+    occurredAt: '2024-01-15T09:00:00.000Z',
+  };
   const link = (url: string) => ({ url, expiresAt: '2024-01-15T10:00:00.000Z' });
   const events: Record<DropEventType, DropEvent> = {
-    'drop.delivered': { ...base, type: 'drop.delivered', rowCount: 3, manifest: { key: 'm', link: link('https://x/manifest.json') }, files: [{ path: 'part-00000.csv', format: 'csv', rows: 3, bytes: 10, sha256: 'ab', link: link('https://x/part-00000.csv') }], sla: { expectedBy: '2024-01-15T08:00:00.000Z', deliveredAt: '2024-01-15T08:05:00.000Z', status: 'LATE' } },
+    'drop.delivered': {
+      ...base,
+      type: 'drop.delivered',
+      rowCount: 3,
+      manifest: { key: 'm', link: link('https://x/manifest.json') },
+      files: [{ path: 'part-00000.csv', format: 'csv', rows: 3, bytes: 10, sha256: 'ab', link: link('https://x/part-00000.csv') }],
+      sla: { expectedBy: '2024-01-15T08:00:00.000Z', deliveredAt: '2024-01-15T08:05:00.000Z', status: 'LATE' },
+    },
     'run.failed': { ...base, type: 'run.failed', error: { step: 'stage', name: 'QueryFailedError', message: 'no table events' } },
-    'data.delay': { ...base, type: 'data.delay', delay: { phase: 'missed', scheduledFor: '2024-01-15T06:00:00.000Z', expectedBy: '2024-01-15T08:00:00.000Z', missedAt: '2024-01-15T08:30:00.000Z', state: 'MISSED', detail: 'no run is recorded' } },
-    'data.delay.recovered': { ...base, type: 'data.delay.recovered', recovery: { expectedBy: '2024-01-15T08:00:00.000Z', deliveredAt: '2024-01-15T09:05:00.000Z', latenessSeconds: 3900, status: 'LATE' } },
+    'data.delay': {
+      ...base,
+      type: 'data.delay',
+      delay: {
+        phase: 'missed',
+        scheduledFor: '2024-01-15T06:00:00.000Z',
+        expectedBy: '2024-01-15T08:00:00.000Z',
+        missedAt: '2024-01-15T08:30:00.000Z',
+        state: 'MISSED',
+        detail: 'no run is recorded',
+      },
+    },
+    'data.delay.recovered': {
+      ...base,
+      type: 'data.delay.recovered',
+      recovery: { expectedBy: '2024-01-15T08:00:00.000Z', deliveredAt: '2024-01-15T09:05:00.000Z', latenessSeconds: 3900, status: 'LATE' },
+    },
     'data.update': { ...base, type: 'data.update', revision: 2, rowCount: 4, update: { supersedes: { runId: 'r1', revision: 1 }, previousRowCount: 3 } },
-    'schema.change': { ...base, type: 'schema.change', schemaChange: { added: [], removed: [], retyped: [{ name: 'amount', from: 'DECIMAL(10,2)', to: 'DOUBLE' }], reordered: false } },
-    'validation.failed': { ...base, type: 'validation.failed', audience: 'operators', validation: { status: 'fail', failed: [{ name: 'unique(id)', type: 'unique', severity: 'error', outcome: 'fail', message: '2 duplicate rows' }] } },
+    'schema.change': {
+      ...base,
+      type: 'schema.change',
+      schemaChange: { added: [], removed: [], retyped: [{ name: 'amount', from: 'DECIMAL(10,2)', to: 'DOUBLE' }], reordered: false },
+    },
+    'validation.failed': {
+      ...base,
+      type: 'validation.failed',
+      audience: 'operators',
+      validation: { status: 'fail', failed: [{ name: 'unique(id)', type: 'unique', severity: 'error', outcome: 'fail', message: '2 duplicate rows' }] },
+    },
   };
   const expected: Record<DropEventType, [RegExp, RegExp]> = {
     'drop.delivered': [/slot 20240115T060000Z delivered late/, /https:\/\/x\/part-00000\.csv[\s\S]*Links expire at 2024-01-15T10:00/],

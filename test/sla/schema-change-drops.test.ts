@@ -14,8 +14,11 @@ describe('schema change between two real drops', () => {
 
   it('names the column added, the column removed and each type that changed, from the manifests DuckDB wrote', async () => {
     const first = await runFeed(p.dir, 'daily', { slot: '2024-01-15T06:00:00Z', now: '2024-01-15T07:00:00Z' });
-    p.write('feeds/daily.sql', `SELECT id::BIGINT AS id, amount::DOUBLE AS amount, happened_at, 'EUR' AS currency FROM events
-WHERE happened_at >= $window_start AND happened_at < $window_end ORDER BY id`);
+    p.write(
+      'feeds/daily.sql',
+      `SELECT id::BIGINT AS id, amount::DOUBLE AS amount, happened_at, 'EUR' AS currency FROM events
+WHERE happened_at >= $window_start AND happened_at < $window_end ORDER BY id`,
+    );
     const second = await runFeed(p.dir, 'daily', { slot: '2024-01-16T06:00:00Z', now: '2024-01-16T07:00:00Z' });
     expect([first.outcome.status, second.outcome.status]).toEqual(['delivered', 'delivered']);
     const event = schemaChangeEvent(first.outcome.manifest!, second.outcome.manifest!, new Date('2024-01-16T07:00:00Z'))!;
@@ -28,6 +31,8 @@ WHERE happened_at >= $window_start AND happened_at < $window_end ORDER BY id`);
       ],
       reordered: false,
     });
-    expect(eventText(event).text).toContain('  - added currency (VARCHAR)\n  - removed label (VARCHAR)\n  - id: INTEGER → BIGINT\n  - amount: DECIMAL(10,2) → DOUBLE\n');
+    expect(eventText(event).text).toContain(
+      '  - added currency (VARCHAR)\n  - removed label (VARCHAR)\n  - id: INTEGER → BIGINT\n  - amount: DECIMAL(10,2) → DOUBLE\n',
+    );
   });
 });

@@ -18,14 +18,22 @@ async function prepare(p: TempProject): Promise<void> {
   const m13 = { slot: '20240113T060000Z', scheduledFor: `${day(13)}T06:00:00.000Z`, expectedBy: `${day(13)}T08:00:00.000Z` };
   await putManifest(store, manifestFor({ ...m13, deliveredAt: `${day(13)}T08:30:00.000Z`, rowCount: 2 }));
   await putManifest(store, manifestFor({ ...m13, deliveredAt: `${day(13)}T10:00:00.000Z`, rowCount: 4, revision: 2 }));
-  await putRun(store, runRecordFor({ slot: '20240114T060000Z', status: 'validation_failed', startedAt: `${day(14)}T06:01:00.000Z`, message: 'check unique(id) failed' }));
+  await putRun(
+    store,
+    runRecordFor({ slot: '20240114T060000Z', status: 'validation_failed', startedAt: `${day(14)}T06:01:00.000Z`, message: 'check unique(id) failed' }),
+  );
   const run = await dropkit(['run', 'daily', '--project', p.dir, '--slot', '2024-01-15T06:00:00Z', '--now', '2024-01-15T07:00:00Z']);
   expect(run.code).toBe(0);
 }
 
 function outbox(p: TempProject): { type: string; id: string; delay?: { phase: string } }[] {
   const file = join(p.dir, 'out/_outbox/events.jsonl');
-  return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l)) : [];
+  return existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+    : [];
 }
 
 describe('dropkit sla and the per-slot history', () => {
@@ -43,7 +51,10 @@ describe('dropkit sla and the per-slot history', () => {
     await prepare(p);
     const r = await dropkit(['history', 'daily', '--project', p.dir, '--from', '2024-01-12', '--to', NOW, '--now', NOW]);
     expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => l.split(/ {2,}/));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(/ {2,}/));
     expect(lines).toEqual([
       ['slot', 'partner', 'expected by', 'delivered at', 'lateness', 'state', 'rows', 'validation', 'rev'],
       ['20240116T060000Z', '-', '2024-01-16 08:00 UTC', '-', '-', 'MISSED', '-', '-', '-'],
@@ -56,7 +67,10 @@ describe('dropkit sla and the per-slot history', () => {
     expect(json.slots.map((s: { slot: string; state: string }) => `${s.slot} ${s.state}`)).toEqual(['20240116T060000Z MISSED', '20240115T060000Z MET']);
     // The per-run view is still there.
     const runs = await dropkit(['history', 'daily', '--project', p.dir, '--runs']);
-    expect(runs.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^20240115T060000Z {2}r1 {2}delivered 3 rows/), expect.stringMatching(/^20240114T060000Z {2}r1 {2}validation failed at validate/)]);
+    expect(runs.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(/^20240115T060000Z {2}r1 {2}delivered 3 rows/),
+      expect.stringMatching(/^20240114T060000Z {2}r1 {2}validation failed at validate/),
+    ]);
   });
 
   it('sla prints every slot of the window, exits 4 when one needs attention, and tells each change once', async () => {
@@ -76,7 +90,10 @@ describe('dropkit sla and the per-slot history', () => {
       expect.stringMatching(/^schema.change 20240115T060000Z-r1-[0-9a-f]{12}\.schema-change$/),
       expect.stringMatching(/^validation.failed 20240114T060000Z-r1-[0-9a-f]{12}\.validation-failed$/),
     ]);
-    expect(outbox(p).find((e) => e.type === 'validation.failed')).toMatchObject({ audience: 'operators', error: { name: 'ValidationFailedError', message: 'check unique(id) failed' } });
+    expect(outbox(p).find((e) => e.type === 'validation.failed')).toMatchObject({
+      audience: 'operators',
+      error: { name: 'ValidationFailedError', message: 'check unique(id) failed' },
+    });
     const again = await dropkit(['sla', '--project', p.dir, '--at', NOW, '--look-back', 'P4DT6H', '--json']);
     expect(again.code).toBe(4);
     expect(JSON.parse(again.stdout)).toMatchObject({ status: 'attention', exitCode: 4, notices: [], counts: { MISSED: 2, FAILED: 1 } });
@@ -109,7 +126,10 @@ describe('dropkit sla and the per-slot history', () => {
   });
 
   it('sla stops with exit 2 before claiming anything when a webhook secret is missing', async () => {
-    p.write('feeds/daily.yaml', dailyFeed('daily', 'notify:\n  - type: webhook\n    url: https://partner.example/hook\n    secretEnv: DROPKIT_TEST_NO_SUCH_SECRET\n'));
+    p.write(
+      'feeds/daily.yaml',
+      dailyFeed('daily', 'notify:\n  - type: webhook\n    url: https://partner.example/hook\n    secretEnv: DROPKIT_TEST_NO_SUCH_SECRET\n'),
+    );
     const r = await dropkit(['sla', '--project', p.dir, '--at', NOW]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('DROPKIT_TEST_NO_SUCH_SECRET');

@@ -30,8 +30,16 @@ export function coords(feed = 'daily', partner: string | null = null): DropCoord
 
 /** The fields of a manifest the watch, history and report read; the rest is filled plausibly. */
 export function manifestFor(opts: {
-  feed?: string; partner?: string | null; slot: string; scheduledFor: string; expectedBy: string; deliveredAt: string;
-  revision?: number; rowCount?: number; columns?: { name: string; type: string }[]; supersedes?: string | null;
+  feed?: string;
+  partner?: string | null;
+  slot: string;
+  scheduledFor: string;
+  expectedBy: string;
+  deliveredAt: string;
+  revision?: number;
+  rowCount?: number;
+  columns?: { name: string; type: string }[];
+  supersedes?: string | null;
 }): Manifest {
   const revision = opts.revision ?? 1;
   const feed = opts.feed ?? 'daily';
@@ -44,9 +52,21 @@ export function manifestFor(opts: {
     revision,
     supersedes: opts.supersedes ?? (revision > 1 ? deriveRunId(feed, opts.partner ?? null, opts.slot, revision - 1) : null),
     status: 'DELIVERED',
-    slot: { id: opts.slot, scheduledFor: opts.scheduledFor, dataInterval: { start: opts.scheduledFor, end: opts.scheduledFor }, timezone: 'UTC', cron: '0 6 * * *' },
+    slot: {
+      id: opts.slot,
+      scheduledFor: opts.scheduledFor,
+      dataInterval: { start: opts.scheduledFor, end: opts.scheduledFor },
+      timezone: 'UTC',
+      cron: '0 6 * * *',
+    },
     sla: { expectedBy: opts.expectedBy, warnAt: null, deliveredAt: opts.deliveredAt, latenessSeconds: late, status: late > 0 ? 'LATE' : 'MET' },
-    timings: { startedAt: opts.deliveredAt, stagedAt: opts.deliveredAt, validatedAt: opts.deliveredAt, renderedAt: opts.deliveredAt, publishedAt: opts.deliveredAt },
+    timings: {
+      startedAt: opts.deliveredAt,
+      stagedAt: opts.deliveredAt,
+      validatedAt: opts.deliveredAt,
+      renderedAt: opts.deliveredAt,
+      publishedAt: opts.deliveredAt,
+    },
     query: { engine: 'duckdb', sqlSha256: '0'.repeat(64), parameters: {}, executionId: null, bytesScanned: null },
     schema: { columns: (opts.columns ?? [{ name: 'id', type: 'INTEGER' }]).map((c) => ({ ...c, nullable: true })) },
     rowCount: opts.rowCount ?? 3,
@@ -64,8 +84,16 @@ export async function putManifest(store: LocalStore, m: Manifest, c = coords(m.f
 }
 
 export function runRecordFor(opts: {
-  feed?: string; partner?: string | null; slot: string; status: RunRecord['status']; startedAt: string; step?: RunRecord['step'];
-  revision?: number; message?: string; manifest?: string | null; rowCount?: number | null;
+  feed?: string;
+  partner?: string | null;
+  slot: string;
+  status: RunRecord['status'];
+  startedAt: string;
+  step?: RunRecord['step'];
+  revision?: number;
+  message?: string;
+  manifest?: string | null;
+  rowCount?: number | null;
 }): RunRecord {
   const feed = opts.feed ?? 'daily';
   const revision = opts.revision ?? 1;

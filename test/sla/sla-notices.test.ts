@@ -23,7 +23,10 @@ describe('the SLA watch tells each change once', () => {
 
   it('sends no notice for a slot that is pending or delivered on time', async () => {
     await watch('2024-01-15T06:30:00Z');
-    await putManifest(t.store, manifestFor({ slot: SLOT, scheduledFor: '2024-01-15T06:00:00.000Z', expectedBy: '2024-01-15T08:00:00.000Z', deliveredAt: '2024-01-15T06:40:00.000Z' }));
+    await putManifest(
+      t.store,
+      manifestFor({ slot: SLOT, scheduledFor: '2024-01-15T06:00:00.000Z', expectedBy: '2024-01-15T08:00:00.000Z', deliveredAt: '2024-01-15T06:40:00.000Z' }),
+    );
     const out = await watch('2024-01-15T09:00:00Z');
     expect(out.slots[0].state).toBe('MET');
     expect(partner.events).toEqual([]);
@@ -67,7 +70,10 @@ describe('the SLA watch tells each change once', () => {
 
   it('sends a recovery notice once when a delayed slot is delivered, with its lateness', async () => {
     await watch('2024-01-15T09:00:00Z');
-    await putManifest(t.store, manifestFor({ slot: SLOT, scheduledFor: '2024-01-15T06:00:00.000Z', expectedBy: '2024-01-15T08:00:00.000Z', deliveredAt: '2024-01-15T09:15:00.000Z' }));
+    await putManifest(
+      t.store,
+      manifestFor({ slot: SLOT, scheduledFor: '2024-01-15T06:00:00.000Z', expectedBy: '2024-01-15T08:00:00.000Z', deliveredAt: '2024-01-15T09:15:00.000Z' }),
+    );
     const out = await watch('2024-01-15T09:30:00Z');
     expect(out.slots[0].state).toBe('LATE');
     await watch('2024-01-15T09:40:00Z');
@@ -101,7 +107,10 @@ describe('the SLA watch tells each change once', () => {
   });
 
   it('writes nothing and tells nobody when asked to report only', async () => {
-    const out = await slaWatch({ ...input, at: '2024-01-15T09:00:00Z', notify: false }, { store: t.store, clock: fixedClock('2024-01-15T09:00:00Z'), notifiers: { consumers: () => [partner], operators: [ops] } });
+    const out = await slaWatch(
+      { ...input, at: '2024-01-15T09:00:00Z', notify: false },
+      { store: t.store, clock: fixedClock('2024-01-15T09:00:00Z'), notifiers: { consumers: () => [partner], operators: [ops] } },
+    );
     expect(out.slots[0].state).toBe('MISSED');
     expect(partner.events).toEqual([]);
     expect(await t.store.exists(`_sla/daily/slot=${SLOT}.json`)).toBe(false);
@@ -110,7 +119,16 @@ describe('the SLA watch tells each change once', () => {
   it('sends again a notice whose claim is older than 15 minutes (its sender died), but not a fresh claim', async () => {
     const key = `_sla/daily/slot=${SLOT}.json`;
     const claim = (claimedAt: string) =>
-      JSON.stringify({ version: 1, feed: 'daily', partner: null, slot: SLOT, state: 'MISSED', updatedAt: claimedAt, changes: [{ state: 'MISSED', at: claimedAt }], notices: [{ id: `sla:daily:-:${SLOT}:data.delay.missed`, type: 'data.delay', status: 'claimed', claimedAt }] });
+      JSON.stringify({
+        version: 1,
+        feed: 'daily',
+        partner: null,
+        slot: SLOT,
+        state: 'MISSED',
+        updatedAt: claimedAt,
+        changes: [{ state: 'MISSED', at: claimedAt }],
+        notices: [{ id: `sla:daily:-:${SLOT}:data.delay.missed`, type: 'data.delay', status: 'claimed', claimedAt }],
+      });
     await t.store.put(key, claim('2024-01-15T08:55:00.000Z'));
     await watch('2024-01-15T09:00:00Z');
     expect(partner.events).toEqual([]);

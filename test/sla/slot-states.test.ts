@@ -47,20 +47,49 @@ describe('the SLA state of a slot at a fixed time', () => {
   });
 
   it('is FAILED with the kind of failure: validation or error', async () => {
-    await putRun(t.store, runRecordFor({ slot: SLOT, status: 'validation_failed', startedAt: '2024-01-15T06:01:00.000Z', message: 'check unique(id) failed: 2 duplicate rows' }));
-    expect((await stateAt('2024-01-15T06:30:00Z')).slots[0]).toMatchObject({ state: 'FAILED', failure: { kind: 'validation', step: 'validate', message: 'check unique(id) failed: 2 duplicate rows' } });
+    await putRun(
+      t.store,
+      runRecordFor({ slot: SLOT, status: 'validation_failed', startedAt: '2024-01-15T06:01:00.000Z', message: 'check unique(id) failed: 2 duplicate rows' }),
+    );
+    expect((await stateAt('2024-01-15T06:30:00Z')).slots[0]).toMatchObject({
+      state: 'FAILED',
+      failure: { kind: 'validation', step: 'validate', message: 'check unique(id) failed: 2 duplicate rows' },
+    });
     // A later run that failed in the engine is what the slot shows now.
-    await putRun(t.store, runRecordFor({ slot: SLOT, status: 'failed', revision: 1, startedAt: '2024-01-15T06:20:00.000Z', step: 'stage', message: 'table events does not exist\nmore' }));
-    expect((await stateAt('2024-01-15T06:30:00Z')).slots[0]).toMatchObject({ state: 'FAILED', failure: { kind: 'error', step: 'stage', message: 'table events does not exist' } });
+    await putRun(
+      t.store,
+      runRecordFor({
+        slot: SLOT,
+        status: 'failed',
+        revision: 1,
+        startedAt: '2024-01-15T06:20:00.000Z',
+        step: 'stage',
+        message: 'table events does not exist\nmore',
+      }),
+    );
+    expect((await stateAt('2024-01-15T06:30:00Z')).slots[0]).toMatchObject({
+      state: 'FAILED',
+      failure: { kind: 'error', step: 'stage', message: 'table events does not exist' },
+    });
   });
 
   it('is MET or LATE once delivered, with the lateness of the first delivery and the rows of the newest revision', async () => {
     const first = manifestFor({ slot: SLOT, scheduledFor: AT, expectedBy: '2024-01-15T08:00:00.000Z', deliveredAt: '2024-01-15T08:20:00.000Z', rowCount: 5 });
     await putManifest(t.store, first);
     const late = await stateAt('2024-01-15T09:00:00Z');
-    expect(late.slots[0]).toMatchObject({ state: 'LATE', latenessSeconds: 1200, deliveredAt: '2024-01-15T08:20:00.000Z', rowCount: 5, revision: 1, detail: 'delivered 20 min late' });
+    expect(late.slots[0]).toMatchObject({
+      state: 'LATE',
+      latenessSeconds: 1200,
+      deliveredAt: '2024-01-15T08:20:00.000Z',
+      rowCount: 5,
+      revision: 1,
+      detail: 'delivered 20 min late',
+    });
     expect(late.allDelivered).toBe(true);
-    await putManifest(t.store, manifestFor({ slot: SLOT, scheduledFor: AT, expectedBy: '2024-01-15T08:00:00.000Z', deliveredAt: '2024-01-15T10:00:00.000Z', revision: 2, rowCount: 6 }));
+    await putManifest(
+      t.store,
+      manifestFor({ slot: SLOT, scheduledFor: AT, expectedBy: '2024-01-15T08:00:00.000Z', deliveredAt: '2024-01-15T10:00:00.000Z', revision: 2, rowCount: 6 }),
+    );
     expect((await stateAt('2024-01-15T11:00:00Z')).slots[0]).toMatchObject({ state: 'LATE', latenessSeconds: 1200, rowCount: 6, revision: 2, revisions: 2 });
   });
 
@@ -78,10 +107,27 @@ describe('the SLA state of a slot at a fixed time', () => {
 
   it('reads a long window (hundreds of slots) with one listing of the feed and still finds each delivery', async () => {
     const hourly = { ...DAILY, schedule: { cron: '0 * * * *', timezone: 'UTC' } };
-    await putManifest(t.store, manifestFor({ slot: '20240105T030000Z', scheduledFor: '2024-01-05T03:00:00.000Z', expectedBy: '2024-01-05T05:00:00.000Z', deliveredAt: '2024-01-05T04:00:00.000Z' }));
+    await putManifest(
+      t.store,
+      manifestFor({
+        slot: '20240105T030000Z',
+        scheduledFor: '2024-01-05T03:00:00.000Z',
+        expectedBy: '2024-01-05T05:00:00.000Z',
+        deliveredAt: '2024-01-05T04:00:00.000Z',
+      }),
+    );
     await putRun(t.store, runRecordFor({ slot: '20240106T030000Z', status: 'failed', startedAt: '2024-01-06T03:01:00.000Z' }));
-    const record = await deliveryRecord({ feed: hourly, prefix: '', from: new Date('2024-01-01T00:00:00Z'), to: new Date('2024-01-11T00:00:00Z'), now: new Date('2024-01-11T00:00:00Z') }, t.store);
+    const record = await deliveryRecord(
+      { feed: hourly, prefix: '', from: new Date('2024-01-01T00:00:00Z'), to: new Date('2024-01-11T00:00:00Z'), now: new Date('2024-01-11T00:00:00Z') },
+      t.store,
+    );
     expect(record).toHaveLength(241);
-    expect(record.filter((s) => s.state !== 'MISSED').map((s) => `${s.slot} ${s.state}`)).toEqual(['20240105T030000Z MET', '20240106T030000Z FAILED', '20240110T220000Z AT_RISK', '20240110T230000Z AT_RISK', '20240111T000000Z PENDING']);
+    expect(record.filter((s) => s.state !== 'MISSED').map((s) => `${s.slot} ${s.state}`)).toEqual([
+      '20240105T030000Z MET',
+      '20240106T030000Z FAILED',
+      '20240110T220000Z AT_RISK',
+      '20240110T230000Z AT_RISK',
+      '20240111T000000Z PENDING',
+    ]);
   });
 });

@@ -162,7 +162,10 @@ export class AthenaEngine implements QueryEngine {
    */
   async execute(statement: Statement): Promise<Execution> {
     const staging = this.stagingPrefixOf(statement.sql);
-    const input = staging === undefined ? { ...startInput(statement, '', this.options), ResultConfiguration: undefined } : startInput(statement, `${staging}${RESULTS_DIR}`, this.options);
+    const input =
+      staging === undefined
+        ? { ...startInput(statement, '', this.options), ResultConfiguration: undefined }
+        : startInput(statement, `${staging}${RESULTS_DIR}`, this.options);
     let done: QueryExecution;
     try {
       done = await this.run(input);
@@ -194,7 +197,9 @@ export class AthenaEngine implements QueryEngine {
   /** Columns and types of the staging table, from the Glue catalog through Athena. */
   private async tableColumns(table: string): Promise<ColumnSchema[]> {
     const out = await this.call(() =>
-      this.client.send(new GetTableMetadataCommand({ CatalogName: this.options.catalog ?? 'AwsDataCatalog', DatabaseName: this.options.stagingDatabase, TableName: table })),
+      this.client.send(
+        new GetTableMetadataCommand({ CatalogName: this.options.catalog ?? 'AwsDataCatalog', DatabaseName: this.options.stagingDatabase, TableName: table }),
+      ),
     );
     const columns = out.TableMetadata?.Columns;
     if (!columns) throw new QueryFailedError(`Athena reports no columns for the staging table ${this.options.stagingDatabase}.${table}`);
@@ -211,7 +216,9 @@ export class AthenaEngine implements QueryEngine {
     let nextToken: string | undefined;
     let header = true;
     do {
-      const page: GetQueryResultsCommandOutput = await this.call(() => this.client.send(new GetQueryResultsCommand({ QueryExecutionId: done.QueryExecutionId, NextToken: nextToken })));
+      const page: GetQueryResultsCommandOutput = await this.call(() =>
+        this.client.send(new GetQueryResultsCommand({ QueryExecutionId: done.QueryExecutionId, NextToken: nextToken })),
+      );
       if (!names) {
         const info = page.ResultSet?.ResultSetMetadata?.ColumnInfo ?? [];
         names = info.map((c) => c.Name ?? c.Label ?? '');
@@ -342,7 +349,9 @@ export class AthenaEngine implements QueryEngine {
         await Promise.resolve()
           .then(() => this.client.send(new StopQueryExecutionCommand({ QueryExecutionId: id })))
           .catch(() => undefined);
-        throw new QueryFailedError(`Athena query ${id} is still ${state ?? 'unknown'} after ${Math.round((this.options.maxWaitMs ?? 30 * 60_000) / 1000)} s; raise maxWaitMs or look at it in the ${this.options.workGroup} workgroup`);
+        throw new QueryFailedError(
+          `Athena query ${id} is still ${state ?? 'unknown'} after ${Math.round((this.options.maxWaitMs ?? 30 * 60_000) / 1000)} s; raise maxWaitMs or look at it in the ${this.options.workGroup} workgroup`,
+        );
       }
       await sleep(wait);
       wait = Math.min(wait * 2, 5000);
@@ -372,7 +381,12 @@ export class AthenaEngine implements QueryEngine {
 
   private executionOf(execution: QueryExecution, rows: number | null): Execution {
     const stats = execution.Statistics;
-    return { executionId: execution.QueryExecutionId ?? null, rows, bytesScanned: stats?.DataScannedInBytes ?? null, engineMillis: stats?.EngineExecutionTimeInMillis ?? null };
+    return {
+      executionId: execution.QueryExecutionId ?? null,
+      rows,
+      bytesScanned: stats?.DataScannedInBytes ?? null,
+      engineMillis: stats?.EngineExecutionTimeInMillis ?? null,
+    };
   }
 
   /** The store key of a finished query's result CSV. */

@@ -65,7 +65,10 @@ export function sha256Hex(text: string): string {
  */
 export function requestToken(readable: readonly string[], identity: string): string {
   const hash = sha256Hex(identity).slice(0, 32);
-  const head = readable.join('.').replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 128 - hash.length - 1);
+  const head = readable
+    .join('.')
+    .replace(/[^A-Za-z0-9._-]/g, '_')
+    .slice(0, 128 - hash.length - 1);
   return `${head}-${hash}`.replace(/^-/, '');
 }
 
@@ -75,7 +78,11 @@ export function requestToken(readable: readonly string[], identity: string): str
  * a table (and a location) of its own instead of colliding with the last one.
  */
 export function stagingTableName(runId: string, attemptId: string, identity: string): string {
-  const safe = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
+  const safe = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '_')
+      .replace(/^_+|_+$/g, '');
   return `stg_${safe(runId).slice(0, 120)}_${safe(attemptId).slice(0, 60)}_${sha256Hex(identity).slice(0, 12)}`;
 }
 
@@ -125,7 +132,8 @@ export function notOneSelect(sql: string): string | undefined {
   const code = blankLiteralsAndComments(text);
   if (code.includes(';')) return 'a check must be one SELECT statement; this SQL holds several';
   const first = /^[\s(]*([A-Za-z]+)/.exec(code)?.[1]?.toUpperCase();
-  if (first !== 'SELECT' && first !== 'WITH' && first !== 'VALUES') return `a check must be a read-only SELECT statement; this one starts with ${first ?? 'nothing'}`;
+  if (first !== 'SELECT' && first !== 'WITH' && first !== 'VALUES')
+    return `a check must be a read-only SELECT statement; this one starts with ${first ?? 'nothing'}`;
   return undefined;
 }
 
@@ -197,7 +205,13 @@ export function engineType(type: string): string {
   const nested = /^(array|map)<(.*)>$/.exec(t);
   if (nested) return `${nested[1].toUpperCase()}(${splitTop(nested[2]).map(engineType).join(', ')})`;
   const struct = /^struct<(.*)>$/.exec(t);
-  if (struct) return `ROW(${splitTop(struct[1]).map((f) => { const k = f.indexOf(':'); return `${f.slice(0, k)} ${engineType(f.slice(k + 1))}`; }).join(', ')})`;
+  if (struct)
+    return `ROW(${splitTop(struct[1])
+      .map((f) => {
+        const k = f.indexOf(':');
+        return `${f.slice(0, k)} ${engineType(f.slice(k + 1))}`;
+      })
+      .join(', ')})`;
   return type.trim().toUpperCase();
 }
 

@@ -104,8 +104,7 @@ function fieldSql(text: string, column: ColumnSchema, dialect: CsvDialect): stri
 /** A column name as the Node writer renders it in the header (a name is a string, never NULL). */
 function headerField(name: string, dialect: CsvDialect, bom: boolean): string {
   const { delimiter, quote, nullText } = dialect;
-  const needs =
-    dialect.quoting === 'all' || name === nullText || name.startsWith('\uFEFF') || [delimiter, quote, '\n', '\r'].some((c) => name.includes(c));
+  const needs = dialect.quoting === 'all' || name === nullText || name.startsWith('\uFEFF') || [delimiter, quote, '\n', '\r'].some((c) => name.includes(c));
   const field = needs ? quote + name.split(quote).join(quote + quote) + quote : name;
   return (bom ? '\ufeff' : '') + field;
 }

@@ -131,7 +131,10 @@ export class DuckDbEngine implements QueryEngine {
     try {
       await this.connection.run(`CREATE OR REPLACE VIEW ${quoteIdent(name)} AS SELECT * FROM ${reader}`);
     } catch (error) {
-      throw new QueryFailedError(`source "${name}" (${source.path}) cannot be read as ${source.format}: ${messageOf(error).split('\n')[0]}; fix its path under sources: in the project file`, { cause: error });
+      throw new QueryFailedError(
+        `source "${name}" (${source.path}) cannot be read as ${source.format}: ${messageOf(error).split('\n')[0]}; fix its path under sources: in the project file`,
+        { cause: error },
+      );
     }
   }
 
@@ -205,7 +208,15 @@ export class DuckDbEngine implements QueryEngine {
     const format: DuckDbStagedFormat = (await this.files.exists(parquetKey)) ? 'parquet' : 'duckdb';
     const location = request.stagingPrefix + (format === 'parquet' ? STAGED_PARQUET : STAGED_DATABASE);
     const alias = quoteIdent(stagedName(request.stagingPrefix));
-    const partial: StagedTable = { engine: 'duckdb', table: format === 'parquet' ? alias : `${alias}.staged`, location, format, rowCount: 0, columns: [], execution };
+    const partial: StagedTable = {
+      engine: 'duckdb',
+      table: format === 'parquet' ? alias : `${alias}.staged`,
+      location,
+      format,
+      rowCount: 0,
+      columns: [],
+      execution,
+    };
     if (format === 'parquet') await this.files.commit(parquetKey);
     const table = await this.attach(partial);
     const columns = await this.exclusive(() => this.describe(table));
@@ -340,7 +351,13 @@ export class DuckDbEngine implements QueryEngine {
       // The staged file is exactly what this COPY would write: hand over a hard link, no second pass.
       const scratch = await this.scratchFile('part-00000.parquet');
       await link(await this.files.readablePath(staged.location), scratch);
-      return [{ key: options.prefix + 'part-00000.parquet', rows: staged.rowCount, ...(await this.files.adopt(options.prefix + 'part-00000.parquet', scratch, contentType)) }];
+      return [
+        {
+          key: options.prefix + 'part-00000.parquet',
+          rows: staged.rowCount,
+          ...(await this.files.adopt(options.prefix + 'part-00000.parquet', scratch, contentType)),
+        },
+      ];
     }
     const codec = options.compression === 'uncompressed' ? 'uncompressed' : options.compression;
     const files: ExportedFile[] = [];
@@ -373,7 +390,9 @@ export class DuckDbEngine implements QueryEngine {
         return toNumber(written.getRows()[0]?.[0]) ?? 0;
       });
       // Gzipped by Node while stored and hashed: Node's zlib outpaces DuckDB's, and is what the Node writer uses.
-      const stored = dialect.gzip ? await this.storeGzipped(options.prefix + name, scratch, contentType) : await this.files.adopt(options.prefix + name, scratch, contentType);
+      const stored = dialect.gzip
+        ? await this.storeGzipped(options.prefix + name, scratch, contentType)
+        : await this.files.adopt(options.prefix + name, scratch, contentType);
       files.push({ key: options.prefix + name, rows, ...stored });
     }
     return files;
@@ -404,7 +423,8 @@ export class DuckDbEngine implements QueryEngine {
       const numbered = `read_parquet(${sqlString(path)}, file_row_number = true)`;
       return Array.from(
         { length: parts },
-        (_, i) => `(SELECT * EXCLUDE (file_row_number) FROM ${numbered} WHERE file_row_number >= ${i * rowsPerPart} AND file_row_number < ${(i + 1) * rowsPerPart})`,
+        (_, i) =>
+          `(SELECT * EXCLUDE (file_row_number) FROM ${numbered} WHERE file_row_number >= ${i * rowsPerPart} AND file_row_number < ${(i + 1) * rowsPerPart})`,
       );
     }
     const [ids] = await this.query(`SELECT count(*) AS n, min(rowid) AS lo, max(rowid) AS hi FROM ${table}`, staged);
@@ -494,7 +514,9 @@ function bindPositional(prepared: DuckDBPreparedStatement, parameters: readonly 
  */
 function parquetKeepsType(type: string): boolean {
   const scalar = type.replace(/(\[\d*\])+$/, '');
-  return /^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL\(\d+,\d+\)|VARCHAR|BLOB|DATE|TIME|TIMESTAMP|TIMESTAMP WITH TIME ZONE|TIMESTAMP_MS|TIMESTAMP_NS|TIMESTAMP_S|INTERVAL|UUID)$/.test(scalar);
+  return /^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL\(\d+,\d+\)|VARCHAR|BLOB|DATE|TIME|TIMESTAMP|TIMESTAMP WITH TIME ZONE|TIMESTAMP_MS|TIMESTAMP_NS|TIMESTAMP_S|INTERVAL|UUID)$/.test(
+    scalar,
+  );
 }
 
 /** The SQL alias of the rows staged under a prefix (or at a key in it): unique per attempt, a valid identifier. */

@@ -18,7 +18,13 @@ const DETAIL_TYPES: Readonly<Record<string, string>> = {
 
 /** `drop.delivered` → `Drop Delivered`; an event type added later gets the same shape of name. */
 export function detailTypeFor(type: string): string {
-  return DETAIL_TYPES[type] ?? type.split(/[._-]/).map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join(' ');
+  return (
+    DETAIL_TYPES[type] ??
+    type
+      .split(/[._-]/)
+      .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+      .join(' ')
+  );
 }
 
 /** Entry failures worth another try: EventBridge was busy, not the entry wrong. */
@@ -69,7 +75,12 @@ export class EventBridgeNotifier implements Notifier {
     try {
       const fitted = fitNotice(event, (body) => this.entry(body), entryBytes, EVENTBRIDGE_MAX_ENTRY_BYTES);
       if (!fitted.fits) {
-        return { target: this.target, status: 'failed', attempts: 0, detail: `event is ${entryBytes(fitted.built)} bytes, over EventBridge's 256 KB entry limit even without the file list` };
+        return {
+          target: this.target,
+          status: 'failed',
+          attempts: 0,
+          detail: `event is ${entryBytes(fitted.built)} bytes, over EventBridge's 256 KB entry limit even without the file list`,
+        };
       }
       for (;;) {
         attempts++;

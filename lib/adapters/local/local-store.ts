@@ -134,11 +134,7 @@ export class LocalStore implements ObjectStore {
     return path.join(this.root, ...keySegments(key));
   }
 
-  async put(
-    key: string,
-    body: Buffer | string | Readable,
-    options?: { contentType?: string; precondition?: Precondition },
-  ): Promise<{ etag: string }> {
+  async put(key: string, body: Buffer | string | Readable, options?: { contentType?: string; precondition?: Precondition }): Promise<{ etag: string }> {
     // contentType has no place on a plain file; it is accepted for the port's sake.
     const finalPath = this.localPath(key);
     const dir = path.dirname(finalPath);

@@ -13,7 +13,6 @@ export { SigningCredentialsExpiredError };
 /** SigV4 presigned URLs live at most 7 days. */
 export const MAX_LINK_SECONDS = 7 * 24 * 3600;
 
-
 export interface S3LinkSignerOptions {
   readonly bucket: string;
   /** Store root inside the bucket, as given to the S3Store. */

@@ -23,7 +23,6 @@ import { assertKeyLength, assertValidKey, assertValidPrefix, copySource, normali
 import { InvalidStoreUrlError } from '../../core/errors';
 export { InvalidStoreUrlError };
 
-
 /** S3's largest single CopyObject; bigger objects are copied part by part. */
 const MAX_SINGLE_COPY_BYTES = 5 * 1024 ** 3;
 const MAX_PARTS = 10_000;
@@ -245,7 +244,9 @@ export class S3Store implements ObjectStore {
       else {
         const copied = await this.client.send(
           new CopyObjectCommand({
-            Bucket: this.bucket, Key: to, CopySource: copySource(this.bucket, from),
+            Bucket: this.bucket,
+            Key: to,
+            CopySource: copySource(this.bucket, from),
             // The target must not exist: S3 refuses the copy with 412 if it does.
             IfNoneMatch: '*',
             ...this.encryption(),
@@ -270,14 +271,14 @@ export class S3Store implements ObjectStore {
   async deletePrefix(prefix: string): Promise<void> {
     let batch: string[] = [];
     const flush = async () => {
-      const out = await this.client.send(
-        new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
-      );
+      const out = await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
       // DeleteObjects answers 200 even when some keys failed; the failures are in Errors.
       const failed = out.Errors ?? [];
       if (failed.length > 0) {
         const first = failed[0]!;
-        throw new Error(`could not delete ${failed.length} object(s) under ${JSON.stringify(prefix)}, e.g. ${first.Key}: ${first.Code} ${first.Message ?? ''}`.trim());
+        throw new Error(
+          `could not delete ${failed.length} object(s) under ${JSON.stringify(prefix)}, e.g. ${first.Key}: ${first.Code} ${first.Message ?? ''}`.trim(),
+        );
       }
       batch = [];
     };
@@ -333,7 +334,12 @@ export class S3Store implements ObjectStore {
         const end = Math.min(start + partSize, source.size) - 1;
         const out = await this.client.send(
           new UploadPartCopyCommand({
-            Bucket: this.bucket, Key: to, UploadId, PartNumber: n, CopySource: copySource(this.bucket, from), CopySourceRange: `bytes=${start}-${end}`,
+            Bucket: this.bucket,
+            Key: to,
+            UploadId,
+            PartNumber: n,
+            CopySource: copySource(this.bucket, from),
+            CopySourceRange: `bytes=${start}-${end}`,
           }),
         );
         parts.push({ PartNumber: n, ETag: out.CopyPartResult?.ETag });

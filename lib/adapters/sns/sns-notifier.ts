@@ -113,7 +113,12 @@ export class SnsNotifier implements Notifier {
     try {
       const fitted = fitNotice(event, (body) => this.publishInput(body), publishBytes, this.maxMessageBytes);
       if (!fitted.fits) {
-        return { target: this.target, status: 'failed', attempts: 0, detail: `notice is ${publishBytes(fitted.built)} bytes, over the ${this.maxMessageBytes}-byte SNS limit even without the file list` };
+        return {
+          target: this.target,
+          status: 'failed',
+          attempts: 0,
+          detail: `notice is ${publishBytes(fitted.built)} bytes, over the ${this.maxMessageBytes}-byte SNS limit even without the file list`,
+        };
       }
       const out = await this.client.send(new PublishCommand(fitted.built));
       const trimmed = fitted.trimmed ? `; the ${fitted.body.filesOmitted} file links were left out to fit SNS's size limit` : '';

@@ -1,13 +1,7 @@
 import { ConfigError } from '../../core/errors';
 import type { WebhookTarget } from '../../core/feed/feed-schema';
 import type { DropEvent, Notifier, NotifyOutcome } from '../../ports/notifier';
-import {
-  EVENT_HEADER,
-  IDEMPOTENCY_KEY_HEADER,
-  SIGNATURE_HEADER,
-  TIMESTAMP_HEADER,
-  signWebhook,
-} from './webhook-signature';
+import { EVENT_HEADER, IDEMPOTENCY_KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signWebhook } from './webhook-signature';
 
 export const WEBHOOK_USER_AGENT = 'dropkit-webhook/1';
 

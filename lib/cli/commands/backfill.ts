@@ -41,7 +41,10 @@ export async function backfillCommand(args: string[]): Promise<number> {
   const pathOf = ctx.locate;
   const counts = { total: summary.total, delivered: summary.delivered, skipped: summary.skipped, failed: summary.failed, notRun: summary.notRun };
   if (values.json) {
-    process.stdout.write(JSON.stringify({ status: summary.failed ? 'failed' : 'ok', feed: feed.spec.name, ...counts, runs: summary.outcomes.map((o) => outcomeJson(o, pathOf)) }) + '\n');
+    process.stdout.write(
+      JSON.stringify({ status: summary.failed ? 'failed' : 'ok', feed: feed.spec.name, ...counts, runs: summary.outcomes.map((o) => outcomeJson(o, pathOf)) }) +
+        '\n',
+    );
   } else {
     const lines = summary.outcomes.map((o) => describeOutcome(o, (k) => (ctx.remote ? pathOf(k) : relative(process.cwd(), pathOf(k)))));
     lines.push(

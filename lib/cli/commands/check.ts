@@ -21,9 +21,25 @@ export async function checkCommand(args: string[]): Promise<number> {
     for (let i = 0; i < SLOTS_SHOWN; i++) {
       at = nextSlot(cron, schedule.timezone, at);
       const deadline = deadlineFor(sla, at, schedule.timezone);
-      slots.push({ slot: at.toISOString(), local: local(at, schedule.timezone), deadline: deadline.toISOString(), deadlineLocal: local(deadline, schedule.timezone) });
+      slots.push({
+        slot: at.toISOString(),
+        local: local(at, schedule.timezone),
+        deadline: deadline.toISOString(),
+        deadlineLocal: local(deadline, schedule.timezone),
+      });
     }
-    return { name: feed.spec.name, file: feed.file, cron: schedule.cron, timezone: schedule.timezone, eventBridge: feed.eventBridgeCron, delivery: feed.spec.delivery, partners: feed.spec.partners.map((p) => p.id), formats: Object.keys(feed.spec.formats), checks: feed.spec.checks.length, nextSlots: slots };
+    return {
+      name: feed.spec.name,
+      file: feed.file,
+      cron: schedule.cron,
+      timezone: schedule.timezone,
+      eventBridge: feed.eventBridgeCron,
+      delivery: feed.spec.delivery,
+      partners: feed.spec.partners.map((p) => p.id),
+      formats: Object.keys(feed.spec.formats),
+      checks: feed.spec.checks.length,
+      nextSlots: slots,
+    };
   });
   if (values.json) {
     process.stdout.write(JSON.stringify({ status: 'valid', project: project.spec.name, feeds }, null, 2) + '\n');
@@ -33,7 +49,9 @@ export async function checkCommand(args: string[]): Promise<number> {
   for (const f of feeds) {
     out.push('', `${f.name}  (${f.file})`);
     out.push(`  schedule  ${f.cron} in ${f.timezone}  →  EventBridge ${f.eventBridge}`);
-    out.push(`  delivers  ${f.formats.join(' + ')}, ${f.delivery === 'per-partner' ? `one drop per partner (${f.partners.join(', ')})` : `shared${f.partners.length ? ` with ${f.partners.join(', ')}` : ''}`}; ${f.checks} check${f.checks === 1 ? '' : 's'}`);
+    out.push(
+      `  delivers  ${f.formats.join(' + ')}, ${f.delivery === 'per-partner' ? `one drop per partner (${f.partners.join(', ')})` : `shared${f.partners.length ? ` with ${f.partners.join(', ')}` : ''}`}; ${f.checks} check${f.checks === 1 ? '' : 's'}`,
+    );
     for (const s of f.nextSlots) out.push(`  slot ${s.local}  (${s.slot})  due by ${s.deadlineLocal}`);
   }
   process.stdout.write(out.join('\n') + '\n');
@@ -41,5 +59,5 @@ export async function checkCommand(args: string[]): Promise<number> {
 }
 
 function local(at: Date, tz: string): string {
-  return DateTime.fromJSDate(at, { zone: tz }).toFormat("yyyy-MM-dd HH:mm ZZZZ");
+  return DateTime.fromJSDate(at, { zone: tz }).toFormat('yyyy-MM-dd HH:mm ZZZZ');
 }

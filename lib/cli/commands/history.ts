@@ -41,7 +41,12 @@ export async function historyCommand(args: string[]): Promise<number> {
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit ${values.limit} is not a positive whole number`);
   const project = loadProject(values.project);
   const feed = findFeed(project.feeds, positionals[0]);
-  const { store, clock } = localContext(project, { out: values.out, now: values.now ? parseTimeArg('--now', values.now).toISOString() : undefined, console: false, ...storeChoice(values) });
+  const { store, clock } = localContext(project, {
+    out: values.out,
+    now: values.now ? parseTimeArg('--now', values.now).toISOString() : undefined,
+    console: false,
+    ...storeChoice(values),
+  });
   if (perSlot) return slotHistory(project, feed, store, clock.now(), { ...values, limit });
 
   const records: RunRecord[] = [];
@@ -63,7 +68,12 @@ export async function historyCommand(args: string[]): Promise<number> {
   }
   const lines = shown.map((r) => {
     const who = r.partner ? ` [${r.partner}]` : '';
-    const what = r.status === 'delivered' ? `delivered ${r.rowCount} rows` : r.status === 'running' ? `running (at ${r.step})` : `${r.status.replace('_', ' ')} at ${r.step}: ${r.error?.message.split('\n')[0] ?? ''}`;
+    const what =
+      r.status === 'delivered'
+        ? `delivered ${r.rowCount} rows`
+        : r.status === 'running'
+          ? `running (at ${r.step})`
+          : `${r.status.replace('_', ' ')} at ${r.step}: ${r.error?.message.split('\n')[0] ?? ''}`;
     const warned = r.validation?.checks.filter((c) => c.outcome === 'warn').length ?? 0;
     return `${r.slot}${who}  r${r.revision}  ${what}${warned ? `  (${warned} warning${warned === 1 ? '' : 's'})` : ''}  ${r.runId}`;
   });
@@ -127,6 +137,10 @@ export function slotTable(slots: readonly SlotStatus[]): string {
     r.revision === null ? '-' : `r${r.revision}`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }

@@ -13,8 +13,13 @@ import { findFeed } from './run';
  * key, to every consumer: for a notice that failed, or a consumer who lost it.
  */
 export async function notifyCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs('notify', args, { ...projectOption,
-    ...storeOptions, run: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean', default: false } });
+  const { values, positionals } = parseCommandArgs('notify', args, {
+    ...projectOption,
+    ...storeOptions,
+    run: { type: 'string' },
+    out: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
   if (positionals.length !== 1 || !values.run) throw new UsageError('dropkit notify takes one feed and --run ID (see dropkit history FEED for run ids)');
   const project = loadProject(values.project);
   const feed = findFeed(project.feeds, positionals[0]);
@@ -26,16 +31,29 @@ export async function notifyCommand(args: string[]): Promise<number> {
     throw new UsageError(`run ${record.runId} of ${feed.spec.name} was not delivered (${record.status}): there is no drop to announce`);
   }
   const result = await notifyStep(
-    { feed: record.feed, partner: record.partner, prefix: project.spec.prefix, slot: record.slot, runId: record.runId, revision: record.revision, manifestKey: key },
+    {
+      feed: record.feed,
+      partner: record.partner,
+      prefix: project.spec.prefix,
+      slot: record.slot,
+      runId: record.runId,
+      revision: record.revision,
+      manifestKey: key,
+    },
     ctx.deps,
     { resend: true },
   );
   if (values.json) process.stdout.write(JSON.stringify({ status: result.status, runId: record.runId, notifications: result.outcomes }) + '\n');
-  else for (const o of result.outcomes) process.stdout.write(`${o.status === 'failed' ? '✗' : '✓'} ${o.target}: ${o.status}${o.detail ? ` (${o.detail})` : ''}\n`);
+  else
+    for (const o of result.outcomes) process.stdout.write(`${o.status === 'failed' ? '✗' : '✓'} ${o.target}: ${o.status}${o.detail ? ` (${o.detail})` : ''}\n`);
   return result.outcomes.some((o) => o.status === 'failed') ? EXIT.failure : EXIT.ok;
 }
 
-async function findRunRecord(store: { list(prefix: string): AsyncIterable<{ key: string }>; get(key: string): Promise<{ body: Buffer } | undefined> }, prefix: string, runId: string): Promise<RunRecord | undefined> {
+async function findRunRecord(
+  store: { list(prefix: string): AsyncIterable<{ key: string }>; get(key: string): Promise<{ body: Buffer } | undefined> },
+  prefix: string,
+  runId: string,
+): Promise<RunRecord | undefined> {
   for await (const o of store.list(prefix)) {
     if (!o.key.endsWith(`/${runId}.json`)) continue;
     const got = await store.get(o.key);

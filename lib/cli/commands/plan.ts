@@ -29,7 +29,9 @@ export async function planCommand(args: string[]): Promise<number> {
   for (const p of plans) {
     if (p.status === 'already-delivered') {
       const d = p.delivered;
-      lines.push(`= ${feed.spec.name}${d.partner ? ` [${d.partner}]` : ''} slot ${d.slot}: already delivered (revision ${d.revision}, run ${d.runId}); --rerun would make revision ${d.revision + 1}`);
+      lines.push(
+        `= ${feed.spec.name}${d.partner ? ` [${d.partner}]` : ''} slot ${d.slot}: already delivered (revision ${d.revision}, run ${d.runId}); --rerun would make revision ${d.revision + 1}`,
+      );
       continue;
     }
     const plan = p.plan;

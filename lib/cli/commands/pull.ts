@@ -80,7 +80,8 @@ function toJson(report: PullReport) {
 }
 
 function describeFile(f: PulledFile): string {
-  if (f.status === 'ok') return `✓ ${f.path}: ok, ${count(f.expectedBytes, 'byte')}, ${count(f.rows, 'row')}${f.attempts > 1 ? ` (${f.attempts} attempts)` : ''}`;
+  if (f.status === 'ok')
+    return `✓ ${f.path}: ok, ${count(f.expectedBytes, 'byte')}, ${count(f.rows, 'row')}${f.attempts > 1 ? ` (${f.attempts} attempts)` : ''}`;
   if (f.status === 'skipped') return `= ${f.path}: skipped, already present and verified`;
   return `✗ ${f.path}: FAILED: ${f.error}`;
 }

@@ -12,8 +12,13 @@ import { findFeed } from './run';
  * failed and its leftovers go. Runs that are still going are left alone.
  */
 export async function repairCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs('repair', args, { ...projectOption,
-    ...storeOptions, out: { type: 'string' }, json: { type: 'boolean', default: false }, now: { type: 'string' } });
+  const { values, positionals } = parseCommandArgs('repair', args, {
+    ...projectOption,
+    ...storeOptions,
+    out: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    now: { type: 'string' },
+  });
   if (positionals.length > 1) throw new UsageError('dropkit repair takes at most one feed');
   const project = loadProject(values.project);
   const feed = positionals[0] ? findFeed(project.feeds, positionals[0]).spec.name : undefined;
@@ -24,7 +29,10 @@ export async function repairCommand(args: string[]): Promise<number> {
     process.stdout.write(JSON.stringify({ status: 'ok', repaired: acted }) + '\n');
   } else {
     if (acted.length === 0) process.stdout.write('nothing to repair\n');
-    for (const r of acted) process.stdout.write(`${r.runId}: ${r.action}${r.notice === 'sent' ? ', notice sent' : ''}${r.pending.length ? `; still pending: ${r.pending.join('; ')}` : ''}\n`);
+    for (const r of acted)
+      process.stdout.write(
+        `${r.runId}: ${r.action}${r.notice === 'sent' ? ', notice sent' : ''}${r.pending.length ? `; still pending: ${r.pending.join('; ')}` : ''}\n`,
+      );
   }
   return acted.some((r) => r.pending.length > 0) ? EXIT.failure : EXIT.ok;
 }

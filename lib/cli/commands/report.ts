@@ -32,7 +32,14 @@ export async function reportCommand(args: string[]): Promise<number> {
   const { store, storeRoot, clock } = localContext(project, { out: values.store, now: at?.toISOString(), console: false });
   const outDir = resolve(values.out ?? join(storeRoot, '_report'));
   const data = await buildReportData(
-    { project: project.spec.name, feeds: project.feeds.map((f) => f.spec), prefix: project.spec.prefix, exceptDates: project.spec.calendar?.exceptDates ?? [], now: clock.now(), days },
+    {
+      project: project.spec.name,
+      feeds: project.feeds.map((f) => f.spec),
+      prefix: project.spec.prefix,
+      exceptDates: project.spec.calendar?.exceptDates ?? [],
+      now: clock.now(),
+      days,
+    },
     store,
   );
   mkdirSync(join(outDir, 'feeds'), { recursive: true });

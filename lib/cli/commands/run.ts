@@ -16,7 +16,8 @@ export async function runCommand(args: string[]): Promise<number> {
   });
   if (positionals.length > 1) throw new UsageError(`dropkit run takes one feed; got ${positionals.join(', ')}`);
   if (!values.all && positionals.length === 0) throw new UsageError('dropkit run: name a feed, or give --all');
-  if (values.all && (positionals.length || values.slot || values.partner)) throw new UsageError('dropkit run --all runs the latest due slot of every feed; it takes no feed, --slot or --partner');
+  if (values.all && (positionals.length || values.slot || values.partner))
+    throw new UsageError('dropkit run --all runs the latest due slot of every feed; it takes no feed, --slot or --partner');
 
   const project = loadProject(values.project);
   const feeds = values.all ? project.feeds : [findFeed(project.feeds, positionals[0])];
@@ -39,7 +40,9 @@ export async function runCommand(args: string[]): Promise<number> {
     const results = outcomes.map((o) => outcomeJson(o, ctx.locate));
     process.stdout.write(JSON.stringify(results.length === 1 ? results[0] : { status: worstStatus(outcomes), runs: results }) + '\n');
   } else {
-    process.stdout.write(outcomes.map((o) => describeOutcome(o, (k) => (ctx.remote ? ctx.locate(k) : relative(process.cwd(), ctx.locate(k))))).join('\n') + '\n');
+    process.stdout.write(
+      outcomes.map((o) => describeOutcome(o, (k) => (ctx.remote ? ctx.locate(k) : relative(process.cwd(), ctx.locate(k))))).join('\n') + '\n',
+    );
   }
   return exitCodeForOutcomes(outcomes);
 }

@@ -49,11 +49,18 @@ export async function slaCommand(args: string[]): Promise<number> {
   const consumers = new Map<string, Notifier[]>();
   if (!values['report-only']) {
     for (const feed of project.feeds) {
-      for (const partner of deliveryPartners(feed)) consumers.set(`${feed.spec.name}\n${partner ?? ''}`, consumerNotifiers(feed, partner, { storeRoot, console: false }));
+      for (const partner of deliveryPartners(feed))
+        consumers.set(`${feed.spec.name}\n${partner ?? ''}`, consumerNotifiers(feed, partner, { storeRoot, console: false }));
     }
   }
   const out = await slaWatch(
-    { feeds: watchedFeeds(project), prefix: project.spec.prefix, exceptDates: project.spec.calendar?.exceptDates ?? [], lookBack: values['look-back'], notify: !values['report-only'] },
+    {
+      feeds: watchedFeeds(project),
+      prefix: project.spec.prefix,
+      exceptDates: project.spec.calendar?.exceptDates ?? [],
+      lookBack: values['look-back'],
+      notify: !values['report-only'],
+    },
     {
       store,
       clock,
@@ -64,7 +71,10 @@ export async function slaCommand(args: string[]): Promise<number> {
     },
   );
   const code = out.attention ? EXIT.slaAttention : out.allDelivered ? EXIT.ok : EXIT.slaOpen;
-  if (values.json) process.stdout.write(JSON.stringify({ status: code === EXIT.ok ? 'ok' : code === EXIT.slaAttention ? 'attention' : 'open', exitCode: code, ...out }) + '\n');
+  if (values.json)
+    process.stdout.write(
+      JSON.stringify({ status: code === EXIT.ok ? 'ok' : code === EXIT.slaAttention ? 'attention' : 'open', exitCode: code, ...out }) + '\n',
+    );
   else process.stdout.write(slaTable(out, project) + '\n');
   return code;
 }
@@ -81,8 +91,12 @@ export function slaTable(out: SlaWatchOutput, project: Project): string {
   const header = ['feed', 'partner', 'slot', 'expected by', 'state', 'detail'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
-  const counts = SLA_STATES.filter((s) => out.counts[s] > 0).map((s) => `${out.counts[s]} ${s}`).join(', ');
-  const notices = out.notices.length ? `${out.notices.length} notice${out.notices.length === 1 ? '' : 's'} sent: ${out.notices.map((n) => `${n.type} ${n.feed}${n.partner ? ` [${n.partner}]` : ''} ${n.slot}`).join('; ')}` : 'no new notices';
+  const counts = SLA_STATES.filter((s) => out.counts[s] > 0)
+    .map((s) => `${out.counts[s]} ${s}`)
+    .join(', ');
+  const notices = out.notices.length
+    ? `${out.notices.length} notice${out.notices.length === 1 ? '' : 's'} sent: ${out.notices.map((n) => `${n.type} ${n.feed}${n.partner ? ` [${n.partner}]` : ''} ${n.slot}`).join('; ')}`
+    : 'no new notices';
   const conflicts = out.conflicts.length ? [`${out.conflicts.length} slot(s) changed under another watch; they are told on the next watch`] : [];
   return [head, '', line(header), ...rows.map(line), '', counts, notices, ...conflicts].join('\n');
 }

@@ -15,7 +15,9 @@ const schema = z
     type: z.literal('range'),
     ...commonCheckFields,
     column: z.string().min(1),
-    min: bound.optional().meta({ description: 'Lowest allowed value: a number, or an ISO-8601 date/date-time (UTC unless an offset is given) for a date/time column' }),
+    min: bound
+      .optional()
+      .meta({ description: 'Lowest allowed value: a number, or an ISO-8601 date/date-time (UTC unless an offset is given) for a date/time column' }),
     max: bound.optional().meta({ description: 'Highest allowed value, like min' }),
     exclusive: z.boolean().default(false).meta({ description: 'The bounds themselves are outside the range' }),
     ...toleranceFields,
@@ -45,7 +47,9 @@ export const rangeCheck: CheckDefinition<typeof schema> = {
     }
     const temporal = family === 'temporal';
     if ([check.min, check.max].some((b) => b !== undefined && typeof b !== (temporal ? 'string' : 'number'))) {
-      return [{ ...base, kind: 'invalid', error: `"${check.column}" is ${type}, so min and max must be ${temporal ? 'ISO-8601 dates or date-times' : 'numbers'}` }];
+      return [
+        { ...base, kind: 'invalid', error: `"${check.column}" is ${type}, so min and max must be ${temporal ? 'ISO-8601 dates or date-times' : 'numbers'}` },
+      ];
     }
     const { dialect } = target;
     const col = dialect.quoteIdent(check.column);

@@ -27,10 +27,7 @@ export const CHECK_TYPES = [
   customSqlCheck,
 ] as const;
 
-export const checkSchema = z.discriminatedUnion(
-  'type',
-  CHECK_TYPES.map((c) => c.schema) as unknown as [z.ZodObject, ...z.ZodObject[]],
-);
+export const checkSchema = z.discriminatedUnion('type', CHECK_TYPES.map((c) => c.schema) as unknown as [z.ZodObject, ...z.ZodObject[]]);
 
 export type CheckConfig = { type: string; severity: 'error' | 'warn'; name?: string } & Record<string, unknown>;
 

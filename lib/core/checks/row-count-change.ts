@@ -12,7 +12,10 @@ const schema = z
     maxDecreasePercent: percent.optional().meta({ description: 'Largest allowed shrinkage against the previous drop, in percent' }),
   })
   .refine((c) => c.maxIncreasePercent !== undefined || c.maxDecreasePercent !== undefined, { error: 'give maxIncreasePercent, maxDecreasePercent or both' })
-  .meta({ description: 'The row count changed by no more than the given percentages since the previous delivered drop of the same feed and partner; passes when there is none' });
+  .meta({
+    description:
+      'The row count changed by no more than the given percentages since the previous delivered drop of the same feed and partner; passes when there is none',
+  });
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
 

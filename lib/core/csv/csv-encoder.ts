@@ -47,8 +47,7 @@ export function csvRecordEncoder(dialect: CsvDialect, columns: readonly string[]
         };
 
   // A ragged row would shift columns silently.
-  const rowError = (row: CsvRow): DropkitError =>
-    new DropkitError(`row has ${row.length} values, expected ${width} (${columns.join(', ')})`);
+  const rowError = (row: CsvRow): DropkitError => new DropkitError(`row has ${row.length} values, expected ${width} (${columns.join(', ')})`);
 
   return {
     field,

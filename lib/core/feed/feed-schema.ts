@@ -14,14 +14,11 @@ const PARAM_NAME = /^[a-z_][a-z0-9_]*$/;
 export const BUILTIN_PARAMETERS = ['window_start', 'window_end', 'slot', 'partner_id'] as const;
 
 const duration = (what: string) =>
-  z
-    .string()
-    .refine(isDuration, {
-      error: `must be an ISO-8601 duration of weeks, days, hours, minutes or seconds, e.g. PT2H or P1D (${what})`,
-    });
+  z.string().refine(isDuration, {
+    error: `must be an ISO-8601 duration of weeks, days, hours, minutes or seconds, e.g. PT2H or P1D (${what})`,
+  });
 
-const positiveDuration = (what: string) =>
-  duration(what).refine((d) => (parseDurationSeconds(d) ?? 0) > 0, { error: `must be longer than zero (${what})` });
+const positiveDuration = (what: string) => duration(what).refine((d) => (parseDurationSeconds(d) ?? 0) > 0, { error: `must be longer than zero (${what})` });
 
 /** An SLA duration: at most a year and a day, so every deadline is a real date. */
 const slaDuration = <T extends z.ZodType<string>>(schema: T) =>
@@ -59,9 +56,7 @@ export const scheduleSchema = z
 
 export const slaSchema = z
   .strictObject({
-    deliverWithin: slaDuration(positiveDuration('sla.deliverWithin'))
-      .optional()
-      .meta({ description: 'Deadline as a duration after the slot, e.g. PT2H' }),
+    deliverWithin: slaDuration(positiveDuration('sla.deliverWithin')).optional().meta({ description: 'Deadline as a duration after the slot, e.g. PT2H' }),
     deadline: z
       .string()
       .regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'must be a local time HH:MM, e.g. 09:30' })
@@ -177,14 +172,10 @@ export const feedSchema = z
       .optional()
       .meta({ description: 'Default: <feed file name>.sql beside the feed file' }),
     parameters: parameters.optional(),
-    orderBy: z
-      .array(z.string().min(1))
-      .min(1)
-      .optional()
-      .meta({
-        description:
-          'Columns that order the rows of every file, on every engine. Athena does not keep a query\'s ORDER BY through its staging table: name the order here for CSV bytes that match between DuckDB and Athena',
-      }),
+    orderBy: z.array(z.string().min(1)).min(1).optional().meta({
+      description:
+        "Columns that order the rows of every file, on every engine. Athena does not keep a query's ORDER BY through its staging table: name the order here for CSV bytes that match between DuckDB and Athena",
+    }),
     formats: formatsSchema,
     checks: z.array(checkSchema).default([]),
     delivery: z
@@ -219,12 +210,13 @@ export const projectSchema = z
   .strictObject({
     name: z.string().regex(FEED_NAME, { error: 'project names are lower-case letters, digits, _ and -' }),
     feeds: z.string().default('feeds').meta({ description: 'Folder of feed files, relative to the project file' }),
-    sources: z
-      .record(z.string().regex(/^[a-z_][a-z0-9_]*$/, { error: 'source names are SQL identifiers in lower_snake_case' }), sourceSchema)
-      .default({}),
+    sources: z.record(z.string().regex(/^[a-z_][a-z0-9_]*$/, { error: 'source names are SQL identifiers in lower_snake_case' }), sourceSchema).default({}),
     output: z.string().default('out').meta({ description: 'Local store folder for drops, relative to the project file' }),
     calendar: calendarSchema.optional().meta({ description: 'Dates on which no drop of any feed is due (e.g. public holidays)' }),
-    prefix: z.string().regex(/^([a-z0-9][a-z0-9_-]*(\/[a-z0-9][a-z0-9_-]*)*)?$/, { error: 'a key prefix like "drops" or "exchange/v1"' }).default(''),
+    prefix: z
+      .string()
+      .regex(/^([a-z0-9][a-z0-9_-]*(\/[a-z0-9][a-z0-9_-]*)*)?$/, { error: 'a key prefix like "drops" or "exchange/v1"' })
+      .default(''),
   })
   .meta({ title: 'dropkit project', description: 'Local sources and defaults for a folder of feeds' });
 

@@ -17,7 +17,14 @@ function who(e: DropEvent): string {
 }
 
 function footer(e: DropEvent): string[] {
-  return ['', `Feed: ${e.feed}`, ...(e.partner ? [`Partner: ${e.partner}`] : []), `Slot: ${e.slot}`, ...(e.runId ? [`Run: ${e.runId} (revision ${e.revision})`] : []), `Event: ${e.type}, id ${e.id}, at ${e.occurredAt}`];
+  return [
+    '',
+    `Feed: ${e.feed}`,
+    ...(e.partner ? [`Partner: ${e.partner}`] : []),
+    `Slot: ${e.slot}`,
+    ...(e.runId ? [`Run: ${e.runId} (revision ${e.revision})`] : []),
+    `Event: ${e.type}, id ${e.id}, at ${e.occurredAt}`,
+  ];
 }
 
 function links(e: DropEvent): string[] {
@@ -36,7 +43,11 @@ export function eventText(event: DropEvent): { subject: string; text: string } {
   const e = event;
   switch (e.type) {
     case 'drop.delivered': {
-      const sla = e.sla ? (e.sla.status === 'MET' ? `on time (due ${e.sla.expectedBy})` : `late (due ${e.sla.expectedBy}, delivered ${e.sla.deliveredAt})`) : '';
+      const sla = e.sla
+        ? e.sla.status === 'MET'
+          ? `on time (due ${e.sla.expectedBy})`
+          : `late (due ${e.sla.expectedBy}, delivered ${e.sla.deliveredAt})`
+        : '';
       return {
         subject: `[dropkit] ${who(e)}: slot ${e.slot} delivered${e.sla?.status === 'LATE' ? ' late' : ''}`,
         text: [
@@ -77,7 +88,11 @@ export function eventText(event: DropEvent): { subject: string; text: string } {
         subject: `[dropkit] ${who(e)}: delayed slot ${e.slot} is now delivered`,
         text: [
           `The drop of ${who(e)} for slot ${e.slot}, announced as delayed, was delivered at ${r?.deliveredAt}` +
-            (r ? (r.status === 'LATE' ? `, ${humanDuration(r.latenessSeconds)} after its deadline ${r.expectedBy}.` : `, within its deadline ${r.expectedBy}.`) : '.'),
+            (r
+              ? r.status === 'LATE'
+                ? `, ${humanDuration(r.latenessSeconds)} after its deadline ${r.expectedBy}.`
+                : `, within its deadline ${r.expectedBy}.`
+              : '.'),
           ...links(e),
           ...footer(e),
         ].join('\n'),

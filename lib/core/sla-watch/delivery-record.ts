@@ -30,7 +30,11 @@ export async function deliveryRecord(request: DeliveryRecordRequest, store: Obje
   for (const partner of [...new Set(expected.map((e) => e.partner))]) {
     let mine = expected.filter((e) => e.partner === partner);
     if (request.newest !== undefined) mine = mine.slice(-request.newest);
-    const evidence = await readSlotEvidence(store, { prefix: request.prefix, feed: request.feed.name, partner }, mine.map((e) => e.slot));
+    const evidence = await readSlotEvidence(
+      store,
+      { prefix: request.prefix, feed: request.feed.name, partner },
+      mine.map((e) => e.slot),
+    );
     for (const e of mine) out.push(slotState(e, evidenceOf(evidence, e.slot), request.now));
   }
   return out.sort((a, b) => a.slot.localeCompare(b.slot) || (a.partner ?? '').localeCompare(b.partner ?? ''));

@@ -144,7 +144,14 @@ export function noticesDue(s: SlotStatus, told: readonly ToldNotice[], now: Date
     const f = s.failure;
     const event: DropEvent =
       f.kind === 'validation'
-        ? { type: 'validation.failed', id: `${f.runId}.validation-failed`, ...common, audience: 'operators', validation: { status: s.validation ?? 'fail', failed: f.checks }, error: { step: f.step, name: f.name, message: f.message } }
+        ? {
+            type: 'validation.failed',
+            id: `${f.runId}.validation-failed`,
+            ...common,
+            audience: 'operators',
+            validation: { status: s.validation ?? 'fail', failed: f.checks },
+            error: { step: f.step, name: f.name, message: f.message },
+          }
         : // The run sent this notice itself under the same id: a receiver that already has it drops it.
           { type: 'run.failed', id: `${f.runId}.failed`, ...common, audience: 'operators', error: { step: f.step, name: f.name, message: f.message } };
     if (!done.has(event.id)) out.push({ audience: 'operators', event });
@@ -189,7 +196,11 @@ export async function slaWatch(input: SlaWatchInput, deps: SlaWatchDeps): Promis
     for (const partner of partners) {
       const mine = expected.filter((e) => e.partner === partner);
       const c = { prefix, feed: feed.name, partner };
-      const evidence = await readSlotEvidence(deps.store, c, mine.map((e) => e.slot));
+      const evidence = await readSlotEvidence(
+        deps.store,
+        c,
+        mine.map((e) => e.slot),
+      );
       for (const e of mine) {
         const status = slotState(e, evidenceOf(evidence, e.slot), now);
         slots.push(status);
@@ -231,7 +242,10 @@ async function tell(status: SlotStatus, key: string, now: Date, deps: SlaWatchDe
       state: status.state,
       updatedAt: now.toISOString(),
       changes: changed ? [...(current?.record.changes ?? []), { state: status.state, at: now.toISOString() }] : current!.record.changes,
-      notices: [...told.filter((n) => !dueIds.has(n.id)), ...due.map((d) => ({ id: d.event.id, type: d.event.type, status: 'claimed' as const, claimedAt: now.toISOString() }))],
+      notices: [
+        ...told.filter((n) => !dueIds.has(n.id)),
+        ...due.map((d) => ({ id: d.event.id, type: d.event.type, status: 'claimed' as const, claimedAt: now.toISOString() })),
+      ],
     };
     let etag: string;
     try {
@@ -268,4 +282,3 @@ async function tell(status: SlotStatus, key: string, now: Date, deps: SlaWatchDe
   }
   return 'conflict';
 }
-

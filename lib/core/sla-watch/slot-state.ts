@@ -53,7 +53,18 @@ function firstLine(text: string): string {
 /** Decides a slot's state from what the store holds and the time. Pure. */
 export function slotState(expected: ExpectedSlot, evidence: SlotEvidence, now: Date): SlotStatus {
   const t = now.getTime();
-  const none = { deliveredAt: null, latenessSeconds: null, runId: null, revision: null, revisions: 0, rowCount: null, validation: null, manifest: null, failure: null, stuckRun: null };
+  const none = {
+    deliveredAt: null,
+    latenessSeconds: null,
+    runId: null,
+    revision: null,
+    revisions: 0,
+    rowCount: null,
+    validation: null,
+    manifest: null,
+    failure: null,
+    stuckRun: null,
+  };
   if (evidence.manifests.length > 0) {
     // The SLA is about the first delivery; rows, validation and revision are the newest's.
     const first = evidence.manifests[0].manifest;
@@ -82,7 +93,9 @@ export function slotState(expected: ExpectedSlot, evidence: SlotEvidence, now: D
     const run = { runId: latest.runId, revision: latest.revision };
     if (missed) {
       return {
-        ...expected, ...none, ...run,
+        ...expected,
+        ...none,
+        ...run,
         state: 'MISSED',
         stuckRun: { runId: latest.runId, step: latest.step, startedAt: latest.startedAt },
         detail: `run ${latest.runId} has been "running" (at ${latest.step}) since ${latest.startedAt}, past deadline + grace: taken as stuck`,
@@ -94,7 +107,8 @@ export function slotState(expected: ExpectedSlot, evidence: SlotEvidence, now: D
     const kind = latest.status === 'validation_failed' ? 'validation' : 'error';
     const message = firstLine(latest.error?.message ?? (kind === 'validation' ? 'checks failed' : 'failed'));
     return {
-      ...expected, ...none,
+      ...expected,
+      ...none,
       runId: latest.runId,
       revision: latest.revision,
       validation: latest.validation?.status ?? null,
@@ -112,7 +126,13 @@ export function slotState(expected: ExpectedSlot, evidence: SlotEvidence, now: D
       detail: `${kind === 'validation' ? 'validation failed' : `error at ${latest.step}`}: ${message}`,
     };
   }
-  if (missed) return { ...expected, ...none, state: 'MISSED', detail: `not delivered: due by ${expected.expectedBy}, missed since ${expected.missedAt}; no run is recorded` };
+  if (missed)
+    return {
+      ...expected,
+      ...none,
+      state: 'MISSED',
+      detail: `not delivered: due by ${expected.expectedBy}, missed since ${expected.missedAt}; no run is recorded`,
+    };
   if (t >= Date.parse(expected.warnAt ?? expected.expectedBy)) {
     return { ...expected, ...none, state: 'AT_RISK', detail: `not delivered yet, due by ${expected.expectedBy}` };
   }

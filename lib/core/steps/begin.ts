@@ -26,7 +26,10 @@ export type PlanOutput =
  * a manifest), and records the run as running. A slot another attempt holds ends here as `busy`,
  * having written nothing.
  */
-export async function planStep(input: PlanInput, deps: Pick<StepDeps, 'store' | 'clock' | 'feeds' | 'lease' | 'newAttemptId'> & { readonly prefix: string }): Promise<PlanOutput> {
+export async function planStep(
+  input: PlanInput,
+  deps: Pick<StepDeps, 'store' | 'clock' | 'feeds' | 'lease' | 'newAttemptId'> & { readonly prefix: string },
+): Promise<PlanOutput> {
   const { store } = deps;
   const feed = deps.feeds.get(input.feed);
   const planned = await planRun(
@@ -44,15 +47,41 @@ export async function planStep(input: PlanInput, deps: Pick<StepDeps, 'store' | 
     if (await store.exists(plan.keys.manifest)) {
       // A racer delivered this very run between our plan and our lease: its record and drop are not ours to touch.
       await releaseLease(store, lease.held);
-      return { status: 'already-delivered', delivered: { feed: plan.feed, partner: plan.partner, prefix: plan.prefix, slot: plan.slot.id, runId: plan.runId, revision: plan.revision, manifestKey: plan.keys.manifest } };
+      return {
+        status: 'already-delivered',
+        delivered: {
+          feed: plan.feed,
+          partner: plan.partner,
+          prefix: plan.prefix,
+          slot: plan.slot.id,
+          runId: plan.runId,
+          revision: plan.revision,
+          manifestKey: plan.keys.manifest,
+        },
+      };
     }
     // The slot is ours and nothing of an earlier attempt of this run is delivered (no manifest), so it goes.
     await store.deletePrefix(plan.keys.stagingRoot);
     await store.deletePrefix(plan.keys.drop);
     const record: RunRecord = {
-      feed: plan.feed, partner: plan.partner, runId: plan.runId, revision: plan.revision, slot: plan.slot.id, scheduledFor: plan.slot.scheduledFor,
-      attemptId, status: 'running', step: 'plan', startedAt, finishedAt: null, error: null, validation: null, manifest: null, rowCount: null,
-      noticeSent: false, notifications: [], pending: [],
+      feed: plan.feed,
+      partner: plan.partner,
+      runId: plan.runId,
+      revision: plan.revision,
+      slot: plan.slot.id,
+      scheduledFor: plan.slot.scheduledFor,
+      attemptId,
+      status: 'running',
+      step: 'plan',
+      startedAt,
+      finishedAt: null,
+      error: null,
+      validation: null,
+      manifest: null,
+      rowCount: null,
+      noticeSent: false,
+      notifications: [],
+      pending: [],
     };
     await writeRunRecord(store, plan.keys.runRecord, record);
   } catch (error) {

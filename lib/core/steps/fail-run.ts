@@ -28,7 +28,10 @@ export type FailRunResult =
  * go, the run is recorded as failed with its step and error, and the operators are told. If the
  * manifest is there, the run was delivered after all and is rolled forward, never reported failed.
  */
-export async function failRunStep(input: FailRunInput, deps: Pick<StepDeps, 'store' | 'clock' | 'feeds' | 'operators'> & Partial<Pick<StepDeps, 'engine'>>): Promise<FailRunResult> {
+export async function failRunStep(
+  input: FailRunInput,
+  deps: Pick<StepDeps, 'store' | 'clock' | 'feeds' | 'operators'> & Partial<Pick<StepDeps, 'engine'>>,
+): Promise<FailRunResult> {
   const { state, step, error } = input;
   const { plan } = state;
   const { store } = deps;
@@ -66,12 +69,30 @@ export async function failRunStep(input: FailRunInput, deps: Pick<StepDeps, 'sto
   const status = error.name === 'ValidationFailedError' ? 'validation_failed' : 'failed';
   {
     const base: RunRecord = {
-      feed: plan.feed, partner: plan.partner, runId: plan.runId, revision: plan.revision, slot: plan.slot.id, scheduledFor: plan.slot.scheduledFor,
-      attemptId: state.attemptId, status, step, startedAt: state.timings.startedAt, finishedAt: deps.clock.now().toISOString(), error,
-      validation: state.validation ?? null, manifest: null, rowCount: state.staged?.rowCount ?? null, noticeSent: false, notifications: [], pending: cleanup,
+      feed: plan.feed,
+      partner: plan.partner,
+      runId: plan.runId,
+      revision: plan.revision,
+      slot: plan.slot.id,
+      scheduledFor: plan.slot.scheduledFor,
+      attemptId: state.attemptId,
+      status,
+      step,
+      startedAt: state.timings.startedAt,
+      finishedAt: deps.clock.now().toISOString(),
+      error,
+      validation: state.validation ?? null,
+      manifest: null,
+      rowCount: state.staged?.rowCount ?? null,
+      noticeSent: false,
+      notifications: [],
+      pending: cleanup,
     };
     // Operators hear which checks failed (validation.failed), or which step broke (run.failed).
-    const alert = validationFailedEvent(base, deps.clock.now()) ?? { ...failureEvent(plan, step, error, deps.clock.now()), id: `${plan.runId}.${state.attemptId}.failed` };
+    const alert = validationFailedEvent(base, deps.clock.now()) ?? {
+      ...failureEvent(plan, step, error, deps.clock.now()),
+      id: `${plan.runId}.${state.attemptId}.failed`,
+    };
     const outcomes = await sendAll(alert, deps.operators);
     const record: RunRecord = { ...base, notifications: outcomes };
     await tidy('write the run record', () => writeRunRecord(store, plan.keys.runRecord, record));

@@ -22,7 +22,11 @@ export interface NotifyResult {
  * a crash) does not send it again; `resend` sends it again on purpose, with the same idempotency
  * key. Outcomes are recorded, never thrown: the drop stays delivered.
  */
-export async function notifyStep(ref: DeliveredRef, deps: Pick<StepDeps, 'store' | 'signer' | 'clock' | 'feeds' | 'consumers'>, options: { resend?: boolean } = {}): Promise<NotifyResult> {
+export async function notifyStep(
+  ref: DeliveredRef,
+  deps: Pick<StepDeps, 'store' | 'signer' | 'clock' | 'feeds' | 'consumers'>,
+  options: { resend?: boolean } = {},
+): Promise<NotifyResult> {
   const { store } = deps;
   const recordKey = runRecordKey(ref, ref.slot, ref.runId);
   const record = await readRunRecord(store, recordKey);
@@ -33,12 +37,21 @@ export async function notifyStep(ref: DeliveredRef, deps: Pick<StepDeps, 'store'
   const feed = deps.feeds.get(ref.feed);
   const linkSeconds = parseDurationSeconds(feed.spec.links.expiresIn)!;
   const notifiers = deps.consumers(feed, ref.partner);
-  const { outcomes: delivered } = await notifyDelivered({ manifest, manifestKey: ref.manifestKey, linkSeconds }, { signer: deps.signer, notifiers, clock: deps.clock });
+  const { outcomes: delivered } = await notifyDelivered(
+    { manifest, manifestKey: ref.manifestKey, linkSeconds },
+    { signer: deps.signer, notifiers, clock: deps.clock },
+  );
   // What partners must act on besides the new drop: a changed schema, a revision that replaces one.
   const followUps = await followUpNotices(store, ref, manifest, deps.clock.now());
   const outcomes = [...delivered, ...(await Promise.all(followUps.map((e) => sendAll(e, notifiers)))).flat()];
   if (record) {
-    const sent: RunRecord = { ...record, step: 'notify', noticeSent: true, notifications: outcomes, pending: record.pending.filter((p) => !p.startsWith('notify')) };
+    const sent: RunRecord = {
+      ...record,
+      step: 'notify',
+      noticeSent: true,
+      notifications: outcomes,
+      pending: record.pending.filter((p) => !p.startsWith('notify')),
+    };
     // The notice is out: a record that does not say so would have it sent again, so try harder than once.
     for (let tries = 1; ; tries++) {
       try {
@@ -65,7 +78,9 @@ async function followUpNotices(store: ObjectStore, ref: DeliveredRef, manifest: 
     const before = await previousDrop(store, c, ref.slot);
     if (before) previous = await readManifest(manifestKey(c, before.slot, before.runId));
   }
-  return [schemaChangeEvent(previous, manifest, now), dataUpdateEvent(manifest, manifest.supersedes ? previous : null, now)].filter((e): e is DropEvent => e !== null);
+  return [schemaChangeEvent(previous, manifest, now), dataUpdateEvent(manifest, manifest.supersedes ? previous : null, now)].filter(
+    (e): e is DropEvent => e !== null,
+  );
 }
 
 export interface NotifyInput {
@@ -83,7 +98,14 @@ export async function notifyDelivered(
   const dropPrefix = manifestKey.slice(0, manifestKey.length - 'manifest.json'.length);
   const files = [];
   for (const f of manifest.files) {
-    files.push({ path: f.path, format: f.format, rows: f.rows, bytes: f.bytes, sha256: f.sha256, link: await deps.signer.sign(dropPrefix + f.path, linkSeconds) });
+    files.push({
+      path: f.path,
+      format: f.format,
+      rows: f.rows,
+      bytes: f.bytes,
+      sha256: f.sha256,
+      link: await deps.signer.sign(dropPrefix + f.path, linkSeconds),
+    });
   }
   const event: DropEvent = {
     type: 'drop.delivered',

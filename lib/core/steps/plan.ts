@@ -48,9 +48,7 @@ export interface PlanRequest {
   readonly rerun?: boolean;
 }
 
-export type PlanResult =
-  | { readonly status: 'planned'; readonly plan: RunPlan }
-  | { readonly status: 'already-delivered'; readonly delivered: DeliveredRef };
+export type PlanResult = { readonly status: 'planned'; readonly plan: RunPlan } | { readonly status: 'already-delivered'; readonly delivered: DeliveredRef };
 
 /** A delivered run, enough to find everything of it. */
 export interface DeliveredRef {
@@ -127,7 +125,10 @@ export async function planRun(request: PlanRequest, deps: { store: ObjectStore; 
   const delivered = await deliveredRevisions(deps.store, coordinates, id);
   const current = delivered[delivered.length - 1];
   if (current && !request.rerun) {
-    return { status: 'already-delivered', delivered: { feed: spec.name, partner, prefix, slot: id, runId: current.runId, revision: current.revision, manifestKey: current.key } };
+    return {
+      status: 'already-delivered',
+      delivered: { feed: spec.name, partner, prefix, slot: id, runId: current.runId, revision: current.revision, manifestKey: current.key },
+    };
   }
   await refuseExpiredSlot(feed, slot, now, deps.store, coordinates);
   const revision = current ? current.revision + 1 : 1;

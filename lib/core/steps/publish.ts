@@ -50,7 +50,8 @@ export async function publishStep(state: RunState, deps: Pick<StepDeps, 'store' 
   try {
     await store.put(plan.keys.manifest, body, { contentType: 'application/json', precondition: { ifNoneMatch: '*' } });
   } catch (error) {
-    if (error instanceof PreconditionFailed) throw new PublishConflictError(`${plan.keys.manifest} was written by another attempt while this one published`, { cause: error });
+    if (error instanceof PreconditionFailed)
+      throw new PublishConflictError(`${plan.keys.manifest} was written by another attempt while this one published`, { cause: error });
     throw error;
   }
   // Committed. Nothing below may turn this into a failed run.
@@ -77,7 +78,13 @@ function buildManifest(state: RunState, feed: FeedDefinition, publishedAt: Date,
     supersedes: plan.supersedes,
     status: 'DELIVERED',
     slot: plan.slot,
-    sla: { expectedBy: plan.sla.expectedBy, warnAt: plan.sla.warnAt, deliveredAt: publishedAt.toISOString(), latenessSeconds: sla.latenessSeconds, status: sla.status },
+    sla: {
+      expectedBy: plan.sla.expectedBy,
+      warnAt: plan.sla.warnAt,
+      deliveredAt: publishedAt.toISOString(),
+      latenessSeconds: sla.latenessSeconds,
+      status: sla.status,
+    },
     timings: { startedAt: state.timings.startedAt, stagedAt, validatedAt, renderedAt, publishedAt: publishedAt.toISOString() },
     query: {
       engine: query.engine,
@@ -89,8 +96,18 @@ function buildManifest(state: RunState, feed: FeedDefinition, publishedAt: Date,
     },
     schema: { columns: staged.columns.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable })) },
     rowCount: staged.rowCount,
-    files: files.map(({ path, format, compression, rows, bytes, sha256 }) => ({ path, format, compression, rows, bytes, sha256, ...(versions.has(path) ? { versionId: versions.get(path) } : {}) })),
-    csv: csv ? { delimiter: csv.delimiter, quote: csv.quote, header: csv.header, nullText: csv.nullText, lineEnding: csv.lineEnding, encoding: csv.encoding } : null,
+    files: files.map(({ path, format, compression, rows, bytes, sha256 }) => ({
+      path,
+      format,
+      compression,
+      rows,
+      bytes,
+      sha256,
+      ...(versions.has(path) ? { versionId: versions.get(path) } : {}),
+    })),
+    csv: csv
+      ? { delimiter: csv.delimiter, quote: csv.quote, header: csv.header, nullText: csv.nullText, lineEnding: csv.lineEnding, encoding: csv.encoding }
+      : null,
     // Failing-row samples stay in the run record: the manifest goes to partners.
     validation: { status: validation.status, checks: validation.checks.map(({ sample: _sample, ...check }) => check) },
     toolkitVersion: TOOLKIT_VERSION,

@@ -60,7 +60,14 @@ async function renderCsv(prefix: string, staged: StagedTable, dialect: CsvDialec
   // The engine's own writer when it can give the Node writer's bytes (much faster), else Node.
   const exported = await deps.engine.exportCsv?.(staged, { dialect, prefix });
   if (exported) {
-    return described(exported, deps, 'csv', (file, name, hashed) => ({ path: name, format: 'csv', compression: dialect.gzip ? 'gzip' : 'none', rows: file.rows, ...hashed, stagingKey: file.key }));
+    return described(exported, deps, 'csv', (file, name, hashed) => ({
+      path: name,
+      format: 'csv',
+      compression: dialect.gzip ? 'gzip' : 'none',
+      rows: file.rows,
+      ...hashed,
+      stagingKey: file.key,
+    }));
   }
   const parts = await writeCsvParts({
     columns: staged.columns.map((c) => c.name),
@@ -73,13 +80,28 @@ async function renderCsv(prefix: string, staged: StagedTable, dialect: CsvDialec
     },
     onProgress: (rows, bytes) => deps.onProgress?.({ format: 'csv', rows, bytes }),
   });
-  return parts.map((p) => ({ path: p.fileName, format: 'csv', compression: dialect.gzip ? 'gzip' : 'none', rows: p.rows, bytes: p.bytes, sha256: p.sha256, stagingKey: prefix + p.fileName }));
+  return parts.map((p) => ({
+    path: p.fileName,
+    format: 'csv',
+    compression: dialect.gzip ? 'gzip' : 'none',
+    rows: p.rows,
+    bytes: p.bytes,
+    sha256: p.sha256,
+    stagingKey: prefix + p.fileName,
+  }));
 }
 
 async function renderParquet(prefix: string, staged: StagedTable, options: ParquetOptions, deps: RenderDeps): Promise<RenderedFile[]> {
   const exported = await deps.engine.exportParquet(staged, { compression: options.compression, maxRowsPerFile: options.maxRowsPerFile, prefix });
   const compression = options.compression === 'uncompressed' ? 'none' : options.compression;
-  return described(exported, deps, 'parquet', (file, name, hashed) => ({ path: name, format: 'parquet', compression, rows: file.rows, ...hashed, stagingKey: file.key }));
+  return described(exported, deps, 'parquet', (file, name, hashed) => ({
+    path: name,
+    format: 'parquet',
+    compression,
+    rows: file.rows,
+    ...hashed,
+    stagingKey: file.key,
+  }));
 }
 
 /** Names, sizes and hashes of exported files; an object the engine did not hash is read back once. */

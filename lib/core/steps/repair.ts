@@ -29,7 +29,8 @@ export async function repairDelivered(ref: DeliveredRef, deps: RepairDeps): Prom
   const pointer = await store.get(latestKey(c));
   const pointed = pointer ? (JSON.parse(pointer.body.toString('utf8')) as LatestPointer) : undefined;
   const pointerBehind = !pointed || pointed.slot < ref.slot || (pointed.slot === ref.slot && pointed.revision < ref.revision);
-  if (record?.status === 'delivered' && record.noticeSent && record.pending.length === 0 && !pointerBehind) return { runId: ref.runId, action: 'none', pending: [] };
+  if (record?.status === 'delivered' && record.noticeSent && record.pending.length === 0 && !pointerBehind)
+    return { runId: ref.runId, action: 'none', pending: [] };
 
   const lease = await acquireLease(store, leaseKey(c, ref.slot), { attemptId: deps.newAttemptId(), runId: ref.runId }, deps.clock.now(), deps.lease);
   if (!lease.acquired) return { runId: ref.runId, action: 'busy', pending: [] };
@@ -37,7 +38,11 @@ export async function repairDelivered(ref: DeliveredRef, deps: RepairDeps): Prom
     const got = await store.get(ref.manifestKey);
     if (!got) throw new Error(`${ref.manifestKey} vanished while repairing run ${ref.runId}`);
     const manifest = JSON.parse(got.body.toString('utf8')) as Manifest;
-    const rolled = await rollForward({ plan: { prefix: ref.prefix }, attemptId: lease.held.attemptId }, { manifest, manifestKey: ref.manifestKey, manifestSha256: sha256Hex(got.body) }, deps);
+    const rolled = await rollForward(
+      { plan: { prefix: ref.prefix }, attemptId: lease.held.attemptId },
+      { manifest, manifestKey: ref.manifestKey, manifestSha256: sha256Hex(got.body) },
+      deps,
+    );
     const notice = await notifyStep(ref, deps);
     return { runId: ref.runId, action: 'rolled-forward', pending: rolled.pending, notice: notice.status };
   } finally {
@@ -51,13 +56,20 @@ export async function repairDelivered(ref: DeliveredRef, deps: RepairDeps): Prom
  * live attempt holds, is recorded as failed and its leftovers removed.
  */
 export async function repairAll(
-  input: { readonly prefix: string; readonly feed?: string; /** With `feed`: only this slot of this partner. */ readonly slot?: { readonly id: string; readonly partner: string | null } },
+  input: {
+    readonly prefix: string;
+    readonly feed?: string;
+    /** With `feed`: only this slot of this partner. */ readonly slot?: { readonly id: string; readonly partner: string | null };
+  },
   deps: RepairDeps,
 ): Promise<RepairResult[]> {
   const { store } = deps;
   const results: RepairResult[] = [];
   const keys: string[] = [];
-  const records = input.feed && input.slot ? slotRecordsPrefix({ prefix: input.prefix, feed: input.feed, partner: input.slot.partner }, input.slot.id) : runRecordsPrefix(input.prefix, input.feed);
+  const records =
+    input.feed && input.slot
+      ? slotRecordsPrefix({ prefix: input.prefix, feed: input.feed, partner: input.slot.partner }, input.slot.id)
+      : runRecordsPrefix(input.prefix, input.feed);
   for await (const o of store.list(records)) if (o.key.endsWith('.json')) keys.push(o.key);
   for (const key of keys) {
     const record = await readRunRecord(store, key);
@@ -86,7 +98,10 @@ async function abandon(record: RunRecord, prefix: string, deps: RepairDeps): Pro
     if (await store.exists(manifestKey(c, record.slot, record.runId))) return { runId: record.runId, action: 'none', pending: [] };
     await store.deletePrefix(runStagingRoot(prefix, record.runId));
     await store.deletePrefix(dropPrefix(c, record.slot, record.runId));
-    const error = { name: 'AbandonedRun', message: `the attempt ${record.attemptId} stopped at ${record.step} without finishing (its process died); nothing of it was published` };
+    const error = {
+      name: 'AbandonedRun',
+      message: `the attempt ${record.attemptId} stopped at ${record.step} without finishing (its process died); nothing of it was published`,
+    };
     await writeRunRecord(store, runRecordKey(c, record.slot, record.runId), { ...record, status: 'failed', finishedAt: deps.clock.now().toISOString(), error });
     return { runId: record.runId, action: 'abandoned', pending: [] };
   } finally {

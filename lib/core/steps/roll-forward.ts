@@ -34,7 +34,12 @@ interface RollForwardDeps {
  * the pointer, retention, the run's staging, the run record. Safe to repeat.
  */
 export async function rollForward(
-  run: { readonly plan: { readonly prefix: string }; readonly attemptId?: string; readonly staged?: StagedTable; readonly timings?: { readonly startedAt: string } },
+  run: {
+    readonly plan: { readonly prefix: string };
+    readonly attemptId?: string;
+    readonly staged?: StagedTable;
+    readonly timings?: { readonly startedAt: string };
+  },
   delivered: Delivered,
   deps: RollForwardDeps,
 ): Promise<RollForwardResult> {
@@ -55,7 +60,11 @@ export async function rollForward(
     }
   };
   const latest = latestKey(c);
-  const latestMoved = await attempt('move latest.json', () => moveLatestPointer(store, latest, pointerFor(manifest, manifestKey, latest, delivered.manifestSha256)), false);
+  const latestMoved = await attempt(
+    'move latest.json',
+    () => moveLatestPointer(store, latest, pointerFor(manifest, manifestKey, latest, delivered.manifestSha256)),
+    false,
+  );
   const days = await attempt('read the feed', async () => deps.feeds.get(manifest.feed).spec.retention?.days, undefined);
   const expired = days ? await attempt('apply retention', () => expireDrops(store, c, days, deps.clock.now(), manifest.slot.id), [] as string[]) : [];
   if (run.staged && deps.engine) {
@@ -63,12 +72,23 @@ export async function rollForward(
     await attempt('drop the staged table', () => deps.engine!.dropStaged(staged), undefined);
   }
   await attempt('remove staging', () => store.deletePrefix(runStagingRoot(run.plan.prefix, manifest.runId)), undefined);
-  await attempt('write the run record', () => markDelivered(store, runRecordKey(c, manifest.slot.id, manifest.runId), delivered, run, pending, deps.clock.now()), undefined);
+  await attempt(
+    'write the run record',
+    () => markDelivered(store, runRecordKey(c, manifest.slot.id, manifest.runId), delivered, run, pending, deps.clock.now()),
+    undefined,
+  );
   return { latestMoved, expired, pending };
 }
 
 /** The run record says delivered, keeping whether the notice went out. */
-async function markDelivered(store: ObjectStore, key: string, delivered: Delivered, run: { attemptId?: string; timings?: { startedAt: string } }, pending: readonly string[], now: Date): Promise<void> {
+async function markDelivered(
+  store: ObjectStore,
+  key: string,
+  delivered: Delivered,
+  run: { attemptId?: string; timings?: { startedAt: string } },
+  pending: readonly string[],
+  now: Date,
+): Promise<void> {
   const { manifest, manifestKey } = delivered;
   const existing = await readRunRecord(store, key);
   const record: RunRecord = {

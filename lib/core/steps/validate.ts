@@ -34,7 +34,15 @@ export async function validateStaged(
   const compiled: CompiledCheck[] = checks.flatMap((config) => {
     const definition = checkDefinition(config.type);
     if (!definition) {
-      return [{ kind: 'invalid' as const, type: config.type, name: config.name ?? config.type, severity: config.severity, error: `unknown check type ${config.type}` }];
+      return [
+        {
+          kind: 'invalid' as const,
+          type: config.type,
+          name: config.name ?? config.type,
+          severity: config.severity,
+          error: `unknown check type ${config.type}`,
+        },
+      ];
     }
     return definition.compile(definition.schema.parse(config), target);
   });
@@ -44,18 +52,28 @@ export async function validateStaged(
   if (aggregates.length) {
     const shared = await runAggregates(aggregates, staged, engine).catch(() => undefined);
     for (const [i, check] of aggregates.entries()) {
-      if (shared) results.set(check, judged(check, () => check.judge(pick(shared, i, check.expressions))));
+      if (shared)
+        results.set(
+          check,
+          judged(check, () => check.judge(pick(shared, i, check.expressions))),
+        );
       else results.set(check, await runAlone(check, staged, engine));
     }
   }
   for (const check of compiled) {
     if (check.kind === 'query') {
-      results.set(check, await engine.query(check.sql, staged).then(
-        (rows) => judged(check, () => check.judge(rows)),
-        (error) => errored(check, error),
-      ));
+      results.set(
+        check,
+        await engine.query(check.sql, staged).then(
+          (rows) => judged(check, () => check.judge(rows)),
+          (error) => errored(check, error),
+        ),
+      );
     } else if (check.kind === 'static') {
-      results.set(check, judged(check, () => check.judge()));
+      results.set(
+        check,
+        judged(check, () => check.judge()),
+      );
     } else if (check.kind === 'invalid') {
       results.set(check, errored(check, check.error));
     }
@@ -116,7 +134,15 @@ function judged(check: CompiledCheck, judge: () => Judgement): CheckResult {
   } catch (error) {
     return errored(check, error);
   }
-  const result: CheckResult = { name: check.name, type: check.type, severity: check.severity, outcome: outcomeOf(j.passed, check.severity), observed: j.observed, threshold: j.threshold, message: j.message };
+  const result: CheckResult = {
+    name: check.name,
+    type: check.type,
+    severity: check.severity,
+    outcome: outcomeOf(j.passed, check.severity),
+    observed: j.observed,
+    threshold: j.threshold,
+    message: j.message,
+  };
   return j.sample?.length ? { ...result, sample: j.sample } : result;
 }
 
@@ -127,7 +153,15 @@ function outcomeOf(passed: boolean, severity: Severity): Outcome {
 
 function errored(check: CompiledCheck, error: unknown): CheckResult {
   const message = error instanceof Error ? error.message : String(error);
-  return { name: check.name, type: check.type, severity: check.severity, outcome: 'error', observed: null, threshold: null, message: `could not run: ${message}` };
+  return {
+    name: check.name,
+    type: check.type,
+    severity: check.severity,
+    outcome: 'error',
+    observed: null,
+    threshold: null,
+    message: `could not run: ${message}`,
+  };
 }
 
 /**

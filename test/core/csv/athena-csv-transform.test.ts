@@ -68,7 +68,17 @@ describe('readAthenaCsv parses Athena result CSV', () => {
   });
 
   it('reads the same rows from one-byte chunks and from random cuts', async () => {
-    expect((await readAll(chunked(bytes, Array.from({ length: bytes.length }, (_, i) => i)), 2)).rows).toEqual(ROWS);
+    expect(
+      (
+        await readAll(
+          chunked(
+            bytes,
+            Array.from({ length: bytes.length }, (_, i) => i),
+          ),
+          2,
+        )
+      ).rows,
+    ).toEqual(ROWS);
     let seed = 7;
     const next = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
     for (let k = 0; k < 200; k++) {
@@ -81,7 +91,7 @@ describe('readAthenaCsv parses Athena result CSV', () => {
     for (const seed of [1, 2, 3]) {
       const rows = randomRows(seed, 2000);
       const csv = Buffer.from(athenaCsv(RANDOM_COLUMNS, rows), 'utf8');
-      const cuts = Array.from({ length: 300 }, (_, i) => Math.floor(((i * 7919 + seed * 104729) % 1_000_003) / 1_000_003 * csv.length));
+      const cuts = Array.from({ length: 300 }, (_, i) => Math.floor((((i * 7919 + seed * 104729) % 1_000_003) / 1_000_003) * csv.length));
       expect(await readAll(chunked(csv, cuts), 97)).toEqual({ columns: RANDOM_COLUMNS, rows });
     }
   });
@@ -116,7 +126,9 @@ describe('readAthenaCsv rejects what is not Athena result CSV, saying where', ()
   const read = (text: string | Buffer) => readAll(chunked(Buffer.isBuffer(text) ? text : Buffer.from(text), []));
 
   it('rejects an unquoted value', async () => {
-    await expect(read('"a","b"\n"1",x\n')).rejects.toThrow(/has "x" where a field must start with '"' or end with ',' or a line end \(record 2 counting the header, character 12\)/);
+    await expect(read('"a","b"\n"1",x\n')).rejects.toThrow(
+      /has "x" where a field must start with '"' or end with ',' or a line end \(record 2 counting the header, character 12\)/,
+    );
   });
 
   it('rejects text after a closing quote, CRLF record ends included', async () => {
@@ -136,7 +148,9 @@ describe('readAthenaCsv rejects what is not Athena result CSV, saying where', ()
   });
 
   it('rejects bytes that are not UTF-8 instead of replacing them', async () => {
-    await expect(read(Buffer.concat([Buffer.from('"a"\n"'), Buffer.from([0xff, 0xfe]), Buffer.from('"\n')]))).rejects.toThrow(/not valid UTF-8 at byte 5 \(record 2/);
+    await expect(read(Buffer.concat([Buffer.from('"a"\n"'), Buffer.from([0xff, 0xfe]), Buffer.from('"\n')]))).rejects.toThrow(
+      /not valid UTF-8 at byte 5 \(record 2/,
+    );
     // A character cut short at the very end.
     await expect(read(Buffer.concat([Buffer.from('"a"\n"'), Buffer.from([0xe6, 0x9d])]))).rejects.toThrow(/not valid UTF-8/);
     const bad: [string, number[]][] = [
@@ -198,7 +212,15 @@ describe('transformAthenaCsv writes the feed dialect', () => {
 
   it('converts values left in Athena text when given the column types', async () => {
     const input = chunked(
-      Buffer.from(athenaCsv(['ts', 'amount', 'ok', 'name'], [['2024-01-15 06:00:00.000', '.5', 'true', '2024-01-15 06:00:00.000'], [null, '-12', 'false', null]])),
+      Buffer.from(
+        athenaCsv(
+          ['ts', 'amount', 'ok', 'name'],
+          [
+            ['2024-01-15 06:00:00.000', '.5', 'true', '2024-01-15 06:00:00.000'],
+            [null, '-12', 'false', null],
+          ],
+        ),
+      ),
       [],
     );
     const sink = memorySink();
@@ -207,10 +229,20 @@ describe('transformAthenaCsv writes the feed dialect', () => {
   });
 
   it('names the row and column of a value its type cannot convert, and ends the input', async () => {
-    const input = Readable.from([Buffer.from(athenaCsv(['id', 'amount'], [['1', '1.5'], ['2', '1.005']]))]);
-    await expect(
-      transformAthenaCsv({ input, dialect: d(), openPart: memorySink().openPart, columnTypes: ['integer', 'decimal(10,2)'] }),
-    ).rejects.toThrow(/^row 2, column amount: Athena decimal\(10,2\) value "1.005" .*at most 2 fraction digits/);
+    const input = Readable.from([
+      Buffer.from(
+        athenaCsv(
+          ['id', 'amount'],
+          [
+            ['1', '1.5'],
+            ['2', '1.005'],
+          ],
+        ),
+      ),
+    ]);
+    await expect(transformAthenaCsv({ input, dialect: d(), openPart: memorySink().openPart, columnTypes: ['integer', 'decimal(10,2)'] })).rejects.toThrow(
+      /^row 2, column amount: Athena decimal\(10,2\) value "1.005" .*at most 2 fraction digits/,
+    );
     expect(input.destroyed).toBe(true);
   });
 
@@ -221,10 +253,12 @@ describe('transformAthenaCsv writes the feed dialect', () => {
   });
 
   it('stops and destroys the input when a part cannot be written', async () => {
-    const input = Readable.from((function* () {
-      yield Buffer.from('"a"\n');
-      for (let i = 0; i < 10_000; i++) yield Buffer.from(`"row ${i}"\n`);
-    })());
+    const input = Readable.from(
+      (function* () {
+        yield Buffer.from('"a"\n');
+        for (let i = 0; i < 10_000; i++) yield Buffer.from(`"row ${i}"\n`);
+      })(),
+    );
     const openPart = (): PartSink => {
       const stream = new Writable({ write: (_c, _e, cb) => cb(new Error('upload refused')) });
       return { stream, finished: finished(stream) };
@@ -238,18 +272,20 @@ describe('transformAthenaCsv writes the feed dialect', () => {
     let bytesRead = 0;
     let bytesStored = 0;
     let maxAhead = 0;
-    const source = Readable.from((function* () {
-      const header = Buffer.from('"id","note"\n');
-      bytesRead += header.length;
-      yield header;
-      for (let i = 0; i < rowCount; i += 500) {
-        let text = '';
-        for (let k = i; k < i + 500; k++) text += `"${k}","note ${k}, with a ""quote"""\n`;
-        const chunk = Buffer.from(text);
-        bytesRead += chunk.length;
-        yield chunk;
-      }
-    })());
+    const source = Readable.from(
+      (function* () {
+        const header = Buffer.from('"id","note"\n');
+        bytesRead += header.length;
+        yield header;
+        for (let i = 0; i < rowCount; i += 500) {
+          let text = '';
+          for (let k = i; k < i + 500; k++) text += `"${k}","note ${k}, with a ""quote"""\n`;
+          const chunk = Buffer.from(text);
+          bytesRead += chunk.length;
+          yield chunk;
+        }
+      })(),
+    );
     const openPart = (): PartSink => {
       const stream = new Writable({
         highWaterMark: 64 * 1024,
@@ -300,7 +336,9 @@ describe('canonicalFromAthena', () => {
   });
 
   it('refuses a value it could only change by rounding or guessing, naming type, value and form', () => {
-    expect(() => canonicalFromAthena('timestamp(9)', '2024-01-01 00:00:00.000000001')).toThrow(/timestamp\(9\) value "2024-01-01 00:00:00.000000001" .*microsecond/);
+    expect(() => canonicalFromAthena('timestamp(9)', '2024-01-01 00:00:00.000000001')).toThrow(
+      /timestamp\(9\) value "2024-01-01 00:00:00.000000001" .*microsecond/,
+    );
     expect(() => canonicalFromAthena('decimal(10,2)', '1.005')).toThrow(/at most 2 fraction digits/);
     expect(() => canonicalFromAthena('decimal(10,2)', '1e5')).toThrow(/expected a decimal number/);
     expect(() => canonicalFromAthena('boolean', 'TRUE')).toThrow(/expected true or false/);

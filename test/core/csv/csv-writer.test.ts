@@ -36,12 +36,7 @@ async function* batchesOf(rows: Row[], size: number): AsyncGenerator<Row[]> {
   for (let i = 0; i < rows.length; i += size) yield rows.slice(i, i + size);
 }
 
-async function write(
-  columns: string[],
-  rows: Row[],
-  d: CsvDialect,
-  batchSize = 3,
-): Promise<{ dir: string; parts: WrittenPart[] }> {
+async function write(columns: string[], rows: Row[], d: CsvDialect, batchSize = 3): Promise<{ dir: string; parts: WrittenPart[] }> {
   const dir = newDir();
   const parts = await writeCsvParts({ columns, batches: batchesOf(rows, batchSize), dialect: d, openPart: localPartSink(dir) });
   return { dir, parts };
@@ -81,22 +76,43 @@ describe('writeCsvParts writes exact bytes', () => {
 
   it('quotes every non-null field under quoting all, with CRLF, a BOM and a bare \\N for NULL', async () => {
     const d = dialect({ delimiter: ';', quoting: 'all', lineEnding: 'crlf', encoding: 'utf-8-bom', nullText: '\\N' });
-    const { dir, parts } = await write(['id', 'v'], [['1', null], ['2', '\\N'], ['3', ''], ['4', 'a;b']], d);
-    expect(plain(dir, parts[0], d).subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
-    expect(text(dir, parts[0], d)).toBe(
-      '\uFEFF"id";"v"\r\n' + '"1";\\N\r\n' + '"2";"\\N"\r\n' + '"3";""\r\n' + '"4";"a;b"\r\n',
+    const { dir, parts } = await write(
+      ['id', 'v'],
+      [
+        ['1', null],
+        ['2', '\\N'],
+        ['3', ''],
+        ['4', 'a;b'],
+      ],
+      d,
     );
+    expect(plain(dir, parts[0], d).subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
+    expect(text(dir, parts[0], d)).toBe('\uFEFF"id";"v"\r\n' + '"1";\\N\r\n' + '"2";"\\N"\r\n' + '"3";""\r\n' + '"4";"a;b"\r\n');
   });
 
   it('quotes a value equal to a non-empty nullText and leaves the empty string bare under quoting needed', async () => {
     const d = dialect({ delimiter: '\t', nullText: 'NULL' });
-    const { dir, parts } = await write(['a', 'b', 'c'], [[null, 'NULL', ''], ['NULLx', 'a\tb', 'it\'s']], d);
+    const { dir, parts } = await write(
+      ['a', 'b', 'c'],
+      [
+        [null, 'NULL', ''],
+        ['NULLx', 'a\tb', "it's"],
+      ],
+      d,
+    );
     expect(text(dir, parts[0], d)).toBe('a\tb\tc\n' + 'NULL\t"NULL"\t\n' + 'NULLx\t"a\tb"\tit\'s\n');
   });
 
   it('doubles a non-default quote character and leaves double quotes alone', async () => {
     const d = dialect({ quote: "'" });
-    const { dir, parts } = await write(['a', 'b'], [["it's", 'say "hi"'], ['', null]], d);
+    const { dir, parts } = await write(
+      ['a', 'b'],
+      [
+        ["it's", 'say "hi"'],
+        ['', null],
+      ],
+      d,
+    );
     expect(text(dir, parts[0], d)).toBe("a,b\n'it''s',say \"hi\"\n'',\n");
   });
 
@@ -110,7 +126,11 @@ describe('writeCsvParts writes exact bytes', () => {
 describe('writeCsvParts never changes a value', () => {
   it('keeps U+FEFF leading, inside and alone, even where a part starts: readers that strip a BOM get it back', async () => {
     const d = dialect({ header: false, maxRowsPerFile: 1 });
-    const rows: Row[] = [['\uFEFF', 'a'], ['\uFEFFlead', 'in\uFEFFside'], ['x', '\uFEFF']];
+    const rows: Row[] = [
+      ['\uFEFF', 'a'],
+      ['\uFEFFlead', 'in\uFEFFside'],
+      ['x', '\uFEFF'],
+    ];
     const { dir, parts } = await write(['a', 'b'], rows, d);
     expect(parts).toHaveLength(3);
     expect(text(dir, parts[0], d)).toBe('"\uFEFF",a\n');
@@ -121,14 +141,25 @@ describe('writeCsvParts never changes a value', () => {
   it('writes NUL, U+2028, emoji sequences and combining marks as their UTF-8 bytes', async () => {
     const d = dialect({ header: false });
     const values = ['nul\u0000byte', 'line\u2028sep', '👩\u200d👩\u200d👧 🇳🇱', '\u0301e\u0301\u0302'];
-    const { dir, parts } = await write(['v'], values.map((v) => [v]), d);
+    const { dir, parts } = await write(
+      ['v'],
+      values.map((v) => [v]),
+      d,
+    );
     expect(plain(dir, parts[0], d).equals(Buffer.from(values.join('\n') + '\n', 'utf8'))).toBe(true);
   });
 
   it('refuses a lone surrogate instead of writing U+FFFD in its place', async () => {
-    await expect(write(['a', 'b'], [['ok', 'ok'], ['ok', 'bad \uD800 value']], dialect())).rejects.toThrow(
-      /row 2, column b: the value holds a lone UTF-16 surrogate \(\\ud800 after "bad "\)/,
-    );
+    await expect(
+      write(
+        ['a', 'b'],
+        [
+          ['ok', 'ok'],
+          ['ok', 'bad \uD800 value'],
+        ],
+        dialect(),
+      ),
+    ).rejects.toThrow(/row 2, column b: the value holds a lone UTF-16 surrogate \(\\ud800 after "bad "\)/);
     await expect(write(['name \uDC00'], [], dialect())).rejects.toThrow(/header, column name .+: the value holds a lone UTF-16 surrogate/);
   });
 
@@ -195,7 +226,7 @@ const roundTripDialects: [string, CsvDialect][] = [
     dialect({ delimiter: ';', lineEnding: 'crlf', quoting: 'all', gzip: true, encoding: 'utf-8-bom', maxRowsPerFile: 5 }),
   ],
   ['tab, nullText \\N, gzip, split by 1024 bytes', dialect({ delimiter: '\t', nullText: '\\N', gzip: true, maxBytesPerFile: 1024 })],
-  ["pipe, single quote, CRLF, nullText NULL, BOM", dialect({ delimiter: '|', quote: "'", lineEnding: 'crlf', nullText: 'NULL', encoding: 'utf-8-bom' })],
+  ['pipe, single quote, CRLF, nullText NULL, BOM', dialect({ delimiter: '|', quote: "'", lineEnding: 'crlf', nullText: 'NULL', encoding: 'utf-8-bom' })],
   ['comma, quoting all, nullText \\N, no header', dialect({ quoting: 'all', nullText: '\\N', header: false })],
 ];
 
@@ -297,7 +328,12 @@ describe('writeCsvParts splits parts', () => {
   it('puts a record larger than maxBytesPerFile alone in its own part', async () => {
     const d = dialect({ maxBytesPerFile: 1024 });
     const huge = 'h'.repeat(5000);
-    const rows: Row[] = [['a', 'small'], ['b', 'small'], ['c', huge], ['d', 'small']];
+    const rows: Row[] = [
+      ['a', 'small'],
+      ['b', 'small'],
+      ['c', huge],
+      ['d', 'small'],
+    ];
     const { dir, parts } = await write(['id', 'v'], rows, d, 10);
     expect(parts.map((p) => p.rows)).toEqual([2, 1, 1]);
     expect(text(dir, parts[1], d)).toBe(`id,v\nc,${huge}\n`);
@@ -345,9 +381,7 @@ describe('writeCsvParts with no rows', () => {
       yield [];
     }
     const parts = await writeCsvParts({ columns: ['a'], batches: empties(), dialect: dialect({ header: false }), openPart: localPartSink(dir) });
-    expect(parts).toEqual([
-      { fileName: 'part-00000.csv', rows: 0, bytes: 0, sha256: createHash('sha256').update('').digest('hex') },
-    ]);
+    expect(parts).toEqual([{ fileName: 'part-00000.csv', rows: 0, bytes: 0, sha256: createHash('sha256').update('').digest('hex') }]);
     expect(readdirSync(dir)).toEqual(['part-00000.csv']);
   });
 
@@ -375,7 +409,15 @@ describe('writeCsvParts reports what it stored', () => {
 
   it('writes each gzip part as a complete gzip file that gunzips to the expected text', async () => {
     const d = dialect({ gzip: true, maxRowsPerFile: 2 });
-    const { dir, parts } = await write(['k', 'v'], [['1', 'ä'], ['2', null], ['3', '']], d);
+    const { dir, parts } = await write(
+      ['k', 'v'],
+      [
+        ['1', 'ä'],
+        ['2', null],
+        ['3', ''],
+      ],
+      d,
+    );
     expect(parts.map((p) => p.fileName)).toEqual(['part-00000.csv.gz', 'part-00001.csv.gz']);
     expect(stored(dir, parts[0]).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
     expect(gunzipSync(stored(dir, parts[0])).toString()).toBe('k,v\n1,ä\n2,\n');
@@ -386,7 +428,10 @@ describe('writeCsvParts reports what it stored', () => {
     const calls: [number, number][] = [];
     const parts = await writeCsvParts({
       columns: ['a'],
-      batches: batchesOf(Array.from({ length: 10 }, (_, i) => [String(i)]), 4),
+      batches: batchesOf(
+        Array.from({ length: 10 }, (_, i) => [String(i)]),
+        4,
+      ),
       dialect: dialect({ gzip: true, maxRowsPerFile: 3 }),
       openPart: localPartSink(newDir()),
       onProgress: (rows, bytes) => calls.push([rows, bytes]),
@@ -438,9 +483,7 @@ describe('writeCsvParts fails loudly', () => {
       });
       return { stream, finished: finished(stream) };
     };
-    await expect(writeCsvParts({ columns: ['a'], batches: batchesOf([['1']], 1), dialect: dialect(), openPart })).rejects.toThrow(
-      'upload failed',
-    );
+    await expect(writeCsvParts({ columns: ['a'], batches: batchesOf([['1']], 1), dialect: dialect(), openPart })).rejects.toThrow('upload failed');
   });
 
   it('rejects when the input fails, and destroys the open stream', async () => {
