@@ -40,13 +40,10 @@ export function typeFamily(type: string): TypeFamily {
 
 const column = z.strictObject({
   name: z.string().min(1),
-  type: z
-    .string()
-    .min(1)
-    .meta({
-      description:
-        'Type as the engine names it, e.g. BIGINT, VARCHAR, DECIMAL(18,2), TIMESTAMP WITH TIME ZONE; case and common synonyms (int, string, bool, timestamptz…) are ignored',
-    }),
+  type: z.string().min(1).meta({
+    description:
+      'Type as the engine names it, e.g. BIGINT, VARCHAR, DECIMAL(18,2), TIMESTAMP WITH TIME ZONE; case and common synonyms (int, string, bool, timestamptz…) are ignored',
+  }),
 });
 
 const schema = z
