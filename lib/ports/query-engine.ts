@@ -24,6 +24,8 @@ export interface Statement {
   readonly parameters: readonly QueryParameter[];
   /** Derived from the run attempt and the step: a retried step finds its query instead of starting another. */
   readonly token: string;
+  /** Statements without parameters the engine runs first, so any instance of it can run this one (e.g. DuckDB's ATTACH). */
+  readonly setup?: readonly string[];
 }
 
 /** What running a statement cost, as far as the engine tells. */

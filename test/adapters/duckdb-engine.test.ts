@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { DuckDbEngine } from '../../lib/adapters/duckdb/duckdb-engine';
 import { LocalStore } from '../../lib/adapters/local/local-store';
-import { openTestEngine, stage } from '../helpers/engine';
+import { collectText, openTestEngine, stage } from '../helpers/engine';
 import type { StagedTable } from '../../lib/ports/query-engine';
 import { CONTRACT_SOURCE_SQL, queryEngineContract } from '../contract/query-engine.contract';
 
@@ -152,5 +152,30 @@ describe('DuckDbEngine', () => {
     await expect(engine.query(`SET enable_external_access = true`, staged)).rejects.toMatchObject({ name: 'QueryFailedError' });
     await expect(text(`SELECT * FROM (SELECT 1) t; SET enable_external_access = true`)).rejects.toThrow();
     await expect(text(`SELECT current_setting('enable_external_access') AS v`)).resolves.toMatchObject({ rows: [['false']] });
+  });
+});
+
+describe('DuckDbEngine across instances', () => {
+  it('runs a table-staging statement compiled by another instance (its setup attaches the staging database)', async () => {
+    const first = await openTestEngine();
+    const second = await openTestEngine({ store: first.store });
+    try {
+      const request = {
+        runId: 'cross',
+        attemptId: 'a1',
+        stagingPrefix: '_staging/cross/a1/',
+        sql: 'SELECT 170141183460469231731687303715884105727::HUGEINT AS h',
+        parameters: [],
+      };
+      const statement = JSON.parse(JSON.stringify(await first.engine.compileStage(request)));
+      await first.engine.close();
+      expect(statement.setup).toEqual([expect.stringMatching(/^ATTACH IF NOT EXISTS /)]);
+      const staged = await second.engine.describeStage(request, await second.engine.execute(statement));
+      expect(staged.format).toBe('duckdb');
+      expect(await collectText(second.engine, staged)).toEqual([['170141183460469231731687303715884105727']]);
+    } finally {
+      await second.cleanup();
+      await first.cleanup();
+    }
   });
 });

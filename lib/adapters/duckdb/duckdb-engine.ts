@@ -181,7 +181,13 @@ export class DuckDbEngine implements QueryEngine {
       await this.connection.run(`ATTACH ${sqlString(path)} AS ${quoteIdent(database)}`);
     });
     this.attached.add(request.stagingPrefix + STAGED_DATABASE);
-    return { sql: `CREATE OR REPLACE TABLE ${quoteIdent(database)}.staged AS ${positional.sql}`, parameters: positional.parameters, token };
+    return {
+      sql: `CREATE OR REPLACE TABLE ${quoteIdent(database)}.staged AS ${positional.sql}`,
+      parameters: positional.parameters,
+      token,
+      // Another instance running this statement attaches the staging database first.
+      setup: [`ATTACH IF NOT EXISTS ${sqlString(path)} AS ${quoteIdent(database)}`],
+    };
   }
 
   private positional(request: StageRequest) {
@@ -199,7 +205,10 @@ export class DuckDbEngine implements QueryEngine {
 
   async execute(statement: Statement): Promise<Execution> {
     const started = Date.now();
-    const rows = await this.exclusive(() => this.runBound(statement.sql, statement.parameters));
+    const rows = await this.exclusive(async () => {
+      for (const setup of statement.setup ?? []) await this.connection.run(setup);
+      return this.runBound(statement.sql, statement.parameters);
+    });
     return { executionId: null, rows, bytesScanned: null, engineMillis: Date.now() - started };
   }
 
