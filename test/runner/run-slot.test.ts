@@ -169,6 +169,8 @@ describe('runSlot (local pipeline)', () => {
     await runFeed(project.dir, 'daily', { slot: SLOT_15, now: '2024-01-15T07:00:00Z' });
     const second = await runFeed(project.dir, 'daily', { slot: SLOT_16, now: '2024-01-18T00:00:00Z' });
     expect(await listKeys(second.store, 'daily/slot=20240115T060000Z/')).toEqual([]);
+    expect(await listKeys(second.store, '_leases/daily/slot=20240115T060000Z')).toEqual([]); // its lease went with it
+    expect(await listKeys(second.store, '_leases/daily/slot=20240116T060000Z')).toEqual(['_leases/daily/slot=20240116T060000Z.json']);
     expect(await second.store.exists(second.outcome.manifestKey!)).toBe(true); // older than a day too, but it is the latest
     expect((await readJson<LatestPointer>(second.store, 'daily/latest.json')).slot).toBe('20240116T060000Z');
   });

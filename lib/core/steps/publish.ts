@@ -1,7 +1,7 @@
 import { ObjectStore, PreconditionFailed } from '../../ports/object-store';
 import { TOOLKIT_VERSION } from '../../version';
 import { PublishConflictError } from '../errors';
-import { feedRoot, DropCoordinates } from '../layout';
+import { feedRoot, leaseKey, DropCoordinates } from '../layout';
 import { renewLease } from '../lease';
 import { runIdentity, LatestPointer, Manifest } from '../manifest';
 import { assertValidManifest } from '../manifest-schema';
@@ -163,6 +163,8 @@ export async function expireDrops(store: ObjectStore, c: DropCoordinates, days: 
   for (const slot of slots) {
     if (slot === keep || slot === keepSlot || slotTime(slot) >= cutoff) continue;
     await store.deletePrefix(`${root}slot=${slot}/`);
+    // Its lease goes too: no attempt may run an expired slot (plan refuses it). Run records stay: they are the history.
+    await store.delete(leaseKey(c, slot));
     expired.push(`${root}slot=${slot}/`);
   }
   return expired;
