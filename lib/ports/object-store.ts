@@ -14,11 +14,19 @@ export type Precondition = { readonly ifMatch: string } | { readonly ifNoneMatch
 
 export interface ObjectStore {
   readonly kind: string;
-  /** Writes an object whole; readers never see a partial object. */
-  /** `versionId` where the store keeps versions (a versioned bucket). */
+  /**
+   * Writes an object whole; readers never see a partial object. `versionId` is set where the store
+   * keeps versions (a versioned S3 bucket).
+   */
   put(key: string, body: Buffer | string | Readable, options?: { contentType?: string; precondition?: Precondition }): Promise<{ etag: string; versionId?: string }>;
   /** Reads a small object whole (manifests, pointers). Undefined when absent. */
   get(key: string): Promise<{ body: Buffer; etag: string } | undefined>;
+  /**
+   * Optional: stores a local file the caller hands over, which the store may move rather than
+   * copy (a local folder on the same disk renames it). Reports the SHA-256 and size of what it
+   * stored, read in the same pass.
+   */
+  putFile?(key: string, file: string, options?: { contentType?: string }): Promise<{ etag: string; sha256: string; bytes: number }>;
   read(key: string): Promise<Readable>;
   exists(key: string): Promise<boolean>;
   /** Every object under a prefix, sorted by key. */

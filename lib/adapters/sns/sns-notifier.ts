@@ -1,0 +1,142 @@
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import type { MessageAttributeValue, PublishCommandInput, SNSClientConfig } from '@aws-sdk/client-sns';
+import { fitNotice } from '../../core/notices/fit-notice';
+import type { NoticeBody } from '../../core/notices/fit-notice';
+import type { DropEvent, Notifier, NotifyOutcome } from '../../ports/notifier';
+
+/** SNS's limit on a published message, attributes included: 256 KB. */
+export const SNS_MAX_MESSAGE_BYTES = 262_144;
+/** SNS's limit on an email Subject. */
+const MAX_SUBJECT_CHARS = 100;
+
+/** What email subscribers read. */
+export interface NoticeText {
+  readonly subject: string;
+  readonly text: string;
+}
+
+export interface SnsNotifierOptions {
+  readonly topicArn: string;
+  readonly client?: SNSClient;
+  readonly clientConfig?: SNSClientConfig;
+  /** Email subject and text for an event; a plain built-in wording when absent. */
+  readonly format?: (event: NoticeBody) => NoticeText;
+  /** Size limit for one message; SNS's 256 KB unless set (tests set it small). */
+  readonly maxMessageBytes?: number;
+}
+
+/** Plain wording for email subscribers: what was delivered (or what failed) and where to get it. */
+export function plainNoticeText(event: NoticeBody): NoticeText {
+  const who = event.partner ? `${event.feed} for ${event.partner}` : event.feed;
+  if (event.type === 'run.failed') {
+    const e = event.error;
+    return {
+      subject: `dropkit: ${who} failed for slot ${event.slot}`,
+      text: [
+        `The run ${event.runId} of feed ${event.feed} for slot ${event.slot} failed${e ? ` at step ${e.step}` : ''}.`,
+        ...(e ? ['', `${e.name}: ${e.message}`] : []),
+        '',
+        'Nothing was published for this run.',
+      ].join('\n'),
+    };
+  }
+  const lines = [`A new drop of ${event.feed} is ready: slot ${event.slot}, revision ${event.revision}, run ${event.runId}.`];
+  if (event.rowCount !== undefined) lines.push(`Rows: ${event.rowCount}.`);
+  if (event.sla) lines.push(`Delivered at ${event.sla.deliveredAt} (due by ${event.sla.expectedBy}): ${event.sla.status === 'MET' ? 'on time' : 'late'}.`);
+  if (event.manifest) {
+    lines.push('', `Manifest: ${event.manifest.link.url}`);
+    if (event.manifest.link.expiresAt) lines.push(`Links expire at ${event.manifest.link.expiresAt}.`);
+  }
+  if (event.files?.length) {
+    lines.push('', 'Files:');
+    for (const f of event.files) lines.push(`- ${f.path} (${f.rows} rows, ${f.bytes} bytes, sha256 ${f.sha256})`, `  ${f.link.url}`);
+  } else if (event.filesOmitted) {
+    lines.push('', `${event.filesOmitted} files: too many to list here; the manifest lists each with its size and SHA-256.`);
+  }
+  return { subject: `dropkit: ${who} delivered for slot ${event.slot}`, text: lines.join('\n') };
+}
+
+/**
+ * Makes a string a valid SNS Subject: ASCII only (accents dropped, other characters become "?"),
+ * no line breaks or control characters, at most 100 characters, never empty.
+ */
+export function snsSubject(subject: string): string {
+  const ascii = subject
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[\r\n\t\u0000-\u001f\u007f]+/g, ' ')
+    .replace(/[^\x20-\x7e]/g, '?')
+    .replace(/ {2,}/g, ' ')
+    .trim();
+  if (ascii === '') return 'dropkit notice';
+  return ascii.length <= MAX_SUBJECT_CHARS ? ascii : `${ascii.slice(0, MAX_SUBJECT_CHARS - 3).trimEnd()}...`;
+}
+
+function stringAttribute(value: string): MessageAttributeValue {
+  return { DataType: 'String', StringValue: value };
+}
+
+/** Bytes SNS counts toward its limit: the message, the subject and every attribute. */
+function publishBytes(input: PublishCommandInput): number {
+  let n = Buffer.byteLength(input.Message ?? '') + Buffer.byteLength(input.Subject ?? '');
+  for (const [name, v] of Object.entries(input.MessageAttributes ?? {})) {
+    n += Buffer.byteLength(name) + Buffer.byteLength(v.DataType ?? '') + Buffer.byteLength(v.StringValue ?? '');
+  }
+  return n;
+}
+
+/**
+ * Publishes each event to an SNS topic. Email subscribers get a readable text with a short
+ * subject; every other protocol (SQS, Lambda, HTTPS, email-json) gets the event JSON, through
+ * `MessageStructure: 'json'`. The attributes `feed`, `partner` and `event` let subscriptions
+ * filter. A message over 256 KB is sent again without the per-file links (the manifest link
+ * stays). On a FIFO topic the event id is the deduplication id, so a retried notify step does not
+ * notify twice; on a standard topic consumers deduplicate on the `id` in the body.
+ */
+export class SnsNotifier implements Notifier {
+  readonly target: string;
+  readonly client: SNSClient;
+  private readonly topicArn: string;
+  private readonly format: (event: NoticeBody) => NoticeText;
+  private readonly maxMessageBytes: number;
+
+  constructor(options: SnsNotifierOptions) {
+    this.topicArn = options.topicArn;
+    this.target = `sns ${options.topicArn}`;
+    this.client = options.client ?? new SNSClient({ ...options.clientConfig });
+    this.format = options.format ?? plainNoticeText;
+    this.maxMessageBytes = options.maxMessageBytes ?? SNS_MAX_MESSAGE_BYTES;
+  }
+
+  async notify(event: DropEvent): Promise<NotifyOutcome> {
+    try {
+      const fitted = fitNotice(event, (body) => this.publishInput(body), publishBytes, this.maxMessageBytes);
+      if (!fitted.fits) {
+        return { target: this.target, status: 'failed', attempts: 0, detail: `notice is ${publishBytes(fitted.built)} bytes, over the ${this.maxMessageBytes}-byte SNS limit even without the file list` };
+      }
+      const out = await this.client.send(new PublishCommand(fitted.built));
+      const trimmed = fitted.trimmed ? `; the ${fitted.body.filesOmitted} file links were left out to fit SNS's size limit` : '';
+      return { target: this.target, status: 'sent', attempts: out.$metadata?.attempts ?? 1, detail: `message ${out.MessageId}${trimmed}` };
+    } catch (e) {
+      const attempts = (e as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1;
+      const detail = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      return { target: this.target, status: 'failed', attempts, detail };
+    }
+  }
+
+  private publishInput(body: NoticeBody): PublishCommandInput {
+    const { subject, text } = this.format(body);
+    const attributes: Record<string, MessageAttributeValue> = { feed: stringAttribute(body.feed), event: stringAttribute(body.type) };
+    // SNS refuses empty attribute values; a filter on "partner exists: false" matches feeds without one.
+    if (body.partner) attributes.partner = stringAttribute(body.partner);
+    const fifo = this.topicArn.endsWith('.fifo');
+    return {
+      TopicArn: this.topicArn,
+      Subject: snsSubject(subject),
+      MessageStructure: 'json',
+      Message: JSON.stringify({ default: JSON.stringify(body), email: text }),
+      MessageAttributes: attributes,
+      ...(fifo ? { MessageGroupId: body.partner ? `${body.feed}/${body.partner}` : body.feed, MessageDeduplicationId: body.id.slice(0, 128) } : {}),
+    };
+  }
+}
