@@ -31,8 +31,11 @@ export interface RuntimeConfig {
   readonly workgroup: string;
   readonly stagingDatabase: string;
   readonly opsTopicArn: string | undefined;
-  /** Feed name → its SNS topic ARN. */
-  readonly feedTopics: Readonly<Record<string, string>>;
+  /**
+   * ARN of every feed's SNS topic less the feed name (topics are named `<prefix><feed>`): one
+   * variable whatever the number of feeds, where a map would outgrow Lambda's 4 KB environment.
+   */
+  readonly feedTopicArnPrefix: string | undefined;
   readonly eventBusName: string | undefined;
   readonly leaseTtlSeconds: number;
   readonly partnerSecretPrefix: string | undefined;
@@ -51,7 +54,7 @@ export const ENV = {
   workgroup: 'DROPKIT_WORKGROUP',
   stagingDatabase: 'DROPKIT_STAGING_DATABASE',
   opsTopicArn: 'DROPKIT_OPS_TOPIC_ARN',
-  feedTopics: 'DROPKIT_FEED_TOPICS',
+  feedTopicArnPrefix: 'DROPKIT_FEED_TOPIC_ARN_PREFIX',
   eventBusName: 'DROPKIT_EVENT_BUS',
   leaseTtlSeconds: 'DROPKIT_LEASE_TTL_SECONDS',
   partnerSecretPrefix: 'DROPKIT_PARTNER_SECRET_PREFIX',
@@ -65,14 +68,9 @@ export function readRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
     if (v === undefined || v === '') throw new RuntimeConfigError(`environment variable ${name} is not set; the FileExchange construct sets it on every function`);
     return v;
   };
-  let feedTopics: Record<string, string> = {};
-  const topics = env[ENV.feedTopics];
-  if (topics) {
-    try {
-      feedTopics = z.record(z.string(), z.string()).parse(JSON.parse(topics));
-    } catch (e) {
-      throw new RuntimeConfigError(`${ENV.feedTopics} must be a JSON object of feed name → topic ARN: ${(e as Error).message}`);
-    }
+  const feedTopicArnPrefix = env[ENV.feedTopicArnPrefix] || undefined;
+  if (feedTopicArnPrefix && !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]*$/.test(feedTopicArnPrefix)) {
+    throw new RuntimeConfigError(`${ENV.feedTopicArnPrefix} must be an SNS topic ARN without the feed name, like arn:aws:sns:eu-west-1:123456789012:shop-feed- (got ${feedTopicArnPrefix})`);
   }
   const ttl = Number(env[ENV.leaseTtlSeconds] ?? DEFAULT_LEASE_TTL_SECONDS);
   if (!Number.isInteger(ttl) || ttl <= 0) throw new RuntimeConfigError(`${ENV.leaseTtlSeconds} must be a positive whole number of seconds (got ${env[ENV.leaseTtlSeconds]})`);
@@ -82,7 +80,7 @@ export function readRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
     workgroup: env[ENV.workgroup] ?? 'primary',
     stagingDatabase: env[ENV.stagingDatabase] ?? 'dropkit_staging',
     opsTopicArn: env[ENV.opsTopicArn] || undefined,
-    feedTopics,
+    feedTopicArnPrefix,
     eventBusName: env[ENV.eventBusName] || undefined,
     leaseTtlSeconds: ttl,
     partnerSecretPrefix: env[ENV.partnerSecretPrefix] || undefined,
@@ -199,7 +197,7 @@ export function buildLambdaDeps(env: NodeJS.ProcessEnv = process.env): LambdaDep
     signer,
     consumers: (feed, partner) => {
       const out: Notifier[] = [];
-      const topic = config.feedTopics[feed.spec.name];
+      const topic = config.feedTopicArnPrefix && config.feedTopicArnPrefix + feed.spec.name;
       if (topic) out.push(topicNotifier(topic));
       const targets = [...feed.spec.notify, ...(feed.spec.partners.find((p) => p.id === partner)?.notify ?? [])];
       for (const t of targets) if (t.type === 'sns' && t.topicArn && t.topicArn !== topic) out.push(topicNotifier(t.topicArn));
