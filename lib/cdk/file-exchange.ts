@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { ArnFormat, Aws, Duration, NestedStack, Names, RemovalPolicy, Stack, TimeZone } from 'aws-cdk-lib';
+import { ArnFormat, Aspects, Aws, Duration, NestedStack, Names, RemovalPolicy, Stack, TimeZone } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -23,6 +23,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { FeedDefinition } from '../core/feed/feed-definition';
 import { deliveryPartners } from '../core/feed/feed-definition';
+import { acknowledge, AcknowledgeKnownWildcards } from './acknowledgements';
 import { DeployConfigError } from './errors';
 import { keyScopes, KeyScopes } from './key-scopes';
 import { LAMBDA_ENTRIES, LambdaRole } from './lambda-entries';
@@ -380,6 +381,16 @@ export class FileExchange extends Construct {
 
     this.api = this.linkBroker(fns, partnerIds, props.partnerRateLimit ?? 5, removalPolicy);
     this.dashboard = this.monitoring();
+
+    // Rule-pack findings that are by design, each with its reason (cdk-nag AwsSolutions and Serverless).
+    Aspects.of(this).add(new AcknowledgeKnownWildcards());
+    for (const fn of Object.values(fns)) {
+      acknowledge(fn, { 'Serverless-LambdaDLQ': 'invoked synchronously only (by Step Functions, whose Retry/Catch handle failures, or by API Gateway); a DLQ serves asynchronous invocations' });
+    }
+    acknowledge(this.deadLetterQueue, {
+      'AwsSolutions-SQS3': 'this queue is the dead-letter queue of the schedules',
+      'Serverless-SQSRedrivePolicy': 'this queue is the dead-letter queue of the schedules; nothing consumes it to redrive from',
+    });
   }
 
   /** A step function: Node.js 22 on arm64, bundled by esbuild with the project's feeds beside it, its own role and log group. */
@@ -394,7 +405,7 @@ export class FileExchange extends Construct {
       handler: 'handler',
       projectRoot: root,
       depsLockFilePath: join(root, 'package-lock.json'),
-      runtime: lambda.Runtime.NODEJS_22_X,
+      runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: size.memory,
       timeout: size.timeout,
@@ -481,22 +492,30 @@ export class FileExchange extends Construct {
       identitySource: apigw.IdentitySource.header('Authorization'),
       resultsCacheTtl: Duration.minutes(5),
     });
-    const validator = api.addRequestValidator('Params', { validateRequestParameters: true });
+    const validator = api.addRequestValidator('Params', { validateRequestParameters: true, validateRequestBody: true });
     const integration = new apigw.LambdaIntegration(fns.linkBroker);
     const method = (resource: apigw.IResource, params: Record<string, boolean>) =>
       resource.addMethod('GET', integration, { authorizer, authorizationType: apigw.AuthorizationType.CUSTOM, apiKeyRequired: true, requestValidator: validator, requestParameters: params });
     const feed = api.root.addResource('feeds').addResource('{feed}');
-    method(feed.addResource('latest'), { 'method.request.path.feed': true });
-    method(feed.addResource('slots').addResource('{slot}'), { 'method.request.path.feed': true, 'method.request.path.slot': true, 'method.request.querystring.run': false });
+    const methods = [
+      method(feed.addResource('latest'), { 'method.request.path.feed': true }),
+      method(feed.addResource('slots').addResource('{slot}'), { 'method.request.path.feed': true, 'method.request.path.slot': true, 'method.request.querystring.run': false }),
+    ];
+    for (const m of methods) acknowledge(m, { 'AwsSolutions-COG4': 'partners are machines authenticated by a Lambda authorizer on per-partner keys (stored hashed); there are no Cognito users' });
+    acknowledge(api.deploymentStage, {
+      'AwsSolutions-APIG3': 'the API serves authenticated partners only, throttled per partner by usage plans; add a WAF web ACL in the stack if your policy requires one',
+      'AwsSolutions-APIG6': "access logs are on; execution logging needs the account-wide API Gateway CloudWatch role, which one stack should not own",
+    });
 
     for (const id of partnerIds) {
-      new secretsmanager.Secret(this, `PartnerKey-${id}`, {
+      const secret = new secretsmanager.Secret(this, `PartnerKey-${id}`, {
         secretName: `${this.partnerSecretPrefix}${id}`,
         description: `dropkit: SHA-256 of partner ${id}'s link broker key, as {"sha256":"<hex>"}; put a new value to rotate (no deploy)`,
         // A placeholder without "sha256": the partner is refused until an operator stores a hash.
         generateSecretString: { secretStringTemplate: '{}', generateStringKey: 'unset', excludePunctuation: true },
         removalPolicy,
       });
+      acknowledge(secret, { 'AwsSolutions-SMG4': "the secret holds the hash of a key the partner keeps: rotating it means handing the partner a new key, then putting its hash here (no deploy); nothing can rotate it alone" });
       const key = api.addApiKey(`ApiKey-${id}`, { description: `dropkit partner ${id}: throttling only (the authorizer authenticates)` });
       const plan = api.addUsagePlan(`UsagePlan-${id}`, { description: `dropkit partner ${id}`, throttle: { rateLimit: rate, burstLimit: rate * 2 }, apiStages: [{ api, stage: api.deploymentStage }] });
       plan.addApiKey(key);

@@ -55,7 +55,7 @@ export interface PipelineOptions {
  */
 export function pipelineDefinition(scope: Construct, o: PipelineOptions): sfn.IChainable {
   const f = o.functions;
-  const invoke = (id: string, fn: lambda.IFunction, payload: Record<string, unknown>, resultPath: string) => {
+  const invoke = (id: string, fn: lambda.IFunction, payload: Record<string, unknown>, resultPath?: string) => {
     const task = new tasks.LambdaInvoke(scope, id, { lambdaFunction: fn, payload: sfn.TaskInput.fromObject(payload), payloadResponseOnly: true, resultPath });
     task.addRetry({ errors: TRANSIENT_ERRORS, interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 4, jitterStrategy: sfn.JitterType.FULL });
     return task;
@@ -153,7 +153,8 @@ export function pipelineDefinition(scope: Construct, o: PipelineOptions): sfn.IC
     resultPath: '$.rendered',
     maxConcurrency: 2,
   });
-  renderFormats.itemProcessor(invoke('Render', f.render, { 'state.$': '$.state', 'format.$': '$.format' }, '$'));
+  // No ResultPath: the files replace the item (the default; an explicit "$" trips the local executor the tests use).
+  renderFormats.itemProcessor(invoke('Render', f.render, { 'state.$': '$.state', 'format.$': '$.format' }));
   catchTo(renderFormats, renderFailed);
   const publish = invoke('Publish', f.publish, { 'state.$': '$.state', 'rendered.$': '$.rendered' }, '$.published');
   catchTo(publish, publishFailed);
