@@ -255,7 +255,8 @@ describe('the state machine run in process with the step handlers', () => {
     expect(entered).toEqual(expect.arrayContaining(['Notify', 'NotifyFailedAlert', 'Delivered']));
     expect(entered).not.toContain('FailRun');
     expect(alerts).toHaveLength(1);
-    expect(JSON.parse(alerts[0].Message)).toMatchObject({ alert: 'dropkit: a drop was delivered but its notice was not sent', feed: 'daily', error: { Error: 'InternalError' } });
+    // Step Functions' SNS integration sends a JSON object Message as its JSON text.
+    expect(alerts[0].Message).toMatchObject({ alert: 'dropkit: a drop was delivered but its notice was not sent', feed: 'daily', error: { Error: 'InternalError' } });
     expect(await readJson(p.store, latestKey({ prefix: 'drops', feed: 'daily', partner: null }))).toMatchObject({ feed: 'daily' });
   });
 

@@ -35,9 +35,9 @@ describe('the Lambda runtime', () => {
 
   it('reads its settings from the environment the construct sets, naming a missing variable', () => {
     expect(() => readRuntimeConfig({})).toThrow(`environment variable ${ENV.bucket} is not set`);
-    const config = readRuntimeConfig({ [ENV.bucket]: 'b', [ENV.prefix]: 'drops', [ENV.feedTopics]: '{"daily":"arn:aws:sns:eu-west-1:1:t"}', [ENV.leaseTtlSeconds]: '7200' });
-    expect(config).toMatchObject({ bucket: 'b', prefix: 'drops', feedTopics: { daily: 'arn:aws:sns:eu-west-1:1:t' }, leaseTtlSeconds: 7200 });
-    expect(() => readRuntimeConfig({ [ENV.bucket]: 'b', [ENV.feedTopics]: '[1]' })).toThrow(ENV.feedTopics);
+    const config = readRuntimeConfig({ [ENV.bucket]: 'b', [ENV.prefix]: 'drops', [ENV.feedTopicArnPrefix]: 'arn:aws:sns:eu-west-1:123456789012:shop-feed-', [ENV.leaseTtlSeconds]: '7200' });
+    expect(config).toMatchObject({ bucket: 'b', prefix: 'drops', feedTopicArnPrefix: 'arn:aws:sns:eu-west-1:123456789012:shop-feed-', leaseTtlSeconds: 7200 });
+    expect(() => readRuntimeConfig({ [ENV.bucket]: 'b', [ENV.feedTopicArnPrefix]: 'shop-feed-' })).toThrow(ENV.feedTopicArnPrefix);
   });
 
   it('builds S3 store, signer and notifiers for a feed from the environment and the bundled file', () => {
@@ -48,13 +48,13 @@ describe('the Lambda runtime', () => {
       [ENV.prefix]: 'drops',
       [ENV.feedsFile]: join(dir, 'feeds.json'),
       [ENV.opsTopicArn]: 'arn:aws:sns:eu-west-1:123456789012:ops',
-      [ENV.feedTopics]: JSON.stringify({ daily_orders: 'arn:aws:sns:eu-west-1:123456789012:daily_orders' }),
+      [ENV.feedTopicArnPrefix]: 'arn:aws:sns:eu-west-1:123456789012:shop-feed-',
       AWS_REGION: 'eu-west-1',
     });
     expect(deps.store.kind).toBe('s3');
     expect(deps.prefix).toBe('drops');
     const feed = deps.feeds.get('daily_orders');
-    expect(deps.consumers(feed, null).map((n) => n.target)).toEqual(['sns arn:aws:sns:eu-west-1:123456789012:daily_orders', 'eventbridge default']);
+    expect(deps.consumers(feed, null).map((n) => n.target)).toEqual(['sns arn:aws:sns:eu-west-1:123456789012:shop-feed-daily_orders', 'eventbridge default']);
     expect(deps.operators.map((n) => n.target)).toEqual(['sns arn:aws:sns:eu-west-1:123456789012:ops', 'eventbridge default']);
   });
 });
