@@ -21,21 +21,21 @@ export const WILDCARD_REASONS: readonly { readonly finding: RegExp; readonly rea
 ];
 
 /** Turns a CloudFormation value into cdk-nag's flat string (Ref/GetAtt as <…>). */
-function flatten(node: unknown): string {
+export function flattenCfn(node: unknown): string {
   if (node === undefined) return '';
   if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/\}/g, '>');
   const o = node as Record<string, unknown>;
   if (o['Fn::Join']) {
     const [delimiter, items] = o['Fn::Join'] as [string, unknown[]];
-    return items.map(flatten).join(delimiter);
+    return items.map(flattenCfn).join(delimiter);
   }
-  if (o['Fn::Sub']) return flatten(o['Fn::Sub']);
+  if (o['Fn::Sub']) return flattenCfn(o['Fn::Sub']);
   if (o['Fn::GetAtt']) {
     const [resource, attribute] = o['Fn::GetAtt'] as [unknown, unknown];
-    return `<${flatten(resource)}.${flatten(attribute)}>`;
+    return `<${flattenCfn(resource)}.${flattenCfn(attribute)}>`;
   }
-  if (o['Fn::ImportValue']) return flatten(o['Fn::ImportValue']);
-  if (o.Ref) return `<${flatten(o.Ref)}>`;
+  if (o['Fn::ImportValue']) return flattenCfn(o['Fn::ImportValue']);
+  if (o.Ref) return `<${flattenCfn(o.Ref)}>`;
   return JSON.stringify(node);
 }
 
@@ -46,7 +46,7 @@ export function wildcardFindings(document: { Statement?: { Effect?: string; Acti
     if (s.Effect !== 'Allow') continue;
     for (const a of ([] as unknown[]).concat(s.Action ?? [])) if (typeof a === 'string' && a.includes('*')) found.add(`Action::${a}`);
     for (const r of ([] as unknown[]).concat(s.Resource ?? [])) {
-      const flat = flatten(r);
+      const flat = flattenCfn(r);
       if (flat.includes('*')) found.add(`Resource::${flat}`);
     }
   }

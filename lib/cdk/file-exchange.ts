@@ -288,8 +288,9 @@ export class FileExchange extends Construct {
     // Permissions, per function, to the key scopes it touches.
     const grants = new Grants(this.bucket, scopes, props.encryptionKey);
     const athenaAccess = this.athenaAccess(stack, stagingDatabaseName);
-    grants.readWrite(fns.plan, [...scopes.drops, scopes.leases, scopes.runs, scopes.staging], true);
-    grants.read(fns.plan, [], true);
+    // plan: takes the lease, records the run, clears a dead attempt's staging and files; repairs a delivered run's pointer.
+    grants.readWrite(fns.plan, [scopes.latest, scopes.leases, scopes.runs], true);
+    grants.readDelete(fns.plan, [scopes.dropFiles, scopes.staging]);
     publishTo(fns.plan, [feedTopicArns], topicKey);
     putEvents(fns.plan, stack);
     // compile-stage only writes SQL text: no data access.
@@ -450,7 +451,8 @@ export class FileExchange extends Construct {
     policy.addStatements(
       new iam.PolicyStatement({ actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution'], resources: [stack.formatArn({ service: 'athena', resource: 'workgroup', resourceName: this.workGroup.ref })] }),
       new iam.PolicyStatement({ actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:CreateTable', 'glue:GetPartitions'], resources: [glueArn('catalog'), glueArn('database', stagingDatabaseName), glueArn('table', `${stagingDatabaseName}/*`)] }),
-      new iam.PolicyStatement({ actions: ['s3:GetBucketLocation', 's3:ListBucket'], resources: [this.bucket.bucketArn] }),
+      new iam.PolicyStatement({ actions: ['s3:GetBucketLocation'], resources: [this.bucket.bucketArn] }),
+      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn], conditions: { StringLike: { 's3:prefix': [scopes.staging, scopes.results] } } }),
       new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'], resources: [this.bucket.arnForObjects(scopes.staging), this.bucket.arnForObjects(scopes.results)] }),
     );
     const sources = props.sources ?? {};
@@ -570,6 +572,11 @@ class Grants {
     );
     if (list) this.list(fn);
     if (this.key) this.key.grantEncryptDecrypt(fn);
+  }
+
+  readDelete(fn: lambda.IFunction, patterns: readonly string[]): void {
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:DeleteObject'], resources: patterns.map((p) => this.bucket.arnForObjects(p)) }));
+    if (this.key) this.key.grantDecrypt(fn);
   }
 
   private listed = new Set<lambda.IFunction>();

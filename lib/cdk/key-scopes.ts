@@ -8,6 +8,8 @@
 export interface KeyScopes {
   /** Published drops and pointers: `<p>/<feed>/[partner=…/]slot=…/run=…/…` and `latest.json`. */
   readonly drops: readonly string[];
+  readonly dropFiles: string;
+  readonly latest: string;
   readonly leases: string;
   readonly runs: string;
   readonly staging: string;
@@ -22,6 +24,8 @@ export function keyScopes(prefix: string, resultsPrefix: string): KeyScopes {
   const p = prefix ? `${prefix}/` : '';
   return {
     drops: [`${p}*/slot=*/run=*/*`, `${p}*/latest.json`],
+    dropFiles: `${p}*/slot=*/run=*/*`,
+    latest: `${p}*/latest.json`,
     leases: `${p}_leases/*`,
     runs: `${p}_runs/*`,
     staging: `${p}_staging/*`,
