@@ -1,4 +1,4 @@
-import { Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { loadProject } from '../project/load-project';
 import { FileExchange, FileExchangeProps } from './file-exchange';
@@ -19,5 +19,12 @@ export class FileExchangeStack extends Stack {
     super(scope, id, props);
     const project = loadProject(props.projectDir);
     this.exchange = new FileExchange(this, 'Exchange', { ...props, feeds: project.feeds, keyPrefix: project.spec.prefix || 'drops' });
+    const x = this.exchange;
+    new CfnOutput(this, 'DropsBucket', { value: x.bucket.bucketName, description: 'where the drops are' });
+    new CfnOutput(this, 'LinkBrokerUrl', { value: x.api.url, description: 'partners: GET feeds/{feed}/latest or feeds/{feed}/slots/{slot}' });
+    new CfnOutput(this, 'PipelineArn', { value: x.stateMachine.stateMachineArn, description: 'start with {"feed":…,"slot":…,"partners":[…]}' });
+    new CfnOutput(this, 'OpsTopicArn', { value: x.opsTopic.topicArn, description: 'alarms and failed runs: subscribe the on-call' });
+    new CfnOutput(this, 'PartnerSecretPrefix', { value: x.partnerSecretPrefix, description: 'one secret per partner holding {"sha256":"<hex of its key>"}' });
+    new CfnOutput(this, 'DashboardName', { value: x.dashboard.dashboardName });
   }
 }
