@@ -2,6 +2,7 @@ import { planStep } from '../lib/core/steps/begin';
 import { formatsOf } from '../lib/core/steps/render';
 import { repairDelivered } from '../lib/core/steps/repair';
 import { requireField, stepHandler } from './handler-kit';
+import { logger } from './observability';
 import { runtime, LambdaDeps } from './runtime';
 import type { PlanEvent } from './step-events';
 
@@ -15,6 +16,8 @@ export function makePlanHandler(deps: () => Promise<Pick<LambdaDeps, 'store' | '
     const feed = requireField<string>(event, 'feed');
     const d = await deps();
     const planned = await planStep({ feed, partner: event.partner ?? null, slot: event.slot, rerun: event.rerun }, d);
+    // The run id is known from here on: the rest of the invocation's lines carry it too.
+    logger.appendKeys({ runId: planned.status === 'already-delivered' ? planned.delivered.runId : planned.status === 'busy' ? planned.plan.runId : planned.state.plan.runId });
     if (planned.status === 'planned') return { status: planned.status, state: planned.state, formats: formatsOf(planned.state, d) };
     if (planned.status === 'busy') return { status: planned.status, runId: planned.plan.runId, slot: planned.plan.slot.id, holder: planned.holder };
     const repair = await repairDelivered(planned.delivered, d);

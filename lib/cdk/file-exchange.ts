@@ -440,6 +440,8 @@ export class FileExchange extends Construct {
     const tables = stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${stagingDatabaseName}/*` });
     return (fn: lambda.IFunction, dropTables: boolean) => {
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution'], resources: [workGroupArn] }));
+      // Athena checks the caller may locate the results bucket.
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetBucketLocation'], resources: [this.bucket.bucketArn] }));
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions', ...(dropTables ? ['glue:DeleteTable'] : [])], resources: [catalog, database, tables] }));
     };
   }

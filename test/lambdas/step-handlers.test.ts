@@ -13,6 +13,7 @@ import { makeRenderHandler } from '../../lambdas/render';
 import { makeValidateHandler } from '../../lambdas/validate';
 import type { LambdaDeps } from '../../lambdas/runtime';
 import type { AthenaQueryExecution } from '../../lambdas/step-events';
+import { logger } from '../../lambdas/observability';
 import { listKeys, readJson } from '../helpers/local-run';
 import { fixture, lambdaProject, LambdaProject } from './lambda-project';
 
@@ -86,6 +87,28 @@ describe('the Lambda step handlers, invoked with fixture events', () => {
     const lease = await readJson<Lease>(p.store, leaseKey({ prefix: 'drops', feed: 'daily', partner: null }, '20240115T060000Z'));
     expect(lease.released).toBe(true);
     expect(await readJson(p.store, latestKey({ prefix: 'drops', feed: 'daily', partner: null }))).toMatchObject({ runId: manifest.runId });
+  });
+
+  it('log the feed and the run id on every line of a step, failures included', async () => {
+    const printed: string[] = [];
+    const info = jest.spyOn(console, 'info').mockImplementation((line: string) => void printed.push(line));
+    const error = jest.spyOn(console, 'error').mockImplementation((line: string) => void printed.push(line));
+    logger.setLogLevel('INFO');
+    try {
+      const planned: any = await h.plan(fixture('stepfunctions', 'plan'));
+      await h.compileStage({ state: planned.state });
+      await expect(h.render({ state: planned.state, format: 'csv' })).rejects.toThrow('render needs staged');
+      const lines = printed.map((l) => JSON.parse(l));
+      expect(lines.map((l) => l.message)).toEqual(['plan started', 'plan finished', 'compile-stage started', 'compile-stage finished', 'render started', 'render failed']);
+      for (const l of lines) expect(l).toMatchObject({ feed: 'daily', service: 'dropkit' });
+      // The plan learns the run id as it plans: from its last line on, every line has it.
+      for (const l of lines.slice(1)) expect(l.runId).toBe(planned.state.plan.runId);
+      expect(lines[5]).toMatchObject({ level: 'ERROR', error: { name: 'Error', message: expect.stringContaining('render needs staged') } });
+    } finally {
+      logger.setLogLevel('SILENT');
+      info.mockRestore();
+      error.mockRestore();
+    }
   });
 
   it('emit rows, bytes, delivery latency and SLA metrics with the feed as dimension when publishing', async () => {
