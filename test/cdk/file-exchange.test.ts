@@ -189,7 +189,8 @@ describe('every IAM policy is scoped to what its holder does', () => {
   it('render: staging and query results only, Athena in the workgroup, Glue on the staging database', () => {
     const g = grantsOf(template, 'ExchangeRenderFunctionRole');
     expect(services(g)).toEqual(['athena', 'glue', 'logs', 's3', 'xray']);
-    expect(new Set(g.filter((x) => x.action.startsWith('s3:') && x.action !== 's3:ListBucket').map((x) => x.resource))).toEqual(new Set([`${B}/drops/_staging/*`, `${B}/_athena-results/*`]));
+    expect(new Set(g.filter((x) => x.action.startsWith('s3:') && !['s3:ListBucket', 's3:GetBucketLocation'].includes(x.action)).map((x) => x.resource))).toEqual(new Set([`${B}/drops/_staging/*`, `${B}/_athena-results/*`]));
+    expect(lines(g, 's3:GetBucketLocation')).toEqual([`s3:GetBucketLocation ${B}`]);
     expect(new Set(lines(g, 'athena:').map((l) => l.split(' ')[1]))).toEqual(new Set(['arn:<AWS::Partition>:athena:eu-west-1:123456789012:workgroup/<ExchangeWorkGroupCE7E9CD6>']));
     for (const l of lines(g, 'glue:')) expect(l).toMatch(/ arn:<AWS::Partition>:glue:eu-west-1:123456789012:(catalog|database\/dropkit_exchange_\w+_staging|table\/dropkit_exchange_\w+_staging\/\*)$/);
     expect(lines(g, 'glue:DeleteTable')).toEqual([]);
