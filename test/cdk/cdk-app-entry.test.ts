@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../lib/core/errors';
@@ -11,14 +11,14 @@ import { testApp } from './cdk-app';
 const ROOT = join(__dirname, '../..');
 
 /** Runs bin/cdk.ts as `cdk synth` does (context in CDK_CONTEXT_JSON), bundling skipped. */
-function synthApp(context: Record<string, unknown>) {
+function synthApp(context: Record<string, unknown>, options: { bundle?: boolean } = {}) {
   const outdir = mkdtempSync(join(tmpdir(), 'dropkit-cdkout-'));
   const result = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', join(ROOT, 'bin/cdk.ts')], {
     cwd: ROOT,
-    env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ ...context, 'aws:cdk:bundling-stacks': [] }), CDK_OUTDIR: outdir },
+    env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(options.bundle ? context : { ...context, 'aws:cdk:bundling-stacks': [] }), CDK_OUTDIR: outdir },
     encoding: 'utf8',
   });
-  return { ...result, templates: readdirSync(outdir).filter((f) => f.endsWith('.template.json')) };
+  return { ...result, outdir, templates: readdirSync(outdir).filter((f) => f.endsWith('.template.json')) };
 }
 
 describe('synthesizing a project folder', () => {
@@ -56,5 +56,20 @@ describe('synthesizing a project folder', () => {
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(result.templates).toEqual(['Dropkit.template.json']);
+  });
+
+  it('bundles every function offline with the project\'s feeds beside it', () => {
+    const result = synthApp({}, { bundle: true });
+    expect(result.status).toBe(0);
+    const template = JSON.parse(readFileSync(join(result.outdir, 'Dropkit.template.json'), 'utf8'));
+    const fns = Object.values<any>(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+    expect(fns).toHaveLength(10);
+    const feeds = JSON.parse(JSON.stringify(loadProject(join(ROOT, 'examples/shop')).feeds));
+    for (const fn of fns) {
+      const asset = join(result.outdir, `asset.${String(fn.Properties.Code.S3Key).replace(/\.zip$/, '')}`);
+      expect(existsSync(join(asset, 'index.js'))).toBe(true);
+      expect(JSON.parse(readFileSync(join(asset, 'feeds.json'), 'utf8'))).toEqual({ feeds });
+      expect(readFileSync(join(asset, 'index.js'), 'utf8')).not.toMatch(/require\("(@duckdb\/node-api|aws-cdk-lib)/);
+    }
   });
 });
