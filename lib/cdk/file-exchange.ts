@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ArnFormat, Aspects, Aws, Duration, NestedStack, Names, RemovalPolicy, Stack, TimeZone } from 'aws-cdk-lib';
@@ -400,12 +400,12 @@ export class FileExchange extends Construct {
     const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
     const fnRole = new iam.Role(this, `${id}Role`, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: `dropkit ${LAMBDA_ENTRIES[role]} step` });
     logGroup.grantWrite(fnRole);
-    const root = packageRoot();
+    const roots = packageRoots();
     return new nodejs.NodejsFunction(this, id, {
-      entry: lambdaEntry(root, LAMBDA_ENTRIES[role]),
+      entry: lambdaEntry(roots.dropkit, LAMBDA_ENTRIES[role]),
       handler: 'handler',
-      projectRoot: root,
-      depsLockFilePath: join(root, 'package-lock.json'),
+      projectRoot: dirname(roots.lockFile),
+      depsLockFilePath: roots.lockFile,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: size.memory,
@@ -605,15 +605,23 @@ export function parseS3Location(url: string): { bucket: string; prefix: string }
   return { bucket: m[1], prefix: prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix };
 }
 
-/** The folder with dropkit's package-lock.json: from lib/cdk in the sources, or dist/lib/cdk when built. */
-function packageRoot(): string {
-  let dir = __dirname;
-  while (!existsSync(join(dir, 'package-lock.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new DeployConfigError(`FileExchange: cannot find dropkit's package-lock.json above ${__dirname}`);
-    dir = up;
-  }
-  return dir;
+/**
+ * Where dropkit is (its package.json), and the lock file the bundler keys on: dropkit's own in a
+ * checkout, the installing project's when dropkit is a dependency.
+ */
+function packageRoots(): { dropkit: string; lockFile: string } {
+  const up = (from: string, found: (dir: string) => boolean, what: string) => {
+    let dir = from;
+    while (!found(dir)) {
+      const parent = dirname(dir);
+      if (parent === dir) throw new DeployConfigError(`FileExchange: cannot find ${what} above ${from}`);
+      dir = parent;
+    }
+    return dir;
+  };
+  const dropkit = up(__dirname, (d) => existsSync(join(d, 'package.json')) && JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')).name === 'dropkit', "dropkit's package.json");
+  const lockDir = up(dropkit, (d) => existsSync(join(d, 'package-lock.json')), 'a package-lock.json');
+  return { dropkit, lockFile: join(lockDir, 'package-lock.json') };
 }
 
 /** The handler's TypeScript source when it is there (a checkout), else its compiled JavaScript. */
