@@ -13,7 +13,12 @@ export interface ApiEvent {
   readonly resource?: string;
   readonly pathParameters?: Readonly<Record<string, string | undefined>> | null;
   readonly queryStringParameters?: Readonly<Record<string, string | undefined>> | null;
-  readonly requestContext?: { readonly requestId?: string; readonly authorizer?: Readonly<Record<string, unknown>> | null };
+  readonly requestContext?: {
+    readonly requestId?: string;
+    readonly authorizer?: Readonly<Record<string, unknown>> | null;
+    /** Set by API Gateway on IAM-authorized (SigV4) routes. */
+    readonly identity?: { readonly accountId?: string | null; readonly userArn?: string | null } | null;
+  };
 }
 
 export interface ApiResult {
@@ -22,11 +27,15 @@ export interface ApiResult {
   readonly body: string;
 }
 
-type BrokerDeps = Pick<LambdaDeps, 'store' | 'signer' | 'feeds' | 'prefix'>;
+type BrokerDeps = Pick<LambdaDeps, 'store' | 'signer' | 'feeds' | 'prefix'> & {
+  /** AWS account id → partner id, for partners calling with SigV4 (the `/iam/…` routes). */
+  readonly iamPartners?: Readonly<Record<string, string>>;
+};
 
 /**
  * Fresh links to a drop, for the calling partner only. The partner is who the authorizer says
- * (its context `partnerId`), never a parameter of the request. Routes:
+ * (its context `partnerId`) or, on the IAM routes, whose AWS account signed the request; never a
+ * parameter of the request. Routes (also under `/iam` for SigV4 callers):
  *   GET /feeds/{feed}/latest                the drop `latest.json` points at
  *   GET /feeds/{feed}/slots/{slot}[?run=ID] the newest revision of a slot, or the given run of it
  */
@@ -42,7 +51,8 @@ export function makeLinkBrokerHandler(deps: () => Promise<BrokerDeps>) {
 }
 
 async function answer(event: ApiEvent, deps: BrokerDeps): Promise<ApiResult> {
-  const partner = event.requestContext?.authorizer?.partnerId;
+  const account = event.requestContext?.identity?.accountId;
+  const partner = event.requestContext?.authorizer?.partnerId ?? (event.resource?.startsWith('/iam/') && account ? deps.iamPartners?.[account] : undefined);
   if (typeof partner !== 'string' || !partner) return reply(403, { error: 'no partner identity: call with your partner key' });
   if (event.httpMethod !== 'GET') return reply(405, { error: `${event.httpMethod} is not served; use GET` });
   const feedName = event.pathParameters?.feed ?? '';
@@ -93,4 +103,4 @@ function reply(statusCode: number, body: unknown): ApiResult {
   return { statusCode, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: JSON.stringify(body) };
 }
 
-export const handler = makeLinkBrokerHandler(runtime);
+export const handler = makeLinkBrokerHandler(async () => ({ ...(await runtime()), iamPartners: JSON.parse(process.env.DROPKIT_IAM_PARTNERS ?? '{}') as Record<string, string> }));

@@ -118,6 +118,12 @@ export interface FileExchangeProps {
    */
   readonly partnerRateLimit?: number;
   /**
+   * Partners with AWS accounts, by partner id → 12-digit account id: they call the link broker's
+   * `/iam/…` routes signed with SigV4 (IAM auth), and the broker knows them by their account.
+   * @default none: every partner uses its key
+   */
+  readonly iamPartners?: Readonly<Record<string, string>>;
+  /**
    * The SLA watch: a missed slot raises an alert even if its run never started.
    * @default no SLA watch schedule (late deliveries still alarm)
    */
@@ -380,7 +386,7 @@ export class FileExchange extends Construct {
       });
     }
 
-    this.api = this.linkBroker(fns, partnerIds, props.partnerRateLimit ?? 5, removalPolicy);
+    this.api = this.linkBroker(fns, partnerIds, props.partnerRateLimit ?? 5, removalPolicy, props.iamPartners ?? {});
     this.dashboard = this.monitoring();
 
     // Rule-pack findings that are by design, each with its reason (cdk-nag AwsSolutions and Serverless).
@@ -471,16 +477,27 @@ export class FileExchange extends Construct {
       );
     }
     for (const key of sources.kmsKeys ?? []) key.grantDecrypt(role);
-    if (props.encryptionKey) props.encryptionKey.grantEncryptDecrypt(role);
+    if (props.encryptionKey) props.encryptionKey.grant(role, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*');
   }
 
   /** API Gateway (REST) in front of the link broker: a Lambda authorizer per partner key, a usage plan per partner for throttling, access logs. */
-  private linkBroker(fns: Record<LambdaRole, nodejs.NodejsFunction>, partnerIds: readonly string[], rate: number, removalPolicy: RemovalPolicy): apigw.RestApi {
+  private linkBroker(fns: Record<LambdaRole, nodejs.NodejsFunction>, partnerIds: readonly string[], rate: number, removalPolicy: RemovalPolicy, iamPartners: Readonly<Record<string, string>>): apigw.RestApi {
+    const iamAccounts = Object.entries(iamPartners);
+    for (const [id, account] of iamAccounts) {
+      if (!partnerIds.includes(id)) throw new DeployConfigError(`FileExchange: iamPartners.${id}: no feed has a partner "${id}" (partners: ${partnerIds.join(', ')})`);
+      if (!/^\d{12}$/.test(account)) throw new DeployConfigError(`FileExchange: iamPartners.${id}: "${account}" is not a 12-digit AWS account id`);
+    }
     const accessLogs = new logs.LogGroup(this, 'LinkBrokerAccessLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy });
     const api = new apigw.RestApi(this, 'LinkBroker', {
       description: 'dropkit link broker: fresh download links to a partner\'s own drops',
       endpointTypes: [apigw.EndpointType.REGIONAL],
       cloudWatchRole: false,
+      // SigV4 callers are let in by account (IAM auth); key callers by the authorizer (an implicit deny here does not stop them).
+      policy: iamAccounts.length
+        ? new iam.PolicyDocument({
+            statements: [new iam.PolicyStatement({ actions: ['execute-api:Invoke'], principals: iamAccounts.map(([, a]) => new iam.AccountPrincipal(a)), resources: ['execute-api:/*/GET/iam/*'] })],
+          })
+        : undefined,
       deployOptions: {
         stageName: 'v1',
         accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
@@ -505,7 +522,17 @@ export class FileExchange extends Construct {
       method(feed.addResource('latest'), { 'method.request.path.feed': true }),
       method(feed.addResource('slots').addResource('{slot}'), { 'method.request.path.feed': true, 'method.request.path.slot': true, 'method.request.querystring.run': false }),
     ];
-    for (const m of methods) acknowledge(m, { 'AwsSolutions-COG4': 'partners are machines authenticated by a Lambda authorizer on per-partner keys (stored hashed); there are no Cognito users' });
+    if (iamAccounts.length) {
+      const iamMethod = (resource: apigw.IResource, params: Record<string, boolean>) =>
+        resource.addMethod('GET', integration, { authorizationType: apigw.AuthorizationType.IAM, apiKeyRequired: false, requestValidator: validator, requestParameters: params });
+      const iamFeed = api.root.addResource('iam').addResource('feeds').addResource('{feed}');
+      methods.push(
+        iamMethod(iamFeed.addResource('latest'), { 'method.request.path.feed': true }),
+        iamMethod(iamFeed.addResource('slots').addResource('{slot}'), { 'method.request.path.feed': true, 'method.request.path.slot': true, 'method.request.querystring.run': false }),
+      );
+      fns.linkBroker.addEnvironment('DROPKIT_IAM_PARTNERS', JSON.stringify(Object.fromEntries(iamAccounts.map(([id, a]) => [a, id]))));
+    }
+    for (const m of methods) acknowledge(m, { 'AwsSolutions-COG4': 'partners are machines authenticated by a Lambda authorizer on per-partner keys (stored hashed) or by IAM (SigV4); there are no Cognito users' });
     acknowledge(api.deploymentStage, {
       'AwsSolutions-APIG3': 'the API serves authenticated partners only, throttled per partner by usage plans; add a WAF web ACL in the stack if your policy requires one',
       'AwsSolutions-APIG6': "access logs are on; execution logging needs the account-wide API Gateway CloudWatch role, which one stack should not own",
@@ -573,7 +600,7 @@ class Grants {
       new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'], resources: patterns.map((p) => this.bucket.arnForObjects(p)) }),
     );
     if (list) this.list(fn);
-    if (this.key) this.key.grantEncryptDecrypt(fn);
+    if (this.key) this.key.grant(fn, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*');
   }
 
   readDelete(fn: lambda.IFunction, patterns: readonly string[]): void {

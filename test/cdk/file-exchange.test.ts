@@ -256,6 +256,23 @@ describe('the link broker', () => {
   });
 });
 
+describe('the link broker for partners with AWS accounts', () => {
+  it('adds SigV4 (IAM) routes open to the named accounts only, and tells the broker who is who', () => {
+    const t = Template.fromStack(exampleStack(testApp(), { iamPartners: { globex: '111122223333' } }));
+    const iamMethods = Object.values(t.findResources('AWS::ApiGateway::Method', { Properties: { AuthorizationType: 'AWS_IAM' } }));
+    expect(iamMethods).toHaveLength(2);
+    t.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      Policy: { Statement: [{ Effect: 'Allow', Action: 'execute-api:Invoke', Resource: 'execute-api:/*/GET/iam/*', Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::111122223333:root']] } } }] },
+    });
+    t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ DROPKIT_IAM_PARTNERS: '{"111122223333":"globex"}' }) } });
+  });
+
+  it('refuses an account for a partner no feed has, or an id that is not an account', () => {
+    expect(() => exampleStack(testApp(), { iamPartners: { umbrella: '111122223333' } })).toThrow('iamPartners.umbrella: no feed has a partner "umbrella"');
+    expect(() => exampleStack(testApp(), { iamPartners: { globex: 'globex-account' } })).toThrow('"globex-account" is not a 12-digit AWS account id');
+  });
+});
+
 describe('monitoring', () => {
   it('alarms on failed runs, failed validations, late and missed SLAs and dead letters, to the ops topic', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));

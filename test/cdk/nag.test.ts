@@ -1,7 +1,11 @@
-import { App, Validations } from 'aws-cdk-lib';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { FileExchange } from '../../lib/cdk/file-exchange';
+import { loadProject } from '../../lib/project/load-project';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { exampleStack, testApp } from './cdk-app';
+import { EXAMPLE, exampleStack, testApp } from './cdk-app';
 
 /** Synthesizes with both rule packs; cdk-nag 3 reports through CDK's validation: a finding not acknowledged fails the synth. */
 function synthWithRulePacks(app: App): { error?: Error } {
@@ -40,6 +44,16 @@ describe('the AwsSolutions and Serverless rule packs', () => {
     // Rule by rule, what is acknowledged (wildcards are acknowledged one finding at a time).
     const rules = new Set(acks.map(([id]) => /(AwsSolutions|Serverless)-[A-Za-z0-9]+/.exec(id)![0]));
     expect([...rules].sort()).toEqual(['AwsSolutions-APIG3', 'AwsSolutions-APIG6', 'AwsSolutions-COG4', 'AwsSolutions-IAM5', 'AwsSolutions-SMG4', 'AwsSolutions-SQS3', 'Serverless-LambdaDLQ', 'Serverless-SQSRedrivePolicy']);
+  });
+
+  it('find nothing unacknowledged with SigV4 partners and a customer KMS key either', () => {
+    const app = testApp();
+    const stack = new Stack(app, 'Kms', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+    const exchange = new FileExchange(stack, 'Exchange', { feeds: loadProject(EXAMPLE).feeds, encryptionKey: key, iamPartners: { globex: '111122223333' } });
+    const { error } = synthWithRulePacks(app);
+    expect(error?.message).toBeUndefined();
+    expect(exchange.api.methods.filter((m) => (m.node.defaultChild as apigw.CfnMethod).authorizationType === 'AWS_IAM')).toHaveLength(2);
   });
 
   it('still fail the synth on a wildcard the construct does not explain', () => {

@@ -82,6 +82,23 @@ describe('the link broker', () => {
     expect(res.body).not.toContain('link');
   });
 
+  it('knows a partner calling the IAM routes by the AWS account that signed the request', async () => {
+    const iamBroker = makeLinkBrokerHandler(async () => ({ ...p.deps, iamPartners: { '111122223333': 'globex' } }));
+    const signed = (account: string): ApiEvent => ({
+      ...fixture<ApiEvent>('apigateway', 'slot'),
+      resource: '/iam/feeds/{feed}/slots/{slot}',
+      requestContext: { requestId: 'r', authorizer: null, identity: { accountId: account, userArn: `arn:aws:sts::${account}:assumed-role/puller/s` } },
+    });
+    const own = await iamBroker(signed('111122223333'));
+    expect(own.statusCode).toBe(200);
+    expect(JSON.parse(own.body)).toMatchObject({ partner: 'globex', runId: manifests['statements/globex'].runId });
+    const stranger = await iamBroker(signed('444455556666'));
+    expect(stranger.statusCode).toBe(403);
+    // An account is no identity on the key routes: only the authorizer's word counts there.
+    const keyRoute = await iamBroker({ ...signed('111122223333'), resource: '/feeds/{feed}/slots/{slot}' });
+    expect(keyRoute.statusCode).toBe(403);
+  });
+
   it('answers 400 for a malformed slot and 404 for a slot without a drop', async () => {
     expect((await broker(withPartner(fixture('apigateway', 'slot'), 'acme', { slot: '2024-01-15' }))).statusCode).toBe(400);
     const empty = await broker(withPartner(fixture('apigateway', 'slot'), 'acme', { slot: '20240110T060000Z' }));
