@@ -23,11 +23,15 @@ export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 
 /** Off outside Lambda (tests, local runs): no X-Ray daemon there. */
 export const tracer = new Tracer({ serviceName: SERVICE, enabled: Boolean(process.env.AWS_LAMBDA_FUNCTION_NAME) && process.env.POWERTOOLS_TRACE_ENABLED !== 'false' });
 
-/** Adds one metric with the feed as its dimension (one metric set per call keeps dimensions apart). */
+/**
+ * Emits a metric twice: per feed (the dashboard's per-feed graphs) and for the whole project (the
+ * alarms, which cannot search over dimensions). Single-metric sets are flushed at once.
+ */
 export function feedMetric(feed: string, name: string, value: number, unit: (typeof MetricUnit)[keyof typeof MetricUnit] = MetricUnit.Count): void {
-  const single = metrics.singleMetric();
-  single.addDimension('feed', feed);
-  single.addMetric(name, unit, value);
+  const perFeed = metrics.singleMetric();
+  perFeed.addDimension('feed', feed);
+  perFeed.addMetric(name, unit, value);
+  metrics.singleMetric().addMetric(name, unit, value);
 }
 
 export { MetricUnit };

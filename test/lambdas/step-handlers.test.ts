@@ -121,6 +121,10 @@ describe('the Lambda step handlers, invoked with fixture events', () => {
     expect(metric('DeliveryLatencySeconds')).toMatchObject({ DeliveryLatencySeconds: 25 * 3600 });
     expect(metric('SlaLate')).toMatchObject({ SlaLate: 1 });
     expect(metric('ValidationFailed')).toMatchObject({ ValidationFailed: 0 });
+    // Each also for the whole project, under the service dimension alone: what the alarms watch.
+    const projectWide = emf.filter((m) => m.feed === undefined && m.service === 'dropkit').map((m) => m._aws.CloudWatchMetrics[0]);
+    expect(projectWide.map((m) => m.Metrics[0].Name).sort()).toEqual(['Bytes', 'Delivered', 'DeliveryLatencySeconds', 'Rows', 'SlaLate', 'ValidationFailed']);
+    for (const m of projectWide) expect(m.Dimensions).toEqual([['service']]);
   });
 
   it('answer a second plan of the delivered slot with already-delivered and nothing to repair', async () => {
