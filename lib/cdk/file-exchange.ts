@@ -83,6 +83,16 @@ export interface FileExchangeProps {
    */
   readonly bytesScannedCutoffPerQuery?: number;
   /**
+   * Whether the workgroup overrides the queries' own result location and encryption. Athena fails
+   * a CTAS that names an `external_location` in a workgroup that enforces its result location, and
+   * the Athena engine stages each run with `external_location` under the run attempt's staging
+   * prefix (so a run's staging is one prefix to scope, expire and delete); so it is off unless the
+   * engine stages without it. The per-query bytes-scanned cutoff, results location (for queries
+   * that name none) and engine version apply either way.
+   * @default false
+   */
+  readonly enforceWorkGroupConfiguration?: boolean;
+  /**
    * How many partners of a per-partner feed run at once.
    * @default 4
    */
@@ -238,7 +248,7 @@ export class FileExchange extends Construct {
       recursiveDeleteOption: true,
       state: 'ENABLED',
       workGroupConfiguration: {
-        enforceWorkGroupConfiguration: true,
+        enforceWorkGroupConfiguration: props.enforceWorkGroupConfiguration ?? false,
         publishCloudWatchMetricsEnabled: true,
         bytesScannedCutoffPerQuery: props.bytesScannedCutoffPerQuery ?? 10 * 1024 ** 3,
         engineVersion: { selectedEngineVersion: 'Athena engine version 3' },

@@ -58,16 +58,18 @@ describe('the drops bucket', () => {
 });
 
 describe('Athena', () => {
-  it('has an enforced workgroup on engine 3 with results in the bucket and a bytes-scanned cutoff', () => {
+  it('has a workgroup on engine 3 with results in the bucket and a bytes-scanned cutoff, not overriding the staging CTAS location', () => {
     template.hasResourceProperties('AWS::Athena::WorkGroup', {
       WorkGroupConfiguration: {
-        EnforceWorkGroupConfiguration: true,
+        // Athena refuses a CTAS with external_location in a workgroup that enforces its result location.
+        EnforceWorkGroupConfiguration: false,
         PublishCloudWatchMetricsEnabled: true,
         BytesScannedCutoffPerQuery: 10 * 1024 ** 3,
         EngineVersion: { SelectedEngineVersion: 'Athena engine version 3' },
         ResultConfiguration: { OutputLocation: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^ExchangeDrops') }, '/_athena-results/']] }, EncryptionConfiguration: { EncryptionOption: 'SSE_S3' } },
       },
     });
+    Template.fromStack(exampleStack(testApp(), { enforceWorkGroupConfiguration: true })).hasResourceProperties('AWS::Athena::WorkGroup', { WorkGroupConfiguration: { EnforceWorkGroupConfiguration: true } });
     template.hasResourceProperties('AWS::Glue::Database', { DatabaseInput: { Name: Match.stringLikeRegexp('^dropkit_exchange_[0-9a-f]+_staging$') } });
   });
 });
