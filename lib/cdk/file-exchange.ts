@@ -456,6 +456,8 @@ export class FileExchange extends Construct {
     const tables = stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${stagingDatabaseName}/*` });
     return (fn: lambda.IFunction, dropTables: boolean) => {
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution'], resources: [workGroupArn] }));
+      // The engine reads staged columns with GetTableMetadata, a data-catalog action.
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['athena:GetTableMetadata'], resources: [stack.formatArn({ service: 'athena', resource: 'datacatalog', resourceName: 'AwsDataCatalog' })] }));
       // Athena checks the caller may locate the results bucket.
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetBucketLocation'], resources: [this.bucket.bucketArn] }));
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions', ...(dropTables ? ['glue:DeleteTable'] : [])], resources: [catalog, database, tables] }));

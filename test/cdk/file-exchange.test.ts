@@ -193,7 +193,7 @@ describe('every IAM policy is scoped to what its holder does', () => {
     expect(services(g)).toEqual(['athena', 'glue', 'logs', 's3', 'xray']);
     expect(new Set(g.filter((x) => x.action.startsWith('s3:') && !['s3:ListBucket', 's3:GetBucketLocation'].includes(x.action)).map((x) => x.resource))).toEqual(new Set([`${B}/drops/_staging/*`, `${B}/_athena-results/*`]));
     expect(lines(g, 's3:GetBucketLocation')).toEqual([`s3:GetBucketLocation ${B}`]);
-    expect(new Set(lines(g, 'athena:').map((l) => l.split(' ')[1]))).toEqual(new Set(['arn:<AWS::Partition>:athena:eu-west-1:123456789012:workgroup/<ExchangeWorkGroupCE7E9CD6>']));
+    expect(new Set(lines(g, 'athena:').map((l) => l.split(' ')[1]))).toEqual(new Set(['arn:<AWS::Partition>:athena:eu-west-1:123456789012:workgroup/<ExchangeWorkGroupCE7E9CD6>', 'arn:<AWS::Partition>:athena:eu-west-1:123456789012:datacatalog/AwsDataCatalog']));
     for (const l of lines(g, 'glue:')) expect(l).toMatch(/ arn:<AWS::Partition>:glue:eu-west-1:123456789012:(catalog|database\/dropkit_exchange_\w+_staging|table\/dropkit_exchange_\w+_staging\/\*)$/);
     expect(lines(g, 'glue:DeleteTable')).toEqual([]);
   });
