@@ -4,7 +4,6 @@ import { parseDurationSeconds } from '../lib/core/duration';
 import type { FeedDefinition } from '../lib/core/feed/feed-definition';
 import { deliveredRevisions } from '../lib/core/steps/plan';
 import { logger } from './observability';
-import { once } from './handler-kit';
 import { runtime, LambdaDeps } from './runtime';
 
 /** The parts of an API Gateway REST (proxy) event the broker reads. */

@@ -1,12 +1,8 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ArnFormat, Aspects, Aws, Duration, NestedStack, Names, RemovalPolicy, Stack, TimeZone } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -15,141 +11,25 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { FeedDefinition } from '../core/feed/feed-definition';
 import { deliveryPartners } from '../core/feed/feed-definition';
 import { acknowledge, AcknowledgeKnownWildcards } from './acknowledgements';
 import { DeployConfigError } from './errors';
 import { keyScopes, KeyScopes } from './key-scopes';
 import { LAMBDA_ENTRIES, LambdaRole } from './lambda-entries';
 import { pipelineDefinition } from './pipeline-definition';
+import type { FileExchangeProps } from './file-exchange-props';
+import { Grants, parseS3Location, publishTo, putEvents } from './grants';
+import { lambdaEntry, packageRoots, writeFeedsFile } from './lambda-packaging';
+import { linkBrokerApi } from './link-broker-api';
+import { monitoring } from './monitoring';
 
-/** Where the feeds' SQL reads from: the engineers' existing tables. Roles get read access to these and nothing broader. */
-export interface SourceAccess {
-  /**
-   * Glue databases and tables the feed SQL reads.
-   * @default none
-   */
-  readonly glueTables?: readonly { readonly database: string; readonly tables?: readonly string[] }[];
-  /**
-   * S3 locations of those tables' data, as `s3://bucket/prefix/`.
-   * @default none
-   */
-  readonly s3Locations?: readonly string[];
-  /**
-   * KMS keys the source data is encrypted with.
-   * @default none
-   */
-  readonly kmsKeys?: readonly kms.IKey[];
-}
-
-/** The hook for the SLA watch (its logic comes with the SLA work): a function run on a schedule. */
-export interface SlaWatchProps {
-  /** The function that raises an alert for every slot past its deadline without a delivered drop. */
-  readonly handler: lambda.IFunction;
-  /**
-   * When it runs.
-   * @default every 5 minutes
-   */
-  readonly schedule?: scheduler.ScheduleExpression;
-}
-
-export interface FileExchangeProps {
-  /** The project's feeds, validated (`loadProject(dir).feeds`). */
-  readonly feeds: readonly FeedDefinition[];
-  /**
-   * The project's key prefix in the drops bucket (the layout's `prefix`).
-   * @default 'drops'
-   */
-  readonly keyPrefix?: string;
-  /**
-   * A customer-managed key for the drops bucket, Athena results and staging.
-   * @default S3-managed encryption (SSE-S3)
-   */
-  readonly encryptionKey?: kms.IKey;
-  /**
-   * The source tables and data the feeds read.
-   * @default none: the feeds can read nothing but what the roles get elsewhere
-   */
-  readonly sources?: SourceAccess;
-  /**
-   * Per-query cost guard of the Athena workgroup, in bytes scanned.
-   * @default 10 GiB
-   */
-  readonly bytesScannedCutoffPerQuery?: number;
-  /**
-   * Whether the workgroup overrides the queries' own result location and encryption. Athena fails
-   * a CTAS that names an `external_location` in a workgroup that enforces its result location, and
-   * the Athena engine stages each run with `external_location` under the run attempt's staging
-   * prefix (so a run's staging is one prefix to scope, expire and delete); so it is off unless the
-   * engine stages without it. The per-query bytes-scanned cutoff, results location (for queries
-   * that name none) and engine version apply either way.
-   * @default false
-   */
-  readonly enforceWorkGroupConfiguration?: boolean;
-  /**
-   * How many partners of a per-partner feed run at once.
-   * @default 4
-   */
-  readonly partnerConcurrency?: number;
-  /**
-   * Wait between two looks at a running stage query.
-   * @default 10 seconds
-   */
-  readonly queryPollInterval?: Duration;
-  /**
-   * Staging left behind by a dead run expires after this.
-   * @default 3 days
-   */
-  readonly stagingExpiration?: Duration;
-  /**
-   * Old versions of overwritten or deleted objects expire after this.
-   * @default 30 days
-   */
-  readonly noncurrentVersionExpiration?: Duration;
-  /**
-   * The slot lease's time to live: a run that dies frees its slot after this.
-   * @default 2 hours
-   */
-  readonly leaseTtl?: Duration;
-  /**
-   * What happens to the buckets when the stack is deleted.
-   * @default RemovalPolicy.RETAIN
-   */
-  readonly removalPolicy?: RemovalPolicy;
-  /**
-   * Requests per second per partner at the link broker (and twice that as burst).
-   * @default 5
-   */
-  readonly partnerRateLimit?: number;
-  /**
-   * Partners with AWS accounts, by partner id → 12-digit account id: they call the link broker's
-   * `/iam/…` routes signed with SigV4 (IAM auth), and the broker knows them by their account.
-   * @default none: every partner uses its key
-   */
-  readonly iamPartners?: Readonly<Record<string, string>>;
-  /**
-   * The SLA watch: a missed slot raises an alert even if its run never started.
-   * @default no SLA watch schedule (late deliveries still alarm)
-   */
-  readonly slaWatch?: SlaWatchProps;
-  /**
-   * Per-feed resources (schedule, topic) go into nested stacks of this many feeds once the project
-   * has more than `inlineFeedLimit` feeds, to stay within CloudFormation's 500 resources per stack.
-   * @default 120
-   */
-  readonly feedsPerNestedStack?: number;
-  /**
-   * Up to this many feeds, per-feed resources stay in the construct's own stack.
-   * @default 40
-   */
-  readonly inlineFeedLimit?: number;
-}
+export * from './file-exchange-props';
+export { parseS3Location } from './grants';
 
 /** Athena results live beside the project's prefix, outside it. */
 const RESULTS_PREFIX = '_athena-results/';
@@ -396,8 +276,8 @@ export class FileExchange extends Construct {
       });
     }
 
-    this.api = this.linkBroker(fns, partnerIds, props.partnerRateLimit ?? 5, removalPolicy, props.iamPartners ?? {});
-    this.dashboard = this.monitoring();
+    this.api = linkBrokerApi(this, { broker: fns.linkBroker, authorizer: fns.partnerAuthorizer, partnerIds, rate: props.partnerRateLimit ?? 5, removalPolicy, iamPartners: props.iamPartners ?? {}, partnerSecretPrefix: this.partnerSecretPrefix });
+    this.dashboard = monitoring(this, { opsTopic: this.opsTopic, stateMachine: this.stateMachine, deadLetterQueue: this.deadLetterQueue });
 
     // Rule-pack findings that are by design, each with its reason (cdk-nag AwsSolutions and Serverless).
     Aspects.of(this).add(new AcknowledgeKnownWildcards());
@@ -492,191 +372,4 @@ export class FileExchange extends Construct {
     if (props.encryptionKey) props.encryptionKey.grant(role, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*');
   }
 
-  /** API Gateway (REST) in front of the link broker: a Lambda authorizer per partner key, a usage plan per partner for throttling, access logs. */
-  private linkBroker(fns: Record<LambdaRole, nodejs.NodejsFunction>, partnerIds: readonly string[], rate: number, removalPolicy: RemovalPolicy, iamPartners: Readonly<Record<string, string>>): apigw.RestApi {
-    const iamAccounts = Object.entries(iamPartners);
-    for (const [id, account] of iamAccounts) {
-      if (!partnerIds.includes(id)) throw new DeployConfigError(`FileExchange: iamPartners.${id}: no feed has a partner "${id}" (partners: ${partnerIds.join(', ')})`);
-      if (!/^\d{12}$/.test(account)) throw new DeployConfigError(`FileExchange: iamPartners.${id}: "${account}" is not a 12-digit AWS account id`);
-    }
-    const accessLogs = new logs.LogGroup(this, 'LinkBrokerAccessLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy });
-    const api = new apigw.RestApi(this, 'LinkBroker', {
-      description: 'dropkit link broker: fresh download links to a partner\'s own drops',
-      endpointTypes: [apigw.EndpointType.REGIONAL],
-      cloudWatchRole: false,
-      // SigV4 callers are let in by account (IAM auth); key callers by the authorizer (an implicit deny here does not stop them).
-      policy: iamAccounts.length
-        ? new iam.PolicyDocument({
-            statements: [new iam.PolicyStatement({ actions: ['execute-api:Invoke'], principals: iamAccounts.map(([, a]) => new iam.AccountPrincipal(a)), resources: ['execute-api:/*/GET/iam/*'] })],
-          })
-        : undefined,
-      deployOptions: {
-        stageName: 'v1',
-        accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
-        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
-        tracingEnabled: true,
-        metricsEnabled: true,
-        throttlingRateLimit: Math.max(rate * Math.max(partnerIds.length, 1), 10),
-        throttlingBurstLimit: Math.max(rate * 2 * Math.max(partnerIds.length, 1), 20),
-      },
-    });
-    const authorizer = new apigw.TokenAuthorizer(this, 'PartnerAuthorizer', {
-      handler: fns.partnerAuthorizer,
-      identitySource: apigw.IdentitySource.header('Authorization'),
-      resultsCacheTtl: Duration.minutes(5),
-    });
-    const validator = api.addRequestValidator('Params', { validateRequestParameters: true, validateRequestBody: true });
-    const integration = new apigw.LambdaIntegration(fns.linkBroker);
-    const method = (resource: apigw.IResource, params: Record<string, boolean>) =>
-      resource.addMethod('GET', integration, { authorizer, authorizationType: apigw.AuthorizationType.CUSTOM, apiKeyRequired: true, requestValidator: validator, requestParameters: params });
-    const feed = api.root.addResource('feeds').addResource('{feed}');
-    const methods = [
-      method(feed.addResource('latest'), { 'method.request.path.feed': true }),
-      method(feed.addResource('slots').addResource('{slot}'), { 'method.request.path.feed': true, 'method.request.path.slot': true, 'method.request.querystring.run': false }),
-    ];
-    if (iamAccounts.length) {
-      const iamMethod = (resource: apigw.IResource, params: Record<string, boolean>) =>
-        resource.addMethod('GET', integration, { authorizationType: apigw.AuthorizationType.IAM, apiKeyRequired: false, requestValidator: validator, requestParameters: params });
-      const iamFeed = api.root.addResource('iam').addResource('feeds').addResource('{feed}');
-      methods.push(
-        iamMethod(iamFeed.addResource('latest'), { 'method.request.path.feed': true }),
-        iamMethod(iamFeed.addResource('slots').addResource('{slot}'), { 'method.request.path.feed': true, 'method.request.path.slot': true, 'method.request.querystring.run': false }),
-      );
-      fns.linkBroker.addEnvironment('DROPKIT_IAM_PARTNERS', JSON.stringify(Object.fromEntries(iamAccounts.map(([id, a]) => [a, id]))));
-    }
-    for (const m of methods) acknowledge(m, { 'AwsSolutions-COG4': 'partners are machines authenticated by a Lambda authorizer on per-partner keys (stored hashed) or by IAM (SigV4); there are no Cognito users' });
-    acknowledge(api.deploymentStage, {
-      'AwsSolutions-APIG3': 'the API serves authenticated partners only, throttled per partner by usage plans; add a WAF web ACL in the stack if your policy requires one',
-      'AwsSolutions-APIG6': "access logs are on; execution logging needs the account-wide API Gateway CloudWatch role, which one stack should not own",
-    });
-
-    for (const id of partnerIds) {
-      const secret = new secretsmanager.Secret(this, `PartnerKey-${id}`, {
-        secretName: `${this.partnerSecretPrefix}${id}`,
-        description: `dropkit: SHA-256 of partner ${id}'s link broker key, as {"sha256":"<hex>"}; put a new value to rotate (no deploy)`,
-        // A placeholder without "sha256": the partner is refused until an operator stores a hash.
-        generateSecretString: { secretStringTemplate: '{}', generateStringKey: 'unset', excludePunctuation: true },
-        removalPolicy,
-      });
-      acknowledge(secret, { 'AwsSolutions-SMG4': "the secret holds the hash of a key the partner keeps: rotating it means handing the partner a new key, then putting its hash here (no deploy); nothing can rotate it alone" });
-      const key = api.addApiKey(`ApiKey-${id}`, { description: `dropkit partner ${id}: throttling only (the authorizer authenticates)` });
-      const plan = api.addUsagePlan(`UsagePlan-${id}`, { description: `dropkit partner ${id}`, throttle: { rateLimit: rate, burstLimit: rate * 2 }, apiStages: [{ api, stage: api.deploymentStage }] });
-      plan.addApiKey(key);
-    }
-    return api;
-  }
-
-  /** Alarms to the ops topic, and a dashboard of deliveries, lateness and failures per feed. */
-  private monitoring(): cloudwatch.Dashboard {
-    const toOps = new cwActions.SnsAction(this.opsTopic);
-    const service = { service: 'dropkit' };
-    const alarm = (id: string, metric: cloudwatch.IMetric, description: string) => {
-      const a = new cloudwatch.Alarm(this, id, { metric, threshold: 1, evaluationPeriods: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING, alarmDescription: description });
-      a.addAlarmAction(toOps);
-      return a;
-    };
-    const sum = (name: string) => new cloudwatch.Metric({ namespace: 'dropkit', metricName: name, dimensionsMap: service, statistic: 'Sum', period: Duration.minutes(5) });
-    alarm('FailedRunsAlarm', this.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }), 'dropkit: a slot execution failed (a run failed, or the pipeline itself)');
-    alarm('ValidationFailedAlarm', sum('ValidationFailed'), 'dropkit: a run stopped on an error-severity check; nothing was published');
-    alarm('SlaLateAlarm', sum('SlaLate'), 'dropkit: a drop was delivered after its SLA');
-    alarm('SlaMissedAlarm', sum('SlaMissed'), 'dropkit: a slot passed its deadline without a drop (from the SLA watch)');
-    alarm('DeadLettersAlarm', this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }), 'dropkit: a schedule could not start the pipeline (see the dead-letter queue)');
-
-    const perFeed = (label: string, metric: string, stat: string) =>
-      new cloudwatch.MathExpression({ expression: `SEARCH('{dropkit,feed,service} MetricName="${metric}"', '${stat}', 3600)`, label, period: Duration.hours(1) });
-    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: `${Names.uniqueResourceName(this, { maxLength: 60, separator: '-' })}` });
-    dashboard.addWidgets(
-      new cloudwatch.GraphWidget({ title: 'Deliveries per feed', left: [perFeed('', 'Delivered', 'Sum')], width: 12 }),
-      new cloudwatch.GraphWidget({ title: 'Delivery latency after the slot (s), per feed', left: [perFeed('', 'DeliveryLatencySeconds', 'Maximum')], width: 12 }),
-      new cloudwatch.GraphWidget({ title: 'Late deliveries per feed', left: [perFeed('', 'SlaLate', 'Sum')], width: 12 }),
-      new cloudwatch.GraphWidget({ title: 'Failed runs and failed validations per feed', left: [perFeed('', 'RunFailed', 'Sum'), perFeed('', 'ValidationFailed', 'Sum')], width: 12 }),
-      new cloudwatch.GraphWidget({ title: 'Pipeline executions', left: [this.stateMachine.metricSucceeded(), this.stateMachine.metricFailed(), this.stateMachine.metricStarted()], width: 12 }),
-      new cloudwatch.GraphWidget({ title: 'Schedules that failed to start', left: [this.deadLetterQueue.metricApproximateNumberOfMessagesVisible()], width: 12 }),
-    );
-    return dashboard;
-  }
-}
-
-/** S3 read/write grants on key patterns, with the bucket key when there is one. */
-class Grants {
-  constructor(private readonly bucket: s3.IBucket, private readonly scopes: KeyScopes, private readonly key?: kms.IKey) {}
-
-  read(fn: lambda.IFunction, patterns: readonly string[], list = false): void {
-    if (patterns.length) fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: patterns.map((p) => this.bucket.arnForObjects(p)) }));
-    if (list) this.list(fn);
-    if (this.key && patterns.length) this.key.grantDecrypt(fn);
-  }
-
-  readWrite(fn: lambda.IFunction, patterns: readonly string[], list = false): void {
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'], resources: patterns.map((p) => this.bucket.arnForObjects(p)) }),
-    );
-    if (list) this.list(fn);
-    if (this.key) this.key.grant(fn, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*');
-  }
-
-  readDelete(fn: lambda.IFunction, patterns: readonly string[]): void {
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:DeleteObject'], resources: patterns.map((p) => this.bucket.arnForObjects(p)) }));
-    if (this.key) this.key.grantDecrypt(fn);
-  }
-
-  private listed = new Set<lambda.IFunction>();
-  private list(fn: lambda.IFunction): void {
-    if (this.listed.has(fn)) return;
-    this.listed.add(fn);
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn], conditions: { StringLike: { 's3:prefix': [this.scopes.listPrefix] } } }));
-  }
-}
-
-function publishTo(fn: lambda.IFunction, topicArns: readonly string[], key: kms.IKey): void {
-  fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [...topicArns] }));
-  key.grant(fn, 'kms:Decrypt', 'kms:GenerateDataKey*');
-}
-
-function putEvents(fn: lambda.IFunction, stack: Stack): void {
-  fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' })] }));
-}
-
-export function parseS3Location(url: string): { bucket: string; prefix: string } {
-  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(url);
-  if (!m) throw new DeployConfigError(`FileExchange: sources.s3Locations: ${JSON.stringify(url)} is not an S3 location; write s3://bucket/prefix/`);
-  const prefix = m[2] ?? '';
-  return { bucket: m[1], prefix: prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix };
-}
-
-/**
- * Where dropkit is (its package.json), and the lock file the bundler keys on: dropkit's own in a
- * checkout, the installing project's when dropkit is a dependency.
- */
-function packageRoots(): { dropkit: string; lockFile: string } {
-  const up = (from: string, found: (dir: string) => boolean, what: string) => {
-    let dir = from;
-    while (!found(dir)) {
-      const parent = dirname(dir);
-      if (parent === dir) throw new DeployConfigError(`FileExchange: cannot find ${what} above ${from}`);
-      dir = parent;
-    }
-    return dir;
-  };
-  const dropkit = up(__dirname, (d) => existsSync(join(d, 'package.json')) && JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')).name === 'dropkit', "dropkit's package.json");
-  const lockDir = up(dropkit, (d) => existsSync(join(d, 'package-lock.json')), 'a package-lock.json');
-  return { dropkit, lockFile: join(lockDir, 'package-lock.json') };
-}
-
-/** The handler's TypeScript source when it is there (a checkout), else its compiled JavaScript. */
-function lambdaEntry(root: string, file: string): string {
-  for (const candidate of [join(root, 'lambdas', `${file}.ts`), join(root, 'dist', 'lambdas', `${file}.js`), join(root, 'lambdas', `${file}.js`)]) {
-    if (existsSync(candidate)) return candidate;
-  }
-  throw new DeployConfigError(`FileExchange: no Lambda handler lambdas/${file} under ${root}`);
-}
-
-/** Writes the feeds the Lambdas take at cold start (validated again there); named by content, so a change makes a new bundle. */
-function writeFeedsFile(feeds: readonly FeedDefinition[]): string {
-  const body = JSON.stringify({ feeds }) + '\n';
-  const dir = join(tmpdir(), 'dropkit-cdk');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `feeds-${createHash('sha256').update(body).digest('hex').slice(0, 16)}.json`);
-  writeFileSync(file, body);
-  return file;
 }
