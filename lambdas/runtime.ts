@@ -30,6 +30,8 @@ export interface RuntimeConfig {
   readonly prefix: string;
   readonly workgroup: string;
   readonly stagingDatabase: string;
+  /** Database for unqualified table names in the feed SQL (Athena's `default` when unset). */
+  readonly sourceDatabase: string | undefined;
   readonly opsTopicArn: string | undefined;
   /**
    * ARN of every feed's SNS topic less the feed name (topics are named `<prefix><feed>`): one
@@ -53,6 +55,7 @@ export const ENV = {
   prefix: 'DROPKIT_PREFIX',
   workgroup: 'DROPKIT_WORKGROUP',
   stagingDatabase: 'DROPKIT_STAGING_DATABASE',
+  sourceDatabase: 'DROPKIT_SOURCE_DATABASE',
   opsTopicArn: 'DROPKIT_OPS_TOPIC_ARN',
   feedTopicArnPrefix: 'DROPKIT_FEED_TOPIC_ARN_PREFIX',
   eventBusName: 'DROPKIT_EVENT_BUS',
@@ -79,6 +82,7 @@ export function readRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
     prefix: env[ENV.prefix] ?? '',
     workgroup: env[ENV.workgroup] ?? 'primary',
     stagingDatabase: env[ENV.stagingDatabase] ?? 'dropkit_staging',
+    sourceDatabase: env[ENV.sourceDatabase] || undefined,
     opsTopicArn: env[ENV.opsTopicArn] || undefined,
     feedTopicArnPrefix,
     eventBusName: env[ENV.eventBusName] || undefined,

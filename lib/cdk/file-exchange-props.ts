@@ -53,6 +53,11 @@ export interface FileExchangeProps {
    */
   readonly sources?: SourceAccess;
   /**
+   * The Glue database unqualified table names in the feed SQL resolve in.
+   * @default Athena's `default` database
+   */
+  readonly sourceDatabase?: string;
+  /**
    * Per-query cost guard of the Athena workgroup, in bytes scanned.
    * @default 10 GiB
    */

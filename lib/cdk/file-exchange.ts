@@ -153,6 +153,7 @@ export class FileExchange extends Construct {
       DROPKIT_PREFIX: prefix,
       DROPKIT_WORKGROUP: this.workGroup.ref,
       DROPKIT_STAGING_DATABASE: stagingDatabaseName,
+      ...(props.sourceDatabase ? { DROPKIT_SOURCE_DATABASE: props.sourceDatabase } : {}),
       DROPKIT_OPS_TOPIC_ARN: this.opsTopic.topicArn,
       DROPKIT_FEED_TOPIC_ARN_PREFIX: stack.formatArn({ service: 'sns', resource: feedTopicPrefix, arnFormat: ArnFormat.NO_RESOURCE_NAME }),
       DROPKIT_LEASE_TTL_SECONDS: String((props.leaseTtl ?? Duration.hours(2)).toSeconds()),
@@ -222,6 +223,7 @@ export class FileExchange extends Construct {
         pipelineDefinition(new Construct(this, 'States'), {
           functions: fns,
           workGroupName: this.workGroup.ref,
+          sourceDatabase: props.sourceDatabase,
           opsTopic: this.opsTopic,
           pollInterval: props.queryPollInterval ?? Duration.seconds(10),
           partnerConcurrency: props.partnerConcurrency ?? 4,

@@ -36,6 +36,8 @@ export interface PipelineFunctions {
 export interface PipelineOptions {
   readonly functions: PipelineFunctions;
   readonly workGroupName: string;
+  /** Database for unqualified table names in the feed SQL. */
+  readonly sourceDatabase?: string;
   readonly opsTopic: sns.ITopic;
   readonly pollInterval: Duration;
   readonly partnerConcurrency: number;
@@ -114,6 +116,7 @@ export function pipelineDefinition(scope: Construct, o: PipelineOptions): sfn.IC
       WorkGroup: o.workGroupName,
     };
     if (withParameters) parameters['ExecutionParameters.$'] = '$.stage.executionParameters';
+    if (o.sourceDatabase) parameters.QueryExecutionContext = { Database: o.sourceDatabase, Catalog: 'AwsDataCatalog' };
     const state = new sfn.CustomState(scope, id, {
       stateJson: { Type: 'Task', Resource: 'arn:aws:states:::athena:startQueryExecution', Parameters: parameters, ResultPath: '$.queryStart' },
     });

@@ -75,6 +75,14 @@ describe('Athena', () => {
 });
 
 describe('the state machine', () => {
+  it('runs the stage query in the source database when one is named', () => {
+    const t = Template.fromStack(exampleStack(testApp(), { sourceDatabase: 'sales' }));
+    const [machine] = Object.values(t.findResources('AWS::StepFunctions::StateMachine'));
+    const definition = JSON.stringify(machine.Properties.DefinitionString);
+    expect(definition).toContain('\\"QueryExecutionContext\\":{\\"Database\\":\\"sales\\",\\"Catalog\\":\\"AwsDataCatalog\\"}');
+    t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ DROPKIT_SOURCE_DATABASE: 'sales' }) } });
+  });
+
   it('is a Standard workflow with logging of every event and X-Ray tracing', () => {
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineType: 'STANDARD',

@@ -72,7 +72,7 @@ export async function lambdaProject(options: { dupes?: boolean; now?: string } =
   const consumers = new RecordingNotifier('consumers');
   const operators = new RecordingNotifier('operators');
   const deps: LambdaDeps = {
-    config: { bucket: 'test', prefix: project.spec.prefix, workgroup: 'wg', stagingDatabase: 'db', opsTopicArn: undefined, feedTopicArnPrefix: undefined, eventBusName: undefined, leaseTtlSeconds: 3600, partnerSecretPrefix: undefined },
+    config: { bucket: 'test', prefix: project.spec.prefix, workgroup: 'wg', stagingDatabase: 'db', sourceDatabase: undefined, opsTopicArn: undefined, feedTopicArnPrefix: undefined, eventBusName: undefined, leaseTtlSeconds: 3600, partnerSecretPrefix: undefined },
     definitions: project.feeds,
     prefix: project.spec.prefix,
     store,
