@@ -78,6 +78,7 @@ export class FileExchange extends Construct {
 
     const prefix = props.keyPrefix ?? 'drops';
     const scopes = keyScopes(prefix, RESULTS_PREFIX);
+    const under = prefix ? `${prefix}/` : '';
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const base = Names.uniqueResourceName(this, { maxLength: 40, separator: '-' }).toLowerCase();
     this.partnerSecretPrefix = `dropkit/${base}/partners/`;
@@ -106,13 +107,13 @@ export class FileExchange extends Construct {
       lifecycleRules: [
         { id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) },
         { id: 'expire-noncurrent-versions', noncurrentVersionExpiration: props.noncurrentVersionExpiration ?? Duration.days(30), expiredObjectDeleteMarker: true },
-        { id: 'expire-staging', prefix: `${prefix}/_staging/`, expiration: props.stagingExpiration ?? Duration.days(3) },
+        { id: 'expire-staging', prefix: `${under}_staging/`, expiration: props.stagingExpiration ?? Duration.days(3) },
         { id: 'expire-athena-results', prefix: RESULTS_PREFIX, expiration: Duration.days(7) },
         // The runs apply each feed's retention themselves (keeping the drop latest.json points at);
         // this catches what no run comes back for, a week later.
         ...feeds
           .filter((f) => f.spec.retention)
-          .map((f) => ({ id: `retention-${f.spec.name}`, prefix: `${prefix}/${f.spec.name}/`, expiration: Duration.days(f.spec.retention!.days + 7) })),
+          .map((f) => ({ id: `retention-${f.spec.name}`, prefix: `${under}${f.spec.name}/`, expiration: Duration.days(f.spec.retention!.days + 7) })),
       ],
     });
 
