@@ -3,6 +3,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AbortMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import { EventBridgeNotifier } from '../../lib/adapters/eventbridge/eventbridge-notifier';
+import { SnsNotifier } from '../../lib/adapters/sns/sns-notifier';
 import { DuckDbEngine } from '../../lib/adapters/duckdb/duckdb-engine';
 import { S3LinkSigner } from '../../lib/adapters/s3/s3-link-signer';
 import { S3Store } from '../../lib/adapters/s3/s3-store';
@@ -171,6 +176,44 @@ describe('a full run into S3', () => {
         expect(record).toMatchObject({ status: 'failed', step: 'render', manifest: null });
       } finally {
         stub.restore();
+      }
+    });
+  });
+  describe('on the S3 model, when SNS and EventBridge are down', () => {
+    it('keeps the drop published and records each failed notice in the run record', async () => {
+      const model = new S3Model().createBucket('drops');
+      const client = offlineS3Client();
+      const s3 = mockS3(model, client);
+      const sns = mockClient(SNSClient);
+      const eb = mockClient(EventBridgeClient);
+      sns.on(PublishCommand).rejects(Object.assign(new Error('Service Unavailable'), { name: 'InternalErrorException' }));
+      eb.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'AccessDeniedException', ErrorMessage: 'not authorized' }] });
+      try {
+        const store = new S3Store({ bucket: 'drops', client });
+        const signer = new S3LinkSigner({ bucket: 'drops', clientConfig: { region: 'eu-west-1', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' } } });
+        const offline = { region: 'eu-west-1', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' } };
+        const consumers = [
+          new SnsNotifier({ topicArn: 'arn:aws:sns:eu-west-1:123456789012:drops', clientConfig: offline }),
+          new EventBridgeNotifier({ clientConfig: offline, sleep: async () => undefined }),
+        ];
+        const outcome = await run(project, 'daily', SLOT_15, { store, signer, consumers });
+        expect(outcome.status).toBe('delivered');
+        expect(outcome.notifications.map((n) => [n.target, n.status])).toEqual([
+          ['sns arn:aws:sns:eu-west-1:123456789012:drops', 'failed'],
+          ['eventbridge default', 'failed'],
+        ]);
+        expect(await store.exists(outcome.manifestKey!)).toBe(true);
+        expect(await readJson<LatestPointer>(store, 'daily/latest.json')).toMatchObject({ runId: outcome.runId });
+        const record = await readJson<RunRecord>(store, `_runs/daily/slot=20240115T060000Z/${outcome.runId}.json`);
+        expect(record.status).toBe('delivered');
+        expect(record.notifications).toEqual([
+          expect.objectContaining({ status: 'failed', detail: 'InternalErrorException: Service Unavailable' }),
+          expect.objectContaining({ status: 'failed', detail: 'AccessDeniedException: not authorized' }),
+        ]);
+      } finally {
+        eb.restore();
+        sns.restore();
+        s3.restore();
       }
     });
   });

@@ -28,6 +28,12 @@ describe('S3LinkSigner (offline signing)', () => {
     expect(link.expiresAt).toBe('2024-03-01T13:00:00.000Z');
   });
 
+  it('signs for the same bucket and prefix as the store URL', async () => {
+    const signer = S3LinkSigner.fromUrl('s3://my-drops/team', { clientConfig: { region: 'eu-west-1', credentials: staticKeys }, clock: fixedClock(NOW) });
+    const url = new URL((await signer.sign('a.csv', 60)).url);
+    expect(`${url.hostname}${url.pathname}`).toBe('my-drops.s3.eu-west-1.amazonaws.com/team/a.csv');
+  });
+
   it('puts no checksum parameters in the URL', async () => {
     const link = await offlineSigner(staticKeys).sign('a/b.csv', 60);
     expect([...new URL(link.url).searchParams.keys()].filter((k) => /checksum/i.test(k))).toEqual([]);

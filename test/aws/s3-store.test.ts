@@ -59,8 +59,9 @@ describe('S3Store (commands sent, over the S3 model)', () => {
     it('sends one PutObject with the prefixed key, content type, CRC32 checksum and SSE-S3', async () => {
       const out = await store.put('feed/manifest.json', '{"a":1}', { contentType: 'application/json' });
       expect(stub).toHaveReceivedCommandTimes(PutObjectCommand, 1);
-      expect(stub).toHaveReceivedCommandWith(PutObjectCommand, {
+      expect(stub.commandCalls(PutObjectCommand)[0]!.args[0].input).toEqual({
         Bucket: 'drops', Key: 'root/feed/manifest.json', ContentType: 'application/json', ChecksumAlgorithm: 'CRC32', ServerSideEncryption: 'AES256',
+        Body: Buffer.from('{"a":1}'),
       });
       expect(out.etag).toBe(`"${createHash('md5').update('{"a":1}').digest('hex')}"`);
       expect(model.current('drops', 'root/feed/manifest.json')?.checksums).toEqual({ CRC32: checksumOf('CRC32', Buffer.from('{"a":1}')) });
@@ -150,6 +151,12 @@ describe('S3Store (commands sent, over the S3 model)', () => {
       expect(stub).toHaveReceivedCommandWith(PutObjectCommand, { IfMatch: '"abc"' });
     });
 
+    it('surfaces a missing bucket instead of reading it as a missing object', async () => {
+      const nowhere = makeStore({ bucket: 'no-such-bucket' });
+      await expect(nowhere.get('x')).rejects.toMatchObject({ name: 'NoSuchBucket' });
+      await expect(nowhere.put('x', 'y', { precondition: { ifMatch: '"abc"' } })).rejects.toMatchObject({ name: 'NoSuchBucket' });
+    });
+
     it('retries a write answered 409 ConditionalRequestConflict, with backoff, and succeeds', async () => {
       model.injectConflicts('drops', 'root/feed/manifest.json', 2);
       const out = await store.put('feed/manifest.json', '{}', { precondition: { ifNoneMatch: '*' } });
@@ -187,7 +194,7 @@ describe('S3Store (commands sent, over the S3 model)', () => {
     it('copies with If-None-Match "*" and the encoded source, then deletes the source', async () => {
       await store.put('_staging/run=1/part 0.csv', 'rows');
       await store.move('_staging/run=1/part 0.csv', 'feed/slot=1/run=1/part 0.csv');
-      expect(stub).toHaveReceivedCommandWith(CopyObjectCommand, {
+      expect(stub.commandCalls(CopyObjectCommand)[0]!.args[0].input).toEqual({
         Bucket: 'drops', Key: 'root/feed/slot=1/run=1/part 0.csv', CopySource: 'drops/root/_staging/run=1/part%200.csv', IfNoneMatch: '*', ServerSideEncryption: 'AES256',
       });
       expect(stub).toHaveReceivedCommandWith(DeleteObjectCommand, { Key: 'root/_staging/run=1/part 0.csv' });

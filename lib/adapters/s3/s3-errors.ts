@@ -13,9 +13,13 @@ export function s3ErrorInfo(e: unknown): S3ErrorInfo {
   return { code, status };
 }
 
-/** No object at the key (GetObject says NoSuchKey, HeadObject a bare 404). */
+/**
+ * No object at the key (GetObject says NoSuchKey, HeadObject a bare 404). A missing bucket is not
+ * a missing object: it is a setup error and must surface.
+ */
 export function isNotFound(e: unknown): boolean {
   const { code, status } = s3ErrorInfo(e);
+  if (code === 'NoSuchBucket') return false;
   return code === 'NoSuchKey' || code === 'NotFound' || status === 404;
 }
 

@@ -7,7 +7,7 @@ import type { Clock } from '../../ports/clock';
 import { systemClock } from '../../ports/clock';
 import type { DownloadLink, LinkSigner } from '../../ports/link-signer';
 import { assertKeyLength, assertValidKey, normalizeStorePrefix } from './s3-keys';
-import { s3ClientConfigFromEnv } from './s3-store';
+import { parseS3Url, s3ClientConfigFromEnv } from './s3-store';
 
 /** SigV4 presigned URLs live at most 7 days. */
 export const MAX_LINK_SECONDS = 7 * 24 * 3600;
@@ -70,6 +70,12 @@ export class S3LinkSigner implements LinkSigner {
         responseChecksumValidation: 'WHEN_REQUIRED',
       });
     this.clock = options.clock ?? systemClock;
+  }
+
+  /** A signer for the store at `s3://bucket/prefix`, as `S3Store.fromUrl` reads it. */
+  static fromUrl(url: string, options: Omit<S3LinkSignerOptions, 'bucket' | 'prefix'> = {}): S3LinkSigner {
+    const { bucket, prefix } = parseS3Url(url);
+    return new S3LinkSigner({ ...options, bucket, prefix });
   }
 
   async sign(key: string, expiresInSeconds: number): Promise<DownloadLink> {

@@ -19,7 +19,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { DropkitError } from '../../core/errors';
 import type { ObjectStore, Precondition, StoredObject } from '../../ports/object-store';
 import { PreconditionFailed } from '../../ports/object-store';
-import { isConditionalConflict, isNotFound, isPreconditionFailed } from './s3-errors';
+import { isConditionalConflict, isNotFound, isPreconditionFailed, s3ErrorInfo } from './s3-errors';
 import { assertKeyLength, assertValidKey, assertValidPrefix, copySource, normalizeStorePrefix } from './s3-keys';
 
 /** A `--store` URL that is not `s3://bucket[/prefix]`. */
@@ -168,7 +168,7 @@ export class S3Store implements ObjectStore {
       } catch (e) {
         if (options?.precondition && isPreconditionFailed(e)) throw new PreconditionFailed(key);
         // If-Match on a key that does not exist: S3 answers 404 NoSuchKey.
-        if (options?.precondition && 'ifMatch' in options.precondition && isNotFound(e)) throw new PreconditionFailed(key);
+        if (options?.precondition && 'ifMatch' in options.precondition && s3ErrorInfo(e).code === 'NoSuchKey') throw new PreconditionFailed(key);
         if (options?.precondition && replayable && isConditionalConflict(e) && attempt < this.conflictRetries) {
           await this.sleep(backoffMs(attempt));
           continue;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CheckDefinition, commonCheckFields } from './check-types';
-import type { SqlDialect } from './dialect';
+import { isoInstant, SqlDialect } from './dialect';
 import { typeFamily, TypeFamily } from './schema';
 import { missingColumns, toNumber, unknownColumnError } from './sql';
 import { describeTolerance, toleranceFields, withinTolerance } from './threshold';
@@ -19,7 +19,11 @@ const schema = z
 
 /** A literal typed like the column, so `values: [1, 2]` works on a VARCHAR code column and no engine has to guess a cast. */
 function literal(v: string | number | boolean, family: TypeFamily, dialect: SqlDialect): string {
-  if (family === 'string' || typeof v === 'string') return dialect.string(String(v));
+  if (family === 'string') return dialect.string(String(v));
+  // Trino compares no number or date with a string (DuckDB casts the string): give it a typed literal.
+  if (typeof v === 'string' && family === 'numeric' && v.trim() !== '' && Number.isFinite(Number(v))) return String(Number(v));
+  if (typeof v === 'string' && family === 'temporal' && isoInstant(v) !== null) return dialect.timestamp(isoInstant(v)!);
+  if (typeof v === 'string') return dialect.string(v);
   if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
   return String(v);
 }
