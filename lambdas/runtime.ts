@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { AthenaClient } from '@aws-sdk/client-athena';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { AthenaEngine } from '../lib/adapters/athena/athena-engine';
 import { S3Store } from '../lib/adapters/s3/s3-store';
 import { S3LinkSigner } from '../lib/adapters/s3/s3-link-signer';
 import { SnsNotifier } from '../lib/adapters/sns/sns-notifier';
@@ -143,35 +145,16 @@ export interface LambdaDeps extends StepDeps {
   readonly definitions: readonly FeedDefinition[];
 }
 
-/**
- * The Athena engine. Wired when the `athena` branch (lib/adapters/athena/athena-engine.ts) is
- * merged; until then a step that needs the engine fails with this error, by name.
- */
-export class EngineNotWiredError extends DropkitError {
-  constructor() {
-    super('the Athena engine is not wired into the Lambda runtime yet (lambdas/runtime.ts openAthenaEngine)');
-    this.name = 'EngineNotWiredError';
-  }
-}
-
-export function openAthenaEngine(_config: RuntimeConfig, _clients: { readonly s3: S3Client }): QueryEngine {
-  const fail = async (): Promise<never> => {
-    throw new EngineNotWiredError();
-  };
-  return {
-    name: 'athena',
-    compileStage: fail,
-    execute: fail,
-    describeStage: fail,
-    query: fail,
-    // eslint-disable-next-line require-yield
-    async *streamText() {
-      throw new EngineNotWiredError();
-    },
-    exportParquet: fail,
-    dropStaged: fail,
-    close: async () => undefined,
-  };
+/** The Athena engine over the drops bucket: queries in the deployment's workgroup, staging tables in its staging database. */
+export function openAthenaEngine(config: RuntimeConfig, clients: { readonly athena: AthenaClient; readonly store: S3Store }): QueryEngine {
+  return new AthenaEngine({
+    workGroup: config.workgroup,
+    stagingDatabase: config.stagingDatabase,
+    database: config.sourceDatabase,
+    store: clients.store,
+    bucket: config.bucket,
+    client: clients.athena,
+  });
 }
 
 /** Builds the deps from the environment and the bundled feeds; the SDK clients traced by X-Ray. */
@@ -181,6 +164,7 @@ export function buildLambdaDeps(env: NodeJS.ProcessEnv = process.env): LambdaDep
   const s3 = tracer.captureAWSv3Client(new S3Client({}));
   const sns = tracer.captureAWSv3Client(new SNSClient({}));
   const events = tracer.captureAWSv3Client(new EventBridgeClient({}));
+  const athena = tracer.captureAWSv3Client(new AthenaClient({}));
   const store = new S3Store({ bucket: config.bucket, client: s3 });
   const signer = new S3LinkSigner({ bucket: config.bucket, clock: systemClock });
   const eventBus = new EventBridgeNotifier({ client: events, eventBusName: config.eventBusName });
@@ -197,7 +181,7 @@ export function buildLambdaDeps(env: NodeJS.ProcessEnv = process.env): LambdaDep
     store,
     clock: systemClock,
     feeds: feedCatalog(definitions),
-    engine: openAthenaEngine(config, { s3 }),
+    engine: openAthenaEngine(config, { athena, store }),
     signer,
     consumers: (feed, partner) => {
       const out: Notifier[] = [];

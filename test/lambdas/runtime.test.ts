@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../lib/core/errors';
 import { loadProject } from '../../lib/project/load-project';
+import { AthenaEngine } from '../../lib/adapters/athena/athena-engine';
 import { buildLambdaDeps, ENV, parseBundledFeeds, readRuntimeConfig } from '../../lambdas/runtime';
 
 const EXAMPLE = join(__dirname, '../../examples/shop');
@@ -56,5 +57,30 @@ describe('the Lambda runtime', () => {
     const feed = deps.feeds.get('daily_orders');
     expect(deps.consumers(feed, null).map((n) => n.target)).toEqual(['sns arn:aws:sns:eu-west-1:123456789012:shop-feed-daily_orders', 'eventbridge default']);
     expect(deps.operators.map((n) => n.target)).toEqual(['sns arn:aws:sns:eu-west-1:123456789012:ops', 'eventbridge default']);
+  });
+
+  it('stages on Athena in the configured workgroup and staging database, under the staging prefix the roles may write', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dropkit-runtime-'));
+    writeFileSync(join(dir, 'feeds.json'), JSON.stringify({ feeds: loadProject(EXAMPLE).feeds }));
+    const deps = buildLambdaDeps({
+      [ENV.bucket]: 'drops-bucket',
+      [ENV.prefix]: 'drops',
+      [ENV.workgroup]: 'dropkit-wg',
+      [ENV.stagingDatabase]: 'dropkit_staging',
+      [ENV.feedsFile]: join(dir, 'feeds.json'),
+      AWS_REGION: 'eu-west-1',
+    });
+    expect(deps.engine).toBeInstanceOf(AthenaEngine);
+    expect(deps.engine.name).toBe('athena');
+    const statement = await deps.engine.compileStage({
+      runId: 'run1',
+      attemptId: 'a1',
+      stagingPrefix: 'drops/_staging/run1/a1/',
+      sql: 'SELECT order_id FROM orders WHERE ordered_at >= $window_start',
+      parameters: [{ name: 'window_start', type: 'TIMESTAMP', value: '2024-01-14T06:00:00.000Z' }],
+    });
+    expect(statement.sql).toMatch(/^CREATE TABLE "?dropkit_staging"?\./);
+    expect(statement.sql).toContain("s3://drops-bucket/drops/_staging/run1/a1/");
+    expect(statement.parameters).toEqual([{ name: 'window_start', type: 'TIMESTAMP', value: '2024-01-14T06:00:00.000Z' }]);
   });
 });
