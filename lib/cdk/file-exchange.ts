@@ -192,11 +192,12 @@ export class FileExchange extends Construct {
     publishTo(fns.plan, [feedTopicArns], topicKey);
     putEvents(fns.plan, stack);
     // compile-stage only writes SQL text: no data access.
-    grants.read(fns.completeStage, [scopes.staging, scopes.results], true);
-    grants.readWrite(fns.completeStage, [scopes.leases]);
+    // Athena writes a query's results with the caller's rights: the engine puts them under the attempt's staging.
+    grants.read(fns.completeStage, [scopes.results], true);
+    grants.readWrite(fns.completeStage, [scopes.leases, scopes.staging]);
     athenaAccess(fns.completeStage, false);
-    grants.read(fns.validate, [...scopes.drops, scopes.runs, scopes.staging], true);
-    grants.readWrite(fns.validate, [scopes.leases, scopes.results]);
+    grants.read(fns.validate, [...scopes.drops, scopes.runs], true);
+    grants.readWrite(fns.validate, [scopes.leases, scopes.staging, scopes.results]);
     athenaAccess(fns.validate, false);
     grants.readWrite(fns.render, [scopes.staging, scopes.results], true);
     athenaAccess(fns.render, false);

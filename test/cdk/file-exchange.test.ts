@@ -206,6 +206,15 @@ describe('every IAM policy is scoped to what its holder does', () => {
     expect(lines(g, 'glue:DeleteTable')).toEqual([]);
   });
 
+  it('complete-stage and validate: may write the attempt\'s staging, where Athena writes their query results with their rights, and no drop', () => {
+    for (const role of ['ExchangeCompleteStageFunctionRole', 'ExchangeValidateFunctionRole']) {
+      const puts = lines(grantsOf(template, role), 's3:PutObject').map((l) => l.split(' ')[1]);
+      expect(puts).toContain(`${B}/drops/_staging/*`);
+      expect(puts).not.toEqual(expect.arrayContaining([`${B}/drops/*/slot=*/run=*/*`]));
+      expect(puts).not.toEqual(expect.arrayContaining([`${B}/drops/*/latest.json`]));
+    }
+  });
+
   it('notify: reads drops, writes run records and leases, publishes to the feed topics and the default bus', () => {
     const g = grantsOf(template, 'ExchangeNotifyFunctionRole');
     expect(services(g)).toEqual(['events', 'kms', 'logs', 's3', 'sns', 'xray']);
