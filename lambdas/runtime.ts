@@ -1,0 +1,206 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { AthenaClient } from '@aws-sdk/client-athena';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { AthenaEngine } from '../lib/adapters/athena/athena-engine';
+import { S3Store } from '../lib/adapters/s3/s3-store';
+import { S3LinkSigner } from '../lib/adapters/s3/s3-link-signer';
+import { SnsNotifier } from '../lib/adapters/sns/sns-notifier';
+import { EventBridgeNotifier } from '../lib/adapters/eventbridge/eventbridge-notifier';
+import { ConfigError, ConfigProblem, DropkitError } from '../lib/core/errors';
+import type { FeedDefinition } from '../lib/core/feed/feed-definition';
+import { feedSchema } from '../lib/core/feed/feed-schema';
+import { DEFAULT_LEASE_TTL_SECONDS, feedCatalog, StepDeps } from '../lib/core/steps/step-deps';
+import { systemClock } from '../lib/ports/clock';
+import type { Notifier } from '../lib/ports/notifier';
+import type { QueryEngine } from '../lib/ports/query-engine';
+import { zodProblems } from '../lib/project/zod-problems';
+import { once } from './handler-kit';
+import { tracer } from './observability';
+
+/** The file the CDK construct writes beside each bundled handler: the project's validated feeds. */
+export const BUNDLED_FEEDS_FILE = 'feeds.json';
+
+/** What the CDK construct puts into each function's environment. */
+export interface RuntimeConfig {
+  readonly bucket: string;
+  /** The project's key prefix in the bucket (the layout's `prefix`). */
+  readonly prefix: string;
+  readonly workgroup: string;
+  readonly stagingDatabase: string;
+  /** Database for unqualified table names in the feed SQL (Athena's `default` when unset). */
+  readonly sourceDatabase: string | undefined;
+  readonly opsTopicArn: string | undefined;
+  /**
+   * ARN of every feed's SNS topic less the feed name (topics are named `<prefix><feed>`): one
+   * variable whatever the number of feeds, where a map would outgrow Lambda's 4 KB environment.
+   */
+  readonly feedTopicArnPrefix: string | undefined;
+  readonly eventBusName: string | undefined;
+  readonly leaseTtlSeconds: number;
+  readonly partnerSecretPrefix: string | undefined;
+}
+
+export class RuntimeConfigError extends DropkitError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RuntimeConfigError';
+  }
+}
+
+export const ENV = {
+  bucket: 'DROPKIT_BUCKET',
+  prefix: 'DROPKIT_PREFIX',
+  workgroup: 'DROPKIT_WORKGROUP',
+  stagingDatabase: 'DROPKIT_STAGING_DATABASE',
+  sourceDatabase: 'DROPKIT_SOURCE_DATABASE',
+  opsTopicArn: 'DROPKIT_OPS_TOPIC_ARN',
+  feedTopicArnPrefix: 'DROPKIT_FEED_TOPIC_ARN_PREFIX',
+  eventBusName: 'DROPKIT_EVENT_BUS',
+  leaseTtlSeconds: 'DROPKIT_LEASE_TTL_SECONDS',
+  partnerSecretPrefix: 'DROPKIT_PARTNER_SECRET_PREFIX',
+  feedsFile: 'DROPKIT_FEEDS_FILE',
+} as const;
+
+/** Reads the environment the construct sets; names the variable that is missing or wrong. */
+export function readRuntimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
+  const need = (name: string) => {
+    const v = env[name];
+    if (v === undefined || v === '')
+      throw new RuntimeConfigError(`environment variable ${name} is not set; the FileExchange construct sets it on every function`);
+    return v;
+  };
+  const feedTopicArnPrefix = env[ENV.feedTopicArnPrefix] || undefined;
+  if (feedTopicArnPrefix && !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]*$/.test(feedTopicArnPrefix)) {
+    throw new RuntimeConfigError(
+      `${ENV.feedTopicArnPrefix} must be an SNS topic ARN without the feed name, like arn:aws:sns:eu-west-1:123456789012:shop-feed- (got ${feedTopicArnPrefix})`,
+    );
+  }
+  const ttl = Number(env[ENV.leaseTtlSeconds] ?? DEFAULT_LEASE_TTL_SECONDS);
+  if (!Number.isInteger(ttl) || ttl <= 0)
+    throw new RuntimeConfigError(`${ENV.leaseTtlSeconds} must be a positive whole number of seconds (got ${env[ENV.leaseTtlSeconds]})`);
+  return {
+    bucket: need(ENV.bucket),
+    prefix: env[ENV.prefix] ?? '',
+    workgroup: env[ENV.workgroup] ?? 'primary',
+    stagingDatabase: env[ENV.stagingDatabase] ?? 'dropkit_staging',
+    sourceDatabase: env[ENV.sourceDatabase] || undefined,
+    opsTopicArn: env[ENV.opsTopicArn] || undefined,
+    feedTopicArnPrefix,
+    eventBusName: env[ENV.eventBusName] || undefined,
+    leaseTtlSeconds: ttl,
+    partnerSecretPrefix: env[ENV.partnerSecretPrefix] || undefined,
+  };
+}
+
+const bundledFeed = z.strictObject({
+  file: z.string(),
+  spec: z.unknown(),
+  sql: z.strictObject({ duckdb: z.string(), athena: z.string() }),
+  sqlFiles: z.strictObject({ duckdb: z.string(), athena: z.string() }),
+  eventBridgeCron: z.string(),
+});
+const bundledFeeds = z.strictObject({ feeds: z.array(bundledFeed) });
+
+/**
+ * The project's feeds as packaged at deploy time, validated again with the feed schema: a bundle
+ * edited by hand or built by another version fails at cold start with every problem named.
+ */
+export function parseBundledFeeds(text: string, file = BUNDLED_FEEDS_FILE): FeedDefinition[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError([{ file, path: '', message: `not valid JSON: ${(e as Error).message}`, fix: 'deploy again: the construct writes this file' }]);
+  }
+  const outer = bundledFeeds.safeParse(raw);
+  if (!outer.success) throw new ConfigError(zodProblems(file, raw, outer.error.issues));
+  const problems: ConfigProblem[] = [];
+  const feeds: FeedDefinition[] = [];
+  outer.data.feeds.forEach((f, i) => {
+    const spec = feedSchema.safeParse(f.spec);
+    if (!spec.success) problems.push(...zodProblems(`${file} feeds[${i}] (${f.file})`, f.spec, spec.error.issues));
+    else feeds.push({ ...f, spec: spec.data });
+  });
+  if (problems.length) throw new ConfigError(problems);
+  return feeds;
+}
+
+/** Reads the bundled feeds from beside the handler (or `DROPKIT_FEEDS_FILE`). */
+export function loadBundledFeeds(env: NodeJS.ProcessEnv = process.env): FeedDefinition[] {
+  const path = env[ENV.feedsFile] ?? join(__dirname, BUNDLED_FEEDS_FILE);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new RuntimeConfigError(`cannot read the bundled feeds at ${path}: ${(e as Error).message}`);
+  }
+  return parseBundledFeeds(text, path);
+}
+
+/** Everything the steps need on AWS, plus what only the edges use. */
+export interface LambdaDeps extends StepDeps {
+  readonly prefix: string;
+  readonly config: RuntimeConfig;
+  readonly definitions: readonly FeedDefinition[];
+}
+
+/** The Athena engine over the drops bucket: queries in the deployment's workgroup, staging tables in its staging database. */
+export function openAthenaEngine(config: RuntimeConfig, clients: { readonly athena: AthenaClient; readonly store: S3Store }): QueryEngine {
+  return new AthenaEngine({
+    workGroup: config.workgroup,
+    stagingDatabase: config.stagingDatabase,
+    database: config.sourceDatabase,
+    store: clients.store,
+    bucket: config.bucket,
+    client: clients.athena,
+  });
+}
+
+/** Builds the deps from the environment and the bundled feeds; the SDK clients traced by X-Ray. */
+export function buildLambdaDeps(env: NodeJS.ProcessEnv = process.env): LambdaDeps {
+  const config = readRuntimeConfig(env);
+  const definitions = loadBundledFeeds(env);
+  const s3 = tracer.captureAWSv3Client(new S3Client({}));
+  const sns = tracer.captureAWSv3Client(new SNSClient({}));
+  const events = tracer.captureAWSv3Client(new EventBridgeClient({}));
+  const athena = tracer.captureAWSv3Client(new AthenaClient({}));
+  const store = new S3Store({ bucket: config.bucket, client: s3 });
+  const signer = new S3LinkSigner({ bucket: config.bucket, clock: systemClock });
+  const eventBus = new EventBridgeNotifier({ client: events, eventBusName: config.eventBusName });
+  const feedNotifiers = new Map<string, Notifier>();
+  const topicNotifier = (arn: string) => {
+    let n = feedNotifiers.get(arn);
+    if (!n) feedNotifiers.set(arn, (n = new SnsNotifier({ topicArn: arn, client: sns })));
+    return n;
+  };
+  return {
+    config,
+    definitions,
+    prefix: config.prefix,
+    store,
+    clock: systemClock,
+    feeds: feedCatalog(definitions),
+    engine: openAthenaEngine(config, { athena, store }),
+    signer,
+    consumers: (feed, partner) => {
+      const out: Notifier[] = [];
+      const topic = config.feedTopicArnPrefix && config.feedTopicArnPrefix + feed.spec.name;
+      if (topic) out.push(topicNotifier(topic));
+      const targets = [...feed.spec.notify, ...(feed.spec.partners.find((p) => p.id === partner)?.notify ?? [])];
+      for (const t of targets) if (t.type === 'sns' && t.topicArn && t.topicArn !== topic) out.push(topicNotifier(t.topicArn));
+      out.push(eventBus);
+      return out;
+    },
+    operators: config.opsTopicArn ? [topicNotifier(config.opsTopicArn), eventBus] : [eventBus],
+    lease: { ttlSeconds: config.leaseTtlSeconds },
+    newAttemptId: () => randomBytes(6).toString('hex'),
+  };
+}
+
+/** The deps of this container, built on first use. */
+export const runtime = once(async () => buildLambdaDeps());

@@ -1,0 +1,7 @@
+// The CDK half of dropkit, imported as `dropkit/cdk`. aws-cdk-lib and constructs are peer
+// dependencies; nothing here is imported by lib/index.ts, lib/aws.ts or any Lambda handler.
+export * from './cdk/file-exchange';
+export * from './cdk/file-exchange-stack';
+export * from './cdk/errors';
+export { LAMBDA_ENTRIES } from './cdk/lambda-entries';
+export { TRANSIENT_ERRORS, ATHENA_TRANSIENT_ERRORS } from './cdk/pipeline-definition';

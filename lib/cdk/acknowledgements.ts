@@ -1,0 +1,80 @@
+import { CfnResource, IAspect, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { IConstruct } from 'constructs';
+
+/**
+ * Why each kind of wildcard in the construct's IAM policies is there. A wildcard that matches none
+ * of these is left unacknowledged, so a rule pack (cdk-nag AwsSolutions-IAM5) reports it.
+ */
+export const WILDCARD_REASONS: readonly { readonly finding: RegExp; readonly reason: string }[] = [
+  { finding: /^Resource::\*$/, reason: 'X-Ray (PutTraceSegments, PutTelemetryRecords), and Step Functions log delivery, have no resource-level permissions' },
+  {
+    finding: /^Resource::.*\/slot=\*\/run=\*\/\*$/,
+    reason: 'published drops: one prefix per feed, partner, slot and run, named by the layout (lib/core/layout.ts) at run time',
+  },
+  { finding: /^Resource::.*\/\*\/latest\.json$/, reason: "each feed's (and partner's) latest.json pointer" },
+  { finding: /^Resource::.*\/_(leases|runs|staging)\/\*$/, reason: 'per-slot leases, run records and per-attempt staging: keys named by run id at run time' },
+  { finding: /^Resource::.*\/_athena-results\/\*$/, reason: 'Athena query results of the workgroup: one object per query execution' },
+  {
+    finding: /^Resource::arn:.*:glue:.*:table\/[a-z0-9_]+_staging\/\*$/,
+    reason: 'staging tables: one per run attempt, created and dropped by the runs in the staging database',
+  },
+  { finding: /^Resource::arn:.*:sns:.*-feed-\*$/, reason: 'the feed topics: one per feed, named <stack prefix>-feed-<feed>' },
+  { finding: /^Resource::arn:.*:secretsmanager:.*:secret:dropkit\/.*\/partners\/\*$/, reason: "one key-hash secret per partner, under the construct's prefix" },
+  { finding: /^Resource::<[A-Za-z0-9]+Function[A-F0-9]{8}\.Arn>:\*$/, reason: 'Step Functions invokes the step function by its ARN and its versions/aliases' },
+  {
+    finding: /^Action::kms:GenerateDataKey\*$/,
+    reason: 'publishing to an encrypted SNS topic (and writing to a KMS-encrypted bucket) needs the GenerateDataKey family',
+  },
+  { finding: /^Action::s3:(GetObject|PutObject|DeleteObject|Abort|List)\*$/, reason: 'CDK grant action families scoped to the prefixes above' },
+];
+
+/** Turns a CloudFormation value into cdk-nag's flat string (Ref/GetAtt as <…>). */
+export function flattenCfn(node: unknown): string {
+  if (node === undefined) return '';
+  if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/\}/g, '>');
+  const o = node as Record<string, unknown>;
+  if (o['Fn::Join']) {
+    const [delimiter, items] = o['Fn::Join'] as [string, unknown[]];
+    return items.map(flattenCfn).join(delimiter);
+  }
+  if (o['Fn::Sub']) return flattenCfn(o['Fn::Sub']);
+  if (o['Fn::GetAtt']) {
+    const [resource, attribute] = o['Fn::GetAtt'] as [unknown, unknown];
+    return `<${flattenCfn(resource)}.${flattenCfn(attribute)}>`;
+  }
+  if (o['Fn::ImportValue']) return flattenCfn(o['Fn::ImportValue']);
+  if (o.Ref) return `<${flattenCfn(o.Ref)}>`;
+  return JSON.stringify(node);
+}
+
+/** The wildcard findings of a policy document, named as cdk-nag names them. */
+export function wildcardFindings(document: { Statement?: { Effect?: string; Action?: unknown; Resource?: unknown }[] }): string[] {
+  const found = new Set<string>();
+  for (const s of document.Statement ?? []) {
+    if (s.Effect !== 'Allow') continue;
+    for (const a of ([] as unknown[]).concat(s.Action ?? [])) if (typeof a === 'string' && a.includes('*')) found.add(`Action::${a}`);
+    for (const r of ([] as unknown[]).concat(s.Resource ?? [])) {
+      const flat = flattenCfn(r);
+      if (flat.includes('*')) found.add(`Resource::${flat}`);
+    }
+  }
+  return [...found];
+}
+
+/** Acknowledges, on each IAM policy under a construct, the wildcards whose reason is known. */
+export class AcknowledgeKnownWildcards implements IAspect {
+  visit(node: IConstruct): void {
+    if (!(node instanceof iam.CfnPolicy)) return;
+    const document = Stack.of(node).resolve(node.policyDocument) as Parameters<typeof wildcardFindings>[0];
+    for (const finding of wildcardFindings(document)) {
+      const known = WILDCARD_REASONS.find((w) => w.finding.test(finding));
+      if (known) Validations.of(node).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason: known.reason });
+    }
+  }
+}
+
+/** Acknowledges rules on one resource, each with its reason. */
+export function acknowledge(scope: IConstruct | CfnResource, rules: Readonly<Record<string, string>>): void {
+  for (const [id, reason] of Object.entries(rules)) Validations.of(scope).acknowledge({ id, reason });
+}

@@ -1,0 +1,30 @@
+import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { loadProject } from '../project/load-project';
+import { FileExchange, FileExchangeProps } from './file-exchange';
+
+export interface FileExchangeStackProps extends StackProps, Omit<FileExchangeProps, 'feeds' | 'keyPrefix'> {
+  /**
+   * The project folder (with dropkit.yaml). Its feeds are validated as `dropkit check` does: an
+   * invalid feed fails the synth with the same messages.
+   */
+  readonly projectDir: string;
+}
+
+/** A stack holding one project's FileExchange: what `cdk deploy` in this repository deploys. */
+export class FileExchangeStack extends Stack {
+  readonly exchange: FileExchange;
+
+  constructor(scope: Construct, id: string, props: FileExchangeStackProps) {
+    super(scope, id, props);
+    const project = loadProject(props.projectDir);
+    this.exchange = new FileExchange(this, 'Exchange', { ...props, feeds: project.feeds, keyPrefix: project.spec.prefix || 'drops' });
+    const x = this.exchange;
+    new CfnOutput(this, 'DropsBucket', { value: x.bucket.bucketName, description: 'where the drops are' });
+    new CfnOutput(this, 'LinkBrokerUrl', { value: x.api.url, description: 'partners: GET feeds/{feed}/latest or feeds/{feed}/slots/{slot}' });
+    new CfnOutput(this, 'PipelineArn', { value: x.stateMachine.stateMachineArn, description: 'start with {"feed":…,"slot":…,"partners":[…]}' });
+    new CfnOutput(this, 'OpsTopicArn', { value: x.opsTopic.topicArn, description: 'alarms and failed runs: subscribe the on-call' });
+    new CfnOutput(this, 'PartnerSecretPrefix', { value: x.partnerSecretPrefix, description: 'one secret per partner holding {"sha256":"<hex of its key>"}' });
+    new CfnOutput(this, 'DashboardName', { value: x.dashboard.dashboardName });
+  }
+}

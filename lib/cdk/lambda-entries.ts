@@ -1,0 +1,21 @@
+/**
+ * The Lambda handlers of the pipeline, by role: the file under `lambdas/` (without extension).
+ * Shared by the construct and the bundle test, so every deployed handler is checked.
+ */
+export const LAMBDA_ENTRIES = {
+  plan: 'plan',
+  compileStage: 'compile-stage',
+  completeStage: 'complete-stage',
+  validate: 'validate',
+  render: 'render',
+  publish: 'publish',
+  notify: 'notify',
+  failRun: 'fail-run',
+  linkBroker: 'link-broker',
+  partnerAuthorizer: 'partner-authorizer',
+} as const;
+
+export type LambdaRole = keyof typeof LAMBDA_ENTRIES;
+
+/** Packages no Lambda bundle may hold: the local engine and the CDK itself. */
+export const FORBIDDEN_IN_BUNDLES = ['@duckdb/node-api', 'aws-cdk-lib', 'constructs'] as const;

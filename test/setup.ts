@@ -1,0 +1,20 @@
+// Jest setup for every test file.
+
+// Powertools (Lambda handlers): quiet logs, metrics printed through the global console so tests can read them.
+process.env.POWERTOOLS_DEV ??= 'true';
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'false';
+process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+
+// aws-local-stepfunctions 3 uses Promise.withResolvers, which Node 20 lacks (Node 22 has it).
+const P = Promise as unknown as { withResolvers?: () => unknown };
+if (typeof P.withResolvers !== 'function') {
+  P.withResolvers = function withResolvers<T>() {
+    let resolve!: (value: T | PromiseLike<T>) => void;
+    let reject!: (reason?: unknown) => void;
+    const promise = new Promise<T>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    return { promise, resolve, reject };
+  };
+}
