@@ -105,9 +105,13 @@ export async function releaseLease(store: ObjectStore, held: HeldLease): Promise
       const current = await store.get(held.key);
       if (!current) return;
       const lease = JSON.parse(current.body.toString('utf8')) as Lease;
-      // A write whose reply was lost may have released it already (its etag is then new).
-      if (current.etag !== held.etag || lease.released) return;
-      await store.put(held.key, JSON.stringify({ ...lease, released: true }) + '\n', { contentType: 'application/json', precondition: { ifMatch: held.etag } });
+      // Ours while it names this attempt, whatever its etag: a renewal (publish's fence, the
+      // background keeper) or a write whose reply was lost changes the etag, not the owner.
+      if (lease.attemptId !== held.attemptId || lease.released) return;
+      await store.put(held.key, JSON.stringify({ ...lease, released: true }) + '\n', {
+        contentType: 'application/json',
+        precondition: { ifMatch: current.etag },
+      });
       return;
     } catch (error) {
       if (error instanceof PreconditionFailed) return;

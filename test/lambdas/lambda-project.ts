@@ -38,8 +38,9 @@ partners:
 links: { expiresIn: PT30M }
 `;
 
-export const STATEMENTS_SQL = `SELECT id, label, amount, $partner_id AS partner_id FROM events
-WHERE happened_at >= $window_start AND happened_at < $window_end ORDER BY id
+// $partner_id stands in WHERE, the only place Athena takes a parameter.
+export const STATEMENTS_SQL = `SELECT id, label, amount FROM events
+WHERE $partner_id IS NOT NULL AND happened_at >= $window_start AND happened_at < $window_end ORDER BY id
 `;
 
 export interface LambdaProject {

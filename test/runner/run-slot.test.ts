@@ -29,6 +29,8 @@ describe('runSlot (local pipeline)', () => {
 
     const manifest = await readJson<Manifest>(store, outcome.manifestKey!);
     expect(manifestProblems(manifest)).toEqual([]);
+    // The slot is free again once the run is done.
+    expect(await readJson(store, '_leases/daily/slot=20240115T060000Z.json')).toMatchObject({ runId: outcome.runId, released: true });
     expect(manifest).toMatchObject({
       feed: 'daily',
       partner: null,
