@@ -13,7 +13,10 @@ export const WILDCARD_REASONS: readonly { readonly finding: RegExp; readonly rea
     reason: 'published drops: one prefix per feed, partner, slot and run, named by the layout (lib/core/layout.ts) at run time',
   },
   { finding: /^Resource::.*\/\*\/latest\.json$/, reason: "each feed's (and partner's) latest.json pointer" },
-  { finding: /^Resource::.*\/_(leases|runs|staging)\/\*$/, reason: 'per-slot leases, run records and per-attempt staging: keys named by run id at run time' },
+  {
+    finding: /^Resource::.*\/_(leases|runs|staging|sla)\/\*$/,
+    reason: "per-slot leases, run records, per-attempt staging and the SLA watch's per-slot state: keys named by run id or slot at run time",
+  },
   { finding: /^Resource::.*\/_athena-results\/\*$/, reason: 'Athena query results of the workgroup: one object per query execution' },
   {
     finding: /^Resource::arn:.*:glue:.*:table\/[a-z0-9_]+_staging\/\*$/,

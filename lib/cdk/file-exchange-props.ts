@@ -25,13 +25,23 @@ export interface SourceAccess {
 
 /** The hook for the SLA watch (its logic comes with the SLA work): a function run on a schedule. */
 export interface SlaWatchProps {
-  /** The function that raises an alert for every slot past its deadline without a delivered drop. */
-  readonly handler: lambda.IFunction;
   /**
-   * When it runs.
+   * Whether the SLA watch runs. It is a dead man's switch: it alerts on a slot past its deadline
+   * without a delivered drop even when no run ever started.
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * When it runs. One frequent watch over all feeds keeps every deadline within this delay, DST
+   * gaps included, without a schedule per deadline.
    * @default every 5 minutes
    */
   readonly schedule?: scheduler.ScheduleExpression;
+  /**
+   * A function of your own to run instead of dropkit's watch.
+   * @default - dropkit's SLA watch (lambdas/sla-watch.ts)
+   */
+  readonly handler?: lambda.IFunction;
 }
 
 export interface FileExchangeProps {

@@ -189,6 +189,7 @@ export class FileExchange extends Construct {
       failRun: { memory: 512, timeout: Duration.minutes(5) },
       linkBroker: { memory: 512, timeout: Duration.seconds(29) },
       partnerAuthorizer: { memory: 256, timeout: Duration.seconds(10) },
+      slaWatch: { memory: 512, timeout: Duration.minutes(5) },
     };
     const fns = {} as Record<LambdaRole, nodejs.NodejsFunction>;
     for (const role of Object.keys(LAMBDA_ENTRIES) as LambdaRole[]) {
@@ -232,6 +233,11 @@ export class FileExchange extends Construct {
     athenaAccess(fns.failRun, true);
     publishTo(fns.failRun, [this.opsTopic.topicArn], topicKey);
     putEvents(fns.failRun, stack);
+    // slaWatch: reads manifests and run records, keeps what it told under _sla/, tells partners and operators.
+    grants.read(fns.slaWatch, [...scopes.drops, scopes.runs], true);
+    grants.readWrite(fns.slaWatch, [scopes.sla]);
+    publishTo(fns.slaWatch, [feedTopicArns, this.opsTopic.topicArn], topicKey);
+    putEvents(fns.slaWatch, stack);
     grants.read(fns.linkBroker, [...scopes.drops], true);
     fns.partnerAuthorizer.addToRolePolicy(
       new iam.PolicyStatement({
@@ -313,12 +319,16 @@ export class FileExchange extends Construct {
     });
     this.feedTopics = topics;
 
-    if (props.slaWatch) {
+    if (props.slaWatch?.enabled !== false) {
       new scheduler.Schedule(this, 'SlaWatchSchedule', {
         description: 'dropkit SLA watch: alerts on slots past their deadline without a drop',
-        schedule: props.slaWatch.schedule ?? scheduler.ScheduleExpression.rate(Duration.minutes(5)),
+        schedule: props.slaWatch?.schedule ?? scheduler.ScheduleExpression.rate(Duration.minutes(5)),
         scheduleGroup: group,
-        target: new schedulerTargets.LambdaInvoke(props.slaWatch.handler, { role: schedulerRole, deadLetterQueue: this.deadLetterQueue, retryAttempts: 3 }),
+        target: new schedulerTargets.LambdaInvoke(props.slaWatch?.handler ?? fns.slaWatch, {
+          role: schedulerRole,
+          deadLetterQueue: this.deadLetterQueue,
+          retryAttempts: 3,
+        }),
       });
     }
 

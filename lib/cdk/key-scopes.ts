@@ -12,6 +12,8 @@ export interface KeyScopes {
   readonly latest: string;
   readonly leases: string;
   readonly runs: string;
+  /** What the SLA watch saw and told, per slot. */
+  readonly sla: string;
   readonly staging: string;
   /** Athena's query results (outside the project's prefix). */
   readonly results: string;
@@ -28,6 +30,7 @@ export function keyScopes(prefix: string, resultsPrefix: string): KeyScopes {
     latest: `${p}*/latest.json`,
     leases: `${p}_leases/*`,
     runs: `${p}_runs/*`,
+    sla: `${p}_sla/*`,
     staging: `${p}_staging/*`,
     results: `${resultsPrefix}*`,
     listPrefix: `${p}*`,

@@ -13,6 +13,7 @@ export const LAMBDA_ENTRIES = {
   failRun: 'fail-run',
   linkBroker: 'link-broker',
   partnerAuthorizer: 'partner-authorizer',
+  slaWatch: 'sla-watch',
 } as const;
 
 export type LambdaRole = keyof typeof LAMBDA_ENTRIES;

@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { CfnResource, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { FileExchange } from '../../lib/cdk/file-exchange';
@@ -118,7 +118,8 @@ describe('the state machine', () => {
 
 describe('the schedules', () => {
   it('start the state machine once per feed with its cron, time zone, slot and partners, and a dead-letter queue', () => {
-    expect(Object.keys(template.findResources('AWS::Scheduler::Schedule'))).toHaveLength(feeds.length);
+    // One per feed, plus the SLA watch's.
+    expect(Object.keys(template.findResources('AWS::Scheduler::Schedule'))).toHaveLength(feeds.length + 1);
     for (const feed of feeds) {
       const partners = feed.spec.delivery === 'per-partner' ? feed.spec.partners.map((p) => p.id) : [null];
       template.hasResourceProperties('AWS::Scheduler::Schedule', {
@@ -136,8 +137,10 @@ describe('the schedules', () => {
     expect(feeds.find((f) => f.spec.name === 'partner_statements')!.eventBridgeCron).toBe('cron(30 5 ? * 2-6 *)');
   });
 
-  it('let the scheduler role start only this state machine and write only to the dead-letter queue', () => {
+  it('let the scheduler role start only this state machine and the SLA watch, and write only to the dead-letter queue', () => {
     expect(lines(grantsOf(template, 'ExchangeSchedulerRole'), '')).toEqual([
+      expect.stringMatching(/^lambda:InvokeFunction <ExchangeSlaWatchFunction[0-9A-F]{8}\.Arn>$/),
+      expect.stringMatching(/^lambda:InvokeFunction <ExchangeSlaWatchFunction[0-9A-F]{8}\.Arn>:\*$/),
       expect.stringMatching(/^sqs:SendMessage <ExchangeScheduleDeadLetters[0-9A-F]{8}\.Arn>$/),
       expect.stringMatching(/^states:StartExecution <ExchangePipeline[0-9A-F]{8}>$/),
     ]);
@@ -163,7 +166,7 @@ describe('the notices', () => {
 describe('the Lambdas', () => {
   it('run Node.js 22 or newer on arm64 with tracing, each with its own role, and the settings the runtime reads', () => {
     const fns = template.findResources('AWS::Lambda::Function');
-    expect(Object.keys(fns)).toHaveLength(10);
+    expect(Object.keys(fns)).toHaveLength(11);
     const roles = new Set<string>();
     for (const fn of Object.values(fns)) {
       expect(Number(/^nodejs(\d+)\.x$/.exec(fn.Properties.Runtime)![1])).toBeGreaterThanOrEqual(22);
@@ -171,7 +174,7 @@ describe('the Lambdas', () => {
       expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
       roles.add(fn.Properties.Role['Fn::GetAtt'][0]);
     }
-    expect(roles.size).toBe(10);
+    expect(roles.size).toBe(11);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Handler: 'index.handler',
       Environment: {
@@ -407,16 +410,40 @@ describe('monitoring', () => {
   });
 });
 
-describe('the SLA watch hook', () => {
-  it('runs the given function every five minutes when one is given', () => {
+describe('the SLA watch', () => {
+  const slaSchedules = (stack: Stack) =>
+    Object.values(Template.fromStack(stack).findResources('AWS::Scheduler::Schedule')).filter((r) =>
+      String(r.Properties.Description).startsWith('dropkit SLA watch'),
+    );
+
+  it('runs dropkit’s watch every five minutes by default, with read access to drops and runs and write access only to _sla/', () => {
     const stack = new Stack(testApp(), 'Sla', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const exchange = new FileExchange(stack, 'Exchange', { feeds });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Target: { Arn: { 'Fn::GetAtt': [stack.getLogicalId(exchange.functions.slaWatch.node.defaultChild as CfnResource), 'Arn'] } },
+    });
+    const policies = JSON.stringify(
+      template.findResources('AWS::IAM::Policy', {
+        Properties: { Roles: [{ Ref: stack.getLogicalId(exchange.functions.slaWatch.role!.node.defaultChild as CfnResource) }] },
+      }),
+    );
+    expect(policies).toContain('_sla/*');
+    expect(policies).not.toMatch(/_staging|_leases/);
+  });
+
+  it('runs a function of your own instead when given, and none when disabled', () => {
+    const own = new Stack(testApp(), 'SlaOwn', { env: { account: '123456789012', region: 'eu-west-1' } });
     const { Function: Fn, Code, Runtime } = require('aws-cdk-lib/aws-lambda');
-    const watch = new Fn(stack, 'Watch', { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline('exports.handler = async () => {}') });
-    new FileExchange(stack, 'Exchange', { feeds, slaWatch: { handler: watch } });
-    Template.fromStack(stack).hasResourceProperties('AWS::Scheduler::Schedule', {
+    const watch = new Fn(own, 'Watch', { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline('exports.handler = async () => {}') });
+    new FileExchange(own, 'Exchange', { feeds, slaWatch: { handler: watch } });
+    Template.fromStack(own).hasResourceProperties('AWS::Scheduler::Schedule', {
       ScheduleExpression: 'rate(5 minutes)',
       Target: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Watch'), 'Arn'] } },
     });
-    expect(Duration.minutes(5).toSeconds()).toBe(300);
+    const off = new Stack(testApp(), 'SlaOff', { env: { account: '123456789012', region: 'eu-west-1' } });
+    new FileExchange(off, 'Exchange', { feeds, slaWatch: { enabled: false } });
+    expect(slaSchedules(off)).toEqual([]);
   });
 });

@@ -1,3 +1,4 @@
+import { watchedFeedsOf } from '../../core/sla-watch/watched-feeds';
 import { DateTime } from 'luxon';
 import { deliveryPartners } from '../../core/feed/feed-definition';
 import { slaWatch, SlaWatchOutput } from '../../core/sla-watch/sla-watch';
@@ -15,14 +16,7 @@ export const SLA_USAGE = 'dropkit sla [--project DIR] [--at ISO] [--look-back DU
 
 /** The plain-JSON view of a project's feeds the watch takes (what a Lambda would be given). */
 export function watchedFeeds(project: Project) {
-  return project.feeds.map((f) => ({
-    name: f.spec.name,
-    schedule: f.spec.schedule,
-    sla: f.spec.sla,
-    delivery: f.spec.delivery,
-    partners: f.spec.partners,
-    calendar: f.spec.calendar,
-  }));
+  return watchedFeedsOf(project.feeds);
 }
 
 /**

@@ -1,0 +1,34 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeSlaWatchHandler } from '../../lambdas/sla-watch';
+import { lambdaProject, LambdaProject } from './lambda-project';
+
+const event = JSON.parse(readFileSync(join(__dirname, '../fixtures/events/scheduler/sla-watch.json'), 'utf8'));
+
+describe('the SLA watch handler, invoked by its schedule', () => {
+  let p: LambdaProject;
+  let log: jest.SpyInstance;
+  beforeEach(async () => {
+    log = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    // Two days after the first slots, nothing delivered: every due slot is missed.
+    p = await lambdaProject({ now: '2024-01-16T12:00:00Z' });
+  });
+  afterEach(async () => {
+    log.mockRestore();
+    await p.close();
+  });
+
+  it('tells partners and operators of each missed slot once, however often it runs', async () => {
+    const handler = makeSlaWatchHandler(async () => p.deps);
+    const first = await handler(event);
+    expect(first.attention).toBe(true);
+    expect(first.notices.length).toBeGreaterThan(0);
+    expect(first.notices.every((n) => n.type === 'data.delay')).toBe(true);
+    const told = p.consumers.events.length + p.operators.events.length;
+    expect(told).toBeGreaterThan(0);
+    const again = await handler(event);
+    expect(again.notices).toEqual([]);
+    expect(p.consumers.events.length + p.operators.events.length).toBe(told);
+    expect((await p.store.list('drops/_sla/')[Symbol.asyncIterator]().next()).done).toBe(false);
+  });
+});
