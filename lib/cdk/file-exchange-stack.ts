@@ -17,7 +17,8 @@ export class FileExchangeStack extends Stack {
 
   constructor(scope: Construct, id: string, props: FileExchangeStackProps) {
     super(scope, id, props);
-    const project = loadProject(props.projectDir);
+    // Deployed feeds read the catalog's tables: the local sources need not exist here.
+    const project = loadProject(props.projectDir, { localSources: false });
     this.exchange = new FileExchange(this, 'Exchange', { ...props, feeds: project.feeds, keyPrefix: project.spec.prefix || 'drops' });
     const x = this.exchange;
     new CfnOutput(this, 'DropsBucket', { value: x.bucket.bucketName, description: 'where the drops are' });

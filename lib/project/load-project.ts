@@ -28,7 +28,16 @@ export interface Project {
  * Loads and validates a project folder: the project file and every feed file in its feeds folder.
  * Collects every problem of every file and throws them together as one ConfigError.
  */
-export function loadProject(projectDir: string): Project {
+export interface LoadProjectOptions {
+  /**
+   * Whether the local `sources:` must match files: they must for a local run and `dropkit check`,
+   * not for `cdk synth`, where the feeds read the catalog's tables and the local data may not exist.
+   * @default true
+   */
+  readonly localSources?: boolean;
+}
+
+export function loadProject(projectDir: string, options: LoadProjectOptions = {}): Project {
   const dir = resolve(projectDir);
   const problems: ConfigProblem[] = [];
   const projectPath = join(dir, PROJECT_FILE);
@@ -49,7 +58,7 @@ export function loadProject(projectDir: string): Project {
     const format = (typeof source === 'string' ? undefined : source.format) ?? (/\.parquet$/i.test(path) ? 'parquet' : 'csv');
     sources[name] = { path: abs, format };
     // The engine would only find out when a run opens it: say so at check time.
-    if (!sourceMatchesAFile(abs)) {
+    if (options.localSources !== false && !sourceMatchesAFile(abs)) {
       problems.push({
         file: PROJECT_FILE,
         path: typeof source === 'string' ? `sources.${name}` : `sources.${name}.path`,

@@ -7,7 +7,7 @@ import { EXAMPLE, exampleStack, testApp } from './cdk-app';
 import { grantsOf, lines, services } from './iam';
 
 const B = '<ExchangeDrops9260CB12.Arn>';
-const feeds = loadProject(EXAMPLE).feeds;
+const feeds = loadProject(EXAMPLE, { localSources: false }).feeds;
 let template: Template;
 beforeAll(() => {
   template = Template.fromStack(exampleStack());

@@ -59,7 +59,11 @@ describe('the AwsSolutions and Serverless rule packs', () => {
     const app = testApp();
     const stack = new Stack(app, 'Kms', { env: { account: '123456789012', region: 'eu-west-1' } });
     const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
-    const exchange = new FileExchange(stack, 'Exchange', { feeds: loadProject(EXAMPLE).feeds, encryptionKey: key, iamPartners: { globex: '111122223333' } });
+    const exchange = new FileExchange(stack, 'Exchange', {
+      feeds: loadProject(EXAMPLE, { localSources: false }).feeds,
+      encryptionKey: key,
+      iamPartners: { globex: '111122223333' },
+    });
     const { error } = synthWithRulePacks(app);
     expect(error?.message).toBeUndefined();
     expect(exchange.api.methods.filter((m) => (m.node.defaultChild as apigw.CfnMethod).authorizationType === 'AWS_IAM')).toHaveLength(2);

@@ -11,7 +11,7 @@ const CFN_MAX_TEMPLATE_BYTES = 1_000_000;
 
 /** `n` feeds made from the example's feeds, renamed feed_000 …; every partner id from the example. */
 function manyFeeds(n: number): FeedDefinition[] {
-  const base = loadProject(EXAMPLE).feeds;
+  const base = loadProject(EXAMPLE, { localSources: false }).feeds;
   return Array.from({ length: n }, (_, i) => {
     const f = base[i % base.length];
     const name = `feed_${String(i).padStart(3, '0')}`;

@@ -10,14 +10,14 @@ const EXAMPLE = join(__dirname, '../../examples/shop');
 
 describe('the Lambda runtime', () => {
   it('takes back the feeds packaged at deploy time, validated again with the feed schema', () => {
-    const feeds = loadProject(EXAMPLE).feeds;
+    const feeds = loadProject(EXAMPLE, { localSources: false }).feeds;
     const parsed = parseBundledFeeds(JSON.stringify({ feeds }));
     expect(parsed.map((f) => f.spec.name)).toEqual(feeds.map((f) => f.spec.name));
     expect(parsed[0]).toEqual(feeds[0]);
   });
 
   it('fails at cold start on a bundled feed that is not valid, naming the feed file and field', () => {
-    const feeds = loadProject(EXAMPLE).feeds;
+    const feeds = loadProject(EXAMPLE, { localSources: false }).feeds;
     const broken = feeds.map((f, i) => (i === 1 ? { ...f, spec: { ...f.spec, links: { expiresIn: 'P30D' }, colour: 'red' } } : f));
     let error: unknown;
     try {
@@ -48,7 +48,7 @@ describe('the Lambda runtime', () => {
 
   it('builds S3 store, signer and notifiers for a feed from the environment and the bundled file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dropkit-runtime-'));
-    writeFileSync(join(dir, 'feeds.json'), JSON.stringify({ feeds: loadProject(EXAMPLE).feeds }));
+    writeFileSync(join(dir, 'feeds.json'), JSON.stringify({ feeds: loadProject(EXAMPLE, { localSources: false }).feeds }));
     const deps = buildLambdaDeps({
       [ENV.bucket]: 'drops-bucket',
       [ENV.prefix]: 'drops',
@@ -66,7 +66,7 @@ describe('the Lambda runtime', () => {
 
   it('stages on Athena in the configured workgroup and staging database, under the staging prefix the roles may write', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dropkit-runtime-'));
-    writeFileSync(join(dir, 'feeds.json'), JSON.stringify({ feeds: loadProject(EXAMPLE).feeds }));
+    writeFileSync(join(dir, 'feeds.json'), JSON.stringify({ feeds: loadProject(EXAMPLE, { localSources: false }).feeds }));
     const deps = buildLambdaDeps({
       [ENV.bucket]: 'drops-bucket',
       [ENV.prefix]: 'drops',
