@@ -121,6 +121,11 @@ describe('check rejects what run would reject', () => {
       ]);
     });
 
+    it('does not ask for local files when the project is loaded for a deployment (cdk synth)', () => {
+      p.write('dropkit.yaml', 'name: test\nsources:\n  events: data/events.parquet\n  orders: data/orders.csv\n');
+      expect(loadProject(p.dir, { localSources: false }).sources.orders.path).toMatch(/data\/orders\.csv$/);
+    });
+
     it('refuses a glob that matches no file, and accepts one that does', () => {
       p.write('data/2024/01.parquet', 'x');
       p.write('dropkit.yaml', 'name: test\nsources:\n  events: data/**/*.parquet\n  orders:\n    path: data/orders-*.csv\n');
