@@ -9,6 +9,8 @@ export const METRIC = {
   deliveryLatency: 'DeliveryLatencySeconds',
   slaMet: 'SlaMet',
   slaLate: 'SlaLate',
+  /** A slot passed its deadline (+ grace) without a drop: counted once, when the watch first sees it. */
+  slaMissed: 'SlaMissed',
   validationFailed: 'ValidationFailed',
   runFailed: 'RunFailed',
   delivered: 'Delivered',

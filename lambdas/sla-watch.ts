@@ -1,6 +1,7 @@
 import { slaWatch } from '../lib/core/sla-watch/sla-watch';
 import { watchedFeedsOf } from '../lib/core/sla-watch/watched-feeds';
 import { stepHandler } from './handler-kit';
+import { feedMetric, METRIC } from './observability';
 import { runtime, LambdaDeps } from './runtime';
 
 /** What the schedule may pass; every field is optional. */
@@ -38,6 +39,8 @@ export function makeSlaWatchHandler(deps: () => Promise<Pick<LambdaDeps, 'store'
           },
         },
       );
+      // The SlaMissed alarm counts slots newly missed: each is told once, so each counts once.
+      for (const notice of out.notices) if (notice.id.endsWith('.missed')) feedMetric(notice.feed, METRIC.slaMissed, 1);
       // The state of every slot stays in the bucket; the answer is the summary (well under any size limit).
       return { attention: out.attention, allDelivered: out.allDelivered, notices: out.notices.map((n) => ({ id: n.id, type: n.type })) };
     },

@@ -22,6 +22,11 @@ describe('the SLA watch handler, invoked by its schedule', () => {
     const handler = makeSlaWatchHandler(async () => p.deps);
     const first = await handler(event);
     expect(first.attention).toBe(true);
+    // Each newly missed slot counts once in the metric the SlaMissed alarm watches.
+    const printed = log.mock.calls.map((c) => String(c[0])).join('');
+    const missed = first.notices.filter((n) => n.id.endsWith('.missed')).length;
+    expect(missed).toBeGreaterThan(0);
+    expect(printed.match(/"SlaMissed"/g)?.length ?? 0).toBeGreaterThanOrEqual(missed);
     expect(first.notices.length).toBeGreaterThan(0);
     expect(first.notices.every((n) => n.type === 'data.delay')).toBe(true);
     const told = p.consumers.events.length + p.operators.events.length;
