@@ -1,4 +1,4 @@
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LocalStore } from '../adapters/local/local-store';
 
@@ -30,12 +30,4 @@ export async function removeDeadLeftovers(
     removed.push(temp);
   }
   return removed;
-}
-
-export async function olderThan(path: string, cutoff: number): Promise<boolean> {
-  try {
-    return (await stat(path)).mtimeMs < cutoff;
-  } catch {
-    return false;
-  }
 }

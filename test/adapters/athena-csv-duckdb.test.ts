@@ -1,14 +1,13 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { gunzipSync } from 'node:zlib';
 import { LocalStore } from '../../lib/adapters/local/local-store';
 import { openTestEngine, stage } from '../helpers/engine';
+import { exportedParts, expectSameBytes, memoryParts, type Part } from '../helpers/csv-parts';
 import { DuckDbEngine } from '../../lib/adapters/duckdb/duckdb-engine';
 import type { CsvDialect } from '../../lib/core/feed/feed-schema';
 import { transformAthenaCsv } from '../../lib/core/csv/athena-csv-transform';
-import { writeCsvParts, type PartSink } from '../../lib/core/csv/csv-writer';
+import { writeCsvParts } from '../../lib/core/csv/csv-writer';
 import type { StagedTable } from '../../lib/ports/query-engine';
 import { ADVERSARIAL_COLUMNS, ADVERSARIAL_COUNT, ADVERSARIAL_ROWS } from '../helpers/adversarial';
 import { athenaCsv, chunked } from '../helpers/athena-csv';
@@ -40,8 +39,6 @@ const DIALECTS: [string, CsvDialect, boolean][] = [
   ['16 KB per file (Node writer only)', d({ maxBytesPerFile: 16 * 1024 }), false],
 ];
 
-type Part = { rows: number; bytes: Buffer };
-
 let engine: DuckDbEngine;
 let store: LocalStore;
 let cleanupEngine: () => Promise<void>;
@@ -67,30 +64,6 @@ async function collect(iterable: AsyncIterable<(string | null)[][]>): Promise<(s
   return rows;
 }
 
-function memoryParts(gzip: boolean): { openPart: () => PartSink; done: (rows: number[]) => Part[] } {
-  const stored: Buffer[][] = [];
-  return {
-    openPart: () => {
-      const chunks: Buffer[] = [];
-      stored.push(chunks);
-      let done!: () => void;
-      const finished = new Promise<void>((resolve) => (done = resolve));
-      const stream = new Writable({
-        write(chunk: Buffer, _enc, cb) {
-          chunks.push(chunk);
-          cb();
-        },
-        final(cb) {
-          cb();
-          done();
-        },
-      });
-      return { stream, finished };
-    },
-    done: (rows) => rows.map((n, i) => ({ rows: n, bytes: gzip ? gunzipSync(Buffer.concat(stored[i])) : Buffer.concat(stored[i]) })),
-  };
-}
-
 async function viaAthena(csv: Buffer, dialect: CsvDialect, columnTypes?: string[]): Promise<Part[]> {
   const sink = memoryParts(dialect.gzip);
   // Cut into odd chunks, so records and characters straddle them.
@@ -106,22 +79,9 @@ async function viaNodeWriter(dialect: CsvDialect): Promise<Part[]> {
 }
 
 async function viaDuckDb(dialect: CsvDialect): Promise<Part[]> {
-  const files = await engine.exportCsv(source, { dialect, prefix: `export-${runs++}/` });
-  if (!files) throw new Error('DuckDB declined the dialect');
-  return Promise.all(
-    files.map(async (f) => {
-      const bytes = await readFile(store.localPath(f.key));
-      return { rows: f.rows, bytes: dialect.gzip ? gunzipSync(bytes) : bytes };
-    }),
-  );
-}
-
-function expectSameBytes(actual: Part[], expected: Part[]): void {
-  expect(actual.map((p) => p.rows)).toEqual(expected.map((p) => p.rows));
-  for (const [i, part] of actual.entries()) {
-    expect(part.bytes.toString('utf8')).toBe(expected[i].bytes.toString('utf8'));
-    expect(part.bytes.equals(expected[i].bytes)).toBe(true);
-  }
+  const parts = await exportedParts(engine, store, source, dialect, `export-${runs++}/`);
+  if (!parts) throw new Error('DuckDB declined the dialect');
+  return parts;
 }
 
 describe('Athena result CSV through the transform gives the DuckDB paths bytes', () => {

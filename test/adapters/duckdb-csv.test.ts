@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { DuckDbEngine } from '../../lib/adapters/duckdb/duckdb-engine';
 import { LocalStore } from '../../lib/adapters/local/local-store';
@@ -12,6 +11,7 @@ import type { RunState } from '../../lib/core/steps/run-state';
 import { renderFormatStep } from '../../lib/core/steps/render';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { openTestEngine, stage } from '../helpers/engine';
+import { exportedParts, expectSameBytes, memoryParts, type Part } from '../helpers/csv-parts';
 import type { QueryEngine, StagedTable } from '../../lib/ports/query-engine';
 import { writeCsvParts } from '../../lib/core/csv/csv-writer';
 import { ADVERSARIAL_COLUMNS, ADVERSARIAL_ROWS } from '../helpers/adversarial';
@@ -73,12 +73,6 @@ const DIALECTS: [string, CsvDialect, boolean][] = [
   ['non-ASCII null text is declined', d({ nullText: '∅' }), false],
 ];
 
-interface Part {
-  readonly rows: number;
-  /** Uncompressed bytes. */
-  readonly bytes: Buffer;
-}
-
 let engine: DuckDbEngine;
 let store: LocalStore;
 let cleanupEngine: () => Promise<void>;
@@ -102,54 +96,20 @@ afterAll(async () => {
 
 /** What the Node writer produces, part by part, decompressed. */
 async function nodeParts(staged: StagedTable, dialect: CsvDialect, batchRows = 3): Promise<Part[]> {
-  const stored: { chunks: Buffer[] }[] = [];
+  const sink = memoryParts(dialect.gzip);
+  // Small batches by default: splits land mid-batch too.
   const parts = await writeCsvParts({
     columns: staged.columns.map((c) => c.name),
-    batches: engine.streamText(staged, batchRows), // small batches by default: splits land mid-batch too
+    batches: engine.streamText(staged, batchRows),
     dialect,
-    openPart: () => {
-      const chunks: Buffer[] = [];
-      stored.push({ chunks });
-      let done!: () => void;
-      const finished = new Promise<void>((resolve) => (done = resolve));
-      const stream = new Writable({
-        write(chunk: Buffer, _enc, cb) {
-          chunks.push(chunk);
-          cb();
-        },
-        final(cb) {
-          cb();
-          done();
-        },
-      });
-      return { stream, finished };
-    },
+    openPart: sink.openPart,
   });
-  return parts.map((p, i) => {
-    const bytes = Buffer.concat(stored[i].chunks);
-    return { rows: p.rows, bytes: dialect.gzip ? gunzipSync(bytes) : bytes };
-  });
+  return sink.done(parts.map((p) => p.rows));
 }
 
 /** What DuckDB exports (always uncompressed), or undefined when it declines. */
 async function duckParts(staged: StagedTable, dialect: CsvDialect): Promise<Part[] | undefined> {
-  const files = await engine.exportCsv(staged, { dialect, prefix: `export-${runs++}/` });
-  if (!files) return undefined;
-  return Promise.all(
-    files.map(async (f) => {
-      const bytes = await readFile(store.localPath(f.key));
-      return { rows: f.rows, bytes: dialect.gzip ? gunzipSync(bytes) : bytes };
-    }),
-  );
-}
-
-function expectSameBytes(actual: Part[], expected: Part[]): void {
-  expect(actual.map((p) => p.rows)).toEqual(expected.map((p) => p.rows));
-  for (const [i, part] of actual.entries()) {
-    // As text first for a readable diff, then as bytes.
-    expect(part.bytes.toString('utf8')).toBe(expected[i].bytes.toString('utf8'));
-    expect(part.bytes.equals(expected[i].bytes)).toBe(true);
-  }
+  return exportedParts(engine, store, staged, dialect, `export-${runs++}/`);
 }
 
 describe('DuckDB CSV export gives the Node writer bytes, or declines', () => {

@@ -1,3 +1,4 @@
+import { validManifest } from '../helpers/manifest-fixture';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -9,7 +10,7 @@ import { parseDurationArg } from '../../lib/cli/args';
 import { PULL_USAGE, pullCommand } from '../../lib/cli/commands/pull';
 import { exitCodeFor } from '../../lib/cli/exit-codes';
 import { manifestProblems } from '../../lib/core/manifest-schema';
-import { UsageError } from '../../lib/core/steps/plan';
+import { UsageError } from '../../lib/core/errors';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const FILES: Record<string, Buffer> = {
@@ -20,37 +21,26 @@ const ROWS: Record<string, number> = { 'part-00000.csv': 2, 'part-00001.csv': 1 
 
 /** A local drop folder: the data files and a manifest that validates against the schema. */
 function writeDrop(dir: string): void {
-  const t = '2024-01-15T07:00:00.000Z';
-  const manifest = {
-    manifestVersion: 1,
-    feed: 'daily',
-    partner: 'acme',
-    runId: 'r1',
-    revision: 1,
-    supersedes: null,
-    status: 'DELIVERED',
-    slot: {
-      id: '20240115T060000Z',
-      scheduledFor: '2024-01-15T06:00:00.000Z',
-      dataInterval: { start: '2024-01-14T06:00:00.000Z', end: '2024-01-15T06:00:00.000Z' },
-      timezone: 'UTC',
-      cron: '0 6 * * *',
+  const manifest = validManifest(
+    Object.entries(FILES).map(([path, b]) => ({
+      path,
+      format: 'csv' as const,
+      compression: 'none' as const,
+      rows: ROWS[path],
+      bytes: b.length,
+      sha256: sha(b),
+    })),
+    {
+      partner: 'acme',
+      query: { engine: 'duckdb', sqlSha256: sha(Buffer.from('select 1')), parameters: { partner_id: 'acme' }, executionId: null, bytesScanned: null },
+      schema: {
+        columns: [
+          { name: 'id', type: 'INTEGER', nullable: false },
+          { name: 'label', type: 'VARCHAR', nullable: true },
+        ],
+      },
     },
-    sla: { expectedBy: '2024-01-15T08:00:00.000Z', warnAt: null, deliveredAt: t, latenessSeconds: 0, status: 'MET' },
-    timings: { startedAt: t, stagedAt: t, validatedAt: t, renderedAt: t, publishedAt: t },
-    query: { engine: 'duckdb', sqlSha256: sha(Buffer.from('select 1')), parameters: { partner_id: 'acme' }, executionId: null, bytesScanned: null },
-    schema: {
-      columns: [
-        { name: 'id', type: 'INTEGER', nullable: false },
-        { name: 'label', type: 'VARCHAR', nullable: true },
-      ],
-    },
-    rowCount: 3,
-    files: Object.entries(FILES).map(([path, b]) => ({ path, format: 'csv', compression: 'none', rows: ROWS[path], bytes: b.length, sha256: sha(b) })),
-    csv: { delimiter: ',', quote: '"', header: true, nullText: '', lineEnding: 'lf', encoding: 'utf-8' },
-    validation: { status: 'pass', checks: [] },
-    toolkitVersion: 'test',
-  };
+  );
   expect(manifestProblems(manifest)).toEqual([]);
   mkdirSync(dir, { recursive: true });
   for (const [path, b] of Object.entries(FILES)) writeFileSync(join(dir, path), b);

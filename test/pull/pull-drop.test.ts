@@ -1,3 +1,4 @@
+import { validManifest } from '../helpers/manifest-fixture';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -20,39 +21,15 @@ const DROP_PREFIX = '/drops/daily/slot=20240115T060000Z/run=r1';
 
 /** A manifest that validates against schemas/manifest.v1.schema.json, listing the given files. */
 function manifestFor(files: Record<string, Buffer>, paths: Record<string, string> = {}): Manifest {
-  const t = '2024-01-15T07:00:00.000Z';
-  return {
-    manifestVersion: 1,
-    feed: 'daily',
-    partner: null,
-    runId: 'r1',
-    revision: 1,
-    supersedes: null,
-    status: 'DELIVERED',
-    slot: {
-      id: '20240115T060000Z',
-      scheduledFor: '2024-01-15T06:00:00.000Z',
-      dataInterval: { start: '2024-01-14T06:00:00.000Z', end: '2024-01-15T06:00:00.000Z' },
-      timezone: 'UTC',
-      cron: '0 6 * * *',
-    },
-    sla: { expectedBy: '2024-01-15T08:00:00.000Z', warnAt: null, deliveredAt: t, latenessSeconds: 0, status: 'MET' },
-    timings: { startedAt: t, stagedAt: t, validatedAt: t, renderedAt: t, publishedAt: t },
-    query: { engine: 'duckdb', sqlSha256: sha('select 1'), parameters: {}, executionId: null, bytesScanned: null },
-    schema: { columns: [{ name: 'id', type: 'INTEGER', nullable: false }] },
-    rowCount: 10,
-    files: Object.entries(files).map(([p, b]) => ({
-      path: paths[p] ?? p,
-      format: p.endsWith('.parquet') ? 'parquet' : 'csv',
-      compression: p.endsWith('.gz') ? 'gzip' : 'none',
-      rows: ROWS[p] ?? 1,
-      bytes: b.length,
-      sha256: sha(b),
-    })),
-    csv: { delimiter: ',', quote: '"', header: true, nullText: '', lineEnding: 'lf', encoding: 'utf-8' },
-    validation: { status: 'pass', checks: [] },
-    toolkitVersion: 'test',
-  };
+  const listed = Object.entries(files).map(([p, b]) => ({
+    path: paths[p] ?? p,
+    format: p.endsWith('.parquet') ? ('parquet' as const) : ('csv' as const),
+    compression: p.endsWith('.gz') ? ('gzip' as const) : ('none' as const),
+    rows: ROWS[p] ?? 1,
+    bytes: b.length,
+    sha256: sha(b),
+  }));
+  return validManifest(listed, { rowCount: 10 });
 }
 
 /** Writes files under root, creating folders. */

@@ -1,3 +1,4 @@
+import { validManifest } from '../helpers/manifest-fixture';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -12,32 +13,15 @@ const GOOD = Buffer.from('id\n1\n2\n3\n');
 const SLOW = Buffer.from('id\n4\n5\n6\n7\n8\n9\n');
 
 function manifestFor(files: Record<string, Buffer>): Manifest {
-  const t = '2024-01-15T07:00:00.000Z';
-  return {
-    manifestVersion: 1,
-    feed: 'daily',
-    partner: null,
-    runId: 'r1',
-    revision: 1,
-    supersedes: null,
-    status: 'DELIVERED',
-    slot: {
-      id: '20240115T060000Z',
-      scheduledFor: '2024-01-15T06:00:00.000Z',
-      dataInterval: { start: '2024-01-14T06:00:00.000Z', end: '2024-01-15T06:00:00.000Z' },
-      timezone: 'UTC',
-      cron: '0 6 * * *',
-    },
-    sla: { expectedBy: '2024-01-15T08:00:00.000Z', warnAt: null, deliveredAt: t, latenessSeconds: 0, status: 'MET' },
-    timings: { startedAt: t, stagedAt: t, validatedAt: t, renderedAt: t, publishedAt: t },
-    query: { engine: 'duckdb', sqlSha256: sha('select 1'), parameters: {}, executionId: null, bytesScanned: null },
-    schema: { columns: [{ name: 'id', type: 'INTEGER', nullable: false }] },
-    rowCount: 9,
-    files: Object.entries(files).map(([path, b]) => ({ path, format: 'csv', compression: 'none', rows: 3, bytes: b.length, sha256: sha(b) })),
-    csv: { delimiter: ',', quote: '"', header: true, nullText: '', lineEnding: 'lf', encoding: 'utf-8' },
-    validation: { status: 'pass', checks: [] },
-    toolkitVersion: 'test',
-  } as Manifest;
+  const listed = Object.entries(files).map(([path, b]) => ({
+    path,
+    format: 'csv' as const,
+    compression: 'none' as const,
+    rows: 3,
+    bytes: b.length,
+    sha256: sha(b),
+  }));
+  return validManifest(listed, { rowCount: 9 });
 }
 
 /** How the test server treats a path: serve it, never answer, or answer and then trickle one byte per interval. */

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
-import { UsageError } from '../../core/steps/plan';
+import { UsageError } from '../../core/errors';
 import { loadProject } from '../../project/load-project';
 import { feedPagePath, renderFeedPage, renderIndex } from '../../report/pages';
 import { buildReportData } from '../../report/report-data';

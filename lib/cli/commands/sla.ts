@@ -3,7 +3,7 @@ import { DateTime } from 'luxon';
 import { deliveryPartners } from '../../core/feed/feed-definition';
 import { slaWatch, SlaWatchOutput } from '../../core/sla-watch/sla-watch';
 import { SLA_STATES } from '../../core/sla-watch/slot-state';
-import { UsageError } from '../../core/steps/plan';
+import { UsageError } from '../../core/errors';
 import { isDuration } from '../../core/duration';
 import type { Notifier } from '../../ports/notifier';
 import { loadProject, Project } from '../../project/load-project';

@@ -8,7 +8,6 @@ import { parseCron } from '../cron';
 import { UsageError } from '../errors';
 import { dropPrefix, feedRoot, latestKey, leaseKey, manifestKey, parseDropKey, runRecordKey, runStagingRoot, slotPrefix, DropCoordinates } from '../layout';
 import type { LatestPointer, Manifest, SlotInfo } from '../manifest';
-export { UsageError } from '../errors';
 import { deriveRunId } from '../run-id';
 import { deadlineFor, warnAtFor } from '../sla';
 import { dataInterval, isSlot, latestSlotAtOrBefore, nextSlot, previousSlot, slotId } from '../slots';

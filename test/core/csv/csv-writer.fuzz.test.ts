@@ -1,7 +1,6 @@
-import { Writable } from 'node:stream';
-import { gunzipSync } from 'node:zlib';
 import type { CsvDialect } from '../../../lib/core/feed/feed-schema';
-import { writeCsvParts, type PartSink } from '../../../lib/core/csv/csv-writer';
+import { writeCsvParts } from '../../../lib/core/csv/csv-writer';
+import { memoryParts, type Part } from '../../helpers/csv-parts';
 import { referencePart, referenceRecords } from '../../helpers/csv-reference';
 import { PIECES, RANDOM_COLUMNS as COLUMNS, randomRows, WHOLE } from '../../helpers/random-rows';
 
@@ -62,33 +61,13 @@ function expectedParts(rows: Row[], dialect: CsvDialect): Row[][] {
   return parts;
 }
 
-async function writeToMemory(rows: Row[], dialect: CsvDialect, batchRows: number): Promise<{ rows: number; bytes: Buffer }[]> {
-  const stored: Buffer[][] = [];
+async function writeToMemory(rows: Row[], dialect: CsvDialect, batchRows: number): Promise<Part[]> {
   async function* batches(): AsyncGenerator<Row[]> {
     for (let i = 0; i < rows.length; i += batchRows) yield rows.slice(i, i + batchRows);
   }
-  const openPart = (): PartSink => {
-    const chunks: Buffer[] = [];
-    stored.push(chunks);
-    let done!: () => void;
-    const finished = new Promise<void>((resolve) => (done = resolve));
-    const stream = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        chunks.push(chunk);
-        cb();
-      },
-      final(cb) {
-        cb();
-        done();
-      },
-    });
-    return { stream, finished };
-  };
-  const parts = await writeCsvParts({ columns: COLUMNS, batches: batches(), dialect, openPart });
-  return parts.map((p, i) => {
-    const bytes = Buffer.concat(stored[i]);
-    return { rows: p.rows, bytes: dialect.gzip ? gunzipSync(bytes) : bytes };
-  });
+  const sink = memoryParts(dialect.gzip);
+  const parts = await writeCsvParts({ columns: COLUMNS, batches: batches(), dialect, openPart: sink.openPart });
+  return sink.done(parts.map((p) => p.rows));
 }
 
 describe('writeCsvParts gives csv-stringify bytes on random rows', () => {
