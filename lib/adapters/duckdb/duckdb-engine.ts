@@ -22,6 +22,7 @@ import type {
   Statement,
 } from '../../ports/query-engine';
 import { csvCopySql, csvDeclineReason } from './duckdb-csv';
+import { hugeintColumns, parquetColumn, parquetSelectList } from './duckdb-parquet';
 import { canonicalText, quoteIdent, sqlString, toNumber } from './duckdb-sql';
 import { localFiles, LocalFiles } from './local-files';
 
@@ -356,7 +357,9 @@ export class DuckDbEngine implements QueryEngine {
   async exportParquet(staged: StagedTable, options: ParquetExport): Promise<ExportedFile[]> {
     const table = await this.attach(staged);
     const contentType = 'application/vnd.apache.parquet';
-    if (staged.format === 'parquet' && options.compression === 'zstd' && !options.maxRowsPerFile) {
+    // Types Parquet cannot hold as they are get a type that keeps their values (duckdb-parquet.ts).
+    const selectList = parquetSelectList(staged.columns);
+    if (staged.format === 'parquet' && options.compression === 'zstd' && !options.maxRowsPerFile && selectList === undefined) {
       // The staged file is exactly what this COPY would write: hand over a hard link, no second pass.
       const scratch = await this.scratchFile('part-00000.parquet');
       await link(await this.files.readablePath(staged.location), scratch);
@@ -374,13 +377,43 @@ export class DuckDbEngine implements QueryEngine {
       const name = `part-${String(i).padStart(5, '0')}.parquet`;
       const scratch = await this.scratchFile(name);
       const rows = await this.exclusive(async () => {
-        await this.connection.run(`COPY (SELECT * FROM ${source}) TO ${sqlString(scratch)} (FORMAT parquet, COMPRESSION ${codec})`);
+        try {
+          await this.connection.run(`COPY (SELECT ${selectList ?? '*'} FROM ${source}) TO ${sqlString(scratch)} (FORMAT parquet, COMPRESSION ${codec})`);
+        } catch (error) {
+          throw await this.parquetValueError(error, staged.columns, source);
+        }
         const meta = await this.connection.runAndReadAll(`SELECT num_rows FROM parquet_file_metadata(${sqlString(scratch)})`);
         return toNumber(meta.getRows()[0]?.[0]) ?? 0;
       });
       files.push({ key: options.prefix + name, rows, ...(await this.files.adopt(options.prefix + name, scratch, contentType)) });
     }
     return files;
+  }
+
+  /**
+   * The error of a Parquet COPY: a HUGEINT beyond DECIMAL(38,0) is named with its column and the
+   * fix (runs alone on the connection: called inside `exclusive`).
+   */
+  private async parquetValueError(error: unknown, columns: readonly ColumnSchema[], source: string): Promise<Error> {
+    const message = messageOf(error);
+    if (/Could not cast value .* to DECIMAL\(38,0\)/.test(message)) {
+      for (const column of hugeintColumns(columns)) {
+        const converted = parquetColumn(column);
+        const fails = await this.connection.run(`SELECT count(${converted?.sql}) FROM ${source}`).then(
+          () => false,
+          () => true,
+        );
+        if (!fails) continue;
+        const value = /Could not cast value (\S+)/.exec(message)?.[1] ?? '';
+        return new QueryFailedError(
+          `column ${JSON.stringify(column.name)} (${column.type}) holds ${value}, which DECIMAL(38,0), the widest exact integer ` +
+            `Parquet readers know, cannot hold: dropkit does not round it to a DOUBLE. CAST the column AS VARCHAR in the feed SQL to ` +
+            `deliver it as text, or deliver CSV only`,
+          { cause: error },
+        );
+      }
+    }
+    return new QueryFailedError(`writing Parquet failed on DuckDB: ${message}`, { cause: error });
   }
 
   /** CSV by DuckDB's own writer when its bytes equal the Node writer's; see duckdb-csv.ts. */
@@ -519,11 +552,13 @@ function bindPositional(prepared: DuckDBPreparedStatement, parameters: readonly 
 
 /**
  * Types DuckDB writes to Parquet and reads back unchanged. HUGEINT comes back as DOUBLE, ENUM as
- * VARCHAR, STRUCT with other quoting; those (and anything unlisted) are staged as a table.
+ * VARCHAR, STRUCT with other quoting, INTERVAL cut to milliseconds and wrapped at 2^32 ms (negative
+ * ones refused), TIME WITH TIME ZONE without its offset; those (and anything unlisted) are staged
+ * as a table.
  */
 function parquetKeepsType(type: string): boolean {
   const scalar = type.replace(/(\[\d*\])+$/, '');
-  return /^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL\(\d+,\d+\)|VARCHAR|BLOB|DATE|TIME|TIMESTAMP|TIMESTAMP WITH TIME ZONE|TIMESTAMP_MS|TIMESTAMP_NS|TIMESTAMP_S|INTERVAL|UUID)$/.test(
+  return /^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL\(\d+,\d+\)|VARCHAR|BLOB|DATE|TIME|TIMESTAMP|TIMESTAMP WITH TIME ZONE|TIMESTAMP_MS|TIMESTAMP_NS|TIMESTAMP_S|UUID)$/.test(
     scalar,
   );
 }
