@@ -42,6 +42,12 @@ export interface ColumnSchema {
   /** The engine's type name, e.g. `BIGINT`, `DECIMAL(18,2)`, `TIMESTAMP WITH TIME ZONE`. */
   readonly type: string;
   readonly nullable: boolean;
+  /**
+   * The type the Parquet file holds, where it is not `type` because Parquet cannot hold `type`'s
+   * values exactly (DuckDB: HUGEINT as `DECIMAL(38,0)`, INTERVAL and TIME WITH TIME ZONE as
+   * `VARCHAR` text). Absent when the file holds `type`.
+   */
+  readonly parquetType?: string;
 }
 
 export interface StagedTable {

@@ -56,8 +56,20 @@ describe('exact values', () => {
   describe('INTERVAL', () => {
     const sql = `SELECT INTERVAL '2000 hours' AS a, INTERVAL '1 microsecond' AS b, [INTERVAL '1200 hours', INTERVAL '-1 day', NULL] AS l,
       INTERVAL '-1 day' AS n, INTERVAL '14 months -3 days 4 hours 5 minutes 6.5 seconds' AS m, - INTERVAL '4 hours 5 minutes 6.25 seconds' AS neg,
-      INTERVAL '0 seconds' AS z, INTERVAL '-14 months' AS ym, NULL::INTERVAL AS nul`;
-    const expected = ['PT2000H', 'PT0.000001S', '["PT1200H","P-1D",null]', 'P-1D', 'P1Y2M-3DT4H5M6.5S', 'PT-4H-5M-6.25S', 'PT0S', 'P-1Y-2M', null];
+      INTERVAL '0 seconds' AS z, INTERVAL '-14 months' AS ym, NULL::INTERVAL AS nul, INTERVAL '1 month -30 days' AS mixed, INTERVAL '1 day -24 hours' AS dh`;
+    const expected = [
+      'PT2000H',
+      'PT0.000001S',
+      '["PT1200H","P-1D",null]',
+      'P-1D',
+      'P1Y2M-3DT4H5M6.5S',
+      'PT-4H-5M-6.25S',
+      'PT0S',
+      'P-1Y-2M',
+      null,
+      'P1M-30D',
+      'P1DT-24H',
+    ];
 
     it('renders intervals as exact ISO-8601 durations in CSV, negative ones included', async () => {
       const table = await staged(sql);
@@ -68,7 +80,7 @@ describe('exact values', () => {
     it('writes intervals to Parquet as the same ISO-8601 strings, which keep every microsecond', async () => {
       const { rows, types } = await parquetReadBack(await staged(sql));
       expect(rows).toEqual([[...expected.slice(0, 2), '[PT1200H, P-1D, NULL]', ...expected.slice(3)]]);
-      expect(types).toEqual(['VARCHAR', 'VARCHAR', 'VARCHAR[]', 'VARCHAR', 'VARCHAR', 'VARCHAR', 'VARCHAR', 'VARCHAR', 'VARCHAR']);
+      expect(types).toEqual(['VARCHAR', 'VARCHAR', 'VARCHAR[]', ...expected.slice(3).map(() => 'VARCHAR')]);
     });
   });
 

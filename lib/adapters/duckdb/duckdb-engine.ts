@@ -299,7 +299,11 @@ export class DuckDbEngine implements QueryEngine {
   private async describe(table: string): Promise<ColumnSchema[]> {
     const reader = await this.connection.runAndReadAll(`DESCRIBE ${table}`);
     const rows = reader.getRowObjectsJson() as Record<string, unknown>[];
-    return rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type), nullable: r.null !== 'NO' }));
+    return rows.map((r) => {
+      const column = { name: String(r.column_name), type: String(r.column_type), nullable: r.null !== 'NO' };
+      const parquet = parquetColumn(column);
+      return parquet ? { ...column, parquetType: parquet.type } : column;
+    });
   }
 
   /**

@@ -58,7 +58,9 @@ export function isoDuration(expr: string): string {
   const time = `${component(part('hour'), 'H')} || ${component(part('minute'), 'M')} || ${seconds}`;
   const date = `${component(part('year'), 'Y')} || ${component(part('month'), 'M')} || ${component(part('day'), 'D')}`;
   const text = `'P' || ${date} || CASE WHEN (${time}) <> '' THEN 'T' || ${time} ELSE '' END`;
-  return `CASE WHEN ${expr} IS NULL THEN NULL WHEN ${expr} = INTERVAL 0 SECONDS THEN 'PT0S' ELSE ${text} END`;
+  // Not `= INTERVAL 0 SECONDS`: DuckDB compares intervals normalised (1 month = 30 days), so
+  // `1 month -30 days` would equal it; only a text with no part at all is zero.
+  return `CASE WHEN ${expr} IS NULL THEN NULL ELSE coalesce(nullif(${text}, 'P'), 'PT0S') END`;
 }
 
 /** The canonical text of a scalar value of a (upper-cased) type, or undefined when CAST AS VARCHAR is it. */

@@ -94,7 +94,15 @@ function buildManifest(state: RunState, feed: FeedDefinition, publishedAt: Date,
       bytesScanned: staged.execution.bytesScanned,
       engineMillis: staged.execution.engineMillis,
     },
-    schema: { columns: staged.columns.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable })) },
+    schema: {
+      columns: staged.columns.map((c) => ({
+        name: c.name,
+        type: c.type,
+        nullable: c.nullable,
+        // Where the Parquet file holds the column in another type, the manifest says which.
+        ...(c.parquetType !== undefined && files.some((f) => f.format === 'parquet') ? { parquetType: c.parquetType } : {}),
+      })),
+    },
     rowCount: staged.rowCount,
     files: files.map(({ path, format, compression, rows, bytes, sha256 }) => ({
       path,
