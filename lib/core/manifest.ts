@@ -68,6 +68,8 @@ export interface Manifest {
     readonly nullText: string;
     readonly lineEnding: 'lf' | 'crlf';
     readonly encoding: string;
+    /** `neutralize`: values a spreadsheet would run as formulas carry a ' in front (feed-schema.ts `formulas`). Written by every run; absent in older manifests (keep). */
+    readonly formulas?: 'keep' | 'neutralize';
   } | null;
   readonly validation: { readonly status: ValidationStatus; readonly checks: readonly CheckResult[] };
   readonly toolkitVersion: string;

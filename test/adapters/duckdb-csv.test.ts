@@ -32,7 +32,8 @@ const ADVERSARIAL = `SELECT t.*,
   (['a', 'b,c', 'd"e'][id % 3 + 1])::ENUM('a', 'b,c', 'd"e') AS en,
   CASE WHEN id % 2 = 0 THEN INTERVAL (id) DAY END AS iv,
   (TIMESTAMP '2024-01-15 06:00:00.5' + to_microseconds(id))::TIMESTAMP_NS AS tns,
-  DATE '0001-01-01' - id AS bc
+  DATE '0001-01-01' - id AS bc,
+  ['=1+1', '+cmd|x', '-2+3', '@SUM(A1)', chr(13) || 'cr', chr(9) || 'tab', '＝x', '-5', '+1.5', '-1e+300', '-', 'a=b', '''=x', '-inf', NULL, '=a"b,c'][id] AS formula
 FROM (VALUES
 ${ADVERSARIAL_ROWS}
 ) ${ADVERSARIAL_COLUMNS}
@@ -40,7 +41,7 @@ ORDER BY id`;
 
 /** Header names that need quoting in some dialect, and one equal to a NULL text. */
 const NAMES = `SELECT 1 AS "a,b", 'x' AS "say ""x""", 2 AS "NULL", 3 AS "\\N", 4 AS "#hash", 5 AS " sp ", 6 AS "semi;colon", 7 AS "pi|pe", 8 AS "line
-break", 9 AS "it's", 10 AS "tab	in", 11 AS "é"`;
+break", 9 AS "it's", 10 AS "tab	in", 11 AS "é", 12 AS "=cmd", 13 AS "-x", 14 AS "-1"`;
 
 const base: CsvDialect = { delimiter: ',', quote: '"', quoting: 'needed', header: true, nullText: '', lineEnding: 'lf', encoding: 'utf-8', gzip: false };
 const d = (over: Partial<CsvDialect> = {}): CsvDialect => ({ ...base, ...over });
@@ -67,6 +68,13 @@ const DIALECTS: [string, CsvDialect, boolean][] = [
   ['odd null texts: the other quote', d({ nullText: "'", quoting: 'all' }), true],
   ['odd null texts: a double quote under single quotes', d({ nullText: '"', quote: "'" }), true],
   ['odd null texts: null, tab-delimited', d({ nullText: 'null', delimiter: '\t' }), true],
+  ['formulas neutralized', d({ formulas: 'neutralize' }), true],
+  [
+    'formulas neutralized, quote all, single-quote quote, semicolon, BOM',
+    d({ formulas: 'neutralize', quoting: 'all', quote: "'", delimiter: ';', encoding: 'utf-8-bom' }),
+    true,
+  ],
+  ['formulas neutralized, tab, \\N null', d({ formulas: 'neutralize', delimiter: '\t', nullText: '\\N' }), true],
   ['maxBytesPerFile is declined', d({ maxBytesPerFile: 2048 }), false],
   ['colon delimiter is declined', d({ delimiter: ':' }), false],
   ['backtick quote is declined', d({ quote: '`' }), false],

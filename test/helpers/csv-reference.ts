@@ -1,4 +1,5 @@
 import { stringify, type Options as StringifyOptions } from 'csv-stringify/sync';
+import { looksLikeFormula } from '../../lib/core/csv/csv-encoder';
 import type { CsvDialect } from '../../lib/core/feed/feed-schema';
 
 type Row = readonly (string | null)[];
@@ -11,7 +12,8 @@ type Row = readonly (string | null)[];
  *   quoting values holding a lone CR or LF;
  * - quoting 'all' uses `quoted_string`, not `quoted`, which would quote the NULL text too;
  * - a non-empty nullText comes from `cast.null`, and a string equal to it is forced `quoted`;
- * - `quoted_match`: '' when nullText is '' (so '' and NULL differ), and a leading U+FEFF.
+ * - `quoted_match`: '' when nullText is '' (so '' and NULL differ), and a leading U+FEFF;
+ * - `formulas: neutralize`: a formula-like string is cast to a quoted value with ' in front.
  */
 export function referenceRecords(rows: readonly Row[], dialect: CsvDialect): string {
   if (rows.length === 0) return '';
@@ -31,12 +33,20 @@ export function referenceRecords(rows: readonly Row[], dialect: CsvDialect): str
     quoted_string: all,
   };
   if (!all) options.quoted_match = nullText === '' ? [/^$/, /^\uFEFF/] : [/^\uFEFF/];
+  const cast: NonNullable<StringifyOptions['cast']> = {};
   if (nullText !== '') {
     const forceQuote = { value: nullText, quoted: true };
-    const cast: NonNullable<StringifyOptions['cast']> = { null: () => nullText, undefined: () => nullText };
+    cast.null = () => nullText;
+    cast.undefined = () => nullText;
     if (!all) cast.string = (value) => (value === nullText ? forceQuote : value);
-    options.cast = cast;
   }
+  if (dialect.formulas === 'neutralize') {
+    // csv-stringify's own escape_formulas neither quotes nor spares numbers held as strings: the
+    // predicate is the writer's (tested on its own in csv-formulas.test.ts), the quoting csv-stringify's.
+    const otherwise = cast.string;
+    cast.string = (value, context) => (looksLikeFormula(value) ? { value: `'${value}`, quoted: true } : otherwise ? otherwise(value, context) : value);
+  }
+  if (Object.keys(cast).length) options.cast = cast;
   return stringify(rows as (string | null)[][], options);
 }
 

@@ -1,3 +1,4 @@
+import { FORMULA_PREFIX, FORMULA_START, looksLikeFormula, PLAIN_NUMBER } from '../../core/csv/csv-encoder';
 import type { CsvDialect } from '../../core/feed/feed-schema';
 import type { ColumnSchema } from '../../ports/query-engine';
 import { canonicalText, quoteIdent, sqlString } from './duckdb-sql';
@@ -77,8 +78,19 @@ export function csvCopySql(source: string, columns: readonly ColumnSchema[], dia
   return `COPY (SELECT ${fields} FROM (SELECT ${texts} FROM ${source})) TO ${sqlString(path)} (${options.join(', ')})`;
 }
 
-/** One field in SQL, quoted as the Node writer quotes it; NULL stays NULL (DuckDB writes NULLSTR). */
+/** One field in SQL, as the Node writer writes it; NULL stays NULL (DuckDB writes NULLSTR). */
 function fieldSql(text: string, column: ColumnSchema, dialect: CsvDialect): string {
+  const exact = exactFieldSql(text, column, dialect);
+  if (dialect.formulas !== 'neutralize') return exact;
+  // csv-encoder.ts's looksLikeFormula, in RE2: quoted, with the prefix in front (its quotes doubled too).
+  const q = sqlString(dialect.quote);
+  const formula = `regexp_matches(${text}, ${sqlString(FORMULA_START)}) AND NOT regexp_matches(${text}, ${sqlString(PLAIN_NUMBER)})`;
+  const neutralized = `${q} || replace(${sqlString(FORMULA_PREFIX)} || ${text}, ${q}, ${sqlString(dialect.quote + dialect.quote)}) || ${q}`;
+  return `CASE WHEN ${formula} THEN ${neutralized} ELSE ${exact} END`;
+}
+
+/** One field in SQL, quoted as the Node writer quotes it when it keeps formulas. */
+function exactFieldSql(text: string, column: ColumnSchema, dialect: CsvDialect): string {
   const q = sqlString(dialect.quote);
   const plain = PLAIN_TYPES.test(column.type.toUpperCase());
   // `||` propagates NULL, so NULL is never quoted.
@@ -104,6 +116,9 @@ function fieldSql(text: string, column: ColumnSchema, dialect: CsvDialect): stri
 /** A column name as the Node writer renders it in the header (a name is a string, never NULL). */
 function headerField(name: string, dialect: CsvDialect, bom: boolean): string {
   const { delimiter, quote, nullText } = dialect;
+  if (dialect.formulas === 'neutralize' && looksLikeFormula(name)) {
+    return (bom ? '\ufeff' : '') + quote + (FORMULA_PREFIX + name).split(quote).join(quote + quote) + quote;
+  }
   const needs = dialect.quoting === 'all' || name === nullText || name.startsWith('\uFEFF') || [delimiter, quote, '\n', '\r'].some((c) => name.includes(c));
   const field = needs ? quote + name.split(quote).join(quote + quote) + quote : name;
   return (bom ? '\ufeff' : '') + field;

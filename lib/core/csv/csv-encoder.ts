@@ -13,6 +13,8 @@ export type CsvRow = readonly (string | null)[];
  *   part beginning with it would otherwise begin with bytes every reader takes for a BOM).
  *   'all' quotes every string, NULL stays bare. A quote inside a quoted value is doubled.
  * - every record, the last included, ends with the dialect's line ending.
+ * - `formulas: neutralize` writes a value a spreadsheet would run as a formula quoted, with a '
+ *   in front (see `looksLikeFormula`); the default `keep` writes it as it is.
  */
 export interface CsvRecordEncoder {
   /** Records `rows[from]` to `rows[to - 1]`, each checked to have one value per column. */
@@ -37,7 +39,7 @@ export function csvRecordEncoder(dialect: CsvDialect, columns: readonly string[]
   const escape = (v: string): string => (v.indexOf(quote) === -1 ? v : v.replaceAll(quote, doubled));
   const special = new RegExp(`[${escapeClass(delimiter)}${escapeClass(quote)}\\r\\n]`);
 
-  const field: (value: string | null) => string =
+  const exact: (value: string | null) => string =
     dialect.quoting === 'all'
       ? (v) => (v === null ? nullText : quote + escape(v) + quote)
       : (v) => {
@@ -45,6 +47,8 @@ export function csvRecordEncoder(dialect: CsvDialect, columns: readonly string[]
           if (v === nullText || special.test(v) || v.charCodeAt(0) === 0xfeff) return quote + escape(v) + quote;
           return v;
         };
+  const field: (value: string | null) => string =
+    dialect.formulas === 'neutralize' ? (v) => (v !== null && looksLikeFormula(v) ? quote + escape(FORMULA_PREFIX + v) + quote : exact(v)) : exact;
 
   // A ragged row would shift columns silently.
   const rowError = (row: CsvRow): DropkitError => new DropkitError(`row has ${row.length} values, expected ${width} (${columns.join(', ')})`);
@@ -63,6 +67,24 @@ export function csvRecordEncoder(dialect: CsvDialect, columns: readonly string[]
       return out;
     },
   };
+}
+
+/**
+ * Formula injection (OWASP "CSV Injection"): spreadsheets run a cell starting with = + - @ TAB or
+ * CR as a formula, and Apple Numbers folds the fullwidth ＝ ＋ － ＠ into those. Under
+ * `formulas: neutralize` such a value is written quoted with a ' in front, which spreadsheets
+ * take as "text"; a plain number (-5, +1.5, -1e+300) is left alone: spreadsheets read it as a
+ * number, not a formula. The same rule is in DuckDB's export (duckdb-csv.ts).
+ */
+export const FORMULA_START = '^[=+\\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]';
+export const PLAIN_NUMBER = '^[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][+-]?[0-9]+)?$';
+export const FORMULA_PREFIX = "'";
+const formulaStart = new RegExp(FORMULA_START);
+const plainNumber = new RegExp(PLAIN_NUMBER);
+
+/** Whether a spreadsheet would run this value as a formula (see FORMULA_START). */
+export function looksLikeFormula(value: string): boolean {
+  return formulaStart.test(value) && !plainNumber.test(value);
 }
 
 /** A character made literal inside a RegExp character class. */

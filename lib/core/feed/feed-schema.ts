@@ -101,6 +101,16 @@ export const csvSchema = z
     lineEnding: z.enum(['lf', 'crlf']).default('lf'),
     encoding: z.enum(['utf-8', 'utf-8-bom']).default('utf-8'),
     gzip: z.boolean().default(true),
+    // Optional rather than defaulted, so dialects built in code need not name it: absent is 'keep'.
+    formulas: z
+      .enum(['keep', 'neutralize'])
+      .optional()
+      .meta({
+        description:
+          "Default 'keep'. Values that a spreadsheet would run as a formula (starting with = + - @ TAB or CR, numbers aside): 'keep' writes them exactly (the default: " +
+          "programs reading the file get the data as it is); 'neutralize' writes them quoted with a ' in front (OWASP's CSV injection advice), " +
+          'for files people open in Excel, LibreOffice or Google Sheets. The manifest records the choice (csv.formulas)',
+      }),
     maxRowsPerFile: z.number().int().positive().optional(),
     maxBytesPerFile: z
       .number()

@@ -114,7 +114,15 @@ function buildManifest(state: RunState, feed: FeedDefinition, publishedAt: Date,
       ...(versions.has(path) ? { versionId: versions.get(path) } : {}),
     })),
     csv: csv
-      ? { delimiter: csv.delimiter, quote: csv.quote, header: csv.header, nullText: csv.nullText, lineEnding: csv.lineEnding, encoding: csv.encoding }
+      ? {
+          delimiter: csv.delimiter,
+          quote: csv.quote,
+          header: csv.header,
+          nullText: csv.nullText,
+          lineEnding: csv.lineEnding,
+          encoding: csv.encoding,
+          formulas: csv.formulas ?? 'keep',
+        }
       : null,
     // Failing-row samples stay in the run record: the manifest goes to partners.
     validation: { status: validation.status, checks: validation.checks.map(({ sample: _sample, ...check }) => check) },

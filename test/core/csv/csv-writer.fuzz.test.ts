@@ -35,6 +35,11 @@ const DIALECTS: [string, CsvDialect][] = [
   ['non-ASCII null text', d({ nullText: '∅' })],
   ['caret delimiter, backslash quote', d({ delimiter: '^', quote: '\\' })],
   ['close-bracket delimiter, dash quote', d({ delimiter: ']', quote: '-' })],
+  ['formulas neutralized', d({ formulas: 'neutralize' })],
+  [
+    'formulas neutralized, all, single quote, \\N null, 2048 bytes per file',
+    d({ formulas: 'neutralize', quoting: 'all', quote: "'", nullText: '\\N', maxBytesPerFile: 2048 }),
+  ],
   ['7 rows per file, BOM, no header', d({ maxRowsPerFile: 7, encoding: 'utf-8-bom', header: false })],
   ['4096 bytes per file, gzip', d({ maxBytesPerFile: 4096, gzip: true })],
   ['2048 bytes and 50 rows per file, CRLF, all', d({ maxBytesPerFile: 2048, maxRowsPerFile: 50, lineEnding: 'crlf', quoting: 'all' })],
