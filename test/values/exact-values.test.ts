@@ -105,6 +105,25 @@ describe('exact values', () => {
     });
   });
 
+  describe('inside structs, maps and arrays', () => {
+    it('converts nested values the same way, keeps a NULL struct NULL, and parquetType names what the file holds', async () => {
+      const table = await staged(
+        `SELECT {'d': 1.10::DECIMAL(5,2), 'i': INTERVAL '2 days', 'h': 5::HUGEINT, 'odd name': '01:00:00+01'::TIMETZ} AS s, MAP {'k': INTERVAL '-1 day'} AS m,
+          NULL::STRUCT(i INTERVAL) AS ns, [1, 2]::HUGEINT[2] AS arr, 7 AS plain`,
+      );
+      const { rows, types } = await parquetReadBack(table);
+      expect(rows).toEqual([["{'d': 1.10, 'i': P2D, 'h': 5, 'odd name': '01:00:00+01'}", '{k=P-1D}', null, '[1, 2]', '7']]);
+      expect(types).toEqual(table.columns.map((c) => c.parquetType ?? c.type));
+      expect(table.columns.map((c) => c.parquetType)).toEqual([
+        'STRUCT(d DECIMAL(5,2), i VARCHAR, h DECIMAL(38,0), "odd name" VARCHAR)',
+        'MAP(VARCHAR, VARCHAR)',
+        'STRUCT(i VARCHAR)',
+        'DECIMAL(38,0)[]',
+        undefined,
+      ]);
+    });
+  });
+
   describe('TIME WITH TIME ZONE', () => {
     it('keeps the offset in Parquet and CSV', async () => {
       const table = await staged(`SELECT '12:34:56+05:30'::TIMETZ AS t, ['23:00:00.5-08'::TIMETZ] AS l`);

@@ -299,11 +299,12 @@ export class DuckDbEngine implements QueryEngine {
   private async describe(table: string): Promise<ColumnSchema[]> {
     const reader = await this.connection.runAndReadAll(`DESCRIBE ${table}`);
     const rows = reader.getRowObjectsJson() as Record<string, unknown>[];
-    return rows.map((r) => {
-      const column = { name: String(r.column_name), type: String(r.column_type), nullable: r.null !== 'NO' };
-      const parquet = parquetColumn(column);
-      return parquet ? { ...column, parquetType: parquet.type } : column;
-    });
+    const columns: ColumnSchema[] = rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type), nullable: r.null !== 'NO' }));
+    // The type each converted column has in the Parquet file, as DuckDB names it (exportParquet writes that select list).
+    const selectList = parquetSelectList(columns);
+    if (selectList === undefined) return columns;
+    const converted = (await this.connection.runAndReadAll(`DESCRIBE SELECT ${selectList} FROM ${table}`)).getRowObjectsJson();
+    return columns.map((c, i) => (parquetColumn(c) ? { ...c, parquetType: String(converted[i].column_type) } : c));
   }
 
   /**
@@ -403,7 +404,7 @@ export class DuckDbEngine implements QueryEngine {
     if (/Could not cast value .* to DECIMAL\(38,0\)/.test(message)) {
       for (const column of hugeintColumns(columns)) {
         const converted = parquetColumn(column);
-        const fails = await this.connection.run(`SELECT count(${converted?.sql}) FROM ${source}`).then(
+        const fails = await this.connection.run(`SELECT count(${converted}) FROM ${source}`).then(
           () => false,
           () => true,
         );

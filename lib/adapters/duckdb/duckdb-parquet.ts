@@ -1,6 +1,6 @@
 import type { ColumnSchema } from '../../ports/query-engine';
 import { isoDuration, quoteIdent } from './duckdb-sql';
-import { mapScalars, parseDuckDbType, type DuckDbType } from './duckdb-types';
+import { mapScalars, parseDuckDbType } from './duckdb-types';
 
 /**
  * What the Parquet drop holds for DuckDB types that Parquet cannot hold as they are. DuckDB's own
@@ -13,44 +13,27 @@ import { mapScalars, parseDuckDbType, type DuckDbType } from './duckdb-types';
  * | `INTERVAL` | `VARCHAR` (UTF8 string) | ISO-8601 duration, the CSV text: `P1Y2M-3DT4H5M6.5S` |
  * | `TIME WITH TIME ZONE` | `VARCHAR` | `12:34:56+05:30`, the CSV text |
  *
- * inside lists, structs and maps too. The manifest records the file's type as `parquetType`
- * beside the column's `type` (schemas/manifest.v1.schema.json).
+ * inside lists, structs and maps too (a converted fixed-size array becomes a list). The manifest
+ * records the file's type, as DuckDB names it, as `parquetType` beside the column's `type`
+ * (schemas/manifest.v1.schema.json).
  */
-const PARQUET_AS: Readonly<Record<string, { type: string; sql: (expr: string) => string }>> = {
-  HUGEINT: { type: 'DECIMAL(38,0)', sql: (e) => `CAST(${e} AS DECIMAL(38,0))` },
-  UHUGEINT: { type: 'DECIMAL(38,0)', sql: (e) => `CAST(${e} AS DECIMAL(38,0))` },
-  INTERVAL: { type: 'VARCHAR', sql: isoDuration },
-  'TIME WITH TIME ZONE': { type: 'VARCHAR', sql: (e) => `CAST(${e} AS VARCHAR)` },
+const PARQUET_AS: Readonly<Record<string, (expr: string) => string>> = {
+  HUGEINT: (e) => `CAST(${e} AS DECIMAL(38,0))`,
+  UHUGEINT: (e) => `CAST(${e} AS DECIMAL(38,0))`,
+  INTERVAL: isoDuration,
+  'TIME WITH TIME ZONE': (e) => `CAST(${e} AS VARCHAR)`,
 };
 
-/** The Parquet column of a staged column: the SQL writing it and its type, or undefined when written as it is. */
-export function parquetColumn(column: ColumnSchema): { sql: string; type: string } | undefined {
-  const tree = parseDuckDbType(column.type);
-  const sql = mapScalars(quoteIdent(column.name), tree, (e, scalar) => PARQUET_AS[scalar]?.sql(e));
-  return sql === undefined ? undefined : { sql, type: parquetTypeText(tree) };
-}
-
-/** The type a converted tree has in the file (a converted list or array becomes a list). */
-function parquetTypeText(type: DuckDbType): string {
-  switch (type.kind) {
-    case 'scalar':
-      return PARQUET_AS[type.text.toUpperCase()]?.type ?? type.text;
-    case 'list': {
-      const of = parquetTypeText(type.of);
-      return of === type.of.text ? type.text : `${of}[]`;
-    }
-    case 'struct':
-      return `STRUCT(${type.fields.map((f) => `${quoteIdent(f.name)} ${parquetTypeText(f.type)}`).join(', ')})`;
-    case 'map':
-      return `MAP(${parquetTypeText(type.key)}, ${parquetTypeText(type.value)})`;
-  }
+/** The SQL writing a staged column to Parquet, or undefined when it is written as it is. */
+export function parquetColumn(column: ColumnSchema): string | undefined {
+  return mapScalars(quoteIdent(column.name), parseDuckDbType(column.type), (e, scalar) => PARQUET_AS[scalar]?.(e));
 }
 
 /** The select list writing `columns` to Parquet, or undefined when every column is written as it is. */
 export function parquetSelectList(columns: readonly ColumnSchema[]): string | undefined {
   const converted = columns.map((c) => parquetColumn(c));
   if (converted.every((c) => c === undefined)) return undefined;
-  return columns.map((c, i) => (converted[i] ? `${converted[i].sql} AS ${quoteIdent(c.name)}` : quoteIdent(c.name))).join(', ');
+  return columns.map((c, i) => (converted[i] ? `${converted[i]} AS ${quoteIdent(c.name)}` : quoteIdent(c.name))).join(', ');
 }
 
 /** Columns holding HUGEINT or UHUGEINT values somewhere: the ones a too-wide value can be in. */
