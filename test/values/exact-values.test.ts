@@ -156,7 +156,8 @@ describe('exact values', () => {
     it('writes ISO-8601 expanded years: a sign, at least four digits', async () => {
       const table = await staged(
         `SELECT TIMESTAMP '-0043-03-15 01:02:03' AS bc, TIMESTAMP '10000-01-01 00:00:00' AS far, TIMESTAMPTZ '-0043-03-15 01:02:03.25+00' AS bctz,
-          DATE '-0043-03-15' AS d, DATE '0999-01-01' AS d999, 'infinity'::TIMESTAMP AS inf, TIMESTAMP '0001-01-01 00:00:00' AS y1`,
+          DATE '-0043-03-15' AS d, DATE '0999-01-01' AS d999, 'infinity'::TIMESTAMP AS inf, TIMESTAMP '0001-01-01 00:00:00' AS y1,
+          DATE '0000-06-01' AS d0, TIMESTAMP '0000-06-01 00:00:00' AS t0, DATE '10000-01-01' AS dfar, '-infinity'::DATE AS dinf`,
       );
       const expected = [
         '-0043-03-15T01:02:03Z',
@@ -166,6 +167,10 @@ describe('exact values', () => {
         '0999-01-01',
         'infinity',
         '0001-01-01T00:00:00Z',
+        '0000-06-01',
+        '0000-06-01T00:00:00Z',
+        '+10000-01-01',
+        '-infinity',
       ];
       expect(await collectText(engine, table)).toEqual([expected]);
       expect(await csvByDuckDb(table)).toBe(expected.join(',') + '\n');

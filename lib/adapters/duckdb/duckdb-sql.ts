@@ -18,10 +18,10 @@ const ISO_MICROS = `'%Y-%m-%dT%H:%M:%S.%fZ'`;
  * expanded form (a sign, at least four digits: `-0043-…`, `+10000-…`), which strftime does not
  * write (`-43-…`, `10000-…`). Infinities keep DuckDB's `infinity`/`-infinity`.
  */
-function isoYears(expr: string, rest: (format: string) => string): string {
+function isoYears(expr: string, rest: (format: string) => string, from = '0000-01-01', inRange = rest('%Y')): string {
   const year = `year(${expr})`;
-  const expanded = `CASE WHEN ${year} < 0 THEN '-' || lpad(CAST(-${year} AS VARCHAR), 4, '0') ELSE '+' || CAST(${year} AS VARCHAR) END || ` + rest('');
-  return `CASE WHEN ${expr} >= '0000-01-01' AND ${expr} < '10000-01-01' THEN ${rest('%Y')} WHEN NOT isfinite(${expr}) THEN CAST(${expr} AS VARCHAR) ELSE ${expanded} END`;
+  const sign = `CASE WHEN ${year} < 0 THEN '-' || lpad(CAST(-${year} AS VARCHAR), 4, '0') WHEN ${year} <= 9999 THEN lpad(CAST(${year} AS VARCHAR), 4, '0') ELSE '+' || CAST(${year} AS VARCHAR) END`;
+  return `CASE WHEN ${expr} >= '${from}' AND ${expr} < '10000-01-01' THEN ${inRange} WHEN NOT isfinite(${expr}) THEN CAST(${expr} AS VARCHAR) ELSE ${sign} || ${rest('')} END`;
 }
 
 /** ISO-8601 UTC for a naive timestamp read as UTC; fraction only when there is one, so values stay exact. */
@@ -40,7 +40,8 @@ function isoUtcNanos(expr: string): string {
 }
 
 function isoDate(expr: string): string {
-  return isoYears(expr, (y) => `strftime(${expr}, '${y}-%m-%d')`);
+  // CAST is about twice as fast as strftime, and ISO-8601 for years 0001-9999 (not year 0: `0001-… (BC)`).
+  return isoYears(expr, (y) => `strftime(${expr}, '${y}-%m-%d')`, '0001-01-01', `CAST(${expr} AS VARCHAR)`);
 }
 
 /**
