@@ -124,6 +124,17 @@ describe('exact values', () => {
     });
   });
 
+  describe('BIGNUM, BIT and ENUM', () => {
+    it('are written to Parquet as their text, and parquetType says VARCHAR', async () => {
+      const table = await staged(`SELECT '123456789012345678901234567890123456789012'::BIGNUM AS v, '101'::BIT AS b, 'x'::ENUM('x', 'y') AS e`);
+      expect(await collectText(engine, table)).toEqual([['123456789012345678901234567890123456789012', '101', 'x']]);
+      const { rows, types } = await parquetReadBack(table);
+      expect(rows).toEqual([['123456789012345678901234567890123456789012', '101', 'x']]);
+      expect(types).toEqual(['VARCHAR', 'VARCHAR', 'VARCHAR']);
+      expect(table.columns.map((c) => c.parquetType)).toEqual(['VARCHAR', 'VARCHAR', 'VARCHAR']);
+    });
+  });
+
   describe('TIME WITH TIME ZONE', () => {
     it('keeps the offset in Parquet and CSV', async () => {
       const table = await staged(`SELECT '12:34:56+05:30'::TIMETZ AS t, ['23:00:00.5-08'::TIMETZ] AS l`);
