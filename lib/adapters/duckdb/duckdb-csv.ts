@@ -35,7 +35,7 @@ const QUOTES = new Set(['"', "'"]);
  * make them need quotes. Spares the per-value scans on the wide numeric and time columns.
  */
 const PLAIN_TYPES =
-  /^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL\(\d+,\d+\)|DATE|TIME|TIME WITH TIME ZONE|TIMESTAMP|TIMESTAMP_S|TIMESTAMP_MS|TIMESTAMP_NS|TIMESTAMP WITH TIME ZONE|UUID)$/;
+  /^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL\(\d+,\d+\)|DATE|TIME|TIME WITH TIME ZONE|TIMESTAMP|TIMESTAMP_S|TIMESTAMP_MS|TIMESTAMP_NS|TIMESTAMP WITH TIME ZONE|UUID|INTERVAL)$/;
 
 /** Why DuckDB cannot write this dialect with the Node writer's bytes, or undefined when it can. */
 export function csvDeclineReason(columns: readonly ColumnSchema[], dialect: CsvDialect): string | undefined {
