@@ -228,6 +228,25 @@ describe('transformAthenaCsv writes the feed dialect', () => {
     expect(Buffer.concat(sink.parts[0]).toString()).toBe('ts,amount,ok,name\n2024-01-15T06:00:00Z,0.50,true,2024-01-15 06:00:00.000\n,-12.00,false,\n');
   });
 
+  it('neutralizes formulas on the Athena path too when the dialect asks', async () => {
+    const input = chunked(
+      Buffer.from(
+        athenaCsv(
+          ['id', 'v'],
+          [
+            ['1', '=1+1'],
+            ['-2', '@x'],
+            ['3', 'ok'],
+          ],
+        ),
+      ),
+      [],
+    );
+    const sink = memorySink();
+    await transformAthenaCsv({ input, dialect: d({ formulas: 'neutralize' }), openPart: sink.openPart });
+    expect(Buffer.concat(sink.parts[0]).toString()).toBe(`id,v\n1,"'=1+1"\n-2,"'@x"\n3,ok\n`);
+  });
+
   it('names the row and column of a value its type cannot convert, and ends the input', async () => {
     const input = Readable.from([
       Buffer.from(
