@@ -124,6 +124,20 @@ describe('exact values', () => {
     });
   });
 
+  describe('awkward nested types', () => {
+    it('renders and converts structs with quoted, keyword and comma names, enums and maps of structs', async () => {
+      const table = await staged(
+        `SELECT {'a b': 1.10::DECIMAL(5,2), 'c"d': [1::HUGEINT], 'e,f': 'x'::ENUM('p,q', 'x', 'it''s'), 'select': INTERVAL 1 DAY} AS s,
+          MAP {'k': {'t': TIMESTAMPTZ '2024-01-01 00:00:00+00', 'i': INTERVAL '-1 day'}} AS m, NULL::STRUCT(d DECIMAL(3,1))[] AS ns`,
+      );
+      expect(await collectText(engine, table)).toEqual([
+        ['{"a b":1.10,"c\\"d":[1],"e,f":"x","select":"P1D"}', '{"k":{"t":"2024-01-01T00:00:00Z","i":"P-1D"}}', null],
+      ]);
+      const { rows } = await parquetReadBack(table);
+      expect(rows).toEqual([[`{'a b': 1.10, 'c"d': [1], 'e,f': x, 'select': P1D}`, "{k={'t': '2024-01-01 00:00:00+00', 'i': P-1D}}", null]]);
+    });
+  });
+
   describe('BIGNUM, BIT and ENUM', () => {
     it('are written to Parquet as their text, and parquetType says VARCHAR', async () => {
       const table = await staged(`SELECT '123456789012345678901234567890123456789012'::BIGNUM AS v, '101'::BIT AS b, 'x'::ENUM('x', 'y') AS e`);
