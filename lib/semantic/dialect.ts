@@ -31,7 +31,7 @@ export const duckdbDialect: SqlDialect = {
   addInterval: (expr, count, unit) => {
     // DuckDB has no QUARTER interval literal: three months.
     const [n, u] = unit === 'quarter' ? [count * 3, 'month'] : [count, unit];
-    return `(${expr} + INTERVAL ${n} ${u.toUpperCase()})`;
+    return `(${expr} ${n < 0 ? '-' : '+'} INTERVAL ${Math.abs(n)} ${u.toUpperCase()})`;
   },
   toDouble: (expr) => `CAST(${expr} AS DOUBLE)`,
   toTimestamp: (expr) => `CAST(${expr} AS TIMESTAMP)`,
