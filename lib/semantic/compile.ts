@@ -335,10 +335,11 @@ function aggregate(measure: Measure, value: string): string {
     case 'count_distinct':
       return `COUNT(DISTINCT ${value})`;
     // MetricFlow turns count into a sum of 1 per non-null value, and sum_boolean into a sum of 1/0.
+    // BIGINT: DuckDB would widen the sum to HUGEINT, which Parquet and Athena do not have.
     case 'count':
-      return `SUM(CASE WHEN ${value} IS NOT NULL THEN 1 ELSE 0 END)`;
+      return `CAST(SUM(CASE WHEN ${value} IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT)`;
     case 'sum_boolean':
-      return `SUM(CASE WHEN ${value} THEN 1 ELSE 0 END)`;
+      return `CAST(SUM(CASE WHEN ${value} THEN 1 ELSE 0 END) AS BIGINT)`;
   }
 }
 

@@ -138,7 +138,7 @@ export function buildSemanticLayer(files: readonly SemanticFile[]): { layer: Sem
         if (claim('measure', m.name, file, `semantic_models.${i}.measures.${j}.name`)) measures.set(m.name, m);
       });
       spec.measures.forEach((m, j) => {
-        if (m.create_metric) metricSpecs.push({ spec: { name: m.name, type: 'simple', description: m.description, type_params: { measure: m.name } }, file, path: `semantic_models.${i}.measures.${j}` });
+        if (m.create_metric) metricSpecs.push({ spec: { name: m.name, label: m.label ?? m.name, type: 'simple', description: m.description, type_params: { measure: m.name } }, file, path: `semantic_models.${i}.measures.${j}` });
       });
     });
     (parsed.data.metrics ?? []).forEach((spec, i) => metricSpecs.push({ spec, file, path: `metrics.${i}` }));
