@@ -1,5 +1,6 @@
 import { DropkitError } from '../core/errors';
-import type { SqlDialect } from './dialect';
+import { quoteIdent as q } from '../core/sql-text';
+import type { SemanticDialect } from './dialect';
 import type { Dimension, Measure, Metric, MetricRef, SemanticLayer, SemanticModel, Window } from './semantic-layer';
 import { GRANULARITIES, type Granularity } from './semantic-schema';
 
@@ -139,7 +140,7 @@ export function planQuery(layer: SemanticLayer, query: MetricQuery): SemanticPla
     seenColumns.add(name);
     const value = expand(name, where, `select.metrics.${i}`, []);
     const metric = layer.metrics.get(name)!;
-    columns.push({ column: name, kind: 'metric', name, description: metric.description, definition: describeMetric(metric, layer) });
+    columns.push({ column: name, kind: 'metric', name, ...described(metric.description), definition: describeMetric(metric, layer) });
     return { name, value };
   });
   const plan: SemanticPlan = { groupBy, leaves: [...leaves.values()], metrics, columns: [] };
@@ -167,8 +168,11 @@ function describeKey(g: GroupKey, layer: SemanticLayer, measure: Measure): Colum
   if (g.ref.kind === 'entity') return { column: g.column, kind: 'entity', name: g.ref.entity, definition: `entity ${g.ref.entity}` };
   const found = new LeafScope(layer, measure, 'select').findDimension(g.ref.entity, g.ref.dimension, g.column);
   const d = found.dimension;
-  return { column: g.column, kind: 'dimension', name: `${g.ref.entity}__${g.ref.dimension}`, description: d.description, definition: `${found.model.name}.${d.expr}${g.ref.grain ? ` by ${g.ref.grain}` : ''}` };
+  return { column: g.column, kind: 'dimension', name: `${g.ref.entity}__${g.ref.dimension}`, ...described(d.description), definition: `${found.model.name}.${d.expr}${g.ref.grain ? ` by ${g.ref.grain}` : ''}` };
 }
+
+/** The manifest is plain JSON checked by a schema: no key with an undefined value. */
+const described = (description: string | undefined) => (description ? { description } : {});
 
 /** A readable definition of a metric: what the manifest records and `dropkit check --impact` compares. */
 export function describeMetric(metric: Metric, layer: SemanticLayer): string {
@@ -293,11 +297,11 @@ class LeafScope {
   }
 
   /** FROM with the model's columns projected under fixed names, then the joins. */
-  fromClause(d: SqlDialect, indent: string): string {
+  fromClause(d: SemanticDialect, indent: string): string {
     const lines = [`FROM ${projection(this.model, d)} AS m0`];
     for (const j of this.joins) {
       const left = this.model.entities.find((e) => e.name === j.entity)!;
-      lines.push(`LEFT OUTER JOIN ${projection(j.model, d)} AS ${j.alias} ON m0.${d.quote(entityColumn(left.name))} = ${j.alias}.${d.quote(entityColumn(j.entity))}`);
+      lines.push(`LEFT OUTER JOIN ${projection(j.model, d)} AS ${j.alias} ON m0.${d.quoteIdent(entityColumn(left.name))} = ${j.alias}.${d.quoteIdent(entityColumn(j.entity))}`);
     }
     return lines.join(`\n${indent}`);
   }
@@ -307,17 +311,16 @@ class LeafScope {
 const entityColumn = (n: string) => `e__${n}`;
 const dimensionColumn = (n: string) => `d__${n}`;
 const measureColumn = (n: string) => `m__${n}`;
-const q = (id: string) => `"${id.replace(/"/g, '""')}"`;
 
-function projection(model: SemanticModel, d: SqlDialect): string {
+function projection(model: SemanticModel, d: SemanticDialect): string {
   const cols = [
-    ...model.entities.filter((e) => e.expr).map((e) => `${e.expr} AS ${d.quote(entityColumn(e.name))}`),
-    ...model.dimensions.map((x) => `${x.expr} AS ${d.quote(dimensionColumn(x.name))}`),
-    ...model.measures.map((m) => `${m.expr} AS ${d.quote(measureColumn(m.name))}`),
+    ...model.entities.filter((e) => e.expr).map((e) => `${e.expr} AS ${d.quoteIdent(entityColumn(e.name))}`),
+    ...model.dimensions.map((x) => `${x.expr} AS ${d.quoteIdent(dimensionColumn(x.name))}`),
+    ...model.measures.map((m) => `${m.expr} AS ${d.quoteIdent(measureColumn(m.name))}`),
   ];
   const table = model.table
     .split('.')
-    .map((p) => d.quote(p))
+    .map((p) => d.quoteIdent(p))
     .join('.');
   return `(SELECT ${cols.join(', ')} FROM ${table})`;
 }
@@ -352,18 +355,18 @@ export interface CompileOptions {
 }
 
 /** Renders the plan as one SELECT in the dialect. */
-export function renderPlan(layer: SemanticLayer, plan: SemanticPlan, d: SqlDialect, options: CompileOptions = {}): string {
+export function renderPlan(layer: SemanticLayer, plan: SemanticPlan, d: SemanticDialect, options: CompileOptions = {}): string {
   const windowed = options.window !== false;
   const time = (expr: string) => {
     const [grain, col] = expr.split('\u0000') as [Granularity, string];
     return d.toTimestamp(d.dateTrunc(grain, col));
   };
   const ctes: string[] = [];
-  const keyCols = plan.groupBy.map((g) => d.quote(g.column));
+  const keyCols = plan.groupBy.map((g) => d.quoteIdent(g.column));
   for (const leaf of plan.leaves) {
     const scope = new LeafScope(layer, leaf.measure, 'select');
-    const rawTime = `m0.${d.quote(dimensionColumn(leaf.measure.aggTimeDimension))}`;
-    const value = `m0.${d.quote(measureColumn(leaf.measure.name))}`;
+    const rawTime = `m0.${d.quoteIdent(dimensionColumn(leaf.measure.aggTimeDimension))}`;
+    const value = `m0.${d.quoteIdent(measureColumn(leaf.measure.name))}`;
     const keys = plan.groupBy.map((g) => ({ g, sql: g.ref.kind === 'metric_time' ? time(`${g.ref.grain}\u0000${rawTime}`) : scope.keyColumn(g, time) }));
     const filters = leaf.filters.map((f) => `(${scope.renderFilter(f, time)})`);
     const ws = '$window_start';
@@ -372,8 +375,8 @@ export function renderPlan(layer: SemanticLayer, plan: SemanticPlan, d: SqlDiale
       const where = [...(windowed ? [`${rawTime} >= ${ws}`, `${rawTime} < ${we}`] : []), ...filters];
       ctes.push(
         [
-          `${d.quote(leaf.id)} AS (`,
-          `  SELECT ${[...keys.map((k) => `${k.sql} AS ${d.quote(k.g.column)}`), `${aggregate(leaf.measure, value)} AS ${d.quote('value')}`].join(', ')}`,
+          `${d.quoteIdent(leaf.id)} AS (`,
+          `  SELECT ${[...keys.map((k) => `${k.sql} AS ${d.quoteIdent(k.g.column)}`), `${aggregate(leaf.measure, value)} AS ${d.quoteIdent('value')}`].join(', ')}`,
           `  ${scope.fromClause(d, '  ')}`,
           ...(where.length ? [`  WHERE ${where.join(' AND ')}`] : []),
           ...(keys.length ? [`  GROUP BY ${keys.map((_, i) => i + 1).join(', ')}`] : []),
@@ -392,18 +395,18 @@ export function renderPlan(layer: SemanticLayer, plan: SemanticPlan, d: SqlDiale
       srcWhere.push(`${rawTime} < ${we}`);
     }
     const others = keys.filter((k) => k.g.ref.kind !== 'metric_time');
-    const spine = 'spine.' + d.quote('ds');
-    const on = [`src.${d.quote('__day')} <= ${spine}`];
-    if (c.window) on.push(`src.${d.quote('__day')} > ${d.addInterval(spine, -c.window.count, c.window.unit)}`);
-    else if (c.grainToDate) on.push(`src.${d.quote('__day')} >= ${d.dateTrunc(c.grainToDate, spine)}`);
-    const outerKeys = keys.map((k) => (k.g.ref.kind === 'metric_time' ? `${spine} AS ${d.quote(k.g.column)}` : `src.${d.quote(k.g.column)} AS ${d.quote(k.g.column)}`));
+    const spine = 'spine.' + d.quoteIdent('ds');
+    const on = [`src.${d.quoteIdent('__day')} <= ${spine}`];
+    if (c.window) on.push(`src.${d.quoteIdent('__day')} > ${d.addInterval(spine, -c.window.count, c.window.unit)}`);
+    else if (c.grainToDate) on.push(`src.${d.quoteIdent('__day')} >= ${d.dateTrunc(c.grainToDate, spine)}`);
+    const outerKeys = keys.map((k) => (k.g.ref.kind === 'metric_time' ? `${spine} AS ${d.quoteIdent(k.g.column)}` : `src.${d.quoteIdent(k.g.column)} AS ${d.quoteIdent(k.g.column)}`));
     ctes.push(
       [
-        `${d.quote(leaf.id)} AS (`,
-        `  SELECT ${[...outerKeys, `${aggregate(leaf.measure, `src.${d.quote('__value')}`)} AS ${d.quote('value')}`].join(', ')}`,
+        `${d.quoteIdent(leaf.id)} AS (`,
+        `  SELECT ${[...outerKeys, `${aggregate(leaf.measure, `src.${d.quoteIdent('__value')}`)} AS ${d.quoteIdent('value')}`].join(', ')}`,
         `  FROM ${d.daySpine('ds')} AS spine`,
         `  INNER JOIN (`,
-        `    SELECT ${[`${day} AS ${d.quote('__day')}`, ...others.map((k) => `${k.sql} AS ${d.quote(k.g.column)}`), `${value} AS ${d.quote('__value')}`].join(', ')}`,
+        `    SELECT ${[`${day} AS ${d.quoteIdent('__day')}`, ...others.map((k) => `${k.sql} AS ${d.quoteIdent(k.g.column)}`), `${value} AS ${d.quoteIdent('__value')}`].join(', ')}`,
         `    ${scope.fromClause(d, '    ')}`,
         ...(srcWhere.length ? [`    WHERE ${srcWhere.join(' AND ')}`] : []),
         `  ) AS src ON ${on.join(' AND ')}`,
@@ -417,7 +420,7 @@ export function renderPlan(layer: SemanticLayer, plan: SemanticPlan, d: SqlDiale
   const metricSql = (e: MetricExpr): string => {
     switch (e.kind) {
       case 'leaf': {
-        const v = `${d.quote(e.leaf)}.${d.quote('value')}`;
+        const v = `${d.quoteIdent(e.leaf)}.${d.quoteIdent('value')}`;
         return e.fillNullsWith === undefined ? v : `COALESCE(${v}, ${e.fillNullsWith})`;
       }
       case 'ratio':
@@ -426,17 +429,17 @@ export function renderPlan(layer: SemanticLayer, plan: SemanticPlan, d: SqlDiale
         return substituteNames(e.expr, new Map(e.inputs.map((i) => [i.name, `(${metricSql(i.value)})`])));
     }
   };
-  const selects = plan.metrics.map((m) => `${metricSql(m.value)} AS ${d.quote(m.name)}`);
-  const leafIds = plan.leaves.map((l) => d.quote(l.id));
+  const selects = plan.metrics.map((m) => `${metricSql(m.value)} AS ${d.quoteIdent(m.name)}`);
+  const leafIds = plan.leaves.map((l) => d.quoteIdent(l.id));
   let body: string;
   if (keyCols.length === 0) {
     body = `SELECT ${selects.join(', ')}\nFROM ${leafIds.join(' CROSS JOIN ')}`;
   } else {
-    ctes.push(`${d.quote('keys')} AS (\n  ${leafIds.map((l) => `SELECT ${keyCols.join(', ')} FROM ${l}`).join('\n  UNION\n  ')}\n)`);
-    const joins = leafIds.map((l) => `LEFT OUTER JOIN ${l} ON ${keyCols.map((k) => `${l}.${k} IS NOT DISTINCT FROM ${d.quote('keys')}.${k}`).join(' AND ')}`);
+    ctes.push(`${d.quoteIdent('keys')} AS (\n  ${leafIds.map((l) => `SELECT ${keyCols.join(', ')} FROM ${l}`).join('\n  UNION\n  ')}\n)`);
+    const joins = leafIds.map((l) => `LEFT OUTER JOIN ${l} ON ${keyCols.map((k) => `${l}.${k} IS NOT DISTINCT FROM ${d.quoteIdent('keys')}.${k}`).join(' AND ')}`);
     body = [
-      `SELECT ${[...keyCols.map((k) => `${d.quote('keys')}.${k} AS ${k}`), ...selects].join(', ')}`,
-      `FROM ${d.quote('keys')}`,
+      `SELECT ${[...keyCols.map((k) => `${d.quoteIdent('keys')}.${k} AS ${k}`), ...selects].join(', ')}`,
+      `FROM ${d.quoteIdent('keys')}`,
       ...joins,
       `ORDER BY ${keyCols.map((_, i) => i + 1).join(', ')}`,
     ].join('\n');
@@ -450,7 +453,7 @@ function substituteNames(expr: string, values: ReadonlyMap<string, string>): str
 }
 
 /** Plans and renders in one call. */
-export function compileMetricQuery(layer: SemanticLayer, query: MetricQuery, dialect: SqlDialect, options: CompileOptions = {}): { sql: string; plan: SemanticPlan } {
+export function compileMetricQuery(layer: SemanticLayer, query: MetricQuery, dialect: SemanticDialect, options: CompileOptions = {}): { sql: string; plan: SemanticPlan } {
   const plan = planQuery(layer, query);
   return { sql: renderPlan(layer, plan, dialect, options), plan };
 }
