@@ -105,7 +105,14 @@ const SKIPPED_DIRS = new Set(['target', 'dbt_packages', 'logs', 'node_modules'])
 function loadSemantic(dir: string, spec: ProjectFile, problems: ConfigProblem[]): SemanticLayer | undefined {
   const root = join(dir, spec.semantic?.path ?? 'semantic');
   if (!existsSync(root) || !statSync(root).isDirectory()) {
-    if (spec.semantic) problems.push({ file: PROJECT_FILE, path: 'semantic.path', message: 'semantic layer folder not found', value: spec.semantic.path, fix: 'create the folder with your semantic_models/metrics YAML, or correct the path' });
+    if (spec.semantic)
+      problems.push({
+        file: PROJECT_FILE,
+        path: 'semantic.path',
+        message: 'semantic layer folder not found',
+        value: spec.semantic.path,
+        fix: 'create the folder with your semantic_models/metrics YAML, or correct the path',
+      });
     return undefined;
   }
   const files: SemanticFile[] = [];
@@ -131,7 +138,12 @@ function loadSemantic(dir: string, spec: ProjectFile, problems: ConfigProblem[])
 function compileSelect(file: string, spec: FeedFile, semantic: SemanticLayer | undefined, problems: ConfigProblem[]) {
   const select = spec.select!;
   if (!semantic) {
-    problems.push({ file, path: 'select', message: 'the feed selects metrics but the project has no semantic layer', fix: 'put dbt semantic_models/metrics YAML in the semantic/ folder, or set semantic: { path } in dropkit.yaml' });
+    problems.push({
+      file,
+      path: 'select',
+      message: 'the feed selects metrics but the project has no semantic layer',
+      fix: 'put dbt semantic_models/metrics YAML in the semantic/ folder, or set semantic: { path } in dropkit.yaml',
+    });
     return undefined;
   }
   try {
@@ -311,9 +323,21 @@ function parameterProblems(sql: string, sqlLabel: string, field: string, file: s
   const problems: ConfigProblem[] = [];
   for (const name of referencedParameters(sql)) {
     if (!known.has(name)) {
-      problems.push({ file, path: field, message: `${sqlLabel} uses $${name}, which is not defined`, value: name, fix: `define ${name} under parameters:, or use one of $${[...known].join(', $')}` });
+      problems.push({
+        file,
+        path: field,
+        message: `${sqlLabel} uses $${name}, which is not defined`,
+        value: name,
+        fix: `define ${name} under parameters:, or use one of $${[...known].join(', $')}`,
+      });
     } else if (name === 'partner_id' && spec.delivery !== 'per-partner') {
-      problems.push({ file, path: 'delivery', message: `${sqlLabel} uses $partner_id but delivery is shared`, value: spec.delivery, fix: 'set delivery: per-partner so each partner gets its own drop' });
+      problems.push({
+        file,
+        path: 'delivery',
+        message: `${sqlLabel} uses $partner_id but delivery is shared`,
+        value: spec.delivery,
+        fix: 'set delivery: per-partner so each partner gets its own drop',
+      });
     }
   }
   return problems;

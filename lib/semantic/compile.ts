@@ -48,7 +48,10 @@ export interface ColumnSemantics {
 interface GroupKey {
   readonly column: string;
   /** metric_time, or [entity, dimension] with an optional grain, or an entity alone. */
-  readonly ref: { kind: 'metric_time'; grain: Granularity } | { kind: 'dimension'; entity: string; dimension: string; grain?: Granularity } | { kind: 'entity'; entity: string };
+  readonly ref:
+    | { kind: 'metric_time'; grain: Granularity }
+    | { kind: 'dimension'; entity: string; dimension: string; grain?: Granularity }
+    | { kind: 'entity'; entity: string };
 }
 
 interface Leaf {
@@ -87,7 +90,12 @@ function parseGroupBy(name: string, field: string): GroupKey['ref'] {
   if (parts.length === 1) return { kind: 'entity', entity: parts[0]! };
   const grain = parts.length >= 3 && isGrain(parts[parts.length - 1]) ? (parts.pop() as Granularity) : undefined;
   if (parts.length > 2) {
-    throw new SemanticQueryError(field, `${name} joins through ${parts.length - 1} entities; dropkit joins one hop (entity__dimension)`, name, 'add the dimension to a semantic model one join away, or to the measure’s own model');
+    throw new SemanticQueryError(
+      field,
+      `${name} joins through ${parts.length - 1} entities; dropkit joins one hop (entity__dimension)`,
+      name,
+      'add the dimension to a semantic model one join away, or to the measure’s own model',
+    );
   }
   return { kind: 'dimension', entity: parts[0]!, dimension: parts[1]!, grain };
 }
@@ -136,7 +144,8 @@ export function planQuery(layer: SemanticLayer, query: MetricQuery): SemanticPla
     }
   };
   const metrics = query.metrics.map((name, i) => {
-    if (seenColumns.has(name)) throw new SemanticQueryError(`select.metrics.${i}`, `${name} is selected twice (or is also a group-by)`, name, 'list each column once');
+    if (seenColumns.has(name))
+      throw new SemanticQueryError(`select.metrics.${i}`, `${name} is selected twice (or is also a group-by)`, name, 'list each column once');
     seenColumns.add(name);
     const value = expand(name, where, `select.metrics.${i}`, []);
     const metric = layer.metrics.get(name)!;
@@ -164,11 +173,24 @@ function checkCumulative(metric: Metric, measure: Measure, layer: SemanticLayer,
 }
 
 function describeKey(g: GroupKey, layer: SemanticLayer, measure: Measure): ColumnSemantics {
-  if (g.ref.kind === 'metric_time') return { column: g.column, kind: 'dimension', name: 'metric_time', description: `Time of each measure (its agg_time_dimension), truncated to the ${g.ref.grain}`, definition: `date_trunc('${g.ref.grain}', agg_time_dimension)` };
+  if (g.ref.kind === 'metric_time')
+    return {
+      column: g.column,
+      kind: 'dimension',
+      name: 'metric_time',
+      description: `Time of each measure (its agg_time_dimension), truncated to the ${g.ref.grain}`,
+      definition: `date_trunc('${g.ref.grain}', agg_time_dimension)`,
+    };
   if (g.ref.kind === 'entity') return { column: g.column, kind: 'entity', name: g.ref.entity, definition: `entity ${g.ref.entity}` };
   const found = new LeafScope(layer, measure, 'select').findDimension(g.ref.entity, g.ref.dimension, g.column);
   const d = found.dimension;
-  return { column: g.column, kind: 'dimension', name: `${g.ref.entity}__${g.ref.dimension}`, ...described(d.description), definition: `${found.model.name}.${d.expr}${g.ref.grain ? ` by ${g.ref.grain}` : ''}` };
+  return {
+    column: g.column,
+    kind: 'dimension',
+    name: `${g.ref.entity}__${g.ref.dimension}`,
+    ...described(d.description),
+    definition: `${found.model.name}.${d.expr}${g.ref.grain ? ` by ${g.ref.grain}` : ''}`,
+  };
 }
 
 /** The manifest is plain JSON checked by a schema: no key with an undefined value. */
@@ -183,7 +205,14 @@ export function describeMetric(metric: Metric, layer: SemanticLayer): string {
       const m = layer.measures.get(metric.measure!.name);
       const mf = metric.measure!.filters.length ? ` where ${metric.measure!.filters.join(' and ')}` : '';
       const agg = m ? `${m.agg}(${m.expr}) of ${m.model}` : metric.measure!.name;
-      const over = metric.type === 'simple' ? '' : metric.window ? ` over the trailing ${metric.window.count} ${metric.window.unit}(s)` : metric.grainToDate ? ` ${metric.grainToDate} to date` : ' over all time';
+      const over =
+        metric.type === 'simple'
+          ? ''
+          : metric.window
+            ? ` over the trailing ${metric.window.count} ${metric.window.unit}(s)`
+            : metric.grainToDate
+              ? ` ${metric.grainToDate} to date`
+              : ' over all time';
       return `${agg}${mf}${where}${over}`;
     }
     case 'ratio':
@@ -222,12 +251,24 @@ class LeafScope {
     const own = this.model.entities.find((e) => e.name === entity);
     const local = this.model.dimensions.find((d) => d.name === dimension);
     if (own && own.type !== 'foreign' && local) return { model: this.model, dimension: local, alias: 'm0' };
-    const candidates = [...this.layer.models.values()].filter((m) => m !== this.model && m.entities.some((e) => e.name === entity) && m.dimensions.some((d) => d.name === dimension));
+    const candidates = [...this.layer.models.values()].filter(
+      (m) => m !== this.model && m.entities.some((e) => e.name === entity) && m.dimensions.some((d) => d.name === dimension),
+    );
     if (candidates.length === 0) {
-      throw new SemanticQueryError(this.field, `${asked}: no semantic model with entity ${entity} has a dimension ${dimension}`, asked, `check the name; dimensions reachable from ${this.model.name} are listed by its entities (${this.model.entities.map((e) => e.name).join(', ')})`);
+      throw new SemanticQueryError(
+        this.field,
+        `${asked}: no semantic model with entity ${entity} has a dimension ${dimension}`,
+        asked,
+        `check the name; dimensions reachable from ${this.model.name} are listed by its entities (${this.model.entities.map((e) => e.name).join(', ')})`,
+      );
     }
     if (!own) {
-      throw new SemanticQueryError(this.field, `${asked}: measure ${this.measure.name} (semantic model ${this.model.name}) has no entity ${entity} to join ${candidates[0]!.name} on`, asked, `add entity ${entity} to ${this.model.name}, or leave ${asked} out of this selection`);
+      throw new SemanticQueryError(
+        this.field,
+        `${asked}: measure ${this.measure.name} (semantic model ${this.model.name}) has no entity ${entity} to join ${candidates[0]!.name} on`,
+        asked,
+        `add entity ${entity} to ${this.model.name}, or leave ${asked} out of this selection`,
+      );
     }
     const oneRowPerKey = candidates.find((m) => m.entities.some((e) => e.name === entity && (e.type === 'primary' || e.type === 'unique')));
     if (!oneRowPerKey) {
@@ -254,7 +295,13 @@ class LeafScope {
     if (ref.kind === 'metric_time') throw new Error('metric_time is placed by the caller');
     if (ref.kind === 'entity') {
       const e = this.model.entities.find((x) => x.name === ref.entity && x.expr);
-      if (!e) throw new SemanticQueryError(this.field, `${g.column}: measure ${this.measure.name} (semantic model ${this.model.name}) has no entity ${ref.entity}`, g.column, `group by one of its entities: ${this.model.entities.map((x) => x.name).join(', ')}`);
+      if (!e)
+        throw new SemanticQueryError(
+          this.field,
+          `${g.column}: measure ${this.measure.name} (semantic model ${this.model.name}) has no entity ${ref.entity}`,
+          g.column,
+          `group by one of its entities: ${this.model.entities.map((x) => x.name).join(', ')}`,
+        );
       return `m0.${q(entityColumn(e.name))}`;
     }
     return this.dimensionSql(ref.entity, ref.dimension, ref.grain, g.column, timeKey);
@@ -269,7 +316,12 @@ class LeafScope {
     }
     const g = grain ?? found.dimension.grain!;
     if (GRAIN_ORDER[g] < GRAIN_ORDER[found.dimension.grain!]) {
-      throw new SemanticQueryError(this.field, `${asked}: ${dimension} holds ${found.dimension.grain}s, so it cannot be split by ${g}`, asked, `use __${found.dimension.grain} or a coarser grain`);
+      throw new SemanticQueryError(
+        this.field,
+        `${asked}: ${dimension} holds ${found.dimension.grain}s, so it cannot be split by ${g}`,
+        asked,
+        `use __${found.dimension.grain} or a coarser grain`,
+      );
     }
     return timeKey(`${g}\u0000${col}`);
   }
@@ -277,13 +329,21 @@ class LeafScope {
   /** Replaces each {{ Dimension('x__y') }}, {{ TimeDimension('x__y', 'grain') }}, {{ Entity('x') }} with its column. */
   renderFilter(filter: string, timeKey: (expr: string) => string, metricTime?: (grain: Granularity) => string): string {
     return filter.replace(/\{\{(.*?)\}\}/gs, (whole, inner: string) => {
-      const m = /^\s*(Dimension|TimeDimension|Entity)\(\s*['"]([a-z0-9_]+)['"]\s*(?:,\s*['"]([a-z]+)['"]\s*)?\)(?:\.grain\(\s*['"]([a-z]+)['"]\s*\))?\s*$/.exec(inner);
+      const m = /^\s*(Dimension|TimeDimension|Entity)\(\s*['"]([a-z0-9_]+)['"]\s*(?:,\s*['"]([a-z]+)['"]\s*)?\)(?:\.grain\(\s*['"]([a-z]+)['"]\s*\))?\s*$/.exec(
+        inner,
+      );
       if (!m) {
-        throw new SemanticQueryError(this.field, `cannot read the filter template ${whole.trim()}`, filter, "write {{ Dimension('entity__dimension') }}, {{ TimeDimension('entity__time_dim', 'day') }} or {{ Entity('entity') }}");
+        throw new SemanticQueryError(
+          this.field,
+          `cannot read the filter template ${whole.trim()}`,
+          filter,
+          "write {{ Dimension('entity__dimension') }}, {{ TimeDimension('entity__time_dim', 'day') }} or {{ Entity('entity') }}",
+        );
       }
       const [, fn, ref, grainArg, grainCall] = m;
       const grain = grainArg ?? grainCall;
-      if (grain !== undefined && !isGrain(grain)) throw new SemanticQueryError(this.field, `${grain} is not a granularity`, filter, `use one of: ${GRANULARITIES.join(', ')}`);
+      if (grain !== undefined && !isGrain(grain))
+        throw new SemanticQueryError(this.field, `${grain} is not a granularity`, filter, `use one of: ${GRANULARITIES.join(', ')}`);
       if (fn === 'Entity') return this.keyColumn({ column: ref!, ref: { kind: 'entity', entity: ref! } }, timeKey);
       const parsed = parseGroupBy(ref!, this.field);
       if (parsed.kind === 'metric_time') {
@@ -291,7 +351,8 @@ class LeafScope {
         if (metricTime) return metricTime(g);
         return timeKey(`${g}\u0000m0.${q(dimensionColumn(this.measure.aggTimeDimension))}`);
       }
-      if (parsed.kind === 'entity') throw new SemanticQueryError(this.field, `${fn}('${ref}') names an entity`, filter, `use {{ Entity('${ref}') }} or entity__dimension`);
+      if (parsed.kind === 'entity')
+        throw new SemanticQueryError(this.field, `${fn}('${ref}') names an entity`, filter, `use {{ Entity('${ref}') }} or entity__dimension`);
       return this.dimensionSql(parsed.entity, parsed.dimension, (grain as Granularity | undefined) ?? parsed.grain, ref!, timeKey);
     });
   }
@@ -301,7 +362,9 @@ class LeafScope {
     const lines = [`FROM ${projection(this.model, d)} AS m0`];
     for (const j of this.joins) {
       const left = this.model.entities.find((e) => e.name === j.entity)!;
-      lines.push(`LEFT OUTER JOIN ${projection(j.model, d)} AS ${j.alias} ON m0.${d.quoteIdent(entityColumn(left.name))} = ${j.alias}.${d.quoteIdent(entityColumn(j.entity))}`);
+      lines.push(
+        `LEFT OUTER JOIN ${projection(j.model, d)} AS ${j.alias} ON m0.${d.quoteIdent(entityColumn(left.name))} = ${j.alias}.${d.quoteIdent(entityColumn(j.entity))}`,
+      );
     }
     return lines.join(`\n${indent}`);
   }
@@ -399,7 +462,9 @@ export function renderPlan(layer: SemanticLayer, plan: SemanticPlan, d: Semantic
     const on = [`src.${d.quoteIdent('__day')} <= ${spine}`];
     if (c.window) on.push(`src.${d.quoteIdent('__day')} > ${d.addInterval(spine, -c.window.count, c.window.unit)}`);
     else if (c.grainToDate) on.push(`src.${d.quoteIdent('__day')} >= ${d.dateTrunc(c.grainToDate, spine)}`);
-    const outerKeys = keys.map((k) => (k.g.ref.kind === 'metric_time' ? `${spine} AS ${d.quoteIdent(k.g.column)}` : `src.${d.quoteIdent(k.g.column)} AS ${d.quoteIdent(k.g.column)}`));
+    const outerKeys = keys.map((k) =>
+      k.g.ref.kind === 'metric_time' ? `${spine} AS ${d.quoteIdent(k.g.column)}` : `src.${d.quoteIdent(k.g.column)} AS ${d.quoteIdent(k.g.column)}`,
+    );
     ctes.push(
       [
         `${d.quoteIdent(leaf.id)} AS (`,
@@ -436,7 +501,9 @@ export function renderPlan(layer: SemanticLayer, plan: SemanticPlan, d: Semantic
     body = `SELECT ${selects.join(', ')}\nFROM ${leafIds.join(' CROSS JOIN ')}`;
   } else {
     ctes.push(`${d.quoteIdent('keys')} AS (\n  ${leafIds.map((l) => `SELECT ${keyCols.join(', ')} FROM ${l}`).join('\n  UNION\n  ')}\n)`);
-    const joins = leafIds.map((l) => `LEFT OUTER JOIN ${l} ON ${keyCols.map((k) => `${l}.${k} IS NOT DISTINCT FROM ${d.quoteIdent('keys')}.${k}`).join(' AND ')}`);
+    const joins = leafIds.map(
+      (l) => `LEFT OUTER JOIN ${l} ON ${keyCols.map((k) => `${l}.${k} IS NOT DISTINCT FROM ${d.quoteIdent('keys')}.${k}`).join(' AND ')}`,
+    );
     body = [
       `SELECT ${[...keyCols.map((k) => `${d.quoteIdent('keys')}.${k} AS ${k}`), ...selects].join(', ')}`,
       `FROM ${d.quoteIdent('keys')}`,
@@ -453,7 +520,12 @@ function substituteNames(expr: string, values: ReadonlyMap<string, string>): str
 }
 
 /** Plans and renders in one call. */
-export function compileMetricQuery(layer: SemanticLayer, query: MetricQuery, dialect: SemanticDialect, options: CompileOptions = {}): { sql: string; plan: SemanticPlan } {
+export function compileMetricQuery(
+  layer: SemanticLayer,
+  query: MetricQuery,
+  dialect: SemanticDialect,
+  options: CompileOptions = {},
+): { sql: string; plan: SemanticPlan } {
   const plan = planQuery(layer, query);
   return { sql: renderPlan(layer, plan, dialect, options), plan };
 }

@@ -1,14 +1,5 @@
 import type { ConfigProblem } from '../core/errors';
-import {
-  GRANULARITIES,
-  Granularity,
-  MeasureInput,
-  MetricInput,
-  MetricSpec,
-  SemanticModelSpec,
-  semanticFileSchema,
-  type MeasureSpec,
-} from './semantic-schema';
+import { GRANULARITIES, Granularity, MeasureInput, MetricInput, MetricSpec, SemanticModelSpec, semanticFileSchema, type MeasureSpec } from './semantic-schema';
 import type { z } from 'zod';
 
 /**
@@ -138,7 +129,12 @@ export function buildSemanticLayer(files: readonly SemanticFile[]): { layer: Sem
         if (claim('measure', m.name, file, `semantic_models.${i}.measures.${j}.name`)) measures.set(m.name, m);
       });
       spec.measures.forEach((m, j) => {
-        if (m.create_metric) metricSpecs.push({ spec: { name: m.name, label: m.label ?? m.name, type: 'simple', description: m.description, type_params: { measure: m.name } }, file, path: `semantic_models.${i}.measures.${j}` });
+        if (m.create_metric)
+          metricSpecs.push({
+            spec: { name: m.name, label: m.label ?? m.name, type: 'simple', description: m.description, type_params: { measure: m.name } },
+            file,
+            path: `semantic_models.${i}.measures.${j}`,
+          });
       });
     });
     (parsed.data.metrics ?? []).forEach((spec, i) => metricSpecs.push({ spec, file, path: `metrics.${i}` }));
@@ -160,7 +156,13 @@ export function buildSemanticLayer(files: readonly SemanticFile[]): { layer: Sem
     metric.inputs?.forEach((r, k) => refs.push([r, `${path}.type_params.metrics.${k}`]));
     for (const [ref, at] of refs) {
       if (!metrics.has(ref.name) && !metricSpecs.some((s) => s.spec.name === ref.name)) {
-        problems.push({ file, path: at, message: 'unknown metric', value: ref.name, fix: `define metric ${ref.name}, or use one of: ${[...metrics.keys()].join(', ')}` });
+        problems.push({
+          file,
+          path: at,
+          message: 'unknown metric',
+          value: ref.name,
+          fix: `define metric ${ref.name}, or use one of: ${[...metrics.keys()].join(', ')}`,
+        });
       }
     }
     if (dependsOn(metric.name, metric.name, metrics, new Set())) {
@@ -181,11 +183,23 @@ function dependsOn(target: string, from: string, metrics: ReadonlyMap<string, Me
 function buildModel(spec: SemanticModelSpec, file: string, path: string, problems: ConfigProblem[]): SemanticModel {
   const table = /^\s*ref\(\s*['"]([^'"]+)['"]\s*\)\s*$/.exec(spec.model)?.[1] ?? spec.model.trim();
   if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/.test(table)) {
-    problems.push({ file, path: `${path}.model`, message: 'model must name a table', value: spec.model, fix: "write ref('orders') or a table name such as orders or sales.orders" });
+    problems.push({
+      file,
+      path: `${path}.model`,
+      message: 'model must name a table',
+      value: spec.model,
+      fix: "write ref('orders') or a table name such as orders or sales.orders",
+    });
   }
   const entities: Entity[] = spec.entities.map((e, i) => {
     if (e.type === 'natural') {
-      problems.push({ file, path: `${path}.entities.${i}.type`, message: 'natural entities (slowly changing dimension joins) are not supported by dropkit', value: e.type, fix: 'use a primary, unique or foreign entity' });
+      problems.push({
+        file,
+        path: `${path}.entities.${i}.type`,
+        message: 'natural entities (slowly changing dimension joins) are not supported by dropkit',
+        value: e.type,
+        fix: 'use a primary, unique or foreign entity',
+      });
     }
     return { name: e.name, type: e.type, expr: exprText(e.expr, e.name) };
   });
@@ -198,12 +212,30 @@ function buildModel(spec: SemanticModelSpec, file: string, path: string, problem
     let grain: Granularity | undefined;
     if (d.type === 'time') {
       const g = d.type_params?.time_granularity;
-      if (!g) problems.push({ file, path: `${at}.type_params.time_granularity`, message: 'a time dimension needs its granularity', fix: 'add type_params: { time_granularity: day }' });
+      if (!g)
+        problems.push({
+          file,
+          path: `${at}.type_params.time_granularity`,
+          message: 'a time dimension needs its granularity',
+          fix: 'add type_params: { time_granularity: day }',
+        });
       else if (!(GRANULARITIES as readonly string[]).includes(g))
-        problems.push({ file, path: `${at}.type_params.time_granularity`, message: 'sub-daily granularities are not supported by dropkit', value: g, fix: `use one of: ${GRANULARITIES.join(', ')}` });
+        problems.push({
+          file,
+          path: `${at}.type_params.time_granularity`,
+          message: 'sub-daily granularities are not supported by dropkit',
+          value: g,
+          fix: `use one of: ${GRANULARITIES.join(', ')}`,
+        });
       else grain = g as Granularity;
     }
-    if (d.type_params?.validity_params) problems.push({ file, path: `${at}.type_params.validity_params`, message: 'validity_params (SCD type II) are not supported by dropkit', fix: 'remove validity_params' });
+    if (d.type_params?.validity_params)
+      problems.push({
+        file,
+        path: `${at}.type_params.validity_params`,
+        message: 'validity_params (SCD type II) are not supported by dropkit',
+        fix: 'remove validity_params',
+      });
     return { name: d.name, type: d.type, expr: exprText(d.expr, d.name), grain, description: d.description };
   });
   const measures: Measure[] = spec.measures.map((m, i) => buildMeasure(m, spec, dimensions, file, `${path}.measures.${i}`, problems));
@@ -212,16 +244,46 @@ function buildModel(spec: SemanticModelSpec, file: string, path: string, problem
 
 function buildMeasure(m: MeasureSpec, model: SemanticModelSpec, dimensions: Dimension[], file: string, at: string, problems: ConfigProblem[]): Measure {
   if (m.agg === 'percentile' || m.agg === 'median') {
-    problems.push({ file, path: `${at}.agg`, message: `${m.agg} is not supported by dropkit: DuckDB and Athena compute percentiles differently, so the two engines would deliver different numbers`, value: m.agg, fix: `use one of: ${SUPPORT.aggregations.join(', ')}` });
+    problems.push({
+      file,
+      path: `${at}.agg`,
+      message: `${m.agg} is not supported by dropkit: DuckDB and Athena compute percentiles differently, so the two engines would deliver different numbers`,
+      value: m.agg,
+      fix: `use one of: ${SUPPORT.aggregations.join(', ')}`,
+    });
   }
-  if (m.non_additive_dimension) problems.push({ file, path: `${at}.non_additive_dimension`, message: 'non_additive_dimension is not supported by dropkit', fix: 'remove it, or compute the snapshot in the model table' });
-  if (m.agg_params) problems.push({ file, path: `${at}.agg_params`, message: 'agg_params (percentile settings) are not supported by dropkit', fix: 'remove agg_params' });
+  if (m.non_additive_dimension)
+    problems.push({
+      file,
+      path: `${at}.non_additive_dimension`,
+      message: 'non_additive_dimension is not supported by dropkit',
+      fix: 'remove it, or compute the snapshot in the model table',
+    });
+  if (m.agg_params)
+    problems.push({ file, path: `${at}.agg_params`, message: 'agg_params (percentile settings) are not supported by dropkit', fix: 'remove agg_params' });
   const aggTime = m.agg_time_dimension ?? model.defaults?.agg_time_dimension;
   const timeDim = dimensions.find((d) => d.name === aggTime);
   if (!aggTime) {
-    problems.push({ file, path: `${at}.agg_time_dimension`, message: 'measure has no time dimension for metric_time', value: m.name, fix: `set agg_time_dimension on the measure, or defaults: { agg_time_dimension: <a time dimension> } on semantic model ${model.name}` });
+    problems.push({
+      file,
+      path: `${at}.agg_time_dimension`,
+      message: 'measure has no time dimension for metric_time',
+      value: m.name,
+      fix: `set agg_time_dimension on the measure, or defaults: { agg_time_dimension: <a time dimension> } on semantic model ${model.name}`,
+    });
   } else if (!timeDim || timeDim.type !== 'time') {
-    problems.push({ file, path: m.agg_time_dimension ? `${at}.agg_time_dimension` : 'defaults.agg_time_dimension', message: `agg_time_dimension must name a time dimension of semantic model ${model.name}`, value: aggTime, fix: `use one of: ${dimensions.filter((d) => d.type === 'time').map((d) => d.name).join(', ') || '(add a dimension with type: time)'}` });
+    problems.push({
+      file,
+      path: m.agg_time_dimension ? `${at}.agg_time_dimension` : 'defaults.agg_time_dimension',
+      message: `agg_time_dimension must name a time dimension of semantic model ${model.name}`,
+      value: aggTime,
+      fix: `use one of: ${
+        dimensions
+          .filter((d) => d.type === 'time')
+          .map((d) => d.name)
+          .join(', ') || '(add a dimension with type: time)'
+      }`,
+    });
   }
   const agg = m.agg === 'percentile' || m.agg === 'median' ? 'sum' : m.agg;
   return { name: m.name, model: model.name, agg, expr: exprText(m.expr, m.name), aggTimeDimension: aggTime ?? '', description: m.description };
@@ -238,15 +300,29 @@ const filters = (f: string | string[] | undefined): string[] => (f === undefined
 function metricRef(input: MetricInput, file: string, at: string, problems: ConfigProblem[]): MetricRef {
   if (typeof input === 'string') return { name: input, filters: [] };
   if (input.offset_window || input.offset_to_grain) {
-    problems.push({ file, path: `${at}.${input.offset_window ? 'offset_window' : 'offset_to_grain'}`, message: 'offset metrics (period over period) are not supported by dropkit', value: input.offset_window ?? input.offset_to_grain, fix: 'remove the offset, or deliver the periods as separate rows and compare downstream' });
+    problems.push({
+      file,
+      path: `${at}.${input.offset_window ? 'offset_window' : 'offset_to_grain'}`,
+      message: 'offset metrics (period over period) are not supported by dropkit',
+      value: input.offset_window ?? input.offset_to_grain,
+      fix: 'remove the offset, or deliver the periods as separate rows and compare downstream',
+    });
   }
   return { name: input.name, alias: input.alias, filters: filters(input.filter) };
 }
 
 function measureRef(input: MeasureInput, file: string, at: string, problems: ConfigProblem[]) {
   if (typeof input === 'string') return { name: input, filters: [] };
-  if (input.join_to_timespine) problems.push({ file, path: `${at}.join_to_timespine`, message: 'join_to_timespine is not supported by dropkit', value: true, fix: 'remove it: a day without rows is then absent rather than filled' });
-  if (input.alias) problems.push({ file, path: `${at}.alias`, message: 'measure aliases are not supported by dropkit', value: input.alias, fix: 'remove the alias' });
+  if (input.join_to_timespine)
+    problems.push({
+      file,
+      path: `${at}.join_to_timespine`,
+      message: 'join_to_timespine is not supported by dropkit',
+      value: true,
+      fix: 'remove it: a day without rows is then absent rather than filled',
+    });
+  if (input.alias)
+    problems.push({ file, path: `${at}.alias`, message: 'measure aliases are not supported by dropkit', value: input.alias, fix: 'remove the alias' });
   return { name: input.name, filters: filters(input.filter), fillNullsWith: input.fill_nulls_with };
 }
 
@@ -261,17 +337,35 @@ function buildMetric(spec: MetricSpec, file: string, path: string, measures: Rea
   const base = { name: spec.name, file, description: spec.description, label: spec.label, filters: filters(spec.filter) };
   const needMeasure = () => {
     if (!tp.measure) {
-      problems.push({ file, path: `${path}.type_params.measure`, message: `a ${spec.type} metric needs a measure`, fix: 'add type_params: { measure: <measure name> }' });
+      problems.push({
+        file,
+        path: `${path}.type_params.measure`,
+        message: `a ${spec.type} metric needs a measure`,
+        fix: 'add type_params: { measure: <measure name> }',
+      });
       return undefined;
     }
     const ref = measureRef(tp.measure, file, `${path}.type_params.measure`, problems);
     if (!measures.has(ref.name)) {
-      problems.push({ file, path: `${path}.type_params.measure`, message: 'unknown measure', value: ref.name, fix: `define measure ${ref.name} in a semantic model, or use one of: ${[...measures.keys()].join(', ')}` });
+      problems.push({
+        file,
+        path: `${path}.type_params.measure`,
+        message: 'unknown measure',
+        value: ref.name,
+        fix: `define measure ${ref.name} in a semantic model, or use one of: ${[...measures.keys()].join(', ')}`,
+      });
       return undefined;
     }
     return ref;
   };
-  if (spec.time_granularity) problems.push({ file, path: `${path}.time_granularity`, message: 'a default time_granularity per metric is not supported by dropkit', value: spec.time_granularity, fix: 'remove it and name the grain in the feed: group_by: [metric_time__month]' });
+  if (spec.time_granularity)
+    problems.push({
+      file,
+      path: `${path}.time_granularity`,
+      message: 'a default time_granularity per metric is not supported by dropkit',
+      value: spec.time_granularity,
+      fix: 'remove it and name the grain in the feed: group_by: [metric_time__month]',
+    });
   switch (spec.type) {
     case 'simple': {
       const measure = needMeasure();
@@ -280,7 +374,14 @@ function buildMetric(spec: MetricSpec, file: string, path: string, measures: Rea
     case 'cumulative': {
       const measure = needMeasure();
       const ctp = tp.cumulative_type_params;
-      if (ctp?.period_agg) problems.push({ file, path: `${path}.type_params.cumulative_type_params.period_agg`, message: 'period_agg is not supported by dropkit: a cumulative metric is delivered at the grain of its time dimension', value: ctp.period_agg, fix: 'remove period_agg and group by metric_time at the day grain' });
+      if (ctp?.period_agg)
+        problems.push({
+          file,
+          path: `${path}.type_params.cumulative_type_params.period_agg`,
+          message: 'period_agg is not supported by dropkit: a cumulative metric is delivered at the grain of its time dimension',
+          value: ctp.period_agg,
+          fix: 'remove period_agg and group by metric_time at the day grain',
+        });
       const windowText = ctp?.window ?? tp.window;
       const grainText = ctp?.grain_to_date ?? tp.grain_to_date;
       const windowAt = `${path}.type_params.${ctp?.window ? 'cumulative_type_params.' : ''}window`;
@@ -289,31 +390,65 @@ function buildMetric(spec: MetricSpec, file: string, path: string, measures: Rea
       let grainToDate: Granularity | undefined;
       if (windowText !== undefined) {
         window = parseWindow(windowText);
-        if (!window) problems.push({ file, path: windowAt, message: 'not a window', value: windowText, fix: 'write a count and a unit, e.g. "7 days", "2 weeks" or "1 month"' });
+        if (!window)
+          problems.push({
+            file,
+            path: windowAt,
+            message: 'not a window',
+            value: windowText,
+            fix: 'write a count and a unit, e.g. "7 days", "2 weeks" or "1 month"',
+          });
       }
       if (grainText !== undefined) {
         if ((GRANULARITIES as readonly string[]).includes(grainText)) grainToDate = grainText as Granularity;
         else problems.push({ file, path: grainAt, message: 'not a granularity', value: grainText, fix: `use one of: ${GRANULARITIES.join(', ')}` });
       }
-      if (windowText !== undefined && grainText !== undefined) problems.push({ file, path: grainAt, message: 'give window or grain_to_date, not both', fix: 'remove one of them' });
+      if (windowText !== undefined && grainText !== undefined)
+        problems.push({ file, path: grainAt, message: 'give window or grain_to_date, not both', fix: 'remove one of them' });
       return measure && { ...base, type: 'cumulative', measure, window, grainToDate };
     }
     case 'ratio': {
       if (!tp.numerator || !tp.denominator) {
-        problems.push({ file, path: `${path}.type_params.${tp.numerator ? 'denominator' : 'numerator'}`, message: 'a ratio metric needs a numerator and a denominator', fix: 'add type_params: { numerator: <metric>, denominator: <metric> }' });
+        problems.push({
+          file,
+          path: `${path}.type_params.${tp.numerator ? 'denominator' : 'numerator'}`,
+          message: 'a ratio metric needs a numerator and a denominator',
+          fix: 'add type_params: { numerator: <metric>, denominator: <metric> }',
+        });
         return undefined;
       }
-      return { ...base, type: 'ratio', numerator: metricRef(tp.numerator, file, `${path}.type_params.numerator`, problems), denominator: metricRef(tp.denominator, file, `${path}.type_params.denominator`, problems) };
+      return {
+        ...base,
+        type: 'ratio',
+        numerator: metricRef(tp.numerator, file, `${path}.type_params.numerator`, problems),
+        denominator: metricRef(tp.denominator, file, `${path}.type_params.denominator`, problems),
+      };
     }
     case 'derived': {
       if (tp.expr === undefined || !tp.metrics?.length) {
-        problems.push({ file, path: `${path}.type_params.${tp.expr === undefined ? 'expr' : 'metrics'}`, message: 'a derived metric needs expr and metrics', fix: 'add type_params: { expr: a - b, metrics: [a, b] }' });
+        problems.push({
+          file,
+          path: `${path}.type_params.${tp.expr === undefined ? 'expr' : 'metrics'}`,
+          message: 'a derived metric needs expr and metrics',
+          fix: 'add type_params: { expr: a - b, metrics: [a, b] }',
+        });
         return undefined;
       }
-      return { ...base, type: 'derived', expr: String(tp.expr), inputs: tp.metrics.map((m, k) => metricRef(m, file, `${path}.type_params.metrics.${k}`, problems)) };
+      return {
+        ...base,
+        type: 'derived',
+        expr: String(tp.expr),
+        inputs: tp.metrics.map((m, k) => metricRef(m, file, `${path}.type_params.metrics.${k}`, problems)),
+      };
     }
     case 'conversion':
-      problems.push({ file, path: `${path}.type`, message: 'conversion metrics are not supported by dropkit', value: spec.type, fix: `use one of: ${SUPPORT.metricTypes.join(', ')}` });
+      problems.push({
+        file,
+        path: `${path}.type`,
+        message: 'conversion metrics are not supported by dropkit',
+        value: spec.type,
+        fix: `use one of: ${SUPPORT.metricTypes.join(', ')}`,
+      });
       return undefined;
   }
 }
@@ -323,9 +458,23 @@ function issues(file: string, raw: unknown, list: readonly z.core.$ZodIssue[]): 
     const path = issue.path.map(String);
     let value: unknown = raw;
     for (const p of path) value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[p] : undefined;
-    if (issue.code === 'unrecognized_keys') return { file, path: path.join('.'), message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`, fix: 'remove it or correct its spelling (see the dbt semantic layer docs for the fields)' };
-    if (issue.code === 'invalid_value') return { file, path: path.join('.'), message: 'not an allowed value', value, fix: `use one of: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` };
-    if (issue.code === 'invalid_type' && value === undefined) return { file, path: path.join('.'), message: 'required field is missing', fix: `add ${path[path.length - 1]}: (${issue.expected})` };
+    if (issue.code === 'unrecognized_keys')
+      return {
+        file,
+        path: path.join('.'),
+        message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`,
+        fix: 'remove it or correct its spelling (see the dbt semantic layer docs for the fields)',
+      };
+    if (issue.code === 'invalid_value')
+      return {
+        file,
+        path: path.join('.'),
+        message: 'not an allowed value',
+        value,
+        fix: `use one of: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`,
+      };
+    if (issue.code === 'invalid_type' && value === undefined)
+      return { file, path: path.join('.'), message: 'required field is missing', fix: `add ${path[path.length - 1]}: (${issue.expected})` };
     return { file, path: path.join('.'), message: issue.message, value };
   });
 }

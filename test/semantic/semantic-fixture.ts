@@ -60,7 +60,8 @@ export function normaliseValue(v: unknown): string | number | null {
   if (typeof v === 'number') return Math.round(v * 1e6) / 1e6;
   if (typeof v === 'string' && /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(v)) return Math.round(Number(v) * 1e6) / 1e6;
   if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}/.test(v)) return v.replace('T', ' ').slice(0, 19);
-  if (typeof v === 'object' && 'micros' in (v as object)) return new Date(Number((v as { micros: bigint }).micros / 1000n)).toISOString().replace('.000Z', '').replace('T', ' ');
+  if (typeof v === 'object' && 'micros' in (v as object))
+    return new Date(Number((v as { micros: bigint }).micros / 1000n)).toISOString().replace('.000Z', '').replace('T', ' ');
   return String(v);
 }
 

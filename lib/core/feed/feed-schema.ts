@@ -167,7 +167,9 @@ export const selectSchema = z
     where: z
       .union([z.string().min(1), z.array(z.string().min(1))])
       .optional()
-      .meta({ description: "Filter before aggregation, MetricFlow style: \"{{ Dimension('order__status') }} = 'paid'\"; $partner_id and feed parameters are bound" }),
+      .meta({
+        description: "Filter before aggregation, MetricFlow style: \"{{ Dimension('order__status') }} = 'paid'\"; $partner_id and feed parameters are bound",
+      }),
   })
   .meta({ description: "Metrics and dimensions of the semantic layer instead of a SQL file; the slot's data interval applies to metric_time" });
 
