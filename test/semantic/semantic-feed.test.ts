@@ -107,6 +107,14 @@ describe('a feed that selects metrics', () => {
     expect(outcome.status).toBe('delivered');
     const manifest = await readJson(store, outcome.manifestKey!);
     expect(manifestProblems(manifest)).toEqual([]);
+    // The schema holds the block to its shape: a column without its definition is refused.
+    const broken = { ...manifest, semantics: { columns: [{ column: 'x', kind: 'measure', name: 'x' }] } };
+    expect(manifestProblems(broken)).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining("must have required property 'definition'"),
+        expect.stringContaining('must be equal to one of the allowed values'),
+      ]),
+    );
     expect(manifest.semantics.columns.find((c: { column: string }) => c.column === 'gross_sales')).toEqual({
       column: 'gross_sales',
       kind: 'metric',
