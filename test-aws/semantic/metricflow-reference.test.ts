@@ -108,6 +108,13 @@ const ALL_CASES: Case[] = [
   },
   { name: 'no group-by: one row', metrics: ['orders', 'aov', 'net_orders'], groupBy: [], where: PAID, days: ['2024-02-01', '2024-02-29'] },
   {
+    name: 'an entity as a group-by and a time-dimension filter',
+    metrics: ['orders', 'gross_sales'],
+    groupBy: ['customer'],
+    where: "{{ TimeDimension('order__ordered_at', 'day') }} >= '2024-02-03'",
+    days: ['2024-02-01', '2024-02-04'],
+  },
+  {
     name: "a per-partner feed's selection with $partner_id",
     metrics: ['gross_sales', 'orders', 'aov'],
     groupBy: ['metric_time__day'],
