@@ -139,3 +139,17 @@ export type SemanticModelSpec = z.output<typeof semanticModelSchema>;
 export type MetricSpec = z.output<typeof metricSchema>;
 export type MetricInput = z.output<typeof metricInputSchema>;
 export type MeasureInput = z.output<typeof measureInputSchema>;
+
+/** A feed's `semantics` (FeedDefinition) as bundled for the Lambdas, checked again at cold start. */
+export const feedSemanticsSchema = z.strictObject({
+  metrics: z.array(z.string()),
+  columns: z.array(
+    z.strictObject({
+      column: z.string(),
+      kind: z.enum(['metric', 'dimension', 'entity']),
+      name: z.string(),
+      description: z.string().optional(),
+      definition: z.string(),
+    }),
+  ),
+});
