@@ -1,9 +1,17 @@
+import { describeMetric } from './compile';
 import type { Metric, SemanticLayer } from './semantic-layer';
 
 /** A feed as far as metric usage goes: its name and the metrics its selection names. */
 export interface MetricConsumer {
   readonly feed: string;
   readonly metrics: readonly string[];
+}
+
+/** The feeds that select metrics, as consumers of the semantic layer. */
+export function metricConsumers(
+  feeds: readonly { readonly spec: { readonly name: string }; readonly semantics?: { readonly metrics: readonly string[] } }[],
+): MetricConsumer[] {
+  return feeds.filter((f) => f.semantics).map((f) => ({ feed: f.spec.name, metrics: f.semantics!.metrics }));
 }
 
 /** The metrics a metric stands on, itself included (a ratio's numerator and denominator, a derived metric's inputs). */
@@ -32,4 +40,30 @@ export function metricUsage(layer: SemanticLayer, consumers: readonly MetricCons
 /** Metrics no feed delivers: candidates to retire, or feeds still to write. */
 export function unusedMetrics(layer: SemanticLayer, consumers: readonly MetricConsumer[]): string[] {
   return [...metricUsage(layer, consumers)].filter(([, feeds]) => feeds.length === 0).map(([name]) => name);
+}
+
+/** A metric as a feed's page in the report shows it: its definition and every feed that serves it. */
+export interface MetricCard {
+  readonly name: string;
+  readonly description?: string;
+  readonly definition: string;
+  readonly servedBy: readonly string[];
+}
+
+/** Per feed that selects metrics, a card for each metric it selects. */
+export function metricCards(layer: SemanticLayer, consumers: readonly MetricConsumer[]): Record<string, MetricCard[]> {
+  const usage = metricUsage(layer, consumers);
+  const cards: Record<string, MetricCard[]> = {};
+  for (const c of consumers) {
+    cards[c.feed] = c.metrics.map((name) => {
+      const m = layer.metrics.get(name)!;
+      return {
+        name,
+        ...(m.description ? { description: m.description } : {}),
+        definition: describeMetric(m, layer),
+        servedBy: (usage.get(name) ?? []).map((u) => u.feed),
+      };
+    });
+  }
+  return cards;
 }

@@ -174,6 +174,30 @@ describe('a feed that selects metrics', () => {
   });
 });
 
+describe('the report', () => {
+  it("shows on a metric feed's page each metric's definition and every feed that serves it", async () => {
+    const second = KPIS.replace('name: kpis', 'name: kpis_weekly')
+      .replace('[gross_sales, orders, aov, sales_7d]', '[aov]')
+      .replace('[metric_time__day, customer__country]', '[metric_time__week]');
+    const p = await shopProject({ 'feeds/kpis.yaml': KPIS, 'feeds/kpis_weekly.yaml': second });
+    try {
+      const out = join(p.dir, 'report');
+      const r = await dropkit(['report', '--project', p.dir, '--out', out, '--at', '2024-02-02T00:00:00Z']);
+      expect(r.code).toBe(0);
+      const page = readFileSync(join(out, 'feeds', 'kpis.html'), 'utf8');
+      expect(page).toContain('<h2>Metrics</h2>');
+      expect(page).toMatch(
+        /<code>aov<\/code><br>Average order value, gross sales over orders\.<\/td><td><code>gross_sales \/ orders<\/code><\/td><td><a href="kpis\.html">kpis<\/a>, <a href="kpis_weekly\.html">kpis_weekly<\/a><\/td>/,
+      );
+      // gross_sales is selected by kpis and reached by kpis_weekly through aov: both change with it.
+      expect(page).toMatch(/<code>gross_sales<\/code>.*<a href="kpis\.html">kpis<\/a>, <a href="kpis_weekly\.html">kpis_weekly<\/a>/);
+      expect(readFileSync(join(out, 'feeds', 'kpis_weekly.html'), 'utf8')).not.toContain('gross_sales</code><br>');
+    } finally {
+      p.cleanup();
+    }
+  });
+});
+
 describe('dropkit check refuses what the semantic layer cannot compile', () => {
   it('names file, field, value and fix for each unsupported MetricFlow feature', async () => {
     const p = await shopProject({

@@ -4,7 +4,7 @@ import { deadlineFor } from '../../core/sla';
 import { nextSlot } from '../../core/slots';
 import { UsageError } from '../../core/errors';
 import { loadProject, Project } from '../../project/load-project';
-import { metricUsage, unusedMetrics } from '../../semantic/metric-usage';
+import { metricConsumers, metricUsage, unusedMetrics } from '../../semantic/metric-usage';
 import { parseCommandArgs, parseTimeArg, projectOption } from '../args';
 import { EXIT } from '../exit-codes';
 
@@ -76,7 +76,7 @@ export async function checkCommand(args: string[]): Promise<number> {
   return EXIT.ok;
 }
 
-const consumers = (project: Project) => project.feeds.filter((f) => f.semantics).map((f) => ({ feed: f.spec.name, metrics: f.semantics!.metrics }));
+const consumers = (project: Project) => metricConsumers(project.feeds);
 
 function impactReport(project: Project, metric: string, json: boolean): number {
   const layer = project.semantic;
