@@ -223,6 +223,9 @@ export function describeMetric(metric: Metric, layer: SemanticLayer): string {
 }
 const refText = (r: MetricRef) => `${r.name}${r.alias ? ` as ${r.alias}` : ''}${r.filters.length ? ` (where ${r.filters.join(' and ')})` : ''}`;
 
+/** A time column at a grain, in the dialect being rendered. */
+type TimeSql = (grain: Granularity, column: string) => string;
+
 interface Join {
   readonly alias: string;
   readonly model: SemanticModel;
@@ -237,13 +240,15 @@ class LeafScope {
     private readonly layer: SemanticLayer,
     readonly measure: Measure,
     private readonly field: string,
+    /** How a time column reads at a grain: the dialect's truncation (planning only resolves names). */
+    private readonly time: TimeSql = (grain, column) => `date_trunc('${grain}', ${column})`,
   ) {
     this.model = layer.models.get(measure.model)!;
   }
 
   resolveAll(groupBy: readonly GroupKey[], filters: readonly string[]): void {
-    for (const g of groupBy) if (g.ref.kind !== 'metric_time') this.keyColumn(g, (s) => s);
-    for (const f of filters) this.renderFilter(f, (s) => s);
+    for (const g of groupBy) if (g.ref.kind !== 'metric_time') this.keyColumn(g);
+    for (const f of filters) this.renderFilter(f);
   }
 
   /** Where a dimension lives: this model (through its own primary/unique entity) or one join away. */
@@ -290,7 +295,7 @@ class LeafScope {
   }
 
   /** The SQL of a group-by key other than metric_time. */
-  keyColumn(g: GroupKey, timeKey: (expr: string) => string): string {
+  keyColumn(g: GroupKey): string {
     const ref = g.ref;
     if (ref.kind === 'metric_time') throw new Error('metric_time is placed by the caller');
     if (ref.kind === 'entity') {
@@ -304,10 +309,10 @@ class LeafScope {
         );
       return `m0.${q(entityColumn(e.name))}`;
     }
-    return this.dimensionSql(ref.entity, ref.dimension, ref.grain, g.column, timeKey);
+    return this.dimensionSql(ref.entity, ref.dimension, ref.grain, g.column);
   }
 
-  dimensionSql(entity: string, dimension: string, grain: Granularity | undefined, asked: string, timeKey: (expr: string) => string): string {
+  dimensionSql(entity: string, dimension: string, grain: Granularity | undefined, asked: string): string {
     const found = this.findDimension(entity, dimension, asked);
     const col = `${found.alias}.${q(dimensionColumn(found.dimension.name))}`;
     if (found.dimension.type !== 'time') {
@@ -323,11 +328,11 @@ class LeafScope {
         `use __${found.dimension.grain} or a coarser grain`,
       );
     }
-    return timeKey(`${g}\u0000${col}`);
+    return this.time(g, col);
   }
 
   /** Replaces each {{ Dimension('x__y') }}, {{ TimeDimension('x__y', 'grain') }}, {{ Entity('x') }} with its column. */
-  renderFilter(filter: string, timeKey: (expr: string) => string, metricTime?: (grain: Granularity) => string): string {
+  renderFilter(filter: string): string {
     return filter.replace(/\{\{(.*?)\}\}/gs, (whole, inner: string) => {
       const m = /^\s*(Dimension|TimeDimension|Entity)\(\s*['"]([a-z0-9_]+)['"]\s*(?:,\s*['"]([a-z]+)['"]\s*)?\)(?:\.grain\(\s*['"]([a-z]+)['"]\s*\))?\s*$/.exec(
         inner,
@@ -344,16 +349,15 @@ class LeafScope {
       const grain = grainArg ?? grainCall;
       if (grain !== undefined && !isGrain(grain))
         throw new SemanticQueryError(this.field, `${grain} is not a granularity`, filter, `use one of: ${GRANULARITIES.join(', ')}`);
-      if (fn === 'Entity') return this.keyColumn({ column: ref!, ref: { kind: 'entity', entity: ref! } }, timeKey);
+      if (fn === 'Entity') return this.keyColumn({ column: ref!, ref: { kind: 'entity', entity: ref! } });
       const parsed = parseGroupBy(ref!, this.field);
       if (parsed.kind === 'metric_time') {
         const g = (grain as Granularity | undefined) ?? parsed.grain;
-        if (metricTime) return metricTime(g);
-        return timeKey(`${g}\u0000m0.${q(dimensionColumn(this.measure.aggTimeDimension))}`);
+        return this.time(g, `m0.${q(dimensionColumn(this.measure.aggTimeDimension))}`);
       }
       if (parsed.kind === 'entity')
         throw new SemanticQueryError(this.field, `${fn}('${ref}') names an entity`, filter, `use {{ Entity('${ref}') }} or entity__dimension`);
-      return this.dimensionSql(parsed.entity, parsed.dimension, (grain as Granularity | undefined) ?? parsed.grain, ref!, timeKey);
+      return this.dimensionSql(parsed.entity, parsed.dimension, (grain as Granularity | undefined) ?? parsed.grain, ref!);
     });
   }
 
@@ -420,18 +424,15 @@ export interface CompileOptions {
 /** Renders the plan as one SELECT in the dialect. */
 export function renderPlan(layer: SemanticLayer, plan: SemanticPlan, d: SemanticDialect, options: CompileOptions = {}): string {
   const windowed = options.window !== false;
-  const time = (expr: string) => {
-    const [grain, col] = expr.split('\u0000') as [Granularity, string];
-    return d.toTimestamp(d.dateTrunc(grain, col));
-  };
+  const time: TimeSql = (grain, col) => d.toTimestamp(d.dateTrunc(grain, col));
   const ctes: string[] = [];
   const keyCols = plan.groupBy.map((g) => d.quoteIdent(g.column));
   for (const leaf of plan.leaves) {
-    const scope = new LeafScope(layer, leaf.measure, 'select');
+    const scope = new LeafScope(layer, leaf.measure, 'select', time);
     const rawTime = `m0.${d.quoteIdent(dimensionColumn(leaf.measure.aggTimeDimension))}`;
     const value = `m0.${d.quoteIdent(measureColumn(leaf.measure.name))}`;
-    const keys = plan.groupBy.map((g) => ({ g, sql: g.ref.kind === 'metric_time' ? time(`${g.ref.grain}\u0000${rawTime}`) : scope.keyColumn(g, time) }));
-    const filters = leaf.filters.map((f) => `(${scope.renderFilter(f, time)})`);
+    const keys = plan.groupBy.map((g) => ({ g, sql: g.ref.kind === 'metric_time' ? time(g.ref.grain, rawTime) : scope.keyColumn(g) }));
+    const filters = leaf.filters.map((f) => `(${scope.renderFilter(f)})`);
     const ws = '$window_start';
     const we = '$window_end';
     if (!leaf.cumulative) {
