@@ -19,6 +19,7 @@ import { systemClock } from '../lib/ports/clock';
 import type { Notifier } from '../lib/ports/notifier';
 import type { QueryEngine } from '../lib/ports/query-engine';
 import { zodProblems } from '../lib/project/zod-problems';
+import { feedSemanticsSchema } from '../lib/semantic/semantic-schema';
 import { once } from './handler-kit';
 import { tracer } from './observability';
 
@@ -102,6 +103,7 @@ const bundledFeed = z.strictObject({
   spec: z.unknown(),
   sql: z.strictObject({ duckdb: z.string(), athena: z.string() }),
   sqlFiles: z.strictObject({ duckdb: z.string(), athena: z.string() }),
+  semantics: feedSemanticsSchema.optional(),
   eventBridgeCron: z.string(),
 });
 const bundledFeeds = z.strictObject({ feeds: z.array(bundledFeed) });

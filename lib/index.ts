@@ -23,6 +23,7 @@ export * from './core/notices/events';
 export * from './core/schedule-words';
 export * from './core/feed/feed-schema';
 export * from './core/feed/feed-definition';
+export * from './semantic';
 export type { CheckDefinition, CheckResult, CompiledCheck, Outcome, Severity } from './core/checks/check-types';
 export { CHECK_TYPES, checkSchema } from './core/checks/registry';
 export * from './core/csv/csv-writer';

@@ -14,8 +14,9 @@ import { EXIT, exitCodeFor } from './exit-codes';
 const HELP = `dropkit — scheduled SQL extracts delivered as validated, versioned file drops
 
 Usage:
-  dropkit check [--project DIR]
-      Validate every feed; print each feed's next slots and deadlines.
+  dropkit check [--project DIR] [--impact METRIC]
+      Validate every feed; print each feed's next slots and deadlines, and the semantic layer's
+      metrics that no feed serves. --impact METRIC lists the feeds that change with that metric.
   dropkit run FEED|--all [--project DIR] [--slot ISO] [--partner ID] [--rerun] [--out DIR] [--json]
       Run one slot (default: the latest slot that is due) through stage, validate, render,
       publish and notify. Per-partner feeds run for every partner unless --partner is given.

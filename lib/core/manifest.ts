@@ -1,3 +1,4 @@
+import type { ColumnSemantics } from '../semantic/compile';
 import type { CheckResult } from './checks/check-types';
 import type { ColumnSchema } from '../ports/query-engine';
 
@@ -72,6 +73,8 @@ export interface Manifest {
     readonly formulas?: 'keep' | 'neutralize';
   } | null;
   readonly validation: { readonly status: ValidationStatus; readonly checks: readonly CheckResult[] };
+  /** For a feed written as a metric selection: per column, the metric or dimension and its definition. */
+  readonly semantics?: { readonly columns: readonly ColumnSemantics[] };
   readonly toolkitVersion: string;
 }
 

@@ -8,6 +8,9 @@ import type { FeedDefinition } from '../core/feed/feed-definition';
 import { isValidTimeZone } from '../core/slots';
 import { referencedParameters, scanParameters } from '../core/sql-parameters';
 import type { LocalSource } from '../adapters/duckdb/duckdb-engine';
+import { compileMetricQuery, SemanticQueryError } from '../semantic/compile';
+import { DIALECTS } from '../semantic/dialect';
+import { buildSemanticLayer, SemanticFile, SemanticLayer } from '../semantic/semantic-layer';
 import { sourceMatchesAFile } from './source-files';
 import { zodProblems } from './zod-problems';
 
@@ -22,6 +25,8 @@ export interface Project {
   readonly sources: Readonly<Record<string, LocalSource>>;
   /** Absolute path of the local store folder. */
   readonly outputDir: string;
+  /** The semantic layer (dbt MetricFlow YAML), when the project has one. */
+  readonly semantic?: SemanticLayer;
 }
 
 /**
@@ -69,6 +74,7 @@ export function loadProject(projectDir: string, options: LoadProjectOptions = {}
     }
   }
 
+  const semantic = spec ? loadSemantic(dir, spec, problems) : undefined;
   const feedsDir = join(dir, spec?.feeds ?? 'feeds');
   const feeds: FeedDefinition[] = [];
   if (spec && !existsSync(feedsDir)) {
@@ -78,7 +84,7 @@ export function loadProject(projectDir: string, options: LoadProjectOptions = {}
       .filter((f) => /\.ya?ml$/.test(f))
       .sort();
     for (const f of files) {
-      const feed = loadFeed(join(feedsDir, f), dir, problems);
+      const feed = loadFeed(join(feedsDir, f), dir, problems, semantic);
       if (feed) feeds.push(feed);
     }
     if (files.length === 0)
@@ -86,7 +92,70 @@ export function loadProject(projectDir: string, options: LoadProjectOptions = {}
   }
   problems.push(...duplicateNames(feeds));
   if (problems.length) throw new ConfigError(problems);
-  return { dir, spec: spec!, feeds, sources, outputDir: resolve(dir, spec!.output) };
+  return { dir, spec: spec!, feeds, sources, outputDir: resolve(dir, spec!.output), ...(semantic ? { semantic } : {}) };
+}
+
+/** Folders of a dbt project that hold dbt's output or packages, never the project's own YAML. */
+const SKIPPED_DIRS = new Set(['target', 'dbt_packages', 'logs', 'node_modules']);
+
+/**
+ * Reads the semantic layer: every YAML file under `semantic.path` (default `semantic/`, used when
+ * it exists), so the models/ folder of a dbt project works as it is.
+ */
+function loadSemantic(dir: string, spec: ProjectFile, problems: ConfigProblem[]): SemanticLayer | undefined {
+  const root = join(dir, spec.semantic?.path ?? 'semantic');
+  if (!existsSync(root) || !statSync(root).isDirectory()) {
+    if (spec.semantic)
+      problems.push({
+        file: PROJECT_FILE,
+        path: 'semantic.path',
+        message: 'semantic layer folder not found',
+        value: spec.semantic.path,
+        fix: 'create the folder with your semantic_models/metrics YAML, or correct the path',
+      });
+    return undefined;
+  }
+  const files: SemanticFile[] = [];
+  const walk = (folder: string) => {
+    for (const entry of readdirSync(folder, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (entry.name.startsWith('.') || SKIPPED_DIRS.has(entry.name)) continue;
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (/\.ya?ml$/.test(entry.name)) {
+        const file = relative(dir, path);
+        const raw = readYaml(path, file, problems);
+        if (raw !== null && typeof raw === 'object' && ('semantic_models' in raw || 'metrics' in raw)) files.push({ file, raw });
+      }
+    }
+  };
+  walk(root);
+  const built = buildSemanticLayer(files);
+  problems.push(...built.problems);
+  return built.problems.length ? undefined : built.layer;
+}
+
+/** Compiles a feed's metric selection for both engines; the SQL then runs like any feed's. */
+function compileSelect(file: string, spec: FeedFile, semantic: SemanticLayer | undefined, problems: ConfigProblem[]) {
+  const select = spec.select!;
+  if (!semantic) {
+    problems.push({
+      file,
+      path: 'select',
+      message: 'the feed selects metrics but the project has no semantic layer',
+      fix: 'put dbt semantic_models/metrics YAML in the semantic/ folder, or set semantic: { path } in dropkit.yaml',
+    });
+    return undefined;
+  }
+  try {
+    const query = { metrics: select.metrics, groupBy: select.group_by, where: select.where };
+    const duckdb = compileMetricQuery(semantic, query, DIALECTS.duckdb);
+    const athena = compileMetricQuery(semantic, query, DIALECTS.athena);
+    return { sql: { duckdb: duckdb.sql, athena: athena.sql }, semantics: { metrics: [...select.metrics], columns: duckdb.plan.columns } };
+  } catch (e) {
+    if (!(e instanceof SemanticQueryError)) throw e;
+    problems.push({ file, path: e.field, message: e.message, value: e.value, fix: e.fix });
+    return undefined;
+  }
 }
 
 function readYaml(path: string, file: string, problems: ConfigProblem[]): unknown {
@@ -124,7 +193,7 @@ function readYaml(path: string, file: string, problems: ConfigProblem[]): unknow
 /** Alias expansions allowed per file: enough for any sane reuse of a block, far from a bomb. */
 const MAX_ALIAS_COUNT = 100;
 
-function loadFeed(path: string, projectDir: string, problems: ConfigProblem[]): FeedDefinition | undefined {
+function loadFeed(path: string, projectDir: string, problems: ConfigProblem[], semantic: SemanticLayer | undefined): FeedDefinition | undefined {
   const file = relative(projectDir, path);
   const raw = readYaml(path, file, problems);
   if (raw === undefined) return undefined;
@@ -152,6 +221,16 @@ function loadFeed(path: string, projectDir: string, problems: ConfigProblem[]): 
     });
   }
   problems.push(...partnerProblems(file, spec));
+  if (spec.select) {
+    const compiled = compileSelect(file, spec, semantic, problems);
+    if (compiled) {
+      // One where clause feeds both engines' SQL: its parameters are checked once.
+      problems.push(...parameterProblems(compiled.sql.duckdb, 'select.where', 'select.where', file, spec));
+      problems.push(...parameterPlacement(compiled.sql.athena, 'the compiled selection', file, true));
+    }
+    if (problems.length > before || !compiled) return undefined;
+    return { file, spec, sql: compiled.sql, sqlFiles: { duckdb: SELECT_SQL_FILE, athena: SELECT_SQL_FILE }, semantics: compiled.semantics, eventBridgeCron };
+  }
   const sql = readSql(path, file, spec, problems);
   if (problems.length > before || !sql) return undefined;
   return { file, spec, sql: sql.text, sqlFiles: sql.files, eventBridgeCron };
@@ -190,8 +269,6 @@ function readSql(path: string, file: string, spec: FeedFile, problems: ConfigPro
     athena: spec.query?.athena ? join(dirname(path), spec.query.athena) : common,
   };
   const text = { duckdb: '', athena: '' };
-  const known = new Set<string>([...BUILTIN_PARAMETERS, ...Object.keys(spec.parameters ?? {})]);
-  for (const p of spec.partners) for (const k of Object.keys(p.parameters ?? {})) known.add(k);
   let ok = true;
   const shared = files.duckdb === files.athena;
   for (const engine of ['duckdb', 'athena'] as const) {
@@ -224,27 +301,9 @@ function readSql(path: string, file: string, spec: FeedFile, problems: ConfigPro
       });
       ok = false;
     }
-    for (const name of referencedParameters(text[engine])) {
-      if (!known.has(name)) {
-        problems.push({
-          file,
-          path: 'parameters',
-          message: `${relative(dirname(path), sqlPath)} uses $${name}, which is not defined`,
-          value: name,
-          fix: `define ${name} under parameters:, or use one of $${[...known].join(', $')}`,
-        });
-        ok = false;
-      } else if (name === 'partner_id' && spec.delivery !== 'per-partner') {
-        problems.push({
-          file,
-          path: 'delivery',
-          message: `${relative(dirname(path), sqlPath)} uses $partner_id but delivery is shared`,
-          value: spec.delivery,
-          fix: 'set delivery: per-partner so each partner gets its own drop',
-        });
-        ok = false;
-      }
-    }
+    const parameterIssues = parameterProblems(text[engine], relative(dirname(path), sqlPath), 'parameters', file, spec);
+    problems.push(...parameterIssues);
+    if (parameterIssues.length) ok = false;
   }
   for (const engine of shared ? (['duckdb'] as const) : (['duckdb', 'athena'] as const)) {
     const problemsHere = parameterPlacement(text[engine], relative(dirname(path), files[engine]), file, engine === 'athena' || shared);
@@ -252,6 +311,36 @@ function readSql(path: string, file: string, spec: FeedFile, problems: ConfigPro
     if (problemsHere.length) ok = false;
   }
   return ok ? { text, files: { duckdb: relative(dirname(path), files.duckdb), athena: relative(dirname(path), files.athena) } } : undefined;
+}
+
+/** What `dropkit check` shows as the SQL file of a feed written as a metric selection. */
+export const SELECT_SQL_FILE = '(compiled from select:)';
+
+/** Each `$name` the SQL uses must be bound: built in, or defined by the feed or a partner. */
+function parameterProblems(sql: string, sqlLabel: string, field: string, file: string, spec: FeedFile): ConfigProblem[] {
+  const known = new Set<string>([...BUILTIN_PARAMETERS, ...Object.keys(spec.parameters ?? {})]);
+  for (const p of spec.partners) for (const k of Object.keys(p.parameters ?? {})) known.add(k);
+  const problems: ConfigProblem[] = [];
+  for (const name of referencedParameters(sql)) {
+    if (!known.has(name)) {
+      problems.push({
+        file,
+        path: field,
+        message: `${sqlLabel} uses $${name}, which is not defined`,
+        value: name,
+        fix: `define ${name} under parameters:, or use one of $${[...known].join(', $')}`,
+      });
+    } else if (name === 'partner_id' && spec.delivery !== 'per-partner') {
+      problems.push({
+        file,
+        path: 'delivery',
+        message: `${sqlLabel} uses $partner_id but delivery is shared`,
+        value: spec.delivery,
+        fix: 'set delivery: per-partner so each partner gets its own drop',
+      });
+    }
+  }
+  return problems;
 }
 
 /**

@@ -5,6 +5,7 @@ import { scheduleInWords, slaInWords } from '../core/schedule-words';
 import { deliveryRecord } from '../core/sla-watch/delivery-record';
 import type { SlaState, SlotStatus } from '../core/sla-watch/slot-state';
 import type { ObjectStore } from '../ports/object-store';
+import type { MetricCard } from '../semantic/metric-usage';
 
 /** Everything the report shows, as plain JSON: the renderers are pure functions of it. */
 export interface ReportData {
@@ -59,6 +60,8 @@ export interface FeedReport {
   readonly checks: readonly { readonly name: string; readonly type: string; readonly severity: string; readonly settings: string }[];
   /** Newest delivered drops first (at most 10). */
   readonly drops: readonly ReportSlot[];
+  /** For a feed written as a metric selection: its metrics, their definitions and the feeds serving each. */
+  readonly metrics?: readonly MetricCard[];
 }
 
 export interface ReportRequest {
@@ -69,6 +72,8 @@ export interface ReportRequest {
   readonly now: Date;
   /** Days of history shown (default 30). */
   readonly days?: number;
+  /** Metric cards per feed name, for the feeds that select metrics. */
+  readonly metrics?: Readonly<Record<string, readonly MetricCard[]>>;
 }
 
 function checkSettings(check: Record<string, unknown>): string {
@@ -156,6 +161,7 @@ export async function buildReportData(request: ReportRequest, store: ObjectStore
         .filter((s) => s.manifest !== null)
         .reverse()
         .slice(0, 10),
+      ...(request.metrics?.[f.name] ? { metrics: request.metrics[f.name] } : {}),
     });
   }
   return { project: request.project, generatedAt: request.now.toISOString(), window: { from: from.toISOString(), to: request.now.toISOString() }, feeds };

@@ -2,16 +2,28 @@ import { DateTime } from 'luxon';
 import { parseCron } from '../../core/cron';
 import { deadlineFor } from '../../core/sla';
 import { nextSlot } from '../../core/slots';
-import { loadProject } from '../../project/load-project';
+import { UsageError } from '../../core/errors';
+import { loadProject, Project } from '../../project/load-project';
+import { metricConsumers, metricUsage, unusedMetrics } from '../../semantic/metric-usage';
 import { parseCommandArgs, parseTimeArg, projectOption } from '../args';
 import { EXIT } from '../exit-codes';
 
 const SLOTS_SHOWN = 3;
 
-/** `dropkit check`: validates every feed (all problems at once) and shows the next slots and deadlines. */
+/**
+ * `dropkit check`: validates every feed (all problems at once) and shows the next slots and
+ * deadlines; with a semantic layer, the metrics no feed serves. `--impact METRIC` lists the feeds
+ * whose output changes when that metric's definition changes.
+ */
 export async function checkCommand(args: string[]): Promise<number> {
-  const { values } = parseCommandArgs('check', args, { ...projectOption, now: { type: 'string' }, json: { type: 'boolean', default: false } });
+  const { values } = parseCommandArgs('check', args, {
+    ...projectOption,
+    now: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    impact: { type: 'string' },
+  });
   const project = loadProject(values.project);
+  if (values.impact !== undefined) return impactReport(project, values.impact, values.json);
   const now = values.now ? parseTimeArg('--now', values.now) : new Date();
   const feeds = project.feeds.map((feed) => {
     const { schedule, sla } = feed.spec;
@@ -41,11 +53,17 @@ export async function checkCommand(args: string[]): Promise<number> {
       nextSlots: slots,
     };
   });
+  const semantic = project.semantic ? { metrics: project.semantic.metrics.size, unused: unusedMetrics(project.semantic, consumers(project)) } : undefined;
   if (values.json) {
-    process.stdout.write(JSON.stringify({ status: 'valid', project: project.spec.name, feeds }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ status: 'valid', project: project.spec.name, feeds, ...(semantic ? { semantic } : {}) }, null, 2) + '\n');
     return EXIT.ok;
   }
   const out: string[] = [`✓ ${project.spec.name}: ${feeds.length} feed${feeds.length === 1 ? '' : 's'} valid`];
+  if (semantic) {
+    out.push(
+      `  semantic layer: ${semantic.metrics} metrics; ${semantic.unused.length ? `used by no feed: ${semantic.unused.join(', ')}` : 'every one served by a feed'}`,
+    );
+  }
   for (const f of feeds) {
     out.push('', `${f.name}  (${f.file})`);
     out.push(`  schedule  ${f.cron} in ${f.timezone}  →  EventBridge ${f.eventBridge}`);
@@ -55,6 +73,28 @@ export async function checkCommand(args: string[]): Promise<number> {
     for (const s of f.nextSlots) out.push(`  slot ${s.local}  (${s.slot})  due by ${s.deadlineLocal}`);
   }
   process.stdout.write(out.join('\n') + '\n');
+  return EXIT.ok;
+}
+
+const consumers = (project: Project) => metricConsumers(project.feeds);
+
+function impactReport(project: Project, metric: string, json: boolean): number {
+  const layer = project.semantic;
+  if (!layer)
+    throw new UsageError(`--impact needs a semantic layer, and ${project.spec.name} has none: put dbt semantic_models/metrics YAML in its semantic/ folder`);
+  if (!layer.metrics.has(metric)) throw new UsageError(`--impact ${metric}: no such metric; the metrics are ${[...layer.metrics.keys()].sort().join(', ')}`);
+  const feeds = metricUsage(layer, consumers(project)).get(metric) ?? [];
+  if (json) {
+    process.stdout.write(JSON.stringify({ metric, feeds }, null, 2) + '\n');
+    return EXIT.ok;
+  }
+  const lines = feeds.length
+    ? [
+        `${feeds.length} feed${feeds.length === 1 ? '' : 's'} would change if ${metric} changed:`,
+        ...feeds.map((f) => `  ${f.feed}${f.via === metric ? '' : `  (through ${f.via})`}`),
+      ]
+    : [`no feed serves ${metric}: changing it changes no drop`];
+  process.stdout.write(lines.join('\n') + '\n');
   return EXIT.ok;
 }
 

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { UsageError } from '../../core/errors';
 import { loadProject } from '../../project/load-project';
+import { metricCards, metricConsumers } from '../../semantic/metric-usage';
 import { feedPagePath, renderFeedPage, renderIndex } from '../../report/pages';
 import { buildReportData } from '../../report/report-data';
 import { parseCommandArgs, parseTimeArg, projectOption } from '../args';
@@ -39,6 +40,7 @@ export async function reportCommand(args: string[]): Promise<number> {
       exceptDates: project.spec.calendar?.exceptDates ?? [],
       now: clock.now(),
       days,
+      ...(project.semantic ? { metrics: metricCards(project.semantic, metricConsumers(project.feeds)) } : {}),
     },
     store,
   );

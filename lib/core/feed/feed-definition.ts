@@ -1,3 +1,4 @@
+import type { ColumnSemantics } from '../../semantic/compile';
 import type { FeedFile } from './feed-schema';
 
 /**
@@ -10,6 +11,11 @@ export interface FeedDefinition {
   readonly spec: FeedFile;
   readonly sql: { readonly duckdb: string; readonly athena: string };
   readonly sqlFiles: { readonly duckdb: string; readonly athena: string };
+  /**
+   * For a feed written as a metric selection (`select:`): what each column is, and the metrics it
+   * serves. Its SQL above is compiled from the semantic layer.
+   */
+  readonly semantics?: { readonly metrics: readonly string[]; readonly columns: readonly ColumnSemantics[] };
   /** The schedule as EventBridge Scheduler will run it. */
   readonly eventBridgeCron: string;
 }

@@ -166,6 +166,23 @@ export const partnerSchema = z.strictObject({
   notify: z.array(notifyTargetSchema).optional(),
 });
 
+/** A metric selection over the project's semantic layer (dbt MetricFlow YAML), instead of SQL. */
+export const selectSchema = z
+  .strictObject({
+    metrics: z.array(z.string().min(1)).min(1).meta({ description: 'Metric names of the semantic layer, one column each' }),
+    group_by: z
+      .array(z.string().min(1))
+      .default([])
+      .meta({ description: 'metric_time__<grain> (day, week, month, quarter, year) and entity__dimension names, e.g. customer__country' }),
+    where: z
+      .union([z.string().min(1), z.array(z.string().min(1))])
+      .optional()
+      .meta({
+        description: "Filter before aggregation, MetricFlow style: \"{{ Dimension('order__status') }} = 'paid'\"; $partner_id and feed parameters are bound",
+      }),
+  })
+  .meta({ description: "Metrics and dimensions of the semantic layer instead of a SQL file; the slot's data interval applies to metric_time" });
+
 export const feedSchema = z
   .strictObject({
     name: z.string().regex(FEED_NAME, { error: 'feed names are lower-case letters, digits, _ and -, starting with a letter' }),
@@ -181,6 +198,7 @@ export const feedSchema = z
       })
       .optional()
       .meta({ description: 'Default: <feed file name>.sql beside the feed file' }),
+    select: selectSchema.optional(),
     parameters: parameters.optional(),
     orderBy: z.array(z.string().min(1)).min(1).optional().meta({
       description:
@@ -206,6 +224,11 @@ export const feedSchema = z
       .strictObject({ days: z.number().int().positive().meta({ description: 'Drops older than this are deleted; the latest is always kept' }) })
       .optional(),
   })
+  .refine((f) => f.select === undefined || f.query === undefined, {
+    error: 'give either select (metrics of the semantic layer) or query (SQL files), not both',
+    path: ['select'],
+    params: { fix: 'remove query: a feed with select gets its SQL compiled from the semantic layer' },
+  })
   .meta({ title: 'dropkit feed', description: 'One feed: a query, a schedule, an SLA, formats, checks and consumers' });
 
 export const sourceSchema = z.union([
@@ -223,6 +246,12 @@ export const projectSchema = z
     sources: z.record(z.string().regex(/^[a-z_][a-z0-9_]*$/, { error: 'source names are SQL identifiers in lower_snake_case' }), sourceSchema).default({}),
     output: z.string().default('out').meta({ description: 'Local store folder for drops, relative to the project file' }),
     calendar: calendarSchema.optional().meta({ description: 'Dates on which no drop of any feed is due (e.g. public holidays)' }),
+    semantic: z
+      .strictObject({
+        path: z.string().default('semantic').meta({ description: 'Folder of dbt semantic layer YAML (semantic_models, metrics), or a dbt project folder' }),
+      })
+      .optional()
+      .meta({ description: 'Where the semantic layer is; default: the semantic/ folder, if there is one' }),
     prefix: z
       .string()
       .regex(/^([a-z0-9][a-z0-9_-]*(\/[a-z0-9][a-z0-9_-]*)*)?$/, { error: 'a key prefix like "drops" or "exchange/v1"' })
@@ -239,4 +268,5 @@ export type WebhookTarget = z.output<typeof webhookTargetSchema>;
 export type Partner = z.output<typeof partnerSchema>;
 export type CalendarSpec = z.output<typeof calendarSchema>;
 export type ProjectFile = z.output<typeof projectSchema>;
+export type SelectSpec = z.output<typeof selectSchema>;
 export type ParameterValue = z.output<typeof parameterValue>;
