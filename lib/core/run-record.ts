@@ -27,6 +27,16 @@ export interface RunRecord {
   readonly validation: { readonly status: ValidationStatus; readonly checks: readonly CheckResult[] } | null;
   /** Key of the manifest, once delivered. */
   readonly manifest: string | null;
+  /**
+   * The delivery as its manifest told it (set once delivered). Kept here because retention deletes
+   * manifests and run records stay: the SLA record of an expired slot is read from this.
+   */
+  readonly delivery?: {
+    readonly expectedBy: string;
+    readonly deliveredAt: string;
+    readonly latenessSeconds: number;
+    readonly status: 'MET' | 'LATE';
+  };
   readonly rowCount: number | null;
   /** Whether the delivered notice went out (once sent it is never sent again, but by `dropkit notify`). */
   readonly noticeSent: boolean;

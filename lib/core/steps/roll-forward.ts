@@ -106,6 +106,12 @@ async function markDelivered(
     error: null,
     validation: existing?.validation ?? manifest.validation,
     manifest: manifestKey,
+    delivery: {
+      expectedBy: manifest.sla.expectedBy,
+      deliveredAt: manifest.sla.deliveredAt,
+      latenessSeconds: manifest.sla.latenessSeconds,
+      status: manifest.sla.status,
+    },
     rowCount: manifest.rowCount,
     noticeSent: existing?.noticeSent ?? false,
     notifications: existing?.notifications ?? [],
