@@ -114,6 +114,7 @@ async function markDelivered(
     },
     rowCount: manifest.rowCount,
     noticeSent: existing?.noticeSent ?? false,
+    ...(existing?.notice ? { notice: existing.notice } : {}),
     notifications: existing?.notifications ?? [],
     pending: [...pending],
   };
