@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { pidNamespaceId } from '../runner/process-identity';
 import { join, resolve } from 'node:path';
 import { DuckDbEngine } from '../adapters/duckdb/duckdb-engine';
 import { LocalLinkSigner } from '../adapters/local/local-link-signer';
@@ -81,7 +82,7 @@ export function localContext(project: Project, options: LocalContextOptions) {
     consumers: consumersFor,
     // The CLI prints a failed run itself; the outbox keeps the event for whoever watches it.
     operators: operatorNotifiers({ storeRoot, console: false }),
-    lease: { ttlSeconds: DEFAULT_LEASE_TTL_SECONDS, host: hostname(), pid: process.pid, isAlive: processAlive },
+    lease: { ttlSeconds: DEFAULT_LEASE_TTL_SECONDS, host: hostname(), pid: process.pid, pidNamespace: pidNamespaceId(), isAlive: processAlive },
     newAttemptId: () => randomBytes(6).toString('hex'),
     openEngine,
     removeLeftovers: () => removeDeadLeftovers(workDir, store instanceof LocalStore ? store : undefined, processAlive),
