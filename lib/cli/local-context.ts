@@ -69,9 +69,9 @@ export function localContext(project: Project, options: LocalContextOptions) {
     if (!consumers.has(key)) consumers.set(key, consumerNotifiers(feed, partner, { storeRoot, console: options.console }));
     return consumers.get(key)!;
   };
-  const openEngine = async (): Promise<QueryEngine> => {
+  const openEngine = async (scope?: { readonly stagingPrefix: string }): Promise<QueryEngine> => {
     if (athena) return athenaEngine(athena, store, remote!.url);
-    return DuckDbEngine.open({ store, sources: project.sources, workDir, prefix: project.spec.prefix });
+    return DuckDbEngine.open({ store, sources: project.sources, workDir, prefix: project.spec.prefix, stagingPrefix: scope?.stagingPrefix });
   };
   const deps: RunDeps = {
     store,

@@ -27,7 +27,14 @@ export function localDeps(project: Project, options: { now?: string; store?: Obj
     operators: operatorNotifiers({ storeRoot: project.outputDir, console: false }),
     lease: { ttlSeconds: 3600, host: hostname(), pid: process.pid, pidNamespace: pidNamespaceId(), isAlive: processAlive },
     newAttemptId: () => randomBytes(6).toString('hex'),
-    openEngine: () => DuckDbEngine.open({ store, sources: project.sources, workDir: join(project.outputDir, '_work'), prefix: project.spec.prefix }),
+    openEngine: (scope) =>
+      DuckDbEngine.open({
+        store,
+        sources: project.sources,
+        workDir: join(project.outputDir, '_work'),
+        prefix: project.spec.prefix,
+        stagingPrefix: scope?.stagingPrefix,
+      }),
   };
 }
 

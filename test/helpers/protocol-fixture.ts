@@ -87,9 +87,9 @@ export function depsIn(dir: string, options: RunInOptions = {}): { deps: RunDeps
   const deps: RunDeps = {
     ...base,
     lease: { ...base.lease, pid: dead.has(process.pid) ? process.ppid : process.pid, isAlive: (pid) => !dead.has(pid) && processAlive(pid) },
-    openEngine: async () => {
+    openEngine: async (scope) => {
       await options.beforeEngine?.();
-      const engine = await base.openEngine();
+      const engine = await base.openEngine(scope);
       return wrap ? wrap(engine) : engine;
     },
     newAttemptId: options.newAttemptId ?? base.newAttemptId,
