@@ -203,6 +203,10 @@ export const sourceSchema = z.union([
   z.strictObject({
     path: z.string(),
     format: z.enum(['csv', 'parquet']).optional(),
+    outsideProject: z
+      .boolean()
+      .optional()
+      .meta({ description: 'Allow a glob rooted outside the project folder: feed SQL may then read every file under that root' }),
   }),
 ]);
 
