@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { pidNamespaceId } from '../runner/process-identity';
+import { pidNamespaceId, processAlive } from '../adapters/local/process-identity';
 import { join, resolve } from 'node:path';
 import { DuckDbEngine } from '../adapters/duckdb/duckdb-engine';
 import { LocalLinkSigner } from '../adapters/local/local-link-signer';
@@ -34,15 +34,7 @@ export interface LocalContextOptions {
   readonly stagingDatabase?: string;
 }
 
-/** Whether a process on this machine is still running (a lease or scratch folder of a dead one can go). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { processAlive };
 
 /**
  * Wires a command: by default the embedded pair (DuckDB over the project's sources, a local

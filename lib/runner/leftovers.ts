@@ -2,12 +2,13 @@ import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LocalStore } from '../adapters/local/local-store';
 
-/** A temp file untouched this long belongs to a writer that died. */
+/** A temp file untouched this long belongs to a writer that died (one named after a dead process goes at once). */
 const STALE_TEMP_MS = 15 * 60_000;
 
 /**
  * What runs that died leave on this machine: an engine's scratch folder (named after its process
- * id) and the store's half-written temp files. Removed by the next run; live ones stay.
+ * id), the store's half-written temp files and lock files, and the folders they leave empty.
+ * Removed by the next run; live ones stay.
  */
 export async function removeDeadLeftovers(
   workDir: string,
@@ -25,9 +26,9 @@ export async function removeDeadLeftovers(
       removed.push(join(workDir, name));
     }
   }
-  for (const temp of store ? await store.staleTempFiles(now - STALE_TEMP_MS) : []) {
-    await rm(temp, { force: true });
-    removed.push(temp);
+  for (const file of store ? await store.deadWriterFiles(now - STALE_TEMP_MS, isAlive) : []) {
+    await store!.removeLeftover(file);
+    removed.push(file);
   }
   return removed;
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { LocalStore } from '../../lib/adapters/local/local-store';
 import { isHeld, Lease } from '../../lib/core/lease';
 import { processAlive } from '../../lib/cli/local-context';
-import { pidNamespaceId } from '../../lib/runner/process-identity';
+import { pidNamespaceId } from '../../lib/adapters/local/process-identity';
 import { hostname } from 'node:os';
 import type { LatestPointer, Manifest } from '../../lib/core/manifest';
 import { manifestProblems } from '../../lib/core/manifest-schema';

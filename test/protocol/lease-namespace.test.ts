@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalStore } from '../../lib/adapters/local/local-store';
 import { acquireLease, LeaseOptions } from '../../lib/core/lease';
-import { pidNamespaceId } from '../../lib/runner/process-identity';
+import { pidNamespaceId } from '../../lib/adapters/local/process-identity';
 
 const KEY = '_leases/daily/slot=20240116T060000Z.json';
 const NOW = new Date('2024-01-16T07:00:00Z');
