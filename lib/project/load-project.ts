@@ -104,8 +104,19 @@ export function loadProject(projectDir: string, options: LoadProjectOptions = {}
       problems.push({ file: relative(dir, feedsDir) || '.', path: '', message: 'no feed files (*.yaml) found', fix: 'add one YAML file per feed' });
   }
   problems.push(...duplicateNames(feeds));
+  const outputDir = spec ? resolve(dir, spec.output) : undefined;
+  // Runs write every drop, lease and record under it: a file there fails every command that writes.
+  if (outputDir && existsSync(outputDir) && !statSync(outputDir).isDirectory()) {
+    problems.push({
+      file: PROJECT_FILE,
+      path: 'output',
+      message: 'names a file, not a folder: the store is a folder',
+      value: spec!.output,
+      fix: 'point output at a folder (it is created if missing), e.g. out',
+    });
+  }
   if (problems.length) throw new ConfigError(problems);
-  return { dir, spec: spec!, feeds, sources, outputDir: resolve(dir, spec!.output) };
+  return { dir, spec: spec!, feeds, sources, outputDir: outputDir! };
 }
 
 /** Whether `path` is `folder` or inside it. */
