@@ -33,7 +33,7 @@ describe('what a killed writer left in the store', () => {
   });
   afterAll(() => base.cleanup());
 
-  it("the next run removes a dead writer's fresh temp files, their emptied folders and its lock files at once, and leaves a live or foreign writer's alone", async () => {
+  it("the next run removes a dead writer's fresh temp files, their emptied folders, its lock files and engine folder at once, and leaves a live or foreign writer's alone", async () => {
     const dir = base.copy();
     const local = localStoreOf(dir);
     const dead = await deadPid();
@@ -41,14 +41,17 @@ describe('what a killed writer left in the store', () => {
     const deadTemp = put(join(stagingFolder, `.tmp-${dead}-${ns()}-0123456789abcdef`));
     const deadLock = put(join(local.root, '_leases/daily/slot=20240115T060000Z.json.lock'), `${dead}-${ns()}-0011223344556677`);
     const liveTemp = put(join(local.root, `_staging/live/.tmp-${writerTag()}-fedcba9876543210`));
+    const deadScratch = put(join(local.root, `_work/duckdb-${dead}-${ns()}-AbC123/engine.duckdb`));
+    const foreignScratch = put(join(local.root, `_work/duckdb-${dead}-${ns() === 'ffffffff' ? 'eeeeeeee' : 'ffffffff'}-AbC123/engine.duckdb`));
     const foreignTemp = put(join(local.root, `_staging/foreign/.tmp-${dead}-${ns() === 'ffffffff' ? 'eeeeeeee' : 'ffffffff'}-aaaaaaaaaaaaaaaa`));
 
     // The next run, as `dropkit run` wires it.
     const { deps } = localContext(loadProject(dir), { console: false, now: NOW });
     expect((await runSlot({ feed: 'daily', partner: null, slot: new Date(SLOT_16) }, deps)).status).toBe('delivered');
-    expect([deadTemp, deadLock].filter(existsSync)).toEqual([]);
+    expect([deadTemp, deadLock, deadScratch].filter(existsSync)).toEqual([]);
     expect(existsSync(join(local.root, '_staging/daily-r1-killed'))).toBe(false);
-    expect([liveTemp, foreignTemp].filter(existsSync)).toEqual([liveTemp, foreignTemp]);
+    // Another container's engine folder (its pid names nothing here) stays, as do live and foreign temp files.
+    expect([liveTemp, foreignTemp, foreignScratch].filter(existsSync)).toEqual([liveTemp, foreignTemp, foreignScratch]);
   });
 
   it('a conditional write does not wait for a lock whose writer died: it breaks it at once', async () => {

@@ -22,6 +22,7 @@ import type {
   Statement,
 } from '../../ports/query-engine';
 import { csvCopySql, csvDeclineReason } from './duckdb-csv';
+import { writerTag } from '../local/process-identity';
 import { canonicalText, quoteIdent, sqlString, toNumber } from './duckdb-sql';
 import { localFiles, LocalFiles } from './local-files';
 
@@ -83,8 +84,9 @@ export class DuckDbEngine implements QueryEngine {
   static async open(options: DuckDbEngineOptions): Promise<DuckDbEngine> {
     const parent = options.workDir ?? tmpdir();
     await mkdir(parent, { recursive: true });
-    // The process id in the name lets the next run tell a dead engine's folder from a live one's.
-    const workDir = await mkdtemp(join(parent, `duckdb-${process.pid}-`));
+    // The process id and its PID namespace in the name let the next run tell a dead engine's folder
+    // from a live one's, and leave alone a folder of another container sharing the store.
+    const workDir = await mkdtemp(join(parent, `duckdb-${writerTag()}-`));
     const files = localFiles(options.store, workDir, options.prefix, options.stagingPrefix);
     // No extension downloads: everything needed (parquet, json, icu) is built in, and there may be no network.
     const config: Record<string, string> = { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' };
