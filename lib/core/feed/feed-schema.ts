@@ -42,11 +42,9 @@ const slaDuration = <T extends z.ZodType<string>>(schema: T) =>
 const parameterValue = z.union([z.string(), z.number(), z.boolean()]);
 const parameters = z
   .record(
-    z
-      .string()
-      .regex(PARAM_NAME, {
-        error: rule('parameter names are lower_snake_case', 'rename it in lower_snake_case, e.g. min_amount, and use that name as $min_amount in the SQL'),
-      }),
+    z.string().regex(PARAM_NAME, {
+      error: rule('parameter names are lower_snake_case', 'rename it in lower_snake_case, e.g. min_amount, and use that name as $min_amount in the SQL'),
+    }),
     parameterValue,
   )
   .refine((p) => !Object.keys(p).some((k) => (BUILTIN_PARAMETERS as readonly string[]).includes(k)), {
