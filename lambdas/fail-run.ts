@@ -10,7 +10,7 @@ import { CaughtError, FailRunEvent, stateKeys } from './step-events';
  * The target of every Catch: rolls the attempt back and tells the operators, or, if the manifest
  * was written before the failure, reports the run delivered (with the reference notify takes).
  */
-export function makeFailRunHandler(deps: () => Promise<Pick<LambdaDeps, 'store' | 'clock' | 'feeds' | 'operators' | 'engine'>>) {
+export function makeFailRunHandler(deps: () => Promise<Pick<LambdaDeps, 'store' | 'clock' | 'feeds' | 'operators' | 'engine' | 'lease'>>) {
   return stepHandler('fail-run', stateKeys, async (event: FailRunEvent) => {
     const state = requireField<FailRunEvent['state']>(event, 'state');
     const step = requireField<FailRunEvent['step']>(event, 'step');

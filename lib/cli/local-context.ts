@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { pidNamespaceId, processAlive } from '../adapters/local/process-identity';
 import { join, resolve } from 'node:path';
 import { DuckDbEngine } from '../adapters/duckdb/duckdb-engine';
 import { LocalLinkSigner } from '../adapters/local/local-link-signer';
@@ -33,15 +34,7 @@ export interface LocalContextOptions {
   readonly stagingDatabase?: string;
 }
 
-/** Whether a process on this machine is still running (a lease or scratch folder of a dead one can go). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { processAlive };
 
 /**
  * Wires a command: by default the embedded pair (DuckDB over the project's sources, a local
@@ -68,9 +61,9 @@ export function localContext(project: Project, options: LocalContextOptions) {
     if (!consumers.has(key)) consumers.set(key, consumerNotifiers(feed, partner, { storeRoot, console: options.console }));
     return consumers.get(key)!;
   };
-  const openEngine = async (): Promise<QueryEngine> => {
+  const openEngine = async (scope?: { readonly stagingPrefix: string }): Promise<QueryEngine> => {
     if (athena) return athenaEngine(athena, store, remote!.url);
-    return DuckDbEngine.open({ store, sources: project.sources, workDir, prefix: project.spec.prefix });
+    return DuckDbEngine.open({ store, sources: project.sources, workDir, prefix: project.spec.prefix, stagingPrefix: scope?.stagingPrefix });
   };
   const deps: RunDeps = {
     store,
@@ -81,7 +74,7 @@ export function localContext(project: Project, options: LocalContextOptions) {
     consumers: consumersFor,
     // The CLI prints a failed run itself; the outbox keeps the event for whoever watches it.
     operators: operatorNotifiers({ storeRoot, console: false }),
-    lease: { ttlSeconds: DEFAULT_LEASE_TTL_SECONDS, host: hostname(), pid: process.pid, isAlive: processAlive },
+    lease: { ttlSeconds: DEFAULT_LEASE_TTL_SECONDS, host: hostname(), pid: process.pid, pidNamespace: pidNamespaceId(), isAlive: processAlive },
     newAttemptId: () => randomBytes(6).toString('hex'),
     openEngine,
     removeLeftovers: () => removeDeadLeftovers(workDir, store instanceof LocalStore ? store : undefined, processAlive),

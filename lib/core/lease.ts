@@ -4,8 +4,8 @@ import { SlotBusyError } from './errors';
 /**
  * One attempt at a time owns a slot. The lease is an object in the store written with conditional
  * writes only (create-if-absent, replace-if-unchanged), so the same mechanism serves a local folder
- * and S3. A crashed holder cannot keep it forever: it expires, and on the holder's own machine a
- * dead process id frees it at once.
+ * and S3. A crashed holder cannot keep it forever: it expires, and where a process id provably
+ * means the same process (the same PID namespace of the same boot) a dead one frees it at once.
  */
 export interface Lease {
   readonly attemptId: string;
@@ -15,6 +15,11 @@ export interface Lease {
   /** Where the holder runs, so a holder on the same machine can be seen to be dead. */
   readonly host: string | null;
   readonly pid: number | null;
+  /**
+   * The PID namespace the pid belongs to (boot id + namespace inode on Linux): two containers that
+   * share a hostname (host networking) have different ones, so neither takes the other's pid for its own.
+   */
+  readonly pidNamespace?: string | null;
   readonly released: boolean;
 }
 
@@ -29,6 +34,8 @@ export interface LeaseOptions {
   readonly ttlSeconds: number;
   readonly host?: string | null;
   readonly pid?: number | null;
+  /** This process's PID namespace (see `Lease.pidNamespace`); without it no lease is freed early. */
+  readonly pidNamespace?: string | null;
   /** Tells whether a process on this host is alive (default: assume it is). */
   readonly isAlive?: (pid: number) => boolean;
 }
@@ -49,6 +56,7 @@ export async function acquireLease(
     expiresAt: new Date(now.getTime() + options.ttlSeconds * 1000).toISOString(),
     host: options.host ?? null,
     pid: options.pid ?? null,
+    pidNamespace: options.pidNamespace ?? null,
     released: false,
   });
   for (let tries = 0; tries < 5; tries++) {
@@ -129,11 +137,14 @@ async function releaseIfOurs(store: ObjectStore, key: string, attemptId: string)
 }
 
 /** Whether a lease still keeps others out. */
-export function isHeld(lease: Lease, now: Date, options: Pick<LeaseOptions, 'host' | 'isAlive'>): boolean {
+export function isHeld(lease: Lease, now: Date, options: Pick<LeaseOptions, 'host' | 'pidNamespace' | 'isAlive'>): boolean {
   if (lease.released) return false;
   if (Date.parse(lease.expiresAt) <= now.getTime()) return false;
-  // A holder on this machine whose process is gone will never finish: free at once.
-  if (lease.host && lease.host === options.host && lease.pid !== null && options.isAlive && !options.isAlive(lease.pid)) return false;
+  // A holder whose process is gone will never finish: free at once, but only when its pid provably
+  // names a process we can see (same host, same PID namespace of the same boot). A hostname alone
+  // proves nothing: containers on host networking share it, each with its own pids.
+  const samePidSpace = !!lease.host && lease.host === options.host && !!lease.pidNamespace && lease.pidNamespace === options.pidNamespace;
+  if (samePidSpace && lease.pid !== null && options.isAlive && !options.isAlive(lease.pid)) return false;
   return true;
 }
 

@@ -27,9 +27,24 @@ export interface RunRecord {
   readonly validation: { readonly status: ValidationStatus; readonly checks: readonly CheckResult[] } | null;
   /** Key of the manifest, once delivered. */
   readonly manifest: string | null;
+  /**
+   * The delivery as its manifest told it (set once delivered). Kept here because retention deletes
+   * manifests and run records stay: the SLA record of an expired slot is read from this.
+   */
+  readonly delivery?: {
+    readonly expectedBy: string;
+    readonly deliveredAt: string;
+    readonly latenessSeconds: number;
+    readonly status: 'MET' | 'LATE';
+  };
   readonly rowCount: number | null;
-  /** Whether the delivered notice went out (once sent it is never sent again, but by `dropkit notify`). */
+  /** Whether the delivered notice reached a target (once sent it is never sent again, but by `dropkit notify`). */
   readonly noticeSent: boolean;
+  /**
+   * The notice's intent, written before anything is sent: its time (every resend carries the same
+   * body) and, per event id, the targets that have it, so a repair sends only to the others.
+   */
+  readonly notice?: { readonly occurredAt: string; readonly sentTo: Readonly<Record<string, readonly string[]>> };
   readonly notifications: readonly NotifyOutcome[];
   /** Work after the commit point not done yet (pointer, retention, cleanup, notice): finished by the next run or `dropkit repair`. */
   readonly pending: readonly string[];

@@ -1,4 +1,5 @@
 import type { QueryParameter } from '../ports/query-engine';
+import { DUCKDB_LEXING, sqlTokens, SqlLexDialect, TRINO_LEXING } from './sql-text';
 
 /**
  * Feed SQL names its parameters `$name`. They are bound by the engine (DuckDB prepared-statement
@@ -6,8 +7,9 @@ import type { QueryParameter } from '../ports/query-engine';
  * parameters, in order, and only inside a WHERE clause, so `$name` is compiled to `?` with an
  * ordered list, and `dropkit check` reports a parameter Athena cannot take.
  *
- * The scanner skips string literals, quoted identifiers, comments and dollar-quoted strings
- * (`$$…$$`, `$tag$…$tag$`), so text that only looks like a parameter is left alone.
+ * The scanner is the one SQL lexer (`sqlTokens`): it skips string literals (E-strings with their
+ * backslash escapes too), quoted identifiers, comments and dollar-quoted strings, so text that
+ * only looks like a parameter is left alone.
  */
 
 /** One `$name`, `$1` or `?` found outside literals and comments. */
@@ -53,49 +55,15 @@ export function scanParameters(sql: string): ParameterUse[] {
   // One entry per open parenthesis level: the clause that level is in (null: not yet known).
   const clauses: (string | null)[] = [null];
   const inWhere = () => clauses.includes('WHERE');
-  let i = 0;
-  while (i < sql.length) {
-    const ch = sql[i];
-    const next = sql[i + 1];
-    if (ch === "'" || ch === '"' || ch === '`') {
-      i = skipQuoted(sql, i, ch);
-    } else if (ch === '-' && next === '-') {
-      const end = sql.indexOf('\n', i);
-      i = end === -1 ? sql.length : end + 1;
-    } else if (ch === '/' && next === '*') {
-      const end = sql.indexOf('*/', i + 2);
-      i = end === -1 ? sql.length : end + 2;
-    } else if (ch === '$') {
-      const dollarTag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i, i + 200));
-      const named = /^\$([A-Za-z_][A-Za-z0-9_]*)/.exec(sql.slice(i, i + 200));
-      const numbered = /^\$(\d+)/.exec(sql.slice(i, i + 50));
-      if (dollarTag) {
-        // A dollar-quoted string: skip to its closing tag.
-        const end = sql.indexOf(dollarTag[0], i + dollarTag[0].length);
-        i = end === -1 ? sql.length : end + dollarTag[0].length;
-      } else if (named) {
-        uses.push({ kind: 'named', name: named[1], offset: i, length: named[0].length, inWhere: inWhere() });
-        i += named[0].length;
-      } else if (numbered) {
-        uses.push({ kind: 'numbered', name: numbered[1], offset: i, length: numbered[0].length, inWhere: inWhere() });
-        i += numbered[0].length;
-      } else i++;
-    } else if (ch === '?') {
-      uses.push({ kind: 'positional', name: '?', offset: i, length: 1, inWhere: inWhere() });
-      i++;
-    } else if (ch === '(') {
-      clauses.push(null);
-      i++;
-    } else if (ch === ')') {
+  for (const t of sqlTokens(sql)) {
+    if (t.kind === 'named' || t.kind === 'numbered' || t.kind === 'positional') {
+      uses.push({ kind: t.kind, name: t.text, offset: t.offset, length: t.length, inWhere: inWhere() });
+    } else if (t.kind === 'open') clauses.push(null);
+    else if (t.kind === 'close') {
       if (clauses.length > 1) clauses.pop();
-      i++;
-    } else if (/[A-Za-z_]/.test(ch)) {
-      const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(sql.slice(i, i + 64))![0];
-      const upper = word.toUpperCase();
+    } else if (t.kind === 'word') {
+      const upper = t.text.toUpperCase();
       if (CLAUSES.has(upper)) clauses[clauses.length - 1] = upper;
-      i += word.length;
-    } else {
-      i++;
     }
   }
   return uses;
@@ -178,51 +146,22 @@ export function sqlLiteral(p: QueryParameter): string {
  * Literals, quoted names and comments are skipped, so text inside them does not count.
  */
 export function singleSelectProblem(sql: string): string | undefined {
+  // The same text must be safe as each engine reads it (they differ on E'…' strings and nested comments).
+  return selectProblemAs(sql, DUCKDB_LEXING) ?? selectProblemAs(sql, TRINO_LEXING);
+}
+
+function selectProblemAs(sql: string, dialect: SqlLexDialect): string | undefined {
   const body = sql.replace(/[\s;]+$/, '');
   let depth = 0;
-  let i = 0;
   let firstWord: string | undefined;
-  while (i < body.length) {
-    const ch = body[i];
-    const next = body[i + 1];
-    if (ch === "'" || ch === '"' || ch === '`') i = skipQuoted(body, i, ch);
-    else if (ch === '-' && next === '-') {
-      const end = body.indexOf('\n', i);
-      i = end === -1 ? body.length : end + 1;
-    } else if (ch === '/' && next === '*') {
-      const end = body.indexOf('*/', i + 2);
-      i = end === -1 ? body.length : end + 2;
-    } else if (ch === '$' && /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.test(body.slice(i, i + 200))) {
-      const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(body.slice(i, i + 200))![0];
-      const end = body.indexOf(tag, i + tag.length);
-      i = end === -1 ? body.length : end + tag.length;
-    } else if (ch === '(') {
-      depth++;
-      i++;
-    } else if (ch === ')') {
+  for (const t of sqlTokens(body, dialect)) {
+    if (t.kind === 'open') depth++;
+    else if (t.kind === 'close') {
       if (--depth < 0) return 'it closes a parenthesis it did not open';
-      i++;
-    } else if (ch === ';') {
-      return 'it holds more than one statement (a ";" before the end)';
-    } else if (/[A-Za-z_]/.test(ch)) {
-      const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(body.slice(i, i + 64))![0];
-      firstWord ??= word.toUpperCase();
-      i += word.length;
-    } else i++;
+    } else if (t.kind === 'semicolon') return 'it holds more than one statement (a ";" before the end)';
+    else if (t.kind === 'word') firstWord ??= t.text.toUpperCase();
   }
   if (depth !== 0) return 'it leaves a parenthesis open';
   if (firstWord !== 'SELECT' && firstWord !== 'WITH') return `it must be a SELECT (or WITH … SELECT), not ${firstWord ?? 'empty'}`;
   return undefined;
-}
-
-function skipQuoted(sql: string, start: number, quote: string): number {
-  let i = start + 1;
-  while (i < sql.length) {
-    if (sql[i] === quote) {
-      if (sql[i + 1] === quote)
-        i += 2; // doubled quote inside the literal
-      else return i + 1;
-    } else i++;
-  }
-  return i;
 }

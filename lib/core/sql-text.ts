@@ -11,3 +11,100 @@ export function toNumber(value: unknown): number | null {
   const n = Number(value);
   return Number.isFinite(n) ? n : null;
 }
+
+/** Where engines' lexers differ: DuckDB has E'…' strings and nested comments; Trino (Athena) neither. */
+export interface SqlLexDialect {
+  readonly escapeStrings: boolean;
+  readonly nestedComments: boolean;
+}
+export const DUCKDB_LEXING: SqlLexDialect = { escapeStrings: true, nestedComments: true };
+export const TRINO_LEXING: SqlLexDialect = { escapeStrings: false, nestedComments: false };
+
+/** A token of SQL text that can matter to a security decision; literals, quoted names and comments are consumed, not returned. */
+export interface SqlToken {
+  readonly kind: 'word' | 'named' | 'numbered' | 'positional' | 'open' | 'close' | 'semicolon';
+  /** The word, parameter name or number; the punctuation itself. */
+  readonly text: string;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/**
+ * The one lexer behind every decision dropkit takes on SQL text (where parameters are, whether a
+ * check is one SELECT that stays inside its wrapper). It follows DuckDB's (PostgreSQL's) lexer,
+ * and is tested against DuckDB's own statement splitter: `'…'` with `''` doubled; `E'…'`, where a
+ * backslash escapes the next character (`E'\''` is one quote); `"…"` names; `$tag$…$tag$`
+ * strings; `--` comments to the end of the line and `/* … *\/` comments, which nest. A literal or
+ * comment left open runs to the end (the engine refuses such text anyway).
+ */
+export function* sqlTokens(sql: string, dialect: SqlLexDialect = DUCKDB_LEXING): Generator<SqlToken> {
+  let i = 0;
+  const n = sql.length;
+  while (i < n) {
+    const ch = sql[i];
+    const next = sql[i + 1];
+    if (ch === "'") i = endOfQuoted(sql, i, "'", false);
+    else if (ch === '"') i = endOfQuoted(sql, i, '"', false);
+    else if (dialect.escapeStrings && (ch === 'E' || ch === 'e') && next === "'" && !/[A-Za-z0-9_$]/.test(sql[i - 1] ?? ''))
+      i = endOfQuoted(sql, i + 1, "'", true);
+    else if (ch === '-' && next === '-') {
+      const end = sql.indexOf('\n', i);
+      i = end === -1 ? n : end + 1;
+    } else if (ch === '/' && next === '*') i = endOfBlockComment(sql, i, dialect.nestedComments);
+    else if (ch === '$') {
+      const head = sql.slice(i, i + 200);
+      const dollarTag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(head);
+      const named = /^\$([A-Za-z_][A-Za-z0-9_]*)/.exec(head);
+      const numbered = /^\$(\d+)/.exec(head);
+      if (dollarTag) {
+        const end = sql.indexOf(dollarTag[0], i + dollarTag[0].length);
+        i = end === -1 ? n : end + dollarTag[0].length;
+      } else if (named) {
+        yield { kind: 'named', text: named[1], offset: i, length: named[0].length };
+        i += named[0].length;
+      } else if (numbered) {
+        yield { kind: 'numbered', text: numbered[1], offset: i, length: numbered[0].length };
+        i += numbered[0].length;
+      } else i++;
+    } else if (ch === '?') {
+      yield { kind: 'positional', text: '?', offset: i, length: 1 };
+      i++;
+    } else if (ch === '(' || ch === ')' || ch === ';') {
+      yield { kind: ch === '(' ? 'open' : ch === ')' ? 'close' : 'semicolon', text: ch, offset: i, length: 1 };
+      i++;
+    } else if (/[A-Za-z_]/.test(ch)) {
+      const word = /^[A-Za-z_][A-Za-z0-9_$]*/.exec(sql.slice(i, i + 256))![0];
+      yield { kind: 'word', text: word, offset: i, length: word.length };
+      i += word.length;
+    } else i++;
+  }
+}
+
+/** Past the closing quote of a quoted text starting at `start` (doubled quotes inside; backslash escapes in E-strings). */
+function endOfQuoted(sql: string, start: number, quote: string, backslashEscapes: boolean): number {
+  let i = start + 1;
+  while (i < sql.length) {
+    if (backslashEscapes && sql[i] === '\\') i += 2;
+    else if (sql[i] === quote) {
+      if (sql[i + 1] === quote) i += 2;
+      else return i + 1;
+    } else i++;
+  }
+  return sql.length;
+}
+
+/** Past the end of a block comment starting at `start`; comments nest, as in DuckDB. */
+function endOfBlockComment(sql: string, start: number, nested: boolean): number {
+  let depth = 0;
+  let i = start;
+  while (i < sql.length) {
+    if (sql[i] === '/' && sql[i + 1] === '*' && (nested || depth === 0)) {
+      depth++;
+      i += 2;
+    } else if (sql[i] === '*' && sql[i + 1] === '/') {
+      i += 2;
+      if (--depth === 0) return i;
+    } else i++;
+  }
+  return sql.length;
+}

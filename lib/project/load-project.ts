@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { isMap, parseDocument } from 'yaml';
 import { CronError, parseCron, toEventBridgeCron } from '../core/cron';
@@ -11,7 +11,7 @@ import type { LocalSource } from '../adapters/duckdb/duckdb-engine';
 import { compileMetricQuery, SemanticQueryError } from '../semantic/compile';
 import { DIALECTS } from '../semantic/dialect';
 import { buildSemanticLayer, SemanticFile, SemanticLayer } from '../semantic/semantic-layer';
-import { sourceMatchesAFile } from './source-files';
+import { globRootOf, isGlob, matchingFiles } from './source-files';
 import { zodProblems } from './zod-problems';
 
 export const PROJECT_FILE = 'dropkit.yaml';
@@ -62,15 +62,34 @@ export function loadProject(projectDir: string, options: LoadProjectOptions = {}
     const abs = isAbsolute(path) ? path : join(dir, path);
     const format = (typeof source === 'string' ? undefined : source.format) ?? (/\.parquet$/i.test(path) ? 'parquet' : 'csv');
     sources[name] = { path: abs, format };
-    // The engine would only find out when a run opens it: say so at check time.
-    if (options.localSources !== false && !sourceMatchesAFile(abs)) {
-      problems.push({
-        file: PROJECT_FILE,
-        path: typeof source === 'string' ? `sources.${name}` : `sources.${name}.path`,
-        message: 'no file matches this source',
-        value: path,
-        fix: `create the file or correct the path (relative to ${PROJECT_FILE}); a glob such as data/*.parquet must match at least one file`,
-      });
+    const at = { file: PROJECT_FILE, path: typeof source === 'string' ? `sources.${name}` : `sources.${name}.path`, value: path };
+    // What a local engine would be allowed to read, and would only find out when a run opens it: said at check time.
+    if (options.localSources !== false) {
+      const reach = sourceReachProblem(abs, dir, spec ? resolve(dir, spec.output) : undefined, typeof source !== 'string' && source.outsideProject === true);
+      if (reach) {
+        problems.push({ ...at, ...reach });
+        continue;
+      }
+      const files = matchingFiles(abs);
+      if (files.length === 0) {
+        problems.push({
+          ...at,
+          message: 'no file matches this source',
+          fix: `create the file or correct the path (relative to ${PROJECT_FILE}); a glob such as data/*.parquet must match at least one file`,
+        });
+      }
+      // DuckDB follows a file symlink and refuses a target outside the folders it may read.
+      const escaping = isGlob(abs) ? files.filter((f) => !within(realpathSync(globRootOf(abs)), realpathSync(f))) : [];
+      if (escaping.length) {
+        problems.push({
+          ...at,
+          message: `matches ${escaping.length} symlink(s) to files outside ${relative(dir, globRootOf(abs)) || '.'} (${escaping
+            .slice(0, 3)
+            .map((f) => `${relative(dir, f)} → ${realpathSync(f)}`)
+            .join(', ')}): the engine may not read them, so every feed of the project would fail at start`,
+          fix: 'copy the files into the folder, or declare where they really are as a source of their own',
+        });
+      }
     }
   }
 
@@ -91,8 +110,19 @@ export function loadProject(projectDir: string, options: LoadProjectOptions = {}
       problems.push({ file: relative(dir, feedsDir) || '.', path: '', message: 'no feed files (*.yaml) found', fix: 'add one YAML file per feed' });
   }
   problems.push(...duplicateNames(feeds));
+  const outputDir = spec ? resolve(dir, spec.output) : undefined;
+  // Runs write every drop, lease and record under it: a file there fails every command that writes.
+  if (outputDir && existsSync(outputDir) && !statSync(outputDir).isDirectory()) {
+    problems.push({
+      file: PROJECT_FILE,
+      path: 'output',
+      message: 'names a file, not a folder: the store is a folder',
+      value: spec!.output,
+      fix: 'point output at a folder (it is created if missing), e.g. out',
+    });
+  }
   if (problems.length) throw new ConfigError(problems);
-  return { dir, spec: spec!, feeds, sources, outputDir: resolve(dir, spec!.output), ...(semantic ? { semantic } : {}) };
+  return { dir, spec: spec!, feeds, sources, outputDir: outputDir!, ...(semantic ? { semantic } : {}) };
 }
 
 /** Folders of a dbt project that hold dbt's output or packages, never the project's own YAML. */
@@ -156,6 +186,40 @@ function compileSelect(file: string, spec: FeedFile, semantic: SemanticLayer | u
     problems.push({ file, path: e.field, message: e.message, value: e.value, fix: e.fix });
     return undefined;
   }
+}
+
+/** Whether `path` is `folder` or inside it. */
+function within(folder: string, path: string): boolean {
+  const rel = relative(folder, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+/**
+ * Sources must not reach the store (a glob rooted at or above it would let feed SQL read every
+ * feed's drops, staging and outbox), and a glob rooted outside the project must say so on purpose:
+ * the engine lets feed SQL read everything under a glob's root.
+ */
+function sourceReachProblem(
+  abs: string,
+  projectDir: string,
+  outputDir: string | undefined,
+  outsideProject: boolean,
+): Pick<ConfigProblem, 'message' | 'fix'> | undefined {
+  const glob = isGlob(abs);
+  const root = glob ? globRootOf(abs) : abs;
+  if (outputDir && (within(outputDir, root) || (glob && within(root, outputDir)))) {
+    return {
+      message: `this source reaches the store folder ${relative(projectDir, outputDir) || '.'} (every feed's drops, staging and outbox): feed SQL could read them`,
+      fix: 'keep source data in a folder of its own, such as data/, and point the source there (for example data/*.csv)',
+    };
+  }
+  if (glob && !outsideProject && !within(projectDir, root)) {
+    return {
+      message: `this glob is rooted at ${root}, outside the project folder: feed SQL could read every file under it`,
+      fix: 'point it at a folder inside the project, or use the object form with `outsideProject: true` to allow it on purpose',
+    };
+  }
+  return undefined;
 }
 
 function readYaml(path: string, file: string, problems: ConfigProblem[]): unknown {

@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
 import type { Dirent } from 'node:fs';
-import { join, parse, sep } from 'node:path';
+import { dirname, join, parse, sep } from 'node:path';
 
 const GLOB_CHARS = /[*?[]/;
 
@@ -10,27 +10,52 @@ const GLOB_CHARS = /[*?[]/;
  * Stops at the first match, and does not follow symlinked folders under `**` (no loops).
  */
 export function sourceMatchesAFile(absolute: string): boolean {
-  if (!GLOB_CHARS.test(absolute)) return isFile(absolute);
+  return matchingFiles(absolute, 1).length > 0;
+}
+
+/** The files an absolute source path or glob names (up to `limit`), in the order found. */
+export function matchingFiles(absolute: string, limit = Infinity): string[] {
+  if (!GLOB_CHARS.test(absolute)) return isFile(absolute) ? [absolute] : [];
   const { root } = parse(absolute);
-  return anyMatch(
+  const found: string[] = [];
+  collect(
     root,
     absolute
       .slice(root.length)
       .split(sep)
       .filter((s) => s !== ''),
+    found,
+    limit,
   );
+  return [...new Set(found)];
 }
 
-function anyMatch(dir: string, segments: readonly string[]): boolean {
-  if (segments.length === 0) return isFile(dir);
+/** The folder a glob is rooted at (everything before its first glob segment); a plain path's own folder. */
+export function globRootOf(absolute: string): string {
+  const segments = absolute.split(sep);
+  const first = segments.findIndex((s) => GLOB_CHARS.test(s) || s.includes('{'));
+  return first === -1 ? dirname(absolute) : segments.slice(0, first).join(sep) || sep;
+}
+
+export function isGlob(path: string): boolean {
+  return GLOB_CHARS.test(path) || path.includes('{');
+}
+
+function collect(dir: string, segments: readonly string[], found: string[], limit: number): void {
+  if (found.length >= limit) return;
+  if (segments.length === 0) {
+    if (isFile(dir)) found.push(dir);
+    return;
+  }
   const [head, ...rest] = segments;
   if (head === '**') {
-    if (anyMatch(dir, rest)) return true; // ** may stand for no folder at all
-    return entries(dir).some((e) => e.isDirectory() && anyMatch(join(dir, e.name), segments));
+    collect(dir, rest, found, limit); // ** may stand for no folder at all
+    for (const e of entries(dir)) if (e.isDirectory()) collect(join(dir, e.name), segments, found, limit);
+    return;
   }
-  if (!GLOB_CHARS.test(head)) return anyMatch(join(dir, head), rest);
+  if (!GLOB_CHARS.test(head)) return collect(join(dir, head), rest, found, limit);
   const pattern = segmentPattern(head);
-  return entries(dir).some((e) => pattern.test(e.name) && anyMatch(join(dir, e.name), rest));
+  for (const e of entries(dir)) if (pattern.test(e.name)) collect(join(dir, e.name), rest, found, limit);
 }
 
 /** One path segment of a glob as a regular expression. */

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { ConfigProblem } from '../core/errors';
+import { RULE_FIXES } from '../core/feed/feed-schema';
 
 /** Turns zod issues into problems that name the field, show the bad value and say the fix. */
 export function zodProblems(file: string, raw: unknown, issues: readonly z.core.$ZodIssue[]): ConfigProblem[] {
@@ -33,6 +34,14 @@ export function zodProblems(file: string, raw: unknown, issues: readonly z.core.
         },
       ];
     }
+    if (issue.code === 'invalid_key') {
+      // A record's key broke a rule (a parameter or source name): say that rule and its fix.
+      const inner = issue.issues[0];
+      const message = inner?.message ?? issue.message;
+      return [
+        { file, path: path.join('.'), message, value: path[path.length - 1], fix: RULE_FIXES.get(message) ?? (inner && fixFor(inner as z.core.$ZodIssue)) },
+      ];
+    }
     return [{ file, path: path.join('.'), message: issue.message, value, fix: fixFor(issue) }];
   });
 }
@@ -40,6 +49,9 @@ export function zodProblems(file: string, raw: unknown, issues: readonly z.core.
 function fixFor(issue: z.core.$ZodIssue): string | undefined {
   // A refinement can carry its own fix (params.fix): the message says what is wrong, the fix what to do.
   if (issue.code === 'custom' && typeof issue.params?.fix === 'string') return issue.params.fix;
+  // Or the schema says it beside the rule.
+  const ruled = RULE_FIXES.get(issue.message);
+  if (ruled) return ruled;
   if (issue.code === 'invalid_type') return `give a ${issue.expected}`;
   if (issue.code === 'too_small' || issue.code === 'too_big') return 'change the value to fit the limit in the message';
   return undefined;

@@ -2,6 +2,7 @@ import type { FeedDefinition } from '../core/feed/feed-definition';
 import { parseCron } from '../core/cron';
 import { slotsBetween } from '../core/slots';
 import { UsageError } from '../core/errors';
+import { refuseSlotsPastRetention } from '../core/steps/retention';
 import type { RunDeps, RunOutcome } from './run-slot';
 import { runSlot } from './run-slot';
 
@@ -43,6 +44,8 @@ export async function backfill(
       `no slot of ${feed.spec.name} (cron "${feed.spec.schedule.cron}" in ${feed.spec.schedule.timezone}) is due between ${request.from.toISOString()} and ${to.toISOString()}`,
     );
   }
+  // Refused whole, before the first slot runs: not delivered and announced, then expired as old news.
+  refuseSlotsPastRetention(feed, slots, now);
   const runs = slots.flatMap((slot) => request.partners.map((partner) => ({ slot, partner })));
   const outcomes: RunOutcome[] = [];
   onSlot?.(0, runs.length);

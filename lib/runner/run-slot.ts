@@ -27,8 +27,8 @@ export interface RunRequest {
 export interface RunDeps extends Omit<StepDeps, 'engine'> {
   /** Key prefix of the project in the store. */
   readonly prefix: string;
-  /** A fresh engine per run; closed when the run ends. */
-  readonly openEngine: () => Promise<QueryEngine>;
+  /** A fresh engine per run, confined to the attempt's staging prefix; closed when the run ends. */
+  readonly openEngine: (scope?: { readonly stagingPrefix: string }) => Promise<QueryEngine>;
   /** Removes what runs that died left on this machine (scratch folders, temp files); every run calls it first. */
   readonly removeLeftovers?: () => Promise<unknown>;
   readonly onStep?: (step: StepName, plan: RunPlan) => void;
@@ -99,7 +99,7 @@ export async function runSlot(request: RunRequest, deps: RunDeps): Promise<RunOu
   const keeper = leaseKeeper(state.lease, deps);
   try {
     enter('stage');
-    engine = await deps.openEngine();
+    engine = await deps.openEngine({ stagingPrefix: state.stagingPrefix });
     const stepDeps: StepDeps = { ...deps, engine };
     state = await stageStep(state, stepDeps);
 

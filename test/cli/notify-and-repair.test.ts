@@ -48,10 +48,10 @@ describe('dropkit notify and dropkit repair', () => {
 
   it('repair finishes a run that died after its manifest: pointer, record and the notice it never sent', async () => {
     const run = await deliver();
-    // What a crash right after the manifest leaves: no pointer, a running record, no notice.
+    // What a crash right after the manifest leaves: no pointer, a running record, no notice (nor its intent).
     const recordPath = out('_runs', 'daily', 'slot=20240115T060000Z', `${run.runId}.json`);
     const record = JSON.parse(readFileSync(recordPath, 'utf8'));
-    writeFileSync(recordPath, JSON.stringify({ ...record, status: 'running', step: 'publish', noticeSent: false, notifications: [] }));
+    writeFileSync(recordPath, JSON.stringify({ ...record, status: 'running', step: 'publish', noticeSent: false, notice: undefined, notifications: [] }));
     rmSync(out('daily', 'latest.json'));
     rmSync(out('_outbox'), { recursive: true });
 

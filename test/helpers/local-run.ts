@@ -5,6 +5,7 @@ import { DuckDbEngine } from '../../lib/adapters/duckdb/duckdb-engine';
 import { LocalLinkSigner } from '../../lib/adapters/local/local-link-signer';
 import { LocalStore } from '../../lib/adapters/local/local-store';
 import { processAlive } from '../../lib/cli/local-context';
+import { pidNamespaceId } from '../../lib/adapters/local/process-identity';
 import { feedCatalog } from '../../lib/core/steps/step-deps';
 import { fixedClock } from '../../lib/ports/clock';
 import type { ObjectStore } from '../../lib/ports/object-store';
@@ -24,9 +25,16 @@ export function localDeps(project: Project, options: { now?: string; store?: Obj
     signer: new LocalLinkSigner(local),
     consumers: (feed, partner) => consumerNotifiers(feed, partner, { storeRoot: project.outputDir, console: false }),
     operators: operatorNotifiers({ storeRoot: project.outputDir, console: false }),
-    lease: { ttlSeconds: 3600, host: hostname(), pid: process.pid, isAlive: processAlive },
+    lease: { ttlSeconds: 3600, host: hostname(), pid: process.pid, pidNamespace: pidNamespaceId(), isAlive: processAlive },
     newAttemptId: () => randomBytes(6).toString('hex'),
-    openEngine: () => DuckDbEngine.open({ store, sources: project.sources, workDir: join(project.outputDir, '_work'), prefix: project.spec.prefix }),
+    openEngine: (scope) =>
+      DuckDbEngine.open({
+        store,
+        sources: project.sources,
+        workDir: join(project.outputDir, '_work'),
+        prefix: project.spec.prefix,
+        stagingPrefix: scope?.stagingPrefix,
+      }),
   };
 }
 

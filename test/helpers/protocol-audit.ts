@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { LocalStore } from '../../lib/adapters/local/local-store';
 import { isHeld, Lease } from '../../lib/core/lease';
 import { processAlive } from '../../lib/cli/local-context';
+import { pidNamespaceId } from '../../lib/adapters/local/process-identity';
 import { hostname } from 'node:os';
 import type { LatestPointer, Manifest } from '../../lib/core/manifest';
 import { manifestProblems } from '../../lib/core/manifest-schema';
@@ -172,7 +173,11 @@ export async function leaseProblems(store: LocalStore, deadPids: readonly number
   const problems: string[] = [];
   for (const key of await listKeys(store, '_leases/')) {
     const lease = JSON.parse((await store.get(key))!.body.toString('utf8')) as Lease;
-    const held = isHeld(lease, new Date(), { host: hostname(), isAlive: (pid) => !deadPids.includes(pid) && processAlive(pid) });
+    const held = isHeld(lease, new Date(), {
+      host: hostname(),
+      pidNamespace: pidNamespaceId(),
+      isAlive: (pid) => !deadPids.includes(pid) && processAlive(pid),
+    });
     // Leases are written at the tests' fixed "now", long past: expiry is not what frees them here.
     if (held || (!lease.released && !deadPids.includes(lease.pid ?? -1))) problems.push(`${key} still held by attempt ${lease.attemptId}`);
   }

@@ -16,6 +16,8 @@ export const SLOT_14 = '2024-01-14T06:00:00Z';
 /** The slot every protocol test delivers (3 rows: ids 5, 6, 7). */
 export const SLOT_16 = '2024-01-16T06:00:00Z';
 export const NOW = '2024-01-16T07:00:00Z';
+/** When the base project delivered slot 14: more than the one-day retention before NOW. */
+export const SLOT_14_DELIVERED = '2024-01-14T07:00:00Z';
 
 /** A project folder the tests copy: the daily feed with one-day retention, slot 14 already delivered. */
 export interface BaseProject {
@@ -33,7 +35,8 @@ export async function baseProject(options: { feed?: string; sql?: string; delive
   await writeParquet(join(project.dir, 'data/events.parquet'), eventsSelect());
   let slot14RunId = '';
   if (options.deliverSlot14 !== false) {
-    const first = await runIn(project.dir, { slot: SLOT_14 });
+    // Delivered on its own day: a drop delivered within the retention window is kept whatever its slot.
+    const first = await runIn(project.dir, { slot: SLOT_14, now: SLOT_14_DELIVERED });
     if (first.status !== 'delivered') throw new Error(`base project: slot 14 ${first.status}: ${first.error?.message}`);
     slot14RunId = first.runId;
   }
@@ -84,9 +87,9 @@ export function depsIn(dir: string, options: RunInOptions = {}): { deps: RunDeps
   const deps: RunDeps = {
     ...base,
     lease: { ...base.lease, pid: dead.has(process.pid) ? process.ppid : process.pid, isAlive: (pid) => !dead.has(pid) && processAlive(pid) },
-    openEngine: async () => {
+    openEngine: async (scope) => {
       await options.beforeEngine?.();
-      const engine = await base.openEngine();
+      const engine = await base.openEngine(scope);
       return wrap ? wrap(engine) : engine;
     },
     newAttemptId: options.newAttemptId ?? base.newAttemptId,

@@ -107,10 +107,14 @@ describe.each(STORES)('a run failed at every store write, the engine working %s'
     return problems.map((p) => `${what}, recovered by ${recover}: ${p}`);
   }
 
-  /** The write that records the notice as sent: a crash there is the at-least-once window. */
+  /**
+   * The write that marks the outbox as having the notice (the run record's second-to-last write:
+   * intent, this mark, then sent): a crash there is the at-least-once window, the outbox has it
+   * and the record cannot say so.
+   */
   function noticeRecordWrite(): number {
     const records = cleanLog.filter((e) => e.op === 'put' && e.key.startsWith('_runs/'));
-    return records[records.length - 1].index;
+    return records[records.length - 2].index;
   }
 
   async function sweep(mode: Fault['mode'], recover: 'run' | 'repair'): Promise<string[]> {

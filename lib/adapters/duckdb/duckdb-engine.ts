@@ -23,6 +23,7 @@ import type {
 } from '../../ports/query-engine';
 import { csvCopySql, csvDeclineReason } from './duckdb-csv';
 import { hugeintColumns, parquetColumn, parquetSelectList } from './duckdb-parquet';
+import { writerTag } from '../local/process-identity';
 import { canonicalText, quoteIdent, sqlString, toNumber } from './duckdb-sql';
 import { localFiles, LocalFiles } from './local-files';
 
@@ -47,6 +48,12 @@ export interface DuckDbEngineOptions {
   readonly threads?: number;
   /** The project's key prefix in the store, where its `_staging/` is. */
   readonly prefix?: string;
+  /**
+   * The staging prefix of the one attempt this engine serves (a run's engine): the only part of a
+   * local store its SQL may touch, so feed SQL cannot read another run's staged rows. Without it
+   * (an engine not tied to a run) the whole `_staging/` folder is allowed.
+   */
+  readonly stagingPrefix?: string;
 }
 
 /** DuckDB's flavour of a staged table: a Parquet file, or a table in a DuckDB database file. */
@@ -78,9 +85,10 @@ export class DuckDbEngine implements QueryEngine {
   static async open(options: DuckDbEngineOptions): Promise<DuckDbEngine> {
     const parent = options.workDir ?? tmpdir();
     await mkdir(parent, { recursive: true });
-    // The process id in the name lets the next run tell a dead engine's folder from a live one's.
-    const workDir = await mkdtemp(join(parent, `duckdb-${process.pid}-`));
-    const files = localFiles(options.store, workDir, options.prefix);
+    // The process id and its PID namespace in the name let the next run tell a dead engine's folder
+    // from a live one's, and leave alone a folder of another container sharing the store.
+    const workDir = await mkdtemp(join(parent, `duckdb-${writerTag()}-`));
+    const files = localFiles(options.store, workDir, options.prefix, options.stagingPrefix);
     // No extension downloads: everything needed (parquet, json, icu) is built in, and there may be no network.
     const config: Record<string, string> = { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' };
     config.memory_limit = options.memoryLimit ?? defaultMemoryLimit(options.threads);

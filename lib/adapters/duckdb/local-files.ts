@@ -1,6 +1,6 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { access, mkdir, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { putHashed } from '../../core/steps/render';
 import { LocalStore } from '../local/local-store';
@@ -28,18 +28,21 @@ export interface LocalFiles {
   remove(key: string): Promise<void>;
 }
 
-export function localFiles(store: ObjectStore, scratch: string, prefix = ''): LocalFiles {
-  return store instanceof LocalStore ? new InPlaceFiles(store, prefix) : new CopiedFiles(store, join(scratch, 'objects'));
+export function localFiles(store: ObjectStore, scratch: string, prefix = '', stagingPrefix?: string): LocalFiles {
+  return store instanceof LocalStore ? new InPlaceFiles(store, prefix, stagingPrefix) : new CopiedFiles(store, join(scratch, 'objects'));
 }
 
 class InPlaceFiles implements LocalFiles {
   constructor(
     readonly store: LocalStore,
     private readonly prefix: string,
+    private readonly stagingPrefix?: string,
   ) {}
   allowedDirectories(): string[] {
-    // Only staging: feed SQL must not read other drops in the store.
-    return [this.store.localPath(`${this.prefix ? `${this.prefix}/` : ''}_staging`)];
+    // Only staging, and only this attempt's when known: feed SQL must read neither drops nor
+    // another run's staged rows. The trailing separator keeps a sibling with a longer name out.
+    const folder = this.stagingPrefix?.replace(/\/$/, '') ?? `${this.prefix ? `${this.prefix}/` : ''}_staging`;
+    return [this.store.localPath(folder) + sep];
   }
   async writablePath(key: string): Promise<string> {
     const path = this.store.localPath(key);

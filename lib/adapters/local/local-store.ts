@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ObjectStore, Precondition, StoredObject } from '../../ports/object-store';
 import { PreconditionFailed } from '../../ports/object-store';
+import { processAlive, writerIsDead, writerTag } from './process-identity';
 
 /** A lock this old belongs to a writer that died; it may be broken. */
 const STALE_LOCK_MS = 60_000;
@@ -303,7 +304,8 @@ export class LocalStore implements ObjectStore {
 
   /** Writes the body to a fresh temp file beside the target, fsynced, hashing on the way. */
   private async writeTemp(dir: string, body: Buffer | string | Readable): Promise<{ tmpPath: string; etag: string }> {
-    const tmpPath = path.join(dir, `${TMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    // The writer's pid and namespace in the name: the next run removes it at once if this process dies.
+    const tmpPath = path.join(dir, `${TMP_PREFIX}${writerTag()}-${randomBytes(8).toString('hex')}`);
     let fh: FileHandle | undefined;
     for (let attempt = 0; !fh; attempt++) {
       await mkdir(dir, { recursive: true });
@@ -343,7 +345,7 @@ export class LocalStore implements ObjectStore {
    * lock only while it still holds our token (a stale-lock breaker may have replaced it).
    */
   private async acquireLock(lockPath: string, key: string): Promise<() => Promise<void>> {
-    const token = `${process.pid}-${randomBytes(8).toString('hex')}`;
+    const token = `${writerTag()}-${randomBytes(8).toString('hex')}`;
     for (let attempt = 0; attempt < LOCK_ATTEMPTS; attempt++) {
       try {
         const fh = await open(lockPath, 'wx');
@@ -367,7 +369,9 @@ export class LocalStore implements ObjectStore {
       }
       try {
         const st = await stat(lockPath);
-        if (Date.now() - st.mtimeMs > STALE_LOCK_MS) {
+        // A lock whose writer is provably dead (a process of our namespace that is gone) goes at once.
+        const holder = await readFile(lockPath, 'utf8').catch(() => '');
+        if (writerIsDead(holder) || Date.now() - st.mtimeMs > STALE_LOCK_MS) {
           // Its writer died holding it. Two breakers racing here is possible but needs both to
           // see the same minute-old lock at once; accepted for a single-machine store.
           await unlinkQuietly(lockPath);
@@ -382,8 +386,12 @@ export class LocalStore implements ObjectStore {
     throw new Error(`object ${JSON.stringify(key)} is locked by another writer (${lockPath}); gave up waiting`);
   }
 
-  /** Temp files of writers that died (untouched since `cutoffMs`): the next run removes them. */
-  async staleTempFiles(cutoffMs: number): Promise<string[]> {
+  /**
+   * What writers that died left (the next run removes them): temp files and lock files whose
+   * writer is provably dead (named after a process of our namespace that is gone), or untouched
+   * since `cutoffMs` (temp files) or for longer than a lock may be held (locks).
+   */
+  async deadWriterFiles(cutoffMs: number, isAlive: (pid: number) => boolean = processAlive): Promise<string[]> {
     const found: string[] = [];
     const walk = async (dir: string): Promise<void> => {
       let entries;
@@ -398,12 +406,28 @@ export class LocalStore implements ObjectStore {
         if (ent.isDirectory()) await walk(p);
         else if (ent.isFile() && ent.name.startsWith(TMP_PREFIX)) {
           const st = await lstat(p).catch(() => undefined);
-          if (st && st.mtimeMs < cutoffMs) found.push(p);
+          if (st && (writerIsDead(ent.name, isAlive) || st.mtimeMs < cutoffMs)) found.push(p);
+        } else if (ent.isFile() && ent.name.endsWith(LOCK_SUFFIX)) {
+          const st = await lstat(p).catch(() => undefined);
+          const holder = await readFile(p, 'utf8').catch(() => '');
+          if (st && (writerIsDead(holder, isAlive) || Date.now() - st.mtimeMs > STALE_LOCK_MS)) found.push(p);
         }
       }
     };
     await walk(this.root);
     return found;
+  }
+
+  /** Removes a file the store left behind, and the folders it leaves empty (a bucket has no folders). */
+  async removeLeftover(file: string): Promise<void> {
+    await unlinkQuietly(file);
+    for (let dir = path.dirname(file); dir.startsWith(this.root + path.sep); dir = path.dirname(dir)) {
+      try {
+        await rmdir(dir);
+      } catch {
+        return; // not empty (or gone): its parents are not empty either
+      }
+    }
   }
 
   /**

@@ -7,6 +7,13 @@ import { checkSchema } from '../checks/registry';
  * under `schemas/` are generated from these (`npm run schemas`) so editors can complete feed files.
  */
 
+/** What to do about each rule, said beside the rule: config problems look it up by the rule's message. */
+export const RULE_FIXES = new Map<string, string>();
+function rule(message: string, fix: string): string {
+  RULE_FIXES.set(message, fix);
+  return message;
+}
+
 export const FEED_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
 export const PARTNER_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const PARAM_NAME = /^[a-z_][a-z0-9_]*$/;
@@ -16,9 +23,14 @@ export const BUILTIN_PARAMETERS = ['window_start', 'window_end', 'slot', 'partne
 const duration = (what: string) =>
   z.string().refine(isDuration, {
     error: `must be an ISO-8601 duration of weeks, days, hours, minutes or seconds, e.g. PT2H or P1D (${what})`,
+    params: { fix: 'write it as P<n>W, P<n>D or PT<n>H<n>M<n>S, e.g. PT2H, PT30M or P1D' },
   });
 
-const positiveDuration = (what: string) => duration(what).refine((d) => (parseDurationSeconds(d) ?? 0) > 0, { error: `must be longer than zero (${what})` });
+const positiveDuration = (what: string) =>
+  duration(what).refine((d) => (parseDurationSeconds(d) ?? 0) > 0, {
+    error: `must be longer than zero (${what})`,
+    params: { fix: 'give a duration above zero, e.g. PT15M' },
+  });
 
 /** An SLA duration: at most a year and a day, so every deadline is a real date. */
 const slaDuration = <T extends z.ZodType<string>>(schema: T) =>
@@ -29,9 +41,17 @@ const slaDuration = <T extends z.ZodType<string>>(schema: T) =>
 
 const parameterValue = z.union([z.string(), z.number(), z.boolean()]);
 const parameters = z
-  .record(z.string().regex(PARAM_NAME, { error: 'parameter names are lower_snake_case' }), parameterValue)
+  .record(
+    z.string().regex(PARAM_NAME, {
+      error: rule('parameter names are lower_snake_case', 'rename it in lower_snake_case, e.g. min_amount, and use that name as $min_amount in the SQL'),
+    }),
+    parameterValue,
+  )
   .refine((p) => !Object.keys(p).some((k) => (BUILTIN_PARAMETERS as readonly string[]).includes(k)), {
-    error: `${BUILTIN_PARAMETERS.join(', ')} are bound by dropkit and cannot be set here`,
+    error: rule(
+      `${BUILTIN_PARAMETERS.join(', ')} are bound by dropkit and cannot be set here`,
+      'remove it from parameters: dropkit binds it for every run; give your own parameter another name',
+    ),
   })
   .superRefine((p, ctx) => {
     for (const [name, value] of Object.entries(p)) {
@@ -59,27 +79,32 @@ export const slaSchema = z
     deliverWithin: slaDuration(positiveDuration('sla.deliverWithin')).optional().meta({ description: 'Deadline as a duration after the slot, e.g. PT2H' }),
     deadline: z
       .string()
-      .regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'must be a local time HH:MM, e.g. 09:30' })
+      .regex(/^([01]\d|2[0-3]):[0-5]\d$/, {
+        error: rule('must be a local time HH:MM, e.g. 09:30', 'write the time as two-digit hours and minutes in quotes, e.g. "09:30"'),
+      })
       .optional()
       .meta({ description: 'Deadline as a local wall-clock time (feed time zone), the first at or after the slot' }),
     warnAfter: slaDuration(positiveDuration('sla.warnAfter')).optional().meta({ description: 'Warn point after the slot' }),
     grace: slaDuration(duration('sla.grace')).default('PT0S').meta({ description: 'Extra time before a missing drop counts as MISSED' }),
   })
   .refine((s) => (s.deliverWithin === undefined) !== (s.deadline === undefined), {
-    error: 'give exactly one of deliverWithin (a duration after the slot) or deadline (a local HH:MM time)',
+    error: rule(
+      'give exactly one of deliverWithin (a duration after the slot) or deadline (a local HH:MM time)',
+      'keep either deliverWithin: PT2H or deadline: "09:00" under sla, not both (nor neither)',
+    ),
   });
 
 /** A calendar date YYYY-MM-DD that exists (no 2024-02-30). */
 const calendarDate = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'must be a date YYYY-MM-DD, e.g. 2024-12-25' })
+  .regex(/^\d{4}-\d{2}-\d{2}$/, { error: rule('must be a date YYYY-MM-DD, e.g. 2024-12-25', 'write the date as YYYY-MM-DD, e.g. 2024-12-25') })
   .refine(
     (d) => {
       // Date rolls 2023-02-29 over into March; the round trip catches it. Runs after a failed regex too.
       const t = Date.parse(`${d}T00:00:00Z`);
       return !/^\d{4}-\d{2}-\d{2}$/.test(d) || (!Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === d);
     },
-    { error: 'is not a date that exists (check day and month)' },
+    { error: rule('is not a date that exists (check day and month)', 'correct the day or month, e.g. 2024-02-29 exists, 2023-02-29 does not') },
   );
 
 export const calendarSchema = z
@@ -119,10 +144,17 @@ export const csvSchema = z
       .optional()
       .meta({ description: 'Split before a file would pass this many uncompressed bytes' }),
   })
-  .refine((c) => c.delimiter !== c.quote, { error: 'delimiter and quote must differ' })
-  .refine((c) => !/[\r\n]/.test(c.delimiter) && !/[\r\n]/.test(c.quote), { error: 'delimiter and quote cannot be CR or LF' })
+  .refine((c) => c.delimiter !== c.quote, {
+    error: rule('delimiter and quote must differ', 'set delimiter (e.g. ",") and quote (e.g. \'"\') to two different characters'),
+  })
+  .refine((c) => !/[\r\n]/.test(c.delimiter) && !/[\r\n]/.test(c.quote), {
+    error: rule('delimiter and quote cannot be CR or LF', 'use a visible character such as "," ";" or "\\t" for the delimiter and \'"\' for the quote'),
+  })
   .refine((c) => !c.nullText.includes(c.delimiter) && !c.nullText.includes(c.quote) && !/[\r\n]/.test(c.nullText), {
-    error: 'nullText is written unquoted, so it cannot hold the delimiter, the quote or a line break; use e.g. "" or "\\N"',
+    error: rule(
+      'nullText is written unquoted, so it cannot hold the delimiter, the quote or a line break; use e.g. "" or "\\N"',
+      'set nullText to text without the delimiter, the quote or a line break, such as "" or "\\N"',
+    ),
     path: ['nullText'],
   });
 
@@ -136,14 +168,21 @@ export const formatsSchema = z
     csv: csvSchema.optional(),
     parquet: parquetSchema.optional(),
   })
-  .refine((f) => f.csv !== undefined || f.parquet !== undefined, { error: 'give at least one format: csv and/or parquet' });
+  .refine((f) => f.csv !== undefined || f.parquet !== undefined, {
+    error: rule('give at least one format: csv and/or parquet', 'add `csv: {}` and/or `parquet: {}` under formats'),
+  });
 
 export const webhookTargetSchema = z.strictObject({
   type: z.literal('webhook'),
-  url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+  url: z.url({ protocol: /^https?$/, error: rule('must be an http(s) URL', "give the endpoint's full URL, e.g. https://partner.example/hooks/dropkit") }),
   secretEnv: z
     .string()
-    .regex(/^[A-Z_][A-Z0-9_]*$/, { error: 'must name an environment variable, e.g. DROPKIT_WEBHOOK_SECRET' })
+    .regex(/^[A-Z_][A-Z0-9_]*$/, {
+      error: rule(
+        'must name an environment variable, e.g. DROPKIT_WEBHOOK_SECRET',
+        'give the NAME of an environment variable (upper case, digits, _) that holds the secret, never the secret itself',
+      ),
+    })
     .meta({ description: 'Environment variable holding the HMAC secret; never put the secret in the file' }),
   maxAttempts: z.number().int().min(1).max(10).default(5),
 });
@@ -160,7 +199,9 @@ export const notifyTargetSchema = z.discriminatedUnion('type', [
 ]);
 
 export const partnerSchema = z.strictObject({
-  id: z.string().regex(PARTNER_ID, { error: 'partner ids are lower-case letters, digits and dashes, e.g. acme-corp' }),
+  id: z.string().regex(PARTNER_ID, {
+    error: rule('partner ids are lower-case letters, digits and dashes, e.g. acme-corp', 'rename the partner id, e.g. "Acme Corp" → acme-corp'),
+  }),
   name: z.string().optional(),
   parameters: parameters.optional().meta({ description: 'Query parameters for this partner, over the feed defaults' }),
   notify: z.array(notifyTargetSchema).optional(),
@@ -185,7 +226,12 @@ export const selectSchema = z
 
 export const feedSchema = z
   .strictObject({
-    name: z.string().regex(FEED_NAME, { error: 'feed names are lower-case letters, digits, _ and -, starting with a letter' }),
+    name: z.string().regex(FEED_NAME, {
+      error: rule(
+        'feed names are lower-case letters, digits, _ and -, starting with a letter',
+        'rename the feed, e.g. "Daily Orders" → daily-orders (at most 64 characters)',
+      ),
+    }),
     description: z.string().min(1),
     owner: z.string().min(1).meta({ description: 'Team or person answerable for the feed (an e-mail works well)' }),
     schedule: scheduleSchema,
@@ -215,7 +261,10 @@ export const feedSchema = z
     links: z
       .strictObject({
         expiresIn: positiveDuration('links.expiresIn')
-          .refine((d) => (parseDurationSeconds(d) ?? 0) <= 7 * 86400, { error: 'presigned links live at most 7 days (P7D)' })
+          .refine((d) => (parseDurationSeconds(d) ?? 0) <= 7 * 86400, {
+            error: 'presigned links live at most 7 days (P7D)',
+            params: { fix: 'give links.expiresIn of at most P7D, e.g. PT1H' },
+          })
           .default('PT1H'),
       })
       .default({ expiresIn: 'PT1H' }),
@@ -236,14 +285,30 @@ export const sourceSchema = z.union([
   z.strictObject({
     path: z.string(),
     format: z.enum(['csv', 'parquet']).optional(),
+    outsideProject: z
+      .boolean()
+      .optional()
+      .meta({ description: 'Allow a glob rooted outside the project folder: feed SQL may then read every file under that root' }),
   }),
 ]);
 
 export const projectSchema = z
   .strictObject({
-    name: z.string().regex(FEED_NAME, { error: 'project names are lower-case letters, digits, _ and -' }),
+    name: z.string().regex(FEED_NAME, {
+      error: rule('project names are lower-case letters, digits, _ and -', 'rename the project, e.g. "My Project" → my-project'),
+    }),
     feeds: z.string().default('feeds').meta({ description: 'Folder of feed files, relative to the project file' }),
-    sources: z.record(z.string().regex(/^[a-z_][a-z0-9_]*$/, { error: 'source names are SQL identifiers in lower_snake_case' }), sourceSchema).default({}),
+    sources: z
+      .record(
+        z.string().regex(/^[a-z_][a-z0-9_]*$/, {
+          error: rule(
+            'source names are SQL identifiers in lower_snake_case',
+            'rename the source in lower_snake_case, e.g. Events → events, and use that name in the SQL',
+          ),
+        }),
+        sourceSchema,
+      )
+      .default({}),
     output: z.string().default('out').meta({ description: 'Local store folder for drops, relative to the project file' }),
     calendar: calendarSchema.optional().meta({ description: 'Dates on which no drop of any feed is due (e.g. public holidays)' }),
     semantic: z
@@ -254,7 +319,12 @@ export const projectSchema = z
       .meta({ description: 'Where the semantic layer is; default: the semantic/ folder, if there is one' }),
     prefix: z
       .string()
-      .regex(/^([a-z0-9][a-z0-9_-]*(\/[a-z0-9][a-z0-9_-]*)*)?$/, { error: 'a key prefix like "drops" or "exchange/v1"' })
+      .regex(/^([a-z0-9][a-z0-9_-]*(\/[a-z0-9][a-z0-9_-]*)*)?$/, {
+        error: rule(
+          'a key prefix like "drops" or "exchange/v1"',
+          'use lower-case folder names joined by "/", without a leading or trailing "/", e.g. exchange/v1 (or leave prefix out)',
+        ),
+      })
       .default(''),
   })
   .meta({ title: 'dropkit project', description: 'Local sources and defaults for a folder of feeds' });

@@ -2,6 +2,8 @@ import type { ValidationStatus } from '../manifest';
 import { humanDuration } from '../notices/event-text';
 import type { SlotEvidence } from './delivery-evidence';
 import type { ExpectedSlot } from './expected-slots';
+import type { RunRecord } from '../run-record';
+import { slaOutcome } from '../sla';
 
 /**
  * The SLA state of one slot:
@@ -50,6 +52,12 @@ function firstLine(text: string): string {
   return text.split('\n')[0];
 }
 
+/** A record written before runs kept their delivery: judged by when it finished against the slot's deadline. */
+function deliveryFromRecord(record: RunRecord, expected: ExpectedSlot): NonNullable<RunRecord['delivery']> {
+  const deliveredAt = record.finishedAt ?? record.startedAt;
+  return { expectedBy: expected.expectedBy, deliveredAt, ...slaOutcome(new Date(expected.expectedBy), new Date(deliveredAt)) };
+}
+
 /** Decides a slot's state from what the store holds and the time. Pure. */
 export function slotState(expected: ExpectedSlot, evidence: SlotEvidence, now: Date): SlotStatus {
   const t = now.getTime();
@@ -83,6 +91,28 @@ export function slotState(expected: ExpectedSlot, evidence: SlotEvidence, now: D
       rowCount: newest.manifest.rowCount,
       validation: newest.manifest.validation.status,
       manifest: newest.key,
+    };
+  }
+  // Retention deleted the drops; the run records stay and say when it was delivered.
+  const deliveredRuns = evidence.runs.filter((r) => r.status === 'delivered').sort((a, b) => a.revision - b.revision);
+  if (deliveredRuns.length > 0) {
+    const first = deliveredRuns[0];
+    const newest = deliveredRuns[deliveredRuns.length - 1];
+    const delivery = first.delivery ?? deliveryFromRecord(first, expected);
+    const state = delivery.status;
+    const when = state === 'MET' ? 'delivered on time' : `delivered ${humanDuration(delivery.latenessSeconds)} late`;
+    return {
+      ...expected,
+      ...none,
+      state,
+      detail: `${when}; the drop has since been removed by retention`,
+      deliveredAt: delivery.deliveredAt,
+      latenessSeconds: delivery.latenessSeconds,
+      runId: newest.runId,
+      revision: newest.revision,
+      revisions: deliveredRuns.length,
+      rowCount: newest.rowCount,
+      validation: newest.validation?.status ?? null,
     };
   }
   if (expected.exception) return { ...expected, ...none, state: 'NOT_EXPECTED', detail: expected.exception };

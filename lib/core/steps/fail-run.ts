@@ -30,7 +30,7 @@ export type FailRunResult =
  */
 export async function failRunStep(
   input: FailRunInput,
-  deps: Pick<StepDeps, 'store' | 'clock' | 'feeds' | 'operators'> & Partial<Pick<StepDeps, 'engine'>>,
+  deps: Pick<StepDeps, 'store' | 'clock' | 'feeds' | 'operators' | 'lease'> & Partial<Pick<StepDeps, 'engine'>>,
 ): Promise<FailRunResult> {
   const { state, step, error } = input;
   const { plan } = state;

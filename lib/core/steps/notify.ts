@@ -17,10 +17,14 @@ export interface NotifyResult {
 }
 
 /**
- * The notify step: links for the manifest and every file, then every consumer is told. The run
- * record remembers that the notice went out, so a repeat (a retried step, the next run repairing
- * a crash) does not send it again; `resend` sends it again on purpose, with the same idempotency
- * key. Outcomes are recorded, never thrown: the drop stays delivered.
+ * The notify step: links for the manifest and every file, then every consumer is told. Delivery is
+ * at least once, never silently zero: the run record gets the intent first (the notice's time, so
+ * every resend carries the same body), then each target is marked in it as soon as it has the
+ * notice, then the notice is marked sent. A run that dies mid-way is finished by the next run or
+ * `dropkit repair`, which sends again only to the targets not marked (a target that got it just
+ * before the death gets it twice, with the same `Idempotency-Key`). A notice that reached no target
+ * is not marked sent: the next run or repair tries again. `resend` sends it again on purpose, to
+ * every target, with the same id and time. Outcomes are recorded, never thrown: the drop stays delivered.
  */
 export async function notifyStep(
   ref: DeliveredRef,
@@ -37,20 +41,45 @@ export async function notifyStep(
   const feed = deps.feeds.get(ref.feed);
   const linkSeconds = parseDurationSeconds(feed.spec.links.expiresIn)!;
   const notifiers = deps.consumers(feed, ref.partner);
-  const { outcomes: delivered } = await notifyDelivered(
-    { manifest, manifestKey: ref.manifestKey, linkSeconds },
-    { signer: deps.signer, notifiers, clock: deps.clock },
+  // The notice's time is fixed by its first intent: a repair or `dropkit notify` sends the same body.
+  const occurredAt = record?.notice?.occurredAt ?? deps.clock.now().toISOString();
+  const sentTo = new Map(Object.entries(options.resend ? {} : (record?.notice?.sentTo ?? {})).map(([id, targets]) => [id, new Set(targets)]));
+  const marks = record ? noticeMarks(store, recordKey, record, occurredAt, sentTo) : undefined;
+  await marks?.write();
+
+  const at = new Date(occurredAt);
+  const { event, outcomes: delivered } = await notifyDelivered(
+    { manifest, manifestKey: ref.manifestKey, linkSeconds, occurredAt: at },
+    {
+      signer: deps.signer,
+      notifiers: notifiers.filter((n) => !sentTo.get(ref.runId)?.has(n.target)),
+      clock: deps.clock,
+      onSent: (id, target) => marks?.sent(id, target),
+    },
   );
   // What partners must act on besides the new drop: a changed schema, a revision that replaces one.
-  const followUps = await followUpNotices(store, ref, manifest, deps.clock.now());
-  const outcomes = [...delivered, ...(await Promise.all(followUps.map((e) => sendAll(e, notifiers)))).flat()];
+  const followUps = await followUpNotices(store, ref, manifest, at);
+  const followed = await Promise.all(
+    followUps.map((e) =>
+      sendAll(
+        e,
+        notifiers.filter((n) => !sentTo.get(e.id)?.has(n.target)),
+        (target) => marks?.sent(e.id, target),
+      ),
+    ),
+  );
+  await marks?.settled();
+  const outcomes = [...delivered, ...followed.flat()];
   if (record) {
+    // Reached nobody (every target failed): not sent; the next run or `dropkit repair` tries again.
+    const reached = notifiers.length === 0 || notifiers.some((n) => sentTo.get(event.id)?.has(n.target));
     const sent: RunRecord = {
       ...record,
       step: 'notify',
-      noticeSent: true,
+      noticeSent: reached,
+      notice: { occurredAt, sentTo: marks!.snapshot() },
       notifications: outcomes,
-      pending: record.pending.filter((p) => !p.startsWith('notify')),
+      pending: [...record.pending.filter((p) => !p.startsWith('notify')), ...(reached ? [] : ['notify: the drop.delivered notice reached no target'])],
     };
     // The notice is out: a record that does not say so would have it sent again, so try harder than once.
     for (let tries = 1; ; tries++) {
@@ -63,6 +92,26 @@ export async function notifyStep(
     }
   }
   return { status: 'sent', outcomes };
+}
+
+/**
+ * Keeps the run record's list of targets that have each notice, written after each one (one write
+ * at a time, in order), so a run that dies mid-notice leaves a true list behind.
+ */
+function noticeMarks(store: ObjectStore, key: string, record: RunRecord, occurredAt: string, sentTo: Map<string, Set<string>>) {
+  let chain: Promise<void> = Promise.resolve();
+  const snapshot = () => Object.fromEntries([...sentTo].map(([id, targets]) => [id, [...targets].sort()]));
+  const write = () => writeRunRecord(store, key, { ...record, step: 'notify', noticeSent: false, notice: { occurredAt, sentTo: snapshot() } });
+  return {
+    snapshot,
+    write,
+    sent(id: string, target: string) {
+      sentTo.set(id, (sentTo.get(id) ?? new Set()).add(target));
+      // A mark that cannot be written only means that target may hear it again.
+      chain = chain.then(write).catch(() => undefined);
+    },
+    settled: () => chain,
+  };
 }
 
 /** `schema.change` against the drop before (the superseded revision, or the slot before), and `data.update` for a rerun. */
@@ -87,12 +136,14 @@ export interface NotifyInput {
   readonly manifest: Manifest;
   readonly manifestKey: string;
   readonly linkSeconds: number;
+  /** The notice's time (default now): a resend gives the first one's. */
+  readonly occurredAt?: Date;
 }
 
 /** Mints links for the manifest and every file, then tells every consumer. Outcomes are recorded, never thrown. */
 export async function notifyDelivered(
   input: NotifyInput,
-  deps: { signer: LinkSigner; notifiers: readonly Notifier[]; clock: Clock },
+  deps: { signer: LinkSigner; notifiers: readonly Notifier[]; clock: Clock; onSent?: (id: string, target: string) => void },
 ): Promise<{ event: DropEvent; outcomes: NotifyOutcome[] }> {
   const { manifest, manifestKey, linkSeconds } = input;
   const dropPrefix = manifestKey.slice(0, manifestKey.length - 'manifest.json'.length);
@@ -115,13 +166,13 @@ export async function notifyDelivered(
     runId: manifest.runId,
     revision: manifest.revision,
     slot: manifest.slot.id,
-    occurredAt: deps.clock.now().toISOString(),
+    occurredAt: (input.occurredAt ?? deps.clock.now()).toISOString(),
     manifest: { key: manifestKey, link: await deps.signer.sign(manifestKey, linkSeconds) },
     files,
     sla: { expectedBy: manifest.sla.expectedBy, deliveredAt: manifest.sla.deliveredAt, status: manifest.sla.status },
     rowCount: manifest.rowCount,
   };
-  return { event, outcomes: await sendAll(event, deps.notifiers) };
+  return { event, outcomes: await sendAll(event, deps.notifiers, (target) => deps.onSent?.(event.id, target)) };
 }
 
 export function failureEvent(plan: RunPlan, step: string, error: { name: string; message: string }, now: Date): DropEvent {
@@ -138,6 +189,13 @@ export function failureEvent(plan: RunPlan, step: string, error: { name: string;
   };
 }
 
-export async function sendAll(event: DropEvent, notifiers: readonly Notifier[]): Promise<NotifyOutcome[]> {
-  return Promise.all(notifiers.map((n) => n.notify(event)));
+/** Tells every notifier at once; `onSent` hears of each target that has it, as soon as it has it. */
+export async function sendAll(event: DropEvent, notifiers: readonly Notifier[], onSent?: (target: string) => void): Promise<NotifyOutcome[]> {
+  return Promise.all(
+    notifiers.map(async (n) => {
+      const outcome = await n.notify(event);
+      if (outcome.status !== 'failed') onSent?.(n.target);
+      return outcome;
+    }),
+  );
 }

@@ -1,7 +1,6 @@
 import { ObjectStore, PreconditionFailed } from '../../ports/object-store';
 import { TOOLKIT_VERSION } from '../../version';
 import { PublishConflictError } from '../errors';
-import { feedRoot, leaseKey, DropCoordinates } from '../layout';
 import { renewLease } from '../lease';
 import { runIdentity, LatestPointer, Manifest } from '../manifest';
 import { assertValidManifest } from '../manifest-schema';
@@ -163,30 +162,4 @@ export async function moveLatestPointer(store: ObjectStore, key: string, pointer
     }
   }
   throw new PublishConflictError(`${key} kept changing under this run; the drop is delivered but the pointer was not moved: run again to repair it`);
-}
-
-/** Deletes whole slots older than the retention, never the one `latest.json` points at nor `keepSlot` (the run's own). */
-export async function expireDrops(store: ObjectStore, c: DropCoordinates, days: number, now: Date, keepSlot?: string): Promise<string[]> {
-  const root = feedRoot(c);
-  const latest = await store.get(root + 'latest.json');
-  const keep = latest ? (JSON.parse(latest.body.toString('utf8')) as LatestPointer).slot : undefined;
-  const cutoff = now.getTime() - days * 86400_000;
-  const slots = new Set<string>();
-  for await (const o of store.list(root + 'slot=')) {
-    const m = /^slot=(\d{8}T\d{6}Z)\//.exec(o.key.slice(root.length));
-    if (m) slots.add(m[1]);
-  }
-  const expired: string[] = [];
-  for (const slot of slots) {
-    if (slot === keep || slot === keepSlot || slotTime(slot) >= cutoff) continue;
-    await store.deletePrefix(`${root}slot=${slot}/`);
-    // Its lease goes too: no attempt may run an expired slot (plan refuses it). Run records stay: they are the history.
-    await store.delete(leaseKey(c, slot));
-    expired.push(`${root}slot=${slot}/`);
-  }
-  return expired;
-}
-
-function slotTime(id: string): number {
-  return Date.parse(`${id.slice(0, 4)}-${id.slice(4, 6)}-${id.slice(6, 8)}T${id.slice(9, 11)}:${id.slice(11, 13)}:${id.slice(13, 15)}Z`);
 }

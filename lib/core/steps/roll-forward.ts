@@ -1,10 +1,12 @@
 import type { ObjectStore } from '../../ports/object-store';
 import type { QueryEngine, StagedTable } from '../../ports/query-engine';
-import { expireDrops, moveLatestPointer, pointerFor } from './publish';
+import { moveLatestPointer, pointerFor } from './publish';
+import { expireDrops } from './retention';
 import { runIdentity, Manifest } from '../manifest';
 import type { RunRecord } from '../run-record';
 import type { Clock } from '../../ports/clock';
 import type { FeedCatalog } from './step-deps';
+import type { LeaseOptions } from '../lease';
 import { runStagingRoot, runRecordKey, latestKey } from '../layout';
 
 /** A delivered drop: its manifest is in the store. */
@@ -27,6 +29,8 @@ interface RollForwardDeps {
   readonly clock: Clock;
   readonly feeds: FeedCatalog;
   readonly engine?: QueryEngine;
+  /** Retention takes each slot's lease before it deletes the slot. */
+  readonly lease: LeaseOptions;
 }
 
 /**
@@ -66,7 +70,8 @@ export async function rollForward(
     false,
   );
   const days = await attempt('read the feed', async () => deps.feeds.get(manifest.feed).spec.retention?.days, undefined);
-  const expired = days ? await attempt('apply retention', () => expireDrops(store, c, days, deps.clock.now(), manifest.slot.id), [] as string[]) : [];
+  const retention = { keepSlot: manifest.slot.id, lease: deps.lease, attemptId: run.attemptId ?? manifest.runId };
+  const expired = days ? await attempt('apply retention', () => expireDrops(store, c, days, deps.clock.now(), retention), [] as string[]) : [];
   if (run.staged && deps.engine) {
     const staged = run.staged;
     await attempt('drop the staged table', () => deps.engine!.dropStaged(staged), undefined);
@@ -101,8 +106,15 @@ async function markDelivered(
     error: null,
     validation: existing?.validation ?? manifest.validation,
     manifest: manifestKey,
+    delivery: {
+      expectedBy: manifest.sla.expectedBy,
+      deliveredAt: manifest.sla.deliveredAt,
+      latenessSeconds: manifest.sla.latenessSeconds,
+      status: manifest.sla.status,
+    },
     rowCount: manifest.rowCount,
     noticeSent: existing?.noticeSent ?? false,
+    ...(existing?.notice ? { notice: existing.notice } : {}),
     notifications: existing?.notifications ?? [],
     pending: [...pending],
   };
