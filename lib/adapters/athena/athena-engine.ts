@@ -34,6 +34,7 @@ import {
   notOneSelect,
   PART_COLUMN,
   quoteIdent,
+  splitQualifiedName,
   requestToken,
   sha256Hex,
   stagingTableName,
@@ -317,7 +318,8 @@ export class AthenaEngine implements QueryEngine {
 
   async dropStaged(staged: StagedTable): Promise<void> {
     const token = requestToken([...this.readableOf(staged), 'drop'], staged.table);
-    await this.run(startInput({ sql: dropTableSql(staged.table), parameters: [], token }, `${this.attemptPrefix(staged)}${RESULTS_DIR}`, this.options));
+    const { database, table } = splitQualifiedName(staged.table);
+    await this.run(startInput({ sql: dropTableSql(database, table), parameters: [], token }, `${this.attemptPrefix(staged)}${RESULTS_DIR}`, this.options));
   }
 
   async close(): Promise<void> {
