@@ -25,7 +25,6 @@ function dtSqlParser(): DtSqlParser {
   mkdirSync(dir, { recursive: true });
   const out = join(dir, 'dt-sql-parser.cjs');
   buildSync({ entryPoints: [require.resolve('dt-sql-parser')], bundle: true, platform: 'node', format: 'cjs', outfile: out, logLevel: 'error' });
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a bundle built at run time
   loaded = require(out) as DtSqlParser;
   return loaded;
 }
