@@ -41,7 +41,7 @@ export function linkBrokerApi(scope: Construct, o: LinkBrokerApiOptions): apigw.
     // Access logging is refused until the account and region have API Gateway's CloudWatch role:
     // set it here unless another stack does. Retained: every API of the account relies on it.
     cloudWatchRole: o.cloudWatchRole,
-    cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+    cloudWatchRoleRemovalPolicy: o.cloudWatchRole ? RemovalPolicy.RETAIN : undefined,
     // SigV4 callers are let in by account (IAM auth); key callers by the authorizer (an implicit deny here does not stop them).
     policy: iamAccounts.length
       ? new iam.PolicyDocument({
