@@ -22,6 +22,11 @@ export interface SourceAccess {
    * @default none
    */
   readonly kmsKeys?: readonly kms.IKey[];
+  /**
+   * The same, by ARN (as a project's `aws.kmsKeyArns` names them): decrypt only.
+   * @default none
+   */
+  readonly kmsKeyArns?: readonly string[];
 }
 
 /** The hook for the SLA watch (its logic comes with the SLA work): a function run on a schedule. */

@@ -147,6 +147,7 @@ export class QueryResources extends Construct {
       );
     }
     for (const key of sources.kmsKeys ?? []) key.grantDecrypt(role);
+    if (sources.kmsKeyArns?.length) policy.addStatements(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [...sources.kmsKeyArns] }));
     if (encryptionKey) encryptionKey.grant(role, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*');
   }
 }
