@@ -9,7 +9,8 @@ import { FileExchange, FileExchangeProps } from '../../lib/cdk/file-exchange';
 import { propProblems } from '../../lib/cdk/validate-props';
 import { ENV } from '../../lib/core/deploy-contract';
 import { loadProject } from '../../lib/project/load-project';
-import { EXAMPLE, testApp } from './cdk-app';
+import { EXAMPLE, exampleStack, testApp } from './cdk-app';
+import { grantsOf, lines } from './iam';
 
 const feeds = loadProject(EXAMPLE, { localSources: false }).feeds;
 const newStack = (id: string) => new Stack(testApp(), id, { env: { account: '123456789012', region: 'eu-west-1' } });
@@ -142,5 +143,30 @@ describe('the partner authorizer bundle', () => {
     expect(inputs.some((i) => i.includes('@aws-sdk/client-secrets-manager/'))).toBe(true);
     for (const client of ['client-athena', 'client-s3', 'client-sns', 'client-eventbridge'])
       expect(inputs.filter((i) => i.includes(`@aws-sdk/${client}/`))).toEqual([]);
+  });
+});
+
+/** The Glue tables the state machine (which runs the stage query) may read. */
+const tablesGranted = (template: Template) =>
+  lines(grantsOf(template, 'ExchangePipelineStateMachineRole'), 'glue:GetTable')
+    .filter((l) => l.startsWith('glue:GetTable ') && l.includes(':table/'))
+    .map((l) => l.split(':table/')[1])
+    .sort();
+
+describe("the project's aws: section", () => {
+  it('grants the pipeline exactly the Glue tables the example declares, and resolves unqualified names in its database', () => {
+    const stack = exampleStack();
+    const template = Template.fromStack(stack);
+    const glue = tablesGranted(template);
+    expect(glue.filter((t) => !t.endsWith('_staging/*'))).toEqual(['shop/orders', 'shop/returns', 'shop_raw/customers']);
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ [ENV.sourceDatabase]: 'shop' }) } });
+  });
+
+  it('is overridden by sources and sourceDatabase given to the stack', () => {
+    const template = Template.fromStack(exampleStack(testApp(), { sourceDatabase: 'sales', sources: { glueTables: [{ database: 'sales' }] } }));
+    const glue = tablesGranted(template);
+    expect(glue).toContain('sales/*');
+    expect(glue).not.toContain('shop/orders');
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ [ENV.sourceDatabase]: 'sales' }) } });
   });
 });
