@@ -44,9 +44,9 @@ describe('the dropkit entry point (core)', () => {
 });
 
 describe('the package exports', () => {
-  it('resolves dropkit and dropkit/local to the built entry points', () => {
-    expect(require.resolve('dropkit', { paths: [root] })).toBe(join(root, 'dist/lib/index.js'));
-    expect(require.resolve('dropkit/local', { paths: [root] })).toBe(join(root, 'dist/lib/local.js'));
+  it('resolves dropkit-files and dropkit-files/local to the built entry points', () => {
+    expect(require.resolve('dropkit-files', { paths: [root] })).toBe(join(root, 'dist/lib/index.js'));
+    expect(require.resolve('dropkit-files/local', { paths: [root] })).toBe(join(root, 'dist/lib/local.js'));
   });
 
   it('dropkit/local brings the embedded engine and the runner', () => {
