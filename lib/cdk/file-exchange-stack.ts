@@ -36,5 +36,7 @@ export class FileExchangeStack extends Stack {
     new CfnOutput(this, 'OpsTopicArn', { value: x.opsTopic.topicArn, description: 'alarms and failed runs: subscribe the on-call' });
     new CfnOutput(this, 'PartnerSecretPrefix', { value: x.partnerSecretPrefix, description: 'one secret per partner holding {"sha256":"<hex of its key>"}' });
     new CfnOutput(this, 'DashboardName', { value: x.dashboard.dashboardName });
+    new CfnOutput(this, 'WorkGroup', { value: x.workGroup.ref, description: 'Athena workgroup of the feed queries (dropkit run --engine athena --workgroup)' });
+    new CfnOutput(this, 'StagingDatabase', { value: x.stagingDatabase.ref, description: 'Glue database of the staged tables (--staging-database)' });
   }
 }
