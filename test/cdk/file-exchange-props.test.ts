@@ -72,6 +72,9 @@ describe('a fresh account', () => {
     const { template } = synth('Fresh');
     template.resourceCountIs('AWS::ApiGateway::Account', 1);
     template.hasResource('AWS::ApiGateway::Account', { DeletionPolicy: 'Retain' });
+    // The stage with access logging is created only once the account has its role.
+    const account = Object.keys(template.findResources('AWS::ApiGateway::Account'))[0];
+    template.hasResource('AWS::ApiGateway::Stage', { DependsOn: Match.arrayWith([account]) });
     template.hasResourceProperties('AWS::IAM::Role', {
       ManagedPolicyArns: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs']] }],
     });

@@ -41,7 +41,7 @@ describe('the packed package', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
     expect(pkg).toMatchObject({ name: 'dropkit-files', bin: { dropkit: 'dist/bin/dropkit.js' } });
     expect(pkg.private).toBeUndefined();
-    expect(files).toEqual(expect.arrayContaining(['dist/lambdas/plan.js', 'dist/lib/cdk.js', 'dist/bin/dropkit.js', 'dist/package.json', 'README.md']));
+    expect(files).toEqual(expect.arrayContaining(['dist/lambdas/plan.js', 'dist/lib/cdk.js', 'dist/bin/dropkit.js', 'dist/package.json', 'dist/schemas/manifest.v1.schema.json', 'README.md']));
     expect(files.filter((f) => /^(test|dist\/test)\//.test(f) || /\.test\.|(?<!\.d)\.ts$/.test(f))).toEqual([]);
     // DuckDB and the SDK clients are optional peers: a CDK user installs no DuckDB, a partner pulling neither.
     for (const peer of ['@duckdb/node-api', '@aws-sdk/client-s3', '@aws-sdk/client-athena']) {
