@@ -41,7 +41,16 @@ describe('the packed package', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
     expect(pkg).toMatchObject({ name: 'dropkit-files', bin: { dropkit: 'dist/bin/dropkit.js' } });
     expect(pkg.private).toBeUndefined();
-    expect(files).toEqual(expect.arrayContaining(['dist/lambdas/plan.js', 'dist/lib/cdk.js', 'dist/bin/dropkit.js', 'dist/package.json', 'dist/schemas/manifest.v1.schema.json', 'README.md']));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'dist/lambdas/plan.js',
+        'dist/lib/cdk.js',
+        'dist/bin/dropkit.js',
+        'dist/package.json',
+        'dist/schemas/manifest.v1.schema.json',
+        'README.md',
+      ]),
+    );
     expect(files.filter((f) => /^(test|dist\/test)\//.test(f) || /\.test\.|(?<!\.d)\.ts$/.test(f))).toEqual([]);
     // DuckDB and the SDK clients are optional peers: a CDK user installs no DuckDB, a partner pulling neither.
     for (const peer of ['@duckdb/node-api', '@aws-sdk/client-s3', '@aws-sdk/client-athena']) {
@@ -73,6 +82,12 @@ describe('the packed package', () => {
       { cwd: app },
     );
     expect(existsSync(join(app, 'node_modules/@duckdb'))).toBe(false);
+    // A partner who only pulls needs no DuckDB: the CLI loads each command when it runs.
+    const bin = join(app, 'node_modules/dropkit-files/dist/bin/dropkit.js');
+    const pull = spawnSync(process.execPath, [bin, 'pull'], { cwd: app, encoding: 'utf8' });
+    expect({ status: pull.status, stderr: pull.stderr }).toEqual({ status: 2, stderr: expect.stringContaining('name the manifest.json to pull') });
+    const local = spawnSync(process.execPath, [bin, 'run', 'daily_orders'], { cwd: app, encoding: 'utf8' });
+    expect(local.stderr).toContain("Cannot find module '@duckdb/node-api'");
     run(
       process.execPath,
       [join(app, 'node_modules/typescript/bin/tsc'), '--strict', '--module', 'commonjs', '--target', 'es2022', '--skipLibCheck', 'app.ts'],
