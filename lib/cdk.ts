@@ -1,4 +1,4 @@
-// The CDK half of dropkit, imported as `dropkit/cdk`. aws-cdk-lib and constructs are peer
+// The CDK half of dropkit, imported as `dropkit-files/cdk`. aws-cdk-lib and constructs are peer
 // dependencies; nothing here is imported by lib/index.ts, lib/aws.ts or any Lambda handler.
 export * from './cdk/file-exchange';
 export * from './cdk/file-exchange-stack';

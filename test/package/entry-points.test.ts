@@ -49,7 +49,7 @@ describe('the package exports', () => {
     expect(require.resolve('dropkit-files/local', { paths: [root] })).toBe(join(root, 'dist/lib/local.js'));
   });
 
-  it('dropkit/local brings the embedded engine and the runner', () => {
+  it('dropkit-files/local brings the embedded engine and the runner', () => {
     const local = require(join(root, 'dist/lib/local.js'));
     expect(typeof local.DuckDbEngine.open).toBe('function');
     expect(typeof local.runSlot).toBe('function');
