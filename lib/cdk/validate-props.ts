@@ -1,4 +1,5 @@
 import { Duration, Token } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { LONGEST_STEP } from './dropkit-function';
 import { DeployConfigError } from './errors';
 import type { FileExchangeProps } from './file-exchange-props';
@@ -78,6 +79,18 @@ const RULES: readonly Rule[] = [
           problem: 'must be lower-case letters, digits, ".", "-" or "_" in segments joined by single "/", with no leading or trailing "/"',
           fix: 'set keyPrefix (the project\'s `prefix`) to e.g. "drops" or "exchange/shop"',
         },
+  // Existing or new, never both: these shape a bucket the construct makes (or one of this app it can add rules to).
+  (props) =>
+    props.existingBucket && !(props.existingBucket instanceof s3.Bucket)
+      ? (['stagingExpiration', 'noncurrentVersionExpiration', 'removalPolicy'] as const)
+          .filter((prop) => props[prop] !== undefined)
+          .map((prop) => ({
+            prop,
+            value: shown(props[prop]),
+            problem: "shapes a bucket the construct makes, but existingBucket is an imported bucket whose lifecycle and removal are its owner's",
+            fix: `drop ${prop}, or set the rule on your bucket (expire <prefix>/_staging/ and _athena-results/ there)`,
+          }))
+      : undefined,
   (props) =>
     Object.entries(props.iamPartners ?? {})
       .filter(([, account]) => !/^\d{12}$/.test(account))

@@ -60,6 +60,15 @@ describe('FileExchange props', () => {
     ).toEqual([]);
   });
 
+  it('refuses props for a new bucket beside an imported existingBucket (existing or new, never both)', () => {
+    const stack = newStack('Imported');
+    const existingBucket = s3.Bucket.fromBucketName(stack, 'Theirs', 'their-drops');
+    expect(propProblems({ feeds, existingBucket, stagingExpiration: Duration.days(2) })).toEqual([
+      expect.objectContaining({ prop: 'stagingExpiration', problem: expect.stringContaining('imported bucket') }),
+    ]);
+    expect(propProblems({ feeds, existingBucket })).toEqual([]);
+  });
+
   it('names the bad account of an IAM partner', () => {
     expect(propProblems({ feeds, iamPartners: { acme: '123456789012', globex: 'globex' } })).toEqual([
       expect.objectContaining({ prop: 'iamPartners.globex', value: '"globex"' }),
