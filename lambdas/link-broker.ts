@@ -4,6 +4,7 @@ import { parseDurationSeconds } from '../lib/core/duration';
 import type { FeedDefinition } from '../lib/core/feed/feed-definition';
 import { deliveredRevisions } from '../lib/core/steps/plan';
 import { logger } from './observability';
+import { ENV } from '../lib/core/deploy-contract';
 import { runtime, LambdaDeps } from './runtime';
 
 /** The parts of an API Gateway REST (proxy) event the broker reads. */
@@ -106,5 +107,5 @@ function reply(statusCode: number, body: unknown): ApiResult {
 
 export const handler = makeLinkBrokerHandler(async () => ({
   ...(await runtime()),
-  iamPartners: JSON.parse(process.env.DROPKIT_IAM_PARTNERS ?? '{}') as Record<string, string>,
+  iamPartners: JSON.parse(process.env[ENV.iamPartners] ?? '{}') as Record<string, string>,
 }));

@@ -1,23 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
+import { METRIC, METRICS_NAMESPACE, METRICS_SERVICE as SERVICE } from '../lib/core/deploy-contract';
 
-/** Metric names the dashboard and alarms of the CDK stack read (namespace `dropkit`, dimension `feed`). */
-export const METRIC = {
-  rows: 'Rows',
-  bytes: 'Bytes',
-  deliveryLatency: 'DeliveryLatencySeconds',
-  slaMet: 'SlaMet',
-  slaLate: 'SlaLate',
-  /** A slot passed its deadline (+ grace) without a drop: counted once, when the watch first sees it. */
-  slaMissed: 'SlaMissed',
-  validationFailed: 'ValidationFailed',
-  runFailed: 'RunFailed',
-  delivered: 'Delivered',
-} as const;
-
-export const METRICS_NAMESPACE = 'dropkit';
-const SERVICE = 'dropkit';
+export { METRIC, METRICS_NAMESPACE };
 
 /** One of each per container: Powertools keeps their state between invocations. */
 export const logger = new Logger({ serviceName: SERVICE });

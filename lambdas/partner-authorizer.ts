@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PARTNER_ID } from '../lib/core/feed/feed-schema';
 import { logger, tracer } from './observability';
-import { ENV } from './runtime';
+import { ENV } from '../lib/core/deploy-contract';
 
 /** API Gateway's TOKEN authorizer event. */
 export interface TokenAuthorizerEvent {

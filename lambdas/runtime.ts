@@ -14,7 +14,8 @@ import { EventBridgeNotifier } from '../lib/adapters/eventbridge/eventbridge-not
 import { ConfigError, ConfigProblem, DropkitError } from '../lib/core/errors';
 import type { FeedDefinition } from '../lib/core/feed/feed-definition';
 import { feedSchema } from '../lib/core/feed/feed-schema';
-import { DEFAULT_LEASE_TTL_SECONDS, feedCatalog, StepDeps } from '../lib/core/steps/step-deps';
+import { feedCatalog, StepDeps } from '../lib/core/steps/step-deps';
+import { DEPLOYED_LEASE_TTL_SECONDS, ENV } from '../lib/core/deploy-contract';
 import { systemClock } from '../lib/ports/clock';
 import type { Notifier } from '../lib/ports/notifier';
 import type { QueryEngine } from '../lib/ports/query-engine';
@@ -44,6 +45,8 @@ export interface RuntimeConfig {
   readonly eventBusName: string | undefined;
   readonly leaseTtlSeconds: number;
   readonly partnerSecretPrefix: string | undefined;
+  /** The drops bucket's customer-managed KMS key, when it has one: every object dropkit writes names it. */
+  readonly kmsKeyArn: string | undefined;
 }
 
 export class RuntimeConfigError extends DropkitError {
@@ -53,19 +56,7 @@ export class RuntimeConfigError extends DropkitError {
   }
 }
 
-export const ENV = {
-  bucket: 'DROPKIT_BUCKET',
-  prefix: 'DROPKIT_PREFIX',
-  workgroup: 'DROPKIT_WORKGROUP',
-  stagingDatabase: 'DROPKIT_STAGING_DATABASE',
-  sourceDatabase: 'DROPKIT_SOURCE_DATABASE',
-  opsTopicArn: 'DROPKIT_OPS_TOPIC_ARN',
-  feedTopicArnPrefix: 'DROPKIT_FEED_TOPIC_ARN_PREFIX',
-  eventBusName: 'DROPKIT_EVENT_BUS',
-  leaseTtlSeconds: 'DROPKIT_LEASE_TTL_SECONDS',
-  partnerSecretPrefix: 'DROPKIT_PARTNER_SECRET_PREFIX',
-  feedsFile: 'DROPKIT_FEEDS_FILE',
-} as const;
+export { ENV };
 
 /** Reads the environment the construct sets; names the variable that is missing or wrong. */
 export function readRuntimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
@@ -81,7 +72,7 @@ export function readRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
       `${ENV.feedTopicArnPrefix} must be an SNS topic ARN without the feed name, like arn:aws:sns:eu-west-1:123456789012:shop-feed- (got ${feedTopicArnPrefix})`,
     );
   }
-  const ttl = Number(env[ENV.leaseTtlSeconds] ?? DEFAULT_LEASE_TTL_SECONDS);
+  const ttl = Number(env[ENV.leaseTtlSeconds] ?? DEPLOYED_LEASE_TTL_SECONDS);
   if (!Number.isInteger(ttl) || ttl <= 0)
     throw new RuntimeConfigError(`${ENV.leaseTtlSeconds} must be a positive whole number of seconds (got ${env[ENV.leaseTtlSeconds]})`);
   return {
@@ -95,6 +86,7 @@ export function readRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
     eventBusName: env[ENV.eventBusName] || undefined,
     leaseTtlSeconds: ttl,
     partnerSecretPrefix: env[ENV.partnerSecretPrefix] || undefined,
+    kmsKeyArn: env[ENV.kmsKeyArn] || undefined,
   };
 }
 
@@ -159,6 +151,7 @@ export function openAthenaEngine(config: RuntimeConfig, clients: { readonly athe
     database: config.sourceDatabase,
     store: clients.store,
     bucket: config.bucket,
+    kmsKey: config.kmsKeyArn,
     client: clients.athena,
   });
 }
@@ -171,7 +164,7 @@ export function buildLambdaDeps(env: NodeJS.ProcessEnv = process.env): LambdaDep
   const sns = tracer.captureAWSv3Client(new SNSClient({}));
   const events = tracer.captureAWSv3Client(new EventBridgeClient({}));
   const athena = tracer.captureAWSv3Client(new AthenaClient({}));
-  const store = new S3Store({ bucket: config.bucket, client: s3 });
+  const store = new S3Store({ bucket: config.bucket, kmsKeyId: config.kmsKeyArn, client: s3 });
   const signer = new S3LinkSigner({ bucket: config.bucket, clock: systemClock });
   const eventBus = new EventBridgeNotifier({ client: events, eventBusName: config.eventBusName });
   const feedNotifiers = new Map<string, Notifier>();

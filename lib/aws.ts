@@ -1,4 +1,4 @@
-// The AWS half of dropkit, imported as `dropkit/aws`. Re-exports only; kept apart from lib/index.ts
+// The AWS half of dropkit, imported as `dropkit-files/aws`. Re-exports only; kept apart from lib/index.ts
 // so that importing the core never loads an AWS SDK.
 export * from './adapters/s3/s3-store';
 export * from './adapters/s3/s3-link-signer';

@@ -1,6 +1,6 @@
-// `dropkit`: the core. Feed model, slots, SLA, checks, manifest, the steps and the ports. Re-exports
+// `dropkit-files`: the core. Feed model, slots, SLA, checks, manifest, the steps and the ports. Re-exports
 // only; nothing here loads DuckDB, an AWS SDK or the file system (a test bundles it to make sure).
-// The embedded engine and local store are `dropkit/local`; the AWS half is `dropkit/aws`.
+// The embedded engine and local store are `dropkit-files/local`; the AWS half is `dropkit-files/aws`.
 export * from './core/errors';
 export * from './core/cron';
 export * from './core/slots';

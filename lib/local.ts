@@ -1,4 +1,4 @@
-// `dropkit/local`: the embedded default. DuckDB, the local folder store, file links, the outbox,
+// `dropkit-files/local`: the embedded default. DuckDB, the local folder store, file links, the outbox,
 // console and webhook notifiers, project loading, the in-process runner and the CLI.
 export * from './adapters/duckdb/duckdb-engine';
 export * from './adapters/local/local-store';

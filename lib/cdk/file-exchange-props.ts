@@ -1,6 +1,7 @@
 import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type { FeedDefinition } from '../core/feed/feed-definition';
 
@@ -21,6 +22,11 @@ export interface SourceAccess {
    * @default none
    */
   readonly kmsKeys?: readonly kms.IKey[];
+  /**
+   * The same, by ARN (as a project's `aws.kmsKeyArns` names them): decrypt only.
+   * @default none
+   */
+  readonly kmsKeyArns?: readonly string[];
 }
 
 /** The hook for the SLA watch (its logic comes with the SLA work): a function run on a schedule. */
@@ -53,10 +59,26 @@ export interface FileExchangeProps {
    */
   readonly keyPrefix?: string;
   /**
-   * A customer-managed key for the drops bucket, Athena results and staging.
+   * A customer-managed key for the drops bucket, Athena results and staging: every object dropkit
+   * writes names it (SSE-KMS). With `existingBucket`, the key that bucket's objects are written with.
    * @default S3-managed encryption (SSE-S3)
    */
   readonly encryptionKey?: kms.IKey;
+  /**
+   * Your own drops bucket instead of a new one (versioning on, public access blocked, TLS only are
+   * yours to set). The lifecycle rules are added when it is an `s3.Bucket` of this app; for an
+   * imported bucket, expire `<prefix>/_staging/` and `_athena-results/` yourself.
+   * @default - a new bucket, versioned, encrypted, access-logged, TLS only, with lifecycle rules
+   */
+  readonly existingBucket?: s3.IBucket;
+  /**
+   * Whether the stack sets API Gateway's account-wide CloudWatch Logs role (one per account and
+   * region), which the link broker's access logs need. Set false when another stack of the
+   * account and region already does it. The role is retained when the stack is deleted, since
+   * every API of the account and region relies on it.
+   * @default true
+   */
+  readonly apiGatewayCloudWatchRole?: boolean;
   /**
    * The source tables and data the feeds read.
    * @default none: the feeds can read nothing but what the roles get elsewhere
@@ -103,7 +125,8 @@ export interface FileExchangeProps {
    */
   readonly noncurrentVersionExpiration?: Duration;
   /**
-   * The slot lease's time to live: a run that dies frees its slot after this.
+   * The slot lease's time to live: a run that dies frees its slot after this. Longer than the
+   * longest step (15 minutes).
    * @default 2 hours
    */
   readonly leaseTtl?: Duration;
@@ -125,7 +148,7 @@ export interface FileExchangeProps {
   readonly iamPartners?: Readonly<Record<string, string>>;
   /**
    * The SLA watch: a missed slot raises an alert even if its run never started.
-   * @default no SLA watch schedule (late deliveries still alarm)
+   * @default - dropkit's watch, every 5 minutes
    */
   readonly slaWatch?: SlaWatchProps;
   /**

@@ -2,11 +2,14 @@ import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { loadProject } from '../project/load-project';
 import { FileExchange, FileExchangeProps } from './file-exchange';
+import { projectProps } from './project-props';
 
 export interface FileExchangeStackProps extends StackProps, Omit<FileExchangeProps, 'feeds' | 'keyPrefix'> {
   /**
    * The project folder (with dropkit.yaml). Its feeds are validated as `dropkit check` does: an
-   * invalid feed fails the synth with the same messages.
+   * invalid feed fails the synth with the same messages. Its `aws:` section names what the feeds
+   * read (granted to the pipeline) and the default database; `sources` and `sourceDatabase` given
+   * here win over it.
    */
   readonly projectDir: string;
 }
@@ -19,7 +22,13 @@ export class FileExchangeStack extends Stack {
     super(scope, id, props);
     // Deployed feeds read the catalog's tables: the local sources need not exist here.
     const project = loadProject(props.projectDir, { localSources: false });
-    this.exchange = new FileExchange(this, 'Exchange', { ...props, feeds: project.feeds, keyPrefix: project.spec.prefix || 'drops' });
+    const fromProject = projectProps(project);
+    this.exchange = new FileExchange(this, 'Exchange', {
+      ...props,
+      ...fromProject,
+      sources: props.sources ?? fromProject.sources,
+      sourceDatabase: props.sourceDatabase ?? fromProject.sourceDatabase,
+    });
     const x = this.exchange;
     new CfnOutput(this, 'DropsBucket', { value: x.bucket.bucketName, description: 'where the drops are' });
     new CfnOutput(this, 'LinkBrokerUrl', { value: x.api.url, description: 'partners: GET feeds/{feed}/latest or feeds/{feed}/slots/{slot}' });
@@ -27,5 +36,7 @@ export class FileExchangeStack extends Stack {
     new CfnOutput(this, 'OpsTopicArn', { value: x.opsTopic.topicArn, description: 'alarms and failed runs: subscribe the on-call' });
     new CfnOutput(this, 'PartnerSecretPrefix', { value: x.partnerSecretPrefix, description: 'one secret per partner holding {"sha256":"<hex of its key>"}' });
     new CfnOutput(this, 'DashboardName', { value: x.dashboard.dashboardName });
+    new CfnOutput(this, 'WorkGroup', { value: x.workGroup.ref, description: 'Athena workgroup of the feed queries (dropkit run --engine athena --workgroup)' });
+    new CfnOutput(this, 'StagingDatabase', { value: x.stagingDatabase.ref, description: 'Glue database of the staged tables (--staging-database)' });
   }
 }

@@ -19,14 +19,27 @@ export function packageRoots(): { dropkit: string; lockFile: string } {
     }
     return dir;
   };
+  // In the package, the nearest is dist/package.json (tsc copies it there for lib/version.ts); its
+  // handlers are then dist/lambdas/*.js, which lambdaEntry looks for under that root.
   const dropkit = up(
     __dirname,
-    (d) => existsSync(join(d, 'package.json')) && JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')).name === 'dropkit',
-    "dropkit's package.json",
+    (d) => existsSync(join(d, 'package.json')) && JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')).name === PACKAGE_NAME,
+    `the ${PACKAGE_NAME} package.json`,
   );
-  const lockDir = up(dropkit, (d) => existsSync(join(d, 'package-lock.json')), 'a package-lock.json');
-  return { dropkit, lockFile: join(lockDir, 'package-lock.json') };
+  const lockDir = up(dropkit, (d) => LOCK_FILES.some((f) => existsSync(join(d, f))), `a lock file (${LOCK_FILES.join(', ')})`);
+  return {
+    dropkit,
+    lockFile: join(
+      lockDir,
+      LOCK_FILES.find((f) => existsSync(join(lockDir, f)))!,
+    ),
+  };
 }
+
+/** The npm package this code ships in. */
+export const PACKAGE_NAME = 'dropkit-files';
+/** Lock files the bundler keys on, as npm, pnpm, yarn and bun write them. */
+const LOCK_FILES = ['package-lock.json', 'pnpm-lock.yaml', 'yarn.lock', 'bun.lockb'];
 
 /** The handler's TypeScript source when it is there (a checkout), else its compiled JavaScript. */
 export function lambdaEntry(root: string, file: string): string {

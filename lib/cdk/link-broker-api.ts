@@ -6,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { acknowledge } from './acknowledgements';
+import { ENV } from '../core/deploy-contract';
 import { DeployConfigError } from './errors';
 
 /** API Gateway (REST) in front of the link broker: a Lambda authorizer per partner key, a usage plan per partner for throttling, access logs. */
@@ -19,6 +20,10 @@ export interface LinkBrokerApiOptions {
   readonly iamPartners: Readonly<Record<string, string>>;
   /** Secrets Manager name prefix of the partners' key hashes. */
   readonly partnerSecretPrefix: string;
+  /** Whether to set API Gateway's account CloudWatch role (access logging needs one in the account and region). */
+  readonly cloudWatchRole: boolean;
+  /** The construct's name base, after the partner id in each API key's name. */
+  readonly base: string;
 }
 
 export function linkBrokerApi(scope: Construct, o: LinkBrokerApiOptions): apigw.RestApi {
@@ -33,7 +38,10 @@ export function linkBrokerApi(scope: Construct, o: LinkBrokerApiOptions): apigw.
   const api = new apigw.RestApi(scope, 'LinkBroker', {
     description: "dropkit link broker: fresh download links to a partner's own drops",
     endpointTypes: [apigw.EndpointType.REGIONAL],
-    cloudWatchRole: false,
+    // Access logging is refused until the account and region have API Gateway's CloudWatch role:
+    // set it here unless another stack does. Retained: every API of the account relies on it.
+    cloudWatchRole: o.cloudWatchRole,
+    cloudWatchRoleRemovalPolicy: o.cloudWatchRole ? RemovalPolicy.RETAIN : undefined,
     // SigV4 callers are let in by account (IAM auth); key callers by the authorizer (an implicit deny here does not stop them).
     policy: iamAccounts.length
       ? new iam.PolicyDocument({
@@ -56,6 +64,12 @@ export function linkBrokerApi(scope: Construct, o: LinkBrokerApiOptions): apigw.
       throttlingBurstLimit: Math.max(rate * 2 * Math.max(partnerIds.length, 1), 20),
     },
   });
+  const cloudWatchRole = api.node.tryFindChild('CloudWatchRole');
+  if (cloudWatchRole)
+    acknowledge(cloudWatchRole.node.defaultChild ?? cloudWatchRole, {
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]':
+        "AmazonAPIGatewayPushToCloudWatchLogs is the policy API Gateway's account-wide logging role is documented with; it is the role's whole purpose",
+    });
   const authorizer = new apigw.TokenAuthorizer(scope, 'PartnerAuthorizer', {
     handler: o.authorizer,
     identitySource: apigw.IdentitySource.header('Authorization'),
@@ -97,7 +111,7 @@ export function linkBrokerApi(scope: Construct, o: LinkBrokerApiOptions): apigw.
         'method.request.querystring.run': false,
       }),
     );
-    o.broker.addEnvironment('DROPKIT_IAM_PARTNERS', JSON.stringify(Object.fromEntries(iamAccounts.map(([id, a]) => [a, id]))));
+    o.broker.addEnvironment(ENV.iamPartners, JSON.stringify(Object.fromEntries(iamAccounts.map(([id, a]) => [a, id]))));
   }
   for (const m of methods)
     acknowledge(m, {
@@ -107,7 +121,8 @@ export function linkBrokerApi(scope: Construct, o: LinkBrokerApiOptions): apigw.
   acknowledge(api.deploymentStage, {
     'AwsSolutions-APIG3':
       'the API serves authenticated partners only, throttled per partner by usage plans; add a WAF web ACL in the stack if your policy requires one',
-    'AwsSolutions-APIG6': 'access logs are on; execution logging needs the account-wide API Gateway CloudWatch role, which one stack should not own',
+    'AwsSolutions-APIG6':
+      'access logs are on (one line per request); execution logging is left off, as it would log request details of partner calls for no operational gain',
   });
 
   for (const id of partnerIds) {
@@ -122,7 +137,11 @@ export function linkBrokerApi(scope: Construct, o: LinkBrokerApiOptions): apigw.
       'AwsSolutions-SMG4':
         'the secret holds the hash of a key the partner keeps: rotating it means handing the partner a new key, then putting its hash here (no deploy); nothing can rotate it alone',
     });
-    const key = api.addApiKey(`ApiKey-${id}`, { description: `dropkit partner ${id}: throttling only (the authorizer authenticates)` });
+    // Named partner first (the name query matches a prefix), then the construct: `--name-query acme` finds it.
+    const key = api.addApiKey(`ApiKey-${id}`, {
+      apiKeyName: `${id}.${o.base}`,
+      description: `dropkit partner ${id}: throttling only (the authorizer authenticates)`,
+    });
     const plan = api.addUsagePlan(`UsagePlan-${id}`, {
       description: `dropkit partner ${id}`,
       throttle: { rateLimit: rate, burstLimit: rate * 2 },

@@ -1,17 +1,19 @@
 import { ConfigError } from '../core/errors';
-import { backfillCommand } from './commands/backfill';
-import { checkCommand } from './commands/check';
-import { historyCommand } from './commands/history';
-import { planCommand } from './commands/plan';
 import { PULL_USAGE, pullCommand } from './commands/pull';
-import { REPORT_USAGE, reportCommand } from './commands/report';
-import { runCommand } from './commands/run';
-import { notifyCommand } from './commands/notify';
-import { repairCommand } from './commands/repair';
-import { SLA_USAGE, slaCommand } from './commands/sla';
 import { EXIT, exitCodeFor } from './exit-codes';
 
-const HELP = `dropkit — scheduled SQL extracts delivered as validated, versioned file drops
+function help(): string {
+  // Loaded for the text only: these commands need DuckDB, which a partner who only pulls has not installed.
+  const usage = (load: () => string, fallback: string) => {
+    try {
+      return load();
+    } catch {
+      return fallback;
+    }
+  };
+  const SLA_USAGE = usage(() => require('./commands/sla').SLA_USAGE, 'dropkit sla [--project DIR] (needs @duckdb/node-api)');
+  const REPORT_USAGE = usage(() => require('./commands/report').REPORT_USAGE, 'dropkit report [--project DIR] (needs @duckdb/node-api)');
+  return `dropkit — scheduled SQL extracts delivered as validated, versioned file drops
 
 Usage:
   dropkit check [--project DIR] [--impact METRIC]
@@ -56,34 +58,40 @@ run, backfill, plan and check also take --now ISO: act as if it were that time (
 Exit codes: 0 delivered (or already delivered; pull: every file verified), 2 invalid configuration
 or usage, 3 validation failed (nothing published), 6 another run is delivering this slot (this one
 did nothing), 1 any other failure; sla: 4 a slot needs attention, 5 a slot is still open.`;
+}
 
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
-  check: checkCommand,
-  run: runCommand,
-  backfill: backfillCommand,
-  plan: planCommand,
-  history: historyCommand,
-  pull: pullCommand,
-  notify: notifyCommand,
-  repair: repairCommand,
-  sla: slaCommand,
-  report: reportCommand,
+type Command = (args: string[]) => Promise<number>;
+/**
+ * Each command is loaded when it runs: DuckDB and the AWS SDK are optional peers, and `pull` needs
+ * neither, so a partner who only pulls installs neither.
+ */
+const COMMANDS: Record<string, () => Command> = {
+  check: () => require('./commands/check').checkCommand,
+  run: () => require('./commands/run').runCommand,
+  backfill: () => require('./commands/backfill').backfillCommand,
+  plan: () => require('./commands/plan').planCommand,
+  history: () => require('./commands/history').historyCommand,
+  pull: () => pullCommand,
+  notify: () => require('./commands/notify').notifyCommand,
+  repair: () => require('./commands/repair').repairCommand,
+  sla: () => require('./commands/sla').slaCommand,
+  report: () => require('./commands/report').reportCommand,
 };
 
 /** The CLI edge: the only place errors become exit codes. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   if (!command || command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(HELP + '\n');
+    process.stdout.write(help() + '\n');
     return command ? EXIT.ok : EXIT.config;
   }
-  const handler = COMMANDS[command];
-  if (!handler) {
+  const load = COMMANDS[command];
+  if (!load) {
     process.stderr.write(`dropkit: unknown command "${command}"; commands: ${Object.keys(COMMANDS).join(', ')}\n`);
     return EXIT.config;
   }
   try {
-    return await handler(args);
+    return await load()(args);
   } catch (error) {
     const wantsJson = args.includes('--json');
     const code = exitCodeFor(error);

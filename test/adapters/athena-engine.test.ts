@@ -366,11 +366,12 @@ describe('AthenaEngine', () => {
     });
   });
 
-  it('drops the staging table with DROP TABLE IF EXISTS in the workgroup', async () => {
+  it('drops the staging table with DROP TABLE IF EXISTS in Hive syntax (backticks) in the workgroup', async () => {
     const staged = await stage(under.engine, { runId: 'drop', sql: 'SELECT 1 AS x' });
     await under.engine.dropStaged(staged);
     const drop = under.mock.commandCalls(StartQueryExecutionCommand).at(-1)!.args[0].input;
-    expect(drop).toMatchObject({ QueryString: `DROP TABLE IF EXISTS ${staged.table}`, WorkGroup: 'dropkit-feeds' });
+    const table = staged.table.split('.')[1].replace(/"/g, '');
+    expect(drop).toMatchObject({ QueryString: `DROP TABLE IF EXISTS \`dropkit_staging\`.\`${table}\``, WorkGroup: 'dropkit-feeds' });
     await expect(under.engine.query(`SELECT count(*) AS n FROM ${staged.table}`, staged)).rejects.toMatchObject({ name: 'QueryFailedError' });
   });
 

@@ -6,7 +6,7 @@ import { loadProject } from '../../lib/project/load-project';
 import { EXAMPLE, exampleStack, testApp } from './cdk-app';
 import { grantsOf, lines, services } from './iam';
 
-const B = '<ExchangeDrops9260CB12.Arn>';
+const B = '<ExchangeDropsBucketDropsD8E12C96.Arn>';
 const feeds = loadProject(EXAMPLE, { localSources: false }).feeds;
 let template: Template;
 beforeAll(() => {
@@ -20,10 +20,10 @@ describe('the drops bucket', () => {
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
       PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
       OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
-      LoggingConfiguration: { DestinationBucketName: { Ref: Match.stringLikeRegexp('^ExchangeAccessLogs') }, LogFilePrefix: 'drops-bucket/' },
+      LoggingConfiguration: { DestinationBucketName: { Ref: Match.stringLikeRegexp('^ExchangeDropsBucketAccessLogs') }, LogFilePrefix: 'drops-bucket/' },
     });
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
-      Bucket: { Ref: Match.stringLikeRegexp('^ExchangeDrops') },
+      Bucket: { Ref: Match.stringLikeRegexp('^ExchangeDropsBucketDrops') },
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } }, Principal: { AWS: '*' }, Action: 's3:*' }),
@@ -65,7 +65,7 @@ describe('the drops bucket', () => {
       WorkGroupConfiguration: { ResultConfiguration: { EncryptionConfiguration: { EncryptionOption: 'SSE_KMS' } } },
     });
     // The render step writes into the bucket, so it may use the key.
-    const render = lines(grantsOf(t, 'ExchangeRenderFunctionRole'), 'kms:');
+    const render = lines(grantsOf(t, 'ExchangePipelineRenderFunctionRole'), 'kms:');
     expect(render).toEqual(
       expect.arrayContaining([expect.stringMatching(/^kms:Decrypt <Key.*\.Arn>$/), expect.stringMatching(/^kms:GenerateDataKey\* <Key.*\.Arn>$/)]),
     );
@@ -82,7 +82,7 @@ describe('Athena', () => {
         BytesScannedCutoffPerQuery: 10 * 1024 ** 3,
         EngineVersion: { SelectedEngineVersion: 'Athena engine version 3' },
         ResultConfiguration: {
-          OutputLocation: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^ExchangeDrops') }, '/_athena-results/']] },
+          OutputLocation: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^ExchangeDropsBucketDrops') }, '/_athena-results/']] },
           EncryptionConfiguration: { EncryptionOption: 'SSE_S3' },
         },
       },
@@ -127,9 +127,9 @@ describe('the schedules', () => {
         ScheduleExpressionTimezone: feed.spec.schedule.timezone,
         FlexibleTimeWindow: { Mode: 'OFF' },
         Target: {
-          Arn: { Ref: Match.stringLikeRegexp('^ExchangePipeline') },
+          Arn: { Ref: Match.stringLikeRegexp('^ExchangePipelineStateMachine') },
           Input: JSON.stringify({ feed: feed.spec.name, slot: '<aws.scheduler.scheduled-time>', partners }),
-          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ExchangeScheduleDeadLetters'), 'Arn'] } },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ExchangeFeedSchedulesDeadLetters'), 'Arn'] } },
           RetryPolicy: { MaximumRetryAttempts: 10, MaximumEventAgeInSeconds: 21600 },
         },
       });
@@ -138,11 +138,11 @@ describe('the schedules', () => {
   });
 
   it('let the scheduler role start only this state machine and the SLA watch, and write only to the dead-letter queue', () => {
-    expect(lines(grantsOf(template, 'ExchangeSchedulerRole'), '')).toEqual([
-      expect.stringMatching(/^lambda:InvokeFunction <ExchangeSlaWatchFunction[0-9A-F]{8}\.Arn>$/),
-      expect.stringMatching(/^lambda:InvokeFunction <ExchangeSlaWatchFunction[0-9A-F]{8}\.Arn>:\*$/),
-      expect.stringMatching(/^sqs:SendMessage <ExchangeScheduleDeadLetters[0-9A-F]{8}\.Arn>$/),
-      expect.stringMatching(/^states:StartExecution <ExchangePipeline[0-9A-F]{8}>$/),
+    expect(lines(grantsOf(template, 'ExchangeFeedSchedulesRole'), '')).toEqual([
+      expect.stringMatching(/^lambda:InvokeFunction <ExchangeMonitoringSlaWatchFunction[0-9A-F]{8}\.Arn>$/),
+      expect.stringMatching(/^lambda:InvokeFunction <ExchangeMonitoringSlaWatchFunction[0-9A-F]{8}\.Arn>:\*$/),
+      expect.stringMatching(/^sqs:SendMessage <ExchangeFeedSchedulesDeadLetters[0-9A-F]{8}\.Arn>$/),
+      expect.stringMatching(/^states:StartExecution <ExchangePipelineStateMachine[0-9A-F]{8}>$/),
     ]);
   });
 });
@@ -180,8 +180,8 @@ describe('the Lambdas', () => {
       Environment: {
         Variables: Match.objectLike({
           DROPKIT_PREFIX: 'drops',
-          DROPKIT_BUCKET: { Ref: Match.stringLikeRegexp('^ExchangeDrops') },
-          DROPKIT_WORKGROUP: { Ref: Match.stringLikeRegexp('^ExchangeWorkGroup') },
+          DROPKIT_BUCKET: { Ref: Match.stringLikeRegexp('^ExchangeDropsBucketDrops') },
+          DROPKIT_WORKGROUP: { Ref: Match.stringLikeRegexp('^ExchangeQueryWorkGroup') },
           DROPKIT_FEED_TOPIC_ARN_PREFIX: Match.anyValue(),
         }),
       },
@@ -214,16 +214,16 @@ describe('every IAM policy is scoped to what its holder does', () => {
   });
 
   it('link broker: reads published drops and lists the project prefix, nothing else', () => {
-    const g = grantsOf(template, 'ExchangeLinkBrokerFunctionRole');
+    const g = grantsOf(template, 'ExchangeLinkBrokerLinkBrokerFunctionRole');
     expect(services(g)).toEqual(['logs', 's3', 'xray']);
-    expect(s3Of('ExchangeLinkBrokerFunctionRole')).toEqual(
+    expect(s3Of('ExchangeLinkBrokerLinkBrokerFunctionRole')).toEqual(
       [...drops.map((d) => `s3:GetObject ${d}`), ...drops.map((d) => `s3:GetObjectVersion ${d}`), `s3:ListBucket ${B}`].sort(),
     );
     expect(g.find((x) => x.action === 's3:ListBucket')!.condition).toEqual({ StringLike: { 's3:prefix': ['drops/*'] } });
   });
 
   it('partner authorizer: reads only the partner key secrets', () => {
-    const g = grantsOf(template, 'ExchangePartnerAuthorizerFunctionRole');
+    const g = grantsOf(template, 'ExchangeLinkBrokerPartnerAuthorizerFunctionRole');
     expect(services(g)).toEqual(['logs', 'secretsmanager', 'xray']);
     expect(lines(g, 'secretsmanager:')).toEqual([
       expect.stringMatching(
@@ -233,11 +233,11 @@ describe('every IAM policy is scoped to what its holder does', () => {
   });
 
   it('compile-stage: no data access at all', () => {
-    expect(services(grantsOf(template, 'ExchangeCompileStageFunctionRole'))).toEqual(['logs', 'xray']);
+    expect(services(grantsOf(template, 'ExchangePipelineCompileStageFunctionRole'))).toEqual(['logs', 'xray']);
   });
 
   it('plan: writes leases, run records and pointers; may only read and delete drop files and staging', () => {
-    const s3 = s3Of('ExchangePlanFunctionRole');
+    const s3 = s3Of('ExchangePipelinePlanFunctionRole');
     expect(s3.filter((l) => l.startsWith('s3:PutObject '))).toEqual([
       `s3:PutObject ${B}/drops/*/latest.json`,
       `s3:PutObject ${B}/drops/_leases/*`,
@@ -246,14 +246,14 @@ describe('every IAM policy is scoped to what its holder does', () => {
     expect(s3.filter((l) => l.startsWith('s3:DeleteObject '))).toEqual(
       expect.arrayContaining([`s3:DeleteObject ${B}/drops/*/slot=*/run=*/*`, `s3:DeleteObject ${B}/drops/_staging/*`]),
     );
-    expect(services(grantsOf(template, 'ExchangePlanFunctionRole'))).toEqual(['events', 'kms', 'logs', 's3', 'sns', 'xray']);
-    expect(lines(grantsOf(template, 'ExchangePlanFunctionRole'), 'sns:')).toEqual([
+    expect(services(grantsOf(template, 'ExchangePipelinePlanFunctionRole'))).toEqual(['events', 'kms', 'logs', 's3', 'sns', 'xray']);
+    expect(lines(grantsOf(template, 'ExchangePipelinePlanFunctionRole'), 'sns:')).toEqual([
       expect.stringMatching(/^sns:Publish arn:.*:sns:eu-west-1:123456789012:dropkit-exchange-[0-9a-f]+-feed-\*$/),
     ]);
   });
 
   it('render: staging and query results only, Athena in the workgroup, Glue on the staging database', () => {
-    const g = grantsOf(template, 'ExchangeRenderFunctionRole');
+    const g = grantsOf(template, 'ExchangePipelineRenderFunctionRole');
     expect(services(g)).toEqual(['athena', 'glue', 'logs', 's3', 'xray']);
     expect(
       new Set(g.filter((x) => x.action.startsWith('s3:') && !['s3:ListBucket', 's3:GetBucketLocation'].includes(x.action)).map((x) => x.resource)),
@@ -261,7 +261,7 @@ describe('every IAM policy is scoped to what its holder does', () => {
     expect(lines(g, 's3:GetBucketLocation')).toEqual([`s3:GetBucketLocation ${B}`]);
     expect(new Set(lines(g, 'athena:').map((l) => l.split(' ')[1]))).toEqual(
       new Set([
-        'arn:<AWS::Partition>:athena:eu-west-1:123456789012:workgroup/<ExchangeWorkGroupCE7E9CD6>',
+        'arn:<AWS::Partition>:athena:eu-west-1:123456789012:workgroup/<ExchangeQueryWorkGroup11DF4341>',
         'arn:<AWS::Partition>:athena:eu-west-1:123456789012:datacatalog/AwsDataCatalog',
       ]),
     );
@@ -273,7 +273,7 @@ describe('every IAM policy is scoped to what its holder does', () => {
   });
 
   it("complete-stage and validate: may write the attempt's staging, where Athena writes their query results with their rights, and no drop", () => {
-    for (const role of ['ExchangeCompleteStageFunctionRole', 'ExchangeValidateFunctionRole']) {
+    for (const role of ['ExchangePipelineCompleteStageFunctionRole', 'ExchangePipelineValidateFunctionRole']) {
       const puts = lines(grantsOf(template, role), 's3:PutObject').map((l) => l.split(' ')[1]);
       expect(puts).toContain(`${B}/drops/_staging/*`);
       expect(puts).not.toEqual(expect.arrayContaining([`${B}/drops/*/slot=*/run=*/*`]));
@@ -282,24 +282,24 @@ describe('every IAM policy is scoped to what its holder does', () => {
   });
 
   it('notify: reads drops, writes run records and leases, publishes to the feed topics and the default bus', () => {
-    const g = grantsOf(template, 'ExchangeNotifyFunctionRole');
+    const g = grantsOf(template, 'ExchangePipelineNotifyFunctionRole');
     expect(services(g)).toEqual(['events', 'kms', 'logs', 's3', 'sns', 'xray']);
     expect(lines(g, 's3:PutObject', 's3:DeleteObject').map((l) => l.split(' ')[1])).toEqual(expect.not.arrayContaining(drops));
     expect(lines(g, 'events:')).toEqual(['events:PutEvents arn:<AWS::Partition>:events:eu-west-1:123456789012:event-bus/default']);
   });
 
   it('fail-run: alerts only the ops topic', () => {
-    expect(lines(grantsOf(template, 'ExchangeFailRunFunctionRole'), 'sns:')).toEqual(['sns:Publish <ExchangeOpsTopicFE886199>']);
+    expect(lines(grantsOf(template, 'ExchangePipelineFailRunFunctionRole'), 'sns:')).toEqual(['sns:Publish <ExchangeOpsTopicFE886199>']);
   });
 
   it('the state machine: invokes its own functions, runs queries in the workgroup, writes staging and results only, alerts ops', () => {
-    const g = grantsOf(template, 'ExchangePipelineRole');
+    const g = grantsOf(template, 'ExchangePipelineStateMachineRole');
     for (const l of lines(g, 'lambda:')) expect(l).toMatch(/^lambda:InvokeFunction <Exchange\w+Function[0-9A-F]{8}\.Arn>(:\*)?$/);
     expect(lines(g, 's3:PutObject')).toEqual([`s3:PutObject ${B}/_athena-results/*`, `s3:PutObject ${B}/drops/_staging/*`]);
     expect(g.find((x) => x.action === 's3:ListBucket')!.condition).toEqual({ StringLike: { 's3:prefix': ['drops/_staging/*', '_athena-results/*'] } });
     expect(lines(g, 'sns:')).toEqual(['sns:Publish <ExchangeOpsTopicFE886199>']);
     expect(lines(g, 'athena:').map((l) => l.split(' ')[1])).toEqual(
-      Array(2).fill('arn:<AWS::Partition>:athena:eu-west-1:123456789012:workgroup/<ExchangeWorkGroupCE7E9CD6>'),
+      Array(2).fill('arn:<AWS::Partition>:athena:eu-west-1:123456789012:workgroup/<ExchangeQueryWorkGroup11DF4341>'),
     );
   });
 
@@ -307,7 +307,7 @@ describe('every IAM policy is scoped to what its holder does', () => {
     const stack = exampleStack(testApp(), {
       sources: { glueTables: [{ database: 'sales', tables: ['orders', 'customers'] }], s3Locations: ['s3://shop-lake/sales/orders/'] },
     });
-    const g = grantsOf(Template.fromStack(stack), 'ExchangePipelineRole');
+    const g = grantsOf(Template.fromStack(stack), 'ExchangePipelineStateMachineRole');
     const glueTables = g.filter((x) => x.action === 'glue:GetTable').map((x) => x.resource);
     expect(glueTables).toEqual(
       expect.arrayContaining([
@@ -338,7 +338,7 @@ describe('the link broker', () => {
       StageName: 'v1',
       TracingEnabled: true,
       AccessLogSetting: {
-        DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ExchangeLinkBrokerAccessLogs'), 'Arn'] },
+        DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ExchangeLinkBrokerLinkBrokerAccessLogs'), 'Arn'] },
         Format: Match.stringLikeRegexp('requestId'),
       },
     });
@@ -422,11 +422,11 @@ describe('the SLA watch', () => {
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::Scheduler::Schedule', {
       ScheduleExpression: 'rate(5 minutes)',
-      Target: { Arn: { 'Fn::GetAtt': [stack.getLogicalId(exchange.functions.slaWatch.node.defaultChild as CfnResource), 'Arn'] } },
+      Target: { Arn: { 'Fn::GetAtt': [stack.getLogicalId(exchange.functions.slaWatch!.node.defaultChild as CfnResource), 'Arn'] } },
     });
     const policies = JSON.stringify(
       template.findResources('AWS::IAM::Policy', {
-        Properties: { Roles: [{ Ref: stack.getLogicalId(exchange.functions.slaWatch.role!.node.defaultChild as CfnResource) }] },
+        Properties: { Roles: [{ Ref: stack.getLogicalId(exchange.functions.slaWatch!.role!.node.defaultChild as CfnResource) }] },
       }),
     );
     expect(policies).toContain('_sla/*');
@@ -445,5 +445,7 @@ describe('the SLA watch', () => {
     const off = new Stack(testApp(), 'SlaOff', { env: { account: '123456789012', region: 'eu-west-1' } });
     new FileExchange(off, 'Exchange', { feeds, slaWatch: { enabled: false } });
     expect(slaSchedules(off)).toEqual([]);
+    // Nothing unused: neither stack has dropkit's SLA watch function.
+    for (const stack of [own, off]) Template.fromStack(stack).resourcePropertiesCountIs('AWS::Lambda::Function', { Description: 'dropkit: sla-watch' }, 0);
   });
 });

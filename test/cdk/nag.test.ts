@@ -47,6 +47,7 @@ describe('the AwsSolutions and Serverless rule packs', () => {
       'AwsSolutions-APIG3',
       'AwsSolutions-APIG6',
       'AwsSolutions-COG4',
+      'AwsSolutions-IAM4',
       'AwsSolutions-IAM5',
       'AwsSolutions-SMG4',
       'AwsSolutions-SQS3',

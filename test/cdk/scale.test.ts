@@ -22,7 +22,7 @@ function manyFeeds(n: number): FeedDefinition[] {
 function synth(feeds: FeedDefinition[], props: Partial<ConstructorParameters<typeof FileExchange>[2]> = {}) {
   const stack = new Stack(testApp(), 'Big', { env: { account: '123456789012', region: 'eu-west-1' } });
   const exchange = new FileExchange(stack, 'Exchange', { feeds, ...props });
-  const nested = exchange.node.children.filter((c): c is NestedStack => c instanceof NestedStack);
+  const nested = exchange.node.findAll().filter((c): c is NestedStack => c instanceof NestedStack);
   const measure = (s: Stack) => {
     const t = Template.fromStack(s).toJSON();
     return { resources: Object.keys(t.Resources).length, bytes: Buffer.byteLength(JSON.stringify(t)) };

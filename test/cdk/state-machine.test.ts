@@ -181,7 +181,7 @@ describe('the state machine run in process with the step handlers', () => {
       'AllDelivered?',
       'Done',
     ]);
-    expect(queries[0].WorkGroup).toMatch(/^ExchangeWorkGroup/);
+    expect(queries[0].WorkGroup).toMatch(/^ExchangeQueryWorkGroup/);
     const pointer = await readJson(p.store, latestKey({ prefix: 'drops', feed: 'daily', partner: null }));
     const manifest = await readJson<Manifest>(p.store, `drops/daily/slot=20240115T060000Z/run=${pointer.runId}/manifest.json`);
     expect(manifest.files.map((f) => f.format)).toEqual(['csv', 'parquet']);

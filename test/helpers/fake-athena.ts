@@ -216,9 +216,13 @@ export class FakeAthena {
       if (partition) await this.conn.run(`COPY (${unload[1]}) TO '${dir}' (${options}, PARTITION_BY (${partition}), OVERWRITE_OR_IGNORE)`);
       else await this.conn.run(`COPY (${unload[1]}) TO '${dir}${e.id}_00000_part' (${options})`);
       e.updateCount = await this.countOf(`(${unload[1]})`);
-    } else if (/^DROP TABLE IF EXISTS ("(?:[^"]|"")+")\./.test(sql)) {
-      await this.conn.run(`CREATE SCHEMA IF NOT EXISTS ${/^DROP TABLE IF EXISTS ("(?:[^"]|"")+")/.exec(sql)![1]}`);
-      await this.conn.run(sql);
+    } else if (/^(DROP|ALTER|MSCK|DESCRIBE|SHOW)\b/i.test(sql)) {
+      // Athena parses DDL with Hive's grammar: backticks, never Trino's double quotes.
+      const drop = /^DROP TABLE IF EXISTS `((?:[^`]|``)+)`\.`((?:[^`]|``)+)`$/.exec(sql);
+      if (!drop) throw new Error(`line 1:22: mismatched input. Expecting: <identifier> (Hive DDL): ${sql}`);
+      const [db, table] = [drop[1], drop[2]].map((n) => q(n.replace(/``/g, '`')));
+      await this.conn.run(`CREATE SCHEMA IF NOT EXISTS ${db}`);
+      await this.conn.run(`DROP TABLE IF EXISTS ${db}.${table}`);
     } else if (/^\s*(SELECT|WITH|VALUES)\b/i.test(sql)) {
       await this.select(e, sql);
     } else {

@@ -84,6 +84,7 @@ export async function lambdaProject(options: { dupes?: boolean; now?: string } =
       eventBusName: undefined,
       leaseTtlSeconds: 3600,
       partnerSecretPrefix: undefined,
+      kmsKeyArn: undefined,
     },
     definitions: project.feeds,
     prefix: project.spec.prefix,

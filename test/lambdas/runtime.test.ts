@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { ConfigError } from '../../lib/core/errors';
 import { loadProject } from '../../lib/project/load-project';
 import { AthenaEngine } from '../../lib/adapters/athena/athena-engine';
+import { CopyObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { AthenaClient, GetQueryExecutionCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
 import { buildLambdaDeps, ENV, parseBundledFeeds, readRuntimeConfig } from '../../lambdas/runtime';
 
 const EXAMPLE = join(__dirname, '../../examples/shop');
@@ -87,5 +90,58 @@ describe('the Lambda runtime', () => {
     expect(statement.sql).toMatch(/^CREATE TABLE "?dropkit_staging"?\./);
     expect(statement.sql).toContain('s3://drops-bucket/drops/_staging/run1/a1/');
     expect(statement.parameters).toEqual([{ name: 'window_start', type: 'TIMESTAMP', value: '2024-01-14T06:00:00.000Z' }]);
+  });
+
+  describe("with the bucket's KMS key in the environment", () => {
+    const KEY = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const env = () => {
+      const dir = mkdtempSync(join(tmpdir(), 'dropkit-runtime-'));
+      writeFileSync(join(dir, 'feeds.json'), JSON.stringify({ feeds: loadProject(EXAMPLE, { localSources: false }).feeds }));
+      return { [ENV.bucket]: 'drops-bucket', [ENV.prefix]: 'drops', [ENV.feedsFile]: join(dir, 'feeds.json'), [ENV.kmsKeyArn]: KEY, AWS_REGION: 'eu-west-1' };
+    };
+    let s3: ReturnType<typeof mockClient>;
+    beforeEach(() => {
+      s3 = mockClient(S3Client);
+    });
+    afterEach(() => s3.restore());
+
+    it('writes and moves every object SSE-KMS with that key, not SSE-S3', async () => {
+      s3.on(PutObjectCommand).resolves({ ETag: '"e"' });
+      s3.on(HeadObjectCommand).resolves({ ContentLength: 3, ETag: '"e"' });
+      s3.on(CopyObjectCommand).resolves({ VersionId: 'v1' });
+      const deps = buildLambdaDeps(env());
+      await deps.store.put('drops/x/manifest.json', 'abc');
+      await deps.store.move('drops/_staging/a', 'drops/x/part-00000.parquet');
+      const puts = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
+      const copies = s3.commandCalls(CopyObjectCommand).map((c) => c.args[0].input);
+      expect(puts).toHaveLength(1);
+      expect(copies).toHaveLength(1);
+      for (const input of [...puts, ...copies]) expect(input).toMatchObject({ ServerSideEncryption: 'aws:kms', SSEKMSKeyId: KEY });
+    });
+
+    it('asks Athena to write what it writes into the bucket SSE-KMS with it', async () => {
+      const athena = mockClient(AthenaClient);
+      try {
+        athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q1' });
+        athena.on(GetQueryExecutionCommand).resolves({ QueryExecution: { QueryExecutionId: 'q1', Status: { State: 'SUCCEEDED' } } });
+        const deps = buildLambdaDeps(env());
+        await deps.engine.dropStaged({
+          engine: 'athena',
+          table: '"db"."stg_run1_a1"',
+          location: 'drops/_staging/run1/a1/staged/',
+          format: 'parquet',
+          rowCount: 0,
+          columns: [],
+          execution: { executionId: null, rows: null, bytesScanned: null, engineMillis: null },
+        });
+        const [start] = athena.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input);
+        expect(start.ResultConfiguration).toEqual({
+          OutputLocation: expect.stringMatching(/^s3:\/\/drops-bucket\/drops\/_staging\/run1\/a1\//),
+          EncryptionConfiguration: { EncryptionOption: 'SSE_KMS', KmsKey: KEY },
+        });
+      } finally {
+        athena.restore();
+      }
+    });
   });
 });

@@ -44,12 +44,12 @@ describe('the dropkit entry point (core)', () => {
 });
 
 describe('the package exports', () => {
-  it('resolves dropkit and dropkit/local to the built entry points', () => {
-    expect(require.resolve('dropkit', { paths: [root] })).toBe(join(root, 'dist/lib/index.js'));
-    expect(require.resolve('dropkit/local', { paths: [root] })).toBe(join(root, 'dist/lib/local.js'));
+  it('resolves dropkit-files and dropkit-files/local to the built entry points', () => {
+    expect(require.resolve('dropkit-files', { paths: [root] })).toBe(join(root, 'dist/lib/index.js'));
+    expect(require.resolve('dropkit-files/local', { paths: [root] })).toBe(join(root, 'dist/lib/local.js'));
   });
 
-  it('dropkit/local brings the embedded engine and the runner', () => {
+  it('dropkit-files/local brings the embedded engine and the runner', () => {
     const local = require(join(root, 'dist/lib/local.js'));
     expect(typeof local.DuckDbEngine.open).toBe('function');
     expect(typeof local.runSlot).toBe('function');

@@ -34,6 +34,7 @@ import {
   notOneSelect,
   PART_COLUMN,
   quoteIdent,
+  splitQualifiedName,
   requestToken,
   sha256Hex,
   stagingTableName,
@@ -56,6 +57,11 @@ export interface AthenaEngineOptions {
   readonly database?: string;
   /** Data catalog of `stagingDatabase`. Default `AwsDataCatalog`. */
   readonly catalog?: string;
+  /**
+   * The drops bucket's customer-managed KMS key: staged tables, UNLOADed files and results are
+   * written SSE-KMS with it. Default: no encryption setting on the query (the workgroup's applies).
+   */
+  readonly kmsKey?: string;
   readonly client?: AthenaClient;
   /** Used to build the client when none is given. */
   readonly clientConfig?: AthenaClientConfig;
@@ -86,7 +92,7 @@ export interface AthenaStagePlan {
   readonly input: StartQueryExecutionCommandInput;
 }
 
-type BuilderOptions = Pick<AthenaEngineOptions, 'workGroup' | 'stagingDatabase' | 'bucket' | 'prefix' | 'database' | 'catalog'>;
+type BuilderOptions = Pick<AthenaEngineOptions, 'workGroup' | 'stagingDatabase' | 'bucket' | 'prefix' | 'database' | 'catalog' | 'kmsKey'>;
 
 /** `s3://bucket/<prefix><key>` of a store key. */
 export function s3UriOf(options: Pick<AthenaEngineOptions, 'bucket' | 'prefix'>, key: string): string {
@@ -129,7 +135,11 @@ export function startInput(statement: Statement, resultsKeyPrefix: string, optio
     QueryString: statement.sql,
     ClientRequestToken: statement.token,
     WorkGroup: options.workGroup,
-    ResultConfiguration: { OutputLocation: s3UriOf(options, resultsKeyPrefix) },
+    ResultConfiguration: {
+      OutputLocation: s3UriOf(options, resultsKeyPrefix),
+      // The workgroup does not enforce its settings (CTAS names its own location), so the key is named on each query.
+      ...(options.kmsKey ? { EncryptionConfiguration: { EncryptionOption: 'SSE_KMS', KmsKey: options.kmsKey } } : {}),
+    },
   };
   // Athena refuses an empty list: the field is left out when there is nothing to bind.
   if (statement.parameters.length) input.ExecutionParameters = statement.parameters.map(sqlLiteral);
@@ -317,7 +327,8 @@ export class AthenaEngine implements QueryEngine {
 
   async dropStaged(staged: StagedTable): Promise<void> {
     const token = requestToken([...this.readableOf(staged), 'drop'], staged.table);
-    await this.run(startInput({ sql: dropTableSql(staged.table), parameters: [], token }, `${this.attemptPrefix(staged)}${RESULTS_DIR}`, this.options));
+    const { database, table } = splitQualifiedName(staged.table);
+    await this.run(startInput({ sql: dropTableSql(database, table), parameters: [], token }, `${this.attemptPrefix(staged)}${RESULTS_DIR}`, this.options));
   }
 
   async close(): Promise<void> {

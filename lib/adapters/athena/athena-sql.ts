@@ -13,6 +13,21 @@ export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+/**
+ * A quoted Hive identifier. Athena sends DDL (DROP, ALTER, CREATE without AS) to its Hive parser,
+ * which takes backticks and refuses Trino's double quotes.
+ */
+export function hiveIdent(name: string): string {
+  return `\`${name.replace(/`/g, '``')}\``;
+}
+
+/** `"db"."table"` (as the engine names a staged table) split into its two names. */
+export function splitQualifiedName(qualified: string): { database: string; table: string } {
+  const m = /^"((?:[^"]|"")+)"\."((?:[^"]|"")+)"$/.exec(qualified);
+  if (!m) throw new Error(`not a quoted database.table name: ${qualified}`);
+  return { database: m[1].replace(/""/g, '"'), table: m[2].replace(/""/g, '"') };
+}
+
 /** A Trino string literal (for locations the engine chose: configuration, never query parameters). */
 export function sqlString(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
@@ -118,8 +133,9 @@ export function unloadSql(table: string, location: string, compression: keyof ty
   return `UNLOAD (${numbered}) TO ${sqlString(location)} WITH (${props}, partitioned_by = ARRAY['${PART_COLUMN}'])`;
 }
 
-export function dropTableSql(table: string): string {
-  return `DROP TABLE IF EXISTS ${table}`;
+/** DDL, so Hive syntax (backticks): Athena rejects `DROP TABLE "db"."t"`. */
+export function dropTableSql(database: string, table: string): string {
+  return `DROP TABLE IF EXISTS ${hiveIdent(database)}.${hiveIdent(table)}`;
 }
 
 /**

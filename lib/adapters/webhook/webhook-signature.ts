@@ -41,7 +41,7 @@ export interface VerifyWebhookSignatureInput {
  * @example
  * ```ts
  * import http from 'node:http';
- * import { verifyWebhookSignature, SIGNATURE_HEADER, TIMESTAMP_HEADER, IDEMPOTENCY_KEY_HEADER } from 'dropkit';
+ * import { verifyWebhookSignature, SIGNATURE_HEADER, TIMESTAMP_HEADER, IDEMPOTENCY_KEY_HEADER } from 'dropkit-files';
  *
  * http.createServer((req, res) => {
  *   const chunks: Buffer[] = [];

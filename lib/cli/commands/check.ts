@@ -3,6 +3,7 @@ import { parseCron } from '../../core/cron';
 import { deadlineFor } from '../../core/sla';
 import { nextSlot } from '../../core/slots';
 import { UsageError } from '../../core/errors';
+import { deployWarnings, trinoParser } from '../../project/deploy-warnings';
 import { loadProject, Project } from '../../project/load-project';
 import { metricConsumers, metricUsage, unusedMetrics } from '../../semantic/metric-usage';
 import { parseCommandArgs, parseTimeArg, projectOption } from '../args';
@@ -54,8 +55,11 @@ export async function checkCommand(args: string[]): Promise<number> {
     };
   });
   const semantic = project.semantic ? { metrics: project.semantic.metrics.size, unused: unusedMetrics(project.semantic, consumers(project)) } : undefined;
+  // What would fail only once deployed: tables the roles are not granted, types Athena cannot stage.
+  const parser = trinoParser();
+  const warnings = deployWarnings(project.feeds, project.spec.aws, parser);
   if (values.json) {
-    process.stdout.write(JSON.stringify({ status: 'valid', project: project.spec.name, feeds, ...(semantic ? { semantic } : {}) }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ status: 'valid', project: project.spec.name, feeds, warnings, ...(semantic ? { semantic } : {}) }, null, 2) + '\n');
     return EXIT.ok;
   }
   const out: string[] = [`✓ ${project.spec.name}: ${feeds.length} feed${feeds.length === 1 ? '' : 's'} valid`];
@@ -72,6 +76,9 @@ export async function checkCommand(args: string[]): Promise<number> {
     );
     for (const s of f.nextSlots) out.push(`  slot ${s.local}  (${s.slot})  due by ${s.deadlineLocal}`);
   }
+  if (warnings.length) out.push('', `⚠ ${warnings.length} warning${warnings.length === 1 ? '' : 's'} for AWS:`);
+  for (const w of warnings) out.push(`  ${w.feed} (${w.file}): ${w.message}`, `    fix: ${w.fix}`);
+  if (!parser) out.push('', 'note: install node-sql-parser to check which tables the feeds read on AWS against the aws: section');
   process.stdout.write(out.join('\n') + '\n');
   return EXIT.ok;
 }

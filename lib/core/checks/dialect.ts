@@ -16,6 +16,13 @@ export interface SqlDialect {
   regexMatches(expr: string, pattern: string): string;
   /** Length in characters. */
   length(expr: string): string;
+  /**
+   * How the engine's staged table reports a declared type (normalised): the schema check compares
+   * these. Athena stages into Hive tables, which keep no time zone and no varchar length.
+   */
+  stagedType(normalisedType: string): string;
+  /** Whether staged column names come back lower-cased (Glue), so a contract's names compare case-insensitively. */
+  readonly foldsNames: boolean;
 }
 
 const string = (text: string) => `'${text.replace(/'/g, "''")}'`;
@@ -28,6 +35,8 @@ export const duckdbDialect: SqlDialect = {
   timestamp: (iso) => `TIMESTAMP ${string(tsText(iso))}`,
   regexMatches: (expr, pattern) => `regexp_matches(${expr}, ${string(pattern)})`,
   length: (expr) => `length(${expr})`,
+  stagedType: (type) => type,
+  foldsNames: false,
 };
 
 export const athenaDialect: SqlDialect = {
@@ -37,6 +46,9 @@ export const athenaDialect: SqlDialect = {
   timestamp: (iso) => `TIMESTAMP ${string(tsText(iso))}`,
   regexMatches: (expr, pattern) => `regexp_like(${expr}, ${string(pattern)})`,
   length: (expr) => `length(${expr})`,
+  // A Hive table stores TIMESTAMP WITH TIME ZONE as a UTC timestamp, any precision as millis, VARCHAR(n) as string.
+  stagedType: (type) => type.replace(/^TIMESTAMP(\(\d+\))?( WITH TIME ZONE)?$/, 'TIMESTAMP').replace(/^VARCHAR\(\d+\)$/, 'VARCHAR'),
+  foldsNames: true,
 };
 
 export function dialectFor(engine: 'duckdb' | 'athena'): SqlDialect {

@@ -13,8 +13,26 @@ const ALIASES: Readonly<Record<string, string>> = {
   TEXT: 'VARCHAR',
   FLOAT8: 'DOUBLE',
   BOOL: 'BOOLEAN',
+  FLOAT4: 'REAL',
+  FLOAT: 'REAL',
   TIMESTAMPTZ: 'TIMESTAMP WITH TIME ZONE',
 };
+
+/**
+ * Types Athena cannot stage: its CTAS writes a Hive table, which has no column of these types
+ * (Athena refuses the statement). A deployable feed casts them in its Athena SQL.
+ */
+const NOT_STAGEABLE_ON_ATHENA: readonly { readonly type: RegExp; readonly fix: string }[] = [
+  { type: /^TIME( WITH TIME ZONE)?$|^TIME\(/, fix: 'CAST it AS VARCHAR (or combine it with a date into a TIMESTAMP) in the Athena SQL, and declare that type' },
+  { type: /^(JSON|UUID|IPADDRESS|IPPREFIX)$/, fix: 'CAST it AS VARCHAR in the Athena SQL, and declare VARCHAR' },
+  { type: /^INTERVAL /, fix: 'turn it into a number (e.g. date_diff) in the Athena SQL, and declare BIGINT' },
+];
+
+/** The fix when Athena's CTAS cannot stage a column of this declared type; undefined when it can. */
+export function athenaStagingFix(type: string): string | undefined {
+  const t = normaliseType(type);
+  return NOT_STAGEABLE_ON_ATHENA.find((n) => n.type.test(t))?.fix;
+}
 
 export function normaliseType(type: string): string {
   const text = type
@@ -67,16 +85,20 @@ export const schemaCheck: CheckDefinition<typeof schema> = {
   type: 'schema',
   schema,
   compile(check, target) {
-    const actual = new Map(target.columns.map((c) => [c.name, c.type]));
-    const expectedNames = new Set(check.columns.map((c) => c.name));
-    const missing = check.columns.filter((c) => !actual.has(c.name)).map((c) => c.name);
-    const extra = target.columns.filter((c) => !expectedNames.has(c.name)).map((c) => c.name);
+    const { dialect } = target;
+    // Names as the engine reports them (Glue lower-cases), types as its staged table can hold them.
+    const key = (name: string) => (dialect.foldsNames ? name.toLowerCase() : name);
+    const comparable = (type: string) => dialect.stagedType(normaliseType(type));
+    const actual = new Map(target.columns.map((c) => [key(c.name), c.type]));
+    const expectedNames = new Set(check.columns.map((c) => key(c.name)));
+    const missing = check.columns.filter((c) => !actual.has(key(c.name))).map((c) => c.name);
+    const extra = target.columns.filter((c) => !expectedNames.has(key(c.name))).map((c) => c.name);
     const changed: Changed[] = check.columns
-      .filter((c) => actual.has(c.name) && normaliseType(c.type) !== normaliseType(actual.get(c.name)!))
-      .map((c) => ({ name: c.name, expected: c.type, actual: actual.get(c.name)! }));
+      .filter((c) => actual.has(key(c.name)) && comparable(c.type) !== comparable(actual.get(key(c.name))!))
+      .map((c) => ({ name: c.name, expected: c.type, actual: actual.get(key(c.name))! }));
     // Order is compared on the columns both sides have, so a missing or extra column is not also an order error.
-    const expectedOrder = check.columns.map((c) => c.name).filter((n) => actual.has(n));
-    const actualOrder = target.columns.map((c) => c.name).filter((n) => expectedNames.has(n));
+    const expectedOrder = check.columns.map((c) => key(c.name)).filter((n) => actual.has(n));
+    const actualOrder = target.columns.map((c) => key(c.name)).filter((n) => expectedNames.has(n));
     const orderDiffers = expectedOrder.join('\u0000') !== actualOrder.join('\u0000');
 
     const observed = { missing, extra, changed, ...(check.ordered ? { orderDiffers } : {}) };

@@ -292,6 +292,43 @@ export const sourceSchema = z.union([
   }),
 ]);
 
+/** A Glue database or table name as Athena resolves it (Glue stores names in lower case). */
+const GLUE_NAME = /^[a-z0-9_]{1,255}$/;
+
+/** What the deployed pipeline reads on AWS: the roles are granted exactly this. */
+export const awsSourcesSchema = z
+  .strictObject({
+    database: z
+      .string()
+      .regex(GLUE_NAME, { error: 'a Glue database name: lower-case letters, digits and _' })
+      .optional()
+      .meta({ description: 'Glue database that unqualified table names in the feed SQL resolve in (Athena: `default` when unset)' }),
+    glueTables: z
+      .array(
+        z.strictObject({
+          database: z.string().regex(GLUE_NAME, { error: 'a Glue database name: lower-case letters, digits and _' }),
+          tables: z
+            .array(z.string().regex(GLUE_NAME, { error: 'a Glue table name: lower-case letters, digits and _' }))
+            .min(1)
+            .optional()
+            .meta({ description: 'Tables the feeds read; every table of the database when left out' }),
+        }),
+      )
+      .default([])
+      .meta({ description: 'Glue databases and tables the feed SQL reads' }),
+    s3Locations: z
+      .array(z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, { error: 'an S3 location like s3://bucket/prefix/' }))
+      .default([])
+      .meta({ description: "Where those tables' data is, as s3://bucket/prefix/" }),
+    kmsKeyArns: z
+      .array(
+        z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, { error: 'a KMS key ARN like arn:aws:kms:eu-west-1:123456789012:key/…' }),
+      )
+      .default([])
+      .meta({ description: 'KMS keys the source data is encrypted with (decrypt only)' }),
+  })
+  .meta({ description: 'What the feeds read on AWS: `cdk deploy` grants the pipeline exactly this' });
+
 export const projectSchema = z
   .strictObject({
     name: z.string().regex(FEED_NAME, {
@@ -326,6 +363,7 @@ export const projectSchema = z
         ),
       })
       .default(''),
+    aws: awsSourcesSchema.optional(),
   })
   .meta({ title: 'dropkit project', description: 'Local sources and defaults for a folder of feeds' });
 
@@ -339,4 +377,5 @@ export type Partner = z.output<typeof partnerSchema>;
 export type CalendarSpec = z.output<typeof calendarSchema>;
 export type ProjectFile = z.output<typeof projectSchema>;
 export type SelectSpec = z.output<typeof selectSchema>;
+export type AwsSources = z.output<typeof awsSourcesSchema>;
 export type ParameterValue = z.output<typeof parameterValue>;

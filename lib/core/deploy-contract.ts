@@ -1,0 +1,51 @@
+/**
+ * The contract between the CDK construct and the Lambda handlers it deploys: environment variable
+ * names, metric names, and the deployed defaults. Both sides import it from here, and nothing else
+ * (no SDK, no CDK), so a handler that needs one name bundles no other client.
+ */
+
+/** The environment variables the construct sets and `lambdas/runtime.ts` reads. */
+export const ENV = {
+  bucket: 'DROPKIT_BUCKET',
+  prefix: 'DROPKIT_PREFIX',
+  workgroup: 'DROPKIT_WORKGROUP',
+  stagingDatabase: 'DROPKIT_STAGING_DATABASE',
+  sourceDatabase: 'DROPKIT_SOURCE_DATABASE',
+  opsTopicArn: 'DROPKIT_OPS_TOPIC_ARN',
+  feedTopicArnPrefix: 'DROPKIT_FEED_TOPIC_ARN_PREFIX',
+  eventBusName: 'DROPKIT_EVENT_BUS',
+  leaseTtlSeconds: 'DROPKIT_LEASE_TTL_SECONDS',
+  partnerSecretPrefix: 'DROPKIT_PARTNER_SECRET_PREFIX',
+  feedsFile: 'DROPKIT_FEEDS_FILE',
+  /** The drops bucket's customer-managed KMS key: every object dropkit writes names it (SSE-KMS). */
+  kmsKeyArn: 'DROPKIT_KMS_KEY_ARN',
+  /** Partner account id → partner id, for the link broker's SigV4 routes. */
+  iamPartners: 'DROPKIT_IAM_PARTNERS',
+} as const;
+
+/** Metric names the handlers emit and the stack's dashboard and alarms read (namespace {@link METRICS_NAMESPACE}, dimension `feed`). */
+export const METRIC = {
+  rows: 'Rows',
+  bytes: 'Bytes',
+  deliveryLatency: 'DeliveryLatencySeconds',
+  slaMet: 'SlaMet',
+  slaLate: 'SlaLate',
+  /** A slot passed its deadline (+ grace) without a drop: counted once, when the watch first sees it. */
+  slaMissed: 'SlaMissed',
+  validationFailed: 'ValidationFailed',
+  runFailed: 'RunFailed',
+  delivered: 'Delivered',
+} as const;
+
+export const METRICS_NAMESPACE = 'dropkit';
+/** Powertools' service name: a dimension of every metric. */
+export const METRICS_SERVICE = 'dropkit';
+
+/**
+ * The slot lease's time to live on AWS: longer than a whole run (stage query plus the 15-minute
+ * steps), so a live execution never loses its slot; a dead one frees it after this.
+ */
+export const DEPLOYED_LEASE_TTL_SECONDS = 2 * 60 * 60;
+
+/** The drops bucket key prefix when the project names none. */
+export const DEFAULT_KEY_PREFIX = 'drops';
