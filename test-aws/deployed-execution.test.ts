@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import { GetQueryExecutionCommand } from '@aws-sdk/client-athena';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Manifest } from '../lib/core/manifest';

@@ -127,20 +127,20 @@ export class CallRecorder {
       if (patched.has(proto)) continue;
       patched.add(proto);
       const original = proto.send;
-      const recorder = this;
-      proto.send = function (this: { config?: { serviceId?: string } }, command: { input: Input; constructor: { name: string } }, ...rest: any[]) {
-        const id = (this.config?.serviceId ?? service).toLowerCase().replace(/\s+/g, '');
+      // An arrow function keeps the recorder as `this`; the client is passed in.
+      const sendRecorded = (client: { config?: { serviceId?: string } }, command: { input: Input; constructor: { name: string } }, rest: any[]) => {
+        const id = (client.config?.serviceId ?? service).toLowerCase().replace(/\s+/g, '');
         const operation = command.constructor.name.replace(/Command$/, '');
-        const role = recorder.role;
-        recorder.record(id, operation, command.input);
-        const sent = original.call(this, command, ...rest) as Promise<unknown>;
+        const role = this.role;
+        this.record(id, operation, command.input);
+        const sent = original.call(client, command, ...rest) as Promise<unknown>;
         if (id !== 's3' || (operation !== 'GetObject' && operation !== 'HeadObject')) return sent;
         return sent.catch((error: { $metadata?: { httpStatusCode?: number } }) => {
           // S3 answers 404 for a missing key only to a caller that may list the bucket; to anyone
           // else it answers 403, which the store does not take for "absent". That permission is
           // checked in the GetObject's own context: no s3:prefix key.
           if (error?.$metadata?.httpStatusCode === 404 && role) {
-            recorder.calls.push({
+            this.calls.push({
               role,
               action: 's3:ListBucket',
               resource: `arn:aws:s3:::${command.input.Bucket}`,
@@ -150,6 +150,9 @@ export class CallRecorder {
           }
           throw error;
         });
+      };
+      proto.send = function (this: { config?: { serviceId?: string } }, command: { input: Input; constructor: { name: string } }, ...rest: any[]) {
+        return sendRecorded(this, command, rest);
       };
       this.restores.push(() => void (proto.send = original));
     }
