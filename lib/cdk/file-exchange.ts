@@ -18,6 +18,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { deliveryPartners } from '../core/feed/feed-definition';
 import { acknowledge, AcknowledgeKnownWildcards } from './acknowledgements';
+import { CheckovSkips } from './checkov-skips';
 import { DeployConfigError } from './errors';
 import { keyScopes, KeyScopes } from './key-scopes';
 import { LAMBDA_ENTRIES, LambdaRole } from './lambda-entries';
@@ -345,6 +346,7 @@ export class FileExchange extends Construct {
 
     // Rule-pack findings that are by design, each with its reason (cdk-nag AwsSolutions and Serverless).
     Aspects.of(this).add(new AcknowledgeKnownWildcards());
+    Aspects.of(this).add(new CheckovSkips());
     for (const fn of Object.values(fns)) {
       acknowledge(fn, {
         'Serverless-LambdaDLQ':
