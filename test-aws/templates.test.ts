@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import aslValidator from 'asl-validator';
 import { CHECKOV_SKIPS } from '../lib/cdk/checkov-skips';
 import { Synthesized, synthBig, synthExample } from './helpers/synth';
 import { venvBin } from './helpers/venv';
+
+// asl-validator ships no types: the one call used here, typed.
+const aslValidator = require('asl-validator') as (definition: unknown) => { isValid: boolean; errorsText: (separator?: string) => string };
 
 function tool(name: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
