@@ -64,6 +64,8 @@ describe('a deployed execution on moto, each call checked against its role', () 
       'feeds/statements.sql': STATEMENTS_SQL,
       'feeds/broken.yaml': dailyFeed('broken'),
       'feeds/broken.sql': DAILY_SQL.replace('FROM events', 'FROM dupes'),
+      'feeds/missing.yaml': dailyFeed('missing'),
+      'feeds/missing.sql': DAILY_SQL.replace('FROM events', 'FROM no_such_table'),
     });
     d = await Deployment.deploy(project.dir, { events: eventsSelect(), dupes: `${eventsSelect()} UNION ALL ${eventsSelect()}` });
     queues = { acme: await createQueue('acme'), globex: await createQueue('globex'), ops: await createQueue('ops') };
@@ -113,11 +115,14 @@ describe('a deployed execution on moto, each call checked against its role', () 
       const id = await d.startQuery(compiled);
       for (;;) {
         const out = await d.athenaClient().send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
-        if (out.QueryExecution?.Status?.State === 'SUCCEEDED') return out;
-        if (out.QueryExecution?.Status?.State !== 'RUNNING' && out.QueryExecution?.Status?.State !== 'QUEUED')
-          throw new Error(JSON.stringify(out.QueryExecution));
+        if (out.QueryExecution?.Status?.State !== 'RUNNING' && out.QueryExecution?.Status?.State !== 'QUEUED') return out;
       }
     });
+    if (query.QueryExecution?.Status?.State !== 'SUCCEEDED') {
+      // The QueryFailed Pass state: the query's Status is the cause.
+      const failed: any = await h.failRun({ state, step: 'stage', error: { Error: 'QueryFailedError', Cause: query.QueryExecution?.Status } });
+      return { status: 'failed', failed };
+    }
     state = (await h.completeStage({ state, query: { QueryExecution: query.QueryExecution } })) as RunState;
     state = (await h.validate({ state })) as RunState;
     if (state.validation?.status === 'fail') {
@@ -181,6 +186,15 @@ describe('a deployed execution on moto, each call checked against its role', () 
     expect(keys.filter((k) => k.endsWith('manifest.json'))).toEqual([]);
     const ops = await drain(queues.ops);
     expect(ops.map((e) => [e.type, e.feed])).toEqual(expect.arrayContaining([['validation.failed', 'broken']]));
+  });
+
+  it("sends a failed Athena stage to fail-run with Athena's reason; the operators are told", async () => {
+    const run = await execute('missing', null);
+    expect(run.status).toBe('failed');
+    expect(run.failed.error.message).toMatch(/^Athena query FAILED: .*no_such_table/i);
+    const ops = await drain(queues.ops);
+    const failed = ops.find((e) => e.type === 'run.failed' && e.feed === 'missing');
+    expect(failed?.error).toMatchObject({ step: 'stage', name: 'QueryFailedError' });
   });
 
   it('the SLA watch finds the slot no run delivered and tells its partners and operators once', async () => {
