@@ -16,8 +16,13 @@ import { createBucket, motoS3Client } from './helpers/moto';
 const SLOT = '2024-01-15T06:00:00Z';
 
 /**
- * Races on moto through the real SDK: the commit point (manifest.json written with If-None-Match)
- * and the pointer (If-Match) are what keep concurrent attempts apart, and moto enforces both.
+ * Races on moto through the real SDK: the lease (a conditional PutObject), the commit point
+ * (manifest.json written with If-None-Match) and the pointer (If-Match) keep concurrent attempts
+ * apart, and moto enforces all three. `move` (CopyObject with If-None-Match, which moto ignores)
+ * needs no condition to be safe: it only ever targets the run's own `run=<runId>/` folder, which
+ * only the lease holder writes; publish re-checks that no manifest exists and clears that folder
+ * first, and the manifest it then writes conditionally records each file's SHA-256 (and version),
+ * so a file overwritten by a stale attempt would fail verification, never pass as delivered.
  */
 describe('concurrent reruns of one slot through S3Store on moto', () => {
   let project: TempProject;
