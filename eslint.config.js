@@ -15,7 +15,7 @@ const restricted = (patterns, paths = [], allowTypeImports = false) => ({
 });
 
 module.exports = tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'cdk.out/**', 'examples/*/out/**', 'examples/*/data/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.venv-aws/**', 'cdk.out/**', 'examples/*/out/**', 'examples/*/data/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
