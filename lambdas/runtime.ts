@@ -7,7 +7,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { AthenaEngine } from '../lib/adapters/athena/athena-engine';
-import { S3Store } from '../lib/adapters/s3/s3-store';
+import { s3ClientDefaults, S3Store } from '../lib/adapters/s3/s3-store';
 import { S3LinkSigner } from '../lib/adapters/s3/s3-link-signer';
 import { SnsNotifier } from '../lib/adapters/sns/sns-notifier';
 import { EventBridgeNotifier } from '../lib/adapters/eventbridge/eventbridge-notifier';
@@ -160,7 +160,8 @@ export function openAthenaEngine(config: RuntimeConfig, clients: { readonly athe
 export function buildLambdaDeps(env: NodeJS.ProcessEnv = process.env): LambdaDeps {
   const config = readRuntimeConfig(env);
   const definitions = loadBundledFeeds(env);
-  const s3 = tracer.captureAWSv3Client(new S3Client({}));
+  // The store's defaults: bounded waits, and path-style where an S3-compatible endpoint is set.
+  const s3 = tracer.captureAWSv3Client(new S3Client(s3ClientDefaults()));
   const sns = tracer.captureAWSv3Client(new SNSClient({}));
   const events = tracer.captureAWSv3Client(new EventBridgeClient({}));
   const athena = tracer.captureAWSv3Client(new AthenaClient({}));

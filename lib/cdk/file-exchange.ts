@@ -13,6 +13,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { DEFAULT_KEY_PREFIX, DEPLOYED_LEASE_TTL_SECONDS, ENV, METRICS_NAMESPACE, METRICS_SERVICE } from '../core/deploy-contract';
 import { AcknowledgeKnownWildcards } from './acknowledgements';
+import { CheckovSkips } from './checkov-skips';
 import { DropsBucket } from './drops-bucket';
 import { DeployConfigError } from './errors';
 import { FeedSchedules } from './feed-schedules';
@@ -204,6 +205,7 @@ export class FileExchange extends Construct {
 
     // Rule-pack findings that are by design, each with its reason (cdk-nag AwsSolutions and Serverless).
     Aspects.of(this).add(new AcknowledgeKnownWildcards());
+    Aspects.of(this).add(new CheckovSkips());
   }
 }
 

@@ -52,7 +52,9 @@ export class Grants {
       new iam.PolicyStatement({
         actions: ['s3:ListBucket'],
         resources: [this.bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [this.scopes.listPrefix] } },
+        // IfExists: S3 also checks ListBucket, without any s3:prefix, to answer 404 rather than 403
+        // for a missing key (a first lease, manifest or pointer); the store reads 404 as "absent".
+        conditions: { StringLikeIfExists: { 's3:prefix': [this.scopes.listPrefix] } },
       }),
     );
   }

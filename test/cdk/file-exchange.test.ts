@@ -219,7 +219,7 @@ describe('every IAM policy is scoped to what its holder does', () => {
     expect(s3Of('ExchangeLinkBrokerLinkBrokerFunctionRole')).toEqual(
       [...drops.map((d) => `s3:GetObject ${d}`), ...drops.map((d) => `s3:GetObjectVersion ${d}`), `s3:ListBucket ${B}`].sort(),
     );
-    expect(g.find((x) => x.action === 's3:ListBucket')!.condition).toEqual({ StringLike: { 's3:prefix': ['drops/*'] } });
+    expect(g.find((x) => x.action === 's3:ListBucket')!.condition).toEqual({ StringLikeIfExists: { 's3:prefix': ['drops/*'] } });
   });
 
   it('partner authorizer: reads only the partner key secrets', () => {

@@ -11,6 +11,11 @@ export interface StoreCapabilities {
   /** If-None-Match / If-Match on writes and copies are enforced by the backend. */
   readonly conditionalWrites: boolean;
   /**
+   * If-None-Match on CopyObject (a move onto an existing key) is enforced too. moto honours it on
+   * PutObject and CompleteMultipartUpload but not on CopyObject. Defaults to `conditionalWrites`.
+   */
+  readonly conditionalCopy?: boolean;
+  /**
    * Listings come back in key order (UTF-8 bytes), as S3 documents. s3rver walks its folders
    * instead, so "a-c" comes after "a/b" and a paginated listing resumed after "a/b…" skips it.
    */
@@ -27,7 +32,7 @@ export function objectStoreContract(
   capabilities: StoreCapabilities = { conditionalWrites: true },
 ): void {
   // Registered or not per backend; `it.skip` would report them as pending instead.
-  const ifConditional = capabilities.conditionalWrites ? it : undefined;
+  const ifConditionalCopy = (capabilities.conditionalCopy ?? capabilities.conditionalWrites) ? it : undefined;
   const describeIfConditional = capabilities.conditionalWrites ? describe : undefined;
   const ifKeyOrdered = capabilities.listsInKeyOrder === false ? undefined : it;
   describe(name, () => {
@@ -182,7 +187,7 @@ export function objectStoreContract(
         expect(got?.etag).toBe(etag);
       });
 
-      ifConditional?.('fails onto an existing key and leaves both untouched', async () => {
+      ifConditionalCopy?.('fails onto an existing key and leaves both untouched', async () => {
         await store.put('m/from', 'from');
         await store.put('m/to', 'to');
         await expect(store.move('m/from', 'm/to')).rejects.toThrow();
