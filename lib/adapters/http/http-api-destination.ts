@@ -12,7 +12,7 @@ import type { DeliveryFile, DeliveryInput, DeliveryProgress, Destination } from 
  * A 2xx answer accepts the batch; its JSON body may list rows it rejected:
  * `{"errors": [{"index": 3, "message": "email is invalid"}]}` (index into `rows`). 429 and 503 are
  * retried after their Retry-After; other 5xx, 408, timeouts and network errors with backoff; any
- * other 4xx rejects the whole batch. Rejected rows go to a dead-letter file kept with the run.
+ * 401/403 stop the sync (resumed later); any other 4xx rejects the whole batch. Rejected rows go to a dead-letter file kept with the run.
  */
 export interface HttpApiDestinationOptions {
   readonly name: string;
@@ -43,7 +43,11 @@ interface Rejected {
   readonly message: string;
 }
 
-type Attempt = { kind: 'ok'; rejected: Rejected[] } | { kind: 'retry'; detail: string; waitMs?: number } | { kind: 'reject-all'; detail: string };
+type Attempt =
+  | { kind: 'ok'; rejected: Rejected[] }
+  | { kind: 'retry'; detail: string; waitMs?: number }
+  | { kind: 'reject-all'; detail: string }
+  | { kind: 'fatal'; detail: string };
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -117,6 +121,7 @@ export class HttpApiDestination implements Destination {
       const result = await this.attempt(key, op, rows);
       if (result.kind === 'ok') return result.rejected;
       if (result.kind === 'reject-all') return rows.map((_, index) => ({ index, message: result.detail }));
+      if (result.kind === 'fatal') throw new Error(`${this.target} refused batch ${key}: ${result.detail}`);
       failures.push(`attempt ${attempt}: ${result.detail}`);
       if (attempt === this.maxAttempts) break;
       if (result.waitMs !== undefined && result.waitMs > this.maxRetryAfterMs)
@@ -152,6 +157,8 @@ export class HttpApiDestination implements Destination {
     const detail = `HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`;
     if (status === 429 || status === 503) return { kind: 'retry', detail, waitMs: retryAfterMs(response.headers.get('retry-after'), this.clock()) };
     if (status >= 500 || status === 408) return { kind: 'retry', detail };
+    // Not the rows' fault: no row is dead-lettered, the sync stops and resumes here once fixed.
+    if (status === 401 || status === 403) return { kind: 'fatal', detail: `${detail} (check the token in the destination's tokenEnv)` };
     return { kind: 'reject-all', detail };
   }
 }
