@@ -1,5 +1,6 @@
 import type { CheckResult } from './checks/check-types';
 import type { NotifyOutcome } from '../ports/notifier';
+import type { DestinationRecord } from '../ports/destination';
 import type { ValidationStatus } from './manifest';
 
 export type StepName = 'plan' | 'stage' | 'validate' | 'render' | 'publish' | 'notify';
@@ -31,6 +32,8 @@ export interface RunRecord {
   /** Whether the delivered notice went out (once sent it is never sent again, but by `dropkit notify`). */
   readonly noticeSent: boolean;
   readonly notifications: readonly NotifyOutcome[];
+  /** What each destination (partner S3, SFTP, API, folder) did with the drop; absent before any push. */
+  readonly destinations?: readonly DestinationRecord[];
   /** Work after the commit point not done yet (pointer, retention, cleanup, notice): finished by the next run or `dropkit repair`. */
   readonly pending: readonly string[];
 }
