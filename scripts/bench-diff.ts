@@ -82,10 +82,16 @@ async function main(): Promise<void> {
       child.on('error', reject);
       child.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`worker exited with ${code}: ${text}`))));
     });
-    const r = JSON.parse(out.split('\n').find((l) => l.startsWith(MARK))!.slice(MARK.length));
+    const r = JSON.parse(
+      out
+        .split('\n')
+        .find((l) => l.startsWith(MARK))!
+        .slice(MARK.length),
+    );
     const mb = (b: number) => (b / 1024 / 1024).toFixed(0);
     const expected = { inserts: Math.floor(rows / 200), deletes: Math.floor(rows / 200) };
-    if (r.inserts !== expected.inserts || r.deletes !== expected.deletes) throw new Error(`wrong change set: ${JSON.stringify(r)} (expected ${JSON.stringify(expected)})`);
+    if (r.inserts !== expected.inserts || r.deletes !== expected.deletes)
+      throw new Error(`wrong change set: ${JSON.stringify(r)} (expected ${JSON.stringify(expected)})`);
     process.stdout.write(
       `diff of ${rows.toLocaleString('en')} rows (DuckDB, memory_limit ${memoryLimit}, ${threads} threads): ${(r.ms / 1000).toFixed(2)} s, ` +
         `inserts ${r.inserts}, updates ${r.updates}, deletes ${r.deletes}; peak RSS ${mb(r.maxRssBytes)} MB, peak JS heap ${mb(r.heapPeakBytes)} MB\n`,

@@ -41,7 +41,7 @@ let moto: Awaited<ReturnType<typeof motoEndpoint>>;
 beforeAll(async () => (moto = await motoEndpoint()));
 afterAll(() => moto.stop());
 
-destinationContract("partner S3 (moto server): their role, their KMS key", async () => {
+destinationContract('partner S3 (moto server): their role, their KMS key', async () => {
   const { s3, bucket } = await partnerBucket(moto.endpoint);
   const log: string[] = [];
   return {

@@ -71,7 +71,9 @@ export async function startSshd(): Promise<Sshd> {
       '',
     ].join('\n'),
   );
-  const fingerprint = execFileSync('ssh-keygen', ['-lf', join(dir, 'host_key.pub')]).toString().split(' ')[1];
+  const fingerprint = execFileSync('ssh-keygen', ['-lf', join(dir, 'host_key.pub')])
+    .toString()
+    .split(' ')[1];
   const child: ChildProcess = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (d) => (log += d));

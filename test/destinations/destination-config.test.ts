@@ -40,7 +40,9 @@ describe('destinations in a feed file', () => {
   });
 
   it('refuses an SFTP destination without a pinned host key fingerprint', () => {
-    const message = problems(dailyFeed('daily', 'destinations:\n  - { name: p, type: sftp, host: h, username: u, privateKeyEnv: K, hostKeySha256: "ssh-ed25519 AAAA" }\n'));
+    const message = problems(
+      dailyFeed('daily', 'destinations:\n  - { name: p, type: sftp, host: h, username: u, privateKeyEnv: K, hostKeySha256: "ssh-ed25519 AAAA" }\n'),
+    );
     expect(message).toMatch(/destinations\.0\.hostKeySha256: must be a host key fingerprint as ssh-keygen -lf prints it/);
   });
 
@@ -59,7 +61,12 @@ describe('destinations in a feed file', () => {
     const feed = feedSchema.parse({
       ...parse(dailyFeed('daily')),
       destinations: [{ name: 'all', type: 'local', path: 'x' }],
-      partners: [{ id: 'acme', destinations: [{ name: 'acme-s3', type: 's3', bucket: 'acme-inbound', roleArn: 'arn:aws:iam::123456789012:role/in', externalId: 'xid' }] }],
+      partners: [
+        {
+          id: 'acme',
+          destinations: [{ name: 'acme-s3', type: 's3', bucket: 'acme-inbound', roleArn: 'arn:aws:iam::123456789012:role/in', externalId: 'xid' }],
+        },
+      ],
     });
     expect(destinationSpecs(feed, 'acme').map((d) => d.name)).toEqual(['all', 'acme-s3']);
     expect(destinationSpecs(feed, null).map((d) => d.name)).toEqual(['all']);
@@ -94,12 +101,24 @@ describe('the shop example', () => {
     const store = new LocalStore(join(dir, 'store'));
     const engine = await DuckDbDestinationEngine.open({ store, workDir: dir, threads: 1 });
     try {
-      const spec = destinationSchema.parse({ ...parse(readFileSync(join(SHOP, 'destinations', 'crm-sync.yaml'), 'utf8')), url: api.url, requestsPerSecond: 1000 });
+      const spec = destinationSchema.parse({
+        ...parse(readFileSync(join(SHOP, 'destinations', 'crm-sync.yaml'), 'utf8')),
+        url: api.url,
+        requestsPerSecond: 1000,
+      });
       const build = destinationFactory({ feedFile: 'destinations/crm-sync.yaml', projectDir: SHOP, env: { CRM_API_TOKEN: 'crm-token' } });
       const customers = (n: number, renamed: number) =>
         `SELECT i AS customer_id, CASE WHEN i = ${renamed} THEN 'Renamed' ELSE 'Customer ' || i END AS name, 'NL' AS country, DATE '2024-01-01' AS signup_date, i % 7 = 0 AS vip, TIMESTAMP '2024-01-15 05:00:00' AS updated_at FROM range(${n - 499}, ${n + 1}) t(i)`;
       const deliver = async (runId: string, select: string, slot: string) =>
-        (await deliverDestinations(await publishDrop(store, runId, select, slot), { store, clock: fixedClock('2024-01-15T12:00:00Z'), destinations: destinationPlans([spec], build), rows: engine, changes: engine }))[0];
+        (
+          await deliverDestinations(await publishDrop(store, runId, select, slot), {
+            store,
+            clock: fixedClock('2024-01-15T12:00:00Z'),
+            destinations: destinationPlans([spec], build),
+            rows: engine,
+            changes: engine,
+          })
+        )[0];
       const first = await deliver('r1', customers(500, 0), '20240115T050000Z');
       expect(first).toMatchObject({ status: 'delivered', rowsSent: 500, base: null });
       const second = await deliver('r2', customers(510, 100), '20240122T050000Z');

@@ -71,8 +71,14 @@ export function destinationContract(adapter: string, makeFixture: () => Promise<
       await rm(dir, { recursive: true, force: true });
     });
 
-    const plan = (destination: Destination, mode: SyncMode, primaryKey?: string[]): DestinationPlan => ({ destination, mode, primaryKey, takes: fixture.takes });
-    const deliver = (ref: Awaited<ReturnType<typeof publishDrop>>, p: DestinationPlan) => deliverDestinations(ref, { store, clock, destinations: [p], rows: engine, changes: engine });
+    const plan = (destination: Destination, mode: SyncMode, primaryKey?: string[]): DestinationPlan => ({
+      destination,
+      mode,
+      primaryKey,
+      takes: fixture.takes,
+    });
+    const deliver = (ref: Awaited<ReturnType<typeof publishDrop>>, p: DestinationPlan) =>
+      deliverDestinations(ref, { store, clock, destinations: [p], rows: engine, changes: engine });
 
     it('delivers a whole drop and records what it sent', async () => {
       const ref = await publishDrop(store, 'r1', FIRST);

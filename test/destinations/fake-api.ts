@@ -2,7 +2,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 /** What the fake API does to one request: answer it, or one of the faults a real API has. */
-export type Fault = { kind: 'ok' } | { kind: '429'; retryAfter: string } | { kind: '500' } | { kind: 'timeout' } | { kind: 'reject'; indices: number[]; message: string } | { kind: '400' };
+export type Fault =
+  | { kind: 'ok' }
+  | { kind: '429'; retryAfter: string }
+  | { kind: '500' }
+  | { kind: 'timeout' }
+  | { kind: 'reject'; indices: number[]; message: string }
+  | { kind: '400' };
 
 /**
  * A CRM-like API on loopback for the reverse-ETL tests: keeps records by key, honours

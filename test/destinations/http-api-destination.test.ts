@@ -104,7 +104,14 @@ describe('HttpApiDestination', () => {
     const { record } = await run([{ kind: 'ok' }, { kind: 'reject', indices: [1], message: 'email bounced' }, { kind: '400' }]);
     expect(record).toMatchObject({ status: 'partial', rowsSent: 7, rowsRejected: 3 });
     const lines: { batch: number; row: { contact_id: number }; error: string }[] = [];
-    for await (const o of store.list(record.deadLetter!)) lines.push(...(await store.get(o.key))!.body.toString('utf8').trim().split('\n').map((l) => JSON.parse(l)));
+    for await (const o of store.list(record.deadLetter!))
+      lines.push(
+        ...(await store.get(o.key))!.body
+          .toString('utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l)),
+      );
     expect(lines.map((l) => [l.batch, l.row.contact_id, l.error.slice(0, 12)])).toEqual([
       [1, 6, 'email bounce'],
       [2, 9, 'HTTP 400: {"'],

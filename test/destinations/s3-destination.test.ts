@@ -7,7 +7,12 @@ describe('PartnerS3Sink', () => {
   it('puts every object with bucket-owner-full-control and their KMS key, under their prefix', async () => {
     const s3 = mockClient(S3Client);
     s3.on(PutObjectCommand).resolves({ ETag: '"e"' });
-    const sink = new PartnerS3Sink({ bucket: 'partner-inbound', prefix: '/from-us/', kmsKeyId: 'arn:aws:kms:eu-west-1:210987654321:key/k', client: new S3Client({ region: 'eu-west-1' }) });
+    const sink = new PartnerS3Sink({
+      bucket: 'partner-inbound',
+      prefix: '/from-us/',
+      kmsKeyId: 'arn:aws:kms:eu-west-1:210987654321:key/k',
+      client: new S3Client({ region: 'eu-west-1' }),
+    });
     await sink.put('daily/manifest.json', async () => Readable.from([Buffer.from('{}')]), 2);
     expect(s3.commandCalls(PutObjectCommand)[0].args[0].input).toMatchObject({
       Bucket: 'partner-inbound',

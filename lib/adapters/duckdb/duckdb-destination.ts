@@ -61,7 +61,9 @@ export class DuckDbDestinationEngine implements ChangeEngine, RowReader {
     const dup = await this.connection.runAndReadAll(sql.duplicateKeys);
     const duplicates = toNumber(dup.getRowObjects()[0]?.duplicates) ?? 0;
     if (duplicates > 0)
-      throw new Error(`primary key (${request.primaryKey.join(', ')}) is not unique in the drop: ${duplicates} key(s) occur more than once; fix the feed's query or its destination's primaryKey`);
+      throw new Error(
+        `primary key (${request.primaryKey.join(', ')}) is not unique in the drop: ${duplicates} key(s) occur more than once; fix the feed's query or its destination's primaryKey`,
+      );
     const write = async (name: string, query: string): Promise<ChangeFile> => {
       const key = `${request.outPrefix}${name}.parquet`;
       const path = await this.files.writablePath(key);

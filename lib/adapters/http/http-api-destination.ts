@@ -99,8 +99,11 @@ export class HttpApiDestination implements Destination {
       const body = rows.map((r) => this.map(r));
       const rejected = await this.sendBatch(`${input.runId}:${this.name}:${unit}`, op, body);
       if (rejected.length) {
-        const lines = rejected.map((r) => JSON.stringify({ op, batch: index - 1, index: r.index, row: body[r.index] ?? null, error: r.message })).join('\n') + '\n';
-        await input.store.put(`${input.runPrefix}dead-letter/${op}-${String(index - 1).padStart(6, '0')}.jsonl`, lines, { contentType: 'application/x-ndjson' });
+        const lines =
+          rejected.map((r) => JSON.stringify({ op, batch: index - 1, index: r.index, row: body[r.index] ?? null, error: r.message })).join('\n') + '\n';
+        await input.store.put(`${input.runPrefix}dead-letter/${op}-${String(index - 1).padStart(6, '0')}.jsonl`, lines, {
+          contentType: 'application/x-ndjson',
+        });
       }
       await progress.markDone(unit, { rowsSent: body.length - rejected.length, rowsRejected: rejected.length });
     }
@@ -125,7 +128,9 @@ export class HttpApiDestination implements Destination {
       failures.push(`attempt ${attempt}: ${result.detail}`);
       if (attempt === this.maxAttempts) break;
       if (result.waitMs !== undefined && result.waitMs > this.maxRetryAfterMs)
-        throw new Error(`${this.target} asked to wait ${Math.ceil(result.waitMs / 1000)} s (Retry-After), more than the ${this.maxRetryAfterMs / 1000} s allowed; the sync resumes at batch ${key} on the next try`);
+        throw new Error(
+          `${this.target} asked to wait ${Math.ceil(result.waitMs / 1000)} s (Retry-After), more than the ${this.maxRetryAfterMs / 1000} s allowed; the sync resumes at batch ${key} on the next try`,
+        );
       await this.sleep(result.waitMs ?? this.baseDelayMs * 2 ** (attempt - 1));
     }
     throw new Error(`${this.target}: batch ${key} not accepted after ${this.maxAttempts} attempts (${failures.join('; ')})`);
@@ -143,7 +148,12 @@ export class HttpApiDestination implements Destination {
     try {
       response = await this.fetch(this.options.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.options.token}`, [IDEMPOTENCY_HEADER]: key, 'user-agent': 'dropkit-destination/1' },
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${this.options.token}`,
+          [IDEMPOTENCY_HEADER]: key,
+          'user-agent': 'dropkit-destination/1',
+        },
         body: JSON.stringify({ op, rows }),
         signal: AbortSignal.timeout(this.timeoutMs),
       });

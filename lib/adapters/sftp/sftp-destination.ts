@@ -135,11 +135,10 @@ export class SftpSink implements FileSink {
     const written = await this.call<{ size: number }>((s, cb) => s.stat(temp, cb));
     if (written.size !== bytes) throw new Error(`${path}: the server holds ${written.size} bytes of ${bytes}`);
     // posix-rename replaces atomically; plain SFTP rename refuses an existing target.
-    await this.call<void>((s, cb) => s.ext_openssh_rename(temp, final, (e) => cb(e)))
-      .catch(async () => {
-        await this.call<void>((s, cb) => s.unlink(final, () => cb(null)));
-        await this.call<void>((s, cb) => s.rename(temp, final, cb));
-      });
+    await this.call<void>((s, cb) => s.ext_openssh_rename(temp, final, (e) => cb(e))).catch(async () => {
+      await this.call<void>((s, cb) => s.unlink(final, () => cb(null)));
+      await this.call<void>((s, cb) => s.rename(temp, final, cb));
+    });
   }
 
   async size(path: string): Promise<number | undefined> {

@@ -48,9 +48,17 @@ export interface DiffSql {
  * inserts and deletes, a join with IS DISTINCT FROM (NULL-safe) for updates. Rows come out ordered
  * by the key, so batches are the same on every attempt and a resumed sync lines up.
  */
-export function compileDiffSql(columns: readonly string[], primaryKey: readonly string[], quote: (name: string) => string, relations: { base: string; cur: string }): DiffSql {
+export function compileDiffSql(
+  columns: readonly string[],
+  primaryKey: readonly string[],
+  quote: (name: string) => string,
+  relations: { base: string; cur: string },
+): DiffSql {
   const missing = primaryKey.filter((k) => !columns.includes(k));
-  if (missing.length) throw new Error(`primary key column(s) ${missing.join(', ')} are not in the drop (columns: ${columns.join(', ')}); fix primaryKey in the feed's destination`);
+  if (missing.length)
+    throw new Error(
+      `primary key column(s) ${missing.join(', ')} are not in the drop (columns: ${columns.join(', ')}); fix primaryKey in the feed's destination`,
+    );
   const on = primaryKey.map((k) => `b.${quote(k)} = c.${quote(k)}`).join(' AND ');
   const order = primaryKey.map((k) => quote(k)).join(', ');
   const all = columns.map((c) => `c.${quote(c)}`).join(', ');

@@ -35,7 +35,8 @@ async function readJson<T>(store: ObjectStore, key: string): Promise<T | undefin
   return got ? (JSON.parse(got.body.toString('utf8')) as T) : undefined;
 }
 
-const writeJson = (store: ObjectStore, key: string, value: unknown) => store.put(key, JSON.stringify(value, null, 2) + '\n', { contentType: 'application/json' });
+const writeJson = (store: ObjectStore, key: string, value: unknown) =>
+  store.put(key, JSON.stringify(value, null, 2) + '\n', { contentType: 'application/json' });
 
 /**
  * Runs every destination of a delivered drop, one after the other, and returns a record for each.
@@ -132,19 +133,33 @@ async function deliveryInput(
 ): Promise<DeliveryInput> {
   const dropPrefix = ref.manifestKey.slice(0, ref.manifestKey.length - 'manifest.json'.length);
   const parquet = manifest.files.filter((f) => f.format === 'parquet');
-  const common = { feed: ref.feed, partner: ref.partner, runId: ref.runId, manifest, manifestKey: ref.manifestKey, store: deps.store, rows: deps.rows, runPrefix, primaryKey: plan.primaryKey };
-  if (plan.takes === 'rows' && !deps.rows) throw new Error(`destination ${plan.destination.name} sends rows, and no row reader was given (the engine reads them)`);
+  const common = {
+    feed: ref.feed,
+    partner: ref.partner,
+    runId: ref.runId,
+    manifest,
+    manifestKey: ref.manifestKey,
+    store: deps.store,
+    rows: deps.rows,
+    runPrefix,
+    primaryKey: plan.primaryKey,
+  };
+  if (plan.takes === 'rows' && !deps.rows)
+    throw new Error(`destination ${plan.destination.name} sends rows, and no row reader was given (the engine reads them)`);
   if (plan.mode === 'full') {
     const sent = plan.takes === 'rows' ? parquet : manifest.files;
-    if (plan.takes === 'rows' && sent.length === 0) throw new Error(`destination ${plan.destination.name} reads rows from Parquet, and drop ${ref.runId} has none: add formats.parquet to the feed`);
+    if (plan.takes === 'rows' && sent.length === 0)
+      throw new Error(`destination ${plan.destination.name} reads rows from Parquet, and drop ${ref.runId} has none: add formats.parquet to the feed`);
     const files: DeliveryFile[] = sent.map((f) => ({ path: f.path, key: dropPrefix + f.path, bytes: f.bytes, rows: f.rows, op: 'upsert' }));
     return { ...common, files };
   }
   if (!deps.changes) throw new Error(`destination ${plan.destination.name} syncs changes (${plan.mode}), and no change engine was given`);
   if (!plan.primaryKey) throw new Error(`destination ${plan.destination.name} syncs changes (${plan.mode}) and declares no primaryKey`);
   const baseManifest = base ? await readJson<Manifest>(deps.store, base) : undefined;
-  if (base && !baseManifest) throw new Error(`the drop destination ${plan.destination.name} last received (${base}) is gone from the store; set sync: full once, or restore it`);
-  const keysOf = (m: Manifest, key: string) => m.files.filter((f) => f.format === 'parquet').map((f) => key.slice(0, key.length - 'manifest.json'.length) + f.path);
+  if (base && !baseManifest)
+    throw new Error(`the drop destination ${plan.destination.name} last received (${base}) is gone from the store; set sync: full once, or restore it`);
+  const keysOf = (m: Manifest, key: string) =>
+    m.files.filter((f) => f.format === 'parquet').map((f) => key.slice(0, key.length - 'manifest.json'.length) + f.path);
   const set: ChangeSet = await deps.changes.diff({
     base: baseManifest && base ? keysOf(baseManifest, base) : null,
     current: keysOf(manifest, ref.manifestKey),

@@ -25,6 +25,14 @@ export function destinationPlans(specs: readonly DestinationSpec[], build: Desti
 export function secretFromEnv(env: Readonly<Record<string, string | undefined>>, name: string, where: { file: string; path: string }): string {
   const value = env[name];
   if (value === undefined || value === '')
-    throw new ConfigError([{ file: where.file, path: where.path, message: `environment variable ${name} is not set`, value: name, fix: `export ${name}=... (the secret itself stays out of the feed file)` }]);
+    throw new ConfigError([
+      {
+        file: where.file,
+        path: where.path,
+        message: `environment variable ${name} is not set`,
+        value: name,
+        fix: `export ${name}=... (the secret itself stays out of the feed file)`,
+      },
+    ]);
   return value;
 }
