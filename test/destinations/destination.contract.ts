@@ -152,5 +152,22 @@ export function destinationContract(adapter: string, makeFixture: () => Promise<
         ]);
       }
     });
+
+    it('resumes a failed diff sync against the same base, sending only what had not arrived', async () => {
+      const r1 = await publishDrop(store, 'r1', FIRST);
+      await deliver(r1, plan(await fixture.destination('crm', { primaryKey: ['id'] }), 'mirror', ['id']));
+      const r2 = await publishDrop(store, 'r2', SECOND, '20240116T060000Z');
+      const sentBefore = fixture.arrivals().length;
+      const [failed] = await deliver(r2, plan(await fixture.destination('crm', { primaryKey: ['id'], failOnUnit: 2 }), 'mirror', ['id']));
+      expect(failed).toMatchObject({ status: 'failed', base: r1.manifestKey });
+      const [resumed] = await deliver(r2, plan(await fixture.destination('crm', { primaryKey: ['id'] }), 'mirror', ['id']));
+      expect(resumed).toMatchObject({ status: 'delivered', base: r1.manifestKey });
+      const sent = fixture.arrivals().slice(sentBefore);
+      expect(new Set(sent).size).toBe(sent.length);
+      if (fixture.takes === 'rows') {
+        expect(resumed.rowsSent).toBe(21);
+        expect((await fixture.holds()).size).toBe(100);
+      } else expect(sent).toHaveLength(5);
+    });
   });
 }
