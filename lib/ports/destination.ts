@@ -79,6 +79,8 @@ export interface DestinationRecord {
   readonly deadLetter?: string;
   /** The drop the change set was computed against; null for a first (full) sync. */
   readonly base?: string | null;
+  /** The change set of a diff sync, computed once: a retry sends these very files, never a recomputed set. */
+  readonly changeSet?: { readonly [op in 'inserts' | 'updates' | 'deletes']: { readonly key: string; readonly rows: number; readonly bytes: number } };
   readonly startedAt: string;
   readonly finishedAt: string;
 }

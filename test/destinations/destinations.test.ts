@@ -77,3 +77,37 @@ describe('LocalFolderSink', () => {
     await rm(root, { recursive: true, force: true });
   });
 });
+
+describe('deliverDestinations', () => {
+  it('computes a change set once: a resumed sync sends the files of the first attempt', async () => {
+    const { LocalStore } = await import('../../lib/adapters/local/local-store');
+    const { DuckDbDestinationEngine } = await import('../../lib/adapters/duckdb/duckdb-destination');
+    const { deliverDestinations } = await import('../../lib/core/destinations/deliver');
+    const { fixedClock } = await import('../../lib/ports/clock');
+    const { publishDrop } = await import('./drops');
+    const dir = await mkdtemp(join(tmpdir(), 'dropkit-once-'));
+    const store = new LocalStore(join(dir, 'store'));
+    const engine = await DuckDbDestinationEngine.open({ store, workDir: dir, threads: 1 });
+    let diffs = 0;
+    const changes = { diff: (r: Parameters<typeof engine.diff>[0]) => (diffs++, engine.diff(r)) };
+    const log: string[] = [];
+    const plan = (failOnUnit?: number) => ({
+      destination: observedFileDestination('p', new LocalFolderSink(join(dir, 'partner')), log, failOnUnit),
+      mode: 'upsert' as const,
+      primaryKey: ['id'],
+      takes: 'files' as const,
+    });
+    try {
+      const ref = await publishDrop(store, 'r1', 'SELECT i AS id, i AS v FROM range(1, 11) t(i)');
+      const deps = { store, clock: fixedClock('2024-01-15T07:00:00Z'), rows: engine, changes };
+      expect((await deliverDestinations(ref, { ...deps, destinations: [plan(2)] }))[0].status).toBe('failed');
+      const [done] = await deliverDestinations(ref, { ...deps, destinations: [plan()] });
+      expect(done.status).toBe('delivered');
+      expect(diffs).toBe(1);
+      expect(done.changeSet?.inserts.rows).toBe(10);
+    } finally {
+      await engine.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

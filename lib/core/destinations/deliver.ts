@@ -86,7 +86,10 @@ async function deliverOne(ref: DeliveryRef, manifest: Manifest, plan: Destinatio
     // The base is fixed by the first attempt, so a retry diffs against the same drop and its batches line up.
     const base = earlier ? (earlier.base ?? null) : mode === 'full' ? null : ((await readJson<LastDelivered>(store, lastKey))?.manifestKey ?? null);
     record = { ...record, base };
-    const input = await deliveryInput(ref, manifest, plan, deps, runPrefix, base);
+    const input = await deliveryInput(ref, manifest, plan, deps, runPrefix, base, record.changeSet, async (changeSet) => {
+      record = { ...record, changeSet };
+      await writeJson(store, recordKey, record);
+    });
     const done = new Set(record.units);
     const progress: DeliveryProgress = {
       done,
@@ -130,6 +133,8 @@ async function deliveryInput(
   deps: DeliverDeps,
   runPrefix: string,
   base: string | null,
+  computed: ChangeSet | undefined,
+  keep: (set: ChangeSet) => Promise<void>,
 ): Promise<DeliveryInput> {
   const dropPrefix = ref.manifestKey.slice(0, ref.manifestKey.length - 'manifest.json'.length);
   const parquet = manifest.files.filter((f) => f.format === 'parquet');
@@ -160,13 +165,16 @@ async function deliveryInput(
     throw new Error(`the drop destination ${plan.destination.name} last received (${base}) is gone from the store; set sync: full once, or restore it`);
   const keysOf = (m: Manifest, key: string) =>
     m.files.filter((f) => f.format === 'parquet').map((f) => key.slice(0, key.length - 'manifest.json'.length) + f.path);
-  const set: ChangeSet = await deps.changes.diff({
-    base: baseManifest && base ? keysOf(baseManifest, base) : null,
-    current: keysOf(manifest, ref.manifestKey),
-    primaryKey: plan.primaryKey,
-    columns: manifest.schema.columns.map((c) => c.name),
-    outPrefix: `${runPrefix}changes/`,
-  });
+  const set: ChangeSet =
+    computed ??
+    (await deps.changes.diff({
+      base: baseManifest && base ? keysOf(baseManifest, base) : null,
+      current: keysOf(manifest, ref.manifestKey),
+      primaryKey: plan.primaryKey,
+      columns: manifest.schema.columns.map((c) => c.name),
+      outPrefix: `${runPrefix}changes/`,
+    }));
+  if (!computed) await keep(set);
   const files: DeliveryFile[] = [];
   const add = (op: 'insert' | 'update' | 'delete', f: { key: string; rows: number; bytes: number }) =>
     files.push({ path: `changes/${op}s.parquet`, key: f.key, rows: f.rows, bytes: f.bytes, op });
