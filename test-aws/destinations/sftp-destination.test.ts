@@ -74,6 +74,12 @@ describe('SftpSink against OpenSSH', () => {
     await sink.close();
   });
 
+  it('stops at its overall deadline, naming it', async () => {
+    const sink = new SftpSink(options(sshd, { deadlineMs: 1 }));
+    await expect(sink.size('x')).rejects.toThrow(/delivery took longer than its deadline/);
+    await sink.close();
+  });
+
   it('gives up within the connect timeout when nothing answers the handshake', async () => {
     const { createServer } = await import('node:net');
     const sockets: import('node:net').Socket[] = [];
