@@ -141,3 +141,25 @@ describe('retryAfterMs', () => {
     expect(retryAfterMs('soon', now)).toBeUndefined();
   });
 });
+
+describe('HttpApiDestination over a drop split into parts', () => {
+  it('numbers batches across the parts, so no part is taken for sent', async () => {
+    const api = new FakeApi('tok', 'id');
+    await api.start();
+    const batches: string[][] = [];
+    const rows = {
+      async *rows(keys: readonly string[]) {
+        batches.push([...keys]);
+        for (const key of keys) yield [{ id: key === 'a' ? 1 : 2 }];
+      },
+    };
+    const done = new Set<string>();
+    const destination = new HttpApiDestination({ name: 'crm', url: api.url, token: 'tok', mapping: { id: 'id' }, batchSize: 1 });
+    const file = (key: string) => ({ path: key, key, bytes: 1, rows: 1, op: 'upsert' as const });
+    await destination.deliver({ files: [file('a'), file('b')], rows, runId: 'r1' } as never, { done, markDone: async (u) => void done.add(u) });
+    expect([...done]).toEqual(['upsert:0', 'upsert:1']);
+    expect(api.records.size).toBe(2);
+    expect(batches).toEqual([['a', 'b']]);
+    await api.stop();
+  });
+});

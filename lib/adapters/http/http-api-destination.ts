@@ -85,14 +85,23 @@ export class HttpApiDestination implements Destination {
   async deliver(input: DeliveryInput, progress: DeliveryProgress): Promise<void> {
     if (!input.rows) throw new Error(`destination ${this.name} sends rows and was given no row reader`);
     const orderBy = input.primaryKey ?? this.options.primaryKey ?? [];
-    for (const file of input.files) await this.sendFile(file, input, progress, orderBy);
+    // One stream per operation over all its files (a drop split into parts is one sequence of batches).
+    const ops = new Map<string, DeliveryFile[]>();
+    for (const file of input.files) ops.set(file.op ?? 'upsert', [...(ops.get(file.op ?? 'upsert') ?? []), file]);
+    for (const [op, files] of ops) await this.sendOp(op, files, input, progress, orderBy);
   }
 
-  private async sendFile(file: DeliveryFile, input: DeliveryInput, progress: DeliveryProgress, orderBy: readonly string[]): Promise<void> {
-    const op = file.op ?? 'upsert';
+  private async sendOp(
+    op: string,
+    files: readonly DeliveryFile[],
+    input: DeliveryInput,
+    progress: DeliveryProgress,
+    orderBy: readonly string[],
+  ): Promise<void> {
     let index = 0;
     // Rows come in key order, so batch n holds the same rows on every attempt: a resumed sync skips the ones sent.
-    for await (const rows of input.rows!.rows([file.key], { batchRows: this.batchSize, orderBy })) {
+    const keys = files.map((f) => f.key);
+    for await (const rows of input.rows!.rows(keys, { batchRows: this.batchSize, orderBy })) {
       const unit = `${op}:${index}`;
       index++;
       if (progress.done.has(unit)) continue;
