@@ -50,3 +50,4 @@ export * from './core/destinations/delivery-keys';
 export * from './core/destinations/change-engine';
 export * from './core/destinations/file-delivery';
 export * from './core/destinations/plans';
+export * from './core/destinations/push-drop';
