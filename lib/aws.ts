@@ -17,3 +17,5 @@ export {
   stagingTableName,
 } from './adapters/athena/athena-sql';
 export { parquetRowsFromTail } from './adapters/athena/parquet-footer';
+// Push delivery into a partner's bucket (their role, their KMS key).
+export * from './adapters/s3/s3-destination';

@@ -12,3 +12,9 @@ export * from './runner/run-slot';
 export * from './runner/backfill';
 export { localContext } from './cli/local-context';
 export { main } from './cli/main';
+// Destinations: local folder, HTTP API (reverse ETL), SFTP, the DuckDB change engine, and the default builder from feed specs.
+export * from './adapters/local/local-destination';
+export * from './adapters/http/http-api-destination';
+export * from './adapters/sftp/sftp-destination';
+export * from './adapters/duckdb/duckdb-destination';
+export * from './adapters/destinations/destination-factory';

@@ -1,5 +1,6 @@
 import type { CheckResult } from './checks/check-types';
 import type { NotifyOutcome } from '../ports/notifier';
+import type { DestinationRecord } from '../ports/destination';
 import type { ValidationStatus } from './manifest';
 
 export type StepName = 'plan' | 'stage' | 'validate' | 'render' | 'publish' | 'notify';
@@ -46,6 +47,8 @@ export interface RunRecord {
    */
   readonly notice?: { readonly occurredAt: string; readonly sentTo: Readonly<Record<string, readonly string[]>> };
   readonly notifications: readonly NotifyOutcome[];
+  /** What each destination (partner S3, SFTP, API, folder) did with the drop; absent before any push. */
+  readonly destinations?: readonly DestinationRecord[];
   /** Work after the commit point not done yet (pointer, retention, cleanup, notice): finished by the next run or `dropkit repair`. */
   readonly pending: readonly string[];
 }

@@ -198,6 +198,126 @@ export const notifyTargetSchema = z.discriminatedUnion('type', [
   consoleTargetSchema,
 ]);
 
+const secretEnv = (example: string) =>
+  z
+    .string()
+    .regex(/^[A-Z_][A-Z0-9_]*$/, { error: `must name an environment variable, e.g. ${example}` })
+    .meta({ description: 'Environment variable holding the secret; never put the secret in the file' });
+
+const destinationName = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,63}$/, { error: 'destination names are lower-case letters, digits, _ and -, starting with a letter' });
+
+/** What a destination sends: the whole drop every time, or (with `primaryKey`) only what changed since the drop it last received. */
+const syncFields = {
+  name: destinationName,
+  sync: z.enum(['full', 'upsert', 'mirror', 'insert-only']).default('full').meta({
+    description:
+      'full: every drop whole; upsert: inserts and updates since the last drop this destination received; mirror: upsert plus deletes; insert-only: new keys only. Diff syncs need primaryKey and Parquet',
+  }),
+  primaryKey: z.array(z.string().min(1)).min(1).optional().meta({ description: 'Columns that identify a row; required by diff syncs' }),
+};
+
+const remotePath = z
+  .string()
+  .regex(/^[^\0]*$/, { error: 'cannot hold NUL' })
+  .refine((p) => !p.split('/').includes('..'), { error: 'cannot contain ".." segments' });
+
+export const localDestinationSchema = z.strictObject({
+  type: z.literal('local'),
+  ...syncFields,
+  path: z.string().min(1).meta({ description: 'Folder the drop is copied into (relative to the project file); for development' }),
+});
+
+export const s3DestinationSchema = z.strictObject({
+  type: z.literal('s3'),
+  ...syncFields,
+  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'must be an S3 bucket name, e.g. partner-inbound' }),
+  prefix: remotePath.default('').meta({ description: 'Key prefix in their bucket; the drop goes under <prefix>/<feed>/slot=<slot>/run=<runId>/' }),
+  region: z.string().optional(),
+  roleArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, { error: 'must be an IAM role ARN, e.g. arn:aws:iam::123456789012:role/dropkit-inbound' })
+    .optional()
+    .meta({ description: "A role in the partner's account to assume; omit when their bucket policy grants our role" }),
+  externalId: z.string().min(2).max(1224).optional().meta({ description: 'The external id their role trust policy requires' }),
+  kmsKeyId: z.string().min(1).optional().meta({ description: 'Their KMS key (ARN or alias ARN): objects are encrypted with it (SSE-KMS)' }),
+});
+
+export const sftpDestinationSchema = z.strictObject({
+  type: z.literal('sftp'),
+  ...syncFields,
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535).default(22),
+  username: z.string().min(1),
+  privateKeyEnv: secretEnv('PARTNER_SFTP_KEY').meta({ description: 'Environment variable holding the private key (OpenSSH PEM text)' }),
+  hostKeySha256: z
+    .string()
+    .regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, {
+      error: 'must be a host key fingerprint as ssh-keygen -lf prints it, e.g. SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8',
+    })
+    .meta({ description: 'Pinned host key fingerprint: any other host key is refused' }),
+  path: remotePath.default('.').meta({ description: 'Remote folder the drop goes into' }),
+  connectTimeout: positiveDuration('destinations[].connectTimeout').default('PT30S'),
+  idleTimeout: positiveDuration('destinations[].idleTimeout').default('PT60S'),
+  deadline: positiveDuration('destinations[].deadline').default('PT30M').meta({ description: 'The whole delivery to this server' }),
+});
+
+export const apiDestinationSchema = z.strictObject({
+  type: z.literal('api'),
+  ...syncFields,
+  url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).meta({ description: 'Endpoint that takes batches: POST {"op","rows":[...]}' }),
+  tokenEnv: secretEnv('CRM_API_TOKEN').meta({ description: 'Environment variable holding the bearer token' }),
+  mapping: z
+    .record(z.string().min(1), z.string().min(1))
+    .refine((m) => Object.keys(m).length > 0, { error: 'map at least one column' })
+    .meta({ description: 'Column → JSON field sent for it; unmapped columns are not sent' }),
+  batchSize: z.number().int().min(1).max(10000).default(500),
+  requestsPerSecond: z.number().positive().max(1000).default(10),
+  maxAttempts: z.number().int().min(1).max(10).default(5),
+  timeout: positiveDuration('destinations[].timeout').default('PT30S').meta({ description: 'Per request' }),
+});
+
+export const destinationSchema = z
+  .discriminatedUnion('type', [localDestinationSchema, s3DestinationSchema, sftpDestinationSchema, apiDestinationSchema])
+  .superRefine((d, ctx) => {
+    if (d.sync !== 'full' && !d.primaryKey)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['primaryKey'],
+        message: `sync: ${d.sync} sends only what changed, which needs the columns that identify a row`,
+        params: { fix: 'add primaryKey: [id] (your key columns), or set sync: full' },
+      });
+    if (d.type === 'api' && d.primaryKey) {
+      const unmapped = d.primaryKey.filter((k) => !(k in d.mapping));
+      if (unmapped.length)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['mapping'],
+          message: `the API cannot identify rows: primary key column(s) ${unmapped.join(', ')} are not mapped`,
+          params: { fix: `map them, e.g. ${unmapped[0]}: ${unmapped[0]}` },
+        });
+    }
+  })
+  .meta({ description: 'A place the drop is pushed to after it is published: partner S3, SFTP, an HTTP API (reverse ETL), or a local folder' });
+
+const destinations = z
+  .array(destinationSchema)
+  .superRefine((list, ctx) => {
+    const seen = new Set<string>();
+    list.forEach((d, i) => {
+      if (seen.has(d.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: [i, 'name'],
+          message: `destination name "${d.name}" is used twice`,
+          params: { fix: 'give each destination its own name' },
+        });
+      seen.add(d.name);
+    });
+  })
+  .meta({ description: 'Where each drop is pushed after it is published' });
+
 export const partnerSchema = z.strictObject({
   id: z.string().regex(PARTNER_ID, {
     error: rule('partner ids are lower-case letters, digits and dashes, e.g. acme-corp', 'rename the partner id, e.g. "Acme Corp" → acme-corp'),
@@ -205,6 +325,7 @@ export const partnerSchema = z.strictObject({
   name: z.string().optional(),
   parameters: parameters.optional().meta({ description: 'Query parameters for this partner, over the feed defaults' }),
   notify: z.array(notifyTargetSchema).optional(),
+  destinations: destinations.optional().meta({ description: "This partner's destinations, besides the feed's" }),
 });
 
 /** A metric selection over the project's semantic layer (dbt MetricFlow YAML), instead of SQL. */
@@ -258,6 +379,7 @@ export const feedSchema = z
       .meta({ description: 'shared: one drop for all partners; per-partner: one drop per partner, partner_id bound in the query' }),
     partners: z.array(partnerSchema).default([]),
     notify: z.array(notifyTargetSchema).default([]),
+    destinations: destinations.default([]),
     links: z
       .strictObject({
         expiresIn: positiveDuration('links.expiresIn')
@@ -277,6 +399,21 @@ export const feedSchema = z
     error: 'give either select (metrics of the semantic layer) or query (SQL files), not both',
     path: ['select'],
     params: { fix: 'remove query: a feed with select gets its SQL compiled from the semantic layer' },
+  })
+  .superRefine((f, ctx) => {
+    // Diff syncs and API rows read the drop's Parquet through the engine.
+    const all = [
+      ...f.destinations.map((d, i) => ({ d, path: ['destinations', i] })),
+      ...f.partners.flatMap((p, j) => (p.destinations ?? []).map((d, i) => ({ d, path: ['partners', j, 'destinations', i] }))),
+    ];
+    for (const { d, path } of all)
+      if ((d.sync !== 'full' || d.type === 'api') && !f.formats.parquet)
+        ctx.addIssue({
+          code: 'custom',
+          path: [...path, 'sync'],
+          message: `destination "${d.name}" reads the drop's rows from Parquet, and the feed writes none`,
+          params: { fix: 'add formats.parquet: {}' },
+        });
   })
   .meta({ title: 'dropkit feed', description: 'One feed: a query, a schedule, an SLA, formats, checks and consumers' });
 
@@ -378,4 +515,9 @@ export type CalendarSpec = z.output<typeof calendarSchema>;
 export type ProjectFile = z.output<typeof projectSchema>;
 export type SelectSpec = z.output<typeof selectSchema>;
 export type AwsSources = z.output<typeof awsSourcesSchema>;
+export type DestinationSpec = z.output<typeof destinationSchema>;
+export type ApiDestinationSpec = z.output<typeof apiDestinationSchema>;
+export type SftpDestinationSpec = z.output<typeof sftpDestinationSchema>;
+export type S3DestinationSpec = z.output<typeof s3DestinationSchema>;
+export type LocalDestinationSpec = z.output<typeof localDestinationSchema>;
 export type ParameterValue = z.output<typeof parameterValue>;

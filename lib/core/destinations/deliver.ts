@@ -1,0 +1,200 @@
+import type { Clock } from '../../ports/clock';
+import type { ChangeEngine, ChangeSet } from './change-engine';
+import type { DeliveryFile, DeliveryInput, DeliveryProgress, Destination, DestinationRecord, RowReader, SyncMode } from '../../ports/destination';
+import type { ObjectStore } from '../../ports/object-store';
+import type { Manifest } from '../manifest';
+import { baseKey, deliveryPrefix, deliveryRecordKey, type DeliveryRef } from './delivery-keys';
+
+/** One destination of a feed (or partner) as configured: the adapter and how it syncs. */
+export interface DestinationPlan {
+  readonly destination: Destination;
+  readonly mode: SyncMode;
+  readonly primaryKey?: readonly string[];
+  /** Row destinations (APIs) take rows read from Parquet; file destinations take files. */
+  readonly takes: 'files' | 'rows';
+}
+
+export interface DeliverDeps {
+  readonly store: ObjectStore;
+  readonly clock: Clock;
+  readonly destinations: readonly DestinationPlan[];
+  /** Needed by row destinations. */
+  readonly rows?: RowReader;
+  /** Needed by diff syncs. */
+  readonly changes?: ChangeEngine;
+}
+
+/** The drop a destination last received whole: the base of its next diff. */
+interface LastDelivered {
+  readonly runId: string;
+  readonly manifestKey: string;
+}
+
+async function readJson<T>(store: ObjectStore, key: string): Promise<T | undefined> {
+  const got = await store.get(key);
+  return got ? (JSON.parse(got.body.toString('utf8')) as T) : undefined;
+}
+
+const writeJson = (store: ObjectStore, key: string, value: unknown) =>
+  store.put(key, JSON.stringify(value, null, 2) + '\n', { contentType: 'application/json' });
+
+/**
+ * Runs every destination of a delivered drop, one after the other, and returns a record for each.
+ * Called after the commit point: a destination that fails is recorded as failed and the drop stays
+ * delivered. Each destination keeps its own record under `_deliveries/`, updated as every file or
+ * batch is sent, so a retry (the next notify, `dropkit repair`) skips what already arrived, and a
+ * destination already delivered is not contacted again.
+ *
+ * @example
+ * const records = await deliverDestinations(ref, { store, clock: systemClock, destinations: [{ destination, mode: 'full', takes: 'files' }] });
+ */
+export async function deliverDestinations(ref: DeliveryRef, deps: DeliverDeps): Promise<DestinationRecord[]> {
+  const got = await deps.store.get(ref.manifestKey);
+  if (!got) throw new Error(`${ref.manifestKey} is not in the store: run ${ref.runId} was not delivered, so there is nothing to push`);
+  const manifest = JSON.parse(got.body.toString('utf8')) as Manifest;
+  const records: DestinationRecord[] = [];
+  for (const plan of deps.destinations) records.push(await deliverOne(ref, manifest, plan, deps));
+  return records;
+}
+
+async function deliverOne(ref: DeliveryRef, manifest: Manifest, plan: DestinationPlan, deps: DeliverDeps): Promise<DestinationRecord> {
+  const { store, clock } = deps;
+  const { destination, mode } = plan;
+  const recordKey = deliveryRecordKey(ref, destination.name);
+  const earlier = await readJson<DestinationRecord>(store, recordKey);
+  if (earlier && earlier.status !== 'failed') return earlier;
+  const startedAt = earlier?.startedAt ?? clock.now().toISOString();
+  const runPrefix = deliveryPrefix(ref, destination.name);
+  const lastKey = baseKey(ref, destination.name);
+  let record: DestinationRecord = earlier
+    ? { ...earlier, errors: [] }
+    : {
+        destination: destination.name,
+        target: destination.target,
+        mode,
+        status: 'failed',
+        units: [],
+        files: 0,
+        bytes: 0,
+        rowsSent: 0,
+        rowsRejected: 0,
+        errors: [],
+        startedAt,
+        finishedAt: startedAt,
+      };
+  try {
+    // The base is fixed by the first attempt, so a retry diffs against the same drop and its batches line up.
+    const base = earlier ? (earlier.base ?? null) : mode === 'full' ? null : ((await readJson<LastDelivered>(store, lastKey))?.manifestKey ?? null);
+    record = { ...record, base };
+    const input = await deliveryInput(ref, manifest, plan, deps, runPrefix, base, record.changeSet, async (changeSet) => {
+      record = { ...record, changeSet };
+      await writeJson(store, recordKey, record);
+    });
+    const done = new Set(record.units);
+    const progress: DeliveryProgress = {
+      done,
+      markDone: async (unit, counts) => {
+        done.add(unit);
+        record = {
+          ...record,
+          units: [...record.units, unit],
+          files: record.files + (counts.bytes !== undefined ? 1 : 0),
+          bytes: record.bytes + (counts.bytes ?? 0),
+          rowsSent: record.rowsSent + (counts.rowsSent ?? 0),
+          rowsRejected: record.rowsRejected + (counts.rowsRejected ?? 0),
+          finishedAt: clock.now().toISOString(),
+        };
+        await writeJson(store, recordKey, record);
+      },
+    };
+    await destination.deliver(input, progress);
+    record = {
+      ...record,
+      status: record.rowsRejected > 0 ? 'partial' : 'delivered',
+      ...(record.rowsRejected > 0 ? { deadLetter: `${runPrefix}dead-letter/` } : {}),
+      finishedAt: clock.now().toISOString(),
+    };
+    // Rejected rows are in the dead-letter file: the next diff starts from this drop all the same.
+    if (mode !== 'full') await writeJson(store, lastKey, { runId: ref.runId, manifestKey: ref.manifestKey } satisfies LastDelivered);
+  } catch (error) {
+    const e = error instanceof Error ? error : new Error(String(error));
+    record = { ...record, status: 'failed', errors: [{ message: `${e.name}: ${e.message}` }], finishedAt: clock.now().toISOString() };
+  } finally {
+    await destination.close?.().catch(() => undefined);
+  }
+  await writeJson(store, recordKey, record);
+  return record;
+}
+
+async function deliveryInput(
+  ref: DeliveryRef,
+  manifest: Manifest,
+  plan: DestinationPlan,
+  deps: DeliverDeps,
+  runPrefix: string,
+  base: string | null,
+  computed: ChangeSet | undefined,
+  keep: (set: ChangeSet) => Promise<void>,
+): Promise<DeliveryInput> {
+  const dropPrefix = ref.manifestKey.slice(0, ref.manifestKey.length - 'manifest.json'.length);
+  const parquet = manifest.files.filter((f) => f.format === 'parquet');
+  const common = {
+    feed: ref.feed,
+    partner: ref.partner,
+    runId: ref.runId,
+    manifest,
+    manifestKey: ref.manifestKey,
+    store: deps.store,
+    rows: deps.rows,
+    runPrefix,
+    primaryKey: plan.primaryKey,
+  };
+  if (plan.takes === 'rows' && !deps.rows)
+    throw new Error(`destination ${plan.destination.name} sends rows, and no row reader was given (the engine reads them)`);
+  if (plan.mode === 'full') {
+    const sent = plan.takes === 'rows' ? parquet : manifest.files;
+    if (plan.takes === 'rows' && sent.length === 0)
+      throw new Error(`destination ${plan.destination.name} reads rows from Parquet, and drop ${ref.runId} has none: add formats.parquet to the feed`);
+    const files: DeliveryFile[] = sent.map((f) => ({ path: f.path, key: dropPrefix + f.path, bytes: f.bytes, rows: f.rows, op: 'upsert' }));
+    return { ...common, files };
+  }
+  if (!deps.changes) throw new Error(`destination ${plan.destination.name} syncs changes (${plan.mode}), and no change engine was given`);
+  if (!plan.primaryKey) throw new Error(`destination ${plan.destination.name} syncs changes (${plan.mode}) and declares no primaryKey`);
+  const baseManifest = base ? await readJson<Manifest>(deps.store, base) : undefined;
+  if (base && !baseManifest)
+    throw new Error(`the drop destination ${plan.destination.name} last received (${base}) is gone from the store; set sync: full once, or restore it`);
+  const keysOf = (m: Manifest, key: string) =>
+    m.files.filter((f) => f.format === 'parquet').map((f) => key.slice(0, key.length - 'manifest.json'.length) + f.path);
+  const set: ChangeSet =
+    computed ??
+    (await deps.changes.diff({
+      base: baseManifest && base ? keysOf(baseManifest, base) : null,
+      current: keysOf(manifest, ref.manifestKey),
+      primaryKey: plan.primaryKey,
+      columns: manifest.schema.columns.map((c) => c.name),
+      outPrefix: `${runPrefix}changes/`,
+    }));
+  if (!computed) await keep(set);
+  const files: DeliveryFile[] = [];
+  const add = (op: 'insert' | 'update' | 'delete', f: { key: string; rows: number; bytes: number }) =>
+    files.push({ path: `changes/${op}s.parquet`, key: f.key, rows: f.rows, bytes: f.bytes, op });
+  add('insert', set.inserts);
+  if (plan.mode !== 'insert-only') add('update', set.updates);
+  if (plan.mode === 'mirror') add('delete', set.deletes);
+  const changes = {
+    path: 'changes.json',
+    body:
+      JSON.stringify(
+        {
+          runId: ref.runId,
+          mode: plan.mode,
+          base: base ? (baseManifest?.runId ?? null) : null,
+          primaryKey: plan.primaryKey,
+          files: files.map((f) => ({ path: f.path, op: f.op, rows: f.rows, bytes: f.bytes })),
+        },
+        null,
+        2,
+      ) + '\n',
+  };
+  return { ...common, files, changes };
+}

@@ -1,0 +1,42 @@
+import type { Clock } from '../../ports/clock';
+import type { DestinationRecord, RowReader } from '../../ports/destination';
+import type { ObjectStore } from '../../ports/object-store';
+import type { FeedDefinition } from '../feed/feed-definition';
+import { runRecordKey } from '../layout';
+import type { DeliveredRef } from '../steps/plan';
+import { readRunRecord, writeRunRecord } from '../steps/roll-forward';
+import type { ChangeEngine } from './change-engine';
+import { deliverDestinations } from './deliver';
+import { destinationPlans, destinationSpecs, type DestinationBuilder } from './plans';
+
+export interface PushDeps {
+  readonly store: ObjectStore;
+  readonly clock: Clock;
+  /** How this edge builds adapters for a feed (secrets, project folder). */
+  readonly destinationBuilder: (feed: FeedDefinition) => DestinationBuilder;
+  readonly rows?: RowReader;
+  readonly changes?: ChangeEngine;
+}
+
+/**
+ * The notify step's push: every destination of the feed and the drop's partner, then their records
+ * into the run record (`destinations`). One call for the step to make after the commit point;
+ * never throws for a destination that fails (that is in its record).
+ *
+ * @example
+ * const records = await pushDrop(ref, feeds.get(ref.feed), { store, clock, destinationBuilder: (f) => destinationFactory({ feedFile: f.file, projectDir }) });
+ */
+export async function pushDrop(ref: DeliveredRef, feed: FeedDefinition, deps: PushDeps): Promise<DestinationRecord[]> {
+  const specs = destinationSpecs(feed.spec, ref.partner);
+  if (specs.length === 0) return [];
+  const records = await deliverDestinations(ref, { ...deps, destinations: destinationPlans(specs, deps.destinationBuilder(feed)) });
+  const key = runRecordKey(ref, ref.slot, ref.runId);
+  const record = await readRunRecord(deps.store, key);
+  if (record) await writeRunRecord(deps.store, key, { ...record, destinations: records });
+  return records;
+}
+
+/** Whether a partner has the drop where the feed pushes it: every destination delivered it (rows rejected by an API included). */
+export function deliveredToDestinations(records: readonly DestinationRecord[]): boolean {
+  return records.every((r) => r.status === 'delivered' || r.status === 'partial');
+}
