@@ -106,6 +106,10 @@ export function slotState(expected: ExpectedSlot, evidence: SlotEvidence, now: D
   if (latest && (latest.status === 'failed' || latest.status === 'validation_failed')) {
     const kind = latest.status === 'validation_failed' ? 'validation' : 'error';
     const message = firstLine(latest.error?.message ?? (kind === 'validation' ? 'checks failed' : 'failed'));
+    const failing = (latest.validation?.checks ?? []).filter((c) => c.outcome === 'fail' || c.outcome === 'error');
+    // The error's first line ends at "nothing was published:"; the checks themselves say what failed.
+    const said =
+      failing.length > 0 ? failing.map((c) => `${c.name} ${c.outcome === 'error' ? 'could not run' : 'failed'}: ${firstLine(c.message)}`).join('; ') : message;
     return {
       ...expected,
       ...none,
@@ -119,11 +123,9 @@ export function slotState(expected: ExpectedSlot, evidence: SlotEvidence, now: D
         step: latest.step,
         name: latest.error?.name ?? (kind === 'validation' ? 'ValidationFailedError' : 'Error'),
         message,
-        checks: (latest.validation?.checks ?? [])
-          .filter((c) => c.outcome === 'fail' || c.outcome === 'error')
-          .map((c) => ({ name: c.name, type: c.type, severity: c.severity, outcome: c.outcome, message: c.message })),
+        checks: failing.map((c) => ({ name: c.name, type: c.type, severity: c.severity, outcome: c.outcome, message: c.message })),
       },
-      detail: `${kind === 'validation' ? 'validation failed' : `error at ${latest.step}`}: ${message}`,
+      detail: `${kind === 'validation' ? 'validation failed' : `error at ${latest.step}`}: ${kind === 'validation' ? said : message}`,
     };
   }
   if (missed)
