@@ -97,7 +97,7 @@ async function slotHistory(
   const s = feed.spec;
   const slots = await deliveryRecord(
     {
-      feed: { name: s.name, schedule: s.schedule, sla: s.sla, delivery: s.delivery, partners: s.partners, calendar: s.calendar },
+      feed: s,
       prefix: project.spec.prefix,
       from,
       to,

@@ -162,6 +162,10 @@ export const feedSchema = z
     description: z.string().min(1),
     owner: z.string().min(1).meta({ description: 'Team or person answerable for the feed (an e-mail works well)' }),
     schedule: scheduleSchema,
+    start: calendarDate.optional().meta({
+      description:
+        "Local date (feed time zone) of the feed's first slot: nothing is expected before it, and a backfilled slot before it is not an SLA breach. Default: the first slot the store records a run of",
+    }),
     sla: slaSchema,
     query: z
       .strictObject({

@@ -1,6 +1,6 @@
 import type { ObjectStore } from '../../ports/object-store';
-import { evidenceOf, readSlotEvidence } from './delivery-evidence';
-import { expectedSlots, WatchedFeed } from './expected-slots';
+import { evidenceOf, firstRecordedSlot, readSlotEvidence } from './delivery-evidence';
+import { expectedSlots, markBeforeFirstRecord, WatchedFeed } from './expected-slots';
 import { slotState, SlotStatus } from './slot-state';
 
 export interface DeliveryRecordRequest {
@@ -28,14 +28,20 @@ export async function deliveryRecord(request: DeliveryRecordRequest, store: Obje
   if (request.partner !== undefined) expected = expected.filter((e) => e.partner === request.partner);
   const out: SlotStatus[] = [];
   for (const partner of [...new Set(expected.map((e) => e.partner))]) {
+    const c = { prefix: request.prefix, feed: request.feed.name, partner };
     let mine = expected.filter((e) => e.partner === partner);
+    if (request.feed.start === undefined) mine = markBeforeFirstRecord(mine, await firstRecordedSlot(store, c));
     if (request.newest !== undefined) mine = mine.slice(-request.newest);
     const evidence = await readSlotEvidence(
       store,
-      { prefix: request.prefix, feed: request.feed.name, partner },
+      c,
       mine.map((e) => e.slot),
     );
-    for (const e of mine) out.push(slotState(e, evidenceOf(evidence, e.slot), request.now));
+    for (const e of mine) {
+      const status = slotState(e, evidenceOf(evidence, e.slot), request.now);
+      // Before the start nothing was owed: only a backfilled drop is worth a row.
+      if (!(e.beforeStart && status.state === 'NOT_EXPECTED')) out.push(status);
+    }
   }
   return out.sort((a, b) => a.slot.localeCompare(b.slot) || (a.partner ?? '').localeCompare(b.partner ?? ''));
 }

@@ -4,8 +4,8 @@ import { ObjectStore, PreconditionFailed } from '../../ports/object-store';
 import { parseDurationSeconds } from '../duration';
 import { DropkitError } from '../errors';
 import { slaStateKey } from '../layout';
-import { evidenceOf, readSlotEvidence } from './delivery-evidence';
-import { expectedSlots, WatchedFeed } from './expected-slots';
+import { evidenceOf, firstRecordedSlot, readSlotEvidence } from './delivery-evidence';
+import { expectedSlots, markBeforeFirstRecord, WatchedFeed } from './expected-slots';
 import { delayPhase, SLA_STATES, SlaState, slotState, SlotStatus } from './slot-state';
 
 /** What the watch is asked: plain JSON, so a scheduled Lambda can pass it as its event. */
@@ -194,8 +194,11 @@ export async function slaWatch(input: SlaWatchInput, deps: SlaWatchDeps): Promis
     const expected = expectedSlots(feed, { from, to: now }, input.exceptDates ?? []);
     const partners = [...new Set(expected.map((e) => e.partner))];
     for (const partner of partners) {
-      const mine = expected.filter((e) => e.partner === partner);
       const c = { prefix, feed: feed.name, partner };
+      let mine = expected.filter((e) => e.partner === partner);
+      if (feed.start === undefined) mine = markBeforeFirstRecord(mine, await firstRecordedSlot(deps.store, c));
+      // Nothing is owed before the feed's start: no state, no notice.
+      mine = mine.filter((e) => e.beforeStart === null);
       const evidence = await readSlotEvidence(
         deps.store,
         c,

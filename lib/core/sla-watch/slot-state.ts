@@ -42,6 +42,8 @@ export interface SlotStatus extends ExpectedSlot {
     /** Validation failures: the checks that failed or could not run. */
     readonly checks: readonly { readonly name: string; readonly type: string; readonly severity: string; readonly outcome: string; readonly message: string }[];
   } | null;
+  /** Delivered for a slot before the feed's start: a backfill, not held to the SLA. */
+  readonly backfilled: boolean;
   /** A run still recorded as running past deadline + grace. */
   readonly stuckRun: { readonly runId: string; readonly step: string; readonly startedAt: string } | null;
 }
@@ -64,17 +66,25 @@ export function slotState(expected: ExpectedSlot, evidence: SlotEvidence, now: D
     manifest: null,
     failure: null,
     stuckRun: null,
+    backfilled: false,
   };
   if (evidence.manifests.length > 0) {
     // The SLA is about the first delivery; rows, validation and revision are the newest's.
     const first = evidence.manifests[0].manifest;
     const newest = evidence.manifests[evidence.manifests.length - 1];
-    const state = first.sla.status;
+    // A backfill before the feed's start owed nothing, so it cannot be late.
+    const backfilled = expected.beforeStart !== null;
+    const state = backfilled ? 'MET' : first.sla.status;
     return {
       ...expected,
       ...none,
       state,
-      detail: state === 'MET' ? 'delivered on time' : `delivered ${humanDuration(first.sla.latenessSeconds)} late`,
+      backfilled,
+      detail: backfilled
+        ? `backfilled ${expected.beforeStart}: not held to the SLA`
+        : state === 'MET'
+          ? 'delivered on time'
+          : `delivered ${humanDuration(first.sla.latenessSeconds)} late`,
       deliveredAt: first.sla.deliveredAt,
       latenessSeconds: first.sla.latenessSeconds,
       runId: newest.manifest.runId,
@@ -86,6 +96,7 @@ export function slotState(expected: ExpectedSlot, evidence: SlotEvidence, now: D
     };
   }
   if (expected.exception) return { ...expected, ...none, state: 'NOT_EXPECTED', detail: expected.exception };
+  if (expected.beforeStart) return { ...expected, ...none, state: 'NOT_EXPECTED', detail: `nothing due ${expected.beforeStart}` };
 
   const missed = t >= Date.parse(expected.missedAt);
   const latest = evidence.runs[evidence.runs.length - 1];
