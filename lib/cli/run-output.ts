@@ -56,7 +56,9 @@ export function describeOutcome(o: RunOutcome, pathOf: (key: string) => string):
   for (const c of o.validation?.checks ?? []) {
     if (c.outcome !== 'pass') lines.push(`  ${c.outcome.toUpperCase()} ${c.name}: ${c.message}`);
   }
+  if (o.validation) lines.push(`  checks ${checkTally(o.validation.checks)}`);
   for (const n of o.notifications) {
+    if (n.status === 'skipped' && n.detail?.startsWith('not sent: ')) lines.push(`  ~ would notify ${n.target} (${n.detail})`);
     if (n.status === 'failed') lines.push(`  ! notification to ${n.target} failed after ${n.attempts} attempts: ${n.detail ?? ''}`);
   }
   if (o.manifestKey && o.status === 'delivered') lines.push(`  manifest ${pathOf(o.manifestKey)}`);
@@ -72,4 +74,10 @@ export function formatLateness(seconds: number): string {
   const s = seconds % 60;
   const parts = [d && `${d}d`, h && `${h}h`, m && `${m}m`, !d && !h && s && `${s}s`].filter(Boolean);
   return parts.length ? parts.join(' ') : '0s';
+}
+
+/** dbt's summary line: how many checks passed, warned, failed and could not run. */
+export function checkTally(checks: readonly { readonly outcome: string }[]): string {
+  const n = (outcome: string) => checks.filter((c) => c.outcome === outcome).length;
+  return `PASS=${n('pass')} WARN=${n('warn')} FAIL=${n('fail')} ERROR=${n('error')}`;
 }
