@@ -2,7 +2,9 @@ import { DateTime } from 'luxon';
 import { parseCron } from '../../core/cron';
 import { deadlineFor } from '../../core/sla';
 import { nextSlot } from '../../core/slots';
+import { ConfigError } from '../../core/errors';
 import { loadProject } from '../../project/load-project';
+import { compileFeedSql } from '../compile-sql';
 import { parseCommandArgs, parseTimeArg, projectOption } from '../args';
 import { EXIT } from '../exit-codes';
 
@@ -13,6 +15,9 @@ export async function checkCommand(args: string[]): Promise<number> {
   const { values } = parseCommandArgs('check', args, { ...projectOption, now: { type: 'string' }, json: { type: 'boolean', default: false } });
   const project = loadProject(values.project);
   const now = values.now ? parseTimeArg('--now', values.now) : new Date();
+  // Broken SQL fails here, with file:line:column, not in the first run.
+  const compiled = await compileFeedSql(project, now);
+  if (compiled.problems.length > 0) throw new ConfigError(compiled.problems);
   const feeds = project.feeds.map((feed) => {
     const { schedule, sla } = feed.spec;
     const cron = parseCron(schedule.cron);
@@ -39,6 +44,7 @@ export async function checkCommand(args: string[]): Promise<number> {
       formats: Object.keys(feed.spec.formats),
       checks: feed.spec.checks.length,
       nextSlots: slots,
+      columns: compiled.feeds.find((c) => c.feed === feed.spec.name)?.columns ?? [],
     };
   });
   if (values.json) {
@@ -51,6 +57,11 @@ export async function checkCommand(args: string[]): Promise<number> {
     out.push(`  schedule  ${f.cron} in ${f.timezone}  →  EventBridge ${f.eventBridge}`);
     out.push(
       `  delivers  ${f.formats.join(' + ')}, ${f.delivery === 'per-partner' ? `one drop per partner (${f.partners.join(', ')})` : `shared${f.partners.length ? ` with ${f.partners.join(', ')}` : ''}`}; ${f.checks} check${f.checks === 1 ? '' : 's'}`,
+    );
+    out.push(
+      f.columns.length
+        ? `  returns   ${f.columns.map((c) => `${c.name} ${c.type}`).join(', ')}`
+        : '  returns   (not compiled: dropkit.yaml declares no local sources)',
     );
     for (const s of f.nextSlots) out.push(`  slot ${s.local}  (${s.slot})  due by ${s.deadlineLocal}`);
   }
