@@ -63,6 +63,15 @@ describe('check compiles every feed query against the declared sources', () => {
     expect(r.stderr).toContain('feeds/daily.yaml: orderBy: names column the query does not return (got ["nope"])');
   });
 
+  it('plan shows the SQL and the checks a run would run', async () => {
+    const r = await cli(['plan', 'daily', '--project', p.dir, '--slot', '2024-01-15T06:00:00Z', '--now', '2024-01-15T07:00:00Z']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('  checks        row_count (row_count, error); unique (unique, error)\n');
+    expect(r.stdout).toContain(
+      '  sql           feeds/daily.sql\n    | SELECT id, label, amount, happened_at FROM events\n    | WHERE happened_at >= $window_start AND happened_at < $window_end ORDER BY id\n',
+    );
+  });
+
   it('maps a position in the typed SQL back to the file', () => {
     const sql = 'SELECT $slot AS s, x\nWHERE t >= $window_start AND y';
     const typed = typedSql(sql, [
