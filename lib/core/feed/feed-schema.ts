@@ -216,6 +216,13 @@ export const projectSchema = z
     feeds: z.string().default('feeds').meta({ description: 'Folder of feed files, relative to the project file' }),
     sources: z.record(z.string().regex(/^[a-z_][a-z0-9_]*$/, { error: 'source names are SQL identifiers in lower_snake_case' }), sourceSchema).default({}),
     output: z.string().default('out').meta({ description: 'Local store folder for drops, relative to the project file' }),
+    links: z
+      .strictObject({
+        baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. https://files.example.com/drops/' }).meta({
+          description: 'Where the output folder is served: links in notices become this URL plus the key instead of file:// URLs',
+        }),
+      })
+      .optional(),
     calendar: calendarSchema.optional().meta({ description: 'Dates on which no drop of any feed is due (e.g. public holidays)' }),
     prefix: z
       .string()
