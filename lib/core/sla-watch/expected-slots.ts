@@ -26,6 +26,8 @@ export interface ExpectedSlot {
 /** The part of a feed the watch needs: plain JSON, so a Lambda can receive it. */
 export type WatchedFeed = Pick<FeedFile, 'name' | 'schedule' | 'sla' | 'delivery' | 'partners'> & {
   readonly start?: string;
+  /** Whom partners can ask about a delay (the feed's owner). */
+  readonly owner?: string;
   readonly calendar?: { readonly exceptDates: readonly string[] };
 };
 

@@ -3,7 +3,7 @@ import type { LinkSigner } from '../../ports/link-signer';
 import type { DropEvent, Notifier, NotifyOutcome } from '../../ports/notifier';
 import { parseDurationSeconds } from '../duration';
 import { manifestKey, runRecordKey } from '../layout';
-import { dataUpdateEvent, schemaChangeEvent } from '../notices/events';
+import { dataUpdateEvent, schemaChangeEvent, supersedesOf } from '../notices/events';
 import type { ObjectStore } from '../../ports/object-store';
 import type { Manifest } from '../manifest';
 import { previousDrop, RunPlan, DeliveredRef } from './plan';
@@ -37,12 +37,12 @@ export async function notifyStep(
   const feed = deps.feeds.get(ref.feed);
   const linkSeconds = parseDurationSeconds(feed.spec.links.expiresIn)!;
   const notifiers = deps.consumers(feed, ref.partner);
-  const { outcomes: delivered } = await notifyDelivered(
+  const { event: deliveredEvent, outcomes: delivered } = await notifyDelivered(
     { manifest, manifestKey: ref.manifestKey, linkSeconds },
     { signer: deps.signer, notifiers, clock: deps.clock },
   );
   // What partners must act on besides the new drop: a changed schema, a revision that replaces one.
-  const followUps = await followUpNotices(store, ref, manifest, deps.clock.now());
+  const followUps = await followUpNotices(store, ref, manifest, deps.clock.now(), deliveredEvent);
   const outcomes = [...delivered, ...(await Promise.all(followUps.map((e) => sendAll(e, notifiers)))).flat()];
   if (record) {
     const sent: RunRecord = {
@@ -66,7 +66,13 @@ export async function notifyStep(
 }
 
 /** `schema.change` against the drop before (the superseded revision, or the slot before), and `data.update` for a rerun. */
-async function followUpNotices(store: ObjectStore, ref: DeliveredRef, manifest: Manifest, now: Date): Promise<DropEvent[]> {
+async function followUpNotices(
+  store: ObjectStore,
+  ref: DeliveredRef,
+  manifest: Manifest,
+  now: Date,
+  links: Pick<DropEvent, 'manifest' | 'files'>,
+): Promise<DropEvent[]> {
   const c = { prefix: ref.prefix, feed: ref.feed, partner: ref.partner };
   const readManifest = async (key: string) => {
     const got = await store.get(key).catch(() => undefined);
@@ -78,7 +84,7 @@ async function followUpNotices(store: ObjectStore, ref: DeliveredRef, manifest: 
     const before = await previousDrop(store, c, ref.slot);
     if (before) previous = await readManifest(manifestKey(c, before.slot, before.runId));
   }
-  return [schemaChangeEvent(previous, manifest, now), dataUpdateEvent(manifest, manifest.supersedes ? previous : null, now)].filter(
+  return [schemaChangeEvent(previous, manifest, now), dataUpdateEvent(manifest, manifest.supersedes ? previous : null, now, links)].filter(
     (e): e is DropEvent => e !== null,
   );
 }
@@ -120,6 +126,7 @@ export async function notifyDelivered(
     files,
     sla: { expectedBy: manifest.sla.expectedBy, deliveredAt: manifest.sla.deliveredAt, status: manifest.sla.status },
     rowCount: manifest.rowCount,
+    supersedes: supersedesOf(manifest),
   };
   return { event, outcomes: await sendAll(event, deps.notifiers) };
 }
