@@ -68,3 +68,29 @@ describe('history shows how long each run took', () => {
     expect(r.stdout).toMatch(/^20240115T060000Z {2}r1 {2}delivered 3 rows {2}in \d+(\.\d)? m?s {2}\S+$/m);
   });
 });
+
+describe('a misspelt feed field or check type', () => {
+  let p: TempProject;
+  beforeEach(async () => {
+    p = tempProject({ 'dropkit.yaml': PROJECT_YAML, 'feeds/daily.sql': DAILY_SQL });
+    await writeParquet(join(p.dir, 'data/events.parquet'), eventsSelect());
+  });
+  afterEach(() => p.cleanup());
+
+  it('names the field it was probably meant to be', async () => {
+    p.write('feeds/daily.yaml', dailyFeed().replace('formats:', 'fromats:'));
+    const r = await cli(['check', '--project', p.dir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('feeds/daily.yaml: fromats: unknown field; did you mean "formats"?');
+    p.write('feeds/daily.yaml', dailyFeed().replace('  - type: row_count\n    min: 1', '  - type: row_count\n    minn: 1'));
+    expect((await cli(['check', '--project', p.dir])).stderr).toContain('feeds/daily.yaml: checks.0.minn: unknown field; did you mean "min"?');
+  });
+
+  it('shows the bad check type once in its path, with the nearest type and the list', async () => {
+    p.write('feeds/daily.yaml', dailyFeed().replace('type: unique', 'type: uniqe'));
+    const r = await cli(['check', '--project', p.dir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('feeds/daily.yaml: checks.1.type: unknown type; did you mean "unique"? (got "uniqe")');
+    expect(r.stderr).toContain('fix: use one of: row_count, row_count_change, not_null, unique,');
+  });
+});
