@@ -62,6 +62,13 @@ export function describeOutcome(o: RunOutcome, pathOf: (key: string) => string):
     if (n.status === 'failed') lines.push(`  ! notification to ${n.target} failed after ${n.attempts} attempts: ${n.detail ?? ''}`);
   }
   if (o.manifestKey && o.status === 'delivered') lines.push(`  manifest ${pathOf(o.manifestKey)}`);
+  const m = o.status === 'delivered' ? o.manifest : undefined;
+  if (m && m.sla.status === 'LATE' && Date.parse(m.timings.startedAt) > Date.parse(m.sla.expectedBy)) {
+    // A first run by hand (npm start) catches up a slot whose deadline has passed: say why it is LATE.
+    lines.push(
+      `  LATE because this run started at ${m.timings.startedAt}, after the slot's deadline ${m.sla.expectedBy}: nothing ran it on time. Run on schedule (a cron or the deployed stack), slots are delivered by their deadline`,
+    );
+  }
   for (const p of o.pending ?? []) lines.push(`  ! delivered, but left for the next run or dropkit repair: ${p}`);
   return lines.join('\n');
 }

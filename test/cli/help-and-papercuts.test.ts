@@ -62,6 +62,15 @@ describe('history shows how long each run took', () => {
   });
   afterEach(() => p.cleanup());
 
+  it('says why a slot run after its deadline is LATE', async () => {
+    const r = await cli(['run', 'daily', '--project', p.dir, '--slot', '2024-01-15T06:00:00Z', '--now', '2024-01-15T09:30:00Z']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/SLA LATE \(1h 30m late\)/);
+    expect(r.stdout).toContain(
+      "  LATE because this run started at 2024-01-15T09:30:00.000Z, after the slot's deadline 2024-01-15T08:00:00.000Z: nothing ran it on time.",
+    );
+  });
+
   it('lists a delivered run with its duration', async () => {
     expect((await cli(['run', 'daily', '--project', p.dir, '--slot', '2024-01-15T06:00:00Z', '--now', '2024-01-15T07:00:00Z', '--json'])).code).toBe(0);
     const r = await cli(['history', 'daily', '--project', p.dir]);
