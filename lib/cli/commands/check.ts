@@ -3,7 +3,11 @@ import { parseCron } from '../../core/cron';
 import { deadlineFor } from '../../core/sla';
 import { nextSlot } from '../../core/slots';
 import { ConfigError } from '../../core/errors';
-import { loadProject } from '../../project/load-project';
+import { LocalStore } from '../../adapters/local/local-store';
+import { deliveryPartners } from '../../core/feed/feed-definition';
+import { latestKey } from '../../core/layout';
+import type { LatestPointer, Manifest } from '../../core/manifest';
+import { loadProject, type Project } from '../../project/load-project';
 import { compileFeedSql } from '../compile-sql';
 import { parseCommandArgs, parseTimeArg, projectOption } from '../args';
 import { EXIT } from '../exit-codes';
@@ -18,6 +22,7 @@ export async function checkCommand(args: string[]): Promise<number> {
   // Broken SQL fails here, with file:line:column, not in the first run.
   const compiled = await compileFeedSql(project, now);
   if (compiled.problems.length > 0) throw new ConfigError(compiled.problems);
+  const changed = await scheduleChanges(project);
   const feeds = project.feeds.map((feed) => {
     const { schedule, sla } = feed.spec;
     const cron = parseCron(schedule.cron);
@@ -44,6 +49,7 @@ export async function checkCommand(args: string[]): Promise<number> {
       formats: Object.keys(feed.spec.formats),
       checks: feed.spec.checks.length,
       nextSlots: slots,
+      warnings: changed.filter((w) => w.feed === feed.spec.name).map((w) => w.message),
       columns: compiled.feeds.find((c) => c.feed === feed.spec.name)?.columns ?? [],
     };
   });
@@ -63,6 +69,7 @@ export async function checkCommand(args: string[]): Promise<number> {
         ? `  returns   ${f.columns.map((c) => `${c.name} ${c.type}`).join(', ')}`
         : '  returns   (not compiled: dropkit.yaml declares no local sources)',
     );
+    for (const w of f.warnings) out.push(`  WARN      ${w}`);
     for (const s of f.nextSlots) out.push(`  slot ${s.local}  (${s.slot})  due by ${s.deadlineLocal}`);
   }
   process.stdout.write(out.join('\n') + '\n');
@@ -71,4 +78,34 @@ export async function checkCommand(args: string[]): Promise<number> {
 
 function local(at: Date, tz: string): string {
   return DateTime.fromJSDate(at, { zone: tz }).toFormat('yyyy-MM-dd HH:mm ZZZZ');
+}
+
+/**
+ * Feeds whose newest drop was made under another cron or time zone than the feed file now says.
+ * Its slots stay in the store and in history; the warning says so, and what the new schedule owes.
+ */
+async function scheduleChanges(project: Project): Promise<{ feed: string; message: string }[]> {
+  const store = new LocalStore(project.outputDir);
+  const out: { feed: string; message: string }[] = [];
+  for (const feed of project.feeds) {
+    const { cron, timezone } = feed.spec.schedule;
+    for (const partner of deliveryPartners(feed)) {
+      const key = latestKey({ prefix: project.spec.prefix, feed: feed.spec.name, partner });
+      const pointer = await store.get(key).catch(() => undefined);
+      if (!pointer) continue;
+      const { manifest: rel } = JSON.parse(pointer.body.toString('utf8')) as LatestPointer;
+      const got = await store.get(key.slice(0, key.length - 'latest.json'.length) + rel).catch(() => undefined);
+      if (!got) continue;
+      const m = JSON.parse(got.body.toString('utf8')) as Manifest;
+      if (m.slot.cron === cron && m.slot.timezone === timezone) continue;
+      out.push({
+        feed: feed.spec.name,
+        message:
+          `${feed.file}: schedule changed from "${m.slot.cron}" in ${m.slot.timezone} (the latest drop, slot ${m.slot.id}) to "${cron}" in ${timezone}. ` +
+          `Drops of the old schedule stay in the store and in history; set start: to the date the new schedule begins, or its earlier slots show as MISSED`,
+      });
+      break;
+    }
+  }
+  return out;
 }

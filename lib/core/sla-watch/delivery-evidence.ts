@@ -85,3 +85,25 @@ export async function firstRecordedSlot(store: ObjectStore, c: DropCoordinates):
   if (dropped === null || ran === null) return dropped ?? ran;
   return dropped < ran ? dropped : ran;
 }
+
+/**
+ * Slot ids with a delivered manifest in [from, to] (slot ids sort as times) that are not in
+ * `expected`: drops of an earlier schedule or time zone, which the current cron no longer names.
+ * Lists the feed's whole folder once: for history and the report, not the watch.
+ */
+export async function unscheduledDeliveredSlots(
+  store: ObjectStore,
+  c: DropCoordinates,
+  from: string,
+  to: string,
+  expected: ReadonlySet<string>,
+): Promise<string[]> {
+  const root = feedRoot(c);
+  const found = new Set<string>();
+  for await (const o of store.list(`${root}slot=`)) {
+    const rest = o.key.slice(root.length);
+    const slot = rest.includes('partner=') ? undefined : parseDropKey(rest)?.slotId;
+    if (slot && slot >= from && slot <= to && !expected.has(slot)) found.add(slot);
+  }
+  return [...found].sort();
+}
