@@ -2,7 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseDurationSeconds } from '../core/duration';
 import { parseSlotArg } from '../core/slots';
 import { UsageError } from '../core/errors';
-import { didYouMean } from './did-you-mean';
+import { didYouMean } from '../core/did-you-mean';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 

@@ -9,7 +9,7 @@ import { runCommand } from './commands/run';
 import { notifyCommand } from './commands/notify';
 import { repairCommand } from './commands/repair';
 import { slaCommand } from './commands/sla';
-import { didYouMean } from './did-you-mean';
+import { didYouMean } from '../core/did-you-mean';
 import { commandHelp, overview } from './help';
 import { EXIT, exitCodeFor } from './exit-codes';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runDuration } from '../../lib/cli/commands/history';
-import { didYouMean } from '../../lib/cli/did-you-mean';
+import { didYouMean } from '../../lib/core/did-you-mean';
 import { COMMAND_HELP, readmeCliBlock } from '../../lib/cli/help';
 import { main } from '../../lib/cli/main';
 import { DAILY_SQL, PROJECT_YAML, dailyFeed, eventsSelect, tempProject, TempProject, writeParquet } from '../helpers/temp-project';
