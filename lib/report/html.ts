@@ -32,6 +32,7 @@ th{font-size:.85em;color:var(--soft);font-weight:600}code{font-size:.9em;backgro
 .s-RUNNING,.s-PENDING{background:var(--open)}.s-NOT_EXPECTED,.s-NO_SLOTS{background:var(--none)}
 .counts{display:flex;gap:12px;flex-wrap:wrap;margin:8px 0}.count{border:1px solid var(--line);border-radius:8px;padding:8px 14px;min-width:110px}
 .count b{display:block;font-size:1.6em}.count.zero{opacity:.55}.n{font-variant-numeric:tabular-nums;text-align:right}
+.check-results code{word-break:break-word;white-space:pre-wrap}.check-results td:nth-child(3),.check-results td:nth-child(4){max-width:260px}
 .partners{list-style:none;margin:0;padding:0}.partners li{margin:0 0 3px}.wrong td{vertical-align:middle}.ok{color:var(--met);font-weight:600}.chart{width:100%;height:auto;border:1px solid var(--line);border-radius:8px;background:#fff}
 .legend{display:flex;gap:14px;flex-wrap:wrap;font-size:.85em;color:var(--soft)}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px;border-radius:2px}
 #bar-detail{min-height:1.5em;color:var(--soft)}a{color:#0969da}.muted{color:var(--soft)}

@@ -149,6 +149,14 @@ describe('the report in headless Chromium', () => {
       .locator('table.check-results tbody tr')
       .evaluateAll((rows) => rows.map((r) => `${r.querySelector('td')!.firstChild!.textContent} ${r.getAttribute('data-outcome')}`));
     expect(daily).toEqual(['row_count pass', 'unique(id) pass', 'schema pass']);
+    // Long observed values wrap: the page never scrolls sideways.
+    expect(
+      await page.evaluate(
+        () =>
+          (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement.scrollWidth <=
+          (globalThis as unknown as { document: { documentElement: { clientWidth: number } } }).document.documentElement.clientWidth,
+      ),
+    ).toBe(true);
     await expect(page.locator('table.check-results tbody tr').first().locator('td').nth(2).innerText()).resolves.toBe('3');
     await page.goto(pathToFileURL(join(site, 'feeds', 'by_partner.html')).href);
     const failed = page.locator('table.check-results tbody tr');
