@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseDurationSeconds } from '../core/duration';
 import { parseSlotArg } from '../core/slots';
 import { UsageError } from '../core/errors';
+import { didYouMean } from '../core/did-you-mean';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -12,7 +13,12 @@ export function parseCommandArgs<T extends Options>(command: string, args: strin
   try {
     return parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError(`dropkit ${command}: ${(error as Error).message}; see dropkit help`);
+    const message = (error as Error).message;
+    // Node's text for an unknown option goes on about positionals; say it plainly instead.
+    const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(message)?.[1];
+    const near = unknown ? didYouMean(unknown.replace(/^-+/, ''), Object.keys(options)) : undefined;
+    const said = unknown ? `unknown option ${unknown}${near ? `; did you mean --${near}?` : ''}` : message.replace(/\.$/, '');
+    throw new UsageError(`${said}${said.endsWith('?') ? '' : '.'} See dropkit ${command} --help`);
   }
 }
 

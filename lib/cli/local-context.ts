@@ -47,7 +47,8 @@ export function localContext(project: Project, options: LocalContextOptions) {
   const local = new LocalStore(storeRoot);
   const remote = options.store ? s3Parts(options.store) : undefined;
   const store: ObjectStore = remote?.store ?? local;
-  const signer: LinkSigner = remote?.signer ?? new LocalLinkSigner(local);
+  // A scratch folder (--out) is not where the project's base URL serves from: its links stay file URLs.
+  const signer: LinkSigner = remote?.signer ?? new LocalLinkSigner(local, options.out ? undefined : project.spec.links?.baseUrl);
   const clock: Clock = options.now ? fixedClock(parseTimeArg('--now', options.now)) : systemClock;
   const workDir = join(storeRoot, '_work');
   const progress = options.progress;

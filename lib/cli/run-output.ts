@@ -56,10 +56,19 @@ export function describeOutcome(o: RunOutcome, pathOf: (key: string) => string):
   for (const c of o.validation?.checks ?? []) {
     if (c.outcome !== 'pass') lines.push(`  ${c.outcome.toUpperCase()} ${c.name}: ${c.message}`);
   }
+  if (o.validation) lines.push(`  checks ${checkTally(o.validation.checks)}`);
   for (const n of o.notifications) {
+    if (n.status === 'skipped' && n.detail?.startsWith('not sent: ')) lines.push(`  ~ would notify ${n.target} (${n.detail})`);
     if (n.status === 'failed') lines.push(`  ! notification to ${n.target} failed after ${n.attempts} attempts: ${n.detail ?? ''}`);
   }
   if (o.manifestKey && o.status === 'delivered') lines.push(`  manifest ${pathOf(o.manifestKey)}`);
+  const m = o.status === 'delivered' ? o.manifest : undefined;
+  if (m && m.sla.status === 'LATE' && Date.parse(m.timings.startedAt) > Date.parse(m.sla.expectedBy)) {
+    // A first run by hand (npm start) catches up a slot whose deadline has passed: say why it is LATE.
+    lines.push(
+      `  LATE because this run started at ${m.timings.startedAt}, after the slot's deadline ${m.sla.expectedBy}: nothing ran it on time. Run on schedule (a cron or the deployed stack), slots are delivered by their deadline`,
+    );
+  }
   for (const p of o.pending ?? []) lines.push(`  ! delivered, but left for the next run or dropkit repair: ${p}`);
   return lines.join('\n');
 }
@@ -72,4 +81,10 @@ export function formatLateness(seconds: number): string {
   const s = seconds % 60;
   const parts = [d && `${d}d`, h && `${h}h`, m && `${m}m`, !d && !h && s && `${s}s`].filter(Boolean);
   return parts.length ? parts.join(' ') : '0s';
+}
+
+/** dbt's summary line: how many checks passed, warned, failed and could not run. */
+export function checkTally(checks: readonly { readonly outcome: string }[]): string {
+  const n = (outcome: string) => checks.filter((c) => c.outcome === outcome).length;
+  return `PASS=${n('pass')} WARN=${n('warn')} FAIL=${n('fail')} ERROR=${n('error')}`;
 }

@@ -20,10 +20,10 @@ export interface DropEvent {
   readonly id: string;
   readonly feed: string;
   readonly partner: string | null;
-  /** The run the event is about; a delay of a slot no run has delivered may name the stuck or failed run, or none (''). */
-  readonly runId: string;
-  /** 0 when no run is concerned (a delay before any run). */
-  readonly revision: number;
+  /** The run the event is about; a delay of a slot names the stuck or failed run, or null when no run is recorded. */
+  readonly runId: string | null;
+  /** null when no run is concerned (a delay before any run). */
+  readonly revision: number | null;
   readonly slot: string;
   readonly occurredAt: string;
   /** Delivered drops only. */
@@ -51,9 +51,15 @@ export interface DropEvent {
     /** The slot's SLA state when noticed (AT_RISK, MISSED, RUNNING, FAILED). */
     readonly state: string;
     readonly detail: string;
+    /** Whom to ask: the feed's owner. */
+    readonly owner: string | null;
+    /** When the drop is still expected: its deadline while only at risk; null once missed (ask the owner). */
+    readonly eta: string | null;
   };
   /** `data.delay.recovered` only. */
   readonly recovery?: { readonly expectedBy: string; readonly deliveredAt: string; readonly latenessSeconds: number; readonly status: 'MET' | 'LATE' };
+  /** `drop.delivered` and `data.update`: the drop this one replaces (a rerun), or null. */
+  readonly supersedes?: { readonly runId: string; readonly revision: number } | null;
   /** `data.update` only: the drop this one replaces. */
   readonly update?: { readonly supersedes: { readonly runId: string; readonly revision: number }; readonly previousRowCount: number | null };
   /** `schema.change` only. */

@@ -53,7 +53,7 @@ export function loadProject(projectDir: string, options: LoadProjectOptions = {}
   }
   const rawProject = readYaml(projectPath, PROJECT_FILE, problems);
   const parsedProject = rawProject === undefined ? undefined : projectSchema.safeParse(rawProject);
-  if (parsedProject && !parsedProject.success) problems.push(...zodProblems(PROJECT_FILE, rawProject, parsedProject.error.issues));
+  if (parsedProject && !parsedProject.success) problems.push(...zodProblems(PROJECT_FILE, rawProject, parsedProject.error.issues, projectSchema));
   const spec = parsedProject?.success ? parsedProject.data : undefined;
 
   const sources: Record<string, LocalSource> = {};
@@ -263,7 +263,7 @@ function loadFeed(path: string, projectDir: string, problems: ConfigProblem[], s
   if (raw === undefined) return undefined;
   const parsed = feedSchema.safeParse(raw);
   if (!parsed.success) {
-    problems.push(...zodProblems(file, raw, parsed.error.issues));
+    problems.push(...zodProblems(file, raw, parsed.error.issues, feedSchema));
     return undefined;
   }
   const spec = parsed.data;

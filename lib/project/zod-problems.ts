@@ -1,18 +1,23 @@
 import type { z } from 'zod';
+import { CHECK_TYPES } from '../core/checks/registry';
+import { didYouMean } from '../core/did-you-mean';
 import type { ConfigProblem } from '../core/errors';
 import { RULE_FIXES } from '../core/feed/feed-schema';
 
 /** Turns zod issues into problems that name the field, show the bad value and say the fix. */
-export function zodProblems(file: string, raw: unknown, issues: readonly z.core.$ZodIssue[]): ConfigProblem[] {
+export function zodProblems(file: string, raw: unknown, issues: readonly z.core.$ZodIssue[], schema?: z.ZodType): ConfigProblem[] {
   return issues.flatMap((issue): ConfigProblem[] => {
     const path = issue.path.map(String);
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({
-        file,
-        path: [...path, key].join('.'),
-        message: 'unknown field',
-        fix: `remove "${key}" or correct its spelling${path.length ? ` (inside ${path.join('.')})` : ''}; see schemas/feed.schema.json for the fields`,
-      }));
+      return issue.keys.map((key) => {
+        const near = schema ? didYouMean(key, keysAt(schema, path)) : undefined;
+        return {
+          file,
+          path: [...path, key].join('.'),
+          message: near ? `unknown field; did you mean "${near}"?` : 'unknown field',
+          fix: `remove "${key}" or correct its spelling${path.length ? ` (inside ${path.join('.')})` : ''}; see schemas/feed.schema.json for the fields`,
+        };
+      });
     }
     const value = valueAt(raw, path);
     if (issue.code === 'invalid_type' && value === undefined) {
@@ -24,13 +29,18 @@ export function zodProblems(file: string, raw: unknown, issues: readonly z.core.
       ];
     }
     if (issue.code === 'invalid_union' && 'note' in issue && issue.note === 'No matching discriminator') {
+      // zod may or may not end the path at the discriminator itself: name it once.
+      const at = path[path.length - 1] === 'type' ? path : [...path, 'type'];
+      const bad = valueAt(raw, at);
+      const types = CHECK_TYPES.map((c) => c.type);
+      const near = typeof bad === 'string' ? didYouMean(bad, types) : undefined;
       return [
         {
           file,
-          path: [...path, 'type'].join('.'),
-          message: 'unknown type',
-          value: valueAt(raw, [...path, 'type']),
-          fix: 'use one of the types listed in schemas/feed.schema.json',
+          path: at.join('.'),
+          message: near ? `unknown type; did you mean "${near}"?` : 'unknown type',
+          value: bad,
+          fix: `use one of: ${types.join(', ')}`,
         },
       ];
     }
@@ -64,4 +74,22 @@ export function valueAt(raw: unknown, path: readonly string[]): unknown {
     v = (v as Record<string, unknown>)[p];
   }
   return v;
+}
+
+type Def = { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType; innerType?: z.ZodType; in?: z.ZodType; options?: z.ZodType[] };
+const defOf = (s: z.ZodType) => (s as unknown as { _zod: { def: Def } })._zod.def;
+
+/** The fields a schema allows at a path (for "did you mean"); a union offers every option's. */
+export function keysAt(schema: z.ZodType, path: readonly string[]): string[] {
+  const d = defOf(unwrap(schema));
+  if (d.options) return [...new Set(d.options.flatMap((o) => keysAt(o, path)))];
+  if (path.length === 0) return d.shape ? Object.keys(d.shape) : [];
+  const next = d.shape ? d.shape[path[0]] : d.element;
+  return next ? keysAt(next, path.slice(1)) : [];
+}
+
+function unwrap(s: z.ZodType): z.ZodType {
+  const d = defOf(s);
+  const inner = d.innerType ?? (d.type === 'pipe' ? d.in : undefined);
+  return inner ? unwrap(inner) : s;
 }

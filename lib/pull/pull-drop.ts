@@ -111,11 +111,27 @@ export async function pullDrop(options: PullOptions): Promise<PullReport> {
     deadlineMs,
     deadlineAt: Date.now() + deadlineMs,
   };
-  const manifestSource = parseSource(options.manifest, process.cwd());
-  if (!manifestSource) throw new PullError(`${redact(options.manifest)} is not a path or an http(s) URL of a manifest.json`);
-
-  const manifestBytes = await readManifestBytes(manifestSource, doFetch, sleep, limits, options.maxManifestBytes ?? PULL_DEFAULTS.maxManifestBytes);
-  const manifest = parseManifest(manifestBytes, options.manifest);
+  const given = parseSource(options.manifest, process.cwd());
+  if (!given) throw new PullError(`${redact(options.manifest)} is not a path or an http(s) URL of a manifest.json or latest.json`);
+  const maxBytes = options.maxManifestBytes ?? PULL_DEFAULTS.maxManifestBytes;
+  let manifestSource = given;
+  let manifestBytes = await readManifestBytes(given, doFetch, sleep, limits, maxBytes);
+  let manifestName = options.manifest;
+  // A latest.json points at the newest manifest: follow it, and check the manifest is the one it names.
+  const pointer = latestPointerOf(manifestBytes);
+  if (pointer) {
+    const next = pointerTarget(pointer.manifest, given);
+    manifestBytes = await readManifestBytes(next, doFetch, sleep, limits, maxBytes);
+    manifestName = next.kind === 'file' ? next.path : next.url.href;
+    const sha = createHash('sha256').update(manifestBytes).digest('hex');
+    if (sha !== pointer.manifestSha256) {
+      throw new PullError(
+        `${redact(manifestName)} does not match the SHA-256 that ${redact(options.manifest)} gives for it (${sha} vs ${pointer.manifestSha256}): a newer drop may have landed meanwhile; pull again`,
+      );
+    }
+    manifestSource = next;
+  }
+  const manifest = parseManifest(manifestBytes, manifestName);
   const dest = path.resolve(options.dest);
   const targets = manifest.files.map((f) => ({ file: f, final: path.join(dest, ...f.path.split('/')) }));
 
@@ -145,7 +161,8 @@ export async function pullDrop(options: PullOptions): Promise<PullReport> {
     totals: {
       files: manifest.files.length,
       bytes: manifest.files.reduce((n, f) => n + f.bytes, 0),
-      rows: manifest.files.reduce((n, f) => n + f.rows, 0),
+      // Each format holds every row: the drop's rows, not the sum over its files.
+      rows: manifest.rowCount,
     },
   };
 }
@@ -201,6 +218,27 @@ function parseManifest(bytes: Buffer, source: string): Manifest {
   if (unsafe.length)
     throw new PullError(`${redact(source)} lists paths that would escape or clobber the destination; nothing was downloaded:\n${unsafe.join('\n')}`);
   return manifest;
+}
+
+/** A `latest.json` pointer (it names a manifest and its SHA-256 and lists no files), or undefined. */
+function latestPointerOf(bytes: Buffer): { manifest: string; manifestSha256: string } | undefined {
+  try {
+    const json = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+    if (json && typeof json.manifest === 'string' && typeof json.manifestSha256 === 'string' && !('files' in json)) {
+      return { manifest: json.manifest, manifestSha256: json.manifestSha256 };
+    }
+  } catch {
+    // Not JSON: parseManifest says so.
+  }
+  return undefined;
+}
+
+/** The manifest a pointer names, relative to the pointer (a path inside the feed's folder only). */
+function pointerTarget(relativeKey: string, pointer: Source): Source {
+  const reason = unsafePathReason(relativeKey);
+  if (reason && relativeKey !== 'manifest.json') throw new PullError(`latest.json names a manifest ${JSON.stringify(relativeKey)} that ${reason}`);
+  if (pointer.kind === 'file') return { kind: 'file', path: path.join(path.dirname(pointer.path), ...relativeKey.split('/')) };
+  return { kind: 'http', url: new URL(relativeKey.split('/').map(encodeURIComponent).join('/'), pointer.url) };
 }
 
 function parseSource(text: string, base: string): Source | null {

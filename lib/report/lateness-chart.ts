@@ -18,8 +18,8 @@ const COLOURS: Record<string, string> = {
  * lateness; MET sits on the baseline; a MISSED or FAILED slot is a full-height bar (it has no
  * lateness yet, and must stand out); NOT_EXPECTED is a grey stub.
  */
-export function latenessChart(slots: readonly ReportSlot[]): string {
-  // The left margin holds the longest axis label ("23 h 59 min late").
+export function latenessChart(slots: readonly ReportSlot[], partner: string | null = null): string {
+  // The left margin holds the longest axis label: its duration on one line ("12 d 23 h 59 min"), "late" below.
   const W = 800,
     H = 240,
     L = 110,
@@ -30,12 +30,16 @@ export function latenessChart(slots: readonly ReportSlot[]): string {
     plotH = H - T - B;
   const maxLate = Math.max(60, ...slots.filter((s) => s.state === 'LATE').map((s) => s.latenessSeconds ?? 0));
   const parts: string[] = [];
-  parts.push(`<svg class="chart" viewBox="0 0 ${W} ${H}" role="img" aria-label="Lateness per slot" xmlns="http://www.w3.org/2000/svg">`);
+  parts.push(
+    `<svg class="chart" viewBox="0 0 ${W} ${H}" role="img" aria-label="Lateness per slot${partner ? ` for ${esc(partner)}` : ''}"${partner ? ` data-partner="${esc(partner)}"` : ''} xmlns="http://www.w3.org/2000/svg">`,
+  );
   parts.push(`<line x1="${L}" y1="${T + plotH}" x2="${W - R}" y2="${T + plotH}" stroke="#8c959f"/>`);
   parts.push(`<line x1="${L}" y1="${T}" x2="${L}" y2="${T + plotH}" stroke="#8c959f"/>`);
   parts.push(`<text x="${L - 6}" y="${T + plotH}" text-anchor="end" font-size="11" fill="#59636e">on time</text>`);
+  const topY = T + plotH * 0.15;
   parts.push(
-    `<text x="${L - 6}" y="${(T + plotH * 0.15 + 4).toFixed(1)}" text-anchor="end" font-size="11" fill="#59636e">${esc(humanDuration(maxLate))} late</text>`,
+    `<text class="max-late" x="${L - 6}" y="${(topY - 2).toFixed(1)}" text-anchor="end" font-size="11" fill="#59636e">${esc(humanDuration(maxLate))}</text>`,
+    `<text x="${L - 6}" y="${(topY + 11).toFixed(1)}" text-anchor="end" font-size="11" fill="#59636e">late</text>`,
   );
   parts.push(
     `<line x1="${L}" y1="${(T + plotH * 0.15).toFixed(1)}" x2="${W - R}" y2="${(T + plotH * 0.15).toFixed(1)}" stroke="#d1d9e0" stroke-dasharray="3 3"/>`,
@@ -63,8 +67,10 @@ export function latenessChart(slots: readonly ReportSlot[]): string {
         (outline ? `fill="none" stroke="${fill}" stroke-width="1.5"` : `fill="${fill}"`) +
         `><title>${esc(label)}</title></rect>`,
     );
-    if (s.state === 'MISSED')
-      parts.push(`<text x="${(x + barW / 2).toFixed(1)}" y="${T + 12}" text-anchor="middle" font-size="11" font-weight="700" fill="#fff">✕</text>`);
+    // A mark as well as a colour, so MISSED and FAILED differ for every eye and in print.
+    const mark = s.state === 'MISSED' ? '✕' : s.state === 'FAILED' ? '!' : '';
+    if (mark && barW >= 8)
+      parts.push(`<text x="${(x + barW / 2).toFixed(1)}" y="${T + 12}" text-anchor="middle" font-size="11" font-weight="700" fill="#fff">${mark}</text>`);
   });
   if (slots.length > 0) {
     const day = (s: ReportSlot) => s.scheduledFor.slice(0, 10);

@@ -28,6 +28,44 @@ export interface ReportSlot {
   readonly detail: string;
   /** Store key of the newest manifest of the slot. */
   readonly manifest: string | null;
+  /** A FAILED slot's failing checks, e.g. "unique(id)", so the front page can name them. */
+  readonly failedChecks: readonly string[];
+}
+
+/** Slot states a reader must act on, worst first. */
+export const OPEN_PROBLEMS: readonly SlaState[] = ['FAILED', 'MISSED', 'AT_RISK'];
+
+/**
+ * The order "what is wrong now" sorts by, worst first: undelivered problems, then a recent LATE
+ * delivery, then what is under way or fine.
+ */
+const SEVERITY: readonly (SlaState | 'NO_SLOTS')[] = ['FAILED', 'MISSED', 'AT_RISK', 'LATE', 'RUNNING', 'PENDING', 'MET', 'NOT_EXPECTED', 'NO_SLOTS'];
+
+export function severityRank(state: SlaState | 'NO_SLOTS'): number {
+  return SEVERITY.indexOf(state);
+}
+
+/** One partner's state (null: a shared feed): its worst open problem, else its newest settled slot. */
+export interface PartnerState {
+  readonly partner: string | null;
+  readonly state: SlaState | 'NO_SLOTS';
+  /** The slot that decides the state (the newest of the worst open problems). */
+  readonly slot: ReportSlot | null;
+  /** How many open problems (FAILED, MISSED, AT_RISK) this partner has in the window. */
+  readonly openProblems: number;
+}
+
+/** One check's latest result: from the newest delivered drop, or a newer failed run. */
+export interface LatestCheckResult {
+  readonly name: string;
+  readonly type: string;
+  readonly severity: string;
+  readonly outcome: string;
+  readonly observed: string;
+  readonly threshold: string;
+  readonly message: string;
+  readonly slot: string;
+  readonly partner: string | null;
 }
 
 export interface FeedReport {
@@ -42,7 +80,13 @@ export interface FeedReport {
   /** State of the newest slot that is past PENDING (PENDING when none is). */
   readonly state: SlaState | 'NO_SLOTS';
   readonly stateDetail: string;
-  readonly counts: Readonly<Record<'MET' | 'LATE' | 'MISSED' | 'FAILED', number>>;
+  /** The worst state over every partner's open problems and newest slot: what the front page sorts by. */
+  readonly worst: SlaState | 'NO_SLOTS';
+  /** Every partner's state (one entry, partner null, for a shared feed). */
+  readonly partnerStates: readonly PartnerState[];
+  /** FAILED, MISSED and AT_RISK slots of the window, worst first, newest first within a state. */
+  readonly open: readonly ReportSlot[];
+  readonly counts: Readonly<Record<CountedState, number>>;
   /** Oldest first. */
   readonly slots: readonly ReportSlot[];
   /** Columns of the newest delivered drop. */
@@ -58,11 +102,16 @@ export interface FeedReport {
     readonly ordered: boolean;
   } | null;
   readonly checks: readonly { readonly name: string; readonly type: string; readonly severity: string; readonly settings: string }[];
+  /** The latest result of each check (one per column for per-column checks); empty before any run. */
+  readonly latestResults: readonly LatestCheckResult[];
   /** Newest delivered drops first (at most 10). */
   readonly drops: readonly ReportSlot[];
   /** For a feed written as a metric selection: its metrics, their definitions and the feeds serving each. */
   readonly metrics?: readonly MetricCard[];
 }
+
+export const COUNTED_STATES = ['MET', 'LATE', 'AT_RISK', 'MISSED', 'FAILED'] as const;
+export type CountedState = (typeof COUNTED_STATES)[number];
 
 export interface ReportRequest {
   readonly project: string;
@@ -96,7 +145,67 @@ function toReportSlot(s: SlotStatus): ReportSlot {
     revision: s.revision,
     detail: s.detail,
     manifest: s.manifest,
+    failedChecks: s.failure?.checks.map((c) => c.name) ?? [],
   };
+}
+
+function shown(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** Worst first; within a state, newest first. */
+function byWorst(a: ReportSlot, b: ReportSlot): number {
+  return severityRank(a.state) - severityRank(b.state) || b.slot.localeCompare(a.slot) || (a.partner ?? '').localeCompare(b.partner ?? '');
+}
+
+function partnerStates(feed: FeedFile, slots: readonly ReportSlot[]): PartnerState[] {
+  const partners = feed.delivery === 'per-partner' ? feed.partners.map((p) => p.id) : [null];
+  return partners.map((partner) => {
+    const mine = slots.filter((s) => s.partner === partner);
+    const open = mine.filter((s) => OPEN_PROBLEMS.includes(s.state)).sort(byWorst);
+    const settled = [...mine].reverse().find((s) => s.state !== 'PENDING') ?? mine[mine.length - 1];
+    const slot = open[0] ?? settled ?? null;
+    return { partner, state: slot?.state ?? 'NO_SLOTS', slot, openProblems: open.length };
+  });
+}
+
+/**
+ * The latest result of every check: the newest delivered drop's validation, with the failing
+ * checks of a newer FAILED (validation) slot laid over it, so a check that just failed shows so.
+ */
+function latestResults(latest: Manifest | null, slots: readonly ReportSlot[], failures: ReadonlyMap<string, SlotStatus>): LatestCheckResult[] {
+  const results = new Map<string, LatestCheckResult>();
+  for (const c of latest?.validation.checks ?? []) {
+    results.set(c.name, {
+      name: c.name,
+      type: c.type,
+      severity: c.severity,
+      outcome: c.outcome,
+      observed: shown(c.observed),
+      threshold: shown(c.threshold),
+      message: c.message,
+      slot: latest!.slot.id,
+      partner: latest!.partner,
+    });
+  }
+  const newerFailed = slots.filter((s) => s.state === 'FAILED' && (!latest || s.slot > latest.slot.id));
+  const newest = newerFailed[newerFailed.length - 1];
+  const failure = newest ? failures.get(`${newest.slot}/${newest.partner ?? ''}`)?.failure : undefined;
+  for (const c of failure?.checks ?? []) {
+    results.set(c.name, {
+      name: c.name,
+      type: c.type,
+      severity: c.severity,
+      outcome: c.outcome,
+      observed: '',
+      threshold: '',
+      message: c.message,
+      slot: newest!.slot,
+      partner: newest!.partner,
+    });
+  }
+  return [...results.values()];
 }
 
 async function latestManifest(store: ObjectStore, prefix: string, feed: FeedFile): Promise<Manifest | null> {
@@ -123,6 +232,9 @@ export async function buildReportData(request: ReportRequest, store: ObjectStore
   for (const f of request.feeds) {
     const record = await deliveryRecord({ feed: f, prefix: request.prefix, from, to: request.now, now: request.now, exceptDates: request.exceptDates }, store);
     const slots = record.map(toReportSlot);
+    const failures = new Map(record.filter((s) => s.failure).map((s) => [`${s.slot}/${s.partner ?? ''}`, s] as const));
+    const perPartner = partnerStates(f, slots);
+    const worst = perPartner.map((p) => p.state).sort((a, b) => severityRank(a) - severityRank(b))[0] ?? 'NO_SLOTS';
     const settled = [...slots].reverse().find((s) => s.state !== 'PENDING');
     const current = settled ?? slots[slots.length - 1];
     const count = (state: SlaState) => slots.filter((s) => s.state === state).length;
@@ -140,7 +252,10 @@ export async function buildReportData(request: ReportRequest, store: ObjectStore
       partners: f.partners.map((p) => ({ id: p.id, name: p.name ?? null })),
       state: current?.state ?? 'NO_SLOTS',
       stateDetail: current ? `${current.slot}${current.partner ? ` (${current.partner})` : ''}: ${current.detail}` : `no slot in the last ${days} days`,
-      counts: { MET: count('MET'), LATE: count('LATE'), MISSED: count('MISSED'), FAILED: count('FAILED') },
+      worst,
+      partnerStates: perPartner,
+      open: slots.filter((s) => OPEN_PROBLEMS.includes(s.state)).sort(byWorst),
+      counts: Object.fromEntries(COUNTED_STATES.map((s) => [s, count(s)])) as Record<CountedState, number>,
       slots,
       latestSchema: latest
         ? { slot: latest.slot.id, partner: latest.partner, columns: latest.schema.columns.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable })) }
@@ -157,6 +272,7 @@ export async function buildReportData(request: ReportRequest, store: ObjectStore
           settings: checkSettings(check),
         };
       }),
+      latestResults: latestResults(latest, slots, failures),
       drops: slots
         .filter((s) => s.manifest !== null)
         .reverse()
@@ -164,5 +280,7 @@ export async function buildReportData(request: ReportRequest, store: ObjectStore
       ...(request.metrics?.[f.name] ? { metrics: request.metrics[f.name] } : {}),
     });
   }
+  // What is wrong now comes first: the worst feeds at the top, then by name.
+  feeds.sort((a, b) => severityRank(a.worst) - severityRank(b.worst) || a.name.localeCompare(b.name));
   return { project: request.project, generatedAt: request.now.toISOString(), window: { from: from.toISOString(), to: request.now.toISOString() }, feeds };
 }

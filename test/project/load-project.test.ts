@@ -62,7 +62,7 @@ describe('loadProject', () => {
       expect.objectContaining({
         file: 'feeds/daily.yaml',
         path: 'formats.csv.delimeter',
-        message: 'unknown field',
+        message: 'unknown field; did you mean "delimiter"?',
         fix: expect.stringMatching(/remove "delimeter" or correct its spelling/),
       }),
     ]);

@@ -19,6 +19,7 @@ function slot(i: number, state: ReportSlot['state']): ReportSlot {
     revision: null,
     detail: EVIL,
     manifest: null,
+    failedChecks: [],
   };
 }
 
@@ -33,11 +34,17 @@ const feed: FeedReport = {
   partners: [{ id: 'acme', name: EVIL }],
   state: 'MISSED',
   stateDetail: EVIL,
-  counts: { MET: 0, LATE: 0, MISSED: 25, FAILED: 0 },
+  worst: 'MISSED',
+  partnerStates: [{ partner: EVIL, state: 'MISSED', slot: slot(24, 'MISSED'), openProblems: 25 }],
+  open: Array.from({ length: 25 }, (_, i) => slot(24 - i, 'MISSED')),
+  counts: { MET: 0, LATE: 0, AT_RISK: 0, MISSED: 25, FAILED: 0 },
   slots: Array.from({ length: 25 }, (_, i) => slot(i, 'MISSED')),
   latestSchema: { slot: '20240101T060000Z', partner: null, columns: [{ name: EVIL, type: EVIL, nullable: true }] },
   schemaCheck: null,
   checks: [{ name: EVIL, type: 'custom_sql', severity: 'error', settings: EVIL }],
+  latestResults: [
+    { name: EVIL, type: 'custom_sql', severity: 'error', outcome: 'fail', observed: EVIL, threshold: EVIL, message: EVIL, slot: EVIL, partner: EVIL },
+  ],
   drops: [{ ...slot(0, 'MET'), manifest: `daily/slot=20240101T060000Z/run=x"><script>/manifest.json` }],
 };
 const data: ReportData = {

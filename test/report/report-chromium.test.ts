@@ -48,20 +48,122 @@ describe('the report in headless Chromium', () => {
     const page = await browser.context.newPage();
     const problems = watchPage(page);
     await page.goto(pathToFileURL(join(site, 'index.html')).href);
-    const row = page.locator('tr[data-feed="daily"]');
+    const row = page.locator('table.catalogue tr[data-feed="daily"]');
     await expect(row.locator('td').nth(0).innerText()).resolves.toContain('Orders <script>window.injected = 1</script> & refunds');
     expect(await page.evaluate(() => (globalThis as unknown as { injected?: number }).injected)).toBeUndefined();
     const cells = await row.locator('td').allInnerTexts();
-    expect(cells[1]).toBe('tests@example.com');
-    expect(cells[2]).toBe('every day at 06:00\nUTC · 0 6 * * *');
-    expect(cells[3]).toBe('within 2 h of the slot, missed at the deadline');
-    expect(cells[4]).toBe('csv, parquet');
-    expect(cells[5]).toContain('Acme <Corp> & "Sons"');
-    expect(cells[6]).toMatch(/^MISSED\n20240116T060000Z: not delivered/);
+    // The 14th FAILED and was never delivered: still open, so it outranks the newer MISSED 16th.
+    expect(cells[1]).toBe('FAILED validation failed: check unique(id) failed; due 2 d 4 h 00 min ago · 20240114T060000Z (+2 more open)');
+    expect(cells.slice(2, 7)).toEqual(['2', '2', '0', '2', '1']);
+    expect(cells[7]).toBe('every day at 06:00\nUTC · 0 6 * * *\nwithin 2 h of the slot, missed at the deadline');
+    expect(cells[8]).toContain('tests@example.com\ncsv, parquet · shared to Acme <Corp> & "Sons"');
     await page.screenshot({ path: join(shots(p.dir), 'index.png'), fullPage: true });
     await row.locator('a').first().click();
     await page.waitForURL(/feeds\/daily\.html$/);
     expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('answers "what is wrong now" first: every open problem of every partner, worst first, in words with the slot second', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(pathToFileURL(join(site, 'index.html')).href);
+    const wrong = await page
+      .locator('table.wrong tbody tr')
+      .evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].map((c) => (c as unknown as { innerText: string }).innerText).join(' | ')));
+    expect(wrong).toEqual([
+      'by_partner | a | FAILED | check unique(id) failed; nothing delivered, due 22 h 00 min ago | 20240115T060000Z',
+      'by_partner | b | FAILED | check unique(id) failed; nothing delivered, due 22 h 00 min ago | 20240115T060000Z',
+      'by_partner | c | FAILED | check unique(id) failed; nothing delivered, due 22 h 00 min ago | 20240115T060000Z',
+      'daily | – | FAILED | validation failed: check unique(id) failed; due 2 d 4 h 00 min ago | 20240114T060000Z',
+      'daily | – | MISSED | not delivered, due 4 h 00 min ago | 20240116T060000Z',
+      'daily | – | MISSED | not delivered, due 4 d 4 h 00 min ago | 20240112T060000Z',
+      'by_partner | c | AT RISK | not delivered yet, due in 2 h 00 min | 20240116T060000Z',
+    ]);
+    expect(await page.locator('[data-total]').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-total')} ${e.textContent}`))).toEqual([
+      'FAILED 4',
+      'MISSED 2',
+      'AT_RISK 1',
+    ]);
+    // Feeds sorted by their worst state: the quiet feed, first by name, comes last.
+    expect(
+      await page.locator('table.catalogue tbody tr').evaluateAll((rows) => rows.map((r) => `${r.getAttribute('data-feed')} ${r.getAttribute('data-worst')}`)),
+    ).toEqual(['by_partner FAILED', 'daily FAILED', 'a_quiet MET']);
+    // Every partner's state, though the newest slot of a, b and d is MET.
+    const partners = page.locator('table.catalogue tr[data-feed="by_partner"] ul.partners li');
+    expect(await partners.evaluateAll((els) => els.map((e) => `${e.getAttribute('data-partner')} ${e.getAttribute('data-state')}`))).toEqual([
+      'a FAILED',
+      'b FAILED',
+      'c FAILED',
+      'd MET',
+    ]);
+    await expect(partners.nth(2).innerText()).resolves.toContain('(+1 more open)');
+    const counts = await page.locator('table.catalogue tr[data-feed="by_partner"] td[data-count]').allInnerTexts();
+    expect(counts).toEqual(['23', '1', '1', '0', '3']);
+    await page.close();
+  });
+
+  it('tells FAILED from MISSED by colour, hue and mark', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(pathToFileURL(join(site, 'feeds', 'daily.html')).href);
+    const fillOf = (state: string) =>
+      page
+        .locator(`rect.bar[data-state="${state}"]`)
+        .first()
+        .evaluate((e) => (globalThis as unknown as { getComputedStyle(e: unknown): { fill: string } }).getComputedStyle(e).fill);
+    const rgb = (css: string) => css.match(/\d+/g)!.map(Number);
+    const [missed, failed] = [rgb(await fillOf('MISSED')), rgb(await fillOf('FAILED'))];
+    // Far apart in colour, not two shades of red: the blue channel alone differs by more than 100.
+    expect(Math.abs(missed[2] - failed[2])).toBeGreaterThan(100);
+    const marks = await page.locator('svg.chart text').allTextContents();
+    expect(marks.filter((t) => t === '✕')).toHaveLength(2);
+    expect(marks.filter((t) => t === '!')).toHaveLength(1);
+    await page.close();
+  });
+
+  it('draws one series per partner and never clips the axis label of the longest lateness', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(pathToFileURL(join(site, 'feeds', 'by_partner.html')).href);
+    const charts = page.locator('svg.chart');
+    expect(await charts.evaluateAll((els) => els.map((e) => e.getAttribute('data-partner')))).toEqual(['a', 'b', 'c', 'd']);
+    expect(
+      await charts
+        .nth(0)
+        .locator('rect.bar')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('data-state'))),
+    ).toEqual(['LATE', 'MET', 'MET', 'MET', 'MET', 'FAILED', 'MET']);
+    expect(await charts.nth(2).locator('rect.bar').last().getAttribute('data-state')).toBe('AT_RISK');
+    const label = charts.nth(0).locator('text.max-late');
+    await expect(label.textContent()).resolves.toBe('1 d 21 h 43 min');
+    const [svgBox, labelBox] = [(await charts.nth(0).boundingBox())!, (await label.boundingBox())!];
+    expect(labelBox.x).toBeGreaterThanOrEqual(svgBox.x);
+    const counts = await page.locator('.count').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-count')} ${e.querySelector('b')!.textContent}`));
+    expect(counts).toEqual(['MET 23', 'LATE 1', 'AT_RISK 1', 'MISSED 0', 'FAILED 3']);
+    await page.screenshot({ path: join(shots(p.dir), 'by-partner.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('shows the latest result of each check, and a failed run names its check', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(pathToFileURL(join(site, 'feeds', 'daily.html')).href);
+    const daily = await page
+      .locator('table.check-results tbody tr')
+      .evaluateAll((rows) => rows.map((r) => `${r.querySelector('td')!.firstChild!.textContent} ${r.getAttribute('data-outcome')}`));
+    expect(daily).toEqual(['row_count pass', 'unique(id) pass', 'schema pass']);
+    // Long observed values wrap: the page never scrolls sideways.
+    expect(
+      await page.evaluate(
+        () =>
+          (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement.scrollWidth <=
+          (globalThis as unknown as { document: { documentElement: { clientWidth: number } } }).document.documentElement.clientWidth,
+      ),
+    ).toBe(true);
+    await expect(page.locator('table.check-results tbody tr').first().locator('td').nth(2).innerText()).resolves.toBe('3');
+    await page.goto(pathToFileURL(join(site, 'feeds', 'by_partner.html')).href);
+    const failed = page.locator('table.check-results tbody tr');
+    await expect(failed.count()).resolves.toBe(1);
+    await expect(failed.first().innerText()).resolves.toMatch(/^unique\(id\)\nunique · error\tFAIL\t\t\t2 rows repeat a key\t20240115T060000Z c$/);
+    const problem = await page.locator('table.problems tr[data-state="FAILED"]').first().innerText();
+    expect(problem).toContain('validation failed: unique(id) failed: 2 rows repeat a key');
     await page.close();
   });
 
@@ -94,7 +196,7 @@ describe('the report in headless Chromium', () => {
       .evaluate((e) => (globalThis as unknown as { getComputedStyle(e: unknown): { fill: string } }).getComputedStyle(e).fill);
     expect(fill).toBe('rgb(207, 34, 46)');
     const counts = await page.locator('.count').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-count')} ${e.querySelector('b')!.textContent}`));
-    expect(counts).toEqual(['MET 2', 'LATE 2', 'MISSED 2', 'FAILED 1']);
+    expect(counts).toEqual(['MET 2', 'LATE 2', 'AT_RISK 0', 'MISSED 2', 'FAILED 1']);
     // A click on a bar says what happened (the inline script runs).
     await page.locator('rect.bar[data-slot="20240114T060000Z"]').click();
     await expect(page.locator('#bar-detail').innerText()).resolves.toBe('20240114T060000Z: FAILED. validation failed: check unique(id) failed');
@@ -142,7 +244,7 @@ describe('the report in headless Chromium', () => {
       const page = await browser.context.newPage();
       const problems = watchPage(page);
       await page.goto(`${server.url}/_report/index.html`);
-      await page.locator('tr[data-feed="daily"] a').first().click();
+      await page.locator('table.catalogue tr[data-feed="daily"] a').first().click();
       await page.waitForURL(/\/_report\/feeds\/daily\.html$/);
       await expect(page.locator('rect.bar').count()).resolves.toBe(7);
       const manifest = await page.locator('table.drops a.manifest').first().getAttribute('href');

@@ -138,6 +138,8 @@ describe('event text', () => {
         scheduledFor: '2024-01-15T06:00:00.000Z',
         expectedBy: '2024-01-15T08:00:00.000Z',
         missedAt: '2024-01-15T08:30:00.000Z',
+        owner: 'data-platform@shop.example',
+        eta: null,
         state: 'MISSED',
         detail: 'no run is recorded',
       },

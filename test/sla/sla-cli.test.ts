@@ -5,6 +5,9 @@ import { BIN, dropkit } from '../helpers/cli';
 import { DAILY_SQL, PROJECT_YAML, dailyFeed, eventsSelect, tempProject, TempProject, writeParquet } from '../helpers/temp-project';
 import { manifestFor, putManifest, putRun, runRecordFor } from './sla-fixtures';
 
+/** The daily feed, started before the window: every slot of it is owed, recorded or not. */
+const startedFeed = (extra = '') => dailyFeed('daily', extra).replace('schedule:', 'start: "2024-01-01"\nschedule:');
+
 const NOW = '2024-01-16T12:00:00Z';
 
 /**
@@ -42,7 +45,7 @@ describe('dropkit sla and the per-slot history', () => {
     if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run npm run build (npm test does)`);
   });
   beforeEach(async () => {
-    p = tempProject({ 'dropkit.yaml': PROJECT_YAML, 'feeds/daily.yaml': dailyFeed(), 'feeds/daily.sql': DAILY_SQL });
+    p = tempProject({ 'dropkit.yaml': PROJECT_YAML, 'feeds/daily.yaml': startedFeed(), 'feeds/daily.sql': DAILY_SQL });
     await writeParquet(join(p.dir, 'data/events.parquet'), eventsSelect());
   });
   afterEach(() => p.cleanup());
@@ -103,7 +106,7 @@ describe('dropkit sla and the per-slot history', () => {
   it('sla exits 0 when every slot is delivered or not expected, and 5 while one is still open', async () => {
     await prepare(p);
     p.write('dropkit.yaml', `${PROJECT_YAML}calendar:\n  exceptDates: ["2024-01-12", "2024-01-16"]\n`);
-    p.write('feeds/daily.yaml', `${dailyFeed()}calendar:\n  exceptDates: ["2024-01-14"]\n`);
+    p.write('feeds/daily.yaml', `${startedFeed()}calendar:\n  exceptDates: ["2024-01-14"]\n`);
     const ok = await dropkit(['sla', '--project', p.dir, '--at', NOW, '--look-back', 'P4DT6H', '--json']);
     expect(ok.code).toBe(0);
     const out = JSON.parse(ok.stdout);
@@ -126,10 +129,7 @@ describe('dropkit sla and the per-slot history', () => {
   });
 
   it('sla stops with exit 2 before claiming anything when a webhook secret is missing', async () => {
-    p.write(
-      'feeds/daily.yaml',
-      dailyFeed('daily', 'notify:\n  - type: webhook\n    url: https://partner.example/hook\n    secretEnv: DROPKIT_TEST_NO_SUCH_SECRET\n'),
-    );
+    p.write('feeds/daily.yaml', startedFeed('notify:\n  - type: webhook\n    url: https://partner.example/hook\n    secretEnv: DROPKIT_TEST_NO_SUCH_SECRET\n'));
     const r = await dropkit(['sla', '--project', p.dir, '--at', NOW]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('DROPKIT_TEST_NO_SUCH_SECRET');

@@ -106,7 +106,7 @@ describe('the SLA state of a slot at a fixed time', () => {
   });
 
   it('reads a long window (hundreds of slots) with one listing of the feed and still finds each delivery', async () => {
-    const hourly = { ...DAILY, schedule: { cron: '0 * * * *', timezone: 'UTC' } };
+    const hourly = { ...DAILY, start: '2024-01-01', schedule: { cron: '0 * * * *', timezone: 'UTC' } };
     await putManifest(
       t.store,
       manifestFor({

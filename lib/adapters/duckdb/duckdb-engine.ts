@@ -166,6 +166,31 @@ export class DuckDbEngine implements QueryEngine {
     return this.tableStageStatement(request, token);
   }
 
+  /**
+   * Compiles a query as written (named `$parameters`, typed values bound) without running it: no
+   * row of a source is read. Returns its columns; throws the engine's own error text otherwise,
+   * whose `LINE n:` and caret point into this very text. For `dropkit check`.
+   */
+  async describeQuery(sql: string, parameters: readonly QueryParameter[]): Promise<ColumnSchema[]> {
+    return this.exclusive(async () => {
+      const prepared = await this.connection.prepare(stripTrailingSemicolons(sql));
+      try {
+        for (let i = 1; i <= prepared.parameterCount; i++) {
+          const name = prepared.parameterName(i);
+          const p = parameters.find((x) => x.name === name);
+          if (p) bindOne(prepared, i, p);
+        }
+        return Array.from({ length: prepared.columnCount }, (_, i) => ({
+          name: prepared.columnName(i),
+          type: prepared.columnType(i).toString(),
+          nullable: true,
+        }));
+      } finally {
+        prepared.destroySync();
+      }
+    });
+  }
+
   /** Re-staging an attempt starts clean: whatever it staged before, in either form, goes. */
   private async forget(stagingPrefix: string): Promise<void> {
     const name = quoteIdent(stagedName(stagingPrefix));
@@ -541,26 +566,27 @@ function bindPositional(prepared: DuckDBPreparedStatement, parameters: readonly 
   if (prepared.parameterCount !== parameters.length) {
     throw new QueryFailedError(`the statement takes ${prepared.parameterCount} parameters but ${parameters.length} were given`);
   }
-  parameters.forEach((p, index) => {
-    const i = index + 1;
-    switch (p.type) {
-      case 'VARCHAR':
-        prepared.bindVarchar(i, String(p.value));
-        break;
-      case 'BIGINT':
-        prepared.bindBigInt(i, BigInt(p.value as number));
-        break;
-      case 'DOUBLE':
-        prepared.bindDouble(i, Number(p.value));
-        break;
-      case 'BOOLEAN':
-        prepared.bindBoolean(i, p.value === true || p.value === 'true');
-        break;
-      case 'TIMESTAMP':
-        prepared.bindTimestamp(i, timestampValue(BigInt(Date.parse(String(p.value))) * 1000n));
-        break;
-    }
-  });
+  parameters.forEach((p, index) => bindOne(prepared, index + 1, p));
+}
+
+function bindOne(prepared: DuckDBPreparedStatement, i: number, p: QueryParameter): void {
+  switch (p.type) {
+    case 'VARCHAR':
+      prepared.bindVarchar(i, String(p.value));
+      break;
+    case 'BIGINT':
+      prepared.bindBigInt(i, BigInt(p.value as number));
+      break;
+    case 'DOUBLE':
+      prepared.bindDouble(i, Number(p.value));
+      break;
+    case 'BOOLEAN':
+      prepared.bindBoolean(i, p.value === true || p.value === 'true');
+      break;
+    case 'TIMESTAMP':
+      prepared.bindTimestamp(i, timestampValue(BigInt(Date.parse(String(p.value))) * 1000n));
+      break;
+  }
 }
 
 /**

@@ -7,6 +7,7 @@ import { parseCommandArgs, parseTimeArg, projectOption, storeChoice, storeOption
 import { localContext } from '../local-context';
 import { createProgress } from '../progress';
 import { describeOutcome, exitCodeForOutcomes, outcomeJson } from '../run-output';
+import { holdNotices, noticesHeldBecause, rehearsalOptions, scratchStore } from '../rehearsal';
 import { findFeed } from './run';
 
 /** `dropkit backfill FEED --from ISO --to ISO`: every due slot of the range, oldest first, delivered ones skipped. */
@@ -21,6 +22,7 @@ export async function backfillCommand(args: string[]): Promise<number> {
     out: { type: 'string' },
     json: { type: 'boolean', default: false },
     now: { type: 'string' },
+    ...rehearsalOptions,
   });
   if (positionals.length !== 1) throw new UsageError('dropkit backfill takes one feed: dropkit backfill FEED --from ISO --to ISO');
   if (!values.from || !values.to) throw new UsageError('dropkit backfill needs --from and --to (ISO-8601, e.g. 2024-01-01 or 2024-01-01T06:00:00Z)');
@@ -28,12 +30,17 @@ export async function backfillCommand(args: string[]): Promise<number> {
   const feed = findFeed(project.feeds, positionals[0]);
   const partners = values.partner ? [values.partner] : deliveryPartners(feed);
   const progress = createProgress({ json: values.json });
-  const ctx = localContext(project, { out: values.out, now: values.now, console: !values.json, progress, ...storeChoice(values) });
+  const dryRun = values['dry-run'];
+  if (dryRun && values.store) throw new UsageError('dropkit backfill --dry-run works in a scratch folder; it takes no --store');
+  const held = noticesHeldBecause(values, new Date());
+  const out = dryRun ? (values.out ?? scratchStore()) : values.out;
+  const ctx = localContext(project, { out, now: values.now, console: !values.json && !held, progress, ...storeChoice(values) });
   for (const p of partners) ctx.consumersFor(feed, p);
+  const deps = held ? holdNotices(ctx.deps, held) : ctx.deps;
 
   const summary = await backfill(
     { feed, partners, from: parseTimeArg('--from', values.from), to: parseTimeArg('--to', values.to), continueOnFailure: values['continue-on-failure'] },
-    ctx.deps,
+    deps,
     (done, total) => progress.slots(done, total),
   );
   progress.clear();
@@ -42,8 +49,15 @@ export async function backfillCommand(args: string[]): Promise<number> {
   const counts = { total: summary.total, delivered: summary.delivered, skipped: summary.skipped, failed: summary.failed, notRun: summary.notRun };
   if (values.json) {
     process.stdout.write(
-      JSON.stringify({ status: summary.failed ? 'failed' : 'ok', feed: feed.spec.name, ...counts, runs: summary.outcomes.map((o) => outcomeJson(o, pathOf)) }) +
-        '\n',
+      JSON.stringify({
+        status: summary.failed ? 'failed' : 'ok',
+        feed: feed.spec.name,
+        ...counts,
+        dryRun,
+        noticesHeld: held ?? null,
+        ...(dryRun ? { scratch: ctx.storeRoot } : {}),
+        runs: summary.outcomes.map((o) => outcomeJson(o, pathOf)),
+      }) + '\n',
     );
   } else {
     const lines = summary.outcomes.map((o) => describeOutcome(o, (k) => (ctx.remote ? pathOf(k) : relative(process.cwd(), pathOf(k)))));
@@ -51,6 +65,8 @@ export async function backfillCommand(args: string[]): Promise<number> {
       `${feed.spec.name}: ${summary.total} slot${summary.total === 1 ? '' : 's'}: ${summary.delivered} delivered, ${summary.skipped} skipped (already delivered), ${summary.failed} failed` +
         (summary.notRun ? `, ${summary.notRun} not run (stopped at the first failure; --continue-on-failure goes on)` : ''),
     );
+    if (dryRun) lines.push(`dry run: staged, validated and rendered into ${ctx.storeRoot}; nothing was published to the project's store and nobody was told`);
+    else if (held) lines.push(`notices held: ${held}`);
     process.stdout.write(lines.join('\n') + '\n');
   }
   return exitCodeForOutcomes(summary.outcomes);

@@ -2,10 +2,15 @@ import { DateTime } from 'luxon';
 import { parseCron } from '../../core/cron';
 import { deadlineFor } from '../../core/sla';
 import { nextSlot } from '../../core/slots';
-import { UsageError } from '../../core/errors';
+import { ConfigError, UsageError } from '../../core/errors';
 import { deployWarnings, trinoParser } from '../../project/deploy-warnings';
 import { loadProject, Project } from '../../project/load-project';
 import { metricConsumers, metricUsage, unusedMetrics } from '../../semantic/metric-usage';
+import { LocalStore } from '../../adapters/local/local-store';
+import { deliveryPartners } from '../../core/feed/feed-definition';
+import { latestKey } from '../../core/layout';
+import type { LatestPointer, Manifest } from '../../core/manifest';
+import { compileFeedSql } from '../compile-sql';
 import { parseCommandArgs, parseTimeArg, projectOption } from '../args';
 import { EXIT } from '../exit-codes';
 
@@ -26,6 +31,10 @@ export async function checkCommand(args: string[]): Promise<number> {
   const project = loadProject(values.project);
   if (values.impact !== undefined) return impactReport(project, values.impact, values.json);
   const now = values.now ? parseTimeArg('--now', values.now) : new Date();
+  // Broken SQL fails here, with file:line:column, not in the first run.
+  const compiled = await compileFeedSql(project, now);
+  if (compiled.problems.length > 0) throw new ConfigError(compiled.problems);
+  const changed = await scheduleChanges(project);
   const feeds = project.feeds.map((feed) => {
     const { schedule, sla } = feed.spec;
     const cron = parseCron(schedule.cron);
@@ -52,6 +61,8 @@ export async function checkCommand(args: string[]): Promise<number> {
       formats: Object.keys(feed.spec.formats),
       checks: feed.spec.checks.length,
       nextSlots: slots,
+      warnings: changed.filter((w) => w.feed === feed.spec.name).map((w) => w.message),
+      columns: compiled.feeds.find((c) => c.feed === feed.spec.name)?.columns ?? [],
     };
   });
   const semantic = project.semantic ? { metrics: project.semantic.metrics.size, unused: unusedMetrics(project.semantic, consumers(project)) } : undefined;
@@ -74,6 +85,12 @@ export async function checkCommand(args: string[]): Promise<number> {
     out.push(
       `  delivers  ${f.formats.join(' + ')}, ${f.delivery === 'per-partner' ? `one drop per partner (${f.partners.join(', ')})` : `shared${f.partners.length ? ` with ${f.partners.join(', ')}` : ''}`}; ${f.checks} check${f.checks === 1 ? '' : 's'}`,
     );
+    out.push(
+      f.columns.length
+        ? `  returns   ${f.columns.map((c) => `${c.name} ${c.type}`).join(', ')}`
+        : '  returns   (not compiled: dropkit.yaml declares no local sources)',
+    );
+    for (const w of f.warnings) out.push(`  WARN      ${w}`);
     for (const s of f.nextSlots) out.push(`  slot ${s.local}  (${s.slot})  due by ${s.deadlineLocal}`);
   }
   if (warnings.length) out.push('', `⚠ ${warnings.length} warning${warnings.length === 1 ? '' : 's'} for AWS:`);
@@ -107,4 +124,34 @@ function impactReport(project: Project, metric: string, json: boolean): number {
 
 function local(at: Date, tz: string): string {
   return DateTime.fromJSDate(at, { zone: tz }).toFormat('yyyy-MM-dd HH:mm ZZZZ');
+}
+
+/**
+ * Feeds whose newest drop was made under another cron or time zone than the feed file now says.
+ * Its slots stay in the store and in history; the warning says so, and what the new schedule owes.
+ */
+async function scheduleChanges(project: Project): Promise<{ feed: string; message: string }[]> {
+  const store = new LocalStore(project.outputDir);
+  const out: { feed: string; message: string }[] = [];
+  for (const feed of project.feeds) {
+    const { cron, timezone } = feed.spec.schedule;
+    for (const partner of deliveryPartners(feed)) {
+      const key = latestKey({ prefix: project.spec.prefix, feed: feed.spec.name, partner });
+      const pointer = await store.get(key).catch(() => undefined);
+      if (!pointer) continue;
+      const { manifest: rel } = JSON.parse(pointer.body.toString('utf8')) as LatestPointer;
+      const got = await store.get(key.slice(0, key.length - 'latest.json'.length) + rel).catch(() => undefined);
+      if (!got) continue;
+      const m = JSON.parse(got.body.toString('utf8')) as Manifest;
+      if (m.slot.cron === cron && m.slot.timezone === timezone) continue;
+      out.push({
+        feed: feed.spec.name,
+        message:
+          `${feed.file}: schedule changed from "${m.slot.cron}" in ${m.slot.timezone} (the latest drop, slot ${m.slot.id}) to "${cron}" in ${timezone}. ` +
+          `Drops of the old schedule stay in the store and in history; set start: to the date the new schedule begins, or its earlier slots show as MISSED`,
+      });
+      break;
+    }
+  }
+  return out;
 }

@@ -73,15 +73,31 @@ export async function historyCommand(args: string[]): Promise<number> {
         ? `delivered ${r.rowCount} rows`
         : r.status === 'running'
           ? `running (at ${r.step})`
-          : `${r.status.replace('_', ' ')} at ${r.step}: ${r.error?.message.split('\n')[0] ?? ''}`;
+          : `${r.status.replace('_', ' ')} at ${r.step}: ${failedChecks(r) ?? r.error?.message.split('\n')[0] ?? ''}`;
     const warned = r.validation?.checks.filter((c) => c.outcome === 'warn').length ?? 0;
-    return `${r.slot}${who}  r${r.revision}  ${what}${warned ? `  (${warned} warning${warned === 1 ? '' : 's'})` : ''}  ${r.runId}`;
+    const took = r.finishedAt ? `  in ${runDuration(Date.parse(r.finishedAt) - Date.parse(r.startedAt))}` : '';
+    return `${r.slot}${who}  r${r.revision}  ${what}${took}${warned ? `  (${warned} warning${warned === 1 ? '' : 's'})` : ''}  ${r.runId}`;
   });
   process.stdout.write(lines.join('\n') + '\n');
   return EXIT.ok;
 }
 
 const DAY_MS = 86_400_000;
+
+/** A run's length for people: 850 ms, 4.2 s, 3 min 05 s. */
+export function runDuration(ms: number): string {
+  if (!(ms >= 0)) return '?';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+}
+
+/** A validation failure says which checks failed, not the error's "nothing was published:" line. */
+function failedChecks(r: RunRecord): string | undefined {
+  const failing = (r.validation?.checks ?? []).filter((c) => c.outcome === 'fail' || c.outcome === 'error');
+  return failing.length ? failing.map((c) => `${c.name} ${c.outcome === 'error' ? 'could not run' : 'failed'}`).join(', ') : undefined;
+}
 
 async function slotHistory(
   project: Project,
@@ -97,7 +113,7 @@ async function slotHistory(
   const s = feed.spec;
   const slots = await deliveryRecord(
     {
-      feed: { name: s.name, schedule: s.schedule, sla: s.sla, delivery: s.delivery, partners: s.partners, calendar: s.calendar },
+      feed: s,
       prefix: project.spec.prefix,
       from,
       to,

@@ -1,3 +1,4 @@
+import { dirname, join } from 'node:path';
 import { UsageError } from '../../core/errors';
 import { planRun } from '../../core/steps/plan';
 import { deliveryPartners } from '../../core/feed/feed-definition';
@@ -43,8 +44,18 @@ export async function planCommand(args: string[]): Promise<number> {
       `  expected by   ${plan.sla.expectedBy}${plan.sla.warnAt ? ` (warn at ${plan.sla.warnAt})` : ''}`,
       `  parameters    ${plan.parameters.map((x) => `$${x.name}=${JSON.stringify(x.value)}`).join(' ')}`,
       `  drop          ${plan.keys.drop}`,
+      `  checks        ${feed.spec.checks.length ? feed.spec.checks.map((c) => `${c.name ?? c.type} (${c.type}, ${c.severity})`).join('; ') : 'none'}`,
     );
   }
+  // What would run, once for all partners: the SQL as the engine gets it, parameters bound apart.
+  const engine = values.engine === 'athena' ? 'athena' : 'duckdb';
+  lines.push(
+    `  sql           ${join(dirname(feed.file), feed.sqlFiles[engine])}`,
+    ...feed.sql[engine]
+      .trimEnd()
+      .split('\n')
+      .map((l) => `    | ${l}`),
+  );
   process.stdout.write(lines.join('\n') + '\n');
   return EXIT.ok;
 }

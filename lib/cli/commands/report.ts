@@ -9,7 +9,7 @@ import { parseCommandArgs, parseTimeArg, projectOption } from '../args';
 import { EXIT } from '../exit-codes';
 import { localContext } from '../local-context';
 
-export const REPORT_USAGE = 'dropkit report [--project DIR] [--out DIR] [--store DIR] [--days N] [--at ISO] [--json]';
+export { REPORT_USAGE } from '../help';
 
 /**
  * `dropkit report`: writes the catalogue and delivery record as a static site (index.html, one

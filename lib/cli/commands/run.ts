@@ -7,12 +7,14 @@ import { parseCommandArgs, parseTimeArg, slotOptions, storeChoice } from '../arg
 import { localContext } from '../local-context';
 import { createProgress } from '../progress';
 import { describeOutcome, exitCodeForOutcomes, outcomeJson, worstStatus } from '../run-output';
+import { holdNotices, noticesHeldBecause, rehearsalOptions, scratchStore } from '../rehearsal';
 
 /** `dropkit run FEED`: runs one slot of a feed (every partner of a per-partner feed), or of every feed with --all. */
 export async function runCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('run', args, {
     ...slotOptions,
     all: { type: 'boolean', default: false },
+    ...rehearsalOptions,
   });
   if (positionals.length > 1) throw new UsageError(`dropkit run takes one feed; got ${positionals.join(', ')}`);
   if (!values.all && positionals.length === 0) throw new UsageError('dropkit run: name a feed, or give --all');
@@ -23,7 +25,12 @@ export async function runCommand(args: string[]): Promise<number> {
   const feeds = values.all ? project.feeds : [findFeed(project.feeds, positionals[0])];
   const slot = values.slot ? parseTimeArg('--slot', values.slot) : undefined;
   const progress = createProgress({ json: values.json });
-  const ctx = localContext(project, { out: values.out, now: values.now, console: !values.json, progress, ...storeChoice(values) });
+  const dryRun = values['dry-run'];
+  if (dryRun && values.store) throw new UsageError('dropkit run --dry-run works in a scratch folder; it takes no --store');
+  const held = noticesHeldBecause(values, new Date());
+  const out = dryRun ? (values.out ?? scratchStore()) : values.out;
+  const ctx = localContext(project, { out, now: values.now, console: !values.json && !held, progress, ...storeChoice(values) });
+  const deps = held ? holdNotices(ctx.deps, held) : ctx.deps;
 
   // Build every run's notifiers first: a missing webhook secret stops everything before any work.
   const runs = feeds.flatMap((feed) => {
@@ -32,17 +39,21 @@ export async function runCommand(args: string[]): Promise<number> {
   });
   const outcomes: RunOutcome[] = [];
   for (const run of runs) {
-    outcomes.push(await runSlot({ feed: run.feed.spec.name, partner: run.partner, slot, rerun: values.rerun }, ctx.deps));
+    outcomes.push(await runSlot({ feed: run.feed.spec.name, partner: run.partner, slot, rerun: values.rerun }, deps));
   }
   progress.clear();
 
   if (values.json) {
     const results = outcomes.map((o) => outcomeJson(o, ctx.locate));
-    process.stdout.write(JSON.stringify(results.length === 1 ? results[0] : { status: worstStatus(outcomes), runs: results }) + '\n');
-  } else {
+    const rehearsal = { dryRun, noticesHeld: held ?? null, ...(dryRun ? { scratch: ctx.storeRoot } : {}) };
     process.stdout.write(
-      outcomes.map((o) => describeOutcome(o, (k) => (ctx.remote ? ctx.locate(k) : relative(process.cwd(), ctx.locate(k))))).join('\n') + '\n',
+      JSON.stringify(results.length === 1 ? { ...results[0], ...rehearsal } : { status: worstStatus(outcomes), ...rehearsal, runs: results }) + '\n',
     );
+  } else {
+    const lines = outcomes.map((o) => describeOutcome(o, (k) => (ctx.remote ? ctx.locate(k) : relative(process.cwd(), ctx.locate(k)))));
+    if (dryRun) lines.push(`dry run: staged, validated and rendered into ${ctx.storeRoot}; nothing was published to the project's store and nobody was told`);
+    else if (held) lines.push(`notices held: ${held}`);
+    process.stdout.write(lines.join('\n') + '\n');
   }
   return exitCodeForOutcomes(outcomes);
 }

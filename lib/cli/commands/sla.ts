@@ -12,7 +12,7 @@ import { parseCommandArgs, parseTimeArg, projectOption } from '../args';
 import { EXIT } from '../exit-codes';
 import { localContext } from '../local-context';
 
-export const SLA_USAGE = 'dropkit sla [--project DIR] [--at ISO] [--look-back DURATION] [--report-only] [--out DIR] [--json]';
+export { SLA_USAGE } from '../help';
 
 /** The plain-JSON view of a project's feeds the watch takes (what a Lambda would be given). */
 export function watchedFeeds(project: Project) {

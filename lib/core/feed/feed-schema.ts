@@ -356,6 +356,10 @@ export const feedSchema = z
     description: z.string().min(1),
     owner: z.string().min(1).meta({ description: 'Team or person answerable for the feed (an e-mail works well)' }),
     schedule: scheduleSchema,
+    start: calendarDate.optional().meta({
+      description:
+        "Local date (feed time zone) of the feed's first slot: nothing is expected before it, and a backfilled slot before it is not an SLA breach. Default: the first slot the store records a run of",
+    }),
     sla: slaSchema,
     query: z
       .strictObject({
@@ -484,6 +488,13 @@ export const projectSchema = z
       )
       .default({}),
     output: z.string().default('out').meta({ description: 'Local store folder for drops, relative to the project file' }),
+    links: z
+      .strictObject({
+        baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. https://files.example.com/drops/' }).meta({
+          description: 'Where the output folder is served: links in notices become this URL plus the key instead of file:// URLs',
+        }),
+      })
+      .optional(),
     calendar: calendarSchema.optional().meta({ description: 'Dates on which no drop of any feed is due (e.g. public holidays)' }),
     semantic: z
       .strictObject({

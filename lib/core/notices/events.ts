@@ -31,18 +31,34 @@ export function schemaChangeEvent(previous: Manifest | null, current: Manifest, 
 }
 
 /** `data.update` when `current` is a rerun that superseded a delivered drop (revision > 1); null otherwise. */
-export function dataUpdateEvent(current: Manifest, superseded: Pick<Manifest, 'runId' | 'revision' | 'rowCount'> | null, now: Date): DropEvent | null {
+export function dataUpdateEvent(
+  current: Manifest,
+  superseded: Pick<Manifest, 'runId' | 'revision' | 'rowCount'> | null,
+  now: Date,
+  links?: Pick<DropEvent, 'manifest' | 'files'>,
+): DropEvent | null {
   if (current.supersedes === null || current.revision < 2) return null;
+  const supersedes = supersedesOf(current, superseded);
   return {
     type: 'data.update',
     id: `${current.runId}.data-update`,
     ...base({ ...current, slot: current.slot.id }, now),
     rowCount: current.rowCount,
-    update: {
-      supersedes: { runId: superseded?.runId ?? current.supersedes, revision: superseded?.revision ?? current.revision - 1 },
-      previousRowCount: superseded?.rowCount ?? null,
-    },
+    supersedes,
+    // The replacement's own links, so a partner can fetch it from this notice alone.
+    ...(links?.manifest ? { manifest: links.manifest } : {}),
+    ...(links?.files ? { files: links.files } : {}),
+    update: { supersedes: supersedes!, previousRowCount: superseded?.rowCount ?? null },
   };
+}
+
+/** The drop a rerun replaces, as `drop.delivered` and `data.update` name it at top level; null for a first revision. */
+export function supersedesOf(
+  current: Pick<Manifest, 'supersedes' | 'revision'>,
+  superseded?: Pick<Manifest, 'runId' | 'revision'> | null,
+): DropEvent['supersedes'] {
+  if (current.supersedes === null) return null;
+  return { runId: superseded?.runId ?? current.supersedes, revision: superseded?.revision ?? current.revision - 1 };
 }
 
 /** `validation.failed` (operators only) from the record of a run whose checks failed; null for other runs. */

@@ -67,3 +67,43 @@ export async function readSlotEvidence(store: ObjectStore, c: DropCoordinates, s
   }
   return out;
 }
+
+/** The first key under `prefix` that `pick` maps to a slot id; keys come sorted, so the first is the oldest. */
+async function firstSlotUnder(store: ObjectStore, prefix: string, pick: (rest: string) => string | undefined): Promise<string | null> {
+  for await (const o of store.list(`${prefix}slot=`)) {
+    const slot = pick(o.key.slice(prefix.length));
+    if (slot) return slot;
+  }
+  return null;
+}
+
+/** The oldest slot of a feed (and partner) with a delivered manifest or a run record, or null. */
+export async function firstRecordedSlot(store: ObjectStore, c: DropCoordinates): Promise<string | null> {
+  const root = feedRoot(c);
+  const dropped = await firstSlotUnder(store, root, (rest) => (rest.includes('partner=') ? undefined : parseDropKey(rest)?.slotId));
+  const ran = await firstSlotUnder(store, partnerRunRecordsPrefix(c), (rest) => /^slot=([^/]+)\/[^/]+\.json$/.exec(rest)?.[1]);
+  if (dropped === null || ran === null) return dropped ?? ran;
+  return dropped < ran ? dropped : ran;
+}
+
+/**
+ * Slot ids with a delivered manifest in [from, to] (slot ids sort as times) that are not in
+ * `expected`: drops of an earlier schedule or time zone, which the current cron no longer names.
+ * Lists the feed's whole folder once: for history and the report, not the watch.
+ */
+export async function unscheduledDeliveredSlots(
+  store: ObjectStore,
+  c: DropCoordinates,
+  from: string,
+  to: string,
+  expected: ReadonlySet<string>,
+): Promise<string[]> {
+  const root = feedRoot(c);
+  const found = new Set<string>();
+  for await (const o of store.list(`${root}slot=`)) {
+    const rest = o.key.slice(root.length);
+    const slot = rest.includes('partner=') ? undefined : parseDropKey(rest)?.slotId;
+    if (slot && slot >= from && slot <= to && !expected.has(slot)) found.add(slot);
+  }
+  return [...found].sort();
+}

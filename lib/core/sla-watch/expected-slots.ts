@@ -19,10 +19,15 @@ export interface ExpectedSlot {
   readonly missedAt: string;
   /** Set when a calendar exception says no drop is due that date. */
   readonly exception: string | null;
+  /** Set when the slot comes before the feed's start: nothing is due, and a drop is a backfill. */
+  readonly beforeStart: string | null;
 }
 
 /** The part of a feed the watch needs: plain JSON, so a Lambda can receive it. */
 export type WatchedFeed = Pick<FeedFile, 'name' | 'schedule' | 'sla' | 'delivery' | 'partners'> & {
+  readonly start?: string;
+  /** Whom partners can ask about a delay (the feed's owner). */
+  readonly owner?: string;
   readonly calendar?: { readonly exceptDates: readonly string[] };
 };
 
@@ -57,8 +62,23 @@ export function expectedSlots(feed: WatchedFeed, window: SlotWindow, projectExce
       expectedBy: deadlineFor(feed.sla, at, timezone).toISOString(),
       missedAt: missedAtFor(feed.sla, at, timezone).toISOString(),
       exception: except.has(localDate) ? `${localDate} is a calendar exception of the ${feedOwn.has(localDate) ? 'feed' : 'project'}` : null,
+      beforeStart: feed.start !== undefined && localDate < feed.start ? `before the feed's start (${feed.start})` : null,
     };
     for (const partner of partners) out.push({ feed: feed.name, partner, ...timing });
   }
   return out;
+}
+
+/**
+ * A feed without `start:` starts at the first slot the store records a run or drop of (per
+ * partner): a feed first run today does not owe the slots of the months before. With no record at
+ * all nothing is marked: a deployed feed that never ran is what the watch must report.
+ */
+export function markBeforeFirstRecord(expected: readonly ExpectedSlot[], firstRecorded: string | null): ExpectedSlot[] {
+  if (firstRecorded === null) return [...expected];
+  return expected.map((e) =>
+    e.beforeStart === null && e.slot < firstRecorded
+      ? { ...e, beforeStart: `before the feed's first recorded slot (${firstRecorded}); set start: in the feed to expect earlier slots` }
+      : e,
+  );
 }

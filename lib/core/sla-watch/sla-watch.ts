@@ -4,8 +4,8 @@ import { ObjectStore, PreconditionFailed } from '../../ports/object-store';
 import { parseDurationSeconds } from '../duration';
 import { DropkitError } from '../errors';
 import { slaStateKey } from '../layout';
-import { evidenceOf, readSlotEvidence } from './delivery-evidence';
-import { expectedSlots, WatchedFeed } from './expected-slots';
+import { evidenceOf, firstRecordedSlot, readSlotEvidence } from './delivery-evidence';
+import { expectedSlots, markBeforeFirstRecord, WatchedFeed } from './expected-slots';
 import { delayPhase, SLA_STATES, SlaState, slotState, SlotStatus } from './slot-state';
 
 /** What the watch is asked: plain JSON, so a scheduled Lambda can pass it as its event. */
@@ -103,13 +103,13 @@ export function delayNoticeId(s: Pick<SlotStatus, 'feed' | 'partner' | 'slot'>, 
 }
 
 /** The notices a slot calls for that have not been told yet. Pure. */
-export function noticesDue(s: SlotStatus, told: readonly ToldNotice[], now: Date): Planned[] {
+export function noticesDue(s: SlotStatus, told: readonly ToldNotice[], now: Date, owner: string | null = null): Planned[] {
   const done = new Set(
     told.filter((n) => n.status === 'sent' || (n.status === 'claimed' && now.getTime() - Date.parse(n.claimedAt) < STALE_CLAIM_MS)).map((n) => n.id),
   );
   const ever = new Set(told.map((n) => n.id));
   const out: Planned[] = [];
-  const common = { feed: s.feed, partner: s.partner, runId: s.runId ?? '', revision: s.revision ?? 0, slot: s.slot, occurredAt: now.toISOString() };
+  const common = { feed: s.feed, partner: s.partner, runId: s.runId, revision: s.revision, slot: s.slot, occurredAt: now.toISOString() };
   const phase = delayPhase(s, now);
   const missedId = delayNoticeId(s, 'missed');
   const atRiskId = delayNoticeId(s, 'at_risk');
@@ -122,7 +122,17 @@ export function noticesDue(s: SlotStatus, told: readonly ToldNotice[], now: Date
         type: 'data.delay',
         id: delayId,
         ...common,
-        delay: { phase, scheduledFor: s.scheduledFor, expectedBy: s.expectedBy, missedAt: s.missedAt, state: s.state, detail: s.detail },
+        delay: {
+          phase,
+          scheduledFor: s.scheduledFor,
+          expectedBy: s.expectedBy,
+          missedAt: s.missedAt,
+          state: s.state,
+          detail: s.detail,
+          // Whom partners can ask, and until when the drop is still promised.
+          owner,
+          eta: phase === 'at_risk' ? s.expectedBy : null,
+        },
       },
     });
   }
@@ -194,8 +204,11 @@ export async function slaWatch(input: SlaWatchInput, deps: SlaWatchDeps): Promis
     const expected = expectedSlots(feed, { from, to: now }, input.exceptDates ?? []);
     const partners = [...new Set(expected.map((e) => e.partner))];
     for (const partner of partners) {
-      const mine = expected.filter((e) => e.partner === partner);
       const c = { prefix, feed: feed.name, partner };
+      let mine = expected.filter((e) => e.partner === partner);
+      if (feed.start === undefined) mine = markBeforeFirstRecord(mine, await firstRecordedSlot(deps.store, c));
+      // Nothing is owed before the feed's start: no state, no notice.
+      mine = mine.filter((e) => e.beforeStart === null);
       const evidence = await readSlotEvidence(
         deps.store,
         c,
@@ -205,7 +218,7 @@ export async function slaWatch(input: SlaWatchInput, deps: SlaWatchDeps): Promis
         const status = slotState(e, evidenceOf(evidence, e.slot), now);
         slots.push(status);
         if (input.notify === false) continue;
-        const told = await tell(status, slaStateKey(c, e.slot), now, deps);
+        const told = await tell(status, slaStateKey(c, e.slot), now, deps, feed.owner ?? null);
         if (told === 'conflict') conflicts.push(keyPart(status));
         else notices.push(...told);
       }
@@ -226,11 +239,11 @@ export async function slaWatch(input: SlaWatchInput, deps: SlaWatchDeps): Promis
 }
 
 /** Claims, sends and records the notices of one slot. */
-async function tell(status: SlotStatus, key: string, now: Date, deps: SlaWatchDeps): Promise<WatchNotice[] | 'conflict'> {
+async function tell(status: SlotStatus, key: string, now: Date, deps: SlaWatchDeps, owner: string | null): Promise<WatchNotice[] | 'conflict'> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const current = await readRecord(deps.store, key);
     const told = current?.record.notices ?? [];
-    const due = noticesDue(status, told, now);
+    const due = noticesDue(status, told, now, owner);
     const changed = current?.record.state !== status.state;
     if (!changed && due.length === 0) return [];
     const dueIds = new Set(due.map((d) => d.event.id));

@@ -44,6 +44,8 @@ export interface SlotStatus extends ExpectedSlot {
     /** Validation failures: the checks that failed or could not run. */
     readonly checks: readonly { readonly name: string; readonly type: string; readonly severity: string; readonly outcome: string; readonly message: string }[];
   } | null;
+  /** Delivered for a slot before the feed's start: a backfill, not held to the SLA. */
+  readonly backfilled: boolean;
   /** A run still recorded as running past deadline + grace. */
   readonly stuckRun: { readonly runId: string; readonly step: string; readonly startedAt: string } | null;
 }
@@ -72,17 +74,25 @@ export function slotState(expected: ExpectedSlot, evidence: SlotEvidence, now: D
     manifest: null,
     failure: null,
     stuckRun: null,
+    backfilled: false,
   };
   if (evidence.manifests.length > 0) {
     // The SLA is about the first delivery; rows, validation and revision are the newest's.
     const first = evidence.manifests[0].manifest;
     const newest = evidence.manifests[evidence.manifests.length - 1];
-    const state = first.sla.status;
+    // A backfill before the feed's start owed nothing, so it cannot be late.
+    const backfilled = expected.beforeStart !== null;
+    const state = backfilled ? 'MET' : first.sla.status;
     return {
       ...expected,
       ...none,
       state,
-      detail: state === 'MET' ? 'delivered on time' : `delivered ${humanDuration(first.sla.latenessSeconds)} late`,
+      backfilled,
+      detail: backfilled
+        ? `backfilled ${expected.beforeStart}: not held to the SLA`
+        : state === 'MET'
+          ? 'delivered on time'
+          : `delivered ${humanDuration(first.sla.latenessSeconds)} late`,
       deliveredAt: first.sla.deliveredAt,
       latenessSeconds: first.sla.latenessSeconds,
       runId: newest.manifest.runId,
@@ -116,6 +126,7 @@ export function slotState(expected: ExpectedSlot, evidence: SlotEvidence, now: D
     };
   }
   if (expected.exception) return { ...expected, ...none, state: 'NOT_EXPECTED', detail: expected.exception };
+  if (expected.beforeStart) return { ...expected, ...none, state: 'NOT_EXPECTED', detail: `nothing due ${expected.beforeStart}` };
 
   const missed = t >= Date.parse(expected.missedAt);
   const latest = evidence.runs[evidence.runs.length - 1];
@@ -136,6 +147,10 @@ export function slotState(expected: ExpectedSlot, evidence: SlotEvidence, now: D
   if (latest && (latest.status === 'failed' || latest.status === 'validation_failed')) {
     const kind = latest.status === 'validation_failed' ? 'validation' : 'error';
     const message = firstLine(latest.error?.message ?? (kind === 'validation' ? 'checks failed' : 'failed'));
+    const failing = (latest.validation?.checks ?? []).filter((c) => c.outcome === 'fail' || c.outcome === 'error');
+    // The error's first line ends at "nothing was published:"; the checks themselves say what failed.
+    const said =
+      failing.length > 0 ? failing.map((c) => `${c.name} ${c.outcome === 'error' ? 'could not run' : 'failed'}: ${firstLine(c.message)}`).join('; ') : message;
     return {
       ...expected,
       ...none,
@@ -149,11 +164,9 @@ export function slotState(expected: ExpectedSlot, evidence: SlotEvidence, now: D
         step: latest.step,
         name: latest.error?.name ?? (kind === 'validation' ? 'ValidationFailedError' : 'Error'),
         message,
-        checks: (latest.validation?.checks ?? [])
-          .filter((c) => c.outcome === 'fail' || c.outcome === 'error')
-          .map((c) => ({ name: c.name, type: c.type, severity: c.severity, outcome: c.outcome, message: c.message })),
+        checks: failing.map((c) => ({ name: c.name, type: c.type, severity: c.severity, outcome: c.outcome, message: c.message })),
       },
-      detail: `${kind === 'validation' ? 'validation failed' : `error at ${latest.step}`}: ${message}`,
+      detail: `${kind === 'validation' ? 'validation failed' : `error at ${latest.step}`}: ${kind === 'validation' ? said : message}`,
     };
   }
   if (missed)

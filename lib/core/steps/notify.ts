@@ -3,7 +3,7 @@ import type { LinkSigner } from '../../ports/link-signer';
 import type { DropEvent, Notifier, NotifyOutcome } from '../../ports/notifier';
 import { parseDurationSeconds } from '../duration';
 import { manifestKey, runRecordKey } from '../layout';
-import { dataUpdateEvent, schemaChangeEvent } from '../notices/events';
+import { dataUpdateEvent, schemaChangeEvent, supersedesOf } from '../notices/events';
 import type { ObjectStore } from '../../ports/object-store';
 import type { Manifest } from '../manifest';
 import { previousDrop, RunPlan, DeliveredRef } from './plan';
@@ -58,7 +58,7 @@ export async function notifyStep(
     },
   );
   // What partners must act on besides the new drop: a changed schema, a revision that replaces one.
-  const followUps = await followUpNotices(store, ref, manifest, at);
+  const followUps = await followUpNotices(store, ref, manifest, at, event);
   const followed = await Promise.all(
     followUps.map((e) =>
       sendAll(
@@ -115,7 +115,13 @@ function noticeMarks(store: ObjectStore, key: string, record: RunRecord, occurre
 }
 
 /** `schema.change` against the drop before (the superseded revision, or the slot before), and `data.update` for a rerun. */
-async function followUpNotices(store: ObjectStore, ref: DeliveredRef, manifest: Manifest, now: Date): Promise<DropEvent[]> {
+async function followUpNotices(
+  store: ObjectStore,
+  ref: DeliveredRef,
+  manifest: Manifest,
+  now: Date,
+  links: Pick<DropEvent, 'manifest' | 'files'>,
+): Promise<DropEvent[]> {
   const c = { prefix: ref.prefix, feed: ref.feed, partner: ref.partner };
   const readManifest = async (key: string) => {
     const got = await store.get(key).catch(() => undefined);
@@ -127,7 +133,7 @@ async function followUpNotices(store: ObjectStore, ref: DeliveredRef, manifest: 
     const before = await previousDrop(store, c, ref.slot);
     if (before) previous = await readManifest(manifestKey(c, before.slot, before.runId));
   }
-  return [schemaChangeEvent(previous, manifest, now), dataUpdateEvent(manifest, manifest.supersedes ? previous : null, now)].filter(
+  return [schemaChangeEvent(previous, manifest, now), dataUpdateEvent(manifest, manifest.supersedes ? previous : null, now, links)].filter(
     (e): e is DropEvent => e !== null,
   );
 }
@@ -171,6 +177,7 @@ export async function notifyDelivered(
     files,
     sla: { expectedBy: manifest.sla.expectedBy, deliveredAt: manifest.sla.deliveredAt, status: manifest.sla.status },
     rowCount: manifest.rowCount,
+    supersedes: supersedesOf(manifest),
   };
   return { event, outcomes: await sendAll(event, deps.notifiers, (target) => deps.onSent?.(event.id, target)) };
 }

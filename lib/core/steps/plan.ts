@@ -198,7 +198,7 @@ function checkPartner(feed: FeedDefinition, partner: string | null): void {
 }
 
 /** The run's parameters: the window and slot, the partner, then feed values overridden by the partner's. */
-function bindParameters(feed: FeedDefinition, partner: string | null, slot: Date, interval: { start: Date; end: Date }): QueryParameter[] {
+export function bindParameters(feed: FeedDefinition, partner: string | null, slot: Date, interval: { start: Date; end: Date }): QueryParameter[] {
   const params: QueryParameter[] = [
     { name: 'window_start', type: 'TIMESTAMP', value: interval.start.toISOString() },
     { name: 'window_end', type: 'TIMESTAMP', value: interval.end.toISOString() },

@@ -1,0 +1,53 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Notifier, NotifyOutcome } from '../ports/notifier';
+import type { RunDeps } from '../runner/run-slot';
+
+/** The options `run` and `backfill` share for rehearsals. */
+export const rehearsalOptions = {
+  'dry-run': { type: 'boolean', default: false },
+  notify: { type: 'boolean', default: false },
+} as const;
+
+/** A notifier that says what it would have sent, and sends nothing. */
+class HeldNotifier implements Notifier {
+  constructor(
+    private readonly inner: Notifier,
+    private readonly reason: string,
+  ) {}
+  get target(): string {
+    return this.inner.target;
+  }
+  async notify(): Promise<NotifyOutcome> {
+    return { target: this.inner.target, status: 'skipped', attempts: 0, detail: `not sent: ${this.reason}` };
+  }
+}
+
+/**
+ * Why a run's notices are held, or undefined when they go out. A dry run tells nobody. A run into
+ * a scratch folder (`--out`) or acting at a future `--now` is a rehearsal too: partners would get
+ * links to a folder they cannot reach, or events stamped in the future. `--notify` sends anyway.
+ */
+export function noticesHeldBecause(values: { 'dry-run'?: boolean; notify?: boolean; out?: string; now?: string }, realNow: Date): string | undefined {
+  if (values['dry-run']) return 'dry run';
+  if (values.notify) return undefined;
+  if (values.out !== undefined) return `--out ${values.out} is not the project's store; add --notify to tell partners anyway`;
+  if (values.now !== undefined && Date.parse(values.now) > realNow.getTime())
+    return `--now ${values.now} is in the future; add --notify to tell partners anyway`;
+  return undefined;
+}
+
+/** The run's dependencies with every notice held: consumers and operators alike. */
+export function holdNotices(deps: RunDeps, reason: string): RunDeps {
+  return {
+    ...deps,
+    consumers: (feed, partner) => deps.consumers(feed, partner).map((n) => new HeldNotifier(n, reason)),
+    operators: deps.operators.map((n) => new HeldNotifier(n, reason)),
+  };
+}
+
+/** A fresh scratch folder for a dry run's store: nothing of the project's store is touched. */
+export function scratchStore(): string {
+  return mkdtempSync(join(tmpdir(), 'dropkit-dry-run-'));
+}
