@@ -66,6 +66,7 @@ async function execute(p: LambdaProject, input: unknown, options: { athena?: Ath
   };
   const handlers: Record<string, Handler> = {
     Plan: makePlanHandler(get),
+    Repair: makePlanHandler(get),
     CompileStage: async (event) => {
       const out = await compile(event);
       statements.set(out.statement.token, out.statement);
@@ -84,6 +85,8 @@ async function execute(p: LambdaProject, input: unknown, options: { athena?: Ath
     PlanFailedAlert: async (m) => (alerts.push(m), { MessageId: 'm' }),
     NotifyFailedAlert: async (m) => (alerts.push(m), { MessageId: 'm' }),
     FailRunFailedAlert: async (m) => (alerts.push(m), { MessageId: 'm' }),
+    RepairFailedAlert: async (m) => (alerts.push(m), { MessageId: 'm' }),
+    NotifyRecoveredFailedAlert: async (m) => (alerts.push(m), { MessageId: 'm' }),
     ...options.replace,
   };
   const machine = new StateMachine(definition as any, { validationOptions: { checkArn: false } });
@@ -156,8 +159,9 @@ describe('the state machine run in process with the step handlers', () => {
   it('delivers a shared feed: plan, stage on Athena, validate, render each format, publish, notify', async () => {
     const { output, error, entered, queries } = await execute(p, fixture('scheduler', 'daily-slot'));
     expect(error).toBeUndefined();
-    expect(output).toMatchObject({ feed: 'daily', statuses: ['delivered'], anyFailed: false });
+    expect(output).toMatchObject({ feed: 'daily', statuses: ['delivered'], failing0: false, failing1: false });
     expect(entered).toEqual([
+      'Defaults',
       'Partners',
       'Plan',
       'Planned?',
@@ -226,7 +230,7 @@ describe('the state machine run in process with the step handlers', () => {
     p = await lambdaProject({ dupes: true });
     const { error, entered } = await execute(p, { ...fixture<object>('scheduler', 'daily-slot'), slot: '2024-01-16T06:00:00Z' });
     expect(String(error?.message)).toContain('one or more runs of this slot failed');
-    expect(entered).toEqual(expect.arrayContaining(['Validate', 'Publishable?', 'ValidationFailed', 'ValidateFailed', 'FailRun', 'RunFailed']));
+    expect(entered).toEqual(expect.arrayContaining(['Validate', 'Publishable?', 'ValidationFailed', 'ValidateFailed', 'FailRun', 'RunValidationFailed']));
     expect(entered).not.toContain('RenderFormats');
     const record = await recordOf(p, 'daily', null, '20240116T060000Z');
     expect(record.status).toBe('validation_failed');

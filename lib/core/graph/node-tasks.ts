@@ -1,4 +1,5 @@
-import type { DeliveredRef, RunPlan } from '../steps/plan';
+import type { DeliveredRef } from '../steps/plan';
+import { deliveredRefOf } from './delivered-ref';
 import { repairAll, repairDelivered, RepairResult } from '../steps/repair';
 import type { RunState } from '../steps/run-state';
 import type { StepDeps } from '../steps/step-deps';
@@ -10,10 +11,7 @@ import { GRAPH_ERRORS } from './step-graph';
  * Lambda handlers so both paths do the same thing.
  */
 
-/** The reference to a delivered run that notify, repair and the CLI take: built here only. */
-export function deliveredRefOf(plan: Pick<RunPlan, 'feed' | 'partner' | 'prefix' | 'slot' | 'runId' | 'revision'>, manifestKey: string): DeliveredRef {
-  return { feed: plan.feed, partner: plan.partner, prefix: plan.prefix, slot: plan.slot.id, runId: plan.runId, revision: plan.revision, manifestKey };
-}
+export { deliveredRefOf };
 
 /**
  * The `repair` node: a delivered slot finishes what its run left after the commit point
