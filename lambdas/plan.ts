@@ -18,7 +18,8 @@ export function makePlanHandler(
 ) {
   return stepHandler(
     'plan',
-    (e: PlanEvent | RepairEvent) => ('repair' in e ? { feed: e.repair?.feed, runId: e.repair?.runId, partner: e.repair?.partner } : { feed: e.feed, partner: e.partner }),
+    (e: PlanEvent | RepairEvent) =>
+      'repair' in e ? { feed: e.repair?.feed, runId: e.repair?.runId, partner: e.repair?.partner } : { feed: e.feed, partner: e.partner },
     async (event: PlanEvent | RepairEvent) => {
       if ('repair' in event) {
         const ref = requireField<DeliveredRef>(event, 'repair');

@@ -69,7 +69,9 @@ export function nodeOfState(state: string): NodeName | undefined {
  * a path of the step's result (plan's and failRun's `status`), or a condition per outcome with one
  * outcome left for `otherwise` (validate: only a `fail` report stops the run, as `validateOutcome` says).
  */
-const OUTCOMES: Partial<Record<NodeName, { readonly choice: string; readonly path?: string; readonly when?: Record<string, sfn.Condition>; readonly otherwise?: string }>> = {
+const OUTCOMES: Partial<
+  Record<NodeName, { readonly choice: string; readonly path?: string; readonly when?: Record<string, sfn.Condition>; readonly otherwise?: string }>
+> = {
   plan: { choice: 'Planned?', path: '$.planned.status' },
   validate: { choice: 'Publishable?', when: { failed: sfn.Condition.stringEquals('$.state.validation.status', 'fail') }, otherwise: 'publishable' },
   failRun: { choice: 'RolledBack?', path: '$.failed.status' },
@@ -93,7 +95,7 @@ export function pipelineDefinition(scope: Construct, o: PipelineOptions): sfn.IC
   const run = partnerRun(scope, o);
   // `rerun` is optional in the input: false unless given, so every partner's Plan gets it.
   const defaults = new sfn.Pass(scope, 'Defaults', {
-    parameters: { 'input.$': "States.JsonMerge(States.StringToJson('{\"rerun\":false}'), $, false)" },
+    parameters: { 'input.$': 'States.JsonMerge(States.StringToJson(\'{"rerun":false}\'), $, false)' },
     outputPath: '$.input',
   });
   const partners = new sfn.Map(scope, 'Partners', {
@@ -145,7 +147,10 @@ export function partnerRun(scope: Construct, o: PipelineOptions, graph: Readonly
 
   // Ends: the partner's status is the Map item's result.
   const end = (status: RunStatus) =>
-    once(`end:${status}`, () => new sfn.Pass(scope, END_STATES[status], { result: sfn.Result.fromObject({ status }), resultPath: '$.outcome', outputPath: '$.outcome' }));
+    once(
+      `end:${status}`,
+      () => new sfn.Pass(scope, END_STATES[status], { result: sfn.Result.fromObject({ status }), resultPath: '$.outcome', outputPath: '$.outcome' }),
+    );
   const alert = (id: string, subject: string, errorPath: string) =>
     new tasks.SnsPublish(scope, id, {
       topic: o.opsTopic,
@@ -178,9 +183,10 @@ export function partnerRun(scope: Construct, o: PipelineOptions, graph: Readonly
     if (!t.error) return failedAt(t.failRun);
     const error = t.error;
     return once(`error:${error.name}`, () =>
-      new sfn.Pass(scope, error.name.replace(/Error$/, ''), { result: sfn.Result.fromObject({ Error: error.name, Cause: error.message }), resultPath: '$.error' }).next(
-        failedAt(t.failRun),
-      ),
+      new sfn.Pass(scope, error.name.replace(/Error$/, ''), {
+        result: sfn.Result.fromObject({ Error: error.name, Cause: error.message }),
+        resultPath: '$.error',
+      }).next(failedAt(t.failRun)),
     );
   };
   const onError = (node: NodeName) => to(graph[node].onError, node, 'Failed');
@@ -196,7 +202,8 @@ export function partnerRun(scope: Construct, o: PipelineOptions, graph: Readonly
       return;
     }
     const at = OUTCOMES[node];
-    if (!at) throw new Error(`step graph: node ${node} has outcomes ${outcomes.join(', ')}, but the state machine does not know where its outcome is (OUTCOMES)`);
+    if (!at)
+      throw new Error(`step graph: node ${node} has outcomes ${outcomes.join(', ')}, but the state machine does not know where its outcome is (OUTCOMES)`);
     const choice = new sfn.Choice(scope, at.choice);
     for (const outcome of outcomes) {
       if (outcome === at.otherwise) continue;
@@ -206,7 +213,13 @@ export function partnerRun(scope: Construct, o: PipelineOptions, graph: Readonly
     }
     if (at.otherwise) choice.otherwise(to(graph[node].on[at.otherwise], node, pascal(at.otherwise)));
     // An outcome the graph does not know is a defect: fail loudly rather than guess.
-    else choice.otherwise(new sfn.Fail(scope, `${at.choice.replace(/\?$/, '')}Unknown`, { error: 'UnknownOutcome', cause: `${node} returned an outcome the step graph has no branch for` }));
+    else
+      choice.otherwise(
+        new sfn.Fail(scope, `${at.choice.replace(/\?$/, '')}Unknown`, {
+          error: 'UnknownOutcome',
+          cause: `${node} returned an outcome the step graph has no branch for`,
+        }),
+      );
     last.next(choice);
   };
 
@@ -254,7 +267,13 @@ export function partnerRun(scope: Construct, o: PipelineOptions, graph: Readonly
           ResultPath: '$.query',
         },
       });
-      getQuery.addRetry({ errors: ATHENA_TRANSIENT_ERRORS, interval: Duration.seconds(5), backoffRate: 2, maxAttempts: 5, jitterStrategy: sfn.JitterType.FULL });
+      getQuery.addRetry({
+        errors: ATHENA_TRANSIENT_ERRORS,
+        interval: Duration.seconds(5),
+        backoffRate: 2,
+        maxAttempts: 5,
+        jitterStrategy: sfn.JitterType.FULL,
+      });
       const complete = invoke('CompleteStage', f.completeStage, { 'state.$': '$.state', 'query.$': '$.query' }, '$.state');
       catchTo('stage', compile, getQuery, complete);
       const queryFailed = new sfn.Pass(scope, 'QueryFailed', {
@@ -294,7 +313,9 @@ export function partnerRun(scope: Construct, o: PipelineOptions, graph: Readonly
         itemsPath: '$.formats',
         itemSelector: { 'state.$': '$.state', 'format.$': '$$.Map.Item.Value' },
         resultPath: '$.rendered',
-        maxConcurrency: 2,
+        // One format at a time: with two in flight, a format still rendering when the other failed
+        // writes into staging after failRun removed it (the scenario table caught that leftover).
+        maxConcurrency: 1,
       });
       // No ResultPath: the files replace the item (the default; an explicit "$" trips the local executor the tests use).
       renderFormats.itemProcessor(invoke('Render', f.render, { 'state.$': '$.state', 'format.$': '$.format' }));

@@ -1,120 +1,23 @@
-import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
-import type { Statement } from '../../lib/ports/query-engine';
-import { sqlLiteral } from '../../lib/core/sql-parameters';
+import { ExecutionError } from 'aws-local-stepfunctions';
 import { latestKey } from '../../lib/core/layout';
 import type { Manifest } from '../../lib/core/manifest';
 import type { RunRecord } from '../../lib/core/run-record';
-import { makeCompileStageHandler } from '../../lambdas/compile-stage';
-import { makeCompleteStageHandler } from '../../lambdas/complete-stage';
 import { makeFailRunHandler } from '../../lambdas/fail-run';
-import { makeNotifyHandler } from '../../lambdas/notify';
 import { makePlanHandler } from '../../lambdas/plan';
 import { makePublishHandler } from '../../lambdas/publish';
-import { makeRenderHandler } from '../../lambdas/render';
-import { makeValidateHandler } from '../../lambdas/validate';
 import { listKeys, readJson } from '../helpers/local-run';
 import { fixture, lambdaProject, LambdaProject } from '../lambdas/lambda-project';
 import { exampleStack } from './cdk-app';
 import { allStates, deployedDefinition } from './state-machine-definition';
-
-type Handler = (input: any) => Promise<any>;
-type Athena = { states: string[]; failWith?: string };
+import { AthenaScript, executeDefinition, Handler, named } from './state-machine-harness';
 
 let definition: Record<string, any>;
 beforeAll(() => {
   definition = deployedDefinition(exampleStack());
 });
 
-function named(name: string, message: string): Error {
-  const e = new Error(message);
-  e.name = name;
-  return e;
-}
-
-/**
- * Runs the deployed definition in process: the real step handlers (on the local store and DuckDB)
- * stand in for the Lambdas, DuckDB runs the statement Athena would run, and the SNS alerts are
- * recorded. `athena.states` is what successive GetQueryExecution calls answer.
- */
-async function execute(p: LambdaProject, input: unknown, options: { athena?: Athena; replace?: Record<string, Handler> } = {}) {
-  const get = async () => p.deps;
-  const statements = new Map<string, Statement>();
-  const compile = makeCompileStageHandler(get);
-  const athenaStates = [...(options.athena?.states ?? ['SUCCEEDED'])];
-  const alerts: any[] = [];
-  const queries: any[] = [];
-  const startQuery = async (params: any) => {
-    const statement = statements.get(params.ClientRequestToken);
-    if (!statement) throw named('Athena.InvalidRequestException', 'unknown token');
-    queries.push(params);
-    // What Athena would get: the compiled SQL, the literals in order, the workgroup.
-    expect(params.QueryString).toBe(statement.sql);
-    expect(params.ExecutionParameters ?? []).toEqual(statement.parameters.map(sqlLiteral));
-    const execution = await p.deps.engine.execute(statement);
-    return { QueryExecutionId: execution.executionId ?? `q-${statements.size}` };
-  };
-  const getQuery = async (params: any) => {
-    const state = athenaStates.length > 1 ? athenaStates.shift()! : athenaStates[0];
-    return {
-      QueryExecution: {
-        QueryExecutionId: params.QueryExecutionId,
-        Status: state === 'FAILED' ? { State: state, StateChangeReason: options.athena?.failWith } : { State: state },
-        Statistics: { DataScannedInBytes: 2048, EngineExecutionTimeInMillis: 1500 },
-      },
-      ResponseMetadata: { RequestId: 'r' },
-    };
-  };
-  const handlers: Record<string, Handler> = {
-    Plan: makePlanHandler(get),
-    Repair: makePlanHandler(get),
-    CompileStage: async (event) => {
-      const out = await compile(event);
-      statements.set(out.statement.token, out.statement);
-      return out;
-    },
-    StartQuery: startQuery,
-    StartQueryWithParameters: startQuery,
-    GetQuery: getQuery,
-    CompleteStage: makeCompleteStageHandler(get),
-    Validate: makeValidateHandler(get),
-    Render: makeRenderHandler(get),
-    Publish: makePublishHandler(get),
-    Notify: makeNotifyHandler(get),
-    NotifyRecovered: makeNotifyHandler(get),
-    FailRun: makeFailRunHandler(get),
-    PlanFailedAlert: async (m) => (alerts.push(m), { MessageId: 'm' }),
-    NotifyFailedAlert: async (m) => (alerts.push(m), { MessageId: 'm' }),
-    FailRunFailedAlert: async (m) => (alerts.push(m), { MessageId: 'm' }),
-    RepairFailedAlert: async (m) => (alerts.push(m), { MessageId: 'm' }),
-    NotifyRecoveredFailedAlert: async (m) => (alerts.push(m), { MessageId: 'm' }),
-    ...options.replace,
-  };
-  const machine = new StateMachine(definition as any, { validationOptions: { checkArn: false } });
-  const run = machine.run(input as any, {
-    overrides: {
-      taskResourceLocalHandlers: handlers,
-      waitTimeOverrides: { WaitForQuery: 0 },
-      retryIntervalOverrides: Object.fromEntries(Object.keys(handlers).map((k) => [k, 0])),
-    },
-    context: { Execution: { Id: 'arn:aws:states:eu-west-1:123456789012:execution:Pipeline:test' } } as any,
-  });
-  const entered: string[] = [];
-  const retried: string[] = [];
-  const events = (async () => {
-    for await (const e of run.eventLogs) {
-      if (e.type === 'StateEntered') entered.push((e as any).state.name);
-      if (e.type === 'StateRetried') retried.push((e as any).state.name);
-    }
-  })();
-  let output: any;
-  let error: any;
-  try {
-    output = await run.result;
-  } catch (e) {
-    error = e;
-  }
-  await events;
-  return { output, error, entered, retried, alerts, queries };
+function execute(p: LambdaProject, input: unknown, options: { athena?: AthenaScript; replace?: Record<string, Handler> } = {}) {
+  return executeDefinition(definition, p.deps, input, options);
 }
 
 async function recordOf(p: LambdaProject, feed: string, partner: string | null, slot: string): Promise<RunRecord> {
