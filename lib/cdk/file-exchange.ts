@@ -22,6 +22,7 @@ import { DeployConfigError } from './errors';
 import { keyScopes, KeyScopes } from './key-scopes';
 import { LAMBDA_ENTRIES, LambdaRole } from './lambda-entries';
 import { pipelineDefinition } from './pipeline-definition';
+import { assertWebhooksDeployable, grantWebhookSecrets, webhookSecretNames } from './webhook-secrets';
 import type { FileExchangeProps } from './file-exchange-props';
 import { Grants, parseS3Location, publishTo, putEvents } from './grants';
 import { lambdaEntry, packageRoots, writeFeedsFile } from './lambda-packaging';
@@ -70,6 +71,7 @@ export class FileExchange extends Construct {
       throw new DeployConfigError(
         `FileExchange: ${feeds.length} feeds is more than one bucket's lifecycle rules allow (${MAX_FEEDS}); split the project into several projects/stacks`,
       );
+    assertWebhooksDeployable(feeds);
     const partnerIds = [...new Set(feeds.flatMap((f) => f.spec.partners.map((p) => p.id)))].sort();
     const estimate =
       100 +
@@ -252,6 +254,9 @@ export class FileExchange extends Construct {
         ],
       }),
     );
+
+    // Webhook secrets: read by the functions that send consumer notices (notify; plan's repair; the SLA watch), only those named.
+    grantWebhookSecrets(stack, webhookSecretNames(feeds), [fns.notify, fns.plan, fns.slaWatch]);
 
     // The state machine.
     const machineLogs = new logs.LogGroup(this, 'PipelineLogs', { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
