@@ -37,6 +37,7 @@ const EVENTS: Record<DropEventType, DropEvent> = {
       expectedBy: '2024-01-15T08:00:00.000Z',
       missedAt: '2024-01-15T08:30:00.000Z',
       state: 'MISSED',
+      detail: 'no run is recorded',
     },
   },
   'data.delay.recovered': {
