@@ -219,4 +219,23 @@ describe('the state machine run in process with the step handlers', () => {
     expect(again.output.statuses).toEqual(['already-delivered']);
     expect(p.consumers.events).toHaveLength(1);
   });
+
+  it('delivers a new revision when the execution input says rerun: true, and only then', async () => {
+    const first = await execute(p, fixture('scheduler', 'statements-slot'));
+    expect(first.output.statuses).toEqual(['delivered', 'delivered']);
+    const again = await execute(p, fixture('scheduler', 'statements-slot'));
+    expect(again.output.statuses).toEqual(['already-delivered', 'already-delivered']);
+    const rerun = await execute(p, { ...fixture<object>('scheduler', 'statements-slot'), rerun: true });
+    expect(rerun.error).toBeUndefined();
+    expect(rerun.output.statuses).toEqual(['delivered', 'delivered']);
+    for (const partner of ['acme', 'globex']) {
+      expect(await readJson(p.store, latestKey({ prefix: 'drops', feed: 'statements', partner }))).toMatchObject({ partner, revision: 2 });
+    }
+    expect(
+      p.consumers.events
+        .filter((e) => e.type === 'data.update')
+        .map((e) => e.partner)
+        .sort(),
+    ).toEqual(['acme', 'globex']);
+  });
 });
