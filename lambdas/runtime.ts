@@ -22,6 +22,7 @@ import { zodProblems } from '../lib/project/zod-problems';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { NoticeChannels, routeConsumers } from '../lib/core/graph/notice-routing';
 import { once } from './handler-kit';
+import { waitTimeLeftMs } from './invocation';
 import { SecretWebhookNotifier, WebhookSecrets } from './webhook-secrets';
 import { tracer } from './observability';
 
@@ -161,6 +162,8 @@ export function openAthenaEngine(config: RuntimeConfig, clients: { readonly athe
     store: clients.store,
     bucket: config.bucket,
     client: clients.athena,
+    // A query still running when the function's time is nearly up is stopped and the step retried (StepTimeBudgetError).
+    timeLeftMs: () => waitTimeLeftMs() ?? Number.POSITIVE_INFINITY,
   });
 }
 

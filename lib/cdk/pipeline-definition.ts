@@ -22,6 +22,9 @@ export const TRANSIENT_ERRORS = [
   'Lambda.TooManyRequestsException',
 ];
 
+/** What a handler throws when a wait reaches its Lambda's remaining time (StepTimeBudgetError): retried. */
+export const STEP_TIME_BUDGET_ERROR = 'StepTimeBudgetError';
+
 /** Athena's own transient answers, as Step Functions names them for its SDK integration. */
 export const ATHENA_TRANSIENT_ERRORS = ['Athena.TooManyRequestsException', 'Athena.InternalServerException'];
 
@@ -137,6 +140,8 @@ export function partnerRun(scope: Construct, o: PipelineOptions, graph: Readonly
   const invoke = (id: string, fn: lambda.IFunction, payload: Record<string, unknown>, resultPath?: string) => {
     const task = new tasks.LambdaInvoke(scope, id, { lambdaFunction: fn, payload: sfn.TaskInput.fromObject(payload), payloadResponseOnly: true, resultPath });
     task.addRetry({ errors: TRANSIENT_ERRORS, interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 4, jitterStrategy: sfn.JitterType.FULL });
+    // A step that ran out of Lambda time stopped its query and wrote nothing half: it starts again.
+    task.addRetry({ errors: [STEP_TIME_BUDGET_ERROR], interval: Duration.seconds(5), maxAttempts: 2 });
     return task;
   };
   const memo = new Map<string, sfn.IChainable>();
