@@ -259,7 +259,12 @@ export class FileExchange extends Construct {
     grantWebhookSecrets(stack, webhookSecretNames(feeds), [fns.notify, fns.plan, fns.slaWatch]);
 
     // The state machine.
-    const machineLogs = new logs.LogGroup(this, 'PipelineLogs', { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
+    // Under /aws/vendedlogs/: Step Functions then needs no CloudWatch Logs resource policy, whose size limit many log groups outgrow.
+    const machineLogs = new logs.LogGroup(this, 'PipelineLogs', {
+      logGroupName: `/aws/vendedlogs/states/${base}-pipeline`,
+      retention: logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     this.stateMachine = new sfn.StateMachine(this, 'Pipeline', {
       comment: 'dropkit: one slot of one feed, for each partner it goes to',
       stateMachineType: sfn.StateMachineType.STANDARD,

@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import type { GraphNode, NodeName, RunStatus, Target } from '../core/graph/step-graph';
 import { START_NODE, STEP_GRAPH } from '../core/graph/step-graph';
 import type { StepName } from '../core/run-record';
+import { DeployConfigError } from './errors';
 
 /** Errors worth another try: throttling and blips of the services the steps call (by the name the SDKs give them). */
 export const TRANSIENT_ERRORS = [
@@ -101,10 +102,16 @@ export function pipelineDefinition(scope: Construct, o: PipelineOptions): sfn.IC
     parameters: { 'input.$': 'States.JsonMerge(States.StringToJson(\'{"rerun":false}\'), $, false)' },
     outputPath: '$.input',
   });
-  const partners = new sfn.Map(scope, 'Partners', {
+  assertHistoryBudget(o);
+  // Each partner's run is a child execution (a Distributed Map) with a history of its own: the
+  // parent's stays a few events whatever the number of partners (15,000-odd events per partner run
+  // would otherwise add up past Standard's 25,000 at ~14 partners with long queries).
+  const partners = new sfn.DistributedMap(scope, 'Partners', {
     itemsPath: '$.partners',
     itemSelector: { 'feed.$': '$.feed', 'slot.$': '$.slot', 'rerun.$': '$.rerun', 'partner.$': '$$.Map.Item.Value' },
     maxConcurrency: o.partnerConcurrency,
+    mapExecutionType: sfn.StateMachineType.STANDARD,
+    label: 'Partner',
     resultSelector: { 'statuses.$': '$[*].status' },
     resultPath: '$.runs',
   });
@@ -132,6 +139,38 @@ export function pipelineDefinition(scope: Construct, o: PipelineOptions): sfn.IC
         )
         .otherwise(new sfn.Succeed(scope, 'Done')),
     );
+}
+
+/** Step Functions' limit on one Standard execution's history. */
+export const HISTORY_LIMIT = 25_000;
+/** The longest stage query the budget allows for: Athena's DML timeout can be raised to an hour's order. */
+export const WORST_QUERY_TIME = Duration.hours(1);
+/** Events of one poll of the query: Wait (entered, exited), GetQueryExecution (entered, scheduled, started, succeeded, exited), Choice (entered, exited). */
+const EVENTS_PER_POLL = 9;
+/** Events of a task state in the worst case: 5 for a success, 3 more per retry (scheduled, started, failed). */
+const EVENTS_PER_TASK = 5 + 3 * 4;
+
+/**
+ * The worst-case history of one partner's run (a child execution): every state of the run, each a
+ * task retried to its limit, plus the polls of an hour-long query. Refused at synth above 80% of
+ * the limit, with the fix.
+ */
+export function partnerRunHistoryEvents(o: Pick<PipelineOptions, 'pollInterval'>, stateCount: number): number {
+  const polls = Math.ceil(WORST_QUERY_TIME.toSeconds() / Math.max(1, o.pollInterval.toSeconds()));
+  return stateCount * EVENTS_PER_TASK + polls * EVENTS_PER_POLL;
+}
+
+function assertHistoryBudget(o: PipelineOptions): void {
+  const states = Object.values(NODE_STATES).flat().length + Object.keys(END_STATES).length + 8;
+  const events = partnerRunHistoryEvents(o, states);
+  if (events > HISTORY_LIMIT * 0.8) {
+    const fixed = states * EVENTS_PER_TASK;
+    const minPoll = Math.ceil((WORST_QUERY_TIME.toSeconds() * EVENTS_PER_POLL) / (HISTORY_LIMIT * 0.8 - fixed));
+    throw new DeployConfigError(
+      `FileExchange: queryPollInterval ${o.pollInterval.toSeconds()} s lets one partner's run reach ${events} history events with an hour-long query, over 80% of Step Functions' ${HISTORY_LIMIT}; ` +
+        `set queryPollInterval to at least ${minPoll} seconds`,
+    );
+  }
 }
 
 /** One partner's run: the step graph compiled to states. Input `{ feed, partner, slot, rerun }`. */

@@ -7,7 +7,10 @@ import { makePlanHandler } from '../../lambdas/plan';
 import { makePublishHandler } from '../../lambdas/publish';
 import { listKeys, readJson } from '../helpers/local-run';
 import { fixture, lambdaProject, LambdaProject } from '../lambdas/lambda-project';
-import { exampleStack } from './cdk-app';
+import { Duration } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { HISTORY_LIMIT, partnerRunHistoryEvents } from '../../lib/cdk/pipeline-definition';
+import { exampleStack, testApp } from './cdk-app';
 import { allStates, deployedDefinition } from './state-machine-definition';
 import { AthenaScript, executeDefinition, Handler, named } from './state-machine-harness';
 
@@ -45,6 +48,32 @@ describe('the deployed state machine definition', () => {
     for (const name of ['Plan', 'CompileStage', 'StartQuery', 'GetQuery', 'CompleteStage', 'Validate', 'RenderFormats', 'Publish', 'Notify', 'FailRun']) {
       expect(states[name].Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'] })]);
     }
+  });
+});
+
+describe('the history budget of the deployed state machine', () => {
+  it("runs each partner as a child execution (Distributed Map, Standard), so the parent's history does not grow with the partners", () => {
+    const partners = allStates(definition).Partners;
+    expect(partners.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' });
+    expect(partners.ItemProcessor.States).toHaveProperty('Plan');
+    expect(definition.States).not.toHaveProperty('Plan');
+  });
+
+  it("keeps one partner's worst case far under 25,000 events with an hour-long query at the default poll", () => {
+    expect(
+      partnerRunHistoryEvents({ pollInterval: Duration.seconds(10) }, Object.keys(allStates(definition).Partners.ItemProcessor.States).length),
+    ).toBeLessThan(HISTORY_LIMIT / 4);
+  });
+
+  it('logs to a group under /aws/vendedlogs/states/ (no CloudWatch Logs resource policy to outgrow)', () => {
+    const template = Template.fromStack(exampleStack());
+    const [machine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine')) as any[];
+    const groupId = machine.Properties.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
+    expect(template.toJSON().Resources[groupId].Properties.LogGroupName).toMatch(/^\/aws\/vendedlogs\/states\/[a-z0-9-]+-pipeline$/);
+  });
+
+  it('refuses at synth a poll so frequent that an hour-long query would pass the limit, naming the fix', () => {
+    expect(() => exampleStack(testApp(), { queryPollInterval: Duration.seconds(1) })).toThrow(/set queryPollInterval to at least 2 seconds/);
   });
 });
 
