@@ -157,7 +157,7 @@ describe('the state machine run in process with the step handlers', () => {
     expect(await listKeys(p.store, 'drops/_staging/')).toEqual([]);
   });
 
-  it('stops on a failed validation before rendering: validation_failed recorded, nothing published', async () => {
+  it('stops on a failed validation before rendering: validation-failed recorded, nothing published', async () => {
     await p.close();
     p = await lambdaProject({ dupes: true });
     const { error, entered } = await execute(p, { ...fixture<object>('scheduler', 'daily-slot'), slot: '2024-01-16T06:00:00Z' });
@@ -165,7 +165,7 @@ describe('the state machine run in process with the step handlers', () => {
     expect(entered).toEqual(expect.arrayContaining(['Validate', 'Publishable?', 'ValidationFailed', 'ValidateFailed', 'FailRun', 'RunValidationFailed']));
     expect(entered).not.toContain('RenderFormats');
     const record = await recordOf(p, 'daily', null, '20240116T060000Z');
-    expect(record.status).toBe('validation_failed');
+    expect(record.status).toBe('validation-failed');
     expect(record.error!.message).toMatch(/1 check failed, nothing was published:\n {2}- unique/);
     expect(await listKeys(p.store, 'drops/daily/')).toEqual([]);
   });

@@ -44,7 +44,7 @@ export async function reportProject(): Promise<TempProject> {
   await putManifest(store, drop(11, '08:45'));
   await putManifest(store, drop(13, '08:30'));
   await putManifest(store, drop(13, '11:00', 2));
-  await putRun(store, runRecordFor({ slot: '20240114T060000Z', status: 'validation_failed', startedAt: at(14, '06:01'), message: 'check unique(id) failed' }));
+  await putRun(store, runRecordFor({ slot: '20240114T060000Z', status: 'validation-failed', startedAt: at(14, '06:01'), message: 'check unique(id) failed' }));
   const run = await dropkit(['run', 'daily', '--project', p.dir, '--slot', '2024-01-15T06:00:00Z', '--now', '2024-01-15T07:00:00Z']);
   if (run.code !== 0) throw new Error(`run failed: ${run.stderr}`);
   return p;

@@ -90,7 +90,7 @@ describe('notice builders', () => {
 
   it('build validation.failed for operators from a run record, listing the failed checks only', () => {
     const run = {
-      ...runRecordFor({ slot: '20240115T060000Z', status: 'validation_failed', startedAt: '2024-01-15T06:01:00.000Z', message: '1 check failed' }),
+      ...runRecordFor({ slot: '20240115T060000Z', status: 'validation-failed', startedAt: '2024-01-15T06:01:00.000Z', message: '1 check failed' }),
       validation: {
         status: 'fail' as const,
         checks: [

@@ -1,7 +1,7 @@
 import { deliveredRefOf } from '../../core/graph/delivered-ref';
 import { UsageError } from '../../core/errors';
 import { manifestKey, runRecordsPrefix } from '../../core/layout';
-import type { RunRecord } from '../../core/run-record';
+import { parseRunRecord, RunRecord } from '../../core/run-record';
 import { notifyStep } from '../../core/steps/notify';
 import { loadProject } from '../../project/load-project';
 import { parseCommandArgs, projectOption, storeChoice, storeOptions } from '../args';
@@ -50,7 +50,7 @@ async function findRunRecord(
   for await (const o of store.list(prefix)) {
     if (!o.key.endsWith(`/${runId}.json`)) continue;
     const got = await store.get(o.key);
-    if (got) return JSON.parse(got.body.toString('utf8')) as RunRecord;
+    if (got) return parseRunRecord(got.body.toString('utf8'));
   }
   return undefined;
 }

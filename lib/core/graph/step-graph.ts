@@ -11,11 +11,7 @@ import type { StepName } from '../run-record';
 /** The nodes of the graph; each runs one step (or the rollback of one). */
 export type NodeName = 'plan' | 'repair' | 'stage' | 'validate' | 'render' | 'publish' | 'notify' | 'failRun' | 'notifyRecovered';
 
-/**
- * How one run (one partner of a slot) ends. One spelling for the CLI's outcome, the state
- * machine's per-partner status and the graph. (The run record keeps its own persisted
- * `validation_failed`, mapped by `runStatusOfRecord`.)
- */
+/** How one run (one partner of a slot) ends: one spelling for the CLI, the state machine, failRun and the run record. */
 export const RUN_STATUSES = ['delivered', 'already-delivered', 'busy', 'failed', 'validation-failed'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
@@ -84,11 +80,6 @@ export const START_NODE: NodeName = 'plan';
 /** validate's outcome: whether the report lets the drop be published. */
 export function validateOutcome(validation: { readonly status: string } | undefined): 'publishable' | 'failed' {
   return validation?.status === 'fail' ? 'failed' : 'publishable';
-}
-
-/** The run record's persisted status as a run status (the record keeps `validation_failed` for stored data). */
-export function runStatusOfRecord(status: 'failed' | 'validation_failed'): 'failed' | 'validation-failed' {
-  return status === 'validation_failed' ? 'validation-failed' : 'failed';
 }
 
 /** The node a target leads to, or undefined for an end or failRun. */

@@ -8,7 +8,7 @@ import { validationFailedEvent } from '../notices/events';
 import { rollForward, writeRunRecord } from './roll-forward';
 import type { RunState } from './run-state';
 import type { StepDeps } from './step-deps';
-import { GRAPH_ERRORS, runStatusOfRecord } from '../graph/step-graph';
+import { GRAPH_ERRORS } from '../graph/step-graph';
 
 export interface FailRunInput {
   readonly state: RunState;
@@ -67,8 +67,7 @@ export async function failRunStep(
   // Only files: the manifest is not there (checked above), so nothing here was ever delivered.
   await tidy('remove undelivered files', () => store.deletePrefix(plan.keys.drop));
 
-  const recorded = error.name === GRAPH_ERRORS.validationFailed ? 'validation_failed' : 'failed';
-  const status = runStatusOfRecord(recorded);
+  const status = error.name === GRAPH_ERRORS.validationFailed ? 'validation-failed' : 'failed';
   {
     const base: RunRecord = {
       feed: plan.feed,
@@ -78,7 +77,7 @@ export async function failRunStep(
       slot: plan.slot.id,
       scheduledFor: plan.slot.scheduledFor,
       attemptId: state.attemptId,
-      status: recorded,
+      status,
       step,
       startedAt: state.timings.startedAt,
       finishedAt: deps.clock.now().toISOString(),
