@@ -1,6 +1,5 @@
 import { failRunStep } from '../lib/core/steps/fail-run';
-import type { DeliveredRef } from '../lib/core/steps/plan';
-import { assertPublishable } from '../lib/core/steps/validate';
+import { branchError, deliveredRefOf } from '../lib/core/graph/node-tasks';
 import { requireField, stepHandler } from './handler-kit';
 import { feedMetric, METRIC } from './observability';
 import { runtime, LambdaDeps } from './runtime';
@@ -18,18 +17,7 @@ export function makeFailRunHandler(deps: () => Promise<Pick<LambdaDeps, 'store' 
     const error = describeError(caught, state);
     const result = await failRunStep({ state, step, error }, await deps());
     const { plan } = state;
-    if (result.status === 'delivered') {
-      const ref: DeliveredRef = {
-        feed: plan.feed,
-        partner: plan.partner,
-        prefix: plan.prefix,
-        slot: plan.slot.id,
-        runId: plan.runId,
-        revision: plan.revision,
-        manifestKey: result.manifestKey,
-      };
-      return { ...result, ref };
-    }
+    if (result.status === 'delivered') return { ...result, ref: deliveredRefOf(plan, result.manifestKey) };
     if (result.status !== 'busy') feedMetric(plan.feed, METRIC.runFailed, 1);
     return { ...result, error };
   });
@@ -38,13 +26,9 @@ export function makeFailRunHandler(deps: () => Promise<Pick<LambdaDeps, 'store' 
 /** The caught error as the run record keeps it: a Lambda's errorMessage, Athena's reason, or the text. */
 export function describeError(caught: CaughtError, state: FailRunEvent['state']): { name: string; message: string } {
   const name = caught.Error;
-  if (name === 'ValidationFailedError' && state.validation) {
-    try {
-      assertPublishable(state.plan.feed, state.validation);
-    } catch (e) {
-      return { name, message: (e as Error).message };
-    }
-  }
+  // A branch of the graph that is not an error (validate's `failed`): the failing checks named.
+  const branch = branchError({ name, message: '' }, state);
+  if (branch.message) return branch;
   let cause: unknown = caught.Cause;
   if (typeof cause === 'string') {
     try {

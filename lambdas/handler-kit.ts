@@ -1,3 +1,4 @@
+import { beginInvocation, LambdaContextLike } from './invocation';
 import { logger } from './observability';
 
 /** What every step event carries so that each log line names the feed and the run. */
@@ -8,12 +9,19 @@ export interface RunKeys {
 }
 
 /**
- * Wraps a step: the feed and run id on every log line of the invocation (metrics are single-metric
- * sets, flushed as they are added), and any error logged and rethrown as it is, so Step Functions' Retry/Catch match it by its name.
+ * Wraps a step: the request id, feed and run id on every log line of the invocation (metrics are
+ * single-metric sets, flushed as they are added), every wait bounded by the function's remaining
+ * time, and any error logged and rethrown as it is, so Step Functions' Retry/Catch match it by its name.
  */
-export function stepHandler<E, R>(step: string, keysOf: (event: E) => RunKeys, run: (event: E) => Promise<R>): (event: E) => Promise<R> {
-  return async (event: E) => {
+export function stepHandler<E, R>(
+  step: string,
+  keysOf: (event: E) => RunKeys,
+  run: (event: E) => Promise<R>,
+): (event: E, context?: LambdaContextLike) => Promise<R> {
+  return async (event: E, context?: LambdaContextLike) => {
     logger.resetKeys();
+    beginInvocation(context);
+    if (context) logger.addContext(context as Parameters<typeof logger.addContext>[0]);
     const keys = safeKeys(keysOf, event);
     logger.appendKeys({ step, feed: keys.feed, runId: keys.runId, partner: keys.partner ?? undefined });
     logger.info(`${step} started`);

@@ -3,6 +3,7 @@ import type { LatestPointer, Manifest } from '../lib/core/manifest';
 import { parseDurationSeconds } from '../lib/core/duration';
 import type { FeedDefinition } from '../lib/core/feed/feed-definition';
 import { deliveredRevisions } from '../lib/core/steps/plan';
+import type { LambdaContextLike } from './invocation';
 import { logger } from './observability';
 import { ENV } from '../lib/core/deploy-contract';
 import { runtime, LambdaDeps } from './runtime';
@@ -40,7 +41,9 @@ type BrokerDeps = Pick<LambdaDeps, 'store' | 'signer' | 'feeds' | 'prefix'> & {
  *   GET /feeds/{feed}/slots/{slot}[?run=ID] the newest revision of a slot, or the given run of it
  */
 export function makeLinkBrokerHandler(deps: () => Promise<BrokerDeps>) {
-  return async (event: ApiEvent): Promise<ApiResult> => {
+  return async (event: ApiEvent, context?: LambdaContextLike): Promise<ApiResult> => {
+    logger.resetKeys();
+    if (context) logger.addContext(context as Parameters<typeof logger.addContext>[0]);
     try {
       return await answer(event, await deps());
     } catch (error) {

@@ -1,5 +1,5 @@
 import { publishStep } from '../lib/core/steps/publish';
-import type { DeliveredRef } from '../lib/core/steps/plan';
+import { deliveredRefOf } from '../lib/core/graph/node-tasks';
 import { requireField, stepHandler } from './handler-kit';
 import { feedMetric, METRIC, MetricUnit } from './observability';
 import { runtime, LambdaDeps } from './runtime';
@@ -33,15 +33,7 @@ export function makePublishHandler(deps: () => Promise<Pick<LambdaDeps, 'store' 
     );
     feedMetric(feed, METRIC.deliveryLatency, (Date.parse(m.sla.deliveredAt) - Date.parse(plan.slot.scheduledFor)) / 1000, MetricUnit.Seconds);
     feedMetric(feed, m.sla.status === 'MET' ? METRIC.slaMet : METRIC.slaLate, 1);
-    const ref: DeliveredRef = {
-      feed,
-      partner: plan.partner,
-      prefix: plan.prefix,
-      slot: plan.slot.id,
-      runId: plan.runId,
-      revision: plan.revision,
-      manifestKey: published.manifestKey,
-    };
+    const ref = deliveredRefOf(plan, published.manifestKey);
     return { status: published.status, ref, rowCount: m.rowCount, files: m.files.length, sla: m.sla.status, pending: published.pending };
   });
 }

@@ -21,7 +21,11 @@ import type { Notifier } from '../lib/ports/notifier';
 import type { QueryEngine } from '../lib/ports/query-engine';
 import { zodProblems } from '../lib/project/zod-problems';
 import { feedSemanticsSchema } from '../lib/semantic/semantic-schema';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { NoticeChannels, routeConsumers } from '../lib/core/graph/notice-routing';
 import { once } from './handler-kit';
+import { waitTimeLeftMs } from './invocation';
+import { SecretWebhookNotifier, WebhookSecrets } from './webhook-secrets';
 import { tracer } from './observability';
 
 /** The file the CDK construct writes beside each bundled handler: the project's validated feeds. */
@@ -153,6 +157,8 @@ export function openAthenaEngine(config: RuntimeConfig, clients: { readonly athe
     bucket: config.bucket,
     kmsKey: config.kmsKeyArn,
     client: clients.athena,
+    // A query still running when the function's time is nearly up is stopped and the step retried (StepTimeBudgetError).
+    timeLeftMs: () => waitTimeLeftMs() ?? Number.POSITIVE_INFINITY,
   });
 }
 
@@ -165,6 +171,7 @@ export function buildLambdaDeps(env: NodeJS.ProcessEnv = process.env): LambdaDep
   const sns = tracer.captureAWSv3Client(new SNSClient({}));
   const events = tracer.captureAWSv3Client(new EventBridgeClient({}));
   const athena = tracer.captureAWSv3Client(new AthenaClient({}));
+  const secrets = new WebhookSecrets(tracer.captureAWSv3Client(new SecretsManagerClient({})));
   const store = new S3Store({ bucket: config.bucket, kmsKeyId: config.kmsKeyArn, client: s3 });
   const signer = new S3LinkSigner({ bucket: config.bucket, clock: systemClock });
   const eventBus = new EventBridgeNotifier({ client: events, eventBusName: config.eventBusName });
@@ -183,18 +190,33 @@ export function buildLambdaDeps(env: NodeJS.ProcessEnv = process.env): LambdaDep
     feeds: feedCatalog(definitions),
     engine: openAthenaEngine(config, { athena, store }),
     signer,
-    consumers: (feed, partner) => {
-      const out: Notifier[] = [];
-      const topic = config.feedTopicArnPrefix && config.feedTopicArnPrefix + feed.spec.name;
-      if (topic) out.push(topicNotifier(topic));
-      const targets = [...feed.spec.notify, ...(feed.spec.partners.find((p) => p.id === partner)?.notify ?? [])];
-      for (const t of targets) if (t.type === 'sns' && t.topicArn && t.topicArn !== topic) out.push(topicNotifier(t.topicArn));
-      out.push(eventBus);
-      return out;
-    },
+    consumers: (feed, partner) => routeConsumers(feed, partner, awsChannels(config, { topicNotifier, eventBus, secrets })),
     operators: config.opsTopicArn ? [topicNotifier(config.opsTopicArn), eventBus] : [eventBus],
     lease: { ttlSeconds: config.leaseTtlSeconds },
     newAttemptId: () => randomBytes(6).toString('hex'),
+  };
+}
+
+/**
+ * The AWS edge's channels for the one routing of notices: every notice to the feed's topic and the
+ * event bus; an `sns` target's own topic; a webhook with its secret from Secrets Manager.
+ */
+export function awsChannels(
+  config: Pick<RuntimeConfig, 'feedTopicArnPrefix'>,
+  c: { topicNotifier: (arn: string) => Notifier; eventBus: Notifier; secrets: WebhookSecrets },
+): NoticeChannels {
+  const webhooks = new Map<string, Notifier>();
+  return {
+    always: (feed) => [...(config.feedTopicArnPrefix ? [c.topicNotifier(config.feedTopicArnPrefix + feed.spec.name)] : []), c.eventBus],
+    target: (t) => {
+      if (t.type === 'sns' && t.topicArn) return c.topicNotifier(t.topicArn);
+      if (t.type === 'webhook' && t.secret) {
+        const key = JSON.stringify(t);
+        if (!webhooks.has(key)) webhooks.set(key, new SecretWebhookNotifier(t, c.secrets));
+        return webhooks.get(key);
+      }
+      return undefined;
+    },
   };
 }
 

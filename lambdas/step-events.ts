@@ -17,6 +17,11 @@ export interface PlanEvent {
   readonly rerun?: boolean;
 }
 
+/** The graph's repair node: a delivered slot's run finished, and dead newer attempts cleared. */
+export interface RepairEvent {
+  readonly repair: DeliveredRef;
+}
+
 export interface StateEvent {
   readonly state: RunState;
 }

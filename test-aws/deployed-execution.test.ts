@@ -179,7 +179,7 @@ describe('a deployed execution on moto, each call checked against its role', () 
   it('sends a failed check to fail-run: nothing published, the operators told on their topic', async () => {
     const run = await execute('broken', null);
     expect(run.status).toBe('failed');
-    expect(run.failed.status).toBe('validation_failed');
+    expect(run.failed.status).toBe('validation-failed');
     const store = d.depsOf('FailRun').store;
     const keys: string[] = [];
     for await (const o of store.list('drops/broken/')) keys.push(o.key);

@@ -24,6 +24,10 @@ export const WILDCARD_REASONS: readonly { readonly finding: RegExp; readonly rea
   },
   { finding: /^Resource::arn:.*:sns:.*-feed-\*$/, reason: 'the feed topics: one per feed, named <stack prefix>-feed-<feed>' },
   { finding: /^Resource::arn:.*:secretsmanager:.*:secret:dropkit\/.*\/partners\/\*$/, reason: "one key-hash secret per partner, under the construct's prefix" },
+  {
+    finding: /^Resource::arn:.*:states:.*:execution:.*(\/Partner)?:\*$/,
+    reason: "the Partners Distributed Map's child executions (one per partner run) of this state machine, named by Step Functions at run time",
+  },
   { finding: /^Resource::<[A-Za-z0-9]+Function[A-F0-9]{8}\.Arn>:\*$/, reason: 'Step Functions invokes the step function by its ARN and its versions/aliases' },
   {
     finding: /^Action::kms:GenerateDataKey\*$/,

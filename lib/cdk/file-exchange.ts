@@ -27,6 +27,7 @@ import { Monitoring } from './monitoring';
 import { Pipeline } from './pipeline';
 import { QueryResources } from './query-resources';
 import { validateProps } from './validate-props';
+import { assertWebhooksDeployable, grantWebhookSecrets, webhookSecretNames } from './webhook-secrets';
 
 export * from './file-exchange-props';
 export { parseS3Location } from './grants';
@@ -75,6 +76,7 @@ export class FileExchange extends Construct {
     const feeds = props.feeds;
     const partnerIds = [...new Set(feeds.flatMap((f) => f.spec.partners.map((p) => p.id)))].sort();
     checkSize(props, partnerIds.length);
+    assertWebhooksDeployable(feeds);
 
     const prefix = props.keyPrefix ?? DEFAULT_KEY_PREFIX;
     const scopes = keyScopes(prefix, RESULTS_PREFIX);
@@ -151,6 +153,7 @@ export class FileExchange extends Construct {
       encryptionKey: props.encryptionKey,
       pollInterval: props.queryPollInterval ?? Duration.seconds(10),
       partnerConcurrency: props.partnerConcurrency ?? 4,
+      base,
     });
     this.stateMachine = pipeline.stateMachine;
 
@@ -202,6 +205,13 @@ export class FileExchange extends Construct {
       partnerAuthorizer: broker.authorizer,
       ...(monitoring.slaWatchFunction ? { slaWatch: monitoring.slaWatchFunction } : {}),
     };
+
+    // Webhook secrets: read by the functions that send consumer notices (notify; plan's repair; the SLA watch), only those named.
+    grantWebhookSecrets(stack, webhookSecretNames(feeds), [
+      pipeline.functions.notify,
+      pipeline.functions.plan,
+      ...(monitoring.slaWatchFunction ? [monitoring.slaWatchFunction] : []),
+    ]);
 
     // Rule-pack findings that are by design, each with its reason (cdk-nag AwsSolutions and Serverless).
     Aspects.of(this).add(new AcknowledgeKnownWildcards());

@@ -4,6 +4,10 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import type { GraphNode, NodeName, RunStatus, Target } from '../core/graph/step-graph';
+import { START_NODE, STEP_GRAPH } from '../core/graph/step-graph';
+import type { StepName } from '../core/run-record';
+import { DeployConfigError } from './errors';
 
 /** Errors worth another try: throttling and blips of the services the steps call (by the name the SDKs give them). */
 export const TRANSIENT_ERRORS = [
@@ -18,6 +22,9 @@ export const TRANSIENT_ERRORS = [
   'ECONNRESET',
   'Lambda.TooManyRequestsException',
 ];
+
+/** What a handler throws when a wait reaches its Lambda's remaining time (StepTimeBudgetError): retried. */
+export const STEP_TIME_BUDGET_ERROR = 'StepTimeBudgetError';
 
 /** Athena's own transient answers, as Step Functions names them for its SDK integration. */
 export const ATHENA_TRANSIENT_ERRORS = ['Athena.TooManyRequestsException', 'Athena.InternalServerException'];
@@ -43,25 +50,151 @@ export interface PipelineOptions {
   readonly partnerConcurrency: number;
 }
 
+/** Which states of the definition belong to each graph node (the scenario test maps a state machine's trail to nodes with it). */
+export const NODE_STATES: Readonly<Record<NodeName, readonly string[]>> = {
+  plan: ['Plan', 'Planned?'],
+  repair: ['Repair'],
+  stage: ['Begin', 'CompileStage', 'HasParameters?', 'StartQuery', 'StartQueryWithParameters', 'WaitForQuery', 'GetQuery', 'QueryDone?', 'CompleteStage'],
+  validate: ['Validate', 'Publishable?'],
+  render: ['RenderFormats', 'Render'],
+  publish: ['Publish'],
+  notify: ['Notify'],
+  failRun: ['FailRun', 'RolledBack?'],
+  notifyRecovered: ['NotifyRecovered'],
+};
+
+/** The graph node a state belongs to, if any (ends, alerts and the fan-out belong to none). */
+export function nodeOfState(state: string): NodeName | undefined {
+  return (Object.keys(NODE_STATES) as NodeName[]).find((n) => NODE_STATES[n].includes(state));
+}
+
+/**
+ * Where the state machine finds a node's outcome, for the nodes with more than one: a Choice on
+ * a path of the step's result (plan's and failRun's `status`), or a condition per outcome with one
+ * outcome left for `otherwise` (validate: only a `fail` report stops the run, as `validateOutcome` says).
+ */
+const OUTCOMES: Partial<
+  Record<NodeName, { readonly choice: string; readonly path?: string; readonly when?: Record<string, sfn.Condition>; readonly otherwise?: string }>
+> = {
+  plan: { choice: 'Planned?', path: '$.planned.status' },
+  validate: { choice: 'Publishable?', when: { failed: sfn.Condition.stringEquals('$.state.validation.status', 'fail') }, otherwise: 'publishable' },
+  failRun: { choice: 'RolledBack?', path: '$.failed.status' },
+};
+
+/** Statuses of a partner's run that fail the execution (so the failed-executions alarm sees them). */
+export const FAILING_STATUSES: readonly RunStatus[] = ['failed', 'validation-failed'];
+
 /**
  * The run of one slot of one feed, for every partner it is delivered to, as a JSONPath state
- * machine: the local runner's loop (lib/runner/run-slot.ts) as states. Input:
- * `{ "feed": "daily_orders", "slot": "<ISO time>", "partners": [null] | ["acme", …] }`.
+ * machine compiled from the step graph (lib/core/graph/step-graph.ts), which the local runner
+ * interprets. Input: `{ "feed": "daily_orders", "slot": "<ISO time>", "partners": [null] | ["acme", …], "rerun"?: true }`.
  *
- * Per partner: Plan (lease) → CompileStage → Athena StartQueryExecution → Wait/GetQueryExecution
- * loop → CompleteStage → Validate → (fail → failRun) → RenderFormats (Map) → Publish → Notify.
- * Every step's Catch records the step and goes to FailRun, which rolls back, alerts the operators
- * through their notifiers, or finds the manifest written and sends the notice after all. A partner's
- * run never fails the Map (that would stop the other partners mid-run): it ends with its status,
- * and the execution fails at the end if any run failed, so the failed-executions alarm sees it.
+ * Each graph node becomes a Lambda task (stage: CompileStage → Athena StartQueryExecution →
+ * Wait/GetQueryExecution loop → CompleteStage), its outcomes a Choice, its error a Catch to the
+ * graph's target: failRun (through a Pass that records the failed step), or an end with an alert
+ * to the operators. A partner's run never fails the Map (that would stop the other partners
+ * mid-run): it ends with its status, and the execution fails at the end if any run failed.
  */
 export function pipelineDefinition(scope: Construct, o: PipelineOptions): sfn.IChainable {
+  const run = partnerRun(scope, o);
+  // `rerun` is optional in the input: false unless given, so every partner's Plan gets it.
+  const defaults = new sfn.Pass(scope, 'Defaults', {
+    parameters: { 'input.$': 'States.JsonMerge(States.StringToJson(\'{"rerun":false}\'), $, false)' },
+    outputPath: '$.input',
+  });
+  assertHistoryBudget(o);
+  // Each partner's run is a child execution (a Distributed Map) with a history of its own: the
+  // parent's stays a few events whatever the number of partners (15,000-odd events per partner run
+  // would otherwise add up past Standard's 25,000 at ~14 partners with long queries).
+  const partners = new sfn.DistributedMap(scope, 'Partners', {
+    itemsPath: '$.partners',
+    itemSelector: { 'feed.$': '$.feed', 'slot.$': '$.slot', 'rerun.$': '$.rerun', 'partner.$': '$$.Map.Item.Value' },
+    maxConcurrency: o.partnerConcurrency,
+    mapExecutionType: sfn.StateMachineType.STANDARD,
+    label: 'Partner',
+    resultSelector: { 'statuses.$': '$[*].status' },
+    resultPath: '$.runs',
+  });
+  partners.itemProcessor(run);
+
+  const summary = new sfn.Pass(scope, 'Summarize', {
+    parameters: {
+      'feed.$': '$.feed',
+      'slot.$': '$.slot',
+      'statuses.$': '$.runs.statuses',
+      ...Object.fromEntries(FAILING_STATUSES.map((s, i) => [`failing${i}.$`, `States.ArrayContains($.runs.statuses, '${s}')`])),
+    },
+  });
+  return defaults
+    .next(partners)
+    .next(summary)
+    .next(
+      new sfn.Choice(scope, 'AllDelivered?')
+        .when(
+          sfn.Condition.or(...FAILING_STATUSES.map((_s, i) => sfn.Condition.booleanEquals(`$.failing${i}`, true))),
+          new sfn.Fail(scope, 'SomeRunsFailed', {
+            error: 'RunFailed',
+            cause: 'one or more runs of this slot failed; the ops topic and _runs/ in the bucket say why',
+          }),
+        )
+        .otherwise(new sfn.Succeed(scope, 'Done')),
+    );
+}
+
+/** Step Functions' limit on one Standard execution's history. */
+export const HISTORY_LIMIT = 25_000;
+/** The longest stage query the budget allows for: Athena's DML timeout can be raised to an hour's order. */
+export const WORST_QUERY_TIME = Duration.hours(1);
+/** Events of one poll of the query: Wait (entered, exited), GetQueryExecution (entered, scheduled, started, succeeded, exited), Choice (entered, exited). */
+const EVENTS_PER_POLL = 9;
+/** Events of a task state in the worst case: 5 for a success, 3 more per retry (scheduled, started, failed). */
+const EVENTS_PER_TASK = 5 + 3 * 4;
+
+/**
+ * The worst-case history of one partner's run (a child execution): every state of the run, each a
+ * task retried to its limit, plus the polls of an hour-long query. Refused at synth above 80% of
+ * the limit, with the fix.
+ */
+export function partnerRunHistoryEvents(o: Pick<PipelineOptions, 'pollInterval'>, stateCount: number): number {
+  const polls = Math.ceil(WORST_QUERY_TIME.toSeconds() / Math.max(1, o.pollInterval.toSeconds()));
+  return stateCount * EVENTS_PER_TASK + polls * EVENTS_PER_POLL;
+}
+
+function assertHistoryBudget(o: PipelineOptions): void {
+  const states = Object.values(NODE_STATES).flat().length + Object.keys(END_STATES).length + 8;
+  const events = partnerRunHistoryEvents(o, states);
+  if (events > HISTORY_LIMIT * 0.8) {
+    const fixed = states * EVENTS_PER_TASK;
+    const minPoll = Math.ceil((WORST_QUERY_TIME.toSeconds() * EVENTS_PER_POLL) / (HISTORY_LIMIT * 0.8 - fixed));
+    throw new DeployConfigError(
+      `FileExchange: queryPollInterval ${o.pollInterval.toSeconds()} s lets one partner's run reach ${events} history events with an hour-long query, over 80% of Step Functions' ${HISTORY_LIMIT}; ` +
+        `set queryPollInterval to at least ${minPoll} seconds`,
+    );
+  }
+}
+
+/** One partner's run: the step graph compiled to states. Input `{ feed, partner, slot, rerun }`. */
+export function partnerRun(scope: Construct, o: PipelineOptions, graph: Readonly<Record<NodeName, GraphNode>> = STEP_GRAPH): sfn.IChainable {
   const f = o.functions;
   const invoke = (id: string, fn: lambda.IFunction, payload: Record<string, unknown>, resultPath?: string) => {
     const task = new tasks.LambdaInvoke(scope, id, { lambdaFunction: fn, payload: sfn.TaskInput.fromObject(payload), payloadResponseOnly: true, resultPath });
     task.addRetry({ errors: TRANSIENT_ERRORS, interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 4, jitterStrategy: sfn.JitterType.FULL });
+    // A step that ran out of Lambda time stopped its query and wrote nothing half: it starts again.
+    task.addRetry({ errors: [STEP_TIME_BUDGET_ERROR], interval: Duration.seconds(5), maxAttempts: 2 });
     return task;
   };
+  const memo = new Map<string, sfn.IChainable>();
+  const once = <T extends sfn.IChainable>(id: string, build: () => T): T => {
+    if (!memo.has(id)) memo.set(id, build());
+    return memo.get(id) as T;
+  };
+
+  // Ends: the partner's status is the Map item's result.
+  const end = (status: RunStatus) =>
+    once(
+      `end:${status}`,
+      () => new sfn.Pass(scope, END_STATES[status], { result: sfn.Result.fromObject({ status }), resultPath: '$.outcome', outputPath: '$.outcome' }),
+    );
   const alert = (id: string, subject: string, errorPath: string) =>
     new tasks.SnsPublish(scope, id, {
       topic: o.opsTopic,
@@ -76,165 +209,224 @@ export function pipelineDefinition(scope: Construct, o: PipelineOptions): sfn.IC
       }),
       resultPath: sfn.JsonPath.DISCARD,
     });
-  const outcome = (id: string, status: string) =>
-    new sfn.Pass(scope, id, { result: sfn.Result.fromObject({ status }), resultPath: '$.outcome', outputPath: '$.outcome' });
+  // failRun is told which step failed (and, for a branch that is not an error, which error to record).
+  const failedAt = (step: StepName) =>
+    once(`failed:${step}`, () =>
+      new sfn.Pass(scope, `${cap(step)}Failed`, { result: sfn.Result.fromString(step), resultPath: '$.failedStep' }).next(entry('failRun')),
+    );
+  const errorPathOf = (node: NodeName) => (node === 'failRun' ? '$.failRunError' : '$.error');
 
-  // Outcomes of one partner's run.
-  const delivered = outcome('Delivered', 'delivered');
-  const alreadyDelivered = outcome('AlreadyDelivered', 'already-delivered');
-  const busy = outcome('SlotBusy', 'busy');
-  const failed = outcome('RunFailed', 'failed');
-
-  // Failure handling: which step failed, then failRun.
-  const failRun = invoke('FailRun', f.failRun, { 'state.$': '$.state', 'step.$': '$.failedStep', 'error.$': '$.error' }, '$.failed');
-  failRun.addCatch(alert('FailRunFailedAlert', 'dropkit: a run failed and could not be rolled back', '$.failRunError').next(failed), {
-    resultPath: '$.failRunError',
-  });
-  const failedAt = (step: string) =>
-    new sfn.Pass(scope, `${cap(step)}Failed`, { result: sfn.Result.fromString(step), resultPath: '$.failedStep' }).next(failRun);
-  const stageFailed = failedAt('stage');
-  const validateFailed = failedAt('validate');
-  const renderFailed = failedAt('render');
-  const publishFailed = failedAt('publish');
-  const catchTo = (task: sfn.TaskStateBase | sfn.CustomState | sfn.Map, target: sfn.IChainable) => task.addCatch(target, { resultPath: '$.error' });
-
-  // Notify: a failure here leaves a delivered drop whose notice the next run of the slot sends.
-  const notifyFailed = alert('NotifyFailedAlert', 'dropkit: a drop was delivered but its notice was not sent', '$.error').next(delivered);
-  const notify = invoke('Notify', f.notify, { 'ref.$': '$.published.ref', 'attemptId.$': '$.state.attemptId' }, '$.notice');
-  notify.addCatch(notifyFailed, { resultPath: '$.error' });
-  const notifyRecovered = invoke('NotifyRecovered', f.notify, { 'ref.$': '$.failed.ref', 'attemptId.$': '$.state.attemptId' }, '$.notice');
-  notifyRecovered.addCatch(notifyFailed, { resultPath: '$.error' });
-
-  const afterFailRun = new sfn.Choice(scope, 'RolledBack?')
-    .when(sfn.Condition.stringEquals('$.failed.status', 'delivered'), notifyRecovered.next(delivered))
-    .when(sfn.Condition.stringEquals('$.failed.status', 'busy'), busy)
-    .otherwise(failed);
-  failRun.next(afterFailRun);
-
-  // The happy path.
-  const plan = invoke('Plan', f.plan, { 'feed.$': '$.feed', 'partner.$': '$.partner', 'slot.$': '$.slot' }, '$.planned');
-  plan.addCatch(alert('PlanFailedAlert', 'dropkit: a run could not be planned', '$.error').next(failed), { resultPath: '$.error' });
-  const begin = new sfn.Pass(scope, 'Begin', {
-    parameters: { 'feed.$': '$.feed', 'partner.$': '$.partner', 'slot.$': '$.slot', 'state.$': '$.planned.state', 'formats.$': '$.planned.formats' },
-  });
-  const compile = invoke('CompileStage', f.compileStage, { 'state.$': '$.state' }, '$.stage');
-  catchTo(compile, stageFailed);
-
-  const startQuery = (id: string, withParameters: boolean) => {
-    const parameters: Record<string, unknown> = {
-      'QueryString.$': '$.stage.statement.sql',
-      'ClientRequestToken.$': '$.stage.statement.token',
-      WorkGroup: o.workGroupName,
-    };
-    if (withParameters) parameters['ExecutionParameters.$'] = '$.stage.executionParameters';
-    if (o.sourceDatabase) parameters.QueryExecutionContext = { Database: o.sourceDatabase, Catalog: 'AwsDataCatalog' };
-    const state = new sfn.CustomState(scope, id, {
-      stateJson: { Type: 'Task', Resource: 'arn:aws:states:::athena:startQueryExecution', Parameters: parameters, ResultPath: '$.queryStart' },
-    });
-    state.addRetry({ errors: ATHENA_TRANSIENT_ERRORS, interval: Duration.seconds(5), backoffRate: 2, maxAttempts: 5, jitterStrategy: sfn.JitterType.FULL });
-    catchTo(state, stageFailed);
-    return state;
+  /** The state a target of `from` leads to; `label` names alert states uniquely. */
+  const to = (t: Target, from: NodeName, label: string): sfn.IChainable => {
+    if ('next' in t) return entry(t.next);
+    if ('end' in t) {
+      if (!t.alert) return end(t.end);
+      const subject = t.alert;
+      return once(`alert:${from}:${label}`, () => alert(`${STATE_OF[from]}${label}Alert`, subject, errorPathOf(from)).next(end(t.end)));
+    }
+    if (!t.error) return failedAt(t.failRun);
+    const error = t.error;
+    return once(`error:${error.name}`, () =>
+      new sfn.Pass(scope, error.name.replace(/Error$/, ''), {
+        result: sfn.Result.fromObject({ Error: error.name, Cause: error.message }),
+        resultPath: '$.error',
+      }).next(failedAt(t.failRun)),
+    );
   };
-  const wait = new sfn.Wait(scope, 'WaitForQuery', { time: sfn.WaitTime.duration(o.pollInterval) });
-  const getQuery = new sfn.CustomState(scope, 'GetQuery', {
-    stateJson: {
-      Type: 'Task',
-      Resource: 'arn:aws:states:::athena:getQueryExecution',
-      Parameters: { 'QueryExecutionId.$': '$.queryStart.QueryExecutionId' },
-      ResultSelector: { 'QueryExecution.$': '$.QueryExecution' },
-      ResultPath: '$.query',
-    },
-  });
-  getQuery.addRetry({ errors: ATHENA_TRANSIENT_ERRORS, interval: Duration.seconds(5), backoffRate: 2, maxAttempts: 5, jitterStrategy: sfn.JitterType.FULL });
-  catchTo(getQuery, stageFailed);
-  const queryFailed = new sfn.Pass(scope, 'QueryFailed', {
-    parameters: { Error: 'QueryFailedError', 'Cause.$': '$.query.QueryExecution.Status' },
-    resultPath: '$.error',
-  }).next(stageFailed);
+  const onError = (node: NodeName) => to(graph[node].onError, node, 'Failed');
+  const catchTo = (node: NodeName, ...states: (sfn.TaskStateBase | sfn.CustomState | sfn.Map)[]) => {
+    for (const s of states) s.addCatch(onError(node), { resultPath: errorPathOf(node) });
+  };
 
-  const complete = invoke('CompleteStage', f.completeStage, { 'state.$': '$.state', 'query.$': '$.query' }, '$.state');
-  catchTo(complete, stageFailed);
-  const validate = invoke('Validate', f.validate, { 'state.$': '$.state' }, '$.state');
-  catchTo(validate, validateFailed);
-  const validationFailed = new sfn.Pass(scope, 'ValidationFailed', {
-    result: sfn.Result.fromObject({ Error: 'ValidationFailedError', Cause: 'an error-severity check failed; nothing is published' }),
-    resultPath: '$.error',
-  }).next(validateFailed);
-
-  const renderFormats = new sfn.Map(scope, 'RenderFormats', {
-    itemsPath: '$.formats',
-    itemSelector: { 'state.$': '$.state', 'format.$': '$$.Map.Item.Value' },
-    resultPath: '$.rendered',
-    maxConcurrency: 2,
-  });
-  // No ResultPath: the files replace the item (the default; an explicit "$" trips the local executor the tests use).
-  renderFormats.itemProcessor(invoke('Render', f.render, { 'state.$': '$.state', 'format.$': '$.format' }));
-  catchTo(renderFormats, renderFailed);
-  const publish = invoke('Publish', f.publish, { 'state.$': '$.state', 'rendered.$': '$.rendered' }, '$.published');
-  catchTo(publish, publishFailed);
-
-  const run = plan.next(
-    new sfn.Choice(scope, 'Planned?')
-      .when(
-        sfn.Condition.stringEquals('$.planned.status', 'planned'),
-        begin
-          .next(compile)
-          .next(
-            new sfn.Choice(scope, 'HasParameters?')
-              .when(sfn.Condition.booleanEquals('$.stage.hasParameters', true), startQuery('StartQueryWithParameters', true).next(wait))
-              .otherwise(startQuery('StartQuery', false).next(wait)),
-          ),
-      )
-      .when(sfn.Condition.stringEquals('$.planned.status', 'already-delivered'), alreadyDelivered)
-      .otherwise(busy),
-  );
-  wait.next(getQuery).next(
-    new sfn.Choice(scope, 'QueryDone?')
-      .when(
-        sfn.Condition.stringEquals('$.query.QueryExecution.Status.State', 'SUCCEEDED'),
-        complete
-          .next(validate)
-          .next(
-            new sfn.Choice(scope, 'Publishable?')
-              .when(sfn.Condition.stringEquals('$.state.validation.status', 'fail'), validationFailed)
-              .otherwise(renderFormats.next(publish).next(notify).next(delivered)),
-          ),
-      )
-      .when(
-        sfn.Condition.or(
-          sfn.Condition.stringEquals('$.query.QueryExecution.Status.State', 'FAILED'),
-          sfn.Condition.stringEquals('$.query.QueryExecution.Status.State', 'CANCELLED'),
-        ),
-        queryFailed,
-      )
-      .otherwise(wait),
-  );
-
-  const partners = new sfn.Map(scope, 'Partners', {
-    itemsPath: '$.partners',
-    itemSelector: { 'feed.$': '$.feed', 'slot.$': '$.slot', 'partner.$': '$$.Map.Item.Value' },
-    maxConcurrency: o.partnerConcurrency,
-    resultSelector: { 'statuses.$': '$[*].status' },
-    resultPath: '$.runs',
-  });
-  partners.itemProcessor(run);
-
-  const summary = new sfn.Pass(scope, 'Summarize', {
-    parameters: { 'feed.$': '$.feed', 'slot.$': '$.slot', 'statuses.$': '$.runs.statuses', 'anyFailed.$': "States.ArrayContains($.runs.statuses, 'failed')" },
-  });
-  return partners.next(summary).next(
-    new sfn.Choice(scope, 'AllDelivered?')
-      .when(
-        sfn.Condition.booleanEquals('$.anyFailed', true),
-        new sfn.Fail(scope, 'SomeRunsFailed', {
-          error: 'RunFailed',
-          cause: 'one or more runs of this slot failed; the ops topic and _runs/ in the bucket say why',
+  /** A node's last state goes on by the node's outcomes. */
+  const route = (node: NodeName, last: sfn.INextable) => {
+    const outcomes = Object.keys(graph[node].on);
+    if (outcomes.length === 1) {
+      last.next(to(graph[node].on[outcomes[0]], node, cap(outcomes[0])));
+      return;
+    }
+    const at = OUTCOMES[node];
+    if (!at)
+      throw new Error(`step graph: node ${node} has outcomes ${outcomes.join(', ')}, but the state machine does not know where its outcome is (OUTCOMES)`);
+    const choice = new sfn.Choice(scope, at.choice);
+    for (const outcome of outcomes) {
+      if (outcome === at.otherwise) continue;
+      const condition = at.path ? sfn.Condition.stringEquals(at.path, outcome) : at.when?.[outcome];
+      if (!condition) throw new Error(`step graph: the state machine has no condition for outcome "${outcome}" of node ${node}`);
+      choice.when(condition, to(graph[node].on[outcome], node, pascal(outcome)));
+    }
+    if (at.otherwise) choice.otherwise(to(graph[node].on[at.otherwise], node, pascal(at.otherwise)));
+    // An outcome the graph does not know is a defect: fail loudly rather than guess.
+    else
+      choice.otherwise(
+        new sfn.Fail(scope, `${at.choice.replace(/\?$/, '')}Unknown`, {
+          error: 'UnknownOutcome',
+          cause: `${node} returned an outcome the step graph has no branch for`,
         }),
-      )
-      .otherwise(new sfn.Succeed(scope, 'Done')),
-  );
+      );
+    last.next(choice);
+  };
+
+  const builders: Record<NodeName, () => sfn.State> = {
+    plan: () => {
+      const plan = invoke('Plan', f.plan, { 'feed.$': '$.feed', 'partner.$': '$.partner', 'slot.$': '$.slot', 'rerun.$': '$.rerun' }, '$.planned');
+      catchTo('plan', plan);
+      route('plan', plan);
+      return plan;
+    },
+    repair: () => {
+      // The plan function repairs too (same grants): the node is its own task, as in the local runner.
+      const repair = invoke('Repair', f.plan, { 'repair.$': '$.planned.delivered' }, '$.repaired');
+      catchTo('repair', repair);
+      route('repair', repair);
+      return repair;
+    },
+    stage: () => {
+      const begin = new sfn.Pass(scope, 'Begin', {
+        parameters: { 'feed.$': '$.feed', 'partner.$': '$.partner', 'slot.$': '$.slot', 'state.$': '$.planned.state', 'formats.$': '$.planned.formats' },
+      });
+      const compile = invoke('CompileStage', f.compileStage, { 'state.$': '$.state' }, '$.stage');
+      const startQuery = (id: string, withParameters: boolean) => {
+        const parameters: Record<string, unknown> = {
+          'QueryString.$': '$.stage.statement.sql',
+          'ClientRequestToken.$': '$.stage.statement.token',
+          WorkGroup: o.workGroupName,
+        };
+        if (withParameters) parameters['ExecutionParameters.$'] = '$.stage.executionParameters';
+        if (o.sourceDatabase) parameters.QueryExecutionContext = { Database: o.sourceDatabase, Catalog: 'AwsDataCatalog' };
+        const state = new sfn.CustomState(scope, id, {
+          stateJson: { Type: 'Task', Resource: 'arn:aws:states:::athena:startQueryExecution', Parameters: parameters, ResultPath: '$.queryStart' },
+        });
+        state.addRetry({ errors: ATHENA_TRANSIENT_ERRORS, interval: Duration.seconds(5), backoffRate: 2, maxAttempts: 5, jitterStrategy: sfn.JitterType.FULL });
+        catchTo('stage', state);
+        return state;
+      };
+      const wait = new sfn.Wait(scope, 'WaitForQuery', { time: sfn.WaitTime.duration(o.pollInterval) });
+      const getQuery = new sfn.CustomState(scope, 'GetQuery', {
+        stateJson: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::athena:getQueryExecution',
+          Parameters: { 'QueryExecutionId.$': '$.queryStart.QueryExecutionId' },
+          ResultSelector: { 'QueryExecution.$': '$.QueryExecution' },
+          ResultPath: '$.query',
+        },
+      });
+      getQuery.addRetry({
+        errors: ATHENA_TRANSIENT_ERRORS,
+        interval: Duration.seconds(5),
+        backoffRate: 2,
+        maxAttempts: 5,
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+      const complete = invoke('CompleteStage', f.completeStage, { 'state.$': '$.state', 'query.$': '$.query' }, '$.state');
+      catchTo('stage', compile, getQuery, complete);
+      const queryFailed = new sfn.Pass(scope, 'QueryFailed', {
+        parameters: { Error: 'QueryFailedError', 'Cause.$': '$.query.QueryExecution.Status' },
+        resultPath: '$.error',
+      }).next(onError('stage'));
+      begin
+        .next(compile)
+        .next(
+          new sfn.Choice(scope, 'HasParameters?')
+            .when(sfn.Condition.booleanEquals('$.stage.hasParameters', true), startQuery('StartQueryWithParameters', true).next(wait))
+            .otherwise(startQuery('StartQuery', false).next(wait)),
+        );
+      wait.next(getQuery).next(
+        new sfn.Choice(scope, 'QueryDone?')
+          .when(sfn.Condition.stringEquals('$.query.QueryExecution.Status.State', 'SUCCEEDED'), complete)
+          .when(
+            sfn.Condition.or(
+              sfn.Condition.stringEquals('$.query.QueryExecution.Status.State', 'FAILED'),
+              sfn.Condition.stringEquals('$.query.QueryExecution.Status.State', 'CANCELLED'),
+            ),
+            queryFailed,
+          )
+          .otherwise(wait),
+      );
+      route('stage', complete);
+      return begin;
+    },
+    validate: () => {
+      const validate = invoke('Validate', f.validate, { 'state.$': '$.state' }, '$.state');
+      catchTo('validate', validate);
+      route('validate', validate);
+      return validate;
+    },
+    render: () => {
+      const renderFormats = new sfn.Map(scope, 'RenderFormats', {
+        itemsPath: '$.formats',
+        itemSelector: { 'state.$': '$.state', 'format.$': '$$.Map.Item.Value' },
+        resultPath: '$.rendered',
+        // One format at a time: with two in flight, a format still rendering when the other failed
+        // writes into staging after failRun removed it (the scenario table caught that leftover).
+        maxConcurrency: 1,
+      });
+      // No ResultPath: the files replace the item (the default; an explicit "$" trips the local executor the tests use).
+      renderFormats.itemProcessor(invoke('Render', f.render, { 'state.$': '$.state', 'format.$': '$.format' }));
+      catchTo('render', renderFormats);
+      route('render', renderFormats);
+      return renderFormats;
+    },
+    publish: () => {
+      const publish = invoke('Publish', f.publish, { 'state.$': '$.state', 'rendered.$': '$.rendered' }, '$.published');
+      catchTo('publish', publish);
+      route('publish', publish);
+      return publish;
+    },
+    notify: () => {
+      const notify = invoke('Notify', f.notify, { 'ref.$': '$.published.ref', 'attemptId.$': '$.state.attemptId' }, '$.notice');
+      catchTo('notify', notify);
+      route('notify', notify);
+      return notify;
+    },
+    failRun: () => {
+      const failRun = invoke('FailRun', f.failRun, { 'state.$': '$.state', 'step.$': '$.failedStep', 'error.$': '$.error' }, '$.failed');
+      catchTo('failRun', failRun);
+      route('failRun', failRun);
+      return failRun;
+    },
+    notifyRecovered: () => {
+      const notify = invoke('NotifyRecovered', f.notify, { 'ref.$': '$.failed.ref', 'attemptId.$': '$.state.attemptId' }, '$.notice');
+      catchTo('notifyRecovered', notify);
+      route('notifyRecovered', notify);
+      return notify;
+    },
+  };
+  // Built on first reference (a node's targets are built while it is), so cycles through failRun resolve.
+  const entries = new Map<NodeName, sfn.State>();
+  const building = new Set<NodeName>();
+  function entry(node: NodeName): sfn.IChainable {
+    const built = entries.get(node);
+    if (built) return built;
+    // The graph's only loop (the query poll) is inside the stage node; a loop between nodes would need a placeholder state.
+    if (building.has(node)) throw new Error(`step graph: a loop back to ${node} cannot be compiled`);
+    building.add(node);
+    const state = builders[node]();
+    entries.set(node, state);
+    return state;
+  }
+  return entry(START_NODE);
 }
+
+/** The end state of each status (the Map item's result). */
+const END_STATES: Record<RunStatus, string> = {
+  delivered: 'Delivered',
+  'already-delivered': 'AlreadyDelivered',
+  busy: 'SlotBusy',
+  failed: 'RunFailed',
+  'validation-failed': 'RunValidationFailed',
+};
+
+/** The state that starts each node, for naming its alerts. */
+const STATE_OF: Record<NodeName, string> = Object.fromEntries((Object.keys(NODE_STATES) as NodeName[]).map((n) => [n, NODE_STATES[n][0]])) as Record<
+  NodeName,
+  string
+>;
 
 function cap(s: string): string {
   return s[0].toUpperCase() + s.slice(1);
+}
+
+function pascal(s: string): string {
+  return s.replace(/(^|[-_])([a-z])/g, (_m, _p, c: string) => c.toUpperCase());
 }

@@ -30,6 +30,8 @@ export interface PipelineProps {
   readonly encryptionKey?: kms.IKey;
   readonly pollInterval: Duration;
   readonly partnerConcurrency: number;
+  /** Unique lower-case name stem of the construct, for names AWS needs unique. */
+  readonly base: string;
 }
 
 /** One state machine running a slot of any feed through the step functions, each granted the key scopes it touches and no more. */
@@ -72,7 +74,12 @@ export class Pipeline extends Construct {
     publishTo(fns.failRun, [props.opsTopic.topicArn], topicKey);
     putEvents(fns.failRun, stack);
 
-    const machineLogs = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
+    // Under /aws/vendedlogs/: Step Functions then needs no CloudWatch Logs resource policy, whose size limit many log groups outgrow.
+    const machineLogs = new logs.LogGroup(this, 'Logs', {
+      logGroupName: `/aws/vendedlogs/states/${props.base}-pipeline`,
+      retention: logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       comment: 'dropkit: one slot of one feed, for each partner it goes to',
       stateMachineType: sfn.StateMachineType.STANDARD,

@@ -54,6 +54,17 @@ export class QueryFailedError extends DropkitError {
   }
 }
 
+/**
+ * A step ran out of its time (a Lambda's remaining time less a margin) while waiting: what it
+ * waited on was stopped, nothing was half-written, and the step may be tried again from the start.
+ */
+export class StepTimeBudgetError extends DropkitError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StepTimeBudgetError';
+  }
+}
+
 /** Publishing lost a race or found the store in a state it must not overwrite. */
 export class PublishConflictError extends DropkitError {
   constructor(message: string, options?: { cause?: unknown }) {

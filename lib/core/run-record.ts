@@ -19,7 +19,7 @@ export interface RunRecord {
   readonly scheduledFor: string;
   /** The attempt that wrote this record last. */
   readonly attemptId: string;
-  readonly status: 'running' | 'delivered' | 'failed' | 'validation_failed';
+  readonly status: 'running' | 'delivered' | 'failed' | 'validation-failed';
   /** The step that failed, or the last step reached. */
   readonly step: StepName;
   readonly startedAt: string;
@@ -51,4 +51,13 @@ export interface RunRecord {
   readonly destinations?: readonly DestinationRecord[];
   /** Work after the commit point not done yet (pointer, retention, cleanup, notice): finished by the next run or `dropkit repair`. */
   readonly pending: readonly string[];
+}
+
+/**
+ * A run record as stored. Records written before the run statuses had one spelling say
+ * `validation_failed`: read as `validation-failed`, so every reader sees one spelling.
+ */
+export function parseRunRecord(text: string): RunRecord {
+  const raw = JSON.parse(text) as Omit<RunRecord, 'status'> & { status: RunRecord['status'] | 'validation_failed' };
+  return raw.status === 'validation_failed' ? { ...raw, status: 'validation-failed' } : (raw as RunRecord);
 }

@@ -4,6 +4,7 @@ import type { FeedDefinition } from '../core/feed/feed-definition';
 import type { NotifyTarget } from '../core/feed/feed-schema';
 import { ConsoleNotifier } from '../adapters/local/console-notifier';
 import { OutboxNotifier } from '../adapters/local/outbox-notifier';
+import { routeConsumers } from '../core/graph/notice-routing';
 import { webhookNotifierFromTarget, WebhookNotifierOptions } from '../adapters/webhook/webhook-notifier';
 
 /** Where local runs keep the outbox: beside the drops, under a name no feed can take. */
@@ -33,15 +34,19 @@ export interface LocalNotifierOptions {
  * webhook secret is missing, before anything runs.
  */
 export function consumerNotifiers(feed: FeedDefinition, partner: string | null, options: LocalNotifierOptions): Notifier[] {
-  const partners = feed.spec.partners.filter((p) => partner === null || p.id === partner);
-  const targets: NotifyTarget[] = [...feed.spec.notify, ...partners.flatMap((p) => p.notify ?? [])];
-  const notifiers: Notifier[] = [new OutboxNotifier({ file: outboxFile(options.storeRoot) })];
-  for (const target of targets) {
-    if (target.type === 'webhook') notifiers.push(webhookNotifierFromTarget(target, options.env ?? process.env, feed.file, options.webhook));
-    else if (target.type === 'console' && options.console !== false) notifiers.push(new ConsoleNotifier());
-    else if (target.type === 'sns' || target.type === 'eventbridge') notifiers.push(new AwsOnlyNotifier(target.type));
-  }
-  return notifiers;
+  return routeConsumers(feed, partner, {
+    always: () => [new OutboxNotifier({ file: outboxFile(options.storeRoot) })],
+    target: (target: NotifyTarget) => {
+      if (target.type === 'webhook') {
+        // A secret kept only in Secrets Manager is the deployment's to use.
+        if (!target.secretEnv) return new AwsOnlyNotifier(`webhook ${target.url}`);
+        return webhookNotifierFromTarget({ ...target, secretEnv: target.secretEnv }, options.env ?? process.env, feed.file, options.webhook);
+      }
+      if (target.type === 'console') return options.console !== false ? new ConsoleNotifier() : undefined;
+      if (target.type === 'sns' || target.type === 'eventbridge') return new AwsOnlyNotifier(target.type);
+      return undefined;
+    },
+  });
 }
 
 /** Operators hear of failed runs: the outbox always, the console unless output is JSON. */

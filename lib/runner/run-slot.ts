@@ -1,21 +1,22 @@
 import type { NotifyOutcome } from '../ports/notifier';
 import type { QueryEngine } from '../ports/query-engine';
 import { ValidationFailedError } from '../core/errors';
+import { deliveredRefOf, branchError, repairSlot } from '../core/graph/node-tasks';
+import { NodeName, RunStatus, START_NODE, STEP_GRAPH, Target, validateOutcome } from '../core/graph/step-graph';
 import { renewLease, releaseLease, HeldLease } from '../core/lease';
 import type { Manifest } from '../core/manifest';
 import type { StepName } from '../core/run-record';
-import { planStep } from '../core/steps/begin';
-import { failRunStep } from '../core/steps/fail-run';
+import { planStep, PlanOutput } from '../core/steps/begin';
+import { failRunStep, FailRunResult } from '../core/steps/fail-run';
 import { notifyStep } from '../core/steps/notify';
 import type { DeliveredRef, RunPlan } from '../core/steps/plan';
-import { publishStep } from '../core/steps/publish';
+import { publishStep, PublishResult } from '../core/steps/publish';
 import type { RenderProgress } from '../core/steps/render';
 import { renderStep } from '../core/steps/render';
-import { repairAll, repairDelivered } from '../core/steps/repair';
 import type { RunState } from '../core/steps/run-state';
 import { stageStep } from '../core/steps/stage';
 import type { StepDeps } from '../core/steps/step-deps';
-import { assertPublishable, validateStep, ValidationReport } from '../core/steps/validate';
+import { validateStep, ValidationReport } from '../core/steps/validate';
 
 export interface RunRequest {
   readonly feed: string;
@@ -32,12 +33,14 @@ export interface RunDeps extends Omit<StepDeps, 'engine'> {
   /** Removes what runs that died left on this machine (scratch folders, temp files); every run calls it first. */
   readonly removeLeftovers?: () => Promise<unknown>;
   readonly onStep?: (step: StepName, plan: RunPlan) => void;
+  /** Each node of the step graph as the walk enters it. */
+  readonly onNode?: (node: NodeName) => void;
   readonly onProgress?: (p: RenderProgress) => void;
 }
 
 export interface RunOutcome {
   /** `busy`: another attempt owns the slot; this one touched nothing of it. */
-  readonly status: 'delivered' | 'already-delivered' | 'failed' | 'validation-failed' | 'busy';
+  readonly status: RunStatus;
   readonly feed: string;
   readonly partner: string | null;
   readonly slot: string;
@@ -50,136 +53,203 @@ export interface RunOutcome {
   readonly notifications: readonly NotifyOutcome[];
   /** Work after the commit point left for the next run or `dropkit repair` (the drop is delivered). */
   readonly pending?: readonly string[];
+  /** The graph nodes the run went through, in order. */
+  readonly trail?: readonly NodeName[];
+  /** Operator alerts the graph raised (a notice not sent, a failed rollback): the state machine sends these to the ops topic. */
+  readonly alerts?: readonly string[];
 }
 
 /**
- * Runs one slot in process: the same steps a state machine runs on AWS, in a loop. A failure
- * before the manifest rolls the attempt back (failRun); after it, the run is delivered and rolls
- * forward. A slot already delivered is repaired if its run died after the commit point.
+ * Runs one slot in process by interpreting the step graph (lib/core/graph/step-graph.ts): the
+ * state machine on AWS is compiled from the same graph. A failure before the manifest rolls the
+ * attempt back (failRun); after it, the run is delivered and rolls forward. A slot already
+ * delivered is repaired (its own run, and a dead newer attempt).
  */
 export async function runSlot(request: RunRequest, deps: RunDeps): Promise<RunOutcome> {
   // Before the plan: a slot already delivered opens no engine, yet a dead run of it may have left scratch behind.
   await deps.removeLeftovers?.().catch(() => undefined);
-  const planned = await planStep({ feed: request.feed, partner: request.partner, slot: request.slot?.toISOString(), rerun: request.rerun }, deps);
-  if (planned.status === 'already-delivered') {
-    const repaired = await repairDelivered(planned.delivered, deps);
-    // A dead attempt at a newer revision of the slot (a crashed rerun) may have left files without a manifest.
-    const { feed, partner, slot } = planned.delivered;
-    await repairAll({ prefix: deps.prefix, feed, slot: { id: slot, partner } }, deps).catch(() => undefined);
-    return { ...refOutcome('already-delivered', planned.delivered), notifications: [], pending: repaired.pending };
-  }
-  if (planned.status === 'busy') {
-    const { plan, holder } = planned;
-    return {
-      status: 'busy',
-      feed: plan.feed,
-      partner: plan.partner,
-      slot: plan.slot.id,
-      runId: plan.runId,
-      revision: plan.revision,
-      manifestKey: null,
-      notifications: [],
-      error: {
-        step: 'plan',
-        name: 'SlotBusyError',
-        message: `another run (attempt ${holder.attemptId}, started ${holder.acquiredAt}) is delivering this slot; nothing was done`,
-      },
-    };
-  }
-
-  let state: RunState = planned.state;
-  const plan = state.plan;
-  let step: StepName = 'plan';
-  const enter = (s: StepName) => {
-    step = s;
-    deps.onStep?.(s, plan);
-  };
-  let engine: QueryEngine | undefined;
-  let published: Awaited<ReturnType<typeof publishStep>> | undefined;
-  const keeper = leaseKeeper(state.lease, deps);
+  const run = new LocalRun(request, deps);
   try {
-    enter('stage');
-    engine = await deps.openEngine({ stagingPrefix: state.stagingPrefix });
-    const stepDeps: StepDeps = { ...deps, engine };
-    state = await stageStep(state, stepDeps);
+    return await run.interpret();
+  } finally {
+    await run.close();
+  }
+}
 
-    enter('validate');
-    state = await validateStep(state, stepDeps);
-    assertPublishable(plan.feed, state.validation!);
+/** One walk of the graph: the nodes' tasks in process, and what they leave for the outcome. */
+class LocalRun {
+  private planned?: PlanOutput;
+  private state?: RunState;
+  private engine?: QueryEngine;
+  private keeper?: ReturnType<typeof leaseKeeper>;
+  private published?: PublishResult;
+  private failed?: FailRunResult;
+  private failure?: { step: StepName; name: string; message: string };
+  private notifications: readonly NotifyOutcome[] = [];
+  private readonly pending: string[] = [];
+  private readonly alerts: string[] = [];
+  private readonly trail: NodeName[] = [];
 
-    enter('render');
-    state = await renderStep(state, { ...stepDeps, onProgress: deps.onProgress });
+  constructor(
+    private readonly request: RunRequest,
+    private readonly deps: RunDeps,
+  ) {}
 
-    enter('publish');
-    state = { ...state, lease: await keeper.stop() };
-    published = await publishStep(state, stepDeps);
-
-    enter('notify');
-    const ref = deliveredRef(plan, published.manifestKey);
-    const notice = await notifyStep(ref, deps);
-    await releaseLease(deps.store, state.lease).catch(() => undefined);
-    return {
-      ...refOutcome('delivered', ref),
-      manifest: published.manifest,
-      validation: state.validation,
-      notifications: notice.outcomes,
-      pending: published.pending,
-    };
-  } catch (e) {
-    await keeper.stop().catch(() => undefined);
-    const error = { name: e instanceof Error ? e.name : 'Error', message: e instanceof Error ? e.message : String(e) };
-    if (published) {
-      // Past the commit point (the notice could not be recorded): delivered; the next run or repair finishes it.
-      await releaseLease(deps.store, state.lease).catch(() => undefined);
-      const ref = deliveredRef(plan, published.manifestKey);
-      return {
-        ...refOutcome('delivered', ref),
-        manifest: published.manifest,
-        validation: state.validation,
-        notifications: [],
-        pending: [...published.pending, `notify: ${error.message}`],
-      };
+  async interpret(): Promise<RunOutcome> {
+    let node: NodeName = START_NODE;
+    for (;;) {
+      this.trail.push(node);
+      this.deps.onNode?.(node);
+      let target: Target;
+      try {
+        const outcome = await this.task(node);
+        target = STEP_GRAPH[node].on[outcome];
+        if (!target) throw new Error(`the step graph has no branch for outcome "${outcome}" of ${node}`);
+      } catch (e) {
+        target = STEP_GRAPH[node].onError;
+        // No plan, no run to report on: the person at the CLI is the operator, and sees the error.
+        if (node === 'plan') throw e;
+        const error = { name: e instanceof Error ? e.name : 'Error', message: e instanceof Error ? e.message : String(e) };
+        if ('failRun' in target) this.failure = { step: target.failRun, ...error };
+        else this.pending.push(`${node}: ${error.message}`);
+      }
+      if ('next' in target) node = target.next;
+      else if ('failRun' in target) {
+        if (target.error) this.failure = { step: target.failRun, ...branchError(target.error, this.state!) };
+        node = 'failRun';
+      } else {
+        if (target.alert) this.alerts.push(target.alert);
+        return this.outcome(target.end);
+      }
     }
-    const failed = await failRunStep({ state: { ...state, lease: keeper.current() }, step, error }, { ...deps, engine });
-    if (failed.status === 'delivered') {
-      // The manifest was written before the failure: delivered, and the notice still goes out.
-      const ref = deliveredRef(plan, failed.manifestKey);
-      const notice = await notifyStep(ref, deps).catch(() => undefined);
-      await releaseLease(deps.store, keeper.current()).catch(() => undefined);
-      const manifest = await readManifest(deps, failed.manifestKey);
-      return {
-        ...refOutcome('delivered', ref),
-        manifest,
-        validation: state.validation,
-        notifications: notice?.outcomes ?? [],
-        pending: [...failed.pending, ...(notice ? [] : ['notify: not sent'])],
-      };
+  }
+
+  private async task(node: NodeName): Promise<string> {
+    const { deps } = this;
+    switch (node) {
+      case 'plan': {
+        const r = this.request;
+        this.planned = await planStep({ feed: r.feed, partner: r.partner, slot: r.slot?.toISOString(), rerun: r.rerun }, deps);
+        if (this.planned.status === 'planned') {
+          this.state = this.planned.state;
+          this.keeper = leaseKeeper(this.state.lease, deps);
+        }
+        return this.planned.status;
+      }
+      case 'repair': {
+        const repaired = await repairSlot(this.ref(), deps);
+        this.pending.push(...repaired.delivered.pending);
+        return 'ok';
+      }
+      case 'stage':
+        this.enter('stage');
+        this.engine = await deps.openEngine({ stagingPrefix: this.state!.stagingPrefix });
+        this.state = await stageStep(this.state!, this.stepDeps());
+        return 'ok';
+      case 'validate':
+        this.enter('validate');
+        this.state = await validateStep(this.state!, this.stepDeps());
+        return validateOutcome(this.state.validation);
+      case 'render':
+        this.enter('render');
+        this.state = await renderStep(this.state!, { ...this.stepDeps(), onProgress: deps.onProgress });
+        return 'ok';
+      case 'publish':
+        this.enter('publish');
+        this.state = { ...this.state!, lease: await this.keeper!.stop() };
+        this.published = await publishStep(this.state, this.stepDeps());
+        this.pending.push(...this.published.pending);
+        return 'ok';
+      case 'notify':
+      case 'notifyRecovered': {
+        if (node === 'notify') this.enter('notify');
+        const notice = await notifyStep(this.ref(), deps);
+        this.notifications = notice.outcomes;
+        await releaseLease(deps.store, this.keeper!.current()).catch(() => undefined);
+        return 'ok';
+      }
+      case 'failRun': {
+        await this.keeper!.stop().catch(() => undefined);
+        const { step, ...error } = this.failure!;
+        this.failed = await failRunStep({ state: { ...this.state!, lease: this.keeper!.current() }, step, error }, { ...deps, engine: this.engine });
+        if (this.failed.status === 'delivered') this.pending.push(...this.failed.pending);
+        else if (this.failed.status !== 'busy') this.notifications = this.failed.notifications;
+        return this.failed.status;
+      }
     }
+  }
+
+  private enter(step: StepName): void {
+    this.deps.onStep?.(step, this.state!.plan);
+  }
+
+  private stepDeps(): StepDeps {
+    return { ...this.deps, engine: this.engine! };
+  }
+
+  /** The delivered run this walk is about: the slot's delivered run, or this attempt's once its manifest exists. */
+  private ref(): DeliveredRef {
+    if (this.planned?.status === 'already-delivered') return this.planned.delivered;
+    const key = this.published?.manifestKey ?? (this.failed?.status === 'delivered' ? this.failed.manifestKey : undefined);
+    if (!key) throw new Error('no manifest was written by this attempt');
+    return deliveredRefOf(this.state!.plan, key);
+  }
+
+  private async outcome(status: RunStatus): Promise<RunOutcome> {
+    const planned = this.planned!;
+    const trail = [...this.trail];
+    const alerts = [...this.alerts];
+    if (planned.status === 'already-delivered') {
+      return { ...refOutcome(status, planned.delivered), notifications: [], pending: this.pending, trail, alerts };
+    }
+    const plan = planned.status === 'busy' ? planned.plan : planned.state.plan;
     const base = {
+      status,
       feed: plan.feed,
       partner: plan.partner,
       slot: plan.slot.id,
       runId: plan.runId,
       revision: plan.revision,
-      manifestKey: null,
-      validation: state.validation,
-      error: { step, ...error },
+      trail,
+      alerts,
     };
-    if (failed.status === 'busy') return { ...base, status: 'busy', notifications: [] };
-    return { ...base, status: failed.status === 'validation_failed' ? 'validation-failed' : 'failed', notifications: failed.notifications };
-  } finally {
-    await keeper.stop().catch(() => undefined);
+    if (planned.status === 'busy') {
+      const { holder } = planned;
+      return {
+        ...base,
+        manifestKey: null,
+        notifications: [],
+        error: {
+          step: 'plan',
+          name: 'SlotBusyError',
+          message: `another run (attempt ${holder.attemptId}, started ${holder.acquiredAt}) is delivering this slot; nothing was done`,
+        },
+      };
+    }
+    if (status === 'delivered') {
+      const ref = this.ref();
+      const manifest = this.published?.manifest ?? (await readManifest(this.deps, ref.manifestKey));
+      return { ...base, manifestKey: ref.manifestKey, manifest, validation: this.state!.validation, notifications: this.notifications, pending: this.pending };
+    }
+    const { step, name, message } = this.failure!;
+    return {
+      ...base,
+      manifestKey: null,
+      validation: this.state!.validation,
+      error: { step, name, message },
+      notifications: status === 'busy' ? [] : this.notifications,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.keeper?.stop().catch(() => undefined);
     // The outcome is decided by now: an engine that fails to close must not turn it into a rejection
     // (a delivered drop reported as an error). Its scratch folder goes with the next run after this process.
-    await engine?.close().catch(() => undefined);
+    await this.engine?.close().catch(() => undefined);
   }
 }
 
-function deliveredRef(plan: RunPlan, manifestKey: string): DeliveredRef {
-  return { feed: plan.feed, partner: plan.partner, prefix: plan.prefix, slot: plan.slot.id, runId: plan.runId, revision: plan.revision, manifestKey };
-}
-
-function refOutcome(status: RunOutcome['status'], ref: DeliveredRef) {
+function refOutcome(status: RunStatus, ref: DeliveredRef) {
   return { status, feed: ref.feed, partner: ref.partner, slot: ref.slot, runId: ref.runId, revision: ref.revision, manifestKey: ref.manifestKey };
 }
 

@@ -63,7 +63,7 @@ describe('SnsNotifier', () => {
     // The whole input, not a subset: nothing else may be sent.
     expect(sns.commandCalls(PublishCommand)[0]!.args[0].input).toEqual({
       TopicArn: TOPIC,
-      Subject: 'dropkit: daily_orders for acme delivered for slot 20240115T060000Z',
+      Subject: '[dropkit] daily_orders for acme: slot 20240115T060000Z delivered',
       MessageStructure: 'json',
       Message: JSON.stringify({ default: JSON.stringify(delivered()), email: text.text }),
       MessageAttributes: {
@@ -81,7 +81,7 @@ describe('SnsNotifier', () => {
     await new SnsNotifier({ topicArn: TOPIC, clientConfig: client() }).notify(failed);
     const input = sns.commandCalls(PublishCommand)[0]!.args[0].input;
     expect(Object.keys(input.MessageAttributes!).sort()).toEqual(['event', 'feed']);
-    expect(input.Subject).toBe('dropkit: daily_orders failed for slot 20240115T060000Z');
+    expect(input.Subject).toBe('[dropkit] daily_orders: run for slot 20240115T060000Z failed at validate');
     expect(JSON.parse(input.Message!).email).toContain('ValidationFailedError: row_count 0 < 1');
   });
 

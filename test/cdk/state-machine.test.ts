@@ -1,117 +1,26 @@
-import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
-import type { Statement } from '../../lib/ports/query-engine';
-import { sqlLiteral } from '../../lib/core/sql-parameters';
+import { ExecutionError } from 'aws-local-stepfunctions';
 import { latestKey } from '../../lib/core/layout';
 import type { Manifest } from '../../lib/core/manifest';
 import type { RunRecord } from '../../lib/core/run-record';
-import { makeCompileStageHandler } from '../../lambdas/compile-stage';
-import { makeCompleteStageHandler } from '../../lambdas/complete-stage';
 import { makeFailRunHandler } from '../../lambdas/fail-run';
-import { makeNotifyHandler } from '../../lambdas/notify';
 import { makePlanHandler } from '../../lambdas/plan';
 import { makePublishHandler } from '../../lambdas/publish';
-import { makeRenderHandler } from '../../lambdas/render';
-import { makeValidateHandler } from '../../lambdas/validate';
 import { listKeys, readJson } from '../helpers/local-run';
 import { fixture, lambdaProject, LambdaProject } from '../lambdas/lambda-project';
-import { exampleStack } from './cdk-app';
+import { Duration } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { HISTORY_LIMIT, partnerRunHistoryEvents } from '../../lib/cdk/pipeline-definition';
+import { exampleStack, testApp } from './cdk-app';
 import { allStates, deployedDefinition } from './state-machine-definition';
-
-type Handler = (input: any) => Promise<any>;
-type Athena = { states: string[]; failWith?: string };
+import { AthenaScript, executeDefinition, Handler, named } from './state-machine-harness';
 
 let definition: Record<string, any>;
 beforeAll(() => {
   definition = deployedDefinition(exampleStack());
 });
 
-function named(name: string, message: string): Error {
-  const e = new Error(message);
-  e.name = name;
-  return e;
-}
-
-/**
- * Runs the deployed definition in process: the real step handlers (on the local store and DuckDB)
- * stand in for the Lambdas, DuckDB runs the statement Athena would run, and the SNS alerts are
- * recorded. `athena.states` is what successive GetQueryExecution calls answer.
- */
-async function execute(p: LambdaProject, input: unknown, options: { athena?: Athena; replace?: Record<string, Handler> } = {}) {
-  const get = async () => p.deps;
-  const statements = new Map<string, Statement>();
-  const compile = makeCompileStageHandler(get);
-  const athenaStates = [...(options.athena?.states ?? ['SUCCEEDED'])];
-  const alerts: any[] = [];
-  const queries: any[] = [];
-  const startQuery = async (params: any) => {
-    const statement = statements.get(params.ClientRequestToken);
-    if (!statement) throw named('Athena.InvalidRequestException', 'unknown token');
-    queries.push(params);
-    // What Athena would get: the compiled SQL, the literals in order, the workgroup.
-    expect(params.QueryString).toBe(statement.sql);
-    expect(params.ExecutionParameters ?? []).toEqual(statement.parameters.map(sqlLiteral));
-    const execution = await p.deps.engine.execute(statement);
-    return { QueryExecutionId: execution.executionId ?? `q-${statements.size}` };
-  };
-  const getQuery = async (params: any) => {
-    const state = athenaStates.length > 1 ? athenaStates.shift()! : athenaStates[0];
-    return {
-      QueryExecution: {
-        QueryExecutionId: params.QueryExecutionId,
-        Status: state === 'FAILED' ? { State: state, StateChangeReason: options.athena?.failWith } : { State: state },
-        Statistics: { DataScannedInBytes: 2048, EngineExecutionTimeInMillis: 1500 },
-      },
-      ResponseMetadata: { RequestId: 'r' },
-    };
-  };
-  const handlers: Record<string, Handler> = {
-    Plan: makePlanHandler(get),
-    CompileStage: async (event) => {
-      const out = await compile(event);
-      statements.set(out.statement.token, out.statement);
-      return out;
-    },
-    StartQuery: startQuery,
-    StartQueryWithParameters: startQuery,
-    GetQuery: getQuery,
-    CompleteStage: makeCompleteStageHandler(get),
-    Validate: makeValidateHandler(get),
-    Render: makeRenderHandler(get),
-    Publish: makePublishHandler(get),
-    Notify: makeNotifyHandler(get),
-    NotifyRecovered: makeNotifyHandler(get),
-    FailRun: makeFailRunHandler(get),
-    PlanFailedAlert: async (m) => (alerts.push(m), { MessageId: 'm' }),
-    NotifyFailedAlert: async (m) => (alerts.push(m), { MessageId: 'm' }),
-    FailRunFailedAlert: async (m) => (alerts.push(m), { MessageId: 'm' }),
-    ...options.replace,
-  };
-  const machine = new StateMachine(definition as any, { validationOptions: { checkArn: false } });
-  const run = machine.run(input as any, {
-    overrides: {
-      taskResourceLocalHandlers: handlers,
-      waitTimeOverrides: { WaitForQuery: 0 },
-      retryIntervalOverrides: Object.fromEntries(Object.keys(handlers).map((k) => [k, 0])),
-    },
-    context: { Execution: { Id: 'arn:aws:states:eu-west-1:123456789012:execution:Pipeline:test' } } as any,
-  });
-  const entered: string[] = [];
-  const retried: string[] = [];
-  const events = (async () => {
-    for await (const e of run.eventLogs) {
-      if (e.type === 'StateEntered') entered.push((e as any).state.name);
-      if (e.type === 'StateRetried') retried.push((e as any).state.name);
-    }
-  })();
-  let output: any;
-  let error: any;
-  try {
-    output = await run.result;
-  } catch (e) {
-    error = e;
-  }
-  await events;
-  return { output, error, entered, retried, alerts, queries };
+function execute(p: LambdaProject, input: unknown, options: { athena?: AthenaScript; replace?: Record<string, Handler> } = {}) {
+  return executeDefinition(definition, p.deps, input, options);
 }
 
 async function recordOf(p: LambdaProject, feed: string, partner: string | null, slot: string): Promise<RunRecord> {
@@ -142,6 +51,32 @@ describe('the deployed state machine definition', () => {
   });
 });
 
+describe('the history budget of the deployed state machine', () => {
+  it("runs each partner as a child execution (Distributed Map, Standard), so the parent's history does not grow with the partners", () => {
+    const partners = allStates(definition).Partners;
+    expect(partners.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' });
+    expect(partners.ItemProcessor.States).toHaveProperty('Plan');
+    expect(definition.States).not.toHaveProperty('Plan');
+  });
+
+  it("keeps one partner's worst case far under 25,000 events with an hour-long query at the default poll", () => {
+    expect(
+      partnerRunHistoryEvents({ pollInterval: Duration.seconds(10) }, Object.keys(allStates(definition).Partners.ItemProcessor.States).length),
+    ).toBeLessThan(HISTORY_LIMIT / 4);
+  });
+
+  it('logs to a group under /aws/vendedlogs/states/ (no CloudWatch Logs resource policy to outgrow)', () => {
+    const template = Template.fromStack(exampleStack());
+    const [machine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine')) as any[];
+    const groupId = machine.Properties.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
+    expect(template.toJSON().Resources[groupId].Properties.LogGroupName).toMatch(/^\/aws\/vendedlogs\/states\/[a-z0-9-]+-pipeline$/);
+  });
+
+  it('refuses at synth a poll so frequent that an hour-long query would pass the limit, naming the fix', () => {
+    expect(() => exampleStack(testApp(), { queryPollInterval: Duration.seconds(1) })).toThrow(/set queryPollInterval to at least 2 seconds/);
+  });
+});
+
 describe('the state machine run in process with the step handlers', () => {
   let p: LambdaProject;
   beforeEach(async () => {
@@ -156,8 +91,9 @@ describe('the state machine run in process with the step handlers', () => {
   it('delivers a shared feed: plan, stage on Athena, validate, render each format, publish, notify', async () => {
     const { output, error, entered, queries } = await execute(p, fixture('scheduler', 'daily-slot'));
     expect(error).toBeUndefined();
-    expect(output).toMatchObject({ feed: 'daily', statuses: ['delivered'], anyFailed: false });
+    expect(output).toMatchObject({ feed: 'daily', statuses: ['delivered'], failing0: false, failing1: false });
     expect(entered).toEqual([
+      'Defaults',
       'Partners',
       'Plan',
       'Planned?',
@@ -221,15 +157,15 @@ describe('the state machine run in process with the step handlers', () => {
     expect(await listKeys(p.store, 'drops/_staging/')).toEqual([]);
   });
 
-  it('stops on a failed validation before rendering: validation_failed recorded, nothing published', async () => {
+  it('stops on a failed validation before rendering: validation-failed recorded, nothing published', async () => {
     await p.close();
     p = await lambdaProject({ dupes: true });
     const { error, entered } = await execute(p, { ...fixture<object>('scheduler', 'daily-slot'), slot: '2024-01-16T06:00:00Z' });
     expect(String(error?.message)).toContain('one or more runs of this slot failed');
-    expect(entered).toEqual(expect.arrayContaining(['Validate', 'Publishable?', 'ValidationFailed', 'ValidateFailed', 'FailRun', 'RunFailed']));
+    expect(entered).toEqual(expect.arrayContaining(['Validate', 'Publishable?', 'ValidationFailed', 'ValidateFailed', 'FailRun', 'RunValidationFailed']));
     expect(entered).not.toContain('RenderFormats');
     const record = await recordOf(p, 'daily', null, '20240116T060000Z');
-    expect(record.status).toBe('validation_failed');
+    expect(record.status).toBe('validation-failed');
     expect(record.error!.message).toMatch(/1 check failed, nothing was published:\n {2}- unique/);
     expect(await listKeys(p.store, 'drops/daily/')).toEqual([]);
   });
@@ -311,5 +247,24 @@ describe('the state machine run in process with the step handlers', () => {
     const again = await execute(p, fixture('scheduler', 'daily-slot'));
     expect(again.output.statuses).toEqual(['already-delivered']);
     expect(p.consumers.events).toHaveLength(1);
+  });
+
+  it('delivers a new revision when the execution input says rerun: true, and only then', async () => {
+    const first = await execute(p, fixture('scheduler', 'statements-slot'));
+    expect(first.output.statuses).toEqual(['delivered', 'delivered']);
+    const again = await execute(p, fixture('scheduler', 'statements-slot'));
+    expect(again.output.statuses).toEqual(['already-delivered', 'already-delivered']);
+    const rerun = await execute(p, { ...fixture<object>('scheduler', 'statements-slot'), rerun: true });
+    expect(rerun.error).toBeUndefined();
+    expect(rerun.output.statuses).toEqual(['delivered', 'delivered']);
+    for (const partner of ['acme', 'globex']) {
+      expect(await readJson(p.store, latestKey({ prefix: 'drops', feed: 'statements', partner }))).toMatchObject({ partner, revision: 2 });
+    }
+    expect(
+      p.consumers.events
+        .filter((e) => e.type === 'data.update')
+        .map((e) => e.partner)
+        .sort(),
+    ).toEqual(['acme', 'globex']);
   });
 });

@@ -140,11 +140,12 @@ describe('the Lambda step handlers, invoked with fixture events', () => {
     for (const m of projectWide) expect(m.Dimensions).toEqual([['service']]);
   });
 
-  it('answer a second plan of the delivered slot with already-delivered and nothing to repair', async () => {
+  it('answer a second plan of the delivered slot with already-delivered, and its repair with nothing to do', async () => {
     await runUpTo(p, h, fixture('stepfunctions', 'plan'), 'notify');
     const again: any = await h.plan(fixture('stepfunctions', 'plan'));
     expect(again.status).toBe('already-delivered');
-    expect(again.repair.action).toBe('none');
+    const repaired: any = await h.plan({ repair: again.delivered });
+    expect(repaired).toEqual({ delivered: expect.objectContaining({ action: 'none' }), others: [] });
   });
 
   it('answer a plan of a slot another execution holds with busy, writing nothing', async () => {
@@ -216,7 +217,7 @@ describe('the Lambda step handlers on data that fails its checks', () => {
     await p.close();
   });
 
-  it('validate returns the fail in the state, and fail-run records validation_failed with the failing checks', async () => {
+  it('validate returns the fail in the state, and fail-run answers validation-failed with the failing checks', async () => {
     const h = handlers(p.deps);
     const planned: any = await h.plan({ feed: 'daily', partner: null, slot: '2024-01-16T06:00:00Z' });
     const compiled = await h.compileStage({ state: planned.state });
@@ -224,7 +225,7 @@ describe('the Lambda step handlers on data that fails its checks', () => {
     state = await h.validate({ state });
     expect(state.validation!.status).toBe('fail');
     const result: any = await h.failRun({ state, step: 'validate', error: { Error: 'ValidationFailedError', Cause: 'validation.status is fail' } });
-    expect(result.status).toBe('validation_failed');
+    expect(result.status).toBe('validation-failed');
     expect(result.error.message).toMatch(/^daily: 1 check failed, nothing was published:\n {2}- unique/);
     expect(await listKeys(p.store, 'drops/daily/')).toEqual([]);
   });

@@ -74,7 +74,7 @@ export async function reportProject(): Promise<TempProject> {
   await putManifest(store, drop(11, '08:45'));
   await putManifest(store, drop(13, '08:30'));
   await putManifest(store, drop(13, '11:00', 2));
-  await putRun(store, runRecordFor({ slot: '20240114T060000Z', status: 'validation_failed', startedAt: at(14, '06:01'), message: 'check unique(id) failed' }));
+  await putRun(store, runRecordFor({ slot: '20240114T060000Z', status: 'validation-failed', startedAt: at(14, '06:01'), message: 'check unique(id) failed' }));
   for (let d = 10; d <= 16; d++) {
     await putManifest(store, { ...drop(d, '07:00'), feed: 'a_quiet', runId: `a_quiet-${d}` });
     for (const partner of ['a', 'b', 'c', 'd']) {
@@ -92,7 +92,7 @@ export async function reportProject(): Promise<TempProject> {
           feed: 'by_partner',
           partner,
           slot: '20240115T060000Z',
-          status: 'validation_failed',
+          status: 'validation-failed',
           startedAt: at(15, '06:01'),
           message: 'by_partner: 1 check failed, nothing was published:\n  - unique(id) [fail]: 2 rows repeat a key',
         });

@@ -97,7 +97,7 @@ describe('runSlot (local pipeline)', () => {
     expect(readFileSync(bad.store.localPath('daily/latest.json'))).toEqual(latestBefore);
     expect(await bad.store.exists(good.outcome.manifestKey!)).toBe(true);
     const record = await readJson<RunRecord>(bad.store, `_runs/daily/slot=20240116T060000Z/${bad.outcome.runId}.json`);
-    expect(record).toMatchObject({ status: 'validation_failed', step: 'validate', validation: { status: 'fail' } });
+    expect(record).toMatchObject({ status: 'validation-failed', step: 'validate', validation: { status: 'fail' } });
     expect(record.validation!.checks.find((c) => c.name === 'unique(id)')).toMatchObject({ outcome: 'fail', observed: 1 });
     const outbox = readFileSync(join(project.dir, 'out/_outbox/events.jsonl'), 'utf8')
       .trim()

@@ -90,7 +90,7 @@ describe('notice builders', () => {
 
   it('build validation.failed for operators from a run record, listing the failed checks only', () => {
     const run = {
-      ...runRecordFor({ slot: '20240115T060000Z', status: 'validation_failed', startedAt: '2024-01-15T06:01:00.000Z', message: '1 check failed' }),
+      ...runRecordFor({ slot: '20240115T060000Z', status: 'validation-failed', startedAt: '2024-01-15T06:01:00.000Z', message: '1 check failed' }),
       validation: {
         status: 'fail' as const,
         checks: [
@@ -165,9 +165,9 @@ describe('event text', () => {
   const expected: Record<DropEventType, [RegExp, RegExp]> = {
     'drop.delivered': [/slot 20240115T060000Z delivered late/, /https:\/\/x\/part-00000\.csv[\s\S]*Links expire at 2024-01-15T10:00/],
     'run.failed': [/failed at stage/, /QueryFailedError: no table events[\s\S]*Nothing was published/],
-    'data.delay': [/missed its deadline/, /due by 2024-01-15T08:00:00.000Z and has not been delivered\.\nno run is recorded/],
-    'data.delay.recovered': [/delayed slot .* is now delivered/, /1 h 05 min after its deadline/],
-    'data.update': [/re-delivered \(revision 2\)/, /replaces revision 1 \(run r1\)[\s\S]*Rows: 3 before, 4 now/],
+    'data.delay': [/missed its deadline/, /due by 2024-01-15T08:00:00.000Z and has not arrived\.\nno run is recorded/],
+    'data.delay.recovered': [/delayed slot .* has now arrived/, /1 h 05 min after its deadline/],
+    'data.update': [/replaced by revision 2/, /replaces revision 1 \(run r1\)[\s\S]*Rows: 3 before, 4 now/],
     'schema.change': [/columns changed/, /- amount: DECIMAL\(10,2\) → DOUBLE/],
     'validation.failed': [/validation failed .*\(1 check\)/, /unique\(id\) \(unique, error\): fail: 2 duplicate rows/],
   };

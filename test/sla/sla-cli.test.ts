@@ -23,7 +23,7 @@ async function prepare(p: TempProject): Promise<void> {
   await putManifest(store, manifestFor({ ...m13, deliveredAt: `${day(13)}T10:00:00.000Z`, rowCount: 4, revision: 2 }));
   await putRun(
     store,
-    runRecordFor({ slot: '20240114T060000Z', status: 'validation_failed', startedAt: `${day(14)}T06:01:00.000Z`, message: 'check unique(id) failed' }),
+    runRecordFor({ slot: '20240114T060000Z', status: 'validation-failed', startedAt: `${day(14)}T06:01:00.000Z`, message: 'check unique(id) failed' }),
   );
   const run = await dropkit(['run', 'daily', '--project', p.dir, '--slot', '2024-01-15T06:00:00Z', '--now', '2024-01-15T07:00:00Z']);
   expect(run.code).toBe(0);

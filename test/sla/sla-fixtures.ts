@@ -97,7 +97,7 @@ export function runRecordFor(opts: {
 }): RunRecord {
   const feed = opts.feed ?? 'daily';
   const revision = opts.revision ?? 1;
-  const failed = opts.status === 'failed' || opts.status === 'validation_failed';
+  const failed = opts.status === 'failed' || opts.status === 'validation-failed';
   return {
     feed,
     partner: opts.partner ?? null,
@@ -106,11 +106,11 @@ export function runRecordFor(opts: {
     slot: opts.slot,
     scheduledFor: opts.slot,
     status: opts.status,
-    step: opts.step ?? (opts.status === 'validation_failed' ? 'validate' : opts.status === 'delivered' ? 'notify' : 'stage'),
+    step: opts.step ?? (opts.status === 'validation-failed' ? 'validate' : opts.status === 'delivered' ? 'notify' : 'stage'),
     startedAt: opts.startedAt,
     finishedAt: opts.status === 'running' ? null : opts.startedAt,
-    error: failed ? { name: opts.status === 'validation_failed' ? 'ValidationFailedError' : 'QueryFailedError', message: opts.message ?? 'boom' } : null,
-    validation: opts.status === 'validation_failed' ? { status: 'fail', checks: [] } : null,
+    error: failed ? { name: opts.status === 'validation-failed' ? 'ValidationFailedError' : 'QueryFailedError', message: opts.message ?? 'boom' } : null,
+    validation: opts.status === 'validation-failed' ? { status: 'fail', checks: [] } : null,
     manifest: opts.manifest ?? null,
     rowCount: opts.rowCount ?? null,
     attemptId: 'a1',

@@ -85,7 +85,7 @@ describe('the SLA watch tells each change once', () => {
   });
 
   it('tells operators only of a validation failure, once, and partners of the delay it causes', async () => {
-    await putRun(t.store, runRecordFor({ slot: SLOT, status: 'validation_failed', startedAt: '2024-01-15T06:05:00.000Z', message: 'check unique(id) failed' }));
+    await putRun(t.store, runRecordFor({ slot: SLOT, status: 'validation-failed', startedAt: '2024-01-15T06:05:00.000Z', message: 'check unique(id) failed' }));
     await watch('2024-01-15T06:30:00Z');
     await watch('2024-01-15T06:40:00Z');
     expect(ops.events.map((e) => [e.type, e.audience, e.error?.message])).toEqual([['validation.failed', 'operators', 'check unique(id) failed']]);

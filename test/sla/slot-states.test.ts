@@ -49,7 +49,7 @@ describe('the SLA state of a slot at a fixed time', () => {
   it('is FAILED with the kind of failure: validation or error', async () => {
     await putRun(
       t.store,
-      runRecordFor({ slot: SLOT, status: 'validation_failed', startedAt: '2024-01-15T06:01:00.000Z', message: 'check unique(id) failed: 2 duplicate rows' }),
+      runRecordFor({ slot: SLOT, status: 'validation-failed', startedAt: '2024-01-15T06:01:00.000Z', message: 'check unique(id) failed: 2 duplicate rows' }),
     );
     expect((await stateAt('2024-01-15T06:30:00Z')).slots[0]).toMatchObject({
       state: 'FAILED',

@@ -11,7 +11,7 @@ import {
   StartQueryExecutionCommandInput,
   StopQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
-import { QueryFailedError, UsageError } from '../../core/errors';
+import { QueryFailedError, StepTimeBudgetError, UsageError } from '../../core/errors';
 import { sqlLiteral, toPositional, UnknownParameterError } from '../../core/sql-parameters';
 import type { ObjectStore } from '../../ports/object-store';
 import type {
@@ -71,6 +71,12 @@ export interface AthenaEngineOptions {
   readonly maxWaitMs?: number;
   /** Attempts of a throttled call before the error is passed on. Default 8. */
   readonly maxThrottleRetries?: number;
+  /**
+   * How long a wait may still take, asked before each wait (in a Lambda: the remaining time less a
+   * margin). A query still running at that bound is stopped and `StepTimeBudgetError` thrown, which
+   * the state machine retries. Default: no bound but `maxWaitMs`.
+   */
+  readonly timeLeftMs?: () => number;
 }
 
 /** Where a stage statement puts things, under the attempt's staging prefix. */
@@ -342,15 +348,19 @@ export class AthenaEngine implements QueryEngine {
   }
 
   /** StartQueryExecution, then GetQueryExecution with growing waits until it ends. */
-  private async run(input: StartQueryExecutionCommandInput): Promise<QueryExecution> {
+  private async run(input: StartQueryExecutionCommandInput, again = false): Promise<QueryExecution> {
     const started = await this.call(() => this.client.send(new StartQueryExecutionCommand(input)));
     const id = started.QueryExecutionId!;
     const deadline = Date.now() + (this.options.maxWaitMs ?? 30 * 60_000);
     let wait = this.options.pollIntervalMs ?? 500;
-    for (;;) {
+    for (let poll = 0; ; poll++) {
       const { QueryExecution: execution } = await this.call(() => this.client.send(new GetQueryExecutionCommand({ QueryExecutionId: id })));
       const state = execution?.Status?.State;
       if (state === 'SUCCEEDED') return execution!;
+      if (state === 'CANCELLED' && poll === 0 && !again) {
+        // Cancelled before this call looked: the token's query was stopped by an earlier try at its time bound. Run it again under a new token.
+        return this.run({ ...input, ClientRequestToken: `${input.ClientRequestToken!.slice(0, 120)}-again` }, true);
+      }
       if (state === 'FAILED' || state === 'CANCELLED') {
         const reason = execution?.Status?.StateChangeReason ?? execution?.Status?.AthenaError?.ErrorMessage ?? 'no reason given';
         throw new QueryFailedError(`Athena query ${id} ${state === 'FAILED' ? 'failed' : 'was cancelled'}: ${reason}`);
@@ -362,6 +372,15 @@ export class AthenaEngine implements QueryEngine {
           .catch(() => undefined);
         throw new QueryFailedError(
           `Athena query ${id} is still ${state ?? 'unknown'} after ${Math.round((this.options.maxWaitMs ?? 30 * 60_000) / 1000)} s; raise maxWaitMs or look at it in the ${this.options.workGroup} workgroup`,
+        );
+      }
+      const left = this.options.timeLeftMs?.();
+      if (left !== undefined && wait > left) {
+        await Promise.resolve()
+          .then(() => this.client.send(new StopQueryExecutionCommand({ QueryExecutionId: id })))
+          .catch(() => undefined);
+        throw new StepTimeBudgetError(
+          `Athena query ${id} is still ${state ?? 'unknown'} when the step's time runs out; it was stopped and the step is tried again`,
         );
       }
       await sleep(wait);

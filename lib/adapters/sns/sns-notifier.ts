@@ -1,5 +1,6 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { MessageAttributeValue, PublishCommandInput, SNSClientConfig } from '@aws-sdk/client-sns';
+import { eventText, NoticeText } from '../../core/notices/event-text';
 import { fitNotice } from '../../core/notices/fit-notice';
 import type { NoticeBody } from '../../core/notices/fit-notice';
 import type { DropEvent, Notifier, NotifyOutcome } from '../../ports/notifier';
@@ -10,51 +11,20 @@ export const SNS_MAX_MESSAGE_BYTES = 262_144;
 const MAX_SUBJECT_CHARS = 100;
 
 /** What email subscribers read. */
-export interface NoticeText {
-  readonly subject: string;
-  readonly text: string;
-}
+export type { NoticeText };
 
 export interface SnsNotifierOptions {
   readonly topicArn: string;
   readonly client?: SNSClient;
   readonly clientConfig?: SNSClientConfig;
-  /** Email subject and text for an event; a plain built-in wording when absent. */
+  /** Email subject and text for an event; the core notice table when absent. */
   readonly format?: (event: NoticeBody) => NoticeText;
   /** Size limit for one message; SNS's 256 KB unless set (tests set it small). */
   readonly maxMessageBytes?: number;
 }
 
-/** Plain wording for email subscribers: what was delivered (or what failed) and where to get it. */
-export function plainNoticeText(event: NoticeBody): NoticeText {
-  const who = event.partner ? `${event.feed} for ${event.partner}` : event.feed;
-  if (event.type === 'run.failed') {
-    const e = event.error;
-    return {
-      subject: `dropkit: ${who} failed for slot ${event.slot}`,
-      text: [
-        `The run ${event.runId} of feed ${event.feed} for slot ${event.slot} failed${e ? ` at step ${e.step}` : ''}.`,
-        ...(e ? ['', `${e.name}: ${e.message}`] : []),
-        '',
-        'Nothing was published for this run.',
-      ].join('\n'),
-    };
-  }
-  const lines = [`A new drop of ${event.feed} is ready: slot ${event.slot}, revision ${event.revision}, run ${event.runId}.`];
-  if (event.rowCount !== undefined) lines.push(`Rows: ${event.rowCount}.`);
-  if (event.sla) lines.push(`Delivered at ${event.sla.deliveredAt} (due by ${event.sla.expectedBy}): ${event.sla.status === 'MET' ? 'on time' : 'late'}.`);
-  if (event.manifest) {
-    lines.push('', `Manifest: ${event.manifest.link.url}`);
-    if (event.manifest.link.expiresAt) lines.push(`Links expire at ${event.manifest.link.expiresAt}.`);
-  }
-  if (event.files?.length) {
-    lines.push('', 'Files:');
-    for (const f of event.files) lines.push(`- ${f.path} (${f.rows} rows, ${f.bytes} bytes, sha256 ${f.sha256})`, `  ${f.link.url}`);
-  } else if (event.filesOmitted) {
-    lines.push('', `${event.filesOmitted} files: too many to list here; the manifest lists each with its size and SHA-256.`);
-  }
-  return { subject: `dropkit: ${who} delivered for slot ${event.slot}`, text: lines.join('\n') };
-}
+/** What email subscribers read: the subject and text of the notice's type, from the one table in core. */
+export const plainNoticeText: (event: NoticeBody) => NoticeText = eventText;
 
 /**
  * Makes a string a valid SNS Subject: ASCII only (accents dropped, other characters become "?"),

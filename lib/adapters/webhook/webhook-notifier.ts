@@ -292,7 +292,7 @@ export function webhookNotifierFromTarget(
   feedFile = '<feed>',
   overrides: Omit<WebhookNotifierOptions, 'url' | 'secret' | 'maxAttempts'> = {},
 ): WebhookNotifier {
-  const secret = env[target.secretEnv];
+  const secret = target.secretEnv ? env[target.secretEnv] : undefined;
   if (secret === undefined || secret === '') {
     throw new ConfigError([
       {

@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import type { RunRecord } from '../../core/run-record';
+import { parseRunRecord, RunRecord } from '../../core/run-record';
 import { deliveryRecord } from '../../core/sla-watch/delivery-record';
 import type { SlotStatus } from '../../core/sla-watch/slot-state';
 import { humanDuration } from '../../core/notices/event-text';
@@ -52,7 +52,7 @@ export async function historyCommand(args: string[]): Promise<number> {
   const records: RunRecord[] = [];
   for await (const o of store.list(runRecordsPrefix(project.spec.prefix, feed.spec.name))) {
     const got = await store.get(o.key);
-    if (got) records.push(JSON.parse(got.body.toString('utf8')) as RunRecord);
+    if (got) records.push(parseRunRecord(got.body.toString('utf8')));
   }
   const shown = records
     .filter((r) => values.partner === undefined || r.partner === values.partner)
@@ -73,7 +73,7 @@ export async function historyCommand(args: string[]): Promise<number> {
         ? `delivered ${r.rowCount} rows`
         : r.status === 'running'
           ? `running (at ${r.step})`
-          : `${r.status.replace('_', ' ')} at ${r.step}: ${failedChecks(r) ?? r.error?.message.split('\n')[0] ?? ''}`;
+          : `${r.status.replace('-', ' ')} at ${r.step}: ${failedChecks(r) ?? r.error?.message.split('\n')[0] ?? ''}`;
     const warned = r.validation?.checks.filter((c) => c.outcome === 'warn').length ?? 0;
     const took = r.finishedAt ? `  in ${runDuration(Date.parse(r.finishedAt) - Date.parse(r.startedAt))}` : '';
     return `${r.slot}${who}  r${r.revision}  ${what}${took}${warned ? `  (${warned} warning${warned === 1 ? '' : 's'})` : ''}  ${r.runId}`;

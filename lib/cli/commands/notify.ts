@@ -1,6 +1,7 @@
+import { deliveredRefOf } from '../../core/graph/delivered-ref';
 import { UsageError } from '../../core/errors';
 import { manifestKey, runRecordsPrefix } from '../../core/layout';
-import type { RunRecord } from '../../core/run-record';
+import { parseRunRecord, RunRecord } from '../../core/run-record';
 import { notifyStep } from '../../core/steps/notify';
 import { loadProject } from '../../project/load-project';
 import { parseCommandArgs, projectOption, storeChoice, storeOptions } from '../args';
@@ -30,19 +31,11 @@ export async function notifyCommand(args: string[]): Promise<number> {
   if (record.status !== 'delivered' && !(await ctx.store.exists(key))) {
     throw new UsageError(`run ${record.runId} of ${feed.spec.name} was not delivered (${record.status}): there is no drop to announce`);
   }
-  const result = await notifyStep(
-    {
-      feed: record.feed,
-      partner: record.partner,
-      prefix: project.spec.prefix,
-      slot: record.slot,
-      runId: record.runId,
-      revision: record.revision,
-      manifestKey: key,
-    },
-    ctx.deps,
-    { resend: true },
+  const ref = deliveredRefOf(
+    { feed: record.feed, partner: record.partner, prefix: project.spec.prefix, slot: { id: record.slot }, runId: record.runId, revision: record.revision },
+    key,
   );
+  const result = await notifyStep(ref, ctx.deps, { resend: true });
   if (values.json) process.stdout.write(JSON.stringify({ status: result.status, runId: record.runId, notifications: result.outcomes }) + '\n');
   else
     for (const o of result.outcomes) process.stdout.write(`${o.status === 'failed' ? '✗' : '✓'} ${o.target}: ${o.status}${o.detail ? ` (${o.detail})` : ''}\n`);
@@ -57,7 +50,7 @@ async function findRunRecord(
   for await (const o of store.list(prefix)) {
     if (!o.key.endsWith(`/${runId}.json`)) continue;
     const got = await store.get(o.key);
-    if (got) return JSON.parse(got.body.toString('utf8')) as RunRecord;
+    if (got) return parseRunRecord(got.body.toString('utf8'));
   }
   return undefined;
 }

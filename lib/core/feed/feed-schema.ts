@@ -172,20 +172,32 @@ export const formatsSchema = z
     error: rule('give at least one format: csv and/or parquet', 'add `csv: {}` and/or `parquet: {}` under formats'),
   });
 
-export const webhookTargetSchema = z.strictObject({
-  type: z.literal('webhook'),
-  url: z.url({ protocol: /^https?$/, error: rule('must be an http(s) URL', "give the endpoint's full URL, e.g. https://partner.example/hooks/dropkit") }),
-  secretEnv: z
-    .string()
-    .regex(/^[A-Z_][A-Z0-9_]*$/, {
-      error: rule(
-        'must name an environment variable, e.g. DROPKIT_WEBHOOK_SECRET',
-        'give the NAME of an environment variable (upper case, digits, _) that holds the secret, never the secret itself',
-      ),
-    })
-    .meta({ description: 'Environment variable holding the HMAC secret; never put the secret in the file' }),
-  maxAttempts: z.number().int().min(1).max(10).default(5),
-});
+export const webhookTargetSchema = z
+  .strictObject({
+    type: z.literal('webhook'),
+    url: z.url({ protocol: /^https?$/, error: rule('must be an http(s) URL', "give the endpoint's full URL, e.g. https://partner.example/hooks/dropkit") }),
+    secretEnv: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/, {
+        error: rule(
+          'must name an environment variable, e.g. DROPKIT_WEBHOOK_SECRET',
+          'give the NAME of an environment variable (upper case, digits, _) that holds the secret, never the secret itself',
+        ),
+      })
+      .optional()
+      .meta({ description: 'Environment variable holding the HMAC secret for local runs; never put the secret in the file' }),
+    secret: z
+      .strictObject({
+        name: z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, { error: 'must be a Secrets Manager secret name, e.g. dropkit/shop/webhooks/acme' }),
+      })
+      .optional()
+      .meta({ description: 'Secrets Manager secret holding the HMAC secret (a plain string), read by the deployed pipeline' }),
+    maxAttempts: z.number().int().min(1).max(10).default(5),
+  })
+  .refine((t) => t.secretEnv !== undefined || t.secret !== undefined, {
+    error: 'give the HMAC secret: secret: { name: <Secrets Manager name> } for AWS, and/or secretEnv: <VARIABLE> for local runs',
+    path: ['secret'],
+  });
 export const snsTargetSchema = z.strictObject({ type: z.literal('sns'), topicArn: z.string().optional() });
 export const eventBridgeTargetSchema = z.strictObject({ type: z.literal('eventbridge'), eventBusName: z.string().optional() });
 export const outboxTargetSchema = z.strictObject({ type: z.literal('outbox') });

@@ -1,4 +1,5 @@
 import type { DropEvent } from '../../ports/notifier';
+import type { NoticeBody } from './fit-notice';
 import { describeSchemaChange } from './schema-change';
 
 /** "2 h 05 min", "45 s": how late, for people. */
@@ -12,11 +13,11 @@ export function humanDuration(seconds: number): string {
   return parts.filter(Boolean).join(' ');
 }
 
-function who(e: DropEvent): string {
+function who(e: NoticeBody): string {
   return `${e.feed}${e.partner ? ` for ${e.partner}` : ''}`;
 }
 
-function footer(e: DropEvent): string[] {
+function footer(e: NoticeBody): string[] {
   return [
     '',
     `Feed: ${e.feed}`,
@@ -27,116 +28,116 @@ function footer(e: DropEvent): string[] {
   ];
 }
 
-function links(e: DropEvent): string[] {
+function links(e: NoticeBody): string[] {
   const out: string[] = [];
   if (e.manifest) out.push(`Manifest: ${e.manifest.link.url}`);
   for (const f of e.files ?? []) out.push(`${f.path} (${f.format}, ${f.rows} rows, ${f.bytes} bytes, sha256 ${f.sha256}): ${f.link.url}`);
+  if (e.filesOmitted) out.push(`${e.filesOmitted} files: too many to list here; the manifest lists each with its size and SHA-256.`);
   if (e.manifest?.link.expiresAt) out.push(`Links expire at ${e.manifest.link.expiresAt}.`);
   return out;
 }
 
+export type NoticeType = DropEvent['type'];
+export interface NoticeText {
+  readonly subject: string;
+  readonly text: string;
+}
+
 /**
- * A readable subject and plain text for every notice type, for e-mail (SNS) and chat. The JSON
- * event stays the machine-readable form; this is what a person reads.
+ * The subject and plain text of every notice type: one table for SNS e-mail, the console and
+ * chat. A type without an entry is a compile error, not a blank e-mail; only `drop.delivered`
+ * says "delivered" (a person skimming subjects must not take a delay or a failure for a drop).
  */
-export function eventText(event: DropEvent): { subject: string; text: string } {
-  const e = event;
-  switch (e.type) {
-    case 'drop.delivered': {
-      const sla = e.sla
-        ? e.sla.status === 'MET'
-          ? `on time (due ${e.sla.expectedBy})`
-          : `late (due ${e.sla.expectedBy}, delivered ${e.sla.deliveredAt})`
-        : '';
-      return {
-        subject: `[dropkit] ${who(e)}: slot ${e.slot} delivered${e.sla?.status === 'LATE' ? ' late' : ''}`,
-        text: [
-          `A new drop of ${who(e)} is ready: slot ${e.slot}${e.rowCount !== undefined ? `, ${e.rowCount} rows` : ''}${sla ? `, ${sla}` : ''}.`,
-          '',
-          ...links(e),
-          ...footer(e),
-        ].join('\n'),
-      };
-    }
-    case 'run.failed':
-      return {
-        subject: `[dropkit] ${who(e)}: run for slot ${e.slot} failed${e.error ? ` at ${e.error.step}` : ''}`,
-        text: [
-          `The run of ${who(e)} for slot ${e.slot} failed${e.error ? ` at step ${e.error.step}: ${e.error.name}: ${e.error.message}` : ''}.`,
-          'Nothing was published; the previous drop and latest.json are unchanged.',
-          ...footer(e),
-        ].join('\n'),
-      };
-    case 'data.delay': {
-      const d = e.delay;
-      const missed = d?.phase === 'missed';
-      return {
-        subject: `[dropkit] ${who(e)}: slot ${e.slot} ${missed ? 'missed its deadline' : 'is at risk of being late'}`,
-        text: [
-          missed
-            ? `The drop of ${who(e)} for slot ${e.slot} was due by ${d?.expectedBy} and has not been delivered.`
-            : `The drop of ${who(e)} for slot ${e.slot} is not delivered yet; it is due by ${d?.expectedBy}.`,
-          ...(d?.detail ? [d.detail] : []),
-          'You will get another notice when it is delivered. Do not load a partial or older drop in its place.',
-          ...footer(e),
-        ].join('\n'),
-      };
-    }
-    case 'data.delay.recovered': {
-      const r = e.recovery;
-      return {
-        subject: `[dropkit] ${who(e)}: delayed slot ${e.slot} is now delivered`,
-        text: [
-          `The drop of ${who(e)} for slot ${e.slot}, announced as delayed, was delivered at ${r?.deliveredAt}` +
-            (r
-              ? r.status === 'LATE'
-                ? `, ${humanDuration(r.latenessSeconds)} after its deadline ${r.expectedBy}.`
-                : `, within its deadline ${r.expectedBy}.`
-              : '.'),
-          ...links(e),
-          ...footer(e),
-        ].join('\n'),
-      };
-    }
-    case 'data.update': {
-      const u = e.update;
-      return {
-        subject: `[dropkit] ${who(e)}: slot ${e.slot} was re-delivered (revision ${e.revision})`,
-        text: [
-          `Slot ${e.slot} of ${who(e)} was delivered again as revision ${e.revision}; it replaces revision ${u?.supersedes.revision} (run ${u?.supersedes.runId}).`,
-          `Rows: ${u?.previousRowCount ?? 'unknown'} before, ${e.rowCount ?? 'unknown'} now. Reload this slot if you loaded the earlier revision.`,
-          ...links(e),
-          ...footer(e),
-        ].join('\n'),
-      };
-    }
-    case 'schema.change': {
-      const lines = e.schemaChange ? describeSchemaChange(e.schemaChange) : [];
-      return {
-        subject: `[dropkit] ${who(e)}: columns changed in slot ${e.slot}`,
-        text: [
-          `The columns of ${who(e)} changed in slot ${e.slot} compared with the previous drop${e.update ? ` (run ${e.update.supersedes.runId})` : ''}:`,
-          ...lines.map((l) => `  - ${l}`),
-          'Check your loader before reading this drop.',
-          ...footer(e),
-        ].join('\n'),
-      };
-    }
-    case 'validation.failed': {
-      const failed = e.validation?.failed ?? [];
-      return {
-        subject: `[dropkit] ${who(e)}: validation failed for slot ${e.slot} (${failed.length} check${failed.length === 1 ? '' : 's'})`,
-        text: [
-          `The checks of ${who(e)} failed for slot ${e.slot}; nothing was published.`,
-          ...failed.map((c) => `  - ${c.name} (${c.type}, ${c.severity}): ${c.outcome}: ${c.message}`),
-          ...footer(e),
-        ].join('\n'),
-      };
-    }
-    default: {
-      // A new type without text is a compile error here, not a blank e-mail.
-      const never: never = e.type;
-      throw new Error(`no text for event type ${String(never)}`);
-    }
-  }
+export const NOTICE_TEXT: { readonly [T in NoticeType]: (e: NoticeBody) => NoticeText } = {
+  'drop.delivered': (e) => {
+    const sla = e.sla ? (e.sla.status === 'MET' ? `on time (due ${e.sla.expectedBy})` : `late (due ${e.sla.expectedBy}, delivered ${e.sla.deliveredAt})`) : '';
+    return {
+      subject: `[dropkit] ${who(e)}: slot ${e.slot} delivered${e.sla?.status === 'LATE' ? ' late' : ''}`,
+      text: [
+        `A new drop of ${who(e)} is ready: slot ${e.slot}${e.rowCount !== undefined ? `, ${e.rowCount} rows` : ''}${sla ? `, ${sla}` : ''}.`,
+        '',
+        ...links(e),
+        ...footer(e),
+      ].join('\n'),
+    };
+  },
+  'run.failed': (e) => ({
+    subject: `[dropkit] ${who(e)}: run for slot ${e.slot} failed${e.error ? ` at ${e.error.step}` : ''}`,
+    text: [
+      `The run of ${who(e)} for slot ${e.slot} failed${e.error ? ` at step ${e.error.step}: ${e.error.name}: ${e.error.message}` : ''}.`,
+      'Nothing was published; the previous drop and latest.json are unchanged.',
+      ...footer(e),
+    ].join('\n'),
+  }),
+  'data.delay': (e) => {
+    const d = e.delay;
+    const missed = d?.phase === 'missed';
+    return {
+      subject: `[dropkit] ${who(e)}: slot ${e.slot} ${missed ? 'missed its deadline' : 'is at risk of being late'}`,
+      text: [
+        missed
+          ? `The drop of ${who(e)} for slot ${e.slot} was due by ${d?.expectedBy} and has not arrived.`
+          : `The drop of ${who(e)} for slot ${e.slot} is not ready yet; it is due by ${d?.expectedBy}.`,
+        ...(d?.detail ? [d.detail] : []),
+        'You will get another notice when it is ready. Do not load a partial or older drop in its place.',
+        ...footer(e),
+      ].join('\n'),
+    };
+  },
+  'data.delay.recovered': (e) => {
+    const r = e.recovery;
+    return {
+      subject: `[dropkit] ${who(e)}: delayed slot ${e.slot} has now arrived`,
+      text: [
+        `The drop of ${who(e)} for slot ${e.slot}, announced as delayed, arrived at ${r?.deliveredAt}` +
+          (r
+            ? r.status === 'LATE'
+              ? `, ${humanDuration(r.latenessSeconds)} after its deadline ${r.expectedBy}.`
+              : `, within its deadline ${r.expectedBy}.`
+            : '.'),
+        ...links(e),
+        ...footer(e),
+      ].join('\n'),
+    };
+  },
+  'data.update': (e) => {
+    const u = e.update;
+    return {
+      subject: `[dropkit] ${who(e)}: slot ${e.slot} was replaced by revision ${e.revision}`,
+      text: [
+        `Slot ${e.slot} of ${who(e)} has a new revision ${e.revision}; it replaces revision ${u?.supersedes.revision} (run ${u?.supersedes.runId}).`,
+        `Rows: ${u?.previousRowCount ?? 'unknown'} before, ${e.rowCount ?? 'unknown'} now. Reload this slot if you loaded the earlier revision.`,
+        ...links(e),
+        ...footer(e),
+      ].join('\n'),
+    };
+  },
+  'schema.change': (e) => {
+    const lines = e.schemaChange ? describeSchemaChange(e.schemaChange) : [];
+    return {
+      subject: `[dropkit] ${who(e)}: columns changed in slot ${e.slot}`,
+      text: [
+        `The columns of ${who(e)} changed in slot ${e.slot} compared with the previous drop${e.update ? ` (run ${e.update.supersedes.runId})` : ''}:`,
+        ...lines.map((l) => `  - ${l}`),
+        'Check your loader before reading this drop.',
+        ...footer(e),
+      ].join('\n'),
+    };
+  },
+  'validation.failed': (e) => {
+    const failed = e.validation?.failed ?? [];
+    return {
+      subject: `[dropkit] ${who(e)}: validation failed for slot ${e.slot} (${failed.length} check${failed.length === 1 ? '' : 's'})`,
+      text: [
+        `The checks of ${who(e)} failed for slot ${e.slot}; nothing was published.`,
+        ...failed.map((c) => `  - ${c.name} (${c.type}, ${c.severity}): ${c.outcome}: ${c.message}`),
+        ...footer(e),
+      ].join('\n'),
+    };
+  },
+};
+
+/** A readable subject and plain text for a notice (the JSON event stays the machine-readable form). */
+export function eventText(event: NoticeBody): NoticeText {
+  return NOTICE_TEXT[event.type](event);
 }

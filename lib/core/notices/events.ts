@@ -63,7 +63,7 @@ export function supersedesOf(
 
 /** `validation.failed` (operators only) from the record of a run whose checks failed; null for other runs. */
 export function validationFailedEvent(run: RunRecord, now: Date): DropEvent | null {
-  if (run.status !== 'validation_failed') return null;
+  if (run.status !== 'validation-failed') return null;
   const failed = (run.validation?.checks ?? [])
     .filter((c) => c.outcome === 'fail' || c.outcome === 'error')
     .map((c) => ({ name: c.name, type: c.type, severity: c.severity, outcome: c.outcome, message: c.message }));

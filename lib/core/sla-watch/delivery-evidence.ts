@@ -1,7 +1,7 @@
 import type { ObjectStore } from '../../ports/object-store';
 import { DropCoordinates, feedRoot, parseDropKey, partnerRunRecordsPrefix } from '../layout';
 import type { Manifest } from '../manifest';
-import type { RunRecord } from '../run-record';
+import { parseRunRecord, RunRecord } from '../run-record';
 
 /** What the store holds about one slot: its delivered manifests (oldest revision first) and its runs (oldest first). */
 export interface SlotEvidence {
@@ -55,7 +55,8 @@ export async function readSlotEvidence(store: ObjectStore, c: DropCoordinates, s
   for await (const objectKey of listSlots(store, runsRoot, slots)) {
     const m = /^slot=([^/]+)\/[^/]+\.json$/.exec(objectKey.slice(runsRoot.length));
     if (!m || !inRange(m[1])) continue;
-    const record = await readJson<RunRecord>(store, objectKey);
+    const text = await store.get(objectKey).catch(() => undefined);
+    const record = text ? parseRunRecord(text.body.toString('utf8')) : undefined;
     if (record) runs.set(m[1], [...(runs.get(m[1]) ?? []), record]);
   }
   const out = new Map<string, SlotEvidence>();

@@ -144,8 +144,8 @@ export function slotState(expected: ExpectedSlot, evidence: SlotEvidence, now: D
     }
     return { ...expected, ...none, ...run, state: 'RUNNING', detail: `run ${latest.runId} at ${latest.step} since ${latest.startedAt}` };
   }
-  if (latest && (latest.status === 'failed' || latest.status === 'validation_failed')) {
-    const kind = latest.status === 'validation_failed' ? 'validation' : 'error';
+  if (latest && (latest.status === 'failed' || latest.status === 'validation-failed')) {
+    const kind = latest.status === 'validation-failed' ? 'validation' : 'error';
     const message = firstLine(latest.error?.message ?? (kind === 'validation' ? 'checks failed' : 'failed'));
     const failing = (latest.validation?.checks ?? []).filter((c) => c.outcome === 'fail' || c.outcome === 'error');
     // The error's first line ends at "nothing was published:"; the checks themselves say what failed.

@@ -5,6 +5,7 @@ import { planRun, DeliveredRef, RunPlan } from './plan';
 import { writeRunRecord } from './roll-forward';
 import type { RunState } from './run-state';
 import type { StepDeps } from './step-deps';
+import { deliveredRefOf } from '../graph/delivered-ref';
 
 /** The plan step's input: JSON, as a schedule or the CLI gives it. */
 export interface PlanInput {
@@ -47,18 +48,7 @@ export async function planStep(
     if (await store.exists(plan.keys.manifest)) {
       // A racer delivered this very run between our plan and our lease: its record and drop are not ours to touch.
       await releaseLease(store, lease.held);
-      return {
-        status: 'already-delivered',
-        delivered: {
-          feed: plan.feed,
-          partner: plan.partner,
-          prefix: plan.prefix,
-          slot: plan.slot.id,
-          runId: plan.runId,
-          revision: plan.revision,
-          manifestKey: plan.keys.manifest,
-        },
-      };
+      return { status: 'already-delivered', delivered: deliveredRefOf(plan, plan.keys.manifest) };
     }
     // The slot is ours and nothing of an earlier attempt of this run is delivered (no manifest), so it goes.
     await store.deletePrefix(plan.keys.stagingRoot);

@@ -8,6 +8,7 @@ import { validationFailedEvent } from '../notices/events';
 import { rollForward, writeRunRecord } from './roll-forward';
 import type { RunState } from './run-state';
 import type { StepDeps } from './step-deps';
+import { GRAPH_ERRORS } from '../graph/step-graph';
 
 export interface FailRunInput {
   readonly state: RunState;
@@ -16,7 +17,7 @@ export interface FailRunInput {
 }
 
 export type FailRunResult =
-  | { readonly status: 'failed' | 'validation_failed'; readonly notifications: readonly NotifyOutcome[]; readonly cleanup: readonly string[] }
+  | { readonly status: 'failed' | 'validation-failed'; readonly notifications: readonly NotifyOutcome[]; readonly cleanup: readonly string[] }
   /** Another attempt owns the slot: this one removed its own staging and nothing else. */
   | { readonly status: 'busy'; readonly cleanup: readonly string[] }
   /** The manifest was written before the failure: the run is delivered, and rolled forward instead. */
@@ -66,7 +67,7 @@ export async function failRunStep(
   // Only files: the manifest is not there (checked above), so nothing here was ever delivered.
   await tidy('remove undelivered files', () => store.deletePrefix(plan.keys.drop));
 
-  const status = error.name === 'ValidationFailedError' ? 'validation_failed' : 'failed';
+  const status = error.name === GRAPH_ERRORS.validationFailed ? 'validation-failed' : 'failed';
   {
     const base: RunRecord = {
       feed: plan.feed,

@@ -1,3 +1,4 @@
+import { deliveredRefOf } from '../graph/delivered-ref';
 import type { FeedDefinition } from '../feed/feed-definition';
 import type { ParameterValue } from '../feed/feed-schema';
 import type { ObjectStore } from '../../ports/object-store';
@@ -126,7 +127,7 @@ export async function planRun(request: PlanRequest, deps: { store: ObjectStore; 
   if (current && !request.rerun) {
     return {
       status: 'already-delivered',
-      delivered: { feed: spec.name, partner, prefix, slot: id, runId: current.runId, revision: current.revision, manifestKey: current.key },
+      delivered: deliveredRefOf({ feed: spec.name, partner, prefix, slot: { id }, runId: current.runId, revision: current.revision }, current.key),
     };
   }
   await refuseExpiredSlot(feed, slot, now, deps.store, coordinates);

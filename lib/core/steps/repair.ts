@@ -1,3 +1,4 @@
+import { deliveredRefOf } from '../graph/delivered-ref';
 import { acquireLease, isHeld, readLease, releaseLease } from '../lease';
 import { latestKey, leaseKey, manifestKey, runRecordKey, runRecordsPrefix, runStagingRoot, dropPrefix } from '../layout';
 import type { LatestPointer, Manifest } from '../manifest';
@@ -77,7 +78,7 @@ export async function repairAll(
     const c = { prefix: input.prefix, feed: record.feed, partner: record.partner };
     const mKey = manifestKey(c, record.slot, record.runId);
     if (await store.exists(mKey)) {
-      results.push(await repairDelivered({ ...c, slot: record.slot, runId: record.runId, revision: record.revision, manifestKey: mKey }, deps));
+      results.push(await repairDelivered(deliveredRefOf({ ...c, slot: { id: record.slot }, runId: record.runId, revision: record.revision }, mKey), deps));
     } else if (record.status === 'running') {
       results.push(await abandon(record, input.prefix, deps));
     }

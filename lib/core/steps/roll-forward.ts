@@ -3,7 +3,7 @@ import type { QueryEngine, StagedTable } from '../../ports/query-engine';
 import { moveLatestPointer, pointerFor } from './publish';
 import { expireDrops } from './retention';
 import { runIdentity, Manifest } from '../manifest';
-import type { RunRecord } from '../run-record';
+import { parseRunRecord, RunRecord } from '../run-record';
 import type { Clock } from '../../ports/clock';
 import type { FeedCatalog } from './step-deps';
 import type { LeaseOptions } from '../lease';
@@ -123,7 +123,7 @@ async function markDelivered(
 
 export async function readRunRecord(store: ObjectStore, key: string): Promise<RunRecord | undefined> {
   const got = await store.get(key);
-  return got ? (JSON.parse(got.body.toString('utf8')) as RunRecord) : undefined;
+  return got ? parseRunRecord(got.body.toString('utf8')) : undefined;
 }
 
 export async function writeRunRecord(store: ObjectStore, key: string, record: RunRecord): Promise<void> {

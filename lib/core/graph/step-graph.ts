@@ -1,0 +1,103 @@
+import type { StepName } from '../run-record';
+
+/**
+ * The run of one slot as a graph, written once. The local runner interprets it
+ * (lib/runner/run-slot.ts); the Step Functions definition is compiled from it
+ * (lib/cdk/pipeline-definition.ts). Neither decides a branch of its own: a branch added here
+ * appears on both paths, and a scenario table (test/runner/step-graph-scenarios.test.ts) drives
+ * both and compares the steps taken, the store and the notices.
+ */
+
+/** The nodes of the graph; each runs one step (or the rollback of one). */
+export type NodeName = 'plan' | 'repair' | 'stage' | 'validate' | 'render' | 'publish' | 'notify' | 'failRun' | 'notifyRecovered';
+
+/** How one run (one partner of a slot) ends: one spelling for the CLI, the state machine, failRun and the run record. */
+export const RUN_STATUSES = ['delivered', 'already-delivered', 'busy', 'failed', 'validation-failed'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** Error names the graph branches on (matched by name by Step Functions' Catch, by `instanceof` in process). */
+export const GRAPH_ERRORS = { validationFailed: 'ValidationFailedError' } as const;
+
+/** Where a node's outcome (or error) leads. */
+export type Target =
+  /** The next node. */
+  | { readonly next: NodeName }
+  /** The run ends with this status; `alert`: the operators are told, with this subject. */
+  | { readonly end: RunStatus; readonly alert?: string }
+  /** failRun takes over, recording `step` as the failed step (`error`: the error it records, when the branch is not an error). */
+  | { readonly failRun: StepName; readonly error?: { readonly name: string; readonly message: string } };
+
+export interface GraphNode {
+  /** Outcome of the node → what follows. A node with one way on has the single outcome `ok`. */
+  readonly on: Readonly<Record<string, Target>>;
+  /** Where an error the node throws leads (after the retries of a transient error). */
+  readonly onError: Target;
+}
+
+export const NOTICE_NOT_SENT = 'dropkit: a drop was delivered but its notice was not sent';
+
+/** The graph. Outcome names are the values the steps return (plan's `status`, validate's outcome, failRun's `status`). */
+export const STEP_GRAPH: Readonly<Record<NodeName, GraphNode>> = {
+  plan: {
+    on: { planned: { next: 'stage' }, 'already-delivered': { next: 'repair' }, busy: { end: 'busy' } },
+    onError: { end: 'failed', alert: 'dropkit: a run could not be planned' },
+  },
+  // A delivered slot: finish what a run that died after its commit point left, and clear a dead newer attempt (a crashed rerun).
+  repair: {
+    on: { ok: { end: 'already-delivered' } },
+    onError: { end: 'already-delivered', alert: 'dropkit: a delivered slot could not be repaired' },
+  },
+  stage: { on: { ok: { next: 'validate' } }, onError: { failRun: 'stage' } },
+  validate: {
+    on: {
+      publishable: { next: 'render' },
+      failed: {
+        failRun: 'validate',
+        error: { name: GRAPH_ERRORS.validationFailed, message: 'an error-severity check failed; nothing is published' },
+      },
+    },
+    onError: { failRun: 'validate' },
+  },
+  render: { on: { ok: { next: 'publish' } }, onError: { failRun: 'render' } },
+  publish: { on: { ok: { next: 'notify' } }, onError: { failRun: 'publish' } },
+  // Past the commit point: a notice that cannot be sent leaves a delivered drop; the next run of the slot (repair) sends it.
+  notify: { on: { ok: { end: 'delivered' } }, onError: { end: 'delivered', alert: NOTICE_NOT_SENT } },
+  failRun: {
+    on: {
+      // The manifest was written before the failure: delivered after all, and the notice still goes out.
+      delivered: { next: 'notifyRecovered' },
+      busy: { end: 'busy' },
+      failed: { end: 'failed' },
+      'validation-failed': { end: 'validation-failed' },
+    },
+    onError: { end: 'failed', alert: 'dropkit: a run failed and could not be rolled back' },
+  },
+  notifyRecovered: { on: { ok: { end: 'delivered' } }, onError: { end: 'delivered', alert: NOTICE_NOT_SENT } },
+};
+
+export const START_NODE: NodeName = 'plan';
+
+/** validate's outcome: whether the report lets the drop be published. */
+export function validateOutcome(validation: { readonly status: string } | undefined): 'publishable' | 'failed' {
+  return validation?.status === 'fail' ? 'failed' : 'publishable';
+}
+
+/** The node a target leads to, or undefined for an end or failRun. */
+export function targetNode(t: Target): NodeName | undefined {
+  return 'next' in t ? t.next : 'failRun' in t ? 'failRun' : undefined;
+}
+
+/** Every node reachable from the start; a node nothing reaches is a defect the graph test names. */
+export function reachable(graph: Readonly<Record<NodeName, GraphNode>> = STEP_GRAPH): Set<NodeName> {
+  const seen = new Set<NodeName>();
+  const visit = (n: NodeName) => {
+    if (seen.has(n)) return;
+    seen.add(n);
+    for (const t of [...Object.values(graph[n].on), graph[n].onError]) {
+      const to = targetNode(t);
+      if (to) visit(to);
+    }
+  };
+  visit(START_NODE);
+  return seen;
+}

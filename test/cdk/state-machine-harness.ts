@@ -1,0 +1,126 @@
+import { StateMachine } from 'aws-local-stepfunctions';
+import type { Statement } from '../../lib/ports/query-engine';
+import { sqlLiteral } from '../../lib/core/sql-parameters';
+import { makeCompileStageHandler } from '../../lambdas/compile-stage';
+import { makeCompleteStageHandler } from '../../lambdas/complete-stage';
+import { makeFailRunHandler } from '../../lambdas/fail-run';
+import { makeNotifyHandler } from '../../lambdas/notify';
+import { makePlanHandler } from '../../lambdas/plan';
+import { makePublishHandler } from '../../lambdas/publish';
+import { makeRenderHandler } from '../../lambdas/render';
+import { makeValidateHandler } from '../../lambdas/validate';
+import type { LambdaDeps } from '../../lambdas/runtime';
+import { allStates } from './state-machine-definition';
+
+export type Handler = (input: any) => Promise<any>;
+export interface AthenaScript {
+  readonly states: string[];
+  readonly failWith?: string;
+}
+
+export function named(name: string, message: string): Error {
+  const e = new Error(message);
+  e.name = name;
+  return e;
+}
+
+/** One partner's run out of the deployed definition (the Partners Map's processor), as a machine of its own. */
+export function partnerRunDefinition(definition: Record<string, any>): Record<string, any> {
+  const processor = allStates(definition).Partners.ItemProcessor;
+  return { StartAt: processor.StartAt, States: processor.States };
+}
+
+/**
+ * Runs a definition in process: the real step handlers (over `deps`) stand in for the Lambdas,
+ * the engine runs the statement Athena would run, and the SNS alerts are recorded.
+ * `athena.states` is what successive GetQueryExecution calls answer.
+ */
+export async function executeDefinition(
+  definition: Record<string, any>,
+  deps: LambdaDeps,
+  input: unknown,
+  options: { athena?: AthenaScript; replace?: Record<string, Handler> } = {},
+) {
+  const get = async () => deps;
+  const statements = new Map<string, Statement>();
+  const compile = makeCompileStageHandler(get);
+  const athenaStates = [...(options.athena?.states ?? ['SUCCEEDED'])];
+  const alerts: any[] = [];
+  const queries: any[] = [];
+  const startQuery = async (params: any) => {
+    const statement = statements.get(params.ClientRequestToken);
+    if (!statement) throw named('Athena.InvalidRequestException', 'unknown token');
+    queries.push(params);
+    // What Athena would get: the compiled SQL, the literals in order, the workgroup.
+    if (params.QueryString !== statement.sql) throw new Error('StartQueryExecution got other SQL than CompileStage compiled');
+    if (JSON.stringify(params.ExecutionParameters ?? []) !== JSON.stringify(statement.parameters.map(sqlLiteral)))
+      throw new Error('StartQueryExecution got other parameters than CompileStage compiled');
+    const execution = await deps.engine.execute(statement);
+    return { QueryExecutionId: execution.executionId ?? `q-${statements.size}` };
+  };
+  const getQuery = async (params: any) => {
+    const state = athenaStates.length > 1 ? athenaStates.shift()! : athenaStates[0];
+    return {
+      QueryExecution: {
+        QueryExecutionId: params.QueryExecutionId,
+        Status: state === 'FAILED' ? { State: state, StateChangeReason: options.athena?.failWith } : { State: state },
+        Statistics: { DataScannedInBytes: 2048, EngineExecutionTimeInMillis: 1500 },
+      },
+      ResponseMetadata: { RequestId: 'r' },
+    };
+  };
+  const alert = async (m: any) => (alerts.push(m), { MessageId: 'm' });
+  const states = allStates(definition);
+  const handlers: Record<string, Handler> = {
+    Plan: makePlanHandler(get),
+    Repair: makePlanHandler(get),
+    CompileStage: async (event) => {
+      const out = await compile(event);
+      statements.set(out.statement.token, out.statement);
+      return out;
+    },
+    StartQuery: startQuery,
+    StartQueryWithParameters: startQuery,
+    GetQuery: getQuery,
+    CompleteStage: makeCompleteStageHandler(get),
+    Validate: makeValidateHandler(get),
+    Render: makeRenderHandler(get),
+    Publish: makePublishHandler(get),
+    Notify: makeNotifyHandler(get),
+    NotifyRecovered: makeNotifyHandler(get),
+    FailRun: makeFailRunHandler(get),
+    // Every SNS alert state of the definition, whatever the graph named it.
+    ...Object.fromEntries(
+      Object.keys(states)
+        .filter((n) => states[n].Resource === 'arn:aws:states:::sns:publish')
+        .map((n) => [n, alert]),
+    ),
+    ...options.replace,
+  };
+  const machine = new StateMachine(definition as any, { validationOptions: { checkArn: false } });
+  const run = machine.run(input as any, {
+    overrides: {
+      taskResourceLocalHandlers: handlers,
+      waitTimeOverrides: { WaitForQuery: 0 },
+      retryIntervalOverrides: Object.fromEntries(Object.keys(handlers).map((k) => [k, 0])),
+    },
+    context: { Execution: { Id: 'arn:aws:states:eu-west-1:123456789012:execution:Pipeline:test' } } as any,
+  });
+  const entered: string[] = [];
+  const retried: string[] = [];
+  const events = (async () => {
+    for await (const e of run.eventLogs) {
+      if (e.type === 'StateEntered') entered.push((e as any).state.name);
+      if (e.type === 'StateRetried') retried.push((e as any).state.name);
+    }
+  })();
+  let output: any;
+  let error: any;
+  try {
+    output = await run.result;
+  } catch (e) {
+    error = e;
+  }
+  await events;
+  return { output, error, entered, retried, alerts, queries };
+}

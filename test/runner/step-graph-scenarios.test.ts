@@ -1,0 +1,289 @@
+import { createHash } from 'node:crypto';
+import { QueryFailedError } from '../../lib/core/errors';
+import { NOTICE_NOT_SENT, NodeName, RunStatus } from '../../lib/core/graph/step-graph';
+import { planStep } from '../../lib/core/steps/begin';
+import { fixedClock } from '../../lib/ports/clock';
+import type { DropEvent, Notifier, NotifyOutcome } from '../../lib/ports/notifier';
+import type { ObjectStore } from '../../lib/ports/object-store';
+import type { QueryEngine } from '../../lib/ports/query-engine';
+import { nodeOfState } from '../../lib/cdk/pipeline-definition';
+import type { LambdaDeps } from '../../lambdas/runtime';
+import { runSlot } from '../../lib/runner/run-slot';
+import { exampleStack } from '../cdk/cdk-app';
+import { deployedDefinition } from '../cdk/state-machine-definition';
+import { executeDefinition, partnerRunDefinition } from '../cdk/state-machine-harness';
+import { listKeys } from '../helpers/local-run';
+import { lambdaProject, LambdaProject } from '../lambdas/lambda-project';
+
+/**
+ * One scenario table, two paths: the local runner (which interprets the step graph) and the
+ * deployed state machine (compiled from it) run in aws-local-stepfunctions with the real step
+ * handlers. Each scenario runs on a fresh project per path, with the same faults injected into
+ * the same store and engine, and must give the same graph nodes, the same store contents (modulo
+ * attempt ids and Athena's execution facts) and the same notices to the same consumers.
+ */
+
+type Fault = 'stage' | 'render' | 'manifest-before' | 'manifest-after' | 'notify' | 'lease-lost';
+
+interface Scenario {
+  readonly name: string;
+  readonly feed: 'daily' | 'statements';
+  readonly slot: string;
+  readonly rerun?: boolean;
+  readonly dupes?: boolean;
+  readonly fault?: Fault;
+  readonly setup?: (w: World) => Promise<void>;
+  /** Per partner run: its status and the nodes it went through. */
+  readonly expect: { readonly status: RunStatus; readonly trail: readonly NodeName[]; readonly alerts?: readonly string[] };
+}
+
+const SLOT = '2024-01-15T06:00:00Z';
+const HAPPY: NodeName[] = ['plan', 'stage', 'validate', 'render', 'publish', 'notify'];
+
+class Recorder implements Notifier {
+  readonly events: DropEvent[] = [];
+  constructor(
+    readonly target: string,
+    private readonly world: { fault?: Fault },
+  ) {}
+  async notify(event: DropEvent): Promise<NotifyOutcome> {
+    if (this.world.fault === 'notify' && this.target === 'consumers') throw new Error('the consumer endpoint is down');
+    this.events.push(event);
+    return { target: this.target, status: 'sent', attempts: 1 };
+  }
+}
+
+interface World {
+  readonly p: LambdaProject;
+  readonly deps: LambdaDeps;
+  readonly consumers: Recorder;
+  readonly operators: Recorder;
+  fault?: Fault;
+}
+
+/** The project's store and engine with the scenario's fault, the same for both paths. */
+async function world(dupes: boolean): Promise<World> {
+  const p = await lambdaProject({ dupes });
+  const w = { p } as { -readonly [K in keyof World]: World[K] };
+  w.consumers = new Recorder('consumers', w);
+  w.operators = new Recorder('operators', w);
+  const store: ObjectStore = new Proxy(p.store, {
+    get(target, prop, receiver) {
+      if (prop === 'put')
+        return async (key: string, ...rest: unknown[]) => {
+          const manifest = key.endsWith('/manifest.json');
+          if (manifest && w.fault === 'manifest-before') throw Object.assign(new Error('S3 refused the manifest'), { name: 'StoreWriteError' });
+          const out = await (target.put as (...a: unknown[]) => Promise<unknown>).call(target, key, ...rest);
+          // Written, but the answer is lost (a timeout after the commit point).
+          if (manifest && w.fault === 'manifest-after')
+            throw Object.assign(new Error('the answer to the manifest write was lost'), { name: 'StoreAnswerLost' });
+          return out;
+        };
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  const engine: QueryEngine = new Proxy(p.deps.engine, {
+    get(target, prop, receiver) {
+      if (prop === 'execute' && w.fault === 'stage')
+        return async () => Promise.reject(new QueryFailedError('the extract query failed: TABLE_NOT_FOUND events'));
+      if (prop === 'exportParquet' && w.fault === 'render') return async () => Promise.reject(new Error('the Parquet export failed: disk full'));
+      if (prop === 'exportParquet' && w.fault === 'lease-lost')
+        return async (...args: unknown[]) => {
+          // A newer attempt takes the slot over while this one renders.
+          for (const key of await listKeys(p.store, 'drops/_leases/')) {
+            const lease = JSON.parse((await p.store.get(key))!.body.toString('utf8'));
+            await p.store.put(key, JSON.stringify({ ...lease, attemptId: 'newer', released: false, expiresAt: '2099-01-01T00:00:00.000Z' }));
+          }
+          return (target.exportParquet as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        };
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  w.deps = { ...p.deps, store, engine, consumers: () => [w.consumers], operators: [w.operators] };
+  return w as World;
+}
+
+/** Delivers a slot (setup, not compared): the same way on both paths. */
+async function deliver(w: World, feed: string, partner: string | null, slot = SLOT): Promise<void> {
+  const out = await runSlot({ feed, partner, slot: new Date(slot) }, localDeps(w));
+  expect(out.status).toBe('delivered');
+}
+
+function localDeps(w: World) {
+  // The engine outlives the run: both paths share the project's.
+  return { ...w.deps, openEngine: async () => Object.assign(Object.create(w.deps.engine) as QueryEngine, { close: async () => undefined }) };
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: 'success, shared', feed: 'daily', slot: SLOT, expect: { status: 'delivered', trail: HAPPY } },
+  { name: 'success, per partner', feed: 'statements', slot: SLOT, expect: { status: 'delivered', trail: HAPPY } },
+  {
+    name: 'already delivered, with a dead newer attempt to repair',
+    feed: 'daily',
+    slot: SLOT,
+    setup: async (w) => {
+      await deliver(w, 'daily', null);
+      // A rerun that died after its plan (its lease long expired) and left a file in its drop folder.
+      const dead = await planStep({ feed: 'daily', partner: null, slot: SLOT, rerun: true }, { ...w.deps, clock: fixedClock('2024-01-16T05:00:00Z') });
+      if (dead.status !== 'planned') throw new Error('setup: the dead attempt was not planned');
+      await w.p.store.put(`${dead.state.plan.keys.drop}part-00000.csv`, 'id\n1\n');
+    },
+    expect: { status: 'already-delivered', trail: ['plan', 'repair'] },
+  },
+  { name: 'rerun', feed: 'daily', slot: SLOT, rerun: true, setup: (w) => deliver(w, 'daily', null), expect: { status: 'delivered', trail: HAPPY } },
+  {
+    name: 'busy',
+    feed: 'daily',
+    slot: SLOT,
+    setup: async (w) => {
+      const other = await planStep({ feed: 'daily', partner: null, slot: SLOT }, w.deps);
+      expect(other.status).toBe('planned');
+    },
+    expect: { status: 'busy', trail: ['plan'] },
+  },
+  { name: 'stage failed', feed: 'daily', slot: SLOT, fault: 'stage', expect: { status: 'failed', trail: ['plan', 'stage', 'failRun'] } },
+  {
+    name: 'validation failed',
+    feed: 'daily',
+    slot: '2024-01-16T06:00:00Z',
+    dupes: true,
+    expect: { status: 'validation-failed', trail: ['plan', 'stage', 'validate', 'failRun'] },
+  },
+  {
+    name: 'render failed',
+    feed: 'daily',
+    slot: SLOT,
+    fault: 'render',
+    expect: { status: 'failed', trail: ['plan', 'stage', 'validate', 'render', 'failRun'] },
+  },
+  {
+    name: 'publish failed before the manifest',
+    feed: 'daily',
+    slot: SLOT,
+    fault: 'manifest-before',
+    expect: { status: 'failed', trail: ['plan', 'stage', 'validate', 'render', 'publish', 'failRun'] },
+  },
+  {
+    name: 'publish failed after the manifest',
+    feed: 'daily',
+    slot: SLOT,
+    fault: 'manifest-after',
+    expect: { status: 'delivered', trail: ['plan', 'stage', 'validate', 'render', 'publish', 'failRun', 'notifyRecovered'] },
+  },
+  { name: 'notify failed', feed: 'daily', slot: SLOT, fault: 'notify', expect: { status: 'delivered', trail: HAPPY, alerts: [NOTICE_NOT_SENT] } },
+  {
+    name: 'lease lost to a newer attempt',
+    feed: 'daily',
+    slot: SLOT,
+    fault: 'lease-lost',
+    expect: { status: 'busy', trail: ['plan', 'stage', 'validate', 'render', 'publish', 'failRun'] },
+  },
+];
+
+interface Result {
+  readonly runs: { readonly partner: string | null; readonly status: string; readonly trail: readonly string[]; readonly alerts: readonly string[] }[];
+  readonly store: Record<string, unknown>;
+  readonly consumers: string[];
+  readonly operators: string[];
+}
+
+function partnersOf(s: Scenario): (string | null)[] {
+  return s.feed === 'statements' ? ['acme', 'globex'] : [null];
+}
+
+async function runLocal(s: Scenario, w: World): Promise<Result['runs']> {
+  const runs: Result['runs'] = [];
+  for (const partner of partnersOf(s)) {
+    const out = await runSlot({ feed: s.feed, partner, slot: new Date(s.slot), rerun: s.rerun }, localDeps(w));
+    runs.push({ partner, status: out.status, trail: out.trail ?? [], alerts: out.alerts ?? [] });
+  }
+  return runs;
+}
+
+let definition: Record<string, any>;
+
+async function runAws(s: Scenario, w: World): Promise<Result['runs']> {
+  const runs: Result['runs'] = [];
+  // One partner's run as the Map (or a child execution) runs it.
+  for (const partner of partnersOf(s)) {
+    const input = { feed: s.feed, partner, slot: s.slot, rerun: s.rerun ?? false };
+    const out = await executeDefinition(partnerRunDefinition(definition), w.deps, input);
+    if (out.error) throw out.error;
+    const trail: string[] = [];
+    for (const state of out.entered) {
+      const node = nodeOfState(state);
+      if (node && trail[trail.length - 1] !== node) trail.push(node);
+    }
+    runs.push({ partner, status: out.output.status, trail, alerts: out.alerts.map((a) => a.Message.alert) });
+  }
+  return runs;
+}
+
+/** The store as comparable JSON: attempt ids, Athena's execution facts and etags vary between paths. */
+async function snapshot(store: ObjectStore): Promise<Record<string, unknown>> {
+  // The manifest's hash varies with the execution facts it holds.
+  const VARYING = new Set(['attemptId', 'executionId', 'bytesScanned', 'engineMillis', 'etag', 'manifestSha256']);
+  const scrub = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(scrub)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, VARYING.has(k) ? '<varies>' : scrub(x)]))
+        : typeof v === 'string'
+          ? v.replace(/attempt [0-9a-f]{12}/g, 'attempt <varies>')
+          : v;
+  const out: Record<string, unknown> = {};
+  for (const key of await listKeys(store, '')) {
+    const body = (await store.get(key))!.body;
+    out[key] = key.endsWith('.json') ? scrub(JSON.parse(body.toString('utf8'))) : createHash('sha256').update(body).digest('hex');
+  }
+  return out;
+}
+
+/** A notice as compared: who, what, and its id (a failure's id names the attempt, which varies). */
+function noticeLine(e: DropEvent): string {
+  return `${e.partner ?? '-'} ${e.type} ${e.id.replace(/\.[0-9a-f]{12}\.failed$/, '.<attempt>.failed')}`;
+}
+
+async function play(s: Scenario, path: 'local' | 'aws'): Promise<Result> {
+  const w = await world(Boolean(s.dupes));
+  try {
+    await s.setup?.(w);
+    w.consumers.events.length = 0;
+    w.operators.events.length = 0;
+    w.fault = s.fault;
+    const runs = path === 'local' ? await runLocal(s, w) : await runAws(s, w);
+    w.fault = undefined;
+    return {
+      runs,
+      store: await snapshot(w.p.store),
+      consumers: w.consumers.events.map(noticeLine).sort(),
+      operators: w.operators.events.map(noticeLine).sort(),
+    };
+  } finally {
+    await w.p.close();
+  }
+}
+
+describe('one step graph, two paths: the scenario table', () => {
+  beforeAll(() => {
+    definition = deployedDefinition(exampleStack());
+  });
+  beforeEach(() => {
+    jest.spyOn(console, 'log').mockImplementation(() => undefined);
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  it.each(SCENARIOS.map((s) => [s.name, s] as const))('%s: the same steps, store and notices locally and on the state machine', async (_name, s) => {
+    const local = await play(s, 'local');
+    const aws = await play(s, 'aws');
+    for (const run of local.runs) {
+      expect(run).toMatchObject({ status: s.expect.status, trail: s.expect.trail, alerts: s.expect.alerts ?? [] });
+    }
+    expect(aws.runs).toEqual(local.runs);
+    expect(aws.store).toEqual(local.store);
+    expect(aws.consumers).toEqual(local.consumers);
+    expect(aws.operators).toEqual(local.operators);
+  });
+});
