@@ -1,5 +1,6 @@
 import type { CheckResult } from './checks/check-types';
 import type { ColumnSchema } from '../ports/query-engine';
+import type { Profile } from './profile/profile';
 
 /** Manifest version 1 (DESIGN.md). Its JSON Schema is `schemas/manifest.v1.schema.json`. */
 export interface ManifestFile {
@@ -70,6 +71,8 @@ export interface Manifest {
     readonly encoding: string;
   } | null;
   readonly validation: { readonly status: ValidationStatus; readonly checks: readonly CheckResult[] };
+  /** What each column looks like, computed in the checks' scan (absent in manifests written before profiles). */
+  readonly profile?: Profile;
   readonly toolkitVersion: string;
 }
 

@@ -16,6 +16,12 @@ export interface SqlDialect {
   regexMatches(expr: string, pattern: string): string;
   /** Length in characters. */
   length(expr: string): string;
+  /** Approximate count of distinct non-NULL values (HyperLogLog). */
+  approxDistinct(expr: string): string;
+  /** Approximate quantiles of a DOUBLE expression at `levels`, as one comma-separated text value (arrays travel badly through Athena's CSV results). */
+  quantiles(expr: string, levels: readonly number[]): string;
+  /** Seconds since the epoch (DOUBLE) of a DATE or TIMESTAMP column of the given type. */
+  epochSeconds(expr: string, type: string): string;
 }
 
 const string = (text: string) => `'${text.replace(/'/g, "''")}'`;
@@ -28,6 +34,9 @@ export const duckdbDialect: SqlDialect = {
   timestamp: (iso) => `TIMESTAMP ${string(tsText(iso))}`,
   regexMatches: (expr, pattern) => `regexp_matches(${expr}, ${string(pattern)})`,
   length: (expr) => `length(${expr})`,
+  approxDistinct: (expr) => `approx_count_distinct(${expr})`,
+  quantiles: (expr, levels) => `array_to_string(approx_quantile(${expr}, [${levels.join(', ')}]), ',')`,
+  epochSeconds: (expr) => `epoch(${expr})`,
 };
 
 export const athenaDialect: SqlDialect = {
@@ -37,6 +46,10 @@ export const athenaDialect: SqlDialect = {
   timestamp: (iso) => `TIMESTAMP ${string(tsText(iso))}`,
   regexMatches: (expr, pattern) => `regexp_like(${expr}, ${string(pattern)})`,
   length: (expr) => `length(${expr})`,
+  approxDistinct: (expr) => `approx_distinct(${expr})`,
+  quantiles: (expr, levels) => `array_join(approx_percentile(${expr}, ARRAY[${levels.join(', ')}]), ',')`,
+  // to_unixtime takes a timestamp; a DATE is cast to one (midnight UTC) first.
+  epochSeconds: (expr, type) => (/^date$/i.test(type.trim()) ? `to_unixtime(CAST(${expr} AS TIMESTAMP))` : `to_unixtime(${expr})`),
 };
 
 export function dialectFor(engine: 'duckdb' | 'athena'): SqlDialect {

@@ -110,6 +110,7 @@ function buildManifest(state: RunState, feed: FeedDefinition, publishedAt: Date,
       : null,
     // Failing-row samples stay in the run record: the manifest goes to partners.
     validation: { status: validation.status, checks: validation.checks.map(({ sample: _sample, ...check }) => check) },
+    ...(validation.profile ? { profile: validation.profile } : {}),
     toolkitVersion: TOOLKIT_VERSION,
   };
 }
