@@ -15,7 +15,9 @@ const schema = z
     maxPsi: z.number().min(0).default(0.25).meta({
       description: 'Largest population stability index of a numeric or date/time column over the previous drop’s deciles (< 0.1 stable, > 0.25 a major shift)',
     }),
-    maxKsDistance: share.optional().meta({ description: 'Largest Kolmogorov–Smirnov distance (0–1) between the two distributions, estimated from the quantiles' }),
+    maxKsDistance: share
+      .optional()
+      .meta({ description: 'Largest Kolmogorov–Smirnov distance (0–1) between the two distributions, estimated from the quantiles' }),
     maxNullFractionChange: share.default(0.1).meta({ description: 'Largest change of the NULL fraction, e.g. 0.05 for 5 percentage points' }),
     maxNewCategories: count.optional().meta({ description: 'Most values allowed that the previous drop did not have (low-cardinality columns)' }),
     maxVanishedCategories: count.optional().meta({ description: 'Most values of the previous drop allowed to be missing now (low-cardinality columns)' }),
@@ -42,13 +44,15 @@ export function judgeDrift(check: DriftConfig, column: string, current: Profile,
   const before = previous?.columns.find((c) => c.name === column);
   if (!now) throw new Error(`no profile of column "${column}" in this drop`);
   if (!previous) return { passed: true, observed: null, threshold, message: `the previous drop (run ${previousRunId}) has no profile to compare with` };
-  if (!before) return { passed: true, observed: null, threshold, message: `"${column}" is new since the previous drop (run ${previousRunId}): nothing to compare` };
+  if (!before)
+    return { passed: true, observed: null, threshold, message: `"${column}" is new since the previous drop (run ${previousRunId}): nothing to compare` };
 
   const problems: string[] = [];
   const facts: string[] = [];
   const nullFractionChange = round4(now.nullFraction - before.nullFraction);
   facts.push(`NULL fraction ${before.nullFraction} → ${now.nullFraction}`);
-  if (Math.abs(nullFractionChange) > check.maxNullFractionChange) problems.push(`NULL fraction changed by ${nullFractionChange} (allowed ±${check.maxNullFractionChange})`);
+  if (Math.abs(nullFractionChange) > check.maxNullFractionChange)
+    problems.push(`NULL fraction changed by ${nullFractionChange} (allowed ±${check.maxNullFractionChange})`);
 
   const observed: Record<string, unknown> = { previousRunId, nullFractionChange };
   const prevCdf = cdfPoints(before, previous.quantileLevels);

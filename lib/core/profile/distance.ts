@@ -54,8 +54,7 @@ export function populationStability(previous: readonly CdfPoint[], current: read
   const inner = edges.slice(1, -1);
   // Bin k holds values in (edge_{k-1}, edge_k]; the first starts at -inf, the last ends at +inf.
   const cuts = [-Infinity, ...inner, Infinity];
-  const share = (points: readonly CdfPoint[], lo: number, hi: number) =>
-    (hi === Infinity ? 1 : cdfAt(points, hi)) - (lo === -Infinity ? 0 : cdfAt(points, lo));
+  const share = (points: readonly CdfPoint[], lo: number, hi: number) => (hi === Infinity ? 1 : cdfAt(points, hi)) - (lo === -Infinity ? 0 : cdfAt(points, lo));
   let psi = 0;
   for (let k = 1; k < cuts.length; k++) {
     const expected = Math.max(share(previous, cuts[k - 1], cuts[k]), EPSILON);

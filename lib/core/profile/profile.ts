@@ -93,7 +93,11 @@ const isoOf = (seconds: number | null) => (seconds === null ? null : new Date(Ma
 
 function numberList(value: unknown): number[] | null {
   if (value === null || value === undefined) return null;
-  const items = Array.isArray(value) ? value : String(value).replace(/^\[|\]$/g, '').split(',');
+  const items = Array.isArray(value)
+    ? value
+    : String(value)
+        .replace(/^\[|\]$/g, '')
+        .split(',');
   const numbers = items.map((v) => toNumber(typeof v === 'string' ? v.trim() : v));
   return numbers.every((n): n is number => n !== null) && numbers.length ? numbers : null;
 }

@@ -85,10 +85,7 @@ export async function validateStaged(
         judged(check, () => check.judge()),
       );
     } else if (check.kind === 'profile') {
-      results.set(
-        check,
-        profiled.profile ? judged(check, () => check.judge(profiled.profile!)) : errored(check, `no profile of this drop: ${profiled.error}`),
-      );
+      results.set(check, profiled.profile ? judged(check, () => check.judge(profiled.profile!)) : errored(check, `no profile of this drop: ${profiled.error}`));
     } else if (check.kind === 'invalid') {
       results.set(check, errored(check, check.error));
     }
