@@ -1,7 +1,7 @@
 import { DuckDbEngine } from '../../lib/adapters/duckdb/duckdb-engine';
 import { checkSchema, CheckConfig } from '../../lib/core/checks/registry';
 import { manifestProblems } from '../../lib/core/manifest-schema';
-import { QUANTILE_LEVELS } from '../../lib/core/profile/profile';
+import { MAX_TOP_VALUES, QUANTILE_LEVELS, withTopValues, Profile } from '../../lib/core/profile/profile';
 import { validateStaged } from '../../lib/core/steps/validate';
 import type { QueryEngine, StagedTable } from '../../lib/ports/query-engine';
 import { openTestEngine, stage } from '../helpers/engine';
@@ -62,7 +62,9 @@ describe('the profile of a drop', () => {
     expect(report.checks.map((c) => c.outcome)).toEqual(['pass', 'pass']);
     expect(statements).toHaveLength(2);
     expect(statements[0]).toMatch(/count\(\*\) AS "c0_rows".*AS "p0_quantiles"/);
-    expect(statements[1]).toMatch(/GROUPING SETS \(\("status"\), \("even"\)\)/);
+    expect(statements[1]).toMatch(
+      /^SELECT \* FROM \(SELECT 0 AS "k", CAST\("status" AS VARCHAR\).*GROUP BY "status" LIMIT 21\) AS "t0" UNION ALL .*GROUP BY "even" LIMIT 21\) AS "t1"$/,
+    );
     expect(report.profile?.rows).toBe(100);
   });
 
@@ -134,5 +136,23 @@ describe('the profile of a drop', () => {
       ['drift(n)', 'error'],
     ]);
     expect(report.checks[1].message).toMatch(/no profile of this drop: no approx here/);
+  });
+
+  it('lists no values of a column whose list came back cut (its distinct estimate was low), rather than a partial one', () => {
+    const profile: Profile = {
+      rows: 50,
+      quantileLevels: QUANTILE_LEVELS,
+      columns: [
+        { name: 'a', kind: 'string', nullFraction: 0, distinct: 20 },
+        { name: 'b', kind: 'string', nullFraction: 0, distinct: 2 },
+      ],
+    };
+    const rows = [...Array.from({ length: MAX_TOP_VALUES + 1 }, (_, i) => ({ k: 0, v: `v${i}`, n: 1 })), { k: '1', v: 'x', n: '3' }, { k: 1, v: 'y', n: 5 }];
+    const [a, b] = withTopValues(profile, ['a', 'b'], rows).columns;
+    expect(a.top).toBeUndefined();
+    expect(b.top).toEqual([
+      { value: 'y', count: 5 },
+      { value: 'x', count: 3 },
+    ]);
   });
 });

@@ -145,34 +145,31 @@ export function topValueColumns(profile: Profile, options: ProfileOptions = {}):
   return profile.columns.filter((c) => c.distinct > 0 && c.distinct <= MAX_TOP_VALUES && !options.pii?.has(c.name)).map((c) => c.name);
 }
 
+/** Rows read back per column: one more than the cap shows that a list would be cut. */
+const PER_COLUMN_LIMIT = MAX_TOP_VALUES + 1;
+
 /**
- * One grouped statement for every low-cardinality column (GROUPING SETS: one pass, not one per
- * column), bounded by LIMIT in case an estimate was low.
+ * One statement for every low-cardinality column: a UNION ALL of one GROUP BY per column, each
+ * bounded by its own LIMIT. On columnar staging (Parquet, DuckDB) each branch reads only its own
+ * column, so together they read those columns once. (GROUPING SETS would say it in one GROUP BY,
+ * but the Trino grammar the tests parse Athena's SQL with does not know it.)
  */
 export function topValuesSql(table: string, names: readonly string[], dialect: SqlDialect): string {
-  const cols = names.map((n) => dialect.quoteIdent(n));
-  const values = cols.map((c, i) => `CAST(${c} AS VARCHAR) AS "v${i}"`);
-  return (
-    `SELECT grouping(${cols.join(', ')}) AS "g", ${values.join(', ')}, count(*) AS "n" FROM ${table} ` +
-    `GROUP BY GROUPING SETS (${cols.map((c) => `(${c})`).join(', ')}) ` +
-    `LIMIT ${topValuesLimit(names)}`
-  );
+  return names
+    .map((name, i) => {
+      const col = dialect.quoteIdent(name);
+      return `SELECT * FROM (SELECT ${i} AS "k", CAST(${col} AS VARCHAR) AS "v", count(*) AS "n" FROM ${table} WHERE ${col} IS NOT NULL GROUP BY ${col} LIMIT ${PER_COLUMN_LIMIT}) AS "t${i}"`;
+    })
+    .join(' UNION ALL ');
 }
-
-export const topValuesLimit = (names: readonly string[]) => names.length * (MAX_TOP_VALUES * 2 + 1);
 
 /** Adds the grouped query's rows to the profile: each column's full value list when it has few. */
 export function withTopValues(profile: Profile, names: readonly string[], rows: readonly Record<string, unknown>[]): Profile {
-  // A full LIMIT means some list may be cut: a partial list would fake vanished categories.
-  if (rows.length >= topValuesLimit(names)) return profile;
   const found = new Map<string, TopValue[]>(names.map((n) => [n, []]));
   for (const row of rows) {
-    // grouping() sets a bit for each column NOT grouped; the first name is the highest bit.
-    const g = toNumber(row.g) ?? 0;
-    const index = names.findIndex((_, i) => (g & (1 << (names.length - 1 - i))) === 0);
-    const value = row[`v${index}`];
-    if (index < 0 || value === null || value === undefined) continue;
-    found.get(names[index])!.push({ value: String(value).slice(0, MAX_VALUE_CHARS), count: toNumber(row.n) ?? 0 });
+    const name = names[toNumber(row.k) ?? -1];
+    if (name === undefined || row.v === null || row.v === undefined) continue;
+    found.get(name)!.push({ value: String(row.v).slice(0, MAX_VALUE_CHARS), count: toNumber(row.n) ?? 0 });
   }
   return {
     ...profile,
