@@ -1,6 +1,7 @@
 import { humanDuration } from '../core/notices/event-text';
 import { badge, esc, page, relativeHref, time } from './html';
 import { latenessChart } from './lateness-chart';
+import { profileSection } from './profile-section';
 import type { FeedReport, ReportData } from './report-data';
 
 /** File name of a feed's page, relative to the index. Feed names are [a-z0-9_-], safe as file names. */
@@ -110,6 +111,7 @@ ${problemList}
 <h2>Latest drops</h2>
 ${drops}
 ${schemaSection(f)}
+${profileSection(f.profile)}
 <h2>Checks</h2>
 ${checks}`,
   );

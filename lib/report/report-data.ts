@@ -5,6 +5,7 @@ import { scheduleInWords, slaInWords } from '../core/schedule-words';
 import { deliveryRecord } from '../core/sla-watch/delivery-record';
 import type { SlaState, SlotStatus } from '../core/sla-watch/slot-state';
 import type { ObjectStore } from '../ports/object-store';
+import { feedProfileReport, FeedProfileReport } from './profile-data';
 
 /** Everything the report shows, as plain JSON: the renderers are pure functions of it. */
 export interface ReportData {
@@ -59,6 +60,8 @@ export interface FeedReport {
   readonly checks: readonly { readonly name: string; readonly type: string; readonly severity: string; readonly settings: string }[];
   /** Newest delivered drops first (at most 10). */
   readonly drops: readonly ReportSlot[];
+  /** Column profiles, drift and a sample of the latest drop (profile-section.ts). */
+  readonly profile?: FeedProfileReport;
 }
 
 export interface ReportRequest {
@@ -156,6 +159,11 @@ export async function buildReportData(request: ReportRequest, store: ObjectStore
         .filter((s) => s.manifest !== null)
         .reverse()
         .slice(0, 10),
+      profile: await feedProfileReport(
+        store,
+        f,
+        slots.flatMap((s) => (s.manifest ? [s.manifest] : [])),
+      ),
     });
   }
   return { project: request.project, generatedAt: request.now.toISOString(), window: { from: from.toISOString(), to: request.now.toISOString() }, feeds };
