@@ -1,5 +1,5 @@
 import type { ColumnSchema } from '../../ports/query-engine';
-import type { SqlDialect } from '../checks/dialect';
+import { readTimestamp, SqlDialect } from '../checks/dialect';
 import { typeFamily, TypeFamily } from '../checks/schema';
 import { toNumber } from '../sql-text';
 
@@ -75,11 +75,12 @@ export function profileExpressions(columns: readonly ColumnSchema[], dialect: Sq
     out[alias(i, 'nonnull')] = `count(${col})`;
     out[alias(i, 'distinct')] = dialect.approxDistinct(col);
     if (kind === 'number' || kind === 'time') {
-      // Times are profiled as epoch seconds, so one set of aggregates serves both.
+      // Min and max on the column itself (cheaper than on a converted value); the mean and
+      // quantiles of times over epoch seconds.
       const value = kind === 'number' ? `CAST(${col} AS DOUBLE)` : dialect.epochSeconds(col, column.type);
-      out[alias(i, 'min')] = `min(${value})`;
-      out[alias(i, 'max')] = `max(${value})`;
-      out[alias(i, 'mean')] = `avg(${value})`;
+      out[alias(i, 'min')] = `min(${col})`;
+      out[alias(i, 'max')] = `max(${col})`;
+      out[alias(i, 'mean')] = `avg(${kind === 'number' ? col : value})`;
       out[alias(i, 'quantiles')] = dialect.quantiles(value, QUANTILE_LEVELS);
     } else if (kind === 'string') {
       out[alias(i, 'minlen')] = `min(${dialect.length(col)})`;
@@ -120,11 +121,12 @@ export function readProfile(row: Record<string, unknown>, columns: readonly Colu
       };
       if (kind === 'number' || kind === 'time') {
         const show = kind === 'number' ? (n: number | null) => n : isoOf;
+        const extreme = (key: string) => (kind === 'number' ? get(key) : readTimestamp(row[alias(i, key)]));
         const quantiles = numberList(row[alias(i, 'quantiles')]);
         return {
           ...base,
-          min: show(get('min')),
-          max: show(get('max')),
+          min: extreme('min'),
+          max: extreme('max'),
           mean: show(get('mean')),
           quantiles: quantiles && quantiles.map((q) => show(q)!),
         };
