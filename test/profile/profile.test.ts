@@ -97,6 +97,14 @@ describe('the profile of a drop', () => {
     expect(JSON.stringify(profile)).not.toContain('@example.com');
   });
 
+  it('lists no values of a few-valued column marked pii', async () => {
+    const { profile } = await validateStaged([], staged, engine, { slot: SLOT, previous: null, pii: new Set(['status']) });
+    const status = profile!.columns.find((c) => c.name === 'status')!;
+    expect(status).toMatchObject({ nullFraction: 0.1, distinct: 3 });
+    expect(status.top).toBeUndefined();
+    expect(profile!.columns.find((c) => c.name === 'even')!.top).toHaveLength(2);
+  });
+
   it('fits the manifest schema, and a manifest without a profile still validates', async () => {
     const { profile } = await validateStaged([], staged, engine, { slot: SLOT, previous: null });
     expect(manifestProblems({ ...validManifest(FILES), profile })).toEqual([]);
