@@ -1,7 +1,7 @@
 import { DuckDbEngine } from '../../lib/adapters/duckdb/duckdb-engine';
 import { checkSchema, CheckConfig } from '../../lib/core/checks/registry';
 import { manifestProblems } from '../../lib/core/manifest-schema';
-import { MAX_TOP_VALUES, QUANTILE_LEVELS, withTopValues, Profile } from '../../lib/core/profile/profile';
+import { MAX_PROFILE_CHARS, MAX_TOP_VALUES, QUANTILE_LEVELS, withTopValues, Profile } from '../../lib/core/profile/profile';
 import { validateStaged } from '../../lib/core/steps/validate';
 import type { QueryEngine, StagedTable } from '../../lib/ports/query-engine';
 import { openTestEngine, stage } from '../helpers/engine';
@@ -162,5 +162,20 @@ describe('the profile of a drop', () => {
       { value: 'y', count: 5 },
       { value: 'x', count: 3 },
     ]);
+  });
+
+  it('drops the longest value lists when a profile would grow past its bound (it travels in the run state)', () => {
+    const names = Array.from({ length: 60 }, (_, i) => `c${i}`);
+    const profile: Profile = {
+      rows: 20,
+      quantileLevels: QUANTILE_LEVELS,
+      columns: names.map((name) => ({ name, kind: 'string', nullFraction: 0, distinct: 20 })),
+    };
+    // 60 columns x 20 values of 100 characters: about 150 KB of lists; c0 has the longest values.
+    const rows = names.flatMap((_, k) => Array.from({ length: 20 }, (_, i) => ({ k, v: `${k === 0 ? 'y' : 'x'}${i}`.padEnd(k === 0 ? 100 : 90, '.'), n: 1 })));
+    const bounded = withTopValues(profile, names, rows);
+    expect(JSON.stringify(bounded).length).toBeLessThanOrEqual(MAX_PROFILE_CHARS + 200);
+    expect(bounded.columns[0].top).toBeUndefined();
+    expect(bounded.columns.filter((c) => c.top).length).toBeGreaterThan(20);
   });
 });

@@ -173,13 +173,23 @@ export function withTopValues(profile: Profile, names: readonly string[], rows: 
     if (name === undefined || row.v === null || row.v === undefined) continue;
     found.get(name)!.push({ value: String(row.v).slice(0, MAX_VALUE_CHARS), count: toNumber(row.n) ?? 0 });
   }
-  return {
-    ...profile,
-    columns: profile.columns.map((c) => {
-      const top = found.get(c.name);
-      // More values than the cap means the estimate was low: a partial list would fake vanished categories.
-      if (!top || !top.length || top.length > MAX_TOP_VALUES) return c;
-      return { ...c, top: top.sort((a, b) => b.count - a.count || a.value.localeCompare(b.value)) };
-    }),
-  };
+  const columns: ColumnProfile[] = profile.columns.map((c) => {
+    const top = found.get(c.name);
+    // More values than the cap means the estimate was low: a partial list would fake vanished categories.
+    if (!top || !top.length || top.length > MAX_TOP_VALUES) return c;
+    return { ...c, top: top.sort((a, b) => b.count - a.count || a.value.localeCompare(b.value)) };
+  });
+  // The profile travels in the run state (Step Functions: 256 KB in all): the longest lists go first.
+  let size = JSON.stringify(columns).length;
+  while (size > MAX_PROFILE_CHARS) {
+    const widest = columns.reduce((w, c, i) => (JSON.stringify(c.top ?? []).length > JSON.stringify(columns[w].top ?? []).length ? i : w), 0);
+    if (!columns[widest].top) break;
+    const { top, ...rest } = columns[widest];
+    size -= JSON.stringify(top).length;
+    columns[widest] = rest;
+  }
+  return { ...profile, columns };
 }
+
+/** Bound on a profile's JSON (its value lists are dropped, longest first, to stay under it). */
+export const MAX_PROFILE_CHARS = 64_000;
