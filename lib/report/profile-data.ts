@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import type { CheckResult } from '../core/checks/check-types';
@@ -124,10 +125,12 @@ export async function readCsvHead(
     field = '';
     quoted = false;
   };
+  // A decoder keeps a character split across chunks whole.
+  const decoder = new StringDecoder('utf8');
   outer: for await (const chunk of input) {
-    let text = (chunk as Buffer).toString('utf8');
+    let text = decoder.write(chunk as Buffer);
     if (first && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    first = false;
+    if (text) first = false;
     for (const ch of text) {
       if (inQuotes) {
         if (pendingQuote) {
