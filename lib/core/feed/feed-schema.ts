@@ -183,7 +183,10 @@ export const feedSchema = z
         z.string().min(1),
         z.strictObject({
           description: z.string().optional(),
-          pii: z.boolean().default(false).meta({ description: 'Personal data: left out of the profile\'s value lists and redacted in the report\'s sample preview' }),
+          pii: z
+            .boolean()
+            .default(false)
+            .meta({ description: "Personal data: left out of the profile's value lists and redacted in the report's sample preview" }),
         }),
       )
       .optional()
