@@ -110,6 +110,13 @@ checks:
       ['drift(amount)', 'pass', 'no previous drop to compare with'],
       ['drift(region)', 'pass', 'no previous drop to compare with'],
     ]);
+    expect(firstChecks[1].threshold).toEqual({
+      maxPsi: 0.25,
+      maxKsDistance: null,
+      maxNullFractionChange: 0.2,
+      maxNewCategories: null,
+      maxVanishedCategories: null,
+    });
 
     const second = await run(15);
     expect(second.outcome.status).toBe('delivered');

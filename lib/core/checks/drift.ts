@@ -32,14 +32,18 @@ type DriftConfig = z.output<typeof schema>;
 const round4 = (n: number) => Math.round(n * 10000) / 10000;
 
 /** Compares one column's profile with the previous drop's; every measure that applies is observed. */
-export function judgeDrift(check: DriftConfig, column: string, current: Profile, previous: Profile | null | undefined, previousRunId: string): Judgement {
-  const threshold = {
+function thresholdOf(check: DriftConfig) {
+  return {
     maxPsi: check.maxPsi,
     maxKsDistance: check.maxKsDistance ?? null,
     maxNullFractionChange: check.maxNullFractionChange,
     maxNewCategories: check.maxNewCategories ?? null,
     maxVanishedCategories: check.maxVanishedCategories ?? null,
   };
+}
+
+export function judgeDrift(check: DriftConfig, column: string, current: Profile, previous: Profile | null | undefined, previousRunId: string): Judgement {
+  const threshold = thresholdOf(check);
   const now = current.columns.find((c) => c.name === column);
   const before = previous?.columns.find((c) => c.name === column);
   if (!now) throw new Error(`no profile of column "${column}" in this drop`);
@@ -112,7 +116,7 @@ export const driftCheck: CheckDefinition<typeof schema> = {
         ...base,
         kind: 'profile',
         judge(profile) {
-          if (!previous) return { passed: true, observed: null, threshold: null, message: 'no previous drop to compare with' };
+          if (!previous) return { passed: true, observed: null, threshold: thresholdOf(check), message: 'no previous drop to compare with' };
           return judgeDrift(check, column, profile, previous.profile, previous.runId);
         },
       };
