@@ -10,6 +10,7 @@ export * from './core/lease';
 export * from './core/run-id';
 export * from './core/sql-parameters';
 export type { Manifest, ManifestFile, LatestPointer, SlotInfo, ValidationStatus } from './core/manifest';
+export type { ColumnProfile, Profile, TopValue } from './core/profile/profile';
 export { manifestProblems, assertValidManifest } from './core/manifest-schema';
 export type { RunRecord, StepName } from './core/run-record';
 export * from './core/sla-watch/expected-slots';

@@ -1,6 +1,7 @@
 import type { ColumnSemantics } from '../semantic/compile';
 import type { CheckResult } from './checks/check-types';
 import type { ColumnSchema } from '../ports/query-engine';
+import type { Profile } from './profile/profile';
 
 /** Manifest version 1 (DESIGN.md). Its JSON Schema is `schemas/manifest.v1.schema.json`. */
 export interface ManifestFile {
@@ -75,6 +76,8 @@ export interface Manifest {
   readonly validation: { readonly status: ValidationStatus; readonly checks: readonly CheckResult[] };
   /** For a feed written as a metric selection: per column, the metric or dimension and its definition. */
   readonly semantics?: { readonly columns: readonly ColumnSemantics[] };
+  /** What each column looks like, computed in the checks' scan (absent in manifests written before profiles). */
+  readonly profile?: Profile;
   readonly toolkitVersion: string;
 }
 

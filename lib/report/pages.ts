@@ -3,6 +3,7 @@ import { badge, esc, page, relativeHref, slotWords, time } from './html';
 import { latenessChart } from './lateness-chart';
 import { metricsSection } from './metrics-section';
 import { COUNTED_STATES, OPEN_PROBLEMS, severityRank, type FeedReport, type ReportData } from './report-data';
+import { profileSection } from './profile-section';
 
 /** File name of a feed's page, relative to the index. Feed names are [a-z0-9_-], safe as file names. */
 export function feedPagePath(feed: string): string {
@@ -178,6 +179,7 @@ ${problemList}
 <h2>Latest drops</h2>
 ${drops}
 ${schemaSection(f)}
+${profileSection(f.profile)}
 ${metricsSection(f.metrics)}
 <h2>Checks: latest results</h2>
 ${results}

@@ -6,6 +6,7 @@ import { deliveryRecord } from '../core/sla-watch/delivery-record';
 import type { SlaState, SlotStatus } from '../core/sla-watch/slot-state';
 import type { ObjectStore } from '../ports/object-store';
 import type { MetricCard } from '../semantic/metric-usage';
+import { feedProfileReport, FeedProfileReport } from './profile-data';
 
 /** Everything the report shows, as plain JSON: the renderers are pure functions of it. */
 export interface ReportData {
@@ -108,6 +109,8 @@ export interface FeedReport {
   readonly drops: readonly ReportSlot[];
   /** For a feed written as a metric selection: its metrics, their definitions and the feeds serving each. */
   readonly metrics?: readonly MetricCard[];
+  /** Column profiles, drift and a sample of the latest drop (profile-section.ts). */
+  readonly profile?: FeedProfileReport;
 }
 
 export const COUNTED_STATES = ['MET', 'LATE', 'AT_RISK', 'MISSED', 'FAILED'] as const;
@@ -278,6 +281,11 @@ export async function buildReportData(request: ReportRequest, store: ObjectStore
         .reverse()
         .slice(0, 10),
       ...(request.metrics?.[f.name] ? { metrics: request.metrics[f.name] } : {}),
+      profile: await feedProfileReport(
+        store,
+        f,
+        slots.flatMap((s) => (s.manifest ? [s.manifest] : [])),
+      ),
     });
   }
   // What is wrong now comes first: the worst feeds at the top, then by name.

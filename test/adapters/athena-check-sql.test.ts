@@ -87,6 +87,9 @@ const CHECKS: unknown[] = [
   { type: 'freshness', column: 'updated_at', maxLag: 'PT6H' },
   { type: 'freshness', column: 'day', maxLag: 'P1D' },
   { type: 'schema', columns: [{ name: 'id', type: 'int' }] },
+  // Judged from the profile, whose aggregates join the shared scan (and whose top values query is sent too).
+  { type: 'drift' },
+  { type: 'drift', columns: ['amount', 'status', 'updated_at'], maxKsDistance: 0.2, maxNewCategories: 0 },
   { type: 'custom_sql', sql: 'SELECT id, status FROM {{ table }} WHERE amount < 0 -- trailing comment;' },
   {
     type: 'custom_sql',

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ColumnSchema } from '../../ports/query-engine';
 import type { SlotInfo } from '../manifest';
+import type { Profile } from '../profile/profile';
 import type { SqlDialect } from './dialect';
 
 /**
@@ -39,6 +40,8 @@ export interface PreviousDrop {
   readonly runId: string;
   readonly slot: string;
   readonly rowCount: number;
+  /** Its profile, when its manifest has one (drift checks compare against it). */
+  readonly profile?: Profile | null;
 }
 
 /** The verdict of one check before severity is applied. */
@@ -55,12 +58,14 @@ export interface Judgement {
  * One executable check. `aggregate` checks are single-row aggregate expressions over the staged
  * table, so the validate step can run many of them in one scan; `query` checks need their own
  * statement; `static` checks are judged from the target alone (e.g. the staged schema), with no SQL;
+ * `profile` checks are judged from this drop's profile (computed in the aggregate scan);
  * `invalid` checks could be judged unrunnable before any SQL (e.g. an unknown column).
  */
 export type CompiledCheck = { readonly name: string; readonly type: string; readonly severity: Severity } & (
   | { readonly kind: 'aggregate'; readonly expressions: Readonly<Record<string, string>>; judge(values: Record<string, unknown>): Judgement }
   | { readonly kind: 'query'; readonly sql: string; judge(rows: Record<string, unknown>[]): Judgement }
   | { readonly kind: 'static'; judge(): Judgement }
+  | { readonly kind: 'profile'; judge(profile: Profile): Judgement }
   | { readonly kind: 'invalid'; readonly error: string }
 );
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { acceptedValuesCheck } from './accepted-values';
 import type { CheckDefinition } from './check-types';
 import { customSqlCheck } from './custom-sql';
+import { driftCheck } from './drift';
 import { freshnessCheck } from './freshness';
 import { notNullCheck } from './not-null';
 import { rangeCheck } from './range';
@@ -25,6 +26,7 @@ export const CHECK_TYPES = [
   freshnessCheck,
   schemaCheck,
   customSqlCheck,
+  driftCheck,
 ] as const;
 
 export const checkSchema = z.discriminatedUnion('type', CHECK_TYPES.map((c) => c.schema) as unknown as [z.ZodObject, ...z.ZodObject[]]);

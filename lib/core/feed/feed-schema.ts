@@ -389,6 +389,19 @@ export const feedSchema = z
     }),
     formats: formatsSchema,
     checks: z.array(checkSchema).default([]),
+    columns: z
+      .record(
+        z.string().min(1),
+        z.strictObject({
+          description: z.string().optional(),
+          pii: z
+            .boolean()
+            .default(false)
+            .meta({ description: "Personal data: left out of the profile's value lists and redacted in the report's sample preview" }),
+        }),
+      )
+      .optional()
+      .meta({ description: 'What is known about columns of the result, by name, e.g. `email: { pii: true }`' }),
     delivery: z
       .enum(['shared', 'per-partner'])
       .default('shared')

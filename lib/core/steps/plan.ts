@@ -5,6 +5,7 @@ import type { ObjectStore } from '../../ports/object-store';
 import type { Clock } from '../../ports/clock';
 import type { QueryParameter } from '../../ports/query-engine';
 import type { PreviousDrop } from '../checks/check-types';
+import type { Profile } from '../profile/profile';
 import { parseCron } from '../cron';
 import { UsageError } from '../errors';
 import { dropPrefix, feedRoot, latestKey, leaseKey, manifestKey, parseDropKey, runRecordKey, runStagingRoot, slotPrefix, DropCoordinates } from '../layout';
@@ -66,6 +67,7 @@ export interface DeliveredRevision {
   readonly runId: string;
   readonly revision: number;
   readonly rowCount: number;
+  readonly profile: Profile | null;
 }
 
 /** Every delivered revision of a slot, newest last. A drop counts as delivered only when its manifest exists. */
@@ -76,7 +78,7 @@ export async function deliveredRevisions(store: ObjectStore, c: DropCoordinates,
     const got = await store.get(o.key);
     if (!got) continue;
     const m = JSON.parse(got.body.toString('utf8')) as Manifest;
-    found.push({ key: o.key, runId: m.runId, revision: m.revision, rowCount: m.rowCount });
+    found.push({ key: o.key, runId: m.runId, revision: m.revision, rowCount: m.rowCount, profile: m.profile ?? null });
   }
   return found.sort((a, b) => a.revision - b.revision);
 }
@@ -100,7 +102,7 @@ export async function previousDrop(store: ObjectStore, c: DropCoordinates, slot:
   if (!previousSlot) return null;
   const delivered = await deliveredRevisions(store, c, previousSlot);
   const newest = delivered[delivered.length - 1];
-  return newest ? { runId: newest.runId, slot: previousSlot, rowCount: newest.rowCount } : null;
+  return newest ? { runId: newest.runId, slot: previousSlot, rowCount: newest.rowCount, profile: newest.profile } : null;
 }
 
 export async function planRun(request: PlanRequest, deps: { store: ObjectStore; clock: Clock }): Promise<PlanResult> {

@@ -126,6 +126,7 @@ function buildManifest(state: RunState, feed: FeedDefinition, publishedAt: Date,
     // Failing-row samples stay in the run record: the manifest goes to partners.
     validation: { status: validation.status, checks: validation.checks.map(({ sample: _sample, ...check }) => check) },
     ...(feed.semantics ? { semantics: { columns: feed.semantics.columns } } : {}),
+    ...(validation.profile ? { profile: validation.profile } : {}),
     toolkitVersion: TOOLKIT_VERSION,
   };
 }

@@ -5,6 +5,7 @@ import type { SlotInfo } from '../manifest';
 import { checkDefinition, CheckConfig } from '../checks/registry';
 import { ValidationFailedError } from '../errors';
 import type { ValidationStatus } from '../manifest';
+import { profileExpressions, readProfile, topValueColumns, topValuesSql, withTopValues, Profile } from '../profile/profile';
 import { previousDrop } from './plan';
 import { need, RunState } from './run-state';
 import type { StepDeps } from './step-deps';
@@ -12,18 +13,22 @@ import type { StepDeps } from './step-deps';
 export interface ValidationReport {
   readonly status: ValidationStatus;
   readonly checks: readonly CheckResult[];
+  /** The drop's column profile; absent when it could not be computed (the run goes on without it). */
+  readonly profile?: Profile;
+}
+
+export interface ValidationContext {
+  readonly slot: SlotInfo;
+  readonly previous: PreviousDrop | null;
+  /** Columns declared `pii: true`: profiled without their values. */
+  readonly pii?: ReadonlySet<string>;
 }
 
 /**
  * Compiles the feed's checks to SQL over the staged table and runs them there (push-down).
- * Aggregate checks share one scan; if that shared statement fails, each runs alone so the one that
- * cannot run is recorded as `error` and the others still get their values.
+ * Aggregate checks and the drop's profile share one scan; if that shared statement fails, each
+ * runs alone so the one that cannot run is recorded as `error` and the others still get their values.
  */
-export interface ValidationContext {
-  readonly slot: SlotInfo;
-  readonly previous: PreviousDrop | null;
-}
-
 export async function validateStaged(
   checks: readonly CheckConfig[],
   staged: StagedTable,
@@ -49,8 +54,13 @@ export async function validateStaged(
 
   const results = new Map<CompiledCheck, CheckResult>();
   const aggregates = compiled.filter((c) => c.kind === 'aggregate');
+  const profiling = profileExpressions(staged.columns, target.dialect);
+  const scan = await runAggregates(aggregates, staged, engine, profiling).catch(asError);
+  const shared = scan instanceof Error ? undefined : scan;
+  // If the shared scan failed, the profile is tried alone like each check (unless it was alone already).
+  const profileRow = shared ?? (aggregates.length ? await runAggregates([], staged, engine, profiling).catch(asError) : scan);
+  const profiled = await profileOf(profileRow, staged, engine, target, context);
   if (aggregates.length) {
-    const shared = await runAggregates(aggregates, staged, engine).catch(() => undefined);
     for (const [i, check] of aggregates.entries()) {
       if (shared)
         results.set(
@@ -74,12 +84,33 @@ export async function validateStaged(
         check,
         judged(check, () => check.judge()),
       );
+    } else if (check.kind === 'profile') {
+      results.set(check, profiled.profile ? judged(check, () => check.judge(profiled.profile!)) : errored(check, `no profile of this drop: ${profiled.error}`));
     } else if (check.kind === 'invalid') {
       results.set(check, errored(check, check.error));
     }
   }
   const ordered = compiled.map((c) => results.get(c)!);
-  return { status: overallStatus(ordered), checks: ordered };
+  const report = { status: overallStatus(ordered), checks: ordered };
+  return profiled.profile ? { ...report, profile: profiled.profile } : report;
+}
+
+/** The profile from the scan's row, plus top values from one bounded grouped query (skipped if that fails). */
+const asError = (e: unknown) => (e instanceof Error ? e : new Error(String(e)));
+
+async function profileOf(
+  row: Record<string, unknown> | Error | undefined,
+  staged: StagedTable,
+  engine: QueryEngine,
+  target: { table: string; dialect: ReturnType<typeof dialectFor> },
+  context: ValidationContext,
+): Promise<{ profile?: Profile; error?: string }> {
+  if (!row || row instanceof Error) return { error: row?.message ?? 'the profile query returned no row' };
+  const profile = readProfile(row, staged.columns);
+  const names = topValueColumns(profile, { pii: context.pii });
+  if (!names.length) return { profile };
+  const rows = await engine.query(topValuesSql(target.table, names, target.dialect), staged).catch(() => undefined);
+  return { profile: rows ? withTopValues(profile, names, rows) : profile };
 }
 
 /** Throws when the report blocks publishing: a fail, or an error of an error-severity check. */
@@ -108,8 +139,11 @@ function aliasOf(index: number, key: string): string {
   return `c${index}_${key}`;
 }
 
-async function runAggregates(checks: AggregateCheck[], staged: StagedTable, engine: QueryEngine) {
-  const select = checks.flatMap((c, i) => Object.entries(c.expressions).map(([k, expr]) => `${expr} AS "${aliasOf(i, k)}"`));
+async function runAggregates(checks: AggregateCheck[], staged: StagedTable, engine: QueryEngine, extra: Readonly<Record<string, string>> = {}) {
+  const select = [
+    ...checks.flatMap((c, i) => Object.entries(c.expressions).map(([k, expr]) => `${expr} AS "${aliasOf(i, k)}"`)),
+    ...Object.entries(extra).map(([alias, expr]) => `${expr} AS "${alias}"`),
+  ];
   const [row] = await engine.query(`SELECT ${select.join(', ')} FROM ${staged.table}`, staged);
   return row;
 }
@@ -174,6 +208,7 @@ export async function validateStep(state: RunState, deps: Pick<StepDeps, 'feeds'
   const { plan } = state;
   const feed = deps.feeds.get(plan.feed);
   const previous = await previousDrop(deps.store, { prefix: plan.prefix, feed: plan.feed, partner: plan.partner }, plan.slot.id);
-  const validation = await validateStaged(feed.spec.checks as CheckConfig[], staged, deps.engine, { slot: plan.slot, previous });
+  const pii = new Set(Object.entries(feed.spec.columns ?? {}).flatMap(([name, c]) => (c.pii ? [name] : [])));
+  const validation = await validateStaged(feed.spec.checks as CheckConfig[], staged, deps.engine, { slot: plan.slot, previous, pii });
   return { ...state, validation, timings: { ...state.timings, validatedAt: deps.clock.now().toISOString() } };
 }

@@ -1,0 +1,171 @@
+import { StringDecoder } from 'node:string_decoder';
+import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import type { CheckResult } from '../core/checks/check-types';
+import type { FeedFile } from '../core/feed/feed-schema';
+import type { Manifest } from '../core/manifest';
+import type { ColumnProfile } from '../core/profile/profile';
+import type { ObjectStore } from '../ports/object-store';
+
+/**
+ * What the report's profile section shows for a feed, read from the delivered manifests: the
+ * latest drop's column profiles, each column over the drops of the period (rows, NULL fraction,
+ * median, drift results), and a preview of the latest drop's first rows with PII redacted.
+ */
+export interface FeedProfileReport {
+  readonly latest: { readonly slot: string; readonly partner: string | null; readonly rows: number; readonly columns: readonly ColumnProfile[] } | null;
+  /** Oldest first: one point per delivered drop that has a profile. */
+  readonly history: readonly ProfilePoint[];
+  readonly preview: Preview | null;
+  /** Why there is no preview, when there is none. */
+  readonly previewNote: string | null;
+}
+
+export interface ProfilePoint {
+  readonly slot: string;
+  readonly partner: string | null;
+  readonly rows: number;
+  /** Per column: NULL fraction and, for numbers and times, the median as a number (times in epoch ms). */
+  readonly columns: Readonly<Record<string, { readonly nullFraction: number; readonly median: number | null }>>;
+  readonly drift: readonly Pick<CheckResult, 'name' | 'outcome' | 'observed' | 'message'>[];
+}
+
+export interface Preview {
+  readonly columns: readonly string[];
+  readonly rows: readonly (readonly (string | null)[])[];
+  /** Columns shown as redacted (`pii: true` in the feed). */
+  readonly redacted: readonly string[];
+}
+
+export const PREVIEW_ROWS = 10;
+/** Shown in place of a PII value. */
+export const REDACTED = '▒▒▒ pii';
+
+const MEDIAN = 4; // index of 0.5 in the deciles
+
+function medianOf(c: ColumnProfile): number | null {
+  const q = c.quantiles?.[MEDIAN];
+  if (q === undefined || q === null) return null;
+  return typeof q === 'number' ? q : Date.parse(q);
+}
+
+/** Reads the profile section's data for a feed from the manifests of its delivered slots (store keys, oldest first). */
+export async function feedProfileReport(
+  store: ObjectStore,
+  feed: FeedFile,
+  manifestKeys: readonly string[],
+  previewRows = PREVIEW_ROWS,
+): Promise<FeedProfileReport> {
+  const history: ProfilePoint[] = [];
+  let latest: { manifest: Manifest; key: string } | null = null;
+  for (const key of manifestKeys) {
+    const got = await store.get(key);
+    if (!got) continue;
+    const manifest = JSON.parse(got.body.toString('utf8')) as Manifest;
+    if (!latest || manifest.slot.id >= latest.manifest.slot.id) latest = { manifest, key };
+    if (!manifest.profile) continue;
+    history.push({
+      slot: manifest.slot.id,
+      partner: manifest.partner,
+      rows: manifest.profile.rows,
+      columns: Object.fromEntries(manifest.profile.columns.map((c) => [c.name, { nullFraction: c.nullFraction, median: medianOf(c) }])),
+      drift: manifest.validation.checks.filter((c) => c.type === 'drift').map(({ name, outcome, observed, message }) => ({ name, outcome, observed, message })),
+    });
+  }
+  history.sort((a, b) => a.slot.localeCompare(b.slot) || (a.partner ?? '').localeCompare(b.partner ?? ''));
+  const pii = Object.entries(feed.columns ?? {}).flatMap(([name, c]) => (c.pii ? [name] : []));
+  let preview: Preview | null = null;
+  let previewNote: string | null = latest ? null : 'No drop delivered in this period.';
+  if (latest) {
+    const csvFile = latest.manifest.files.find((f) => f.format === 'csv');
+    if (!csvFile || !latest.manifest.csv) previewNote = 'The latest drop has no CSV file to preview.';
+    else {
+      const base = latest.key.slice(0, latest.key.length - 'manifest.json'.length);
+      const body = await store.read(base + csvFile.path);
+      preview = redact(await readCsvHead(csvFile.compression === 'gzip' ? body.pipe(createGunzip()) : body, latest.manifest.csv, previewRows), pii);
+    }
+  }
+  const m = latest?.manifest;
+  return {
+    latest: m?.profile ? { slot: m.slot.id, partner: m.partner, rows: m.profile.rows, columns: m.profile.columns } : null,
+    history,
+    preview,
+    previewNote,
+  };
+}
+
+function redact(head: { columns: string[]; rows: (string | null)[][] }, pii: readonly string[]): Preview {
+  const hide = head.columns.map((c) => pii.includes(c));
+  return {
+    columns: head.columns,
+    rows: head.rows.map((r) => r.map((v, i) => (hide[i] && v !== null ? REDACTED : v))),
+    redacted: head.columns.filter((_, i) => hide[i]),
+  };
+}
+
+/**
+ * The header and first `limit` records of a CSV in the drop's dialect (quoted fields may hold the
+ * delimiter, quotes doubled, and line breaks), reading no further than needed.
+ */
+export async function readCsvHead(
+  input: Readable,
+  dialect: NonNullable<Manifest['csv']>,
+  limit: number,
+): Promise<{ columns: string[]; rows: (string | null)[][] }> {
+  const records: { value: string; quoted: boolean }[][] = [];
+  const want = limit + (dialect.header ? 1 : 0);
+  let field = '';
+  let quoted = false;
+  let inQuotes = false;
+  let pendingQuote = false;
+  let record: { value: string; quoted: boolean }[] = [];
+  let first = true;
+  const endField = () => {
+    record.push({ value: field, quoted });
+    field = '';
+    quoted = false;
+  };
+  // A decoder keeps a character split across chunks whole.
+  const decoder = new StringDecoder('utf8');
+  outer: for await (const chunk of input) {
+    let text = decoder.write(chunk as Buffer);
+    if (first && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    if (text) first = false;
+    for (const ch of text) {
+      if (inQuotes) {
+        if (pendingQuote) {
+          pendingQuote = false;
+          if (ch === dialect.quote) {
+            field += ch;
+            continue;
+          }
+          inQuotes = false;
+        } else if (ch === dialect.quote) {
+          pendingQuote = true;
+          continue;
+        } else {
+          field += ch;
+          continue;
+        }
+      }
+      if (ch === dialect.quote && field === '') {
+        inQuotes = true;
+        quoted = true;
+      } else if (ch === dialect.delimiter) endField();
+      else if (ch === '\n') {
+        endField();
+        records.push(record);
+        record = [];
+        if (records.length >= want) break outer;
+      } else if (ch !== '\r') field += ch;
+    }
+  }
+  input.destroy();
+  if (records.length < want && (field !== '' || record.length)) {
+    endField();
+    records.push(record);
+  }
+  const value = (f: { value: string; quoted: boolean }) => (!f.quoted && f.value === dialect.nullText ? null : f.value);
+  const columns = dialect.header ? records.shift()!.map((f) => f.value) : (records[0]?.map((_, i) => `column ${i + 1}`) ?? []);
+  return { columns, rows: records.slice(0, limit).map((r) => r.map(value)) };
+}
