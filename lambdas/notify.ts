@@ -14,9 +14,16 @@ export function makeNotifyHandler(deps: () => Promise<Pick<LambdaDeps, 'store' |
     async (event: NotifyEvent) => {
       const ref = requireField<NotifyEvent['ref']>(event, 'ref');
       const d = await deps();
-      const notice = await notifyStep(ref, d);
-      const leaseReleased = event.attemptId ? await releaseOwnLease(d.store, leaseKey(ref, ref.slot), event.attemptId).catch(() => false) : false;
-      return { ...notice, leaseReleased };
+      const release = () => (event.attemptId ? releaseOwnLease(d.store, leaseKey(ref, ref.slot), event.attemptId).catch(() => false) : Promise.resolve(false));
+      let notice;
+      try {
+        notice = await notifyStep(ref, d);
+      } catch (error) {
+        // Delivered either way: the slot is free for the next run, which finishes a notice left unsent (as the local runner does).
+        await release();
+        throw error;
+      }
+      return { ...notice, leaseReleased: await release() };
     },
   );
 }

@@ -163,9 +163,13 @@ class LocalRun {
       case 'notify':
       case 'notifyRecovered': {
         if (node === 'notify') this.enter('notify');
-        const notice = await notifyStep(this.ref(), deps);
-        this.notifications = notice.outcomes;
-        await releaseLease(deps.store, this.keeper!.current()).catch(() => undefined);
+        try {
+          const notice = await notifyStep(this.ref(), deps);
+          this.notifications = notice.outcomes;
+        } finally {
+          // Delivered either way: the slot is free for the next run, which finishes a notice left unsent.
+          await releaseLease(deps.store, this.keeper!.current()).catch(() => undefined);
+        }
         return 'ok';
       }
       case 'failRun': {

@@ -170,7 +170,7 @@ describe("the project's aws: section", () => {
     const stack = exampleStack();
     const template = Template.fromStack(stack);
     const glue = tablesGranted(template);
-    expect(glue.filter((t) => !t.endsWith('_staging/*'))).toEqual(['shop/orders', 'shop/returns', 'shop_raw/customers']);
+    expect(glue.filter((t) => !t.endsWith('_staging/*'))).toEqual(['shop/customers', 'shop/orders', 'shop/returns', 'shop_raw/customers']);
     template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ [ENV.sourceDatabase]: 'shop' }) } });
   });
 

@@ -155,7 +155,7 @@ describe('notices on AWS: one routing with the local runner', () => {
         expect(p.Properties.PolicyDocument.Statement).toContainEqual(expect.objectContaining({ Action: 'secretsmanager:GetSecretValue' }));
       const roles = policies.flatMap((p: any) => p.Properties.Roles.map((r: any) => r.Ref));
       expect(roles.map((r: string) => r.replace(/Role[0-9A-F]{8}$/, '')).sort()).toEqual(
-        ['ExchangeNotifyFunction', 'ExchangePlanFunction', 'ExchangeSlaWatchFunction'].sort(),
+        ['ExchangePipelineNotifyFunction', 'ExchangePipelinePlanFunction', 'ExchangeMonitoringSlaWatchFunction'].sort(),
       );
     });
   });

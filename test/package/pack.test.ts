@@ -63,6 +63,7 @@ describe('the packed package', () => {
     const app = join(work, 'app');
     cpSync(join(root, 'examples/shop/dropkit.yaml'), join(app, 'project/dropkit.yaml'));
     cpSync(join(root, 'examples/shop/feeds'), join(app, 'project/feeds'), { recursive: true });
+    cpSync(join(root, 'examples/shop/semantic'), join(app, 'project/semantic'), { recursive: true });
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'scratch-cdk-app', private: true }));
     writeFileSync(join(app, 'app.ts'), APP_TS);
     // From the npm cache only (npm ci fills it); optional peers such as DuckDB are not installed.

@@ -18,3 +18,6 @@ CREATE TABLE "shop_raw"."customers" WITH (format = 'PARQUET', external_location 
 SELECT CAST(customer_id AS BIGINT) AS customer_id, name, country, CAST(signup_date AS DATE) AS signup_date,
   CAST(vip AS BOOLEAN) AS vip, CAST(from_iso8601_timestamp(replace(updated_at, ' ', 'T') || ':00') AS TIMESTAMP) AS updated_at
 FROM "shop_raw"."customers_csv";
+-- The semantic layer's models name their tables unqualified (dbt's ref('customers')): a view puts
+-- customers in the default database too.
+CREATE OR REPLACE VIEW "shop"."customers" AS SELECT * FROM "shop_raw"."customers";
