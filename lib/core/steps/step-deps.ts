@@ -2,9 +2,11 @@ import type { Clock } from '../../ports/clock';
 import type { LinkSigner } from '../../ports/link-signer';
 import type { Notifier } from '../../ports/notifier';
 import type { ObjectStore } from '../../ports/object-store';
+import type { DestinationRecord } from '../../ports/destination';
 import type { QueryEngine } from '../../ports/query-engine';
 import type { FeedDefinition } from '../feed/feed-definition';
 import type { LeaseOptions } from '../lease';
+import type { DeliveredRef } from './plan';
 
 /**
  * What the steps run on. Each step takes only the part it needs; the local runner builds all of it
@@ -24,6 +26,11 @@ export interface StepDeps {
   readonly lease: LeaseOptions;
   /** A fresh attempt id (random): attempts of the same run never share a staging prefix. */
   readonly newAttemptId: () => string;
+  /**
+   * Pushes a delivered drop to the feed's and partner's destinations (records in the run record;
+   * resumable). Absent where the edge does not push yet (the deployed pipeline: `check` says so).
+   */
+  readonly push?: (ref: DeliveredRef, feed: FeedDefinition) => Promise<readonly DestinationRecord[]>;
 }
 
 export interface FeedCatalog {
