@@ -25,6 +25,28 @@ export const REGION = 'us-east-1';
 export type FunctionName =
   'Plan' | 'CompileStage' | 'CompleteStage' | 'Validate' | 'Render' | 'Publish' | 'Notify' | 'FailRun' | 'SlaWatch' | 'LinkBroker' | 'PartnerAuthorizer';
 
+/** The FileExchange part (sub-construct) each function lives in: its logical id is Exchange<part><name>Function…. */
+const PART: Record<FunctionName, string> = {
+  Plan: 'Pipeline',
+  CompileStage: 'Pipeline',
+  CompleteStage: 'Pipeline',
+  Validate: 'Pipeline',
+  Render: 'Pipeline',
+  Publish: 'Pipeline',
+  Notify: 'Pipeline',
+  FailRun: 'Pipeline',
+  SlaWatch: 'Monitoring',
+  LinkBroker: 'LinkBroker',
+  PartnerAuthorizer: 'LinkBroker',
+};
+
+/** The logical id stem of a role: `<Name>Function` for a function's, `Pipeline` for the state machine's. */
+function roleStem(role: string): string {
+  if (role === 'Pipeline') return 'ExchangePipelineStateMachineRole';
+  const name = role.replace(/Function$/, '') as FunctionName;
+  return `Exchange${PART[name]}${role}Role`;
+}
+
 /**
  * A synthesized FileExchangeStack "deployed" onto moto: its bucket and topics exist there, each
  * function's environment is the template's with every reference resolved to them, each function's
@@ -63,7 +85,7 @@ export class Deployment {
     ]);
     const workGroup = uniqueName('wg');
     for (const [id, r] of Object.entries(template.toJSON().Resources as Record<string, { Type: string }>)) {
-      if (r.Type === 'AWS::S3::Bucket' && /^ExchangeDrops[0-9A-F]{8}$/.test(id)) {
+      if (r.Type === 'AWS::S3::Bucket' && /^ExchangeDropsBucketDrops[0-9A-F]{8}$/.test(id)) {
         tokens.set(id, bucket);
         tokens.set(`${id}.Arn`, `arn:aws:s3:::${bucket}`);
       } else if (r.Type === 'AWS::SNS::Topic' && id.startsWith('ExchangeOpsTopic')) tokens.set(id, opsTopicArn);
@@ -99,7 +121,7 @@ export class Deployment {
 
   /** The role's grants from the template, resolved to the deployed ARNs. */
   grants(role: string): Grant[] {
-    return grantsOf(this.template, `Exchange${role}Role`).map((g) => ({ ...g, resource: this.resolve(g.resource) }));
+    return grantsOf(this.template, roleStem(role)).map((g) => ({ ...g, resource: this.resolve(g.resource) }));
   }
 
   /** The state machine's own Athena call (the Pipeline role), as `arn:aws:states:::athena:startQueryExecution` makes it. */
@@ -164,8 +186,10 @@ function resolveTokens(flat: string, tokens: ReadonlyMap<string, string>): strin
 }
 
 function functionEnv(template: Template, name: FunctionName, resolve: (s: string) => string): Record<string, string> {
-  const fns = Object.entries(template.findResources('AWS::Lambda::Function')).filter(([id]) => new RegExp(`^Exchange${name}Function[0-9A-F]{8}$`).test(id));
-  if (fns.length !== 1) throw new Error(`expected one function Exchange${name}Function, found ${fns.map(([id]) => id).join(', ') || 'none'}`);
+  const fns = Object.entries(template.findResources('AWS::Lambda::Function')).filter(([id]) =>
+    new RegExp(`^Exchange${PART[name]}${name}Function[0-9A-F]{8}$`).test(id),
+  );
+  if (fns.length !== 1) throw new Error(`expected one function Exchange${PART[name]}${name}Function, found ${fns.map(([id]) => id).join(', ') || 'none'}`);
   const vars = (fns[0]![1].Properties.Environment?.Variables ?? {}) as Record<string, unknown>;
   return Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, resolve(flattenCfn(v))]));
 }
