@@ -1,4 +1,5 @@
 import type { DeliveryFile, DeliveryInput, DeliveryProgress, Destination } from '../../ports/destination';
+import { retryAfterMs } from './retry-after';
 
 /**
  * Reverse ETL: a drop's rows (or its change set) sent to an operational system's HTTP API in
@@ -197,10 +198,4 @@ function rejectedRows(text: string, count: number): Rejected[] {
     .filter((e) => Number.isInteger(e.index) && e.index >= 0 && e.index < count);
 }
 
-/** Retry-After in seconds or as an HTTP date (RFC 9110 §10.2.3); undefined when absent or unreadable. */
-export function retryAfterMs(header: string | null, now: Date): number | undefined {
-  if (!header) return undefined;
-  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now.getTime());
-}
+export { retryAfterMs };

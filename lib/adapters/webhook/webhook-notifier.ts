@@ -1,4 +1,5 @@
 import { ConfigError } from '../../core/errors';
+import { retryAfterMs } from '../http/retry-after';
 import type { WebhookTarget } from '../../core/feed/feed-schema';
 import type { DropEvent, Notifier, NotifyOutcome } from '../../ports/notifier';
 import { EVENT_HEADER, IDEMPOTENCY_KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signWebhook } from './webhook-signature';
@@ -223,7 +224,7 @@ export class WebhookNotifier implements Notifier {
         return { kind: 'fatal', detail: `HTTP ${status || 'redirect'} (redirects are not followed)` };
       }
       if (status >= 500 || RETRYABLE_STATUSES.has(status)) {
-        return { kind: 'retry', detail: `HTTP ${status}`, retryAfterMs: this.retryAfterMs(response.headers.get('retry-after')) };
+        return { kind: 'retry', detail: `HTTP ${status}`, retryAfterMs: retryAfterMs(response.headers.get('retry-after'), this.clock()) };
       }
       return { kind: 'fatal', detail: `HTTP ${status}` };
     } catch (err) {
@@ -239,16 +240,6 @@ export class WebhookNotifier implements Notifier {
     if (retryAfterMs !== undefined) return retryAfterMs;
     const cap = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 2));
     return Math.floor(this.random() * cap);
-  }
-
-  /** Retry-After as delta-seconds or an HTTP date; undefined when absent or unreadable. */
-  private retryAfterMs(header: string | null): number | undefined {
-    if (header === null) return undefined;
-    const value = header.trim();
-    if (/^\d+$/.test(value)) return Number(value) * 1000;
-    const at = Date.parse(value);
-    if (Number.isNaN(at)) return undefined;
-    return Math.max(0, at - this.clock().getTime());
   }
 
   private outcome(status: 'sent' | 'failed', attempts: number, detail: string): NotifyOutcome {
