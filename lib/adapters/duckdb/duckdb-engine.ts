@@ -479,12 +479,13 @@ export class DuckDbEngine implements QueryEngine {
   }
 
   private async storeGzipped(key: string, file: string, contentType: string): Promise<{ bytes: number; sha256: string }> {
+    const source = createReadStream(file, { highWaterMark: 1 << 20 });
     try {
-      const source = createReadStream(file, { highWaterMark: 1 << 20 });
       const gz = createGzip(); // default level, as the Node writer
       source.on('error', (e) => gz.destroy(e));
       return await putHashed(this.files.store, key, source.pipe(gz), contentType);
     } finally {
+      source.destroy(); // A failed put destroys only the gzip stream: the file would stay open.
       await rm(file, { force: true });
     }
   }

@@ -150,8 +150,17 @@ export async function putHashed(store: ObjectStore, key: string, body: Readable,
       done(null, chunk);
     },
   });
+  // An error of the body fails the store's read of `counter`. Listened to here too: a put that fails
+  // before reading (refused, store gone) leaves no reader, and the body's late error (its file
+  // removed by the caller's cleanup before it opened) would be an uncaught exception.
   body.on('error', (e) => counter.destroy(e));
-  await store.put(key, body.pipe(counter), { contentType });
+  counter.on('error', () => undefined);
+  try {
+    await store.put(key, body.pipe(counter), { contentType });
+  } catch (error) {
+    body.destroy(); // Unread: let go of its file.
+    throw error;
+  }
   return { bytes, sha256: hash.digest('hex') };
 }
 
