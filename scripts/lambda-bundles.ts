@@ -38,11 +38,15 @@ export async function bundleLambda(file: string): Promise<LambdaBundle> {
 /** Median of fresh `node -e "require(bundle)"` processes, less an empty node's start-up: the cold require alone. */
 export function coldRequireMs(path: string, runs: number): number {
   const time = (script: string) => {
-    const r = spawnSync(process.execPath, ['-e', `const t=process.hrtime.bigint();${script};process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`], {
-      encoding: 'utf8',
-      // Outside Lambda the tracer is off anyway; the environment a handler reads at require time.
-      env: { ...process.env, AWS_REGION: 'eu-west-1', POWERTOOLS_TRACE_ENABLED: 'false' },
-    });
+    const r = spawnSync(
+      process.execPath,
+      ['-e', `const t=process.hrtime.bigint();${script};process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`],
+      {
+        encoding: 'utf8',
+        // Outside Lambda the tracer is off anyway; the environment a handler reads at require time.
+        env: { ...process.env, AWS_REGION: 'eu-west-1', POWERTOOLS_TRACE_ENABLED: 'false' },
+      },
+    );
     if (r.status !== 0) throw new Error(`require(${path}) failed: ${r.stderr}`);
     return Number(r.stdout);
   };
@@ -61,7 +65,11 @@ export async function lambdaBench(runs: number): Promise<string> {
       writeFileSync(path, b.text);
       rows.push(`${file.padEnd(20)} ${(b.bytes / 1024).toFixed(0).padStart(8)} ${coldRequireMs(path, runs).toFixed(1).padStart(12)}`);
     }
-    return [`Lambda bundles (minified, node22 CJS; cold require = median of ${runs} fresh node processes)`, `${'handler'.padEnd(20)} ${'KiB'.padStart(8)} ${'require ms'.padStart(12)}`, ...rows].join('\n');
+    return [
+      `Lambda bundles (minified, node22 CJS; cold require = median of ${runs} fresh node processes)`,
+      `${'handler'.padEnd(20)} ${'KiB'.padStart(8)} ${'require ms'.padStart(12)}`,
+      ...rows,
+    ].join('\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
