@@ -6,7 +6,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { acknowledge } from './acknowledgements';
-import { LAMBDA_ENTRIES, LambdaRole } from './lambda-entries';
+import { LAMBDA_BUNDLING, LAMBDA_ENTRIES, LambdaRole } from './lambda-entries';
 import { lambdaEntry, packageRoots } from './lambda-packaging';
 
 /** Memory and timeout of each step function: the longest a state machine step can take is the longest timeout here. */
@@ -56,9 +56,10 @@ export function dropkitFunction(scope: Construct, role: LambdaRole, environment:
     environment,
     description: `dropkit: ${LAMBDA_ENTRIES[role]}`,
     bundling: {
-      target: 'node22',
+      target: LAMBDA_BUNDLING.target,
       format: nodejs.OutputFormat.CJS,
-      minify: true,
+      minify: LAMBDA_BUNDLING.minify,
+      mainFields: [...LAMBDA_BUNDLING.mainFields],
       sourceMap: true,
       // The SDK goes into the bundle: the adapters rely on its recent checksum and conditional-write support.
       bundleAwsSDK: true,

@@ -20,3 +20,10 @@ export type LambdaRole = keyof typeof LAMBDA_ENTRIES;
 
 /** Packages no Lambda bundle may hold: the local engine and the CDK itself. */
 export const FORBIDDEN_IN_BUNDLES = ['@duckdb/node-api', 'aws-cdk-lib', 'constructs'] as const;
+
+/**
+ * esbuild options of every handler's bundle, given by the construct (NodejsFunction) and by the
+ * bundle test and bench: minified, and the SDK's ES module builds first (`module`), which esbuild
+ * can tree-shake to what the handler calls.
+ */
+export const LAMBDA_BUNDLING = { target: 'node22', minify: true, mainFields: ['module', 'main'] } as const;

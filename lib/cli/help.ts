@@ -26,10 +26,12 @@ export const COMMAND_HELP: readonly CommandHelp[] = [
   },
   {
     name: 'run',
-    usage: ['dropkit run FEED|--all [--project DIR] [--slot ISO] [--partner ID] [--rerun] [--out DIR] [--now ISO] [--dry-run] [--notify] [--json]'],
+    usage: [
+      'dropkit run FEED|--all [--concurrency N] [--project DIR] [--slot ISO] [--partner ID] [--rerun] [--out DIR] [--now ISO] [--dry-run] [--notify] [--json]',
+    ],
     summary: 'Run one slot (default: the latest due) through stage, validate, render, publish and notify.',
     details:
-      'Per-partner feeds run for every partner unless --partner is given. --dry-run stages, validates and\nrenders into a scratch folder, prints what it would deliver and to whom, and tells nobody. A run into\n--out DIR or at a future --now holds its notices unless --notify.',
+      'Per-partner feeds run for every partner unless --partner is given. --all runs up to --concurrency N\nat once (default: one per core), each with its own lease, one line per run in feed order. --dry-run\nstages, validates and renders into a scratch folder, prints what it would deliver and to whom, and\ntells nobody. A run into --out DIR or at a future --now holds its notices unless --notify.',
   },
   {
     name: 'backfill',

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { feedSchema, projectSchema } from '../core/feed/feed-schema';
 
 /** JSON Schemas of the input files (what a person writes, so defaults are optional). */

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { CHECK_TYPES } from '../core/checks/registry';
 import { didYouMean } from '../core/did-you-mean';
 import type { ConfigProblem } from '../core/errors';

@@ -1,6 +1,6 @@
 import type { ConfigProblem } from '../core/errors';
 import { GRANULARITIES, Granularity, MeasureInput, MetricInput, MetricSpec, SemanticModelSpec, semanticFileSchema, type MeasureSpec } from './semantic-schema';
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /**
  * The semantic layer after validation: semantic models with their entities, dimensions and

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * dbt's semantic layer YAML (MetricFlow, the `semantic_models:` / `metrics:` spec of

@@ -1,8 +1,10 @@
+import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
 import { deliveryPartners, FeedDefinition } from '../../core/feed/feed-definition';
 import { UsageError } from '../../core/errors';
 import { loadProject } from '../../project/load-project';
-import { runSlot, RunOutcome } from '../../runner/run-slot';
+import { mapBounded } from '../../runner/bounded-parallel';
+import { runSlot } from '../../runner/run-slot';
 import { parseCommandArgs, parseTimeArg, slotOptions, storeChoice } from '../args';
 import { localContext } from '../local-context';
 import { createProgress } from '../progress';
@@ -14,12 +16,15 @@ export async function runCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('run', args, {
     ...slotOptions,
     all: { type: 'boolean', default: false },
+    concurrency: { type: 'string' },
     ...rehearsalOptions,
   });
   if (positionals.length > 1) throw new UsageError(`dropkit run takes one feed; got ${positionals.join(', ')}`);
   if (!values.all && positionals.length === 0) throw new UsageError('dropkit run: name a feed, or give --all');
   if (values.all && (positionals.length || values.slot || values.partner))
     throw new UsageError('dropkit run --all runs the latest due slot of every feed; it takes no feed, --slot or --partner');
+
+  const concurrency = parseConcurrency(values.concurrency, values.all);
 
   const project = loadProject(values.project);
   const feeds = values.all ? project.feeds : [findFeed(project.feeds, positionals[0])];
@@ -37,10 +42,8 @@ export async function runCommand(args: string[]): Promise<number> {
     const partners = values.partner ? [values.partner] : deliveryPartners(feed);
     return partners.map((partner) => (ctx.consumersFor(feed, partner), { feed, partner }));
   });
-  const outcomes: RunOutcome[] = [];
-  for (const run of runs) {
-    outcomes.push(await runSlot({ feed: run.feed.spec.name, partner: run.partner, slot, rerun: values.rerun }, deps));
-  }
+  // Each run opens its own engine and takes its own lease; outcomes come back in the runs' order.
+  const outcomes = await mapBounded(runs, concurrency, (run) => runSlot({ feed: run.feed.spec.name, partner: run.partner, slot, rerun: values.rerun }, deps));
   progress.clear();
 
   if (values.json) {
@@ -56,6 +59,16 @@ export async function runCommand(args: string[]): Promise<number> {
     process.stdout.write(lines.join('\n') + '\n');
   }
   return exitCodeForOutcomes(outcomes);
+}
+
+/** `--concurrency N` (with --all only): how many runs at once; by default one per core. */
+export function parseConcurrency(given: string | undefined, all: boolean, cores: number = availableParallelism()): number {
+  if (given === undefined) return all ? cores : 1;
+  if (!all) throw new UsageError('dropkit run --concurrency N runs several feeds at once: give it with --all');
+  const n = Number(given);
+  if (!/^\d+$/.test(given) || !Number.isInteger(n) || n < 1)
+    throw new UsageError(`--concurrency ${given} is not a positive whole number; give how many runs at once, e.g. --concurrency ${cores}`);
+  return n;
 }
 
 export function findFeed(feeds: readonly FeedDefinition[], name: string): FeedDefinition {

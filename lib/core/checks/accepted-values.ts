@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CheckDefinition, commonCheckFields } from './check-types';
 import { isoInstant, SqlDialect } from './dialect';
 import { typeFamily, TypeFamily } from './schema';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ColumnSchema } from '../../ports/query-engine';
 import type { SlotInfo } from '../manifest';
 import type { Profile } from '../profile/profile';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { cdfPoints, ksDistance, populationStability } from '../profile/distance';
 import type { ColumnProfile, Profile } from '../profile/profile';
 import { CheckDefinition, commonCheckFields, CompiledCheck, Judgement } from './check-types';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isDuration, MAX_DURATION_DAYS, MAX_DURATION_SECONDS, parseDurationSeconds } from '../duration';
 import { CheckDefinition, commonCheckFields } from './check-types';
 import { readTimestamp } from './dialect';

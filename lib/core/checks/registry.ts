@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { acceptedValuesCheck } from './accepted-values';
 import type { CheckDefinition } from './check-types';
 import { customSqlCheck } from './custom-sql';

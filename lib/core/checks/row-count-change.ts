@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CheckDefinition, commonCheckFields } from './check-types';
 import { toNumber } from './sql';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * How many failing rows a row-level check tolerates: a count (`maxFailing: 10`) or a fraction of

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CheckDefinition, commonCheckFields } from './check-types';
 import { missingColumns, quoteIdent, toNumber, unknownColumnError } from './sql';
 import { describeTolerance, toleranceFields, withinTolerance } from './threshold';
