@@ -1,21 +1,7 @@
 import { join } from 'node:path';
 import { locateSqlError, typedSql } from '../../lib/cli/compile-sql';
-import { main } from '../../lib/cli/main';
 import { DAILY_SQL, PROJECT_YAML, dailyFeed, eventsSelect, tempProject, TempProject, writeParquet } from '../helpers/temp-project';
-
-/** Runs the CLI in this process, capturing stdout and stderr. */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => ((stdout += String(chunk)), true));
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: unknown) => ((stderr += String(chunk)), true));
-  try {
-    return { code: await main(args), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+import { cli } from '../helpers/in-process-cli';
 
 describe('check compiles every feed query against the declared sources', () => {
   let p: TempProject;

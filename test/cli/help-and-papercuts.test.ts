@@ -3,21 +3,8 @@ import { join } from 'node:path';
 import { runDuration } from '../../lib/cli/commands/history';
 import { didYouMean } from '../../lib/core/did-you-mean';
 import { COMMAND_HELP, readmeCliBlock } from '../../lib/cli/help';
-import { main } from '../../lib/cli/main';
 import { DAILY_SQL, PROJECT_YAML, dailyFeed, eventsSelect, tempProject, TempProject, writeParquet } from '../helpers/temp-project';
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => ((stdout += String(chunk)), true));
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: unknown) => ((stderr += String(chunk)), true));
-  try {
-    return { code: await main(args), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+import { cli } from '../helpers/in-process-cli';
 
 describe('the CLI describes itself from one description per command', () => {
   it.each(COMMAND_HELP.map((c) => [c.name]))('dropkit %s --help prints its usage and exits 0', async (name) => {
