@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { CHECKOV_SKIPS } from '../lib/cdk/checkov-skips';
+import { resolveCfn } from '../test/cdk/state-machine-definition';
 import { Synthesized, synthBig, synthExample } from './helpers/synth';
 import { venvBin } from './helpers/venv';
 
@@ -93,22 +94,9 @@ describe('the synthesized templates under the linters', () => {
       (r) => r.Type === 'AWS::StepFunctions::StateMachine',
     );
     expect(machines).toHaveLength(1);
-    const definition = JSON.parse(joined(machines[0]!.Properties.DefinitionString));
+    const definition = JSON.parse(resolveCfn(machines[0]!.Properties.DefinitionString));
     const { isValid, errorsText } = aslValidator(definition);
     expect(isValid ? '' : errorsText('\n')).toBe('');
     expect(Object.keys(definition.States).length).toBeGreaterThan(3);
   });
 });
-
-/** A DefinitionString's Fn::Join with each reference as a syntactically valid ARN or name. */
-function joined(node: unknown): string {
-  if (typeof node === 'string') return node;
-  const o = node as Record<string, any>;
-  if (o['Fn::Join']) return (o['Fn::Join'][1] as unknown[]).map(joined).join(o['Fn::Join'][0]);
-  if (o['Fn::GetAtt']) return `arn:aws:lambda:eu-west-1:123456789012:function:${o['Fn::GetAtt'][0]}`;
-  if (o.Ref === 'AWS::Partition') return 'aws';
-  if (o.Ref === 'AWS::Region') return 'eu-west-1';
-  if (o.Ref === 'AWS::AccountId') return '123456789012';
-  if (o.Ref) return /Topic/.test(o.Ref) ? `arn:aws:sns:eu-west-1:123456789012:${o.Ref}` : String(o.Ref);
-  throw new Error(`cannot resolve ${JSON.stringify(node)} in the state machine definition`);
-}

@@ -12,7 +12,8 @@ export function deployedDefinition(stack: Stack): Record<string, any> {
   return JSON.parse(resolveCfn(machine.Properties.DefinitionString));
 }
 
-function resolveCfn(node: unknown): string {
+/** A DefinitionString's Fn::Join with each reference as a syntactically valid ARN or name. */
+export function resolveCfn(node: unknown): string {
   if (typeof node === 'string') return node;
   const o = node as Record<string, any>;
   if (o['Fn::Join']) return (o['Fn::Join'][1] as unknown[]).map(resolveCfn).join(o['Fn::Join'][0]);
