@@ -25,7 +25,7 @@ function event(type: DropEvent['type'], partner: string | null, extra: Partial<D
         }
       : {}),
     ...extra,
-  };
+  } as DropEvent;
 }
 
 describe('notices over moto: SNS with per-partner filter policies into SQS, EventBridge rules into SQS', () => {
