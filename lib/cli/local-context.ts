@@ -13,7 +13,7 @@ import type { ObjectStore } from '../ports/object-store';
 import type { QueryEngine } from '../ports/query-engine';
 import { UsageError } from '../core/errors';
 import type { FeedDefinition } from '../core/feed/feed-definition';
-import type { DeliveredRef } from '../core/steps/plan';
+import type { DeliveredRef } from '../core/steps/run-plan';
 import { DEFAULT_LEASE_TTL_SECONDS, feedCatalog } from '../core/steps/step-deps';
 import type { Project } from '../project/load-project';
 import { consumerNotifiers, operatorNotifiers } from '../runner/local-notifiers';
@@ -34,8 +34,6 @@ export interface LocalContextOptions {
   readonly workgroup?: string;
   readonly stagingDatabase?: string;
 }
-
-export { processAlive };
 
 /**
  * Wires a command: by default the embedded pair (DuckDB over the project's sources, a local

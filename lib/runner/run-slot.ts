@@ -6,10 +6,10 @@ import { NodeName, RunStatus, START_NODE, STEP_GRAPH, Target, validateOutcome } 
 import { renewLease, releaseLease, HeldLease } from '../core/lease';
 import type { Manifest } from '../core/manifest';
 import type { StepName } from '../core/run-record';
-import { planStep, PlanOutput } from '../core/steps/begin';
+import { planStep, PlanOutput } from '../core/steps/plan-step';
 import { failRunStep, FailRunResult } from '../core/steps/fail-run';
 import { notifyStep } from '../core/steps/notify';
-import type { DeliveredRef, RunPlan } from '../core/steps/plan';
+import type { DeliveredRef, RunPlan } from '../core/steps/run-plan';
 import { publishStep, PublishResult } from '../core/steps/publish';
 import type { RenderProgress } from '../core/steps/render';
 import { renderStep } from '../core/steps/render';

@@ -1,7 +1,7 @@
 import type { ObjectStore } from '../../lib/ports/object-store';
 import type { QueryEngine, QueryParameter, StagedTable } from '../../lib/ports/query-engine';
 import type { CsvDialect } from '../../lib/core/feed/feed-schema';
-import { hashObject } from '../../lib/core/steps/render';
+import { hashObject } from '../../lib/core/hash';
 import { collectText, stage } from '../helpers/engine';
 
 /** Source rows every engine under contract must expose as table `src` (id, label, amount, happened_at). */

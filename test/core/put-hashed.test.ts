@@ -3,7 +3,7 @@ import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { putHashed } from '../../lib/core/steps/render';
+import { putHashed } from '../../lib/core/hash';
 import type { ObjectStore } from '../../lib/ports/object-store';
 
 /** A store whose put fails at once, before it reads the body (a refused write, a store gone). */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DuckDbEngine } from '../../lib/adapters/duckdb/duckdb-engine';
 import { LocalLinkSigner } from '../../lib/adapters/local/local-link-signer';
 import { LocalStore } from '../../lib/adapters/local/local-store';
-import { processAlive } from '../../lib/cli/local-context';
+import { processAlive } from '../../lib/adapters/local/process-identity';
 import { pidNamespaceId } from '../../lib/adapters/local/process-identity';
 import { feedCatalog } from '../../lib/core/steps/step-deps';
 import { fixedClock } from '../../lib/ports/clock';

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LocalStore } from '../../lib/adapters/local/local-store';
 import { isHeld, Lease } from '../../lib/core/lease';
-import { processAlive } from '../../lib/cli/local-context';
+import { processAlive } from '../../lib/adapters/local/process-identity';
 import { pidNamespaceId } from '../../lib/adapters/local/process-identity';
 import { hostname } from 'node:os';
 import type { LatestPointer, Manifest } from '../../lib/core/manifest';

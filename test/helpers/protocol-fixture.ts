@@ -2,7 +2,7 @@ import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalStore } from '../../lib/adapters/local/local-store';
-import { processAlive } from '../../lib/cli/local-context';
+import { processAlive } from '../../lib/adapters/local/process-identity';
 import { repairAll, RepairResult } from '../../lib/core/steps/repair';
 import type { ObjectStore } from '../../lib/ports/object-store';
 import type { QueryEngine } from '../../lib/ports/query-engine';

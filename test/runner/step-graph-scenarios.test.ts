@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { QueryFailedError } from '../../lib/core/errors';
 import { NOTICE_NOT_SENT, NodeName, RunStatus } from '../../lib/core/graph/step-graph';
-import { planStep } from '../../lib/core/steps/begin';
+import { planStep } from '../../lib/core/steps/plan-step';
 import { fixedClock } from '../../lib/ports/clock';
 import type { DropEvent, Notifier, NotifyOutcome } from '../../lib/ports/notifier';
 import type { ObjectStore } from '../../lib/ports/object-store';

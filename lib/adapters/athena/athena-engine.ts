@@ -36,12 +36,12 @@ import {
   quoteIdent,
   splitQualifiedName,
   requestToken,
-  sha256Hex,
   stagingTableName,
   stripTrailingSemicolons,
   unloadSql,
 } from './athena-sql';
 import { parquetRowsFromTail } from './parquet-footer';
+import { sha256Hex } from '../../core/hash';
 import { sleep } from '../../core/retry';
 import { AWS_RETRY } from '../aws-retry';
 

@@ -7,7 +7,7 @@ import { DuckDBConnection, DuckDBInstance, DuckDBPreparedStatement, StatementTyp
 import { QueryFailedError } from '../../core/errors';
 import { csvFileName } from '../../core/csv/csv-writer';
 import { toPositional, UnknownParameterError } from '../../core/sql-parameters';
-import { putHashed } from '../../core/steps/render';
+import { putHashed } from '../../core/hash';
 import type { ObjectStore } from '../../ports/object-store';
 import type {
   ColumnSchema,

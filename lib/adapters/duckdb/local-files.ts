@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { access, mkdir, rm } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { putHashed } from '../../core/steps/render';
+import { putHashed } from '../../core/hash';
 import { LocalStore } from '../local/local-store';
 import type { ObjectStore } from '../../ports/object-store';
 

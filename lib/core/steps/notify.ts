@@ -7,9 +7,9 @@ import { manifestKey, runRecordKey } from '../layout';
 import { dataUpdateEvent, schemaChangeEvent, supersedesOf } from '../notices/events';
 import type { ObjectStore } from '../../ports/object-store';
 import type { Manifest } from '../manifest';
-import { previousDrop, RunPlan, DeliveredRef } from './plan';
+import { previousDrop, RunPlan, DeliveredRef } from './run-plan';
 import type { RunRecord } from '../run-record';
-import { readRunRecord, writeRunRecord } from './roll-forward';
+import { readRunRecord, writeRunRecord } from '../run-record-store';
 import type { StepDeps } from './step-deps';
 
 export interface NotifyResult {

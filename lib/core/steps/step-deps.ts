@@ -6,7 +6,7 @@ import type { DestinationRecord } from '../../ports/destination';
 import type { QueryEngine } from '../../ports/query-engine';
 import type { FeedDefinition } from '../feed/feed-definition';
 import type { LeaseOptions } from '../lease';
-import type { DeliveredRef } from './plan';
+import type { DeliveredRef } from './run-plan';
 
 /**
  * What the steps run on. Each step takes only the part it needs; the local runner builds all of it

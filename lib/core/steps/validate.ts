@@ -6,7 +6,7 @@ import { checkDefinition, CheckConfig } from '../checks/registry';
 import { ValidationFailedError } from '../errors';
 import type { ValidationStatus } from '../manifest';
 import { profileExpressions, readProfile, topValueColumns, topValuesSql, withTopValues, Profile } from '../profile/profile';
-import { previousDrop } from './plan';
+import { previousDrop } from './run-plan';
 import { need, RunState } from './run-state';
 import type { StepDeps } from './step-deps';
 
