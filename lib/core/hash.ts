@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
 import type { Readable } from 'node:stream';
-import type { ObjectStore } from '../ports/object-store';
+import type { ObjectStore } from './ports/object-store';
 
 /** Hex SHA-256 of a text or bytes: the manifest's checksums, the SQL's fingerprint. */
 export function sha256Hex(text: string | Buffer): string {

@@ -1,4 +1,4 @@
-import type { ObjectStore } from '../ports/object-store';
+import type { ObjectStore } from './ports/object-store';
 import { parseRunRecord, RunRecord } from './run-record';
 
 // Reading and writing a run's record in the store (its key: `runRecordKey` in layout.ts).

@@ -1,5 +1,5 @@
-import type { NotifyOutcome } from '../ports/notifier';
-import type { QueryEngine } from '../ports/query-engine';
+import type { NotifyOutcome } from '../core/ports/notifier';
+import type { QueryEngine } from '../core/ports/query-engine';
 import { ValidationFailedError } from '../core/errors';
 import { deliveredRefOf, branchError, repairSlot } from '../core/graph/node-tasks';
 import { NodeName, RunStatus, START_NODE, STEP_GRAPH, Target, validateOutcome } from '../core/graph/step-graph';

@@ -5,7 +5,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { DuckDbEngine, stagedName } from '../../lib/adapters/duckdb/duckdb-engine';
 import { LocalStore } from '../../lib/adapters/local/local-store';
 import { collectText, openTestEngine, stage } from '../helpers/engine';
-import type { StagedTable } from '../../lib/ports/query-engine';
+import type { StagedTable } from '../../lib/core/ports/query-engine';
 import { CONTRACT_SOURCE_SQL, queryEngineContract } from '../contract/query-engine.contract';
 
 let dir: string;

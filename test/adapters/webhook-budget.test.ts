@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { DropEvent } from '../../lib/ports/notifier';
+import type { DropEvent } from '../../lib/core/ports/notifier';
 import { WebhookCircuitBreakers, WebhookNotifier, WebhookNotifierOptions } from '../../lib/adapters/webhook/webhook-notifier';
 
 const SECRET = 'whsec_budget';

@@ -1,5 +1,5 @@
-import type { ObjectStore } from '../../lib/ports/object-store';
-import type { QueryEngine, QueryParameter, StagedTable } from '../../lib/ports/query-engine';
+import type { ObjectStore } from '../../lib/core/ports/object-store';
+import type { QueryEngine, QueryParameter, StagedTable } from '../../lib/core/ports/query-engine';
 import type { CsvDialect } from '../../lib/core/feed/feed-schema';
 import { hashObject } from '../../lib/core/hash';
 import { collectText, stage } from '../helpers/engine';

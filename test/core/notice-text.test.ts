@@ -3,7 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { formatDropEvent } from '../../lib/adapters/local/console-notifier';
 import { SnsNotifier } from '../../lib/adapters/sns/sns-notifier';
 import { eventText, NOTICE_TEXT } from '../../lib/core/notices/event-text';
-import type { DropEventOf, DropEventType } from '../../lib/ports/notifier';
+import type { DropEventOf, DropEventType } from '../../lib/core/ports/notifier';
 
 const base = {
   id: 'k',

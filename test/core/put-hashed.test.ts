@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { putHashed } from '../../lib/core/hash';
-import type { ObjectStore } from '../../lib/ports/object-store';
+import type { ObjectStore } from '../../lib/core/ports/object-store';
 
 /** A store whose put fails at once, before it reads the body (a refused write, a store gone). */
 function refusingStore(): ObjectStore {

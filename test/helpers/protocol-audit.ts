@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import type { LatestPointer, Manifest } from '../../lib/core/manifest';
 import { manifestProblems } from '../../lib/core/manifest-schema';
 import type { RunRecord } from '../../lib/core/run-record';
-import type { DropEvent } from '../../lib/ports/notifier';
+import type { DropEvent } from '../../lib/core/ports/notifier';
 import { listKeys } from './local-run';
 
 /**

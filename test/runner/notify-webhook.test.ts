@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { verifyWebhookSignature } from '../../lib/adapters/webhook/webhook-signature';
-import type { DropDeliveredEvent } from '../../lib/ports/notifier';
+import type { DropDeliveredEvent } from '../../lib/core/ports/notifier';
 import { runFeed } from '../helpers/local-run';
 import { DAILY_SQL, PROJECT_YAML, dailyFeed, eventsSelect, tempProject, TempProject, writeParquet } from '../helpers/temp-project';
 

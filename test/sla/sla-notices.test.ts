@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { slaWatch, SlaWatchInput } from '../../lib/core/sla-watch/sla-watch';
-import { fixedClock } from '../../lib/ports/clock';
+import { fixedClock } from '../../lib/core/ports/clock';
 import { DAILY, manifestFor, putManifest, putRun, RecordingNotifier, runRecordFor, tempStore } from './sla-fixtures';
 
 const SLOT = '20240115T060000Z';

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-athena';
 import { QueryFailedError, StepTimeBudgetError, UsageError } from '../../core/errors';
 import { sqlLiteral, toPositional, UnknownParameterError } from '../../core/sql-parameters';
-import type { ObjectStore } from '../../ports/object-store';
+import type { ObjectStore } from '../../core/ports/object-store';
 import type {
   ColumnSchema,
   Execution,
@@ -24,7 +24,7 @@ import type {
   StageRequest,
   StagedTable,
   Statement,
-} from '../../ports/query-engine';
+} from '../../core/ports/query-engine';
 import { readAthenaCsv } from '../../core/csv/athena-csv-transform';
 import {
   canonicalSelect,

@@ -1,6 +1,6 @@
 import { sha256Hex } from '../../core/hash';
 import { scanParameters } from '../../core/sql-parameters';
-import type { ColumnSchema } from '../../ports/query-engine';
+import type { ColumnSchema } from '../../core/ports/query-engine';
 
 /**
  * Athena (Trino) SQL text the engine writes: identifiers, literals, the canonical text of a

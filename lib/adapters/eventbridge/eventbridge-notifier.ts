@@ -3,7 +3,7 @@ import type { EventBridgeClientConfig, PutEventsRequestEntry } from '@aws-sdk/cl
 import { backoffDelay, sleep } from '../../core/retry';
 import { fitNotice } from '../../core/notices/fit-notice';
 import type { NoticeBody } from '../../core/notices/fit-notice';
-import type { DropEvent, Notifier, NotifyOutcome } from '../../ports/notifier';
+import type { DropEvent, Notifier, NotifyOutcome } from '../../core/ports/notifier';
 import { AWS_RETRY } from '../aws-retry';
 
 /** EventBridge's limit on one entry. */

@@ -1,4 +1,4 @@
-import type { DeliveryFile, DeliveryInput, DeliveryProgress, Destination } from '../../ports/destination';
+import type { DeliveryFile, DeliveryInput, DeliveryProgress, Destination } from '../../core/ports/destination';
 import { backoffDelay, sleep } from '../../core/retry';
 import { retryAfterMs } from './retry-after';
 

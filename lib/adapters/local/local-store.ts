@@ -4,8 +4,8 @@ import type { FileHandle } from 'node:fs/promises';
 import { link, lstat, mkdir, open, readdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { ObjectStore, Precondition, StoredObject } from '../../ports/object-store';
-import { PreconditionFailed } from '../../ports/object-store';
+import type { ObjectStore, Precondition, StoredObject } from '../../core/ports/object-store';
+import { PreconditionFailed } from '../../core/ports/object-store';
 import { sleep } from '../../core/retry';
 import { processAlive, writerIsDead, writerTag } from './process-identity';
 

@@ -3,7 +3,7 @@ import { HeadObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/clien
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { Upload } from '@aws-sdk/lib-storage';
 import { fileDestination } from '../../core/destinations/file-delivery';
-import type { Destination, FileSink } from '../../ports/destination';
+import type { Destination, FileSink } from '../../core/ports/destination';
 import { isNotFound } from './s3-errors';
 import { AWS_RETRY } from '../aws-retry';
 

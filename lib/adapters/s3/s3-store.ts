@@ -16,8 +16,8 @@ import {
 } from '@aws-sdk/client-s3';
 import type { CompletedPart, PutObjectCommandInput, S3ClientConfig, ServerSideEncryption } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { ObjectStore, Precondition, StoredObject } from '../../ports/object-store';
-import { PreconditionFailed } from '../../ports/object-store';
+import type { ObjectStore, Precondition, StoredObject } from '../../core/ports/object-store';
+import { PreconditionFailed } from '../../core/ports/object-store';
 import { isConditionalConflict, isNotFound, isPreconditionFailed, s3ErrorInfo } from './s3-errors';
 import { assertKeyLength, assertValidKey, assertValidPrefix, copySource, normalizeStorePrefix } from './s3-keys';
 import { InvalidStoreUrlError } from '../../core/errors';

@@ -3,7 +3,7 @@ import type { MessageAttributeValue, PublishCommandInput, SNSClientConfig } from
 import { eventText, NoticeText } from '../../core/notices/event-text';
 import { fitNotice } from '../../core/notices/fit-notice';
 import type { NoticeBody } from '../../core/notices/fit-notice';
-import type { DropEvent, Notifier, NotifyOutcome } from '../../ports/notifier';
+import type { DropEvent, Notifier, NotifyOutcome } from '../../core/ports/notifier';
 import { AWS_RETRY } from '../aws-retry';
 
 /** SNS's limit on a published message, attributes included: 256 KB. */

@@ -2,7 +2,7 @@ import { ConfigError } from '../../core/errors';
 import { backoffDelay, sleep } from '../../core/retry';
 import { retryAfterMs } from '../http/retry-after';
 import type { WebhookTarget } from '../../core/feed/feed-schema';
-import type { DropEvent, Notifier, NotifyOutcome } from '../../ports/notifier';
+import type { DropEvent, Notifier, NotifyOutcome } from '../../core/ports/notifier';
 import { EVENT_HEADER, IDEMPOTENCY_KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signWebhook } from './webhook-signature';
 
 export const WEBHOOK_USER_AGENT = 'dropkit-webhook/1';

@@ -1,6 +1,6 @@
-import type { Clock } from '../../ports/clock';
-import type { DestinationRecord, RowReader } from '../../ports/destination';
-import type { ObjectStore } from '../../ports/object-store';
+import type { Clock } from '../ports/clock';
+import type { DestinationRecord, RowReader } from '../ports/destination';
+import type { ObjectStore } from '../ports/object-store';
 import type { FeedDefinition } from '../feed/feed-definition';
 import { runRecordKey } from '../layout';
 import type { DeliveredRef } from '../steps/run-plan';

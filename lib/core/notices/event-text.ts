@@ -1,4 +1,4 @@
-import type { DropEvent, DropLinks } from '../../ports/notifier';
+import type { DropEvent, DropLinks } from '../ports/notifier';
 import type { NoticeBody } from './fit-notice';
 import { describeSchemaChange } from './schema-change';
 

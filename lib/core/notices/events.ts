@@ -1,4 +1,4 @@
-import type { DataUpdateEvent, DropLinks, SchemaChangeEvent, SupersededDrop, ValidationFailedEvent } from '../../ports/notifier';
+import type { DataUpdateEvent, DropLinks, SchemaChangeEvent, SupersededDrop, ValidationFailedEvent } from '../ports/notifier';
 import type { Manifest } from '../manifest';
 import type { RunRecord } from '../run-record';
 import { schemaChange, SchemaChange } from './schema-change';

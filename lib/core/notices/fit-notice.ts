@@ -1,4 +1,4 @@
-import type { DropEvent } from '../../ports/notifier';
+import type { DropEvent } from '../ports/notifier';
 
 /** A notice body: the event, or the event without its file list when that list made it too big. */
 export type NoticeBody = DropEvent & {

@@ -1,4 +1,4 @@
-import type { NotifyOutcome } from '../../ports/notifier';
+import type { NotifyOutcome } from '../ports/notifier';
 import { readLease, releaseLease } from '../lease';
 import type { Manifest } from '../manifest';
 import type { RunRecord, StepName } from '../run-record';

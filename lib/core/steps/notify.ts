@@ -1,11 +1,11 @@
-import type { Clock } from '../../ports/clock';
-import type { LinkSigner } from '../../ports/link-signer';
-import type { DropDeliveredEvent, DropEvent, DropLinks, Notifier, NotifyOutcome, RunFailedEvent } from '../../ports/notifier';
+import type { Clock } from '../ports/clock';
+import type { LinkSigner } from '../ports/link-signer';
+import type { DropDeliveredEvent, DropEvent, DropLinks, Notifier, NotifyOutcome, RunFailedEvent } from '../ports/notifier';
 import { destinationSpecs } from '../destinations/plans';
 import { parseDurationSeconds } from '../duration';
 import { manifestKey, runRecordKey } from '../layout';
 import { dataUpdateEvent, schemaChangeEvent, supersedesOf } from '../notices/events';
-import type { ObjectStore } from '../../ports/object-store';
+import type { ObjectStore } from '../ports/object-store';
 import type { Manifest } from '../manifest';
 import { previousDrop, RunPlan, DeliveredRef } from './run-plan';
 import type { RunRecord } from '../run-record';

@@ -1,4 +1,4 @@
-import { ObjectStore, PreconditionFailed } from '../../ports/object-store';
+import { ObjectStore, PreconditionFailed } from '../ports/object-store';
 import { TOOLKIT_VERSION } from '../../version';
 import { PublishConflictError } from '../errors';
 import { renewLease } from '../lease';

@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import type { ExportedFile, StagedTable } from '../../ports/query-engine';
+import type { ExportedFile, StagedTable } from '../ports/query-engine';
 import { csvFileName, writeCsvParts } from '../csv/csv-writer';
 import { hashObject } from '../hash';
 import type { CsvDialect, ParquetOptions } from '../feed/feed-schema';

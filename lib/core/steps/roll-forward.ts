@@ -1,11 +1,11 @@
-import type { ObjectStore } from '../../ports/object-store';
-import type { QueryEngine, StagedTable } from '../../ports/query-engine';
+import type { ObjectStore } from '../ports/object-store';
+import type { QueryEngine, StagedTable } from '../ports/query-engine';
 import { moveLatestPointer, pointerFor } from './publish';
 import { expireDrops } from './retention';
 import { runIdentity, Manifest } from '../manifest';
 import type { RunRecord } from '../run-record';
 import { readRunRecord, writeRunRecord } from '../run-record-store';
-import type { Clock } from '../../ports/clock';
+import type { Clock } from '../ports/clock';
 import type { FeedCatalog } from './step-deps';
 import type { LeaseOptions } from '../lease';
 import { runStagingRoot, runRecordKey, latestKey } from '../layout';

@@ -1,4 +1,4 @@
-import type { EngineName, StagedTable } from '../../ports/query-engine';
+import type { EngineName, StagedTable } from '../ports/query-engine';
 import type { HeldLease } from '../lease';
 import type { RunPlan } from './run-plan';
 import type { RenderedFile } from './render';

@@ -1,4 +1,4 @@
-import type { Execution, StageRequest, StagedTable, Statement } from '../../ports/query-engine';
+import type { Execution, StageRequest, StagedTable, Statement } from '../ports/query-engine';
 import { sha256Hex } from '../hash';
 import type { RunState } from './run-state';
 import type { StepDeps } from './step-deps';

@@ -1,4 +1,4 @@
-import type { QueryEngine, StagedTable } from '../../ports/query-engine';
+import type { QueryEngine, StagedTable } from '../ports/query-engine';
 import type { CheckResult, CompiledCheck, Judgement, Outcome, PreviousDrop, Severity } from '../checks/check-types';
 import { dialectFor } from '../checks/dialect';
 import type { SlotInfo } from '../manifest';

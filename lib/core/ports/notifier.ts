@@ -1,5 +1,5 @@
 import type { DownloadLink } from './link-signer';
-import type { SchemaChange } from '../core/notices/schema-change';
+import type { SchemaChange } from '../notices/schema-change';
 
 /**
  * Every kind of notice (AWS Data Exchange names in brackets):
