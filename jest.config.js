@@ -6,4 +6,6 @@ module.exports = {
   setupFiles: ['<rootDir>/test/setup.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
   testTimeout: 60000,
+  // Jest's default is one worker fewer than the cores: on CI's two cores that ran every file in one process.
+  maxWorkers: 2,
 };

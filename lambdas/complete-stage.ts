@@ -1,4 +1,4 @@
-import type { Execution } from '../lib/ports/query-engine';
+import type { Execution } from '../lib/core/ports/query-engine';
 import { completeStage } from '../lib/core/steps/stage';
 import { requireField, stepHandler } from './handler-kit';
 import { withRenewedLease } from './lease-step';

@@ -2,7 +2,7 @@ import { latestKey, manifestKey } from '../lib/core/layout';
 import type { LatestPointer, Manifest } from '../lib/core/manifest';
 import { parseDurationSeconds } from '../lib/core/duration';
 import type { FeedDefinition } from '../lib/core/feed/feed-definition';
-import { deliveredRevisions } from '../lib/core/steps/plan';
+import { deliveredRevisions } from '../lib/core/steps/run-plan';
 import type { LambdaContextLike } from './invocation';
 import { logger } from './observability';
 import { ENV } from '../lib/core/deploy-contract';

@@ -1,7 +1,7 @@
 import { releaseLease, Lease } from '../lib/core/lease';
 import { leaseKey } from '../lib/core/layout';
 import { notifyStep } from '../lib/core/steps/notify';
-import type { ObjectStore } from '../lib/ports/object-store';
+import type { ObjectStore } from '../lib/core/ports/object-store';
 import { requireField, stepHandler } from './handler-kit';
 import { runtime, LambdaDeps } from './runtime';
 import type { NotifyEvent } from './step-events';

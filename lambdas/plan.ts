@@ -1,7 +1,7 @@
-import { planStep } from '../lib/core/steps/begin';
+import { planStep } from '../lib/core/steps/plan-step';
 import { formatsOf } from '../lib/core/steps/render';
 import { repairSlot } from '../lib/core/graph/node-tasks';
-import type { DeliveredRef } from '../lib/core/steps/plan';
+import type { DeliveredRef } from '../lib/core/steps/run-plan';
 import { requireField, stepHandler } from './handler-kit';
 import { logger } from './observability';
 import { runtime, LambdaDeps } from './runtime';

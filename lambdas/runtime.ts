@@ -16,9 +16,9 @@ import type { FeedDefinition } from '../lib/core/feed/feed-definition';
 import { feedSchema } from '../lib/core/feed/feed-schema';
 import { feedCatalog, StepDeps } from '../lib/core/steps/step-deps';
 import { DEPLOYED_LEASE_TTL_SECONDS, ENV } from '../lib/core/deploy-contract';
-import { systemClock } from '../lib/ports/clock';
-import type { Notifier } from '../lib/ports/notifier';
-import type { QueryEngine } from '../lib/ports/query-engine';
+import { systemClock } from '../lib/core/ports/clock';
+import type { Notifier } from '../lib/core/ports/notifier';
+import type { QueryEngine } from '../lib/core/ports/query-engine';
 import { zodProblems } from '../lib/project/zod-problems';
 import { feedSemanticsSchema } from '../lib/semantic/semantic-schema';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -27,6 +27,7 @@ import { once } from './handler-kit';
 import { waitTimeLeftMs } from './invocation';
 import { SecretWebhookNotifier, WebhookSecrets } from './webhook-secrets';
 import { tracer } from './observability';
+import { AWS_RETRY } from '../lib/adapters/aws-retry';
 
 /** The file the CDK construct writes beside each bundled handler: the project's validated feeds. */
 export const BUNDLED_FEEDS_FILE = 'feeds.json';
@@ -168,10 +169,10 @@ export function buildLambdaDeps(env: NodeJS.ProcessEnv = process.env): LambdaDep
   const definitions = loadBundledFeeds(env);
   // The store's defaults: bounded waits, and path-style where an S3-compatible endpoint is set.
   const s3 = tracer.captureAWSv3Client(new S3Client(s3ClientDefaults()));
-  const sns = tracer.captureAWSv3Client(new SNSClient({}));
-  const events = tracer.captureAWSv3Client(new EventBridgeClient({}));
-  const athena = tracer.captureAWSv3Client(new AthenaClient({}));
-  const secrets = new WebhookSecrets(tracer.captureAWSv3Client(new SecretsManagerClient({})));
+  const sns = tracer.captureAWSv3Client(new SNSClient({ ...AWS_RETRY }));
+  const events = tracer.captureAWSv3Client(new EventBridgeClient({ ...AWS_RETRY }));
+  const athena = tracer.captureAWSv3Client(new AthenaClient({ ...AWS_RETRY }));
+  const secrets = new WebhookSecrets(tracer.captureAWSv3Client(new SecretsManagerClient({ ...AWS_RETRY })));
   const store = new S3Store({ bucket: config.bucket, kmsKeyId: config.kmsKeyArn, client: s3 });
   const signer = new S3LinkSigner({ bucket: config.bucket, clock: systemClock });
   const eventBus = new EventBridgeNotifier({ client: events, eventBusName: config.eventBusName });

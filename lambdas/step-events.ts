@@ -1,6 +1,6 @@
 import type { HeldLease } from '../lib/core/lease';
 import type { StepName } from '../lib/core/run-record';
-import type { DeliveredRef } from '../lib/core/steps/plan';
+import type { DeliveredRef } from '../lib/core/steps/run-plan';
 import type { RenderedFile, RenderFormat } from '../lib/core/steps/render';
 import type { RunState } from '../lib/core/steps/run-state';
 import type { RunKeys } from './handler-kit';

@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { WebhookNotifier, WebhookNotifierOptions } from '../lib/adapters/webhook/webhook-notifier';
 import type { WebhookTarget } from '../lib/core/feed/feed-schema';
-import type { DropEvent, Notifier, NotifyOutcome } from '../lib/ports/notifier';
+import type { DropEvent, Notifier, NotifyOutcome } from '../lib/core/ports/notifier';
 
 /** Webhook signing secrets by Secrets Manager name, read once per container (a failed read is tried again next time). */
 export class WebhookSecrets {

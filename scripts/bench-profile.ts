@@ -1,7 +1,7 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import { duckdbDialect } from '../lib/core/checks/dialect';
 import { profileExpressions, readProfile, topValueColumns, topValuesSql } from '../lib/core/profile/profile';
-import type { ColumnSchema } from '../lib/ports/query-engine';
+import type { ColumnSchema } from '../lib/core/ports/query-engine';
 
 /**
  * What the profile adds to a run, measured on its own: DuckDB over a staged-like Parquet file

@@ -1,7 +1,7 @@
 import { CreateEventBusCommand } from '@aws-sdk/client-eventbridge';
 import { EventBridgeNotifier } from '../lib/adapters/eventbridge/eventbridge-notifier';
 import { SnsNotifier } from '../lib/adapters/sns/sns-notifier';
-import type { DropEvent } from '../lib/ports/notifier';
+import type { DropEvent } from '../lib/core/ports/notifier';
 import { motoClientConfig, uniqueName } from './helpers/moto';
 import { createQueue, createTopic, drain, eventBridge, Queue, ruleToQueue, sns, subscribeQueue } from './helpers/queues';
 
@@ -25,7 +25,7 @@ function event(type: DropEvent['type'], partner: string | null, extra: Partial<D
         }
       : {}),
     ...extra,
-  };
+  } as DropEvent;
 }
 
 describe('notices over moto: SNS with per-partner filter policies into SQS, EventBridge rules into SQS', () => {

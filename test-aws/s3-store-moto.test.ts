@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { CopyObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { S3LinkSigner } from '../lib/adapters/s3/s3-link-signer';
 import { S3Store } from '../lib/adapters/s3/s3-store';
-import { PreconditionFailed } from '../lib/ports/object-store';
+import { PreconditionFailed } from '../lib/core/ports/object-store';
 import { linkSignerContract } from '../test/contract/link-signer.contract';
 import { objectStoreContract } from '../test/contract/object-store.contract';
 import { createBucket, motoS3Client, uniqueName } from './helpers/moto';

@@ -5,9 +5,9 @@ import { DuckDbEngine } from '../adapters/duckdb/duckdb-engine';
 import { LocalStore } from '../adapters/local/local-store';
 import type { ConfigProblem } from '../core/errors';
 import { deliveryPartners, type FeedDefinition } from '../core/feed/feed-definition';
-import { bindParameters } from '../core/steps/plan';
+import { bindParameters } from '../core/steps/run-plan';
 import type { Project } from '../project/load-project';
-import type { ColumnSchema, QueryParameter } from '../ports/query-engine';
+import type { ColumnSchema, QueryParameter } from '../core/ports/query-engine';
 import { scanParameters } from '../core/sql-parameters';
 
 /**

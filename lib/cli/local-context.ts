@@ -5,15 +5,15 @@ import { join, resolve } from 'node:path';
 import { DuckDbEngine } from '../adapters/duckdb/duckdb-engine';
 import { LocalLinkSigner } from '../adapters/local/local-link-signer';
 import { LocalStore } from '../adapters/local/local-store';
-import type { Clock } from '../ports/clock';
-import { fixedClock, systemClock } from '../ports/clock';
-import type { LinkSigner } from '../ports/link-signer';
-import type { Notifier } from '../ports/notifier';
-import type { ObjectStore } from '../ports/object-store';
-import type { QueryEngine } from '../ports/query-engine';
+import type { Clock } from '../core/ports/clock';
+import { fixedClock, systemClock } from '../core/ports/clock';
+import type { LinkSigner } from '../core/ports/link-signer';
+import type { Notifier } from '../core/ports/notifier';
+import type { ObjectStore } from '../core/ports/object-store';
+import type { QueryEngine } from '../core/ports/query-engine';
 import { UsageError } from '../core/errors';
 import type { FeedDefinition } from '../core/feed/feed-definition';
-import type { DeliveredRef } from '../core/steps/plan';
+import type { DeliveredRef } from '../core/steps/run-plan';
 import { DEFAULT_LEASE_TTL_SECONDS, feedCatalog } from '../core/steps/step-deps';
 import type { Project } from '../project/load-project';
 import { consumerNotifiers, operatorNotifiers } from '../runner/local-notifiers';
@@ -34,8 +34,6 @@ export interface LocalContextOptions {
   readonly workgroup?: string;
   readonly stagingDatabase?: string;
 }
-
-export { processAlive };
 
 /**
  * Wires a command: by default the embedded pair (DuckDB over the project's sources, a local

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Notifier, NotifyOutcome } from '../ports/notifier';
+import type { Notifier, NotifyOutcome } from '../core/ports/notifier';
 import type { RunDeps } from '../runner/run-slot';
 
 /** The options `run` and `backfill` share for rehearsals. */

@@ -1,4 +1,4 @@
-import { ObjectStore, PreconditionFailed } from '../ports/object-store';
+import { ObjectStore, PreconditionFailed } from './ports/object-store';
 import { SlotBusyError } from './errors';
 
 /**

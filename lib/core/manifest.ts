@@ -1,6 +1,6 @@
 import type { ColumnSemantics } from '../semantic/compile';
 import type { CheckResult } from './checks/check-types';
-import type { ColumnSchema } from '../ports/query-engine';
+import type { ColumnSchema } from './ports/query-engine';
 import type { Profile } from './profile/profile';
 
 /** Manifest version 1 (DESIGN.md). Its JSON Schema is `schemas/manifest.v1.schema.json`. */

@@ -12,7 +12,3 @@ export function deriveRunId(feed: string, partner: string | null, slotId: string
     .slice(0, 12);
   return `${slotId}-r${revision}-${hash}`;
 }
-
-export function sha256Hex(text: string | Buffer): string {
-  return createHash('sha256').update(text).digest('hex');
-}

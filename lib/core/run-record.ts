@@ -1,6 +1,6 @@
 import type { CheckResult } from './checks/check-types';
-import type { NotifyOutcome } from '../ports/notifier';
-import type { DestinationRecord } from '../ports/destination';
+import type { NotifyOutcome } from './ports/notifier';
+import type { DestinationRecord } from './ports/destination';
 import type { ValidationStatus } from './manifest';
 
 export type StepName = 'plan' | 'stage' | 'validate' | 'render' | 'publish' | 'notify';

@@ -1,4 +1,4 @@
-import type { QueryParameter } from '../ports/query-engine';
+import type { QueryParameter } from './ports/query-engine';
 import { DUCKDB_LEXING, sqlTokens, SqlLexDialect, TRINO_LEXING } from './sql-text';
 
 /**

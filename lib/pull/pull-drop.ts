@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { DropkitError, PullError } from '../core/errors';
 import type { Manifest, ManifestFile } from '../core/manifest';
 import { manifestProblems } from '../core/manifest-schema';
+import { backoffDelay, sleep as realSleep } from '../core/retry';
 
 export { PullError };
 
@@ -72,7 +73,8 @@ export const PULL_DEFAULTS = {
 } as const;
 
 const MAX_ATTEMPTS = 3;
-const BACKOFF_MS = [500, 1500];
+/** Waits before the second and third tries of a transient failure: 500 ms, then 1 s (never past the deadline). */
+const PULL_BACKOFF = { baseMs: 500 } as const;
 
 /** The time limits of one pull, with the moment its deadline passes. */
 interface Limits {
@@ -103,7 +105,7 @@ class TransferError extends Error {
  */
 export async function pullDrop(options: PullOptions): Promise<PullReport> {
   const doFetch = options.fetch ?? fetch;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = options.sleep ?? realSleep;
   const deadlineMs = options.deadlineMs ?? PULL_DEFAULTS.deadlineMs;
   const limits: Limits = {
     connectTimeoutMs: options.connectTimeoutMs ?? PULL_DEFAULTS.connectTimeoutMs,
@@ -289,7 +291,7 @@ async function readManifestBytes(
   }
   let lastError: TransferError | undefined;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    if (attempt > 1) await sleep(Math.min(BACKOFF_MS[attempt - 2], Math.max(0, limits.deadlineAt - Date.now())));
+    if (attempt > 1) await sleep(Math.min(backoffDelay(attempt - 1, PULL_BACKOFF), Math.max(0, limits.deadlineAt - Date.now())));
     const watchdog = new Watchdog(limits);
     try {
       const response = await request(source.url, doFetch, watchdog);
@@ -449,7 +451,7 @@ async function pullFile(
       if (!transfer.transient || attempts >= MAX_ATTEMPTS || Date.now() >= limits.deadlineAt) {
         return failed(attempts > 1 ? `${transfer.message} (after ${attempts} attempts)` : transfer.message, attempts);
       }
-      await sleep(Math.min(BACKOFF_MS[attempts - 1], Math.max(0, limits.deadlineAt - Date.now())));
+      await sleep(Math.min(backoffDelay(attempts, PULL_BACKOFF), Math.max(0, limits.deadlineAt - Date.now())));
       if (Date.now() >= limits.deadlineAt) return failed(`${deadlineError(limits).message} (after ${attempts} attempts)`, attempts);
     }
   }

@@ -5,7 +5,7 @@ import type { CheckResult } from '../core/checks/check-types';
 import type { FeedFile } from '../core/feed/feed-schema';
 import type { Manifest } from '../core/manifest';
 import type { ColumnProfile } from '../core/profile/profile';
-import type { ObjectStore } from '../ports/object-store';
+import type { ObjectStore } from '../core/ports/object-store';
 
 /**
  * What the report's profile section shows for a feed, read from the delivered manifests: the

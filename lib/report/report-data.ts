@@ -4,7 +4,7 @@ import type { LatestPointer, Manifest } from '../core/manifest';
 import { scheduleInWords, slaInWords } from '../core/schedule-words';
 import { deliveryRecord } from '../core/sla-watch/delivery-record';
 import type { SlaState, SlotStatus } from '../core/sla-watch/slot-state';
-import type { ObjectStore } from '../ports/object-store';
+import type { ObjectStore } from '../core/ports/object-store';
 import type { MetricCard } from '../semantic/metric-usage';
 import { feedProfileReport, FeedProfileReport } from './profile-data';
 

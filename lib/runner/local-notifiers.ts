@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Notifier, NotifyOutcome } from '../ports/notifier';
+import type { Notifier, NotifyOutcome } from '../core/ports/notifier';
 import type { FeedDefinition } from '../core/feed/feed-definition';
 import type { NotifyTarget } from '../core/feed/feed-schema';
 import { ConsoleNotifier } from '../adapters/local/console-notifier';

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { compileMetricQuery } from '../../lib/semantic/compile';
 import { duckdbDialect } from '../../lib/semantic/dialect';
-import type { QueryParameter } from '../../lib/ports/query-engine';
+import type { QueryParameter } from '../../lib/core/ports/query-engine';
 import {
   normaliseRow,
   Row,

@@ -5,7 +5,7 @@ import { athenaDialect, dialectFor } from '../../lib/core/checks/dialect';
 import type { CheckTarget, PreviousDrop } from '../../lib/core/checks/check-types';
 import { checkDefinition, checkSchema, CheckConfig, CHECK_TYPES } from '../../lib/core/checks/registry';
 import { validateStaged } from '../../lib/core/steps/validate';
-import type { ColumnSchema, QueryEngine, StagedTable } from '../../lib/ports/query-engine';
+import type { ColumnSchema, QueryEngine, StagedTable } from '../../lib/core/ports/query-engine';
 
 /*
  * No Trino runs here, so every SQL text the check compiler can emit for Athena is parsed with

@@ -8,7 +8,7 @@ import { DuckDbEngine } from '../../lib/adapters/duckdb/duckdb-engine';
 import type { CsvDialect } from '../../lib/core/feed/feed-schema';
 import { transformAthenaCsv } from '../../lib/core/csv/athena-csv-transform';
 import { writeCsvParts } from '../../lib/core/csv/csv-writer';
-import type { StagedTable } from '../../lib/ports/query-engine';
+import type { StagedTable } from '../../lib/core/ports/query-engine';
 import { ADVERSARIAL_COLUMNS, ADVERSARIAL_COUNT, ADVERSARIAL_ROWS } from '../helpers/adversarial';
 import { athenaCsv, chunked } from '../helpers/athena-csv';
 

@@ -9,10 +9,13 @@ import {
   StartQueryExecutionCommand,
   StopQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { AthenaEngine, AthenaEngineOptions, athenaStageStatement } from '../../lib/adapters/athena/athena-engine';
+import { AWS_RETRY } from '../../lib/adapters/aws-retry';
 import { LocalStore } from '../../lib/adapters/local/local-store';
-import type { ObjectStore } from '../../lib/ports/object-store';
-import type { QueryParameter, StageRequest } from '../../lib/ports/query-engine';
+import type { ObjectStore } from '../../lib/core/ports/object-store';
+import type { QueryParameter, StageRequest } from '../../lib/core/ports/query-engine';
 import { queryEngineContract } from '../contract/query-engine.contract';
 import { collectText, stage } from '../helpers/engine';
 import { FakeAthena } from '../helpers/fake-athena';
@@ -166,25 +169,49 @@ describe('AthenaEngine', () => {
     });
   });
 
-  it('retries throttled calls with backoff and then succeeds', async () => {
-    under.fake.throttleNext(3);
-    const staged = await stage(under.engine, { runId: 't', sql: 'SELECT 1 AS x' });
-    expect(staged.rowCount).toBe(1);
-    // Three refused StartQueryExecution calls, then the one that started the query.
-    expect(under.mock.commandCalls(StartQueryExecutionCommand).length).toBe(4 + 0);
-    expect(under.fake.started).toBe(1);
-  });
-
-  it('gives up on throttling after the bounded number of attempts', async () => {
+  it('leaves throttling to the SDK client it builds: adaptive retries, 8 attempts (AWS_RETRY)', async () => {
+    // A loopback Athena that throttles the first three StartQueryExecution calls: the real client, not a mock, must retry them.
+    const calls: string[] = [];
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const action = String(req.headers['x-amz-target']).split('.').pop()!;
+        calls.push(action);
+        const reply = (status: number, body: object) => res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(body));
+        if (action === 'StartQueryExecution' && calls.filter((c) => c === action).length <= 3)
+          return reply(400, { __type: 'TooManyRequestsException', message: 'Rate exceeded' });
+        if (action === 'StartQueryExecution') return reply(200, { QueryExecutionId: 'q-1' });
+        return reply(200, { QueryExecution: { QueryExecutionId: 'q-1', Status: { State: 'SUCCEEDED' } } });
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const engine = new AthenaEngine({
       ...BASE,
       store: under.store,
-      client: (under.engine as unknown as { client: AthenaClient }).client,
-      maxThrottleRetries: 3,
+      clientConfig: {
+        endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        region: 'eu-west-1',
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      },
     });
-    under.fake.throttleNext(5);
-    await expect(stage(engine, { runId: 't2', sql: 'SELECT 1 AS x' })).rejects.toMatchObject({ name: 'TooManyRequestsException' });
-    expect(under.mock.commandCalls(StartQueryExecutionCommand).length).toBe(3);
+    try {
+      await engine.dropStaged({
+        engine: 'athena',
+        table: '"dropkit_staging"."t_1"',
+        location: '_staging/t/a1/staged/',
+        format: 'parquet',
+        rowCount: 0,
+        columns: [],
+        execution: { executionId: null, rows: 0, bytesScanned: null, engineMillis: 0 },
+      });
+      expect(calls).toEqual(['StartQueryExecution', 'StartQueryExecution', 'StartQueryExecution', 'StartQueryExecution', 'GetQueryExecution']);
+      const client = (engine as unknown as { client: AthenaClient }).client;
+      const mode = client.config.retryMode;
+      expect([await client.config.maxAttempts(), typeof mode === 'function' ? await mode() : mode]).toEqual([AWS_RETRY.maxAttempts, AWS_RETRY.retryMode]);
+    } finally {
+      await engine.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('lets a retried stage step find its query by the same token instead of starting another', async () => {

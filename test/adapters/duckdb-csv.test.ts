@@ -12,7 +12,7 @@ import { renderFormatStep } from '../../lib/core/steps/render';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { openTestEngine, stage } from '../helpers/engine';
 import { exportedParts, expectSameBytes, memoryParts, type Part } from '../helpers/csv-parts';
-import type { QueryEngine, StagedTable } from '../../lib/ports/query-engine';
+import type { QueryEngine, StagedTable } from '../../lib/core/ports/query-engine';
 import { writeCsvParts } from '../../lib/core/csv/csv-writer';
 import { ADVERSARIAL_COLUMNS, ADVERSARIAL_ROWS } from '../helpers/adversarial';
 

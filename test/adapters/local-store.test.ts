@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { LocalLinkSigner } from '../../lib/adapters/local/local-link-signer';
 import { LocalStore } from '../../lib/adapters/local/local-store';
-import { PreconditionFailed } from '../../lib/ports/object-store';
+import { PreconditionFailed } from '../../lib/core/ports/object-store';
 import { objectStoreContract } from '../contract/object-store.contract';
 
 async function freshDir(): Promise<string> {

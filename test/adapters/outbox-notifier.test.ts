@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { DropEvent } from '../../lib/ports/notifier';
+import type { DropEvent } from '../../lib/core/ports/notifier';
 import { OutboxNotifier } from '../../lib/adapters/local/outbox-notifier';
 import { ConsoleNotifier } from '../../lib/adapters/local/console-notifier';
 

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../../lib/core/errors';
 import type { WebhookTarget } from '../../lib/core/feed/feed-schema';
-import type { DropEvent } from '../../lib/ports/notifier';
+import type { DropEvent } from '../../lib/core/ports/notifier';
 import { WebhookCircuitBreakers, WebhookNotifier, webhookNotifierFromTarget } from '../../lib/adapters/webhook/webhook-notifier';
 import { signWebhook, verifyWebhookSignature } from '../../lib/adapters/webhook/webhook-signature';
 

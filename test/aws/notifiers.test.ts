@@ -4,7 +4,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { detailTypeFor, EventBridgeNotifier } from '../../lib/adapters/eventbridge/eventbridge-notifier';
 import { plainNoticeText, SnsNotifier, snsSubject } from '../../lib/adapters/sns/sns-notifier';
-import type { DropEvent } from '../../lib/ports/notifier';
+import type { DropEvent } from '../../lib/core/ports/notifier';
 
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:dropkit-drops';
 const link = (name: string) => ({ url: `https://drops.s3.eu-west-1.amazonaws.com/${name}?X-Amz-Signature=abc`, expiresAt: '2024-01-16T07:00:00.000Z' });

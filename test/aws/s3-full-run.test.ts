@@ -14,8 +14,8 @@ import { S3Store } from '../../lib/adapters/s3/s3-store';
 import { latestKey } from '../../lib/core/layout';
 import type { LatestPointer, Manifest } from '../../lib/core/manifest';
 import type { RunRecord } from '../../lib/core/run-record';
-import { fixedClock } from '../../lib/ports/clock';
-import type { DropEvent, Notifier, NotifyOutcome } from '../../lib/ports/notifier';
+import { fixedClock } from '../../lib/core/ports/clock';
+import type { DropDeliveredEvent, DropEvent, Notifier, NotifyOutcome } from '../../lib/core/ports/notifier';
 import { localDeps } from '../helpers/local-run';
 import { loadProject } from '../../lib/project/load-project';
 import { runSlot, RunOutcome } from '../../lib/runner/run-slot';
@@ -122,7 +122,8 @@ describe('a full run into S3', () => {
       const manifest = await readJson<Manifest>(store, outcome.manifestKey!);
       expect(manifest.files.map((f) => f.format).sort()).toEqual(['csv', 'parquet']);
       expect(capture.events).toHaveLength(1);
-      const event = capture.events[0]!;
+      const event = capture.events[0] as DropDeliveredEvent;
+      expect(event.type).toBe('drop.delivered');
       expect(event.files!.map((f) => f.path)).toEqual(manifest.files.map((f) => f.path));
       for (const file of event.files!) {
         const listed = manifest.files.find((f) => f.path === file.path)!;

@@ -1,7 +1,7 @@
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { contentDisposition, S3LinkSigner, SigningCredentialsExpiredError } from '../../lib/adapters/s3/s3-link-signer';
 import { S3Store } from '../../lib/adapters/s3/s3-store';
-import { fixedClock } from '../../lib/ports/clock';
+import { fixedClock } from '../../lib/core/ports/clock';
 import { RunningS3rver, startS3rver } from '../helpers/s3rver';
 
 const NOW = '2024-03-01T12:00:00.000Z';

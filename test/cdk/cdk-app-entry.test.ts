@@ -1,25 +1,14 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../lib/core/errors';
 import { FileExchangeStack } from '../../lib/cdk/file-exchange-stack';
 import { loadProject } from '../../lib/project/load-project';
+import { bundledSynth, functionBundles, synthApp } from '../helpers/bundled-synth';
 import { tempProject, TempProject } from '../helpers/temp-project';
+import { LAMBDA_ENTRIES } from '../../lib/cdk/lambda-entries';
 import { testApp } from './cdk-app';
 
 const ROOT = join(__dirname, '../..');
-
-/** Runs bin/cdk.ts as `cdk synth` does (context in CDK_CONTEXT_JSON), bundling skipped. */
-function synthApp(context: Record<string, unknown>, options: { bundle?: boolean } = {}) {
-  const outdir = mkdtempSync(join(tmpdir(), 'dropkit-cdkout-'));
-  const result = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', join(ROOT, 'bin/cdk.ts')], {
-    cwd: ROOT,
-    env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(options.bundle ? context : { ...context, 'aws:cdk:bundling-stacks': [] }), CDK_OUTDIR: outdir },
-    encoding: 'utf8',
-  });
-  return { ...result, outdir, templates: readdirSync(outdir).filter((f) => f.endsWith('.template.json')) };
-}
 
 describe('synthesizing a project folder', () => {
   let bad: TempProject;
@@ -52,25 +41,25 @@ describe('synthesizing a project folder', () => {
     expect(result.stderr).toContain('feeds/daily.yaml: name: feed names are lower-case letters');
   });
 
-  it('bin/cdk.ts synthesizes the example project by default', () => {
-    const result = synthApp({});
-    expect(result.stderr).toBe('');
+  it('bin/cdk.ts synthesizes the example project by default, saying nothing but what esbuild bundled', () => {
+    // The run's one bundled synth (context {}): a second synth only to skip bundling would cost as much again.
+    const result = bundledSynth();
+    const bundlingReport = /^(Bundling asset .*|\s+\S+\s+[\d.]+[km]?b|⚡ Done in \d+ms|)$/;
+    expect(result.stderr.split('\n').filter((line) => !bundlingReport.test(line))).toEqual([]);
     expect(result.status).toBe(0);
     expect(result.templates).toEqual(['Dropkit.template.json']);
   });
 
   it("bundles every function offline with the project's feeds beside it", () => {
-    const result = synthApp({}, { bundle: true });
+    // The one bundled synth of the run, which the bundle tests read too.
+    const result = bundledSynth();
     expect(result.status).toBe(0);
-    const template = JSON.parse(readFileSync(join(result.outdir, 'Dropkit.template.json'), 'utf8'));
-    const fns = Object.values<any>(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-    expect(fns).toHaveLength(11);
+    const bundles = functionBundles(result);
+    expect(bundles.map((b) => b.file).sort()).toEqual(Object.values(LAMBDA_ENTRIES).sort());
     const feeds = JSON.parse(JSON.stringify(loadProject(join(ROOT, 'examples/shop'), { localSources: false }).feeds));
-    for (const fn of fns) {
-      const asset = join(result.outdir, `asset.${String(fn.Properties.Code.S3Key).replace(/\.zip$/, '')}`);
-      expect(existsSync(join(asset, 'index.js'))).toBe(true);
-      expect(JSON.parse(readFileSync(join(asset, 'feeds.json'), 'utf8'))).toEqual({ feeds });
-      expect(readFileSync(join(asset, 'index.js'), 'utf8')).not.toMatch(/require\("(@duckdb\/node-api|aws-cdk-lib)/);
+    for (const bundle of bundles) {
+      expect(JSON.parse(readFileSync(join(bundle.dir, 'feeds.json'), 'utf8'))).toEqual({ feeds });
+      expect(bundle.text).not.toMatch(/require\("(@duckdb\/node-api|aws-cdk-lib)/);
     }
   });
 });

@@ -19,9 +19,16 @@ function manyFeeds(n: number): FeedDefinition[] {
   });
 }
 
-function synth(feeds: FeedDefinition[], props: Partial<ConstructorParameters<typeof FileExchange>[2]> = {}) {
+type Props = Partial<ConstructorParameters<typeof FileExchange>[2]>;
+
+/** The construct only, not synthesized: where the size estimate refuses a project. */
+function build(feeds: FeedDefinition[], props: Props = {}) {
   const stack = new Stack(testApp(), 'Big', { env: { account: '123456789012', region: 'eu-west-1' } });
-  const exchange = new FileExchange(stack, 'Exchange', { feeds, ...props });
+  return { stack, exchange: new FileExchange(stack, 'Exchange', { feeds, ...props }) };
+}
+
+function synth(feeds: FeedDefinition[], props: Props = {}) {
+  const { stack, exchange } = build(feeds, props);
   const nested = exchange.node.findAll().filter((c): c is NestedStack => c instanceof NestedStack);
   const measure = (s: Stack) => {
     const t = Template.fromStack(s).toJSON();
@@ -52,11 +59,11 @@ describe('a project with many feeds', () => {
   });
 
   it('refuses, saying what to change, a project that would not fit in one stack', () => {
-    expect(() => synth(manyFeeds(200), { inlineFeedLimit: 200 })).toThrow(DeployConfigError);
-    expect(() => synth(manyFeeds(200), { inlineFeedLimit: 200 })).toThrow(
+    expect(() => build(manyFeeds(200), { inlineFeedLimit: 200 })).toThrow(DeployConfigError);
+    expect(() => build(manyFeeds(200), { inlineFeedLimit: 200 })).toThrow(
       /about \d+ resources for 200 feeds and 3 partners, over CloudFormation's 500 per stack with margin; lower inlineFeedLimit/,
     );
-    expect(() => synth(manyFeeds(991))).toThrow(/991 feeds is more than one bucket's lifecycle rules allow \(990\); split the project/);
+    expect(() => build(manyFeeds(991))).toThrow(/991 feeds is more than one bucket's lifecycle rules allow \(990\); split the project/);
   });
 
   it('keeps the main stack within limits at the inline maximum the estimate allows', () => {
@@ -64,7 +71,7 @@ describe('a project with many feeds', () => {
     let largest = 0;
     for (let n = 40; n <= 200; n += 10) {
       try {
-        synth(manyFeeds(n), { inlineFeedLimit: n });
+        build(manyFeeds(n), { inlineFeedLimit: n });
         largest = n;
       } catch (e) {
         if (!(e instanceof DeployConfigError)) throw e;

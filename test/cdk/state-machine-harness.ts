@@ -1,5 +1,5 @@
 import { StateMachine } from 'aws-local-stepfunctions';
-import type { Statement } from '../../lib/ports/query-engine';
+import type { Statement } from '../../lib/core/ports/query-engine';
 import { sqlLiteral } from '../../lib/core/sql-parameters';
 import { makeCompileStageHandler } from '../../lambdas/compile-stage';
 import { makeCompleteStageHandler } from '../../lambdas/complete-stage';

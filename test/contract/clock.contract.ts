@@ -1,4 +1,4 @@
-import type { Clock } from '../../lib/ports/clock';
+import type { Clock } from '../../lib/core/ports/clock';
 
 /** The Clock contract: "now" as a Date the caller may keep and change without changing the clock. */
 export function clockContract(name: string, make: () => Clock, expectNow: () => number, toleranceMs: number) {

@@ -1,4 +1,4 @@
-import type { LinkSigner } from '../../lib/ports/link-signer';
+import type { LinkSigner } from '../../lib/core/ports/link-signer';
 
 export interface LinkSignerUnderContract {
   readonly signer: LinkSigner;

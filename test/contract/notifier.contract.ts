@@ -1,4 +1,4 @@
-import type { DropEvent, Notifier } from '../../lib/ports/notifier';
+import type { DropEvent, Notifier } from '../../lib/core/ports/notifier';
 
 /** A notifier under contract, with a way to see what its consumer got and to break its target. */
 export interface NotifierUnderContract {

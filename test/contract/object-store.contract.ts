@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { ObjectStore } from '../../lib/ports/object-store';
-import { PreconditionFailed } from '../../lib/ports/object-store';
+import type { ObjectStore } from '../../lib/core/ports/object-store';
+import { PreconditionFailed } from '../../lib/core/ports/object-store';
 
 /**
  * What the backend under test honours. An S3 emulator that ignores conditional requests

@@ -17,7 +17,7 @@ import { S3LinkSigner } from '../../lib/adapters/s3/s3-link-signer';
 import { S3Store } from '../../lib/adapters/s3/s3-store';
 import { SnsNotifier } from '../../lib/adapters/sns/sns-notifier';
 import { WebhookCircuitBreakers, WebhookNotifier } from '../../lib/adapters/webhook/webhook-notifier';
-import { fixedClock, systemClock } from '../../lib/ports/clock';
+import { fixedClock, systemClock } from '../../lib/core/ports/clock';
 import { startS3rver, RunningS3rver } from '../helpers/s3rver';
 import { clockContract } from './clock.contract';
 import { linkSignerContract } from './link-signer.contract';

@@ -1,7 +1,7 @@
-import type { ObjectStore } from '../../lib/ports/object-store';
-import type { QueryEngine, QueryParameter, StagedTable } from '../../lib/ports/query-engine';
+import type { ObjectStore } from '../../lib/core/ports/object-store';
+import type { QueryEngine, QueryParameter, StagedTable } from '../../lib/core/ports/query-engine';
 import type { CsvDialect } from '../../lib/core/feed/feed-schema';
-import { hashObject } from '../../lib/core/steps/render';
+import { hashObject } from '../../lib/core/hash';
 import { collectText, stage } from '../helpers/engine';
 
 /** Source rows every engine under contract must expose as table `src` (id, label, amount, happened_at). */
@@ -17,6 +17,12 @@ export interface EngineUnderContract {
   readonly engine: QueryEngine;
   readonly store: ObjectStore;
   cleanup(): Promise<void>;
+  /**
+   * Whether the engine still holds a table, view or attached database for `staged`, asked through
+   * `other` (rows staged apart). By default: whether a fresh query can still read the rows once the
+   * staging prefix is deleted (an engine reading the store afresh each time needs its own probe).
+   */
+  holds?(staged: StagedTable, other: StagedTable): Promise<boolean>;
 }
 
 /**
@@ -158,8 +164,22 @@ export function queryEngineContract(name: string, open: (store?: ObjectStore) =>
 
     it('drops the staged rows, and dropping twice is fine', async () => {
       const staged = await stage(engine, { runId: 'gone', sql: 'SELECT 1 AS x', parameters: [] });
+      const other = await stage(engine, { runId: 'kept', sql: 'SELECT 2 AS y', parameters: [] });
+      let probes = 0;
+      const holds =
+        under.holds?.bind(under) ??
+        (async (s: StagedTable) => {
+          await under.store.deletePrefix(s.location.slice(0, s.location.lastIndexOf('/') + 1));
+          // A new text each time: Athena answers a repeated query (same request token) from its first run.
+          return engine.query(`SELECT count(*) AS probe${probes++} FROM ${s.table}`, s).then(
+            () => true,
+            () => false,
+          );
+        });
       await engine.dropStaged(staged);
       await engine.dropStaged(staged);
+      expect(await holds(staged, other)).toBe(false);
+      expect(await holds(other, staged)).toBe(true);
     });
   });
 }

@@ -5,7 +5,7 @@ import { athenaDialect, duckdbDialect, readTimestamp } from '../../lib/core/chec
 import { checkDefinition, checkSchema, CheckConfig } from '../../lib/core/checks/registry';
 import { normaliseType } from '../../lib/core/checks/schema';
 import { validateStaged } from '../../lib/core/steps/validate';
-import type { StagedTable } from '../../lib/ports/query-engine';
+import type { StagedTable } from '../../lib/core/ports/query-engine';
 
 const SLOT = {
   id: '20240115T060000Z',

@@ -7,7 +7,7 @@ import { checkSchema, CheckConfig } from '../../lib/core/checks/registry';
 import { duckdbDialect } from '../../lib/core/checks/dialect';
 import { uniqueCheck } from '../../lib/core/checks/unique';
 import { assertPublishable, validateStaged } from '../../lib/core/steps/validate';
-import type { StagedTable } from '../../lib/ports/query-engine';
+import type { StagedTable } from '../../lib/core/ports/query-engine';
 
 const SLOT = {
   id: '20240115T060000Z',

@@ -2,8 +2,8 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { formatDropEvent } from '../../lib/adapters/local/console-notifier';
 import { SnsNotifier } from '../../lib/adapters/sns/sns-notifier';
-import { NOTICE_TEXT } from '../../lib/core/notices/event-text';
-import type { DropEvent, DropEventType } from '../../lib/ports/notifier';
+import { eventText, NOTICE_TEXT } from '../../lib/core/notices/event-text';
+import type { DropEventOf, DropEventType } from '../../lib/core/ports/notifier';
 
 const base = {
   id: 'k',
@@ -18,7 +18,7 @@ const link = (url: string) => ({ url, expiresAt: '2024-01-15T10:00:00.000Z' });
 const sla = { expectedBy: '2024-01-15T08:00:00.000Z', deliveredAt: '2024-01-15T07:05:00.000Z', status: 'MET' as const };
 
 /** One notice of each of the seven types, as the steps and the SLA watch send them. */
-const EVENTS: Record<DropEventType, DropEvent> = {
+const EVENTS: { [T in DropEventType]: DropEventOf<T> } = {
   'drop.delivered': {
     ...base,
     type: 'drop.delivered',
@@ -48,11 +48,10 @@ const EVENTS: Record<DropEventType, DropEvent> = {
     manifest: { key: 'm', link: link('https://x/manifest.json') },
     recovery: { expectedBy: '2024-01-15T08:00:00.000Z', deliveredAt: '2024-01-15T09:05:00.000Z', latenessSeconds: 3900, status: 'LATE' },
   },
-  'data.update': { ...base, type: 'data.update', revision: 2, rowCount: 4, sla, update: { supersedes: { runId: 'r1', revision: 1 }, previousRowCount: 3 } },
+  'data.update': { ...base, type: 'data.update', revision: 2, rowCount: 4, update: { supersedes: { runId: 'r1', revision: 1 }, previousRowCount: 3 } },
   'schema.change': {
     ...base,
     type: 'schema.change',
-    sla,
     schemaChange: { added: [], removed: [], retyped: [{ name: 'amount', from: 'DECIMAL(10,2)', to: 'DOUBLE' }], reordered: false },
   },
   'validation.failed': {
@@ -87,7 +86,7 @@ describe('the notice text table', () => {
     const input = sns.commandCalls(PublishCommand)[0]!.args[0].input;
     const email = JSON.parse(input.Message!).email as string;
     expect(input.Subject).toBe(SUBJECTS[type]);
-    expect(email).toBe(NOTICE_TEXT[type](EVENTS[type]).text);
+    expect(email).toBe(eventText(EVENTS[type]).text);
     // Only a delivery says "delivered": a delay, a failure or a change read as what they are.
     if (type === 'drop.delivered') expect(`${input.Subject}\n${email}`).toMatch(/delivered/i);
     else expect(`${input.Subject}\n${email}`).not.toMatch(/deliver/i);

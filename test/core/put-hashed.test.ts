@@ -3,8 +3,8 @@ import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { putHashed } from '../../lib/core/steps/render';
-import type { ObjectStore } from '../../lib/ports/object-store';
+import { putHashed } from '../../lib/core/hash';
+import type { ObjectStore } from '../../lib/core/ports/object-store';
 
 /** A store whose put fails at once, before it reads the body (a refused write, a store gone). */
 function refusingStore(): ObjectStore {

@@ -2,7 +2,7 @@ import { referencedParameters, scanParameters, sqlLiteral, toPositional } from '
 import { ConfigError, ConfigProblem } from '../../lib/core/errors';
 import { loadProject } from '../../lib/project/load-project';
 import { PROJECT_YAML, dailyFeed, tempProject } from '../helpers/temp-project';
-import type { QueryParameter } from '../../lib/ports/query-engine';
+import type { QueryParameter } from '../../lib/core/ports/query-engine';
 
 const params: QueryParameter[] = [
   { name: 'window_start', type: 'TIMESTAMP', value: '2024-01-15T00:00:00.000Z' },

@@ -12,7 +12,7 @@ import { destinationPlans, destinationSpecs } from '../../lib/core/destinations/
 import { ConfigError } from '../../lib/core/errors';
 import { destinationSchema, feedSchema } from '../../lib/core/feed/feed-schema';
 import { loadProject } from '../../lib/project/load-project';
-import { fixedClock } from '../../lib/ports/clock';
+import { fixedClock } from '../../lib/core/ports/clock';
 import { dailyFeed, PROJECT_YAML, tempProject } from '../helpers/temp-project';
 import { FakeApi } from './fake-api';
 import { publishDrop } from './drops';

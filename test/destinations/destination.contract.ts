@@ -6,8 +6,8 @@ import { LocalStore } from '../../lib/adapters/local/local-store';
 import { DuckDbDestinationEngine } from '../../lib/adapters/duckdb/duckdb-destination';
 import { deliverDestinations, type DestinationPlan } from '../../lib/core/destinations/deliver';
 import { fileDestination } from '../../lib/core/destinations/file-delivery';
-import type { Destination, FileSink, SyncMode } from '../../lib/ports/destination';
-import { fixedClock } from '../../lib/ports/clock';
+import type { Destination, FileSink, SyncMode } from '../../lib/core/ports/destination';
+import { fixedClock } from '../../lib/core/ports/clock';
 import { publishDrop } from './drops';
 
 /**

@@ -5,7 +5,7 @@ import { LocalStore } from '../../lib/adapters/local/local-store';
 import { DuckDbDestinationEngine } from '../../lib/adapters/duckdb/duckdb-destination';
 import { HttpApiDestination, retryAfterMs, type HttpApiDestinationOptions } from '../../lib/adapters/http/http-api-destination';
 import { deliverDestinations } from '../../lib/core/destinations/deliver';
-import { fixedClock } from '../../lib/ports/clock';
+import { fixedClock } from '../../lib/core/ports/clock';
 import { FakeApi, type Fault } from './fake-api';
 import { publishDrop } from './drops';
 

@@ -9,7 +9,7 @@ import type { FeedDefinition } from '../../lib/core/feed/feed-definition';
 import { feedSchema } from '../../lib/core/feed/feed-schema';
 import { runRecordKey } from '../../lib/core/layout';
 import type { RunRecord } from '../../lib/core/run-record';
-import { fixedClock } from '../../lib/ports/clock';
+import { fixedClock } from '../../lib/core/ports/clock';
 import { dailyFeed } from '../helpers/temp-project';
 import { publishDrop } from './drops';
 

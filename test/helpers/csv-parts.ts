@@ -4,7 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import type { LocalStore } from '../../lib/adapters/local/local-store';
 import type { PartSink } from '../../lib/core/csv/csv-writer';
 import type { CsvDialect } from '../../lib/core/feed/feed-schema';
-import type { QueryEngine, StagedTable } from '../../lib/ports/query-engine';
+import type { QueryEngine, StagedTable } from '../../lib/core/ports/query-engine';
 
 /** One CSV part as a test compares it: its rows and its bytes, decompressed. */
 export interface Part {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DuckDbEngine, DuckDbEngineOptions } from '../../lib/adapters/duckdb/duckdb-engine';
 import { LocalStore } from '../../lib/adapters/local/local-store';
 import { stageWith } from '../../lib/core/steps/stage';
-import type { QueryEngine, QueryParameter, StagedTable } from '../../lib/ports/query-engine';
+import type { QueryEngine, QueryParameter, StagedTable } from '../../lib/core/ports/query-engine';
 
 /** Stages SQL the way the stage step does, with a fixed attempt: `_staging/<runId>/a1/`. */
 export function stage(engine: QueryEngine, request: { runId: string; sql: string; parameters?: QueryParameter[]; attemptId?: string }): Promise<StagedTable> {

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { LocalStore } from '../../lib/adapters/local/local-store';
-import type { ObjectStore, Precondition, StoredObject } from '../../lib/ports/object-store';
+import type { ObjectStore, Precondition, StoredObject } from '../../lib/core/ports/object-store';
 
 /** The operations that change a store; the ones a fault is injected into. */
 export type WriteOp = 'put' | 'move' | 'delete' | 'deletePrefix';

@@ -3,13 +3,13 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LocalStore } from '../../lib/adapters/local/local-store';
 import { isHeld, Lease } from '../../lib/core/lease';
-import { processAlive } from '../../lib/cli/local-context';
+import { processAlive } from '../../lib/adapters/local/process-identity';
 import { pidNamespaceId } from '../../lib/adapters/local/process-identity';
 import { hostname } from 'node:os';
 import type { LatestPointer, Manifest } from '../../lib/core/manifest';
 import { manifestProblems } from '../../lib/core/manifest-schema';
 import type { RunRecord } from '../../lib/core/run-record';
-import type { DropEvent } from '../../lib/ports/notifier';
+import type { DropEvent } from '../../lib/core/ports/notifier';
 import { listKeys } from './local-run';
 
 /**

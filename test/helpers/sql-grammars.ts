@@ -1,5 +1,4 @@
-import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 
@@ -21,10 +20,16 @@ let loaded: DtSqlParser | undefined;
  */
 function dtSqlParser(): DtSqlParser {
   if (loaded) return loaded;
-  const dir = join(tmpdir(), `dropkit-dt-sql-parser-${process.pid}`);
-  mkdirSync(dir, { recursive: true });
-  const out = join(dir, 'dt-sql-parser.cjs');
-  buildSync({ entryPoints: [require.resolve('dt-sql-parser')], bundle: true, platform: 'node', format: 'cjs', outfile: out, logLevel: 'error' });
+  // Bundled once per installed version, not once per test file: later files and runs require the same bundle.
+  const { version } = require('dt-sql-parser/package.json') as { version: string };
+  const dir = join(__dirname, '../../node_modules/.cache/dropkit-tests');
+  const out = join(dir, `dt-sql-parser-${version}.cjs`);
+  if (!existsSync(out)) {
+    mkdirSync(dir, { recursive: true });
+    const building = `${out}.${process.pid}.tmp`;
+    buildSync({ entryPoints: [require.resolve('dt-sql-parser')], bundle: true, platform: 'node', format: 'cjs', outfile: building, logLevel: 'error' });
+    renameSync(building, out);
+  }
   loaded = require(out) as DtSqlParser;
   return loaded;
 }

@@ -8,7 +8,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { mockClient } from 'aws-sdk-client-mock';
 import { IDEMPOTENCY_KEY_HEADER, verifyWebhookSignature } from '../../lib/adapters/webhook/webhook-signature';
 import { ConfigError } from '../../lib/core/errors';
-import type { DropEvent } from '../../lib/ports/notifier';
+import type { DropEvent } from '../../lib/core/ports/notifier';
 import { loadProject } from '../../lib/project/load-project';
 import { buildLambdaDeps, ENV } from '../../lambdas/runtime';
 import { EXAMPLE, exampleStack, testApp } from '../cdk/cdk-app';

@@ -3,7 +3,7 @@ import { checkSchema, CheckConfig } from '../../lib/core/checks/registry';
 import { manifestProblems } from '../../lib/core/manifest-schema';
 import { MAX_PROFILE_CHARS, MAX_TOP_VALUES, QUANTILE_LEVELS, withTopValues, Profile } from '../../lib/core/profile/profile';
 import { validateStaged } from '../../lib/core/steps/validate';
-import type { QueryEngine, StagedTable } from '../../lib/ports/query-engine';
+import type { QueryEngine, StagedTable } from '../../lib/core/ports/query-engine';
 import { openTestEngine, stage } from '../helpers/engine';
 import { validManifest } from '../helpers/manifest-fixture';
 

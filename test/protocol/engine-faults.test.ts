@@ -1,4 +1,4 @@
-import type { QueryEngine } from '../../lib/ports/query-engine';
+import type { QueryEngine } from '../../lib/core/ports/query-engine';
 import type { RunOutcome } from '../../lib/runner/run-slot';
 import { outboxEvents, settledProblems, storeProblems } from '../helpers/protocol-audit';
 import { baseProject, BaseProject, localStoreOf, runIn, within } from '../helpers/protocol-fixture';

@@ -1,6 +1,6 @@
 import type { Manifest } from '../../lib/core/manifest';
 import type { RunOutcome } from '../../lib/runner/run-slot';
-import type { ObjectStore } from '../../lib/ports/object-store';
+import type { ObjectStore } from '../../lib/core/ports/object-store';
 import type { LocalStore } from '../../lib/adapters/local/local-store';
 import { Fault, FaultLog, FaultyLocalStore, FaultyStore, WriteLogEntry } from '../helpers/faulty-store';
 import { outboxEvents, settledProblems, storeProblems } from '../helpers/protocol-audit';

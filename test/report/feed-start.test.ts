@@ -1,6 +1,6 @@
 import { deliveryRecord } from '../../lib/core/sla-watch/delivery-record';
 import { slaWatch } from '../../lib/core/sla-watch/sla-watch';
-import { fixedClock } from '../../lib/ports/clock';
+import { fixedClock } from '../../lib/core/ports/clock';
 import { DAILY, manifestFor, putManifest, putRun, RecordingNotifier, runRecordFor, tempStore } from '../sla/sla-fixtures';
 
 const NOW = new Date('2024-03-31T12:00:00Z');

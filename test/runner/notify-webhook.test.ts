@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { verifyWebhookSignature } from '../../lib/adapters/webhook/webhook-signature';
-import type { DropEvent } from '../../lib/ports/notifier';
+import type { DropDeliveredEvent } from '../../lib/core/ports/notifier';
 import { runFeed } from '../helpers/local-run';
 import { DAILY_SQL, PROJECT_YAML, dailyFeed, eventsSelect, tempProject, TempProject, writeParquet } from '../helpers/temp-project';
 
@@ -59,7 +59,7 @@ describe('a delivered run notifies a signed webhook', () => {
     expect(hit.valid).toBe(true);
     expect(hit.headers['idempotency-key']).toBe(outcome.runId);
     expect(hit.headers['x-dropkit-event']).toBe('drop.delivered');
-    const event = JSON.parse(hit.body) as DropEvent;
+    const event = JSON.parse(hit.body) as DropDeliveredEvent;
     expect(event).toMatchObject({ type: 'drop.delivered', id: outcome.runId, feed: 'daily', slot: '20240115T060000Z', rowCount: 3, sla: { status: 'MET' } });
     const manifest = JSON.parse(readFileSync(fileURLToPath(event.manifest!.link.url), 'utf8'));
     expect(manifest.runId).toBe(outcome.runId);

@@ -5,7 +5,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { manifestProblems } from '../../lib/core/manifest-schema';
 import type { LatestPointer, Manifest } from '../../lib/core/manifest';
 import type { RunRecord } from '../../lib/core/run-record';
-import type { ObjectStore } from '../../lib/ports/object-store';
+import type { ObjectStore } from '../../lib/core/ports/object-store';
 import { listKeys, readJson, runFeed } from '../helpers/local-run';
 import { DAILY_SQL, PROJECT_YAML, dailyFeed, eventsSelect, tempProject, TempProject, writeParquet } from '../helpers/temp-project';
 

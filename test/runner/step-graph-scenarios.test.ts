@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { QueryFailedError } from '../../lib/core/errors';
 import { NOTICE_NOT_SENT, NodeName, RunStatus } from '../../lib/core/graph/step-graph';
-import { planStep } from '../../lib/core/steps/begin';
-import { fixedClock } from '../../lib/ports/clock';
-import type { DropEvent, Notifier, NotifyOutcome } from '../../lib/ports/notifier';
-import type { ObjectStore } from '../../lib/ports/object-store';
-import type { QueryEngine } from '../../lib/ports/query-engine';
+import { planStep } from '../../lib/core/steps/plan-step';
+import { fixedClock } from '../../lib/core/ports/clock';
+import type { DropEvent, Notifier, NotifyOutcome } from '../../lib/core/ports/notifier';
+import type { ObjectStore } from '../../lib/core/ports/object-store';
+import type { QueryEngine } from '../../lib/core/ports/query-engine';
 import { nodeOfState } from '../../lib/cdk/pipeline-definition';
 import type { LambdaDeps } from '../../lambdas/runtime';
 import { runSlot } from '../../lib/runner/run-slot';

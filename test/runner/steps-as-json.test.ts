@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { DuckDbEngine } from '../../lib/adapters/duckdb/duckdb-engine';
-import { planStep } from '../../lib/core/steps/begin';
+import { planStep } from '../../lib/core/steps/plan-step';
 import { notifyStep } from '../../lib/core/steps/notify';
 import { publishStep } from '../../lib/core/steps/publish';
 import { formatsOf, renderFormatStep } from '../../lib/core/steps/render';

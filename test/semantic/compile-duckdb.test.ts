@@ -1,7 +1,7 @@
 import { Parser } from 'node-sql-parser';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { scanParameters, toPositional } from '../../lib/core/sql-parameters';
-import type { QueryParameter } from '../../lib/ports/query-engine';
+import type { QueryParameter } from '../../lib/core/ports/query-engine';
 import { compileMetricQuery, MetricQuery, SemanticQueryError } from '../../lib/semantic/compile';
 import { athenaDialect, duckdbDialect } from '../../lib/semantic/dialect';
 import { runRows, seededDuckDb, shopLayer, sortRows, windowParameters } from './semantic-fixture';

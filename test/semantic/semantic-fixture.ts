@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { DuckDBConnection, DuckDBInstance, timestampValue } from '@duckdb/node-api';
 import { parse } from 'yaml';
 import { toPositional } from '../../lib/core/sql-parameters';
-import type { QueryParameter } from '../../lib/ports/query-engine';
+import type { QueryParameter } from '../../lib/core/ports/query-engine';
 import { buildSemanticLayer, SemanticLayer } from '../../lib/semantic/semantic-layer';
 
 /** The example shop's semantic YAML: the tests compile the very file the example ships. */

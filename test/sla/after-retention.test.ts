@@ -1,6 +1,6 @@
 import { deliveryRecord } from '../../lib/core/sla-watch/delivery-record';
 import { slaWatch } from '../../lib/core/sla-watch/sla-watch';
-import { fixedClock } from '../../lib/ports/clock';
+import { fixedClock } from '../../lib/core/ports/clock';
 import { loadProject } from '../../lib/project/load-project';
 import { listKeys } from '../helpers/local-run';
 import { baseProject, BaseProject, localStoreOf, NOW, runIn, SLOT_16 } from '../helpers/protocol-fixture';

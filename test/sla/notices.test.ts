@@ -2,7 +2,7 @@ import { formatDropEvent } from '../../lib/adapters/local/console-notifier';
 import { eventText, humanDuration } from '../../lib/core/notices/event-text';
 import { dataUpdateEvent, schemaChangeEvent, validationFailedEvent } from '../../lib/core/notices/events';
 import { describeSchemaChange, schemaChange } from '../../lib/core/notices/schema-change';
-import type { DropEvent, DropEventType } from '../../lib/ports/notifier';
+import type { DropEvent, DropEventType } from '../../lib/core/ports/notifier';
 import { manifestFor, runRecordFor } from './sla-fixtures';
 
 const NOW = new Date('2024-01-16T07:00:00Z');

@@ -8,7 +8,7 @@ import type { Manifest } from '../../lib/core/manifest';
 import type { RunRecord } from '../../lib/core/run-record';
 import { deriveRunId } from '../../lib/core/run-id';
 import type { WatchedFeed } from '../../lib/core/sla-watch/expected-slots';
-import type { DropEvent, Notifier, NotifyOutcome } from '../../lib/ports/notifier';
+import type { DropEvent, Notifier, NotifyOutcome } from '../../lib/core/ports/notifier';
 
 /** A daily 06:00 UTC feed due within 2 h, warned at 1 h, MISSED 30 min after the deadline. */
 export const DAILY: WatchedFeed = {

@@ -1,6 +1,6 @@
 import { deliveryRecord } from '../../lib/core/sla-watch/delivery-record';
 import { slaWatch } from '../../lib/core/sla-watch/sla-watch';
-import { fixedClock } from '../../lib/ports/clock';
+import { fixedClock } from '../../lib/core/ports/clock';
 import { DAILY, manifestFor, putManifest, putRun, runRecordFor, tempStore } from './sla-fixtures';
 
 const SLOT = '20240115T060000Z';

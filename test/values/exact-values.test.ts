@@ -3,7 +3,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import type { DuckDbEngine } from '../../lib/adapters/duckdb/duckdb-engine';
 import type { LocalStore } from '../../lib/adapters/local/local-store';
 import { csvSchema } from '../../lib/core/feed/feed-schema';
-import type { StagedTable } from '../../lib/ports/query-engine';
+import type { StagedTable } from '../../lib/core/ports/query-engine';
 import { collectText, openTestEngine, stage } from '../helpers/engine';
 
 /**

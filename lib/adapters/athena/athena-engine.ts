@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-athena';
 import { QueryFailedError, StepTimeBudgetError, UsageError } from '../../core/errors';
 import { sqlLiteral, toPositional, UnknownParameterError } from '../../core/sql-parameters';
-import type { ObjectStore } from '../../ports/object-store';
+import type { ObjectStore } from '../../core/ports/object-store';
 import type {
   ColumnSchema,
   Execution,
@@ -24,7 +24,7 @@ import type {
   StageRequest,
   StagedTable,
   Statement,
-} from '../../ports/query-engine';
+} from '../../core/ports/query-engine';
 import { readAthenaCsv } from '../../core/csv/athena-csv-transform';
 import {
   canonicalSelect,
@@ -36,12 +36,14 @@ import {
   quoteIdent,
   splitQualifiedName,
   requestToken,
-  sha256Hex,
   stagingTableName,
   stripTrailingSemicolons,
   unloadSql,
 } from './athena-sql';
 import { parquetRowsFromTail } from './parquet-footer';
+import { sha256Hex } from '../../core/hash';
+import { sleep } from '../../core/retry';
+import { AWS_RETRY } from '../aws-retry';
 
 export interface AthenaEngineOptions {
   /** The feed's workgroup: every query runs in it (its limits, its encryption, its bill). */
@@ -69,8 +71,6 @@ export interface AthenaEngineOptions {
   readonly pollIntervalMs?: number;
   /** Longest wait for one query before giving up on it. Default 30 minutes. */
   readonly maxWaitMs?: number;
-  /** Attempts of a throttled call before the error is passed on. Default 8. */
-  readonly maxThrottleRetries?: number;
   /**
    * How long a wait may still take, asked before each wait (in a Lambda: the remaining time less a
    * margin). A query still running at that bound is stopped and `StepTimeBudgetError` thrown, which
@@ -165,7 +165,7 @@ export class AthenaEngine implements QueryEngine {
 
   constructor(private readonly options: AthenaEngineOptions) {
     this.ownsClient = !options.client;
-    this.client = options.client ?? new AthenaClient(options.clientConfig ?? {});
+    this.client = options.client ?? new AthenaClient({ ...AWS_RETRY, ...options.clientConfig });
   }
 
   async compileStage(request: StageRequest): Promise<Statement> {
@@ -212,10 +212,8 @@ export class AthenaEngine implements QueryEngine {
 
   /** Columns and types of the staging table, from the Glue catalog through Athena. */
   private async tableColumns(table: string): Promise<ColumnSchema[]> {
-    const out = await this.call(() =>
-      this.client.send(
-        new GetTableMetadataCommand({ CatalogName: this.options.catalog ?? 'AwsDataCatalog', DatabaseName: this.options.stagingDatabase, TableName: table }),
-      ),
+    const out = await this.client.send(
+      new GetTableMetadataCommand({ CatalogName: this.options.catalog ?? 'AwsDataCatalog', DatabaseName: this.options.stagingDatabase, TableName: table }),
     );
     const columns = out.TableMetadata?.Columns;
     if (!columns) throw new QueryFailedError(`Athena reports no columns for the staging table ${this.options.stagingDatabase}.${table}`);
@@ -232,8 +230,8 @@ export class AthenaEngine implements QueryEngine {
     let nextToken: string | undefined;
     let header = true;
     do {
-      const page: GetQueryResultsCommandOutput = await this.call(() =>
-        this.client.send(new GetQueryResultsCommand({ QueryExecutionId: done.QueryExecutionId, NextToken: nextToken })),
+      const page: GetQueryResultsCommandOutput = await this.client.send(
+        new GetQueryResultsCommand({ QueryExecutionId: done.QueryExecutionId, NextToken: nextToken }),
       );
       if (!names) {
         const info = page.ResultSet?.ResultSetMetadata?.ColumnInfo ?? [];
@@ -349,12 +347,12 @@ export class AthenaEngine implements QueryEngine {
 
   /** StartQueryExecution, then GetQueryExecution with growing waits until it ends. */
   private async run(input: StartQueryExecutionCommandInput, again = false): Promise<QueryExecution> {
-    const started = await this.call(() => this.client.send(new StartQueryExecutionCommand(input)));
+    const started = await this.client.send(new StartQueryExecutionCommand(input));
     const id = started.QueryExecutionId!;
     const deadline = Date.now() + (this.options.maxWaitMs ?? 30 * 60_000);
     let wait = this.options.pollIntervalMs ?? 500;
     for (let poll = 0; ; poll++) {
-      const { QueryExecution: execution } = await this.call(() => this.client.send(new GetQueryExecutionCommand({ QueryExecutionId: id })));
+      const { QueryExecution: execution } = await this.client.send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
       const state = execution?.Status?.State;
       if (state === 'SUCCEEDED') return execution!;
       if (state === 'CANCELLED' && poll === 0 && !again) {
@@ -388,24 +386,9 @@ export class AthenaEngine implements QueryEngine {
     }
   }
 
-  /** An SDK call, retried with backoff while Athena throttles (the SDK's own retries exhausted). */
-  private async call<T>(send: () => Promise<T>): Promise<T> {
-    const attempts = this.options.maxThrottleRetries ?? 8;
-    let wait = this.options.pollIntervalMs ?? 500;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await send();
-      } catch (error) {
-        if (!isThrottling(error) || attempt >= attempts) throw error;
-        await sleep(wait * (0.5 + Math.random() / 2));
-        wait = Math.min(wait * 2, 20_000);
-      }
-    }
-  }
-
   /** Rows a CTAS / UNLOAD / INSERT wrote, from its result's UpdateCount. */
   private async updateCount(executionId: string): Promise<number | null> {
-    const out = await this.call(() => this.client.send(new GetQueryResultsCommand({ QueryExecutionId: executionId, MaxResults: 1 })));
+    const out = await this.client.send(new GetQueryResultsCommand({ QueryExecutionId: executionId, MaxResults: 1 }));
     return typeof out.UpdateCount === 'number' ? out.UpdateCount : null;
   }
 
@@ -473,16 +456,6 @@ function jsonValue(text: string | undefined, type: string): unknown {
   if (!Number.isFinite(n)) return text; // NaN, Infinity: kept as Athena wrote them
   if (type !== 'double' && type !== 'float' && type !== 'real' && !Number.isSafeInteger(n)) return text;
   return n;
-}
-
-function isThrottling(error: unknown): boolean {
-  if (!error || typeof error !== 'object') return false;
-  const e = error as { name?: string; $retryable?: { throttling?: boolean }; $metadata?: { httpStatusCode?: number } };
-  return e.name === 'TooManyRequestsException' || e.name === 'ThrottlingException' || e.$retryable?.throttling === true || e.$metadata?.httpStatusCode === 429;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function messageOf(error: unknown): string {

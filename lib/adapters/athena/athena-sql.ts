@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../core/hash';
 import { scanParameters } from '../../core/sql-parameters';
-import type { ColumnSchema } from '../../ports/query-engine';
+import type { ColumnSchema } from '../../core/ports/query-engine';
 
 /**
  * Athena (Trino) SQL text the engine writes: identifiers, literals, the canonical text of a
@@ -66,10 +66,6 @@ export function canonicalSelect(table: string, columns: readonly ColumnSchema[],
   // Order by the staged values, not their text: 10 sorts after 9.
   const order = orderBy?.length ? ` ORDER BY ${orderBy.map((name) => `${table}.${quoteIdent(name)}`).join(', ')}` : '';
   return `SELECT ${select || '1 AS "_"'} FROM ${table}${order}`;
-}
-
-export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
 }
 
 /**

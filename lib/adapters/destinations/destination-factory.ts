@@ -2,7 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { parseDurationSeconds } from '../../core/duration';
 import { secretFromEnv, type DestinationBuilder } from '../../core/destinations/plans';
 import type { DestinationSpec } from '../../core/feed/feed-schema';
-import type { Destination } from '../../ports/destination';
+import type { Destination } from '../../core/ports/destination';
 import { HttpApiDestination } from '../http/http-api-destination';
 import { localFolderDestination } from '../local/local-destination';
 import { partnerS3Destination } from '../s3/s3-destination';

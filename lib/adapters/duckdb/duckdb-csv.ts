@@ -1,6 +1,6 @@
 import { FORMULA_PREFIX, FORMULA_START, looksLikeFormula, PLAIN_NUMBER } from '../../core/csv/csv-encoder';
 import type { CsvDialect } from '../../core/feed/feed-schema';
-import type { ColumnSchema } from '../../ports/query-engine';
+import type { ColumnSchema } from '../../core/ports/query-engine';
 import { canonicalText, quoteIdent, sqlString } from './duckdb-sql';
 
 /**

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { compileDiffSql, type ChangeEngine, type ChangeFile, type ChangeSet, type DiffRequest } from '../../core/destinations/change-engine';
-import type { RowReader } from '../../ports/destination';
-import type { ObjectStore } from '../../ports/object-store';
+import type { RowReader } from '../../core/ports/destination';
+import type { ObjectStore } from '../../core/ports/object-store';
 import { quoteIdent, sqlString, toNumber } from './duckdb-sql';
 import { localFiles, type LocalFiles } from './local-files';
 

@@ -7,8 +7,8 @@ import { DuckDBConnection, DuckDBInstance, DuckDBPreparedStatement, StatementTyp
 import { QueryFailedError } from '../../core/errors';
 import { csvFileName } from '../../core/csv/csv-writer';
 import { toPositional, UnknownParameterError } from '../../core/sql-parameters';
-import { putHashed } from '../../core/steps/render';
-import type { ObjectStore } from '../../ports/object-store';
+import { putHashed } from '../../core/hash';
+import type { ObjectStore } from '../../core/ports/object-store';
 import type {
   ColumnSchema,
   CsvExport,
@@ -20,7 +20,7 @@ import type {
   StageRequest,
   StagedTable,
   Statement,
-} from '../../ports/query-engine';
+} from '../../core/ports/query-engine';
 import { csvCopySql, csvDeclineReason } from './duckdb-csv';
 import { hugeintColumns, parquetColumn, parquetSelectList } from './duckdb-parquet';
 import { writerTag } from '../local/process-identity';

@@ -1,4 +1,4 @@
-import type { ColumnSchema } from '../../ports/query-engine';
+import type { ColumnSchema } from '../../core/ports/query-engine';
 import { isoDuration, quoteIdent } from './duckdb-sql';
 import { mapScalars, parseDuckDbType } from './duckdb-types';
 

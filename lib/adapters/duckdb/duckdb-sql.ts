@@ -1,4 +1,4 @@
-import type { ColumnSchema } from '../../ports/query-engine';
+import type { ColumnSchema } from '../../core/ports/query-engine';
 import { quoteIdent } from '../../core/sql-text';
 import { parseDuckDbType, someScalar, type DuckDbType } from './duckdb-types';
 export { quoteIdent, toNumber } from '../../core/sql-text';

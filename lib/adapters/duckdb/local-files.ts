@@ -2,9 +2,9 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { access, mkdir, rm } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { putHashed } from '../../core/steps/render';
+import { putHashed } from '../../core/hash';
 import { LocalStore } from '../local/local-store';
-import type { ObjectStore } from '../../ports/object-store';
+import type { ObjectStore } from '../../core/ports/object-store';
 
 /**
  * How DuckDB, which reads and writes files, meets a store, which holds keys. Over a local folder

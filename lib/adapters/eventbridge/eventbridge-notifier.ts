@@ -1,8 +1,10 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { EventBridgeClientConfig, PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { backoffDelay, sleep } from '../../core/retry';
 import { fitNotice } from '../../core/notices/fit-notice';
 import type { NoticeBody } from '../../core/notices/fit-notice';
-import type { DropEvent, Notifier, NotifyOutcome } from '../../ports/notifier';
+import type { DropEvent, Notifier, NotifyOutcome } from '../../core/ports/notifier';
+import { AWS_RETRY } from '../aws-retry';
 
 /** EventBridge's limit on one entry. */
 export const EVENTBRIDGE_MAX_ENTRY_BYTES = 262_144;
@@ -47,8 +49,6 @@ function entryBytes(e: PutEventsRequestEntry): number {
   return n;
 }
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /**
  * Puts each event on an EventBridge bus: `source: dropkit`, a detail-type per event type, the
  * event JSON as detail (its `id`, the run id, is what consumers deduplicate on). PutEvents
@@ -65,9 +65,9 @@ export class EventBridgeNotifier implements Notifier {
   constructor(options: EventBridgeNotifierOptions = {}) {
     this.eventBusName = options.eventBusName;
     this.target = `eventbridge ${options.eventBusName ?? 'default'}`;
-    this.client = options.client ?? new EventBridgeClient({ ...options.clientConfig });
+    this.client = options.client ?? new EventBridgeClient({ ...AWS_RETRY, ...options.clientConfig });
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 3);
-    this.sleep = options.sleep ?? defaultSleep;
+    this.sleep = options.sleep ?? sleep;
   }
 
   async notify(event: DropEvent): Promise<NotifyOutcome> {
@@ -94,7 +94,7 @@ export class EventBridgeNotifier implements Notifier {
         if (!RETRYABLE_CODES.has(code) || attempts >= this.maxAttempts) {
           return { target: this.target, status: 'failed', attempts, detail: `${code}: ${result?.ErrorMessage ?? 'PutEvents reported the entry failed'}` };
         }
-        await this.sleep(200 * 2 ** (attempts - 1));
+        await this.sleep(backoffDelay(attempts, { baseMs: 200 }));
       }
     } catch (e) {
       const detail = e instanceof Error ? `${e.name}: ${e.message}` : String(e);

@@ -1,4 +1,5 @@
-import type { DeliveryFile, DeliveryInput, DeliveryProgress, Destination } from '../../ports/destination';
+import type { DeliveryFile, DeliveryInput, DeliveryProgress, Destination } from '../../core/ports/destination';
+import { backoffDelay, sleep } from '../../core/retry';
 import { retryAfterMs } from './retry-after';
 
 /**
@@ -50,8 +51,6 @@ type Attempt =
   | { kind: 'reject-all'; detail: string }
   | { kind: 'fatal'; detail: string };
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 export class HttpApiDestination implements Destination {
   readonly name: string;
   readonly target: string;
@@ -78,7 +77,7 @@ export class HttpApiDestination implements Destination {
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
     this.baseDelayMs = options.baseDelayMs ?? 500;
     this.fetch = options.fetch ?? fetch;
-    this.sleep = options.sleep ?? defaultSleep;
+    this.sleep = options.sleep ?? sleep;
     this.now = options.now ?? (() => performance.now());
     this.clock = options.clock ?? (() => new Date());
   }
@@ -141,7 +140,7 @@ export class HttpApiDestination implements Destination {
         throw new Error(
           `${this.target} asked to wait ${Math.ceil(result.waitMs / 1000)} s (Retry-After), more than the ${this.maxRetryAfterMs / 1000} s allowed; the sync resumes at batch ${key} on the next try`,
         );
-      await this.sleep(result.waitMs ?? this.baseDelayMs * 2 ** (attempt - 1));
+      await this.sleep(result.waitMs ?? backoffDelay(attempt, { baseMs: this.baseDelayMs }));
     }
     throw new Error(`${this.target}: batch ${key} not accepted after ${this.maxAttempts} attempts (${failures.join('; ')})`);
   }

@@ -1,4 +1,4 @@
-import type { DropEvent, Notifier, NotifyOutcome } from '../../ports/notifier';
+import type { DropEvent, Notifier, NotifyOutcome } from '../../core/ports/notifier';
 import { eventText } from '../../core/notices/event-text';
 
 /** One human-readable line per event, for local runs and operators watching a terminal. */

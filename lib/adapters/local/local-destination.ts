@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileDestination } from '../../core/destinations/file-delivery';
-import type { Destination, FileSink } from '../../ports/destination';
+import type { Destination, FileSink } from '../../core/ports/destination';
 
 /** A folder on this machine as a destination: for development, and the reference the other file destinations are held to. */
 export class LocalFolderSink implements FileSink {

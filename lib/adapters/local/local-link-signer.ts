@@ -1,5 +1,5 @@
 import { pathToFileURL } from 'node:url';
-import type { DownloadLink, LinkSigner } from '../../ports/link-signer';
+import type { DownloadLink, LinkSigner } from '../../core/ports/link-signer';
 import type { LocalStore } from './local-store';
 
 /**

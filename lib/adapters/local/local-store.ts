@@ -4,8 +4,9 @@ import type { FileHandle } from 'node:fs/promises';
 import { link, lstat, mkdir, open, readdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { ObjectStore, Precondition, StoredObject } from '../../ports/object-store';
-import { PreconditionFailed } from '../../ports/object-store';
+import type { ObjectStore, Precondition, StoredObject } from '../../core/ports/object-store';
+import { PreconditionFailed } from '../../core/ports/object-store';
+import { sleep } from '../../core/retry';
 import { processAlive, writerIsDead, writerTag } from './process-identity';
 
 /** A lock this old belongs to a writer that died; it may be broken. */
@@ -31,8 +32,6 @@ function isAbsent(e: unknown): boolean {
   const code = errno(e);
   return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR';
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** S3 orders keys by their UTF-8 bytes; do the same so both adapters list identically. */
 function compareKeys(a: string, b: string): number {

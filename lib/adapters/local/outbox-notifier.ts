@@ -1,6 +1,6 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { DropEvent, Notifier, NotifyOutcome } from '../../ports/notifier';
+import type { DropEvent, Notifier, NotifyOutcome } from '../../core/ports/notifier';
 
 /**
  * Local stand-in for SNS/EventBridge: appends each event as one JSON line to a file, so a local

@@ -3,8 +3,9 @@ import { HeadObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/clien
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { Upload } from '@aws-sdk/lib-storage';
 import { fileDestination } from '../../core/destinations/file-delivery';
-import type { Destination, FileSink } from '../../ports/destination';
+import type { Destination, FileSink } from '../../core/ports/destination';
 import { isNotFound } from './s3-errors';
+import { AWS_RETRY } from '../aws-retry';
 
 export interface PartnerS3SinkOptions {
   readonly bucket: string;
@@ -48,7 +49,7 @@ export class PartnerS3Sink implements FileSink {
           ...(options.clientConfig?.credentials ? { masterCredentials: options.clientConfig.credentials as never } : {}),
         })
       : undefined;
-    this.client = options.client ?? new S3Client({ ...options.clientConfig, ...(credentials ? { credentials } : {}) });
+    this.client = options.client ?? new S3Client({ ...AWS_RETRY, ...options.clientConfig, ...(credentials ? { credentials } : {}) });
   }
 
   private key(path: string): string {

@@ -16,11 +16,13 @@ import {
 } from '@aws-sdk/client-s3';
 import type { CompletedPart, PutObjectCommandInput, S3ClientConfig, ServerSideEncryption } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { ObjectStore, Precondition, StoredObject } from '../../ports/object-store';
-import { PreconditionFailed } from '../../ports/object-store';
+import type { ObjectStore, Precondition, StoredObject } from '../../core/ports/object-store';
+import { PreconditionFailed } from '../../core/ports/object-store';
 import { isConditionalConflict, isNotFound, isPreconditionFailed, s3ErrorInfo } from './s3-errors';
 import { assertKeyLength, assertValidKey, assertValidPrefix, copySource, normalizeStorePrefix } from './s3-keys';
 import { InvalidStoreUrlError } from '../../core/errors';
+import { retry, sleep } from '../../core/retry';
+import { AWS_RETRY } from '../aws-retry';
 export { InvalidStoreUrlError };
 
 /** S3's largest single CopyObject; bigger objects are copied part by part. */
@@ -69,7 +71,7 @@ export const DEFAULT_S3_TIMEOUTS: S3Timeouts = { connectMs: 10_000, idleMs: 60_0
 
 /** Client settings every dropkit S3 client starts from: the endpoint from the environment, bounded waits. */
 export function s3ClientDefaults(timeouts: S3Timeouts = DEFAULT_S3_TIMEOUTS): S3ClientConfig {
-  return { ...s3ClientConfigFromEnv(), requestHandler: { connectionTimeout: timeouts.connectMs, socketTimeout: timeouts.idleMs } };
+  return { ...AWS_RETRY, ...s3ClientConfigFromEnv(), requestHandler: { connectionTimeout: timeouts.connectMs, socketTimeout: timeouts.idleMs } };
 }
 
 /**
@@ -97,8 +99,6 @@ export function parseS3Url(url: string): { bucket: string; prefix: string } {
     throw new InvalidStoreUrlError(url, e instanceof Error ? e.message : String(e));
   }
 }
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Reads an SDK body (a Node Readable at run time) whole. */
 async function readBody(body: unknown): Promise<Buffer> {
@@ -140,7 +140,7 @@ export class S3Store implements ObjectStore {
     this.multipartCopyThreshold = options.multipartCopyThreshold ?? MAX_SINGLE_COPY_BYTES;
     this.copyPartSize = options.copyPartSize ?? 512 * 1024 * 1024;
     this.conflictRetries = options.conflictRetries ?? 4;
-    this.sleep = options.sleep ?? defaultSleep;
+    this.sleep = options.sleep ?? sleep;
   }
 
   /** `S3Store.fromUrl('s3://bucket/prefix')`, with the same options otherwise. */
@@ -172,22 +172,27 @@ export class S3Store implements ObjectStore {
     };
     // A stream can be sent once only; a Buffer or string can be sent again after a 409.
     const replayable = !(body instanceof Readable);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const out = await this.send(params, body);
-        if (!out.ETag) throw new Error(`S3 returned no ETag for ${JSON.stringify(key)} in bucket ${this.bucket}`);
-        return out.VersionId ? { etag: out.ETag, versionId: out.VersionId } : { etag: out.ETag };
-      } catch (e) {
-        if (options?.precondition && isPreconditionFailed(e)) throw new PreconditionFailed(key);
-        // If-Match on a key that does not exist: S3 answers 404 NoSuchKey.
-        if (options?.precondition && 'ifMatch' in options.precondition && s3ErrorInfo(e).code === 'NoSuchKey') throw new PreconditionFailed(key);
-        if (options?.precondition && replayable && isConditionalConflict(e) && attempt < this.conflictRetries) {
-          await this.sleep(backoffMs(attempt));
-          continue;
+    return retry(
+      async () => {
+        try {
+          const out = await this.send(params, body);
+          if (!out.ETag) throw new Error(`S3 returned no ETag for ${JSON.stringify(key)} in bucket ${this.bucket}`);
+          return out.VersionId ? { etag: out.ETag, versionId: out.VersionId } : { etag: out.ETag };
+        } catch (e) {
+          if (options?.precondition && isPreconditionFailed(e)) throw new PreconditionFailed(key);
+          // If-Match on a key that does not exist: S3 answers 404 NoSuchKey.
+          if (options?.precondition && 'ifMatch' in options.precondition && s3ErrorInfo(e).code === 'NoSuchKey') throw new PreconditionFailed(key);
+          throw e;
         }
-        throw e;
-      }
-    }
+      },
+      {
+        maxAttempts: this.conflictRetries + 1,
+        backoff: CONFLICT_BACKOFF,
+        // S3's 409 on a concurrent conditional write is not retried by the SDK; only a body that can be sent again is.
+        retryable: (e) => Boolean(options?.precondition) && replayable && isConditionalConflict(e),
+        sleep: this.sleep,
+      },
+    );
   }
 
   async get(key: string): Promise<{ body: Buffer; etag: string } | undefined> {
@@ -361,6 +366,5 @@ function conditionHeaders(precondition: Precondition | undefined): { IfNoneMatch
 }
 
 /** 100 ms, 200 ms, 400 ms… with jitter, so retrying writers do not collide again. */
-function backoffMs(attempt: number): number {
-  return 100 * 2 ** attempt * (0.5 + Math.random() / 2);
-}
+/** Waits between tries of a conditional write that met a concurrent one: 100 ms, 200 ms, … each between half and all. */
+const CONFLICT_BACKOFF = { baseMs: 100, jitter: 0.5 } as const;

@@ -4,7 +4,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Client, type SFTPWrapper } from 'ssh2';
 import { fileDestination } from '../../core/destinations/file-delivery';
-import type { Destination, FileSink } from '../../ports/destination';
+import type { Destination, FileSink } from '../../core/ports/destination';
 
 export interface SftpSinkOptions {
   readonly host: string;

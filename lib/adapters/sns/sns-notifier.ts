@@ -3,7 +3,8 @@ import type { MessageAttributeValue, PublishCommandInput, SNSClientConfig } from
 import { eventText, NoticeText } from '../../core/notices/event-text';
 import { fitNotice } from '../../core/notices/fit-notice';
 import type { NoticeBody } from '../../core/notices/fit-notice';
-import type { DropEvent, Notifier, NotifyOutcome } from '../../ports/notifier';
+import type { DropEvent, Notifier, NotifyOutcome } from '../../core/ports/notifier';
+import { AWS_RETRY } from '../aws-retry';
 
 /** SNS's limit on a published message, attributes included: 256 KB. */
 export const SNS_MAX_MESSAGE_BYTES = 262_144;
@@ -74,7 +75,7 @@ export class SnsNotifier implements Notifier {
   constructor(options: SnsNotifierOptions) {
     this.topicArn = options.topicArn;
     this.target = `sns ${options.topicArn}`;
-    this.client = options.client ?? new SNSClient({ ...options.clientConfig });
+    this.client = options.client ?? new SNSClient({ ...AWS_RETRY, ...options.clientConfig });
     this.format = options.format ?? plainNoticeText;
     this.maxMessageBytes = options.maxMessageBytes ?? SNS_MAX_MESSAGE_BYTES;
   }

@@ -1,7 +1,8 @@
 import { ConfigError } from '../../core/errors';
+import { backoffDelay, sleep } from '../../core/retry';
 import { retryAfterMs } from '../http/retry-after';
 import type { WebhookTarget } from '../../core/feed/feed-schema';
-import type { DropEvent, Notifier, NotifyOutcome } from '../../ports/notifier';
+import type { DropEvent, Notifier, NotifyOutcome } from '../../core/ports/notifier';
 import { EVENT_HEADER, IDEMPOTENCY_KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signWebhook } from './webhook-signature';
 
 export const WEBHOOK_USER_AGENT = 'dropkit-webhook/1';
@@ -41,8 +42,6 @@ type AttemptResult =
   | { readonly kind: 'sent'; readonly detail: string }
   | { readonly kind: 'retry'; readonly detail: string; readonly retryAfterMs?: number }
   | { readonly kind: 'fatal'; readonly detail: string };
-
-const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface WebhookCircuitBreakerOptions {
   /** Consecutive failed notices (the endpoint down, not refusing) that open an endpoint's circuit. Default 2. */
@@ -134,7 +133,7 @@ export class WebhookNotifier implements Notifier {
     this.totalBudgetMs = Math.max(1, options.totalBudgetMs ?? 60_000);
     this.breakers = options.breakers ?? processWebhookBreakers;
     this.fetchImpl = options.fetch ?? globalThis.fetch;
-    this.sleep = options.sleep ?? defaultSleep;
+    this.sleep = options.sleep ?? sleep;
     this.clock = options.clock ?? (() => new Date());
     this.random = options.random ?? Math.random;
   }
@@ -238,8 +237,7 @@ export class WebhookNotifier implements Notifier {
   /** Full jitter: uniform in [0, min(max, base * 2^(retry-1))]; Retry-After (within its cap) wins when the server sent one. */
   private delayBefore(attempt: number, retryAfterMs: number | undefined): number {
     if (retryAfterMs !== undefined) return retryAfterMs;
-    const cap = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 2));
-    return Math.floor(this.random() * cap);
+    return Math.floor(backoffDelay(attempt - 1, { baseMs: this.baseDelayMs, maxMs: this.maxDelayMs, jitter: 1 }, this.random));
   }
 
   private outcome(status: 'sent' | 'failed', attempts: number, detail: string): NotifyOutcome {

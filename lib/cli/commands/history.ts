@@ -5,7 +5,7 @@ import type { SlotStatus } from '../../core/sla-watch/slot-state';
 import { humanDuration } from '../../core/notices/event-text';
 import type { FeedDefinition } from '../../core/feed/feed-definition';
 import type { Project } from '../../project/load-project';
-import type { ObjectStore } from '../../ports/object-store';
+import type { ObjectStore } from '../../core/ports/object-store';
 import { runRecordsPrefix } from '../../core/layout';
 import { UsageError } from '../../core/errors';
 import { loadProject } from '../../project/load-project';

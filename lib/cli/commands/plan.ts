@@ -1,13 +1,13 @@
 import { dirname, join } from 'node:path';
 import { UsageError } from '../../core/errors';
-import { planRun } from '../../core/steps/plan';
+import { planRun } from '../../core/steps/run-plan';
 import { deliveryPartners } from '../../core/feed/feed-definition';
 import { loadProject } from '../../project/load-project';
 import { parseCommandArgs, parseTimeArg, slotOptions, storeChoice } from '../args';
 import { EXIT } from '../exit-codes';
 import { localContext } from '../local-context';
 import { findFeed } from './run';
-import { sha256Hex } from '../../core/run-id';
+import { sha256Hex } from '../../core/hash';
 
 /** `dropkit plan FEED`: what `run` would do (slot, data interval, deadline, run id, parameters, keys), without doing it. */
 export async function planCommand(args: string[]): Promise<number> {

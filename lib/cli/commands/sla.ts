@@ -5,7 +5,7 @@ import { slaWatch, SlaWatchOutput } from '../../core/sla-watch/sla-watch';
 import { SLA_STATES } from '../../core/sla-watch/slot-state';
 import { UsageError } from '../../core/errors';
 import { isDuration } from '../../core/duration';
-import type { Notifier } from '../../ports/notifier';
+import type { Notifier } from '../../core/ports/notifier';
 import { loadProject, Project } from '../../project/load-project';
 import { consumerNotifiers, operatorNotifiers } from '../../runner/local-notifiers';
 import { parseCommandArgs, parseTimeArg, projectOption } from '../args';

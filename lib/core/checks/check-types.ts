@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import type { ColumnSchema } from '../../ports/query-engine';
+import type { ColumnSchema } from '../ports/query-engine';
 import type { SlotInfo } from '../manifest';
 import type { Profile } from '../profile/profile';
 import type { SqlDialect } from './dialect';

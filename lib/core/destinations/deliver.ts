@@ -1,7 +1,7 @@
-import type { Clock } from '../../ports/clock';
+import type { Clock } from '../ports/clock';
 import type { ChangeEngine, ChangeSet } from './change-engine';
-import type { DeliveryFile, DeliveryInput, DeliveryProgress, Destination, DestinationRecord, RowReader, SyncMode } from '../../ports/destination';
-import type { ObjectStore } from '../../ports/object-store';
+import type { DeliveryFile, DeliveryInput, DeliveryProgress, Destination, DestinationRecord, RowReader, SyncMode } from '../ports/destination';
+import type { ObjectStore } from '../ports/object-store';
 import type { Manifest } from '../manifest';
 import { baseKey, deliveryPrefix, deliveryRecordKey, type DeliveryRef } from './delivery-keys';
 

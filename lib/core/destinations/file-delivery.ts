@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { DeliveryInput, DeliveryProgress, Destination, FileSink } from '../../ports/destination';
+import type { DeliveryInput, DeliveryProgress, Destination, FileSink } from '../ports/destination';
 
 /** Where a drop goes at a file destination: the same layout as ours, below the destination's folder or prefix. */
 export function remoteDropDir(input: Pick<DeliveryInput, 'feed' | 'partner' | 'runId' | 'manifest'>): string {

@@ -1,6 +1,6 @@
 import { ConfigError } from '../errors';
 import type { DestinationSpec, FeedFile } from '../feed/feed-schema';
-import type { Destination } from '../../ports/destination';
+import type { Destination } from '../ports/destination';
 import type { DestinationPlan } from './deliver';
 
 /** The destinations of one drop: the feed's, then the partner's own (a shared drop has no partner: the feed's only). */

@@ -1,10 +1,10 @@
-import type { Clock } from '../../ports/clock';
-import type { DestinationRecord, RowReader } from '../../ports/destination';
-import type { ObjectStore } from '../../ports/object-store';
+import type { Clock } from '../ports/clock';
+import type { DestinationRecord, RowReader } from '../ports/destination';
+import type { ObjectStore } from '../ports/object-store';
 import type { FeedDefinition } from '../feed/feed-definition';
 import { runRecordKey } from '../layout';
-import type { DeliveredRef } from '../steps/plan';
-import { readRunRecord, writeRunRecord } from '../steps/roll-forward';
+import type { DeliveredRef } from '../steps/run-plan';
+import { readRunRecord, writeRunRecord } from '../run-record-store';
 import type { ChangeEngine } from './change-engine';
 import { deliverDestinations } from './deliver';
 import { destinationPlans, destinationSpecs, type DestinationBuilder } from './plans';

@@ -1,4 +1,4 @@
-import type { DeliveredRef, RunPlan } from '../steps/plan';
+import type { DeliveredRef, RunPlan } from '../steps/run-plan';
 
 /** The reference to a delivered run that notify, repair and the CLI take: built here only. */
 export function deliveredRefOf(

@@ -1,4 +1,4 @@
-import type { DeliveredRef } from '../steps/plan';
+import type { DeliveredRef } from '../steps/run-plan';
 import { deliveredRefOf } from './delivered-ref';
 import { repairAll, repairDelivered, RepairResult } from '../steps/repair';
 import type { RunState } from '../steps/run-state';

@@ -1,6 +1,6 @@
 import type { FeedDefinition } from '../feed/feed-definition';
 import type { NotifyTarget } from '../feed/feed-schema';
-import type { Notifier } from '../../ports/notifier';
+import type { Notifier } from '../ports/notifier';
 
 /** How an edge (the CLI, a Lambda) turns targets into notifiers. */
 export interface NoticeChannels {

@@ -1,4 +1,4 @@
-import type { DropEvent } from '../../ports/notifier';
+import type { DropEvent, DropLinks } from '../ports/notifier';
 import type { NoticeBody } from './fit-notice';
 import { describeSchemaChange } from './schema-change';
 
@@ -28,7 +28,7 @@ function footer(e: NoticeBody): string[] {
   ];
 }
 
-function links(e: NoticeBody): string[] {
+function links(e: DropLinks & Pick<NoticeBody, 'filesOmitted'>): string[] {
   const out: string[] = [];
   if (e.manifest) out.push(`Manifest: ${e.manifest.link.url}`);
   for (const f of e.files ?? []) out.push(`${f.path} (${f.format}, ${f.rows} rows, ${f.bytes} bytes, sha256 ${f.sha256}): ${f.link.url}`);
@@ -48,7 +48,7 @@ export interface NoticeText {
  * chat. A type without an entry is a compile error, not a blank e-mail; only `drop.delivered`
  * says "delivered" (a person skimming subjects must not take a delay or a failure for a drop).
  */
-export const NOTICE_TEXT: { readonly [T in NoticeType]: (e: NoticeBody) => NoticeText } = {
+export const NOTICE_TEXT: { readonly [T in NoticeType]: (e: Extract<NoticeBody, { readonly type: T }>) => NoticeText } = {
   'drop.delivered': (e) => {
     const sla = e.sla ? (e.sla.status === 'MET' ? `on time (due ${e.sla.expectedBy})` : `late (due ${e.sla.expectedBy}, delivered ${e.sla.deliveredAt})`) : '';
     return {
@@ -62,23 +62,23 @@ export const NOTICE_TEXT: { readonly [T in NoticeType]: (e: NoticeBody) => Notic
     };
   },
   'run.failed': (e) => ({
-    subject: `[dropkit] ${who(e)}: run for slot ${e.slot} failed${e.error ? ` at ${e.error.step}` : ''}`,
+    subject: `[dropkit] ${who(e)}: run for slot ${e.slot} failed at ${e.error.step}`,
     text: [
-      `The run of ${who(e)} for slot ${e.slot} failed${e.error ? ` at step ${e.error.step}: ${e.error.name}: ${e.error.message}` : ''}.`,
+      `The run of ${who(e)} for slot ${e.slot} failed at step ${e.error.step}: ${e.error.name}: ${e.error.message}.`,
       'Nothing was published; the previous drop and latest.json are unchanged.',
       ...footer(e),
     ].join('\n'),
   }),
   'data.delay': (e) => {
     const d = e.delay;
-    const missed = d?.phase === 'missed';
+    const missed = d.phase === 'missed';
     return {
       subject: `[dropkit] ${who(e)}: slot ${e.slot} ${missed ? 'missed its deadline' : 'is at risk of being late'}`,
       text: [
         missed
-          ? `The drop of ${who(e)} for slot ${e.slot} was due by ${d?.expectedBy} and has not arrived.`
-          : `The drop of ${who(e)} for slot ${e.slot} is not ready yet; it is due by ${d?.expectedBy}.`,
-        ...(d?.detail ? [d.detail] : []),
+          ? `The drop of ${who(e)} for slot ${e.slot} was due by ${d.expectedBy} and has not arrived.`
+          : `The drop of ${who(e)} for slot ${e.slot} is not ready yet; it is due by ${d.expectedBy}.`,
+        ...(d.detail ? [d.detail] : []),
         'You will get another notice when it is ready. Do not load a partial or older drop in its place.',
         ...footer(e),
       ].join('\n'),
@@ -89,12 +89,8 @@ export const NOTICE_TEXT: { readonly [T in NoticeType]: (e: NoticeBody) => Notic
     return {
       subject: `[dropkit] ${who(e)}: delayed slot ${e.slot} has now arrived`,
       text: [
-        `The drop of ${who(e)} for slot ${e.slot}, announced as delayed, arrived at ${r?.deliveredAt}` +
-          (r
-            ? r.status === 'LATE'
-              ? `, ${humanDuration(r.latenessSeconds)} after its deadline ${r.expectedBy}.`
-              : `, within its deadline ${r.expectedBy}.`
-            : '.'),
+        `The drop of ${who(e)} for slot ${e.slot}, announced as delayed, arrived at ${r.deliveredAt}` +
+          (r.status === 'LATE' ? `, ${humanDuration(r.latenessSeconds)} after its deadline ${r.expectedBy}.` : `, within its deadline ${r.expectedBy}.`),
         ...links(e),
         ...footer(e),
       ].join('\n'),
@@ -105,15 +101,15 @@ export const NOTICE_TEXT: { readonly [T in NoticeType]: (e: NoticeBody) => Notic
     return {
       subject: `[dropkit] ${who(e)}: slot ${e.slot} was replaced by revision ${e.revision}`,
       text: [
-        `Slot ${e.slot} of ${who(e)} has a new revision ${e.revision}; it replaces revision ${u?.supersedes.revision} (run ${u?.supersedes.runId}).`,
-        `Rows: ${u?.previousRowCount ?? 'unknown'} before, ${e.rowCount ?? 'unknown'} now. Reload this slot if you loaded the earlier revision.`,
+        `Slot ${e.slot} of ${who(e)} has a new revision ${e.revision}; it replaces revision ${u.supersedes.revision} (run ${u.supersedes.runId}).`,
+        `Rows: ${u.previousRowCount ?? 'unknown'} before, ${e.rowCount ?? 'unknown'} now. Reload this slot if you loaded the earlier revision.`,
         ...links(e),
         ...footer(e),
       ].join('\n'),
     };
   },
   'schema.change': (e) => {
-    const lines = e.schemaChange ? describeSchemaChange(e.schemaChange) : [];
+    const lines = describeSchemaChange(e.schemaChange);
     return {
       subject: `[dropkit] ${who(e)}: columns changed in slot ${e.slot}`,
       text: [
@@ -125,7 +121,7 @@ export const NOTICE_TEXT: { readonly [T in NoticeType]: (e: NoticeBody) => Notic
     };
   },
   'validation.failed': (e) => {
-    const failed = e.validation?.failed ?? [];
+    const failed = e.validation.failed;
     return {
       subject: `[dropkit] ${who(e)}: validation failed for slot ${e.slot} (${failed.length} check${failed.length === 1 ? '' : 's'})`,
       text: [
@@ -139,5 +135,6 @@ export const NOTICE_TEXT: { readonly [T in NoticeType]: (e: NoticeBody) => Notic
 
 /** A readable subject and plain text for a notice (the JSON event stays the machine-readable form). */
 export function eventText(event: NoticeBody): NoticeText {
-  return NOTICE_TEXT[event.type](event);
+  // The table is keyed by type, so the entry found takes this event's shape; TypeScript cannot correlate the two.
+  return (NOTICE_TEXT[event.type] as (e: NoticeBody) => NoticeText)(event);
 }

@@ -1,4 +1,4 @@
-import type { DropEvent } from '../../ports/notifier';
+import type { DataUpdateEvent, DropLinks, SchemaChangeEvent, SupersededDrop, ValidationFailedEvent } from '../ports/notifier';
 import type { Manifest } from '../manifest';
 import type { RunRecord } from '../run-record';
 import { schemaChange, SchemaChange } from './schema-change';
@@ -17,7 +17,7 @@ function base(m: Pick<Manifest, 'feed' | 'partner' | 'runId' | 'revision'> & { s
  * `schema.change` when the columns or types of `current` differ from those of the previous drop
  * of the same feed and partner; null when they do not (or there is no previous drop).
  */
-export function schemaChangeEvent(previous: Manifest | null, current: Manifest, now: Date): DropEvent | null {
+export function schemaChangeEvent(previous: Manifest | null, current: Manifest, now: Date): SchemaChangeEvent | null {
   if (!previous) return null;
   const change: SchemaChange | null = schemaChange(previous.schema.columns, current.schema.columns);
   if (!change) return null;
@@ -35,8 +35,8 @@ export function dataUpdateEvent(
   current: Manifest,
   superseded: Pick<Manifest, 'runId' | 'revision' | 'rowCount'> | null,
   now: Date,
-  links?: Pick<DropEvent, 'manifest' | 'files'>,
-): DropEvent | null {
+  links?: DropLinks,
+): DataUpdateEvent | null {
   if (current.supersedes === null || current.revision < 2) return null;
   const supersedes = supersedesOf(current, superseded);
   return {
@@ -56,13 +56,13 @@ export function dataUpdateEvent(
 export function supersedesOf(
   current: Pick<Manifest, 'supersedes' | 'revision'>,
   superseded?: Pick<Manifest, 'runId' | 'revision'> | null,
-): DropEvent['supersedes'] {
+): SupersededDrop | null {
   if (current.supersedes === null) return null;
   return { runId: superseded?.runId ?? current.supersedes, revision: superseded?.revision ?? current.revision - 1 };
 }
 
 /** `validation.failed` (operators only) from the record of a run whose checks failed; null for other runs. */
-export function validationFailedEvent(run: RunRecord, now: Date): DropEvent | null {
+export function validationFailedEvent(run: RunRecord, now: Date): ValidationFailedEvent | null {
   if (run.status !== 'validation-failed') return null;
   const failed = (run.validation?.checks ?? [])
     .filter((c) => c.outcome === 'fail' || c.outcome === 'error')

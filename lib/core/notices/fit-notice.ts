@@ -1,4 +1,4 @@
-import type { DropEvent } from '../../ports/notifier';
+import type { DropEvent } from '../ports/notifier';
 
 /** A notice body: the event, or the event without its file list when that list made it too big. */
 export type NoticeBody = DropEvent & {
@@ -19,7 +19,7 @@ export function fitNotice<T>(
 ): { built: T; body: NoticeBody; fits: boolean; trimmed: boolean } {
   const whole = build(event);
   if (sizeBytes(whole) <= limitBytes) return { built: whole, body: event, fits: true, trimmed: false };
-  if (!event.files || event.files.length === 0) return { built: whole, body: event, fits: false, trimmed: false };
+  if (!('files' in event) || !event.files || event.files.length === 0) return { built: whole, body: event, fits: false, trimmed: false };
   const { files, ...rest } = event;
   const body: NoticeBody = { ...rest, filesOmitted: files.length };
   const built = build(body);

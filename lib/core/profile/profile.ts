@@ -1,4 +1,4 @@
-import type { ColumnSchema } from '../../ports/query-engine';
+import type { ColumnSchema } from '../ports/query-engine';
 import { readTimestamp, SqlDialect } from '../checks/dialect';
 import { typeFamily, TypeFamily } from '../checks/schema';
 import { toNumber } from '../sql-text';

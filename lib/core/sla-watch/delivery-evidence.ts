@@ -1,4 +1,4 @@
-import type { ObjectStore } from '../../ports/object-store';
+import type { ObjectStore } from '../ports/object-store';
 import { DropCoordinates, feedRoot, parseDropKey, partnerRunRecordsPrefix } from '../layout';
 import type { Manifest } from '../manifest';
 import { parseRunRecord, RunRecord } from '../run-record';

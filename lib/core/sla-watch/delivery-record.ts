@@ -1,4 +1,4 @@
-import type { ObjectStore } from '../../ports/object-store';
+import type { ObjectStore } from '../ports/object-store';
 import { slotId } from '../slots';
 import { evidenceOf, firstRecordedSlot, readSlotEvidence, unscheduledDeliveredSlots } from './delivery-evidence';
 import { ExpectedSlot, expectedSlots, markBeforeFirstRecord, WatchedFeed } from './expected-slots';

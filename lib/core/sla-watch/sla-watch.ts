@@ -1,6 +1,6 @@
-import type { Clock } from '../../ports/clock';
-import type { DropEvent, Notifier, NotifyOutcome } from '../../ports/notifier';
-import { ObjectStore, PreconditionFailed } from '../../ports/object-store';
+import type { Clock } from '../ports/clock';
+import type { DropEvent, Notifier, NotifyOutcome } from '../ports/notifier';
+import { ObjectStore, PreconditionFailed } from '../ports/object-store';
 import { parseDurationSeconds } from '../duration';
 import { DropkitError } from '../errors';
 import { slaStateKey } from '../layout';

@@ -1,11 +1,12 @@
-import type { NotifyOutcome } from '../../ports/notifier';
+import type { NotifyOutcome } from '../ports/notifier';
 import { readLease, releaseLease } from '../lease';
 import type { Manifest } from '../manifest';
 import type { RunRecord, StepName } from '../run-record';
-import { sha256Hex } from '../run-id';
+import { sha256Hex } from '../hash';
 import { failureEvent, sendAll } from './notify';
 import { validationFailedEvent } from '../notices/events';
-import { rollForward, writeRunRecord } from './roll-forward';
+import { writeRunRecord } from '../run-record-store';
+import { rollForward } from './roll-forward';
 import type { RunState } from './run-state';
 import type { StepDeps } from './step-deps';
 import { GRAPH_ERRORS } from '../graph/step-graph';

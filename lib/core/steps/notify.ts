@@ -1,15 +1,15 @@
-import type { Clock } from '../../ports/clock';
-import type { LinkSigner } from '../../ports/link-signer';
-import type { DropEvent, Notifier, NotifyOutcome } from '../../ports/notifier';
+import type { Clock } from '../ports/clock';
+import type { LinkSigner } from '../ports/link-signer';
+import type { DropDeliveredEvent, DropEvent, DropLinks, Notifier, NotifyOutcome, RunFailedEvent } from '../ports/notifier';
 import { destinationSpecs } from '../destinations/plans';
 import { parseDurationSeconds } from '../duration';
 import { manifestKey, runRecordKey } from '../layout';
 import { dataUpdateEvent, schemaChangeEvent, supersedesOf } from '../notices/events';
-import type { ObjectStore } from '../../ports/object-store';
+import type { ObjectStore } from '../ports/object-store';
 import type { Manifest } from '../manifest';
-import { previousDrop, RunPlan, DeliveredRef } from './plan';
+import { previousDrop, RunPlan, DeliveredRef } from './run-plan';
 import type { RunRecord } from '../run-record';
-import { readRunRecord, writeRunRecord } from './roll-forward';
+import { readRunRecord, writeRunRecord } from '../run-record-store';
 import type { StepDeps } from './step-deps';
 
 export interface NotifyResult {
@@ -122,13 +122,7 @@ function noticeMarks(store: ObjectStore, key: string, record: RunRecord, occurre
 }
 
 /** `schema.change` against the drop before (the superseded revision, or the slot before), and `data.update` for a rerun. */
-async function followUpNotices(
-  store: ObjectStore,
-  ref: DeliveredRef,
-  manifest: Manifest,
-  now: Date,
-  links: Pick<DropEvent, 'manifest' | 'files'>,
-): Promise<DropEvent[]> {
+async function followUpNotices(store: ObjectStore, ref: DeliveredRef, manifest: Manifest, now: Date, links: DropLinks): Promise<DropEvent[]> {
   const c = { prefix: ref.prefix, feed: ref.feed, partner: ref.partner };
   const readManifest = async (key: string) => {
     const got = await store.get(key).catch(() => undefined);
@@ -140,9 +134,11 @@ async function followUpNotices(
     const before = await previousDrop(store, c, ref.slot);
     if (before) previous = await readManifest(manifestKey(c, before.slot, before.runId));
   }
-  return [schemaChangeEvent(previous, manifest, now), dataUpdateEvent(manifest, manifest.supersedes ? previous : null, now, links)].filter(
-    (e): e is DropEvent => e !== null,
-  );
+  const events: (DropEvent | null)[] = [
+    schemaChangeEvent(previous, manifest, now),
+    dataUpdateEvent(manifest, manifest.supersedes ? previous : null, now, links),
+  ];
+  return events.filter((e): e is DropEvent => e !== null);
 }
 
 export interface NotifyInput {
@@ -157,7 +153,7 @@ export interface NotifyInput {
 export async function notifyDelivered(
   input: NotifyInput,
   deps: { signer: LinkSigner; notifiers: readonly Notifier[]; clock: Clock; onSent?: (id: string, target: string) => void },
-): Promise<{ event: DropEvent; outcomes: NotifyOutcome[] }> {
+): Promise<{ event: DropDeliveredEvent; outcomes: NotifyOutcome[] }> {
   const { manifest, manifestKey, linkSeconds } = input;
   const dropPrefix = manifestKey.slice(0, manifestKey.length - 'manifest.json'.length);
   const files = [];
@@ -171,7 +167,7 @@ export async function notifyDelivered(
       link: await deps.signer.sign(dropPrefix + f.path, linkSeconds),
     });
   }
-  const event: DropEvent = {
+  const event: DropDeliveredEvent = {
     type: 'drop.delivered',
     id: manifest.runId,
     feed: manifest.feed,
@@ -189,7 +185,7 @@ export async function notifyDelivered(
   return { event, outcomes: await sendAll(event, deps.notifiers, (target) => deps.onSent?.(event.id, target)) };
 }
 
-export function failureEvent(plan: RunPlan, step: string, error: { name: string; message: string }, now: Date): DropEvent {
+export function failureEvent(plan: RunPlan, step: string, error: { name: string; message: string }, now: Date): RunFailedEvent {
   return {
     type: 'run.failed',
     id: `${plan.runId}.failed`,

@@ -1,10 +1,10 @@
-import { ObjectStore, PreconditionFailed } from '../../ports/object-store';
+import { ObjectStore, PreconditionFailed } from '../ports/object-store';
 import { TOOLKIT_VERSION } from '../../version';
 import { PublishConflictError } from '../errors';
 import { renewLease } from '../lease';
 import { runIdentity, LatestPointer, Manifest } from '../manifest';
 import { assertValidManifest } from '../manifest-schema';
-import { sha256Hex } from '../run-id';
+import { sha256Hex } from '../hash';
 import { slaOutcome } from '../sla';
 import { need, RunState } from './run-state';
 import type { StepDeps } from './step-deps';

@@ -3,10 +3,11 @@ import { acquireLease, isHeld, readLease, releaseLease } from '../lease';
 import { latestKey, leaseKey, manifestKey, runRecordKey, runRecordsPrefix, runStagingRoot, dropPrefix } from '../layout';
 import type { LatestPointer, Manifest } from '../manifest';
 import type { RunRecord } from '../run-record';
-import { sha256Hex } from '../run-id';
+import { sha256Hex } from '../hash';
 import { notifyStep, NotifyResult } from './notify';
-import type { DeliveredRef } from './plan';
-import { readRunRecord, rollForward, writeRunRecord } from './roll-forward';
+import type { DeliveredRef } from './run-plan';
+import { readRunRecord, writeRunRecord } from '../run-record-store';
+import { rollForward } from './roll-forward';
 import type { StepDeps } from './step-deps';
 
 export interface RepairResult {

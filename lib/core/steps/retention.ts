@@ -1,4 +1,4 @@
-import type { ObjectStore } from '../../ports/object-store';
+import type { ObjectStore } from '../ports/object-store';
 import { UsageError } from '../errors';
 import type { FeedDefinition } from '../feed/feed-definition';
 import { feedRoot, leaseKey, parseDropKey, DropCoordinates } from '../layout';

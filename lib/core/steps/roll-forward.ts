@@ -1,10 +1,11 @@
-import type { ObjectStore } from '../../ports/object-store';
-import type { QueryEngine, StagedTable } from '../../ports/query-engine';
+import type { ObjectStore } from '../ports/object-store';
+import type { QueryEngine, StagedTable } from '../ports/query-engine';
 import { moveLatestPointer, pointerFor } from './publish';
 import { expireDrops } from './retention';
 import { runIdentity, Manifest } from '../manifest';
-import { parseRunRecord, RunRecord } from '../run-record';
-import type { Clock } from '../../ports/clock';
+import type { RunRecord } from '../run-record';
+import { readRunRecord, writeRunRecord } from '../run-record-store';
+import type { Clock } from '../ports/clock';
 import type { FeedCatalog } from './step-deps';
 import type { LeaseOptions } from '../lease';
 import { runStagingRoot, runRecordKey, latestKey } from '../layout';
@@ -119,13 +120,4 @@ async function markDelivered(
     pending: [...pending],
   };
   await writeRunRecord(store, key, record);
-}
-
-export async function readRunRecord(store: ObjectStore, key: string): Promise<RunRecord | undefined> {
-  const got = await store.get(key);
-  return got ? parseRunRecord(got.body.toString('utf8')) : undefined;
-}
-
-export async function writeRunRecord(store: ObjectStore, key: string, record: RunRecord): Promise<void> {
-  await store.put(key, JSON.stringify(record, null, 2) + '\n', { contentType: 'application/json' });
 }

@@ -1,6 +1,6 @@
-import type { EngineName, StagedTable } from '../../ports/query-engine';
+import type { EngineName, StagedTable } from '../ports/query-engine';
 import type { HeldLease } from '../lease';
-import type { RunPlan } from './plan';
+import type { RunPlan } from './run-plan';
 import type { RenderedFile } from './render';
 import type { ValidationReport } from './validate';
 

@@ -1,5 +1,5 @@
-import type { Execution, StageRequest, StagedTable, Statement } from '../../ports/query-engine';
-import { sha256Hex } from '../run-id';
+import type { Execution, StageRequest, StagedTable, Statement } from '../ports/query-engine';
+import { sha256Hex } from '../hash';
 import type { RunState } from './run-state';
 import type { StepDeps } from './step-deps';
 

@@ -1,12 +1,12 @@
-import type { Clock } from '../../ports/clock';
-import type { LinkSigner } from '../../ports/link-signer';
-import type { Notifier } from '../../ports/notifier';
-import type { ObjectStore } from '../../ports/object-store';
-import type { DestinationRecord } from '../../ports/destination';
-import type { QueryEngine } from '../../ports/query-engine';
+import type { Clock } from '../ports/clock';
+import type { LinkSigner } from '../ports/link-signer';
+import type { Notifier } from '../ports/notifier';
+import type { ObjectStore } from '../ports/object-store';
+import type { DestinationRecord } from '../ports/destination';
+import type { QueryEngine } from '../ports/query-engine';
 import type { FeedDefinition } from '../feed/feed-definition';
 import type { LeaseOptions } from '../lease';
-import type { DeliveredRef } from './plan';
+import type { DeliveredRef } from './run-plan';
 
 /**
  * What the steps run on. Each step takes only the part it needs; the local runner builds all of it

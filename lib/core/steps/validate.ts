@@ -1,4 +1,4 @@
-import type { QueryEngine, StagedTable } from '../../ports/query-engine';
+import type { QueryEngine, StagedTable } from '../ports/query-engine';
 import type { CheckResult, CompiledCheck, Judgement, Outcome, PreviousDrop, Severity } from '../checks/check-types';
 import { dialectFor } from '../checks/dialect';
 import type { SlotInfo } from '../manifest';
@@ -6,7 +6,7 @@ import { checkDefinition, CheckConfig } from '../checks/registry';
 import { ValidationFailedError } from '../errors';
 import type { ValidationStatus } from '../manifest';
 import { profileExpressions, readProfile, topValueColumns, topValuesSql, withTopValues, Profile } from '../profile/profile';
-import { previousDrop } from './plan';
+import { previousDrop } from './run-plan';
 import { need, RunState } from './run-state';
 import type { StepDeps } from './step-deps';
 

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { Manifest } from '../core/manifest';
+import type { Manifest } from '../manifest';
 import type { ObjectStore } from './object-store';
 
 /**

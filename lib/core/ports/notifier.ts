@@ -1,5 +1,5 @@
 import type { DownloadLink } from './link-signer';
-import type { SchemaChange } from '../core/notices/schema-change';
+import type { SchemaChange } from '../notices/schema-change';
 
 /**
  * Every kind of notice (AWS Data Exchange names in brackets):
@@ -13,9 +13,8 @@ import type { SchemaChange } from '../core/notices/schema-change';
  */
 export type DropEventType = 'drop.delivered' | 'run.failed' | 'data.delay' | 'data.delay.recovered' | 'data.update' | 'schema.change' | 'validation.failed';
 
-/** What consumers are told. The same body goes to SNS, EventBridge, webhooks and the outbox. */
-export interface DropEvent {
-  readonly type: DropEventType;
+/** What every notice carries, whatever its type. */
+interface DropEventBase {
   /** Idempotency key: a consumer that sees the same id twice has already had this event. */
   readonly id: string;
   readonly feed: string;
@@ -26,7 +25,12 @@ export interface DropEvent {
   readonly revision: number | null;
   readonly slot: string;
   readonly occurredAt: string;
-  /** Delivered drops only. */
+  /** Who the event is for: partners (consumers) or the feed's operators. Absent means consumers. */
+  readonly audience?: 'consumers' | 'operators';
+}
+
+/** A drop's download links: the manifest's and each file's. `files` is left out when the list made a notice too big. */
+export interface DropLinks {
   readonly manifest?: { readonly key: string; readonly link: DownloadLink };
   readonly files?: readonly {
     readonly path: string;
@@ -36,14 +40,30 @@ export interface DropEvent {
     readonly sha256: string;
     readonly link: DownloadLink;
   }[];
+}
+
+/** A delivered drop this one replaces (a rerun). */
+export interface SupersededDrop {
+  readonly runId: string;
+  readonly revision: number;
+}
+
+export interface DropDeliveredEvent extends DropEventBase, DropLinks {
+  readonly type: 'drop.delivered';
   readonly sla?: { readonly expectedBy: string; readonly deliveredAt: string; readonly status: 'MET' | 'LATE' };
   readonly rowCount?: number;
-  /** Failed runs only. */
-  readonly error?: { readonly step: string; readonly name: string; readonly message: string };
-  /** Who the event is for: partners (consumers) or the feed's operators. Absent means consumers. */
-  readonly audience?: 'consumers' | 'operators';
-  /** `data.delay` only. */
-  readonly delay?: {
+  /** The drop this one replaces (a rerun), or null. */
+  readonly supersedes?: SupersededDrop | null;
+}
+
+export interface RunFailedEvent extends DropEventBase {
+  readonly type: 'run.failed';
+  readonly error: { readonly step: string; readonly name: string; readonly message: string };
+}
+
+export interface DataDelayEvent extends DropEventBase {
+  readonly type: 'data.delay';
+  readonly delay: {
     readonly phase: 'at_risk' | 'missed';
     readonly scheduledFor: string;
     readonly expectedBy: string;
@@ -56,20 +76,48 @@ export interface DropEvent {
     /** When the drop is still expected: its deadline while only at risk; null once missed (ask the owner). */
     readonly eta: string | null;
   };
-  /** `data.delay.recovered` only. */
-  readonly recovery?: { readonly expectedBy: string; readonly deliveredAt: string; readonly latenessSeconds: number; readonly status: 'MET' | 'LATE' };
-  /** `drop.delivered` and `data.update`: the drop this one replaces (a rerun), or null. */
-  readonly supersedes?: { readonly runId: string; readonly revision: number } | null;
-  /** `data.update` only: the drop this one replaces. */
-  readonly update?: { readonly supersedes: { readonly runId: string; readonly revision: number }; readonly previousRowCount: number | null };
-  /** `schema.change` only. */
-  readonly schemaChange?: SchemaChange;
-  /** `validation.failed` only: the checks that failed. */
-  readonly validation?: {
+}
+
+export interface DataDelayRecoveredEvent extends DropEventBase, DropLinks {
+  readonly type: 'data.delay.recovered';
+  readonly rowCount?: number;
+  readonly recovery: { readonly expectedBy: string; readonly deliveredAt: string; readonly latenessSeconds: number; readonly status: 'MET' | 'LATE' };
+}
+
+export interface DataUpdateEvent extends DropEventBase, DropLinks {
+  readonly type: 'data.update';
+  readonly rowCount?: number;
+  /** The drop this one replaces, as `drop.delivered` names it. */
+  readonly supersedes?: SupersededDrop | null;
+  readonly update: { readonly supersedes: SupersededDrop; readonly previousRowCount: number | null };
+}
+
+export interface SchemaChangeEvent extends DropEventBase {
+  readonly type: 'schema.change';
+  readonly schemaChange: SchemaChange;
+  /** The previous drop the columns are compared with. */
+  readonly update?: { readonly supersedes: SupersededDrop; readonly previousRowCount: number | null };
+}
+
+export interface ValidationFailedEvent extends DropEventBase {
+  readonly type: 'validation.failed';
+  /** The checks that failed. */
+  readonly validation: {
     readonly status: string;
     readonly failed: readonly { readonly name: string; readonly type: string; readonly severity: string; readonly outcome: string; readonly message: string }[];
   };
+  readonly error?: { readonly step: string; readonly name: string; readonly message: string };
 }
+
+/**
+ * What consumers are told, one shape per `type`. The same body goes to SNS, EventBridge, webhooks
+ * and the outbox.
+ */
+export type DropEvent =
+  DropDeliveredEvent | RunFailedEvent | DataDelayEvent | DataDelayRecoveredEvent | DataUpdateEvent | SchemaChangeEvent | ValidationFailedEvent;
+
+/** The event of one type, e.g. `DropEventOf<'data.delay'>`. */
+export type DropEventOf<T extends DropEventType> = Extract<DropEvent, { readonly type: T }>;
 
 export interface NotifyOutcome {
   readonly target: string;

@@ -1,8 +1,8 @@
 import { acquireLease, releaseLease, Lease } from '../lease';
 import { stagingPrefix } from '../layout';
 import type { RunRecord } from '../run-record';
-import { planRun, DeliveredRef, RunPlan } from './plan';
-import { writeRunRecord } from './roll-forward';
+import { planRun, DeliveredRef, RunPlan } from './run-plan';
+import { writeRunRecord } from '../run-record-store';
 import type { RunState } from './run-state';
 import type { StepDeps } from './step-deps';
 import { deliveredRefOf } from '../graph/delivered-ref';

@@ -1,9 +1,9 @@
 import { deliveredRefOf } from '../graph/delivered-ref';
 import type { FeedDefinition } from '../feed/feed-definition';
 import type { ParameterValue } from '../feed/feed-schema';
-import type { ObjectStore } from '../../ports/object-store';
-import type { Clock } from '../../ports/clock';
-import type { QueryParameter } from '../../ports/query-engine';
+import type { ObjectStore } from '../ports/object-store';
+import type { Clock } from '../ports/clock';
+import type { QueryParameter } from '../ports/query-engine';
 import type { PreviousDrop } from '../checks/check-types';
 import type { Profile } from '../profile/profile';
 import { parseCron } from '../cron';

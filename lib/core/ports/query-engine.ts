@@ -95,7 +95,7 @@ export interface ParquetExport {
 }
 
 export interface CsvExport {
-  readonly dialect: import('../core/feed/feed-schema').CsvDialect;
+  readonly dialect: import('../feed/feed-schema').CsvDialect;
   /** Store prefix to write into; files are named as `csvFileName` says. */
   readonly prefix: string;
 }
