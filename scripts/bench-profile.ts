@@ -1,5 +1,5 @@
 import { DuckDBInstance } from '@duckdb/node-api';
-import { duckdbDialect } from '../lib/core/checks/dialect';
+import { duckdbDialect } from '../lib/adapters/duckdb/duckdb-dialect';
 import { profileExpressions, readProfile, topValueColumns, topValuesSql } from '../lib/core/profile/profile';
 import type { ColumnSchema } from '../lib/ports/query-engine';
 

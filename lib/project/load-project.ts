@@ -7,9 +7,9 @@ import { BUILTIN_PARAMETERS, feedSchema, FeedFile, projectSchema, ProjectFile } 
 import type { FeedDefinition } from '../core/feed/feed-definition';
 import { isValidTimeZone } from '../core/slots';
 import { referencedParameters, scanParameters } from '../core/sql-parameters';
-import type { LocalSource } from '../adapters/duckdb/duckdb-engine';
+import type { LocalSource } from '../core/feed/feed-definition';
 import { compileMetricQuery, SemanticQueryError } from '../semantic/compile';
-import { DIALECTS } from '../semantic/dialect';
+import { ENGINE_DIALECTS, ENGINE_NAMES, type RegisteredEngine } from '../engines';
 import { buildSemanticLayer, SemanticFile, SemanticLayer } from '../semantic/semantic-layer';
 import { globRootOf, isGlob, matchingFiles } from './source-files';
 import { zodProblems } from './zod-problems';
@@ -178,9 +178,10 @@ function compileSelect(file: string, spec: FeedFile, semantic: SemanticLayer | u
   }
   try {
     const query = { metrics: select.metrics, groupBy: select.group_by, where: select.where };
-    const duckdb = compileMetricQuery(semantic, query, DIALECTS.duckdb);
-    const athena = compileMetricQuery(semantic, query, DIALECTS.athena);
-    return { sql: { duckdb: duckdb.sql, athena: athena.sql }, semantics: { metrics: [...select.metrics], columns: duckdb.plan.columns } };
+    // One plan, compiled to every registered engine's dialect.
+    const compiled = ENGINE_NAMES.map((name) => [name, compileMetricQuery(semantic, query, ENGINE_DIALECTS[name])] as const);
+    const sql = Object.fromEntries(compiled.map(([name, c]) => [name, c.sql])) as Record<RegisteredEngine, string>;
+    return { sql, semantics: { metrics: [...select.metrics], columns: compiled[0][1].plan.columns } };
   } catch (e) {
     if (!(e instanceof SemanticQueryError)) throw e;
     problems.push({ file, path: e.field, message: e.message, value: e.value, fix: e.fix });

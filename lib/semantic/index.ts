@@ -4,4 +4,5 @@ export * from './semantic-schema';
 export * from './semantic-layer';
 export * from './compile';
 export * from './metric-usage';
-export { DIALECTS as SEMANTIC_DIALECTS, type SemanticDialect } from './dialect';
+export type { SemanticDialect } from './dialect';
+export { ENGINE_DIALECTS as SEMANTIC_DIALECTS } from '../engines';

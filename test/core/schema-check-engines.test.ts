@@ -1,5 +1,6 @@
 import type { CheckTarget } from '../../lib/core/checks/check-types';
-import { athenaDialect, duckdbDialect } from '../../lib/core/checks/dialect';
+import { duckdbDialect } from '../../lib/adapters/duckdb/duckdb-dialect';
+import { athenaDialect } from '../../lib/adapters/athena/athena-dialect';
 import { checkSchema } from '../../lib/core/checks/registry';
 import { athenaStagingFix, schemaCheck } from '../../lib/core/checks/schema';
 import type { ColumnSchema } from '../../lib/ports/query-engine';

@@ -42,6 +42,7 @@ import {
   unloadSql,
 } from './athena-sql';
 import { parquetRowsFromTail } from './parquet-footer';
+import { athenaDialect } from './athena-dialect';
 
 export interface AthenaEngineOptions {
   /** The feed's workgroup: every query runs in it (its limits, its encryption, its bill). */
@@ -120,7 +121,7 @@ export function storeKeyOf(options: Pick<AthenaEngineOptions, 'bucket' | 'prefix
 export function athenaStageStatement(request: StageRequest, options: BuilderOptions): AthenaStagePlan {
   let positional: { sql: string; parameters: QueryParameter[] };
   try {
-    positional = toPositional(stripTrailingSemicolons(request.sql), request.parameters);
+    positional = toPositional(stripTrailingSemicolons(request.sql), request.parameters, athenaDialect.lexing);
   } catch (error) {
     if (error instanceof UnknownParameterError) throw new QueryFailedError(error.message, { cause: error });
     throw error;
@@ -159,7 +160,7 @@ export function startInput(statement: Statement, resultsKeyPrefix: string, optio
  * between calls but a client: a StagedTable is everything another instance needs.
  */
 export class AthenaEngine implements QueryEngine {
-  readonly name = 'athena' as const;
+  readonly dialect = athenaDialect;
   private readonly client: AthenaClient;
   private readonly ownsClient: boolean;
 
@@ -200,7 +201,7 @@ export class AthenaEngine implements QueryEngine {
     const plan = athenaStageStatement(request, this.options);
     const table = `${quoteIdent(this.options.stagingDatabase)}.${quoteIdent(plan.table)}`;
     const columns = await this.tableColumns(plan.table);
-    const partial: StagedTable = { engine: 'athena', table, location: plan.stagedKeyPrefix, format: 'parquet', rowCount: 0, columns, execution };
+    const partial: StagedTable = { engine: athenaDialect.name, table, location: plan.stagedKeyPrefix, format: 'parquet', rowCount: 0, columns, execution };
     let rows = execution.rows;
     if (rows === null && execution.executionId) rows = await this.updateCount(execution.executionId);
     if (rows === null) {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { scanParameters } from '../../core/sql-parameters';
+import { quoteIdent, statementShape, stringLiteral } from '../../core/sql-text';
+import { athenaDialect } from './athena-dialect';
 import type { ColumnSchema } from '../../ports/query-engine';
 
 /**
@@ -8,10 +9,8 @@ import type { ColumnSchema } from '../../ports/query-engine';
  * build exactly what the engine sends.
  */
 
-/** A quoted Trino identifier. */
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
+/** A quoted Trino identifier (the dialect's quoting, re-exported for the engine's own statements). */
+export { quoteIdent };
 
 /**
  * A quoted Hive identifier. Athena sends DDL (DROP, ALTER, CREATE without AS) to its Hive parser,
@@ -29,9 +28,7 @@ export function splitQualifiedName(qualified: string): { database: string; table
 }
 
 /** A Trino string literal (for locations the engine chose: configuration, never query parameters). */
-export function sqlString(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
-}
+export const sqlString = stringLiteral;
 
 const ISO_SECONDS = `'%Y-%m-%dT%H:%i:%sZ'`;
 // %f prints six fraction digits whatever the precision, as DuckDB's canonical form does.
@@ -141,52 +138,16 @@ export function dropTableSql(database: string, table: string): string {
 /**
  * Why `sql` is not exactly one read-only query, or undefined when it is. Athena would run a
  * `CREATE TABLE` or `DROP` sent as a check; the engine refuses anything but one SELECT (or WITH …
- * SELECT, VALUES) before sending it. Literals, quoted identifiers and comments are skipped.
+ * SELECT, VALUES) before sending it. The shared lexer reads it as Trino does (athenaDialect.lexing),
+ * so literals, quoted identifiers and comments are skipped exactly where Trino skips them.
  */
 export function notOneSelect(sql: string): string | undefined {
-  const text = stripTrailingSemicolons(sql);
-  const code = blankLiteralsAndComments(text);
-  if (code.includes(';')) return 'a check must be one SELECT statement; this SQL holds several';
-  const first = /^[\s(]*([A-Za-z]+)/.exec(code)?.[1]?.toUpperCase();
+  const shape = statementShape(sql, athenaDialect.lexing);
+  if (shape.severalStatements) return 'a check must be one SELECT statement; this SQL holds several';
+  const first = shape.firstWord;
   if (first !== 'SELECT' && first !== 'WITH' && first !== 'VALUES')
     return `a check must be a read-only SELECT statement; this one starts with ${first ?? 'nothing'}`;
   return undefined;
-}
-
-/** The SQL with string literals, quoted identifiers' contents and comments blanked out. */
-function blankLiteralsAndComments(sql: string): string {
-  let out = '';
-  let i = 0;
-  while (i < sql.length) {
-    const ch = sql[i];
-    if (ch === "'" || ch === '"') {
-      let j = i + 1;
-      while (j < sql.length) {
-        if (sql[j] === ch && sql[j + 1] === ch) j += 2;
-        else if (sql[j] === ch) break;
-        else j++;
-      }
-      out += ch + ch;
-      i = j + 1;
-    } else if (ch === '-' && sql[i + 1] === '-') {
-      const end = sql.indexOf('\n', i);
-      i = end === -1 ? sql.length : end;
-      out += ' ';
-    } else if (ch === '/' && sql[i + 1] === '*') {
-      const end = sql.indexOf('*/', i + 2);
-      i = end === -1 ? sql.length : end + 2;
-      out += ' ';
-    } else {
-      out += ch;
-      i++;
-    }
-  }
-  return out;
-}
-
-/** How many `?` a statement holds outside literals and comments (what ExecutionParameters must match). */
-export function positionalCount(sql: string): number {
-  return scanParameters(sql).filter((u) => u.kind === 'positional').length;
 }
 
 const HIVE_TO_TRINO: Record<string, string> = {
