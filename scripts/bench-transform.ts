@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parse } from 'csv-parse';
 import { stringify } from 'csv-stringify';
-import { readAthenaCsv, transformAthenaCsv } from '../lib/core/csv/athena-csv-transform';
+import { readAthenaCsv, transformAthenaCsv } from '../lib/adapters/athena/athena-csv-transform';
 import type { PartSink } from '../lib/core/csv/csv-writer';
 import type { CsvDialect } from '../lib/core/feed/feed-schema';
 

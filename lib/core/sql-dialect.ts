@@ -41,6 +41,11 @@ export interface SqlDialect {
   quantiles(expr: string, levels: readonly number[]): string;
   /** Seconds since the epoch (DOUBLE) of a DATE or TIMESTAMP column of the given type. */
   epochSeconds(expr: string, type: string): string;
+  /**
+   * The fix when the engine cannot stage a column of this declared type (a `schema` check's type
+   * name, any spelling); undefined when it can. Absent: the engine stages every type.
+   */
+  stagingFix?(type: string): string | undefined;
 }
 
 /** `TIMESTAMP '…'` text of an ISO-8601 instant: UTC, no zone, no `T` (what DuckDB and Trino both read). */

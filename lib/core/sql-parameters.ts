@@ -1,11 +1,10 @@
 import type { QueryParameter } from '../ports/query-engine';
-import { EVERY_LEXING, POSTGRES_LEXING, sqlTokens, SqlLexDialect, statementShape, stringLiteral } from './sql-text';
+import { EVERY_LEXING, POSTGRES_LEXING, sqlTokens, SqlLexDialect, statementShape } from './sql-text';
 
 /**
  * Feed SQL names its parameters `$name`. They are bound by the engine (DuckDB prepared-statement
- * parameters; Athena execution parameters), never spliced in. Athena takes only positional `?`
- * parameters, in order, and only inside a WHERE clause, so `$name` is compiled to `?` with an
- * ordered list, and `dropkit check` reports a parameter Athena cannot take.
+ * parameters; Athena execution parameters), never spliced in. An engine whose dialect takes only
+ * positional `?` parameters gets `$name` compiled to `?` with an ordered list (`toPositional`).
  *
  * The scanner is the one SQL lexer (`sqlTokens`): it skips string literals (E-strings with their
  * backslash escapes too), quoted identifiers, comments and dollar-quoted strings, so text that
@@ -112,35 +111,6 @@ export class UnknownParameterError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'UnknownParameterError';
-  }
-}
-
-/**
- * A parameter as a typed SQL literal, escaped: what Athena's ExecutionParameters take (each value
- * is read as a literal). A value holding `'` or `;` stays one string literal.
- */
-export function sqlLiteral(p: QueryParameter): string {
-  switch (p.type) {
-    case 'VARCHAR':
-      return stringLiteral(String(p.value));
-    case 'BIGINT': {
-      const n = Number(p.value);
-      if (!Number.isSafeInteger(n)) throw new RangeError(`parameter ${p.name}: ${String(p.value)} is not a safe integer`);
-      return String(n);
-    }
-    case 'DOUBLE': {
-      const n = Number(p.value);
-      if (!Number.isFinite(n)) throw new RangeError(`parameter ${p.name}: ${String(p.value)} is not a finite number`);
-      return `DOUBLE '${n}'`;
-    }
-    case 'BOOLEAN':
-      return p.value === true || p.value === 'true' ? 'true' : 'false';
-    case 'TIMESTAMP': {
-      const t = new Date(String(p.value));
-      if (Number.isNaN(t.getTime())) throw new RangeError(`parameter ${p.name}: ${String(p.value)} is not a timestamp`);
-      // Athena's TIMESTAMP literal: no zone, no T; the value is UTC.
-      return `TIMESTAMP ${stringLiteral(t.toISOString().replace('T', ' ').replace('Z', ''))}`;
-    }
   }
 }
 

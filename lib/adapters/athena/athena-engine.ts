@@ -12,7 +12,7 @@ import {
   StopQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
 import { QueryFailedError, StepTimeBudgetError, UsageError } from '../../core/errors';
-import { sqlLiteral, toPositional, UnknownParameterError } from '../../core/sql-parameters';
+import { toPositional, UnknownParameterError } from '../../core/sql-parameters';
 import type { ObjectStore } from '../../ports/object-store';
 import type {
   ColumnSchema,
@@ -25,7 +25,7 @@ import type {
   StagedTable,
   Statement,
 } from '../../ports/query-engine';
-import { readAthenaCsv } from '../../core/csv/athena-csv-transform';
+import { readAthenaCsv } from './athena-csv-transform';
 import {
   canonicalSelect,
   ctasSql,
@@ -36,6 +36,7 @@ import {
   quoteIdent,
   splitQualifiedName,
   requestToken,
+  sqlLiteral,
   sha256Hex,
   stagingTableName,
   stripTrailingSemicolons,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { quoteIdent, statementShape, stringLiteral } from '../../core/sql-text';
 import { athenaDialect } from './athena-dialect';
-import type { ColumnSchema } from '../../ports/query-engine';
+import type { ColumnSchema, QueryParameter } from '../../ports/query-engine';
 
 /**
  * Athena (Trino) SQL text the engine writes: identifiers, literals, the canonical text of a
@@ -148,6 +148,35 @@ export function notOneSelect(sql: string): string | undefined {
   if (first !== 'SELECT' && first !== 'WITH' && first !== 'VALUES')
     return `a check must be a read-only SELECT statement; this one starts with ${first ?? 'nothing'}`;
   return undefined;
+}
+
+/**
+ * A parameter as a typed SQL literal, escaped: what Athena's ExecutionParameters take (each value
+ * is read as a literal). A value holding `'` or `;` stays one string literal.
+ */
+export function sqlLiteral(p: QueryParameter): string {
+  switch (p.type) {
+    case 'VARCHAR':
+      return stringLiteral(String(p.value));
+    case 'BIGINT': {
+      const n = Number(p.value);
+      if (!Number.isSafeInteger(n)) throw new RangeError(`parameter ${p.name}: ${String(p.value)} is not a safe integer`);
+      return String(n);
+    }
+    case 'DOUBLE': {
+      const n = Number(p.value);
+      if (!Number.isFinite(n)) throw new RangeError(`parameter ${p.name}: ${String(p.value)} is not a finite number`);
+      return `DOUBLE '${n}'`;
+    }
+    case 'BOOLEAN':
+      return p.value === true || p.value === 'true' ? 'true' : 'false';
+    case 'TIMESTAMP': {
+      const t = new Date(String(p.value));
+      if (Number.isNaN(t.getTime())) throw new RangeError(`parameter ${p.name}: ${String(p.value)} is not a timestamp`);
+      // Athena's TIMESTAMP literal: no zone, no T; the value is UTC.
+      return athenaDialect.timestamp(t.toISOString());
+    }
+  }
 }
 
 const HIVE_TO_TRINO: Record<string, string> = {
