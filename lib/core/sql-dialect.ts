@@ -12,6 +12,8 @@ export interface SqlDialect {
    * `--engine`, and the manifest's `query.engine`.
    */
   readonly name: string;
+  /** How messages to users name the engine (`DuckDB`, `Athena`). */
+  readonly label: string;
   /** How the engine's lexer reads SQL text: every security decision on SQL it runs uses these rules. */
   readonly lexing: SqlLexDialect;
   /**

@@ -23,6 +23,7 @@ const NOT_STAGEABLE: readonly { readonly type: RegExp; readonly fix: string }[] 
  */
 export const athenaDialect: SemanticDialect = {
   name: 'athena',
+  label: 'Athena',
   lexing: STANDARD_LEXING,
   parameterStyle: 'positional-in-where',
   quoteIdent,

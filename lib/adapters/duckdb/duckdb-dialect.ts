@@ -11,6 +11,7 @@ const SPINE_START = '1970-01-01';
  */
 export const duckdbDialect: SemanticDialect = {
   name: 'duckdb',
+  label: 'DuckDB',
   lexing: POSTGRES_LEXING,
   parameterStyle: 'named',
   quoteIdent,

@@ -100,9 +100,7 @@ function nestedJson(expr: string, type: DuckDbType, depth: number): string {
       return `'[' || array_to_string(list_transform(${expr}, lambda ${v}: ${item(v, type.of)}), ',') || ']'`;
     }
     case 'struct': {
-      const fields = type.fields.map(
-        (f) => `${sqlString(`${JSON.stringify(f.name)}:`)} || ${item(`struct_extract(${expr}, ${sqlString(f.name)})`, f.type)}`,
-      );
+      const fields = type.fields.map((f) => `${sqlString(`${JSON.stringify(f.name)}:`)} || ${item(`struct_extract(${expr}, ${sqlString(f.name)})`, f.type)}`);
       return `CASE WHEN ${expr} IS NULL THEN NULL ELSE '{' || ${fields.join(` || ',' || `)} || '}' END`;
     }
     case 'map': {

@@ -172,4 +172,3 @@ export function mapScalars(expr: string, type: DuckDbType, leaf: (expr: string, 
     }
   }
 }
-

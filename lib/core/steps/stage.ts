@@ -24,7 +24,13 @@ export function feedSqlFor(feed: FeedDefinition, engine: string): string {
   if (sql !== undefined) return sql;
   const known = Object.keys(feed.sql).join(', ');
   throw new ConfigError([
-    { file: feed.file, path: 'query', message: `has no SQL for the ${engine} engine (it has SQL for ${known || 'no engine'})`, value: engine, fix: `set query.${engine} or query.sql` },
+    {
+      file: feed.file,
+      path: 'query',
+      message: `has no SQL for the ${engine} engine (it has SQL for ${known || 'no engine'})`,
+      value: engine,
+      fix: `set query.${engine} or query.sql`,
+    },
   ]);
 }
 
