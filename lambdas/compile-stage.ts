@@ -1,5 +1,5 @@
 import { compileStage } from '../lib/core/steps/stage';
-import { sqlLiteral } from '../lib/core/sql-parameters';
+import { sqlLiteral } from '../lib/adapters/athena/athena-sql';
 import { requireField, stepHandler } from './handler-kit';
 import { runtime, LambdaDeps } from './runtime';
 import { stateKeys, StateEvent } from './step-events';

@@ -17,5 +17,7 @@ export {
   stagingTableName,
 } from './adapters/athena/athena-sql';
 export { parquetRowsFromTail } from './adapters/athena/parquet-footer';
+// Athena's result CSV read back and rewritten in a feed's CSV dialect.
+export * from './adapters/athena/athena-csv-transform';
 // Push delivery into a partner's bucket (their role, their KMS key).
 export * from './adapters/s3/s3-destination';

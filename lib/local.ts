@@ -18,3 +18,6 @@ export * from './adapters/http/http-api-destination';
 export * from './adapters/sftp/sftp-destination';
 export * from './adapters/duckdb/duckdb-destination';
 export * from './adapters/destinations/destination-factory';
+// The engine registry: every engine's name and SQL dialect (SEMANTIC_DIALECTS: its former name).
+export * from './engines';
+export { ENGINE_DIALECTS as SEMANTIC_DIALECTS } from './engines';

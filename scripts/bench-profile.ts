@@ -1,7 +1,8 @@
 import { DuckDBInstance } from '@duckdb/node-api';
-import { duckdbDialect } from '../lib/core/checks/dialect';
+import { duckdbDialect } from '../lib/adapters/duckdb/duckdb-dialect';
 import { profileExpressions, readProfile, topValueColumns, topValuesSql } from '../lib/core/profile/profile';
 import type { ColumnSchema } from '../lib/core/ports/query-engine';
+import { stringLiteral } from '../lib/core/sql-text';
 
 /**
  * What the profile adds to a run, measured on its own: DuckDB over a staged-like Parquet file
@@ -24,7 +25,7 @@ export async function profileCost(parquetPath: string, repeat = 3): Promise<Prof
   const c = await db.connect();
   try {
     await c.run(`SET TimeZone = 'UTC'`);
-    await c.run(`CREATE VIEW stg AS SELECT * FROM read_parquet('${parquetPath.replace(/'/g, "''")}')`);
+    await c.run(`CREATE VIEW stg AS SELECT * FROM read_parquet(${stringLiteral(parquetPath)})`);
     const described = (await c.runAndReadAll(`DESCRIBE stg`)).getRowObjectsJson() as { column_name: string; column_type: string }[];
     const columns: ColumnSchema[] = described.map((d) => ({ name: d.column_name, type: d.column_type, nullable: true }));
     const profiling = profileExpressions(columns, duckdbDialect);

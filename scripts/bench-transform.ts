@@ -7,9 +7,10 @@ import { pipeline } from 'node:stream/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parse } from 'csv-parse';
 import { stringify } from 'csv-stringify';
-import { readAthenaCsv, transformAthenaCsv } from '../lib/core/csv/athena-csv-transform';
+import { readAthenaCsv, transformAthenaCsv } from '../lib/adapters/athena/athena-csv-transform';
 import type { PartSink } from '../lib/core/csv/csv-writer';
 import type { CsvDialect } from '../lib/core/feed/feed-schema';
+import { stringLiteral } from '../lib/core/sql-text';
 
 /**
  * `npm run bench -- --transform [--rows N[,N…]]`: the Athena result CSV transform.
@@ -62,7 +63,7 @@ function athenaCopySql(rows: number, path: string): string {
     CASE WHEN i % 10 = 0 THEN NULL WHEN i % 13 = 0 THEN 'said "hi", then left' ELSE 'note ' || i END AS note,
     (i % 97)::VARCHAR AS region_id,
     md5(i::VARCHAR) AS token
-  FROM range(${rows}) r(i) ORDER BY i) TO '${path.replace(/'/g, "''")}' (FORMAT csv, HEADER, FORCE_QUOTE *, NULLSTR '', NEW_LINE '\\n')`;
+  FROM range(${rows}) r(i) ORDER BY i) TO ${stringLiteral(path)} (FORMAT csv, HEADER, FORCE_QUOTE *, NULLSTR '', NEW_LINE '\\n')`;
 }
 
 async function generate(rows: number, path: string): Promise<void> {

@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { main } from '../lib/cli/main';
+import { stringLiteral } from '../lib/core/sql-text';
 
 /**
  * One side of the benchmark, alone in its process so its peak RSS is its own:
@@ -31,7 +32,7 @@ async function runDuckdb(source: string, out: string): Promise<Omit<WorkerResult
   const db = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', temp_directory: join(out, 'spill') });
   const c = await db.connect();
   await c.run(`SET TimeZone = 'UTC'`);
-  const query = `SELECT * FROM read_parquet('${source.replace(/'/g, "''")}')`;
+  const query = `SELECT * FROM read_parquet(${stringLiteral(source)})`;
   const phases: Record<string, number> = {};
   const targets = { csv: join(out, 'raw.csv'), parquet: join(out, 'raw.parquet') };
   let t = performance.now();

@@ -8,6 +8,7 @@ import type { Manifest } from '../lib/core/manifest';
 import { RESULT_MARK, type WorkerResult } from './bench-worker';
 import { profileCost } from './bench-profile';
 import { transformBench } from './bench-transform';
+import { stringLiteral } from '../lib/core/sql-text';
 
 /**
  * `npm run bench -- --rows N`: dropkit against raw DuckDB on the same extract.
@@ -88,7 +89,7 @@ function runWorker(label: string, args: string[]): Promise<Side> {
 async function generateSource(path: string, rows: number): Promise<void> {
   const db = await DuckDBInstance.create(':memory:');
   const c = await db.connect();
-  await c.run(`COPY (${sourceSql(rows)}) TO '${path.replace(/'/g, "''")}' (FORMAT parquet, COMPRESSION zstd)`);
+  await c.run(`COPY (${sourceSql(rows)}) TO ${stringLiteral(path)} (FORMAT parquet, COMPRESSION zstd)`);
   c.closeSync();
   db.closeSync();
 }

@@ -1,11 +1,10 @@
 import type { QueryParameter } from './ports/query-engine';
-import { DUCKDB_LEXING, sqlTokens, SqlLexDialect, TRINO_LEXING } from './sql-text';
+import { EVERY_LEXING, POSTGRES_LEXING, sqlTokens, SqlLexDialect, statementShape } from './sql-text';
 
 /**
  * Feed SQL names its parameters `$name`. They are bound by the engine (DuckDB prepared-statement
- * parameters; Athena execution parameters), never spliced in. Athena takes only positional `?`
- * parameters, in order, and only inside a WHERE clause, so `$name` is compiled to `?` with an
- * ordered list, and `dropkit check` reports a parameter Athena cannot take.
+ * parameters; Athena execution parameters), never spliced in. An engine whose dialect takes only
+ * positional `?` parameters gets `$name` compiled to `?` with an ordered list (`toPositional`).
  *
  * The scanner is the one SQL lexer (`sqlTokens`): it skips string literals (E-strings with their
  * backslash escapes too), quoted identifiers, comments and dollar-quoted strings, so text that
@@ -49,13 +48,13 @@ const CLAUSES = new Set([
   'RETURNING',
 ]);
 
-/** Every parameter-like token of `sql`, in order. */
-export function scanParameters(sql: string): ParameterUse[] {
+/** Every parameter-like token of `sql`, in order, as an engine lexing by `lexing` reads it. */
+export function scanParameters(sql: string, lexing: SqlLexDialect = POSTGRES_LEXING): ParameterUse[] {
   const uses: ParameterUse[] = [];
   // One entry per open parenthesis level: the clause that level is in (null: not yet known).
   const clauses: (string | null)[] = [null];
   const inWhere = () => clauses.includes('WHERE');
-  for (const t of sqlTokens(sql)) {
+  for (const t of sqlTokens(sql, lexing)) {
     if (t.kind === 'named' || t.kind === 'numbered' || t.kind === 'positional') {
       uses.push({ kind: t.kind, name: t.text, offset: t.offset, length: t.length, inWhere: inWhere() });
     } else if (t.kind === 'open') clauses.push(null);
@@ -82,14 +81,19 @@ export function referencedParameters(sql: string): string[] {
 
 /**
  * Compiles `$name` to positional `?` with the parameters in the order the SQL uses them (a name
- * used twice is passed twice). Throws on a name not in `parameters`.
+ * used twice is passed twice), reading literals and comments as the engine's lexer does. Throws on
+ * a name not in `parameters`.
  */
-export function toPositional(sql: string, parameters: readonly QueryParameter[]): { sql: string; parameters: QueryParameter[] } {
+export function toPositional(
+  sql: string,
+  parameters: readonly QueryParameter[],
+  lexing: SqlLexDialect = POSTGRES_LEXING,
+): { sql: string; parameters: QueryParameter[] } {
   const byName = new Map(parameters.map((p) => [p.name, p]));
   const ordered: QueryParameter[] = [];
   let out = '';
   let from = 0;
-  for (const use of scanParameters(sql)) {
+  for (const use of scanParameters(sql, lexing)) {
     if (use.kind !== 'named') continue;
     const p = byName.get(use.name);
     if (!p) {
@@ -111,57 +115,19 @@ export class UnknownParameterError extends Error {
 }
 
 /**
- * A parameter as a typed SQL literal, escaped: what Athena's ExecutionParameters take (each value
- * is read as a literal). A value holding `'` or `;` stays one string literal.
- */
-export function sqlLiteral(p: QueryParameter): string {
-  switch (p.type) {
-    case 'VARCHAR':
-      return `'${String(p.value).replace(/'/g, "''")}'`;
-    case 'BIGINT': {
-      const n = Number(p.value);
-      if (!Number.isSafeInteger(n)) throw new RangeError(`parameter ${p.name}: ${String(p.value)} is not a safe integer`);
-      return String(n);
-    }
-    case 'DOUBLE': {
-      const n = Number(p.value);
-      if (!Number.isFinite(n)) throw new RangeError(`parameter ${p.name}: ${String(p.value)} is not a finite number`);
-      return `DOUBLE '${n}'`;
-    }
-    case 'BOOLEAN':
-      return p.value === true || p.value === 'true' ? 'true' : 'false';
-    case 'TIMESTAMP': {
-      const t = new Date(String(p.value));
-      if (Number.isNaN(t.getTime())) throw new RangeError(`parameter ${p.name}: ${String(p.value)} is not a timestamp`);
-      // Athena's TIMESTAMP literal: no zone, no T; the value is UTC.
-      return `TIMESTAMP '${t.toISOString().replace('T', ' ').replace('Z', '')}'`;
-    }
-  }
-}
-
-/**
  * Why a query cannot be run as one confined SELECT (a check's own SQL, wrapped by dropkit), or
  * undefined when it can: it must start with SELECT or WITH, stay one statement (no `;` but at the
  * end) and never close a parenthesis it did not open, which would break out of the wrapper.
  * Literals, quoted names and comments are skipped, so text inside them does not count.
  */
 export function singleSelectProblem(sql: string): string | undefined {
-  // The same text must be safe as each engine reads it (they differ on E'…' strings and nested comments).
-  return selectProblemAs(sql, DUCKDB_LEXING) ?? selectProblemAs(sql, TRINO_LEXING);
-}
-
-function selectProblemAs(sql: string, dialect: SqlLexDialect): string | undefined {
-  const body = sql.replace(/[\s;]+$/, '');
-  let depth = 0;
-  let firstWord: string | undefined;
-  for (const t of sqlTokens(body, dialect)) {
-    if (t.kind === 'open') depth++;
-    else if (t.kind === 'close') {
-      if (--depth < 0) return 'it closes a parenthesis it did not open';
-    } else if (t.kind === 'semicolon') return 'it holds more than one statement (a ";" before the end)';
-    else if (t.kind === 'word') firstWord ??= t.text.toUpperCase();
+  // The same text must be safe as each engine reads it (they differ on E'…' strings, nested comments, dollar quotes).
+  for (const lexing of EVERY_LEXING) {
+    const shape = statementShape(sql, lexing);
+    if (shape.breakout === 'unopened-close') return 'it closes a parenthesis it did not open';
+    if (shape.breakout === 'semicolon') return 'it holds more than one statement (a ";" before the end)';
+    if (shape.leavesOpen) return 'it leaves a parenthesis open';
+    if (shape.firstWord !== 'SELECT' && shape.firstWord !== 'WITH') return `it must be a SELECT (or WITH … SELECT), not ${shape.firstWord ?? 'empty'}`;
   }
-  if (depth !== 0) return 'it leaves a parenthesis open';
-  if (firstWord !== 'SELECT' && firstWord !== 'WITH') return `it must be a SELECT (or WITH … SELECT), not ${firstWord ?? 'empty'}`;
   return undefined;
 }

@@ -1,6 +1,16 @@
-/** SQL text helpers every engine's SQL uses: DuckDB and Athena (Trino) both quote identifiers with `"`. */
+/**
+ * SQL text helpers, and the one lexer behind every security decision dropkit takes on SQL text.
+ * Engine-specific rules come from the engine's dialect (`SqlDialect.lexing`); nothing here names an engine.
+ */
+
+/** A standard SQL quoted identifier (`"` doubled inside): the quoting every dialect so far uses. */
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** A standard SQL string literal (`'` doubled inside; a backslash is an ordinary character). */
+export function stringLiteral(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
 }
 
 /** What an engine returns for a count (bigint, number, numeric string) as a number. */
@@ -12,13 +22,24 @@ export function toNumber(value: unknown): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
-/** Where engines' lexers differ: DuckDB has E'…' strings and nested comments; Trino (Athena) neither. */
+/** Where SQL lexers differ. A dialect names the rules its engine's lexer follows. */
 export interface SqlLexDialect {
+  /** `E'…'` strings, where a backslash escapes the next character. */
   readonly escapeStrings: boolean;
+  /** Block comments nest: `/* /* *\/ *\/` is one comment. */
   readonly nestedComments: boolean;
+  /** `$$…$$` and `$tag$…$tag$` strings. */
+  readonly dollarQuotes: boolean;
 }
-export const DUCKDB_LEXING: SqlLexDialect = { escapeStrings: true, nestedComments: true };
-export const TRINO_LEXING: SqlLexDialect = { escapeStrings: false, nestedComments: false };
+/** PostgreSQL's lexer, which DuckDB follows: E-strings, nested comments, dollar-quoted strings. */
+export const POSTGRES_LEXING: SqlLexDialect = { escapeStrings: true, nestedComments: true, dollarQuotes: true };
+/** The SQL standard's lexer, which Trino follows: none of those (`$` starts no string; a comment ends at the first `*\/`). */
+export const STANDARD_LEXING: SqlLexDialect = { escapeStrings: false, nestedComments: false, dollarQuotes: false };
+/**
+ * Every lexing some engine follows. SQL written once for every engine (a check's own SQL) must be
+ * safe as each of them reads it. A new engine whose lexer differs adds its rules here.
+ */
+export const EVERY_LEXING: readonly SqlLexDialect[] = [POSTGRES_LEXING, STANDARD_LEXING];
 
 /** A token of SQL text that can matter to a security decision; literals, quoted names and comments are consumed, not returned. */
 export interface SqlToken {
@@ -31,13 +52,15 @@ export interface SqlToken {
 
 /**
  * The one lexer behind every decision dropkit takes on SQL text (where parameters are, whether a
- * check is one SELECT that stays inside its wrapper). It follows DuckDB's (PostgreSQL's) lexer,
- * and is tested against DuckDB's own statement splitter: `'…'` with `''` doubled; `E'…'`, where a
- * backslash escapes the next character (`E'\''` is one quote); `"…"` names; `$tag$…$tag$`
- * strings; `--` comments to the end of the line and `/* … *\/` comments, which nest. A literal or
- * comment left open runs to the end (the engine refuses such text anyway).
+ * check is one SELECT that stays inside its wrapper, whether an engine is sent one read-only
+ * query). With POSTGRES_LEXING it follows DuckDB's lexer, and is tested against DuckDB's own
+ * statement splitter: `'…'` with `''` doubled; `E'…'`, where a backslash escapes the next
+ * character (`E'\''` is one quote); `"…"` names; `$tag$…$tag$` strings; `--` comments to the end
+ * of the line and `/* … *\/` comments, which nest. STANDARD_LEXING drops the E-strings, the
+ * nesting and the dollar quotes. `$name`, `$1` and `?` are dropkit's parameters in every dialect.
+ * A literal or comment left open runs to the end (the engine refuses such text anyway).
  */
-export function* sqlTokens(sql: string, dialect: SqlLexDialect = DUCKDB_LEXING): Generator<SqlToken> {
+export function* sqlTokens(sql: string, dialect: SqlLexDialect = POSTGRES_LEXING): Generator<SqlToken> {
   let i = 0;
   const n = sql.length;
   while (i < n) {
@@ -56,7 +79,7 @@ export function* sqlTokens(sql: string, dialect: SqlLexDialect = DUCKDB_LEXING):
       const dollarTag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(head);
       const named = /^\$([A-Za-z_][A-Za-z0-9_]*)/.exec(head);
       const numbered = /^\$(\d+)/.exec(head);
-      if (dollarTag) {
+      if (dollarTag && dialect.dollarQuotes) {
         const end = sql.indexOf(dollarTag[0], i + dollarTag[0].length);
         i = end === -1 ? n : end + dollarTag[0].length;
       } else if (named) {
@@ -107,4 +130,37 @@ function endOfBlockComment(sql: string, start: number, nested: boolean): number 
     } else i++;
   }
   return sql.length;
+}
+
+/** What the lexer sees of a statement's outline: its first word, how it could escape a wrapper, its parentheses. */
+export interface StatementShape {
+  /** The first word outside literals and comments, upper-cased (parentheses before it are skipped). */
+  readonly firstWord: string | undefined;
+  /**
+   * The first thing that would end a wrapping statement early, in text order: a `;` before the end
+   * (trailing ones and blanks do not count), or a `)` with no `(` before it.
+   */
+  readonly breakout: 'semicolon' | 'unopened-close' | undefined;
+  /** True when a `;` stands before the end: more than one statement. */
+  readonly severalStatements: boolean;
+  /** A `(` never closed. */
+  readonly leavesOpen: boolean;
+}
+
+/** The outline of `sql` as an engine lexing by `dialect` reads it. */
+export function statementShape(sql: string, dialect: SqlLexDialect): StatementShape {
+  let depth = 0;
+  let firstWord: string | undefined;
+  let breakout: StatementShape['breakout'];
+  let severalStatements = false;
+  for (const t of sqlTokens(sql.replace(/[\s;]+$/, ''), dialect)) {
+    if (t.kind === 'open') depth++;
+    else if (t.kind === 'close') {
+      if (--depth < 0) breakout ??= 'unopened-close';
+    } else if (t.kind === 'semicolon') {
+      severalStatements = true;
+      breakout ??= 'semicolon';
+    } else if (t.kind === 'word') firstWord ??= t.text.toUpperCase();
+  }
+  return { firstWord, breakout, severalStatements, leavesOpen: depth > 0 };
 }

@@ -1,4 +1,4 @@
-import { athenaStagingFix } from '../core/checks/schema';
+import { athenaDialect } from '../adapters/athena/athena-dialect';
 import type { FeedDefinition } from '../core/feed/feed-definition';
 import type { AwsSources } from '../core/feed/feed-schema';
 import { scanParameters } from '../core/sql-parameters';
@@ -108,7 +108,7 @@ export function deployWarnings(feeds: readonly FeedDefinition[], aws: AwsSources
     for (const check of feed.spec.checks) {
       if (check.type !== 'schema') continue;
       for (const column of (check as { columns: { name: string; type: string }[] }).columns) {
-        const fix = athenaStagingFix(column.type);
+        const fix = athenaDialect.stagingFix?.(column.type);
         if (fix)
           warnings.push({
             ...at,

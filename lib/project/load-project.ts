@@ -7,9 +7,10 @@ import { BUILTIN_PARAMETERS, feedSchema, FeedFile, projectSchema, ProjectFile } 
 import type { FeedDefinition } from '../core/feed/feed-definition';
 import { isValidTimeZone } from '../core/slots';
 import { referencedParameters, scanParameters } from '../core/sql-parameters';
-import type { LocalSource } from '../adapters/duckdb/duckdb-engine';
+import type { LocalSource } from '../core/feed/feed-definition';
 import { compileMetricQuery, SemanticQueryError } from '../semantic/compile';
-import { DIALECTS } from '../semantic/dialect';
+import { ENGINE_DIALECTS, ENGINE_NAMES, type RegisteredEngine } from '../engines';
+import type { SqlDialect } from '../core/sql-dialect';
 import { buildSemanticLayer, SemanticFile, SemanticLayer } from '../semantic/semantic-layer';
 import { globRootOf, isGlob, matchingFiles } from './source-files';
 import { zodProblems } from './zod-problems';
@@ -178,9 +179,10 @@ function compileSelect(file: string, spec: FeedFile, semantic: SemanticLayer | u
   }
   try {
     const query = { metrics: select.metrics, groupBy: select.group_by, where: select.where };
-    const duckdb = compileMetricQuery(semantic, query, DIALECTS.duckdb);
-    const athena = compileMetricQuery(semantic, query, DIALECTS.athena);
-    return { sql: { duckdb: duckdb.sql, athena: athena.sql }, semantics: { metrics: [...select.metrics], columns: duckdb.plan.columns } };
+    // One plan, compiled to every registered engine's dialect.
+    const compiled = ENGINE_NAMES.map((name) => [name, compileMetricQuery(semantic, query, ENGINE_DIALECTS[name])] as const);
+    const sql = Object.fromEntries(compiled.map(([name, c]) => [name, c.sql])) as Record<RegisteredEngine, string>;
+    return { sql, semantics: { metrics: [...select.metrics], columns: compiled[0][1].plan.columns } };
   } catch (e) {
     if (!(e instanceof SemanticQueryError)) throw e;
     problems.push({ file, path: e.field, message: e.message, value: e.value, fix: e.fix });
@@ -288,12 +290,20 @@ function loadFeed(path: string, projectDir: string, problems: ConfigProblem[], s
   if (spec.select) {
     const compiled = compileSelect(file, spec, semantic, problems);
     if (compiled) {
-      // One where clause feeds both engines' SQL: its parameters are checked once.
-      problems.push(...parameterProblems(compiled.sql.duckdb, 'select.where', 'select.where', file, spec));
-      problems.push(...parameterPlacement(compiled.sql.athena, 'the compiled selection', file, true));
+      // One where clause feeds every engine's SQL: its parameters are checked once, where they are placed most strictly.
+      const strictest = ENGINE_NAMES.find((e) => ENGINE_DIALECTS[e].parameterStyle === 'positional-in-where') ?? ENGINE_NAMES[0];
+      problems.push(...parameterProblems(compiled.sql[ENGINE_NAMES[0]], 'select.where', 'select.where', file, spec));
+      problems.push(...parameterPlacement(compiled.sql[strictest], 'the compiled selection', file, [ENGINE_DIALECTS[strictest]]));
     }
     if (problems.length > before || !compiled) return undefined;
-    return { file, spec, sql: compiled.sql, sqlFiles: { duckdb: SELECT_SQL_FILE, athena: SELECT_SQL_FILE }, semantics: compiled.semantics, eventBridgeCron };
+    return {
+      file,
+      spec,
+      sql: compiled.sql,
+      sqlFiles: Object.fromEntries(ENGINE_NAMES.map((e) => [e, SELECT_SQL_FILE])),
+      semantics: compiled.semantics,
+      eventBridgeCron,
+    };
   }
   const sql = readSql(path, file, spec, problems);
   if (problems.length > before || !sql) return undefined;
@@ -324,25 +334,27 @@ function partnerProblems(file: string, spec: FeedFile): ConfigProblem[] {
   return problems;
 }
 
-/** Resolves the SQL file of each engine: engine-specific if given, else the common one, else <feed file>.sql. */
+/**
+ * Resolves the SQL file of each registered engine: engine-specific (`query.<engine>`) if given,
+ * else the common one, else <feed file>.sql. A file several engines share is read and checked once.
+ */
 function readSql(path: string, file: string, spec: FeedFile, problems: ConfigProblem[]) {
   const base = join(dirname(path), basename(path, extname(path)) + '.sql');
   const common = spec.query?.sql ? join(dirname(path), spec.query.sql) : base;
-  const files = {
-    duckdb: spec.query?.duckdb ? join(dirname(path), spec.query.duckdb) : common,
-    athena: spec.query?.athena ? join(dirname(path), spec.query.athena) : common,
-  };
-  const text = { duckdb: '', athena: '' };
+  const files = Object.fromEntries(ENGINE_NAMES.map((e) => [e, spec.query?.[e] ? join(dirname(path), spec.query[e]) : common])) as Record<
+    RegisteredEngine,
+    string
+  >;
+  // Engines grouped by the file they read, in registry order.
+  const readers = new Map<string, RegisteredEngine[]>();
+  for (const engine of ENGINE_NAMES) readers.set(files[engine], [...(readers.get(files[engine]) ?? []), engine]);
+  const text = Object.fromEntries(ENGINE_NAMES.map((e) => [e, ''])) as Record<RegisteredEngine, string>;
   let ok = true;
-  const shared = files.duckdb === files.athena;
-  for (const engine of ['duckdb', 'athena'] as const) {
-    const sqlPath = files[engine];
-    if (engine === 'athena' && shared) {
-      text.athena = text.duckdb; // one file for both engines: read and checked once
-      continue;
-    }
+  const shared = readers.size === 1;
+  for (const [sqlPath, engines] of readers) {
+    const engine = engines[0];
     const field = spec.query?.[engine] ? `query.${engine}` : spec.query?.sql ? 'query.sql' : 'query';
-    const forWhom = shared ? '' : ` for ${engine}`;
+    const forWhom = shared ? '' : ` for ${engines.join(' and ')}`;
     if (!existsSync(sqlPath) || !statSync(sqlPath).isFile()) {
       problems.push({
         file,
@@ -354,8 +366,9 @@ function readSql(path: string, file: string, spec: FeedFile, problems: ConfigPro
       ok = false;
       continue;
     }
-    text[engine] = readFileSync(sqlPath, 'utf8');
-    if (!text[engine].trim()) {
+    const sql = readFileSync(sqlPath, 'utf8');
+    for (const e of engines) text[e] = sql;
+    if (!sql.trim()) {
       problems.push({
         file,
         path: field,
@@ -365,16 +378,22 @@ function readSql(path: string, file: string, spec: FeedFile, problems: ConfigPro
       });
       ok = false;
     }
-    const parameterIssues = parameterProblems(text[engine], relative(dirname(path), sqlPath), 'parameters', file, spec);
+    const parameterIssues = parameterProblems(sql, relative(dirname(path), sqlPath), 'parameters', file, spec);
     problems.push(...parameterIssues);
     if (parameterIssues.length) ok = false;
   }
-  for (const engine of shared ? (['duckdb'] as const) : (['duckdb', 'athena'] as const)) {
-    const problemsHere = parameterPlacement(text[engine], relative(dirname(path), files[engine]), file, engine === 'athena' || shared);
+  for (const [sqlPath, engines] of readers) {
+    const problemsHere = parameterPlacement(
+      text[engines[0]],
+      relative(dirname(path), sqlPath),
+      file,
+      engines.map((e) => ENGINE_DIALECTS[e]),
+    );
     problems.push(...problemsHere);
     if (problemsHere.length) ok = false;
   }
-  return ok ? { text, files: { duckdb: relative(dirname(path), files.duckdb), athena: relative(dirname(path), files.athena) } } : undefined;
+  const relativeFiles = Object.fromEntries(ENGINE_NAMES.map((e) => [e, relative(dirname(path), files[e])])) as Record<RegisteredEngine, string>;
+  return ok ? { text, files: relativeFiles } : undefined;
 }
 
 /** What `dropkit check` shows as the SQL file of a feed written as a metric selection. */
@@ -409,11 +428,13 @@ function parameterProblems(sql: string, sqlLabel: string, field: string, file: s
 
 /**
  * Parameters are `$name`: `$1` and `?` are not (they would be bound by position, silently wrong
- * when the SQL changes). SQL that runs on Athena takes parameters only inside a WHERE clause.
+ * when the SQL changes). SQL that runs on an engine taking positional parameters (Athena) takes
+ * them only inside a WHERE clause. The file is read as the first of its engines reads it.
  */
-function parameterPlacement(sql: string, sqlFile: string, file: string, runsOnAthena: boolean): ConfigProblem[] {
+function parameterPlacement(sql: string, sqlFile: string, file: string, readers: readonly SqlDialect[]): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  for (const use of scanParameters(sql)) {
+  const whereOnly = readers.find((d) => d.parameterStyle === 'positional-in-where');
+  for (const use of scanParameters(sql, readers[0].lexing)) {
     const line = sql.slice(0, use.offset).split('\n').length;
     if (use.kind !== 'named') {
       problems.push({
@@ -423,13 +444,13 @@ function parameterPlacement(sql: string, sqlFile: string, file: string, runsOnAt
         value: use.kind === 'numbered' ? `$${use.name}` : '?',
         fix: 'name parameters: $window_start, $window_end, $slot, $partner_id or one defined under parameters:',
       });
-    } else if (runsOnAthena && !use.inWhere) {
+    } else if (whereOnly && !use.inWhere) {
       problems.push({
         file,
         path: 'query',
-        message: `${sqlFile} line ${line} uses $${use.name} outside a WHERE clause, and Athena takes query parameters only in WHERE`,
+        message: `${sqlFile} line ${line} uses $${use.name} outside a WHERE clause, and ${whereOnly.label} takes query parameters only in WHERE`,
         value: `$${use.name}`,
-        fix: `move the condition on $${use.name} into the WHERE clause, or give Athena its own SQL (query.athena) that does`,
+        fix: `move the condition on $${use.name} into the WHERE clause, or give ${whereOnly.label} its own SQL (query.${whereOnly.name}) that does`,
       });
     }
   }

@@ -4,4 +4,5 @@ export * from './semantic-schema';
 export * from './semantic-layer';
 export * from './compile';
 export * from './metric-usage';
-export { DIALECTS as SEMANTIC_DIALECTS, type SemanticDialect } from './dialect';
+// Each engine's dialect lives in its adapter; `dropkit-files/local` exports the registry (ENGINE_DIALECTS, alias SEMANTIC_DIALECTS).
+export type { SemanticDialect } from './dialect';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { compileMetricQuery } from '../../lib/semantic/compile';
-import { duckdbDialect } from '../../lib/semantic/dialect';
+import { duckdbDialect } from '../../lib/adapters/duckdb/duckdb-dialect';
 import type { QueryParameter } from '../../lib/core/ports/query-engine';
 import {
   normaliseRow,

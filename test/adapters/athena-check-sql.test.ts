@@ -1,7 +1,8 @@
 import { Parser } from 'node-sql-parser';
 import { athenaStageStatement } from '../../lib/adapters/athena/athena-engine';
 import { canonicalSelect, unloadSql } from '../../lib/adapters/athena/athena-sql';
-import { athenaDialect, dialectFor } from '../../lib/core/checks/dialect';
+import { athenaDialect } from '../../lib/adapters/athena/athena-dialect';
+import { engineDialect } from '../../lib/engines';
 import type { CheckTarget, PreviousDrop } from '../../lib/core/checks/check-types';
 import { checkDefinition, checkSchema, CheckConfig, CHECK_TYPES } from '../../lib/core/checks/registry';
 import { validateStaged } from '../../lib/core/steps/validate';
@@ -103,7 +104,7 @@ const CHECKS: unknown[] = [
 function recordingEngine(sent: string[], failShared = false): QueryEngine {
   const values: Record<string, unknown> = new Proxy({}, { get: () => 1 });
   return {
-    name: 'athena',
+    dialect: athenaDialect,
     async query(sql: string) {
       sent.push(sql);
       if (failShared && sql.includes(' AS "c1_')) throw new Error('shared scan failed');
@@ -119,7 +120,7 @@ describe('Athena check SQL', () => {
   });
 
   it('compiles with the athena dialect', () => {
-    expect(dialectFor('athena')).toBe(athenaDialect);
+    expect(engineDialect('athena')).toBe(athenaDialect);
     expect(athenaDialect.regexMatches('"a"', "^x'$")).toBe(`regexp_like("a", '^x''$')`);
     expect(athenaDialect.timestamp('2024-01-15T06:00:00Z')).toBe(`TIMESTAMP '2024-01-15 06:00:00.000'`);
   });

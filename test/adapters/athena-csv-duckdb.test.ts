@@ -6,7 +6,7 @@ import { openTestEngine, stage } from '../helpers/engine';
 import { exportedParts, expectSameBytes, memoryParts, type Part } from '../helpers/csv-parts';
 import { DuckDbEngine } from '../../lib/adapters/duckdb/duckdb-engine';
 import type { CsvDialect } from '../../lib/core/feed/feed-schema';
-import { transformAthenaCsv } from '../../lib/core/csv/athena-csv-transform';
+import { transformAthenaCsv } from '../../lib/adapters/athena/athena-csv-transform';
 import { writeCsvParts } from '../../lib/core/csv/csv-writer';
 import type { StagedTable } from '../../lib/core/ports/query-engine';
 import { ADVERSARIAL_COLUMNS, ADVERSARIAL_COUNT, ADVERSARIAL_ROWS } from '../helpers/adversarial';

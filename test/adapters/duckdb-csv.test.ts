@@ -204,7 +204,7 @@ describe('DuckDB CSV export gives the Node writer bytes, or declines', () => {
 describe('the render step stores the DuckDB export like the Node writer', () => {
   /** The same engine without the fast path: render must fall back to the Node writer. */
   const nodeOnly = (e: QueryEngine): QueryEngine => ({
-    name: e.name,
+    dialect: e.dialect,
     compileStage: (r) => e.compileStage(r),
     execute: (s) => e.execute(s),
     describeStage: (r, x) => e.describeStage(r, x),

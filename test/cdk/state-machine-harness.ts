@@ -1,6 +1,6 @@
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { Statement } from '../../lib/core/ports/query-engine';
-import { sqlLiteral } from '../../lib/core/sql-parameters';
+import { sqlLiteral } from '../../lib/adapters/athena/athena-sql';
 import { makeCompileStageHandler } from '../../lambdas/compile-stage';
 import { makeCompleteStageHandler } from '../../lambdas/complete-stage';
 import { makeFailRunHandler } from '../../lambdas/fail-run';

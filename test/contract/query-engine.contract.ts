@@ -3,6 +3,7 @@ import type { QueryEngine, QueryParameter, StagedTable } from '../../lib/core/po
 import type { CsvDialect } from '../../lib/core/feed/feed-schema';
 import { hashObject } from '../../lib/core/hash';
 import { collectText, stage } from '../helpers/engine';
+import { engineDialect } from '../../lib/engines';
 
 /** Source rows every engine under contract must expose as table `src` (id, label, amount, happened_at). */
 export const CONTRACT_SOURCE_SQL = `SELECT * FROM (VALUES
@@ -46,6 +47,12 @@ export function queryEngineContract(name: string, open: (store?: ObjectStore) =>
       { name: 'window_start', type: 'TIMESTAMP', value: '2024-01-15T00:00:00.000Z' },
       { name: 'window_end', type: 'TIMESTAMP', value: '2024-01-16T00:00:00.000Z' },
     ];
+
+    it('brings the dialect the engine registry lists under its name, and stages under that name', async () => {
+      expect(engineDialect(engine.dialect.name)).toBe(engine.dialect);
+      const staged = await stage(engine, { runId: 'run-d', sql: 'SELECT id FROM src' });
+      expect(staged.engine).toBe(engine.dialect.name);
+    });
 
     it('stages the query once with its parameters bound, reporting rows and columns', async () => {
       const staged = await stage(engine, {

@@ -1,7 +1,9 @@
 import { DuckDbEngine } from '../../lib/adapters/duckdb/duckdb-engine';
 import { openTestEngine, stage } from '../helpers/engine';
 import type { CheckTarget, CompiledCheck, PreviousDrop } from '../../lib/core/checks/check-types';
-import { athenaDialect, duckdbDialect, readTimestamp } from '../../lib/core/checks/dialect';
+import { duckdbDialect } from '../../lib/adapters/duckdb/duckdb-dialect';
+import { athenaDialect } from '../../lib/adapters/athena/athena-dialect';
+import { readTimestamp } from '../../lib/core/checks/dialect';
 import { checkDefinition, checkSchema, CheckConfig } from '../../lib/core/checks/registry';
 import { normaliseType } from '../../lib/core/checks/schema';
 import { validateStaged } from '../../lib/core/steps/validate';

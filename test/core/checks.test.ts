@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DuckDbEngine } from '../../lib/adapters/duckdb/duckdb-engine';
 import { openTestEngine, stage } from '../helpers/engine';
 import { checkSchema, CheckConfig } from '../../lib/core/checks/registry';
-import { duckdbDialect } from '../../lib/core/checks/dialect';
+import { duckdbDialect } from '../../lib/adapters/duckdb/duckdb-dialect';
 import { uniqueCheck } from '../../lib/core/checks/unique';
 import { assertPublishable, validateStaged } from '../../lib/core/steps/validate';
 import type { StagedTable } from '../../lib/core/ports/query-engine';

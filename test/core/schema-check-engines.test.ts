@@ -1,7 +1,10 @@
 import type { CheckTarget } from '../../lib/core/checks/check-types';
-import { athenaDialect, duckdbDialect } from '../../lib/core/checks/dialect';
+import { duckdbDialect } from '../../lib/adapters/duckdb/duckdb-dialect';
+import { athenaDialect } from '../../lib/adapters/athena/athena-dialect';
 import { checkSchema } from '../../lib/core/checks/registry';
-import { athenaStagingFix, schemaCheck } from '../../lib/core/checks/schema';
+import { schemaCheck } from '../../lib/core/checks/schema';
+
+const athenaStagingFix = (type: string) => athenaDialect.stagingFix?.(type);
 import type { ColumnSchema } from '../../lib/core/ports/query-engine';
 
 const SLOT = { id: '20240115T060000Z', scheduledFor: '2024-01-15T06:00:00.000Z', start: '2024-01-14T06:00:00.000Z', end: '2024-01-15T06:00:00.000Z' };

@@ -1,4 +1,5 @@
-import { referencedParameters, scanParameters, sqlLiteral, toPositional } from '../../lib/core/sql-parameters';
+import { referencedParameters, scanParameters, toPositional } from '../../lib/core/sql-parameters';
+import { sqlLiteral } from '../../lib/adapters/athena/athena-sql';
 import { ConfigError, ConfigProblem } from '../../lib/core/errors';
 import { loadProject } from '../../lib/project/load-project';
 import { PROJECT_YAML, dailyFeed, tempProject } from '../helpers/temp-project';

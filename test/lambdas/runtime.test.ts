@@ -79,7 +79,7 @@ describe('the Lambda runtime', () => {
       AWS_REGION: 'eu-west-1',
     });
     expect(deps.engine).toBeInstanceOf(AthenaEngine);
-    expect(deps.engine.name).toBe('athena');
+    expect(deps.engine.dialect.name).toBe('athena');
     const statement = await deps.engine.compileStage({
       runId: 'run1',
       attemptId: 'a1',

@@ -3,7 +3,8 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { scanParameters, toPositional } from '../../lib/core/sql-parameters';
 import type { QueryParameter } from '../../lib/core/ports/query-engine';
 import { compileMetricQuery, MetricQuery, SemanticQueryError } from '../../lib/semantic/compile';
-import { athenaDialect, duckdbDialect } from '../../lib/semantic/dialect';
+import { duckdbDialect } from '../../lib/adapters/duckdb/duckdb-dialect';
+import { athenaDialect } from '../../lib/adapters/athena/athena-dialect';
 import { runRows, seededDuckDb, shopLayer, sortRows, windowParameters } from './semantic-fixture';
 
 /*

@@ -12,7 +12,7 @@ import {
   StopQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
 import { QueryFailedError, StepTimeBudgetError, UsageError } from '../../core/errors';
-import { sqlLiteral, toPositional, UnknownParameterError } from '../../core/sql-parameters';
+import { toPositional, UnknownParameterError } from '../../core/sql-parameters';
 import type { ObjectStore } from '../../core/ports/object-store';
 import type {
   ColumnSchema,
@@ -25,7 +25,7 @@ import type {
   StagedTable,
   Statement,
 } from '../../core/ports/query-engine';
-import { readAthenaCsv } from '../../core/csv/athena-csv-transform';
+import { readAthenaCsv } from './athena-csv-transform';
 import {
   canonicalSelect,
   ctasSql,
@@ -36,6 +36,7 @@ import {
   quoteIdent,
   splitQualifiedName,
   requestToken,
+  sqlLiteral,
   stagingTableName,
   stripTrailingSemicolons,
   unloadSql,
@@ -44,6 +45,7 @@ import { parquetRowsFromTail } from './parquet-footer';
 import { sha256Hex } from '../../core/hash';
 import { sleep } from '../../core/retry';
 import { AWS_RETRY } from '../aws-retry';
+import { athenaDialect } from './athena-dialect';
 
 export interface AthenaEngineOptions {
   /** The feed's workgroup: every query runs in it (its limits, its encryption, its bill). */
@@ -120,7 +122,7 @@ export function storeKeyOf(options: Pick<AthenaEngineOptions, 'bucket' | 'prefix
 export function athenaStageStatement(request: StageRequest, options: BuilderOptions): AthenaStagePlan {
   let positional: { sql: string; parameters: QueryParameter[] };
   try {
-    positional = toPositional(stripTrailingSemicolons(request.sql), request.parameters);
+    positional = toPositional(stripTrailingSemicolons(request.sql), request.parameters, athenaDialect.lexing);
   } catch (error) {
     if (error instanceof UnknownParameterError) throw new QueryFailedError(error.message, { cause: error });
     throw error;
@@ -159,7 +161,7 @@ export function startInput(statement: Statement, resultsKeyPrefix: string, optio
  * between calls but a client: a StagedTable is everything another instance needs.
  */
 export class AthenaEngine implements QueryEngine {
-  readonly name = 'athena' as const;
+  readonly dialect = athenaDialect;
   private readonly client: AthenaClient;
   private readonly ownsClient: boolean;
 
@@ -200,7 +202,7 @@ export class AthenaEngine implements QueryEngine {
     const plan = athenaStageStatement(request, this.options);
     const table = `${quoteIdent(this.options.stagingDatabase)}.${quoteIdent(plan.table)}`;
     const columns = await this.tableColumns(plan.table);
-    const partial: StagedTable = { engine: 'athena', table, location: plan.stagedKeyPrefix, format: 'parquet', rowCount: 0, columns, execution };
+    const partial: StagedTable = { engine: athenaDialect.name, table, location: plan.stagedKeyPrefix, format: 'parquet', rowCount: 0, columns, execution };
     let rows = execution.rows;
     if (rows === null && execution.executionId) rows = await this.updateCount(execution.executionId);
     if (rows === null) {

@@ -1,6 +1,7 @@
 import { sha256Hex } from '../../core/hash';
-import { scanParameters } from '../../core/sql-parameters';
-import type { ColumnSchema } from '../../core/ports/query-engine';
+import { quoteIdent, statementShape, stringLiteral } from '../../core/sql-text';
+import { athenaDialect } from './athena-dialect';
+import type { ColumnSchema, QueryParameter } from '../../core/ports/query-engine';
 
 /**
  * Athena (Trino) SQL text the engine writes: identifiers, literals, the canonical text of a
@@ -8,10 +9,8 @@ import type { ColumnSchema } from '../../core/ports/query-engine';
  * build exactly what the engine sends.
  */
 
-/** A quoted Trino identifier. */
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
+/** A quoted Trino identifier (the dialect's quoting, re-exported for the engine's own statements). */
+export { quoteIdent };
 
 /**
  * A quoted Hive identifier. Athena sends DDL (DROP, ALTER, CREATE without AS) to its Hive parser,
@@ -29,9 +28,7 @@ export function splitQualifiedName(qualified: string): { database: string; table
 }
 
 /** A Trino string literal (for locations the engine chose: configuration, never query parameters). */
-export function sqlString(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
-}
+export const sqlString = stringLiteral;
 
 const ISO_SECONDS = `'%Y-%m-%dT%H:%i:%sZ'`;
 // %f prints six fraction digits whatever the precision, as DuckDB's canonical form does.
@@ -137,52 +134,45 @@ export function dropTableSql(database: string, table: string): string {
 /**
  * Why `sql` is not exactly one read-only query, or undefined when it is. Athena would run a
  * `CREATE TABLE` or `DROP` sent as a check; the engine refuses anything but one SELECT (or WITH …
- * SELECT, VALUES) before sending it. Literals, quoted identifiers and comments are skipped.
+ * SELECT, VALUES) before sending it. The shared lexer reads it as Trino does (athenaDialect.lexing),
+ * so literals, quoted identifiers and comments are skipped exactly where Trino skips them.
  */
 export function notOneSelect(sql: string): string | undefined {
-  const text = stripTrailingSemicolons(sql);
-  const code = blankLiteralsAndComments(text);
-  if (code.includes(';')) return 'a check must be one SELECT statement; this SQL holds several';
-  const first = /^[\s(]*([A-Za-z]+)/.exec(code)?.[1]?.toUpperCase();
+  const shape = statementShape(sql, athenaDialect.lexing);
+  if (shape.severalStatements) return 'a check must be one SELECT statement; this SQL holds several';
+  const first = shape.firstWord;
   if (first !== 'SELECT' && first !== 'WITH' && first !== 'VALUES')
     return `a check must be a read-only SELECT statement; this one starts with ${first ?? 'nothing'}`;
   return undefined;
 }
 
-/** The SQL with string literals, quoted identifiers' contents and comments blanked out. */
-function blankLiteralsAndComments(sql: string): string {
-  let out = '';
-  let i = 0;
-  while (i < sql.length) {
-    const ch = sql[i];
-    if (ch === "'" || ch === '"') {
-      let j = i + 1;
-      while (j < sql.length) {
-        if (sql[j] === ch && sql[j + 1] === ch) j += 2;
-        else if (sql[j] === ch) break;
-        else j++;
-      }
-      out += ch + ch;
-      i = j + 1;
-    } else if (ch === '-' && sql[i + 1] === '-') {
-      const end = sql.indexOf('\n', i);
-      i = end === -1 ? sql.length : end;
-      out += ' ';
-    } else if (ch === '/' && sql[i + 1] === '*') {
-      const end = sql.indexOf('*/', i + 2);
-      i = end === -1 ? sql.length : end + 2;
-      out += ' ';
-    } else {
-      out += ch;
-      i++;
+/**
+ * A parameter as a typed SQL literal, escaped: what Athena's ExecutionParameters take (each value
+ * is read as a literal). A value holding `'` or `;` stays one string literal.
+ */
+export function sqlLiteral(p: QueryParameter): string {
+  switch (p.type) {
+    case 'VARCHAR':
+      return stringLiteral(String(p.value));
+    case 'BIGINT': {
+      const n = Number(p.value);
+      if (!Number.isSafeInteger(n)) throw new RangeError(`parameter ${p.name}: ${String(p.value)} is not a safe integer`);
+      return String(n);
+    }
+    case 'DOUBLE': {
+      const n = Number(p.value);
+      if (!Number.isFinite(n)) throw new RangeError(`parameter ${p.name}: ${String(p.value)} is not a finite number`);
+      return `DOUBLE '${n}'`;
+    }
+    case 'BOOLEAN':
+      return p.value === true || p.value === 'true' ? 'true' : 'false';
+    case 'TIMESTAMP': {
+      const t = new Date(String(p.value));
+      if (Number.isNaN(t.getTime())) throw new RangeError(`parameter ${p.name}: ${String(p.value)} is not a timestamp`);
+      // Athena's TIMESTAMP literal: no zone, no T; the value is UTC.
+      return athenaDialect.timestamp(t.toISOString());
     }
   }
-  return out;
-}
-
-/** How many `?` a statement holds outside literals and comments (what ExecutionParameters must match). */
-export function positionalCount(sql: string): number {
-  return scanParameters(sql).filter((u) => u.kind === 'positional').length;
 }
 
 const HIVE_TO_TRINO: Record<string, string> = {

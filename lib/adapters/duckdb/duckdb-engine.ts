@@ -26,12 +26,11 @@ import { hugeintColumns, parquetColumn, parquetSelectList } from './duckdb-parqu
 import { writerTag } from '../local/process-identity';
 import { canonicalText, quoteIdent, sqlString, toNumber } from './duckdb-sql';
 import { localFiles, LocalFiles } from './local-files';
+import type { LocalSource } from '../../core/feed/feed-definition';
+import { duckdbDialect } from './duckdb-dialect';
 
-export interface LocalSource {
-  /** Absolute path or glob. */
-  readonly path: string;
-  readonly format: 'csv' | 'parquet';
-}
+/** The project model defines its sources; this engine reads them (re-exported for callers of the engine). */
+export type { LocalSource } from '../../core/feed/feed-definition';
 
 export interface DuckDbEngineOptions {
   /** Where staged rows and exports go: the run's store. */
@@ -69,7 +68,7 @@ const STAGED_DATABASE = 'staged.duckdb';
  * declared sources and the engine's own folders.
  */
 export class DuckDbEngine implements QueryEngine {
-  readonly name = 'duckdb' as const;
+  readonly dialect = duckdbDialect;
   /** One statement at a time on the connection; exports of two formats may be asked at once. */
   private busy: Promise<unknown> = Promise.resolve();
   /** Staged rows this instance can already name in SQL: view name → location. */
@@ -230,7 +229,7 @@ export class DuckDbEngine implements QueryEngine {
       ? `SELECT * FROM (\n${stripTrailingSemicolons(request.sql)}\n) ORDER BY ${request.orderBy.map(quoteIdent).join(', ')}`
       : stripTrailingSemicolons(request.sql);
     try {
-      return toPositional(sql, request.parameters);
+      return toPositional(sql, request.parameters, this.dialect.lexing);
     } catch (error) {
       if (error instanceof UnknownParameterError) throw new QueryFailedError(error.message, { cause: error });
       throw error;
@@ -252,7 +251,7 @@ export class DuckDbEngine implements QueryEngine {
     const location = request.stagingPrefix + (format === 'parquet' ? STAGED_PARQUET : STAGED_DATABASE);
     const alias = quoteIdent(stagedName(request.stagingPrefix));
     const partial: StagedTable = {
-      engine: 'duckdb',
+      engine: this.dialect.name,
       table: format === 'parquet' ? alias : `${alias}.staged`,
       location,
       format,

@@ -1,14 +1,12 @@
 import type { ColumnSchema } from '../../core/ports/query-engine';
-import { quoteIdent } from '../../core/sql-text';
+import { quoteIdent, stringLiteral } from '../../core/sql-text';
 import { parseDuckDbType, someScalar, type DuckDbType } from './duckdb-types';
 export { quoteIdent, toNumber } from '../../core/sql-text';
 // Text read back from DuckDB (canonicalText's results) must keep a leading U+FEFF.
 import './duckdb-text-decoding';
 
 /** A SQL string literal (for paths in the project file: configuration, never query parameters). */
-export function sqlString(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
-}
+export const sqlString = stringLiteral;
 
 const ISO_SECONDS = `'%Y-%m-%dT%H:%M:%SZ'`;
 const ISO_MICROS = `'%Y-%m-%dT%H:%M:%S.%fZ'`;
@@ -102,9 +100,7 @@ function nestedJson(expr: string, type: DuckDbType, depth: number): string {
       return `'[' || array_to_string(list_transform(${expr}, lambda ${v}: ${item(v, type.of)}), ',') || ']'`;
     }
     case 'struct': {
-      const fields = type.fields.map(
-        (f) => `'${JSON.stringify(f.name).replace(/'/g, "''")}:' || ${item(`struct_extract(${expr}, ${sqlString(f.name)})`, f.type)}`,
-      );
+      const fields = type.fields.map((f) => `${sqlString(`${JSON.stringify(f.name)}:`)} || ${item(`struct_extract(${expr}, ${sqlString(f.name)})`, f.type)}`);
       return `CASE WHEN ${expr} IS NULL THEN NULL ELSE '{' || ${fields.join(` || ',' || `)} || '}' END`;
     }
     case 'map': {

@@ -1,3 +1,4 @@
+import { quoteIdent, stringLiteral } from '../../core/sql-text';
 /**
  * DuckDB type names (as DESCRIBE prints them) parsed into a tree, so values nested in lists,
  * structs and maps can be rendered and converted like top-level ones.
@@ -154,12 +155,12 @@ export function mapScalars(expr: string, type: DuckDbType, leaf: (expr: string, 
     }
     case 'struct': {
       const fields = type.fields.map((f) => {
-        const access = `struct_extract(${expr}, ${sqlLiteral(f.name)})`;
+        const access = `struct_extract(${expr}, ${stringLiteral(f.name)})`;
         return { name: f.name, access, mapped: mapScalars(access, f.type, leaf, depth + 1) };
       });
       if (fields.every((f) => f.mapped === undefined)) return undefined;
       // struct_pack of a NULL struct's fields would be a struct of NULLs: keep NULL.
-      const packed = fields.map((f) => `${quoteName(f.name)} := ${f.mapped ?? f.access}`).join(', ');
+      const packed = fields.map((f) => `${quoteIdent(f.name)} := ${f.mapped ?? f.access}`).join(', ');
       return `CASE WHEN ${expr} IS NULL THEN NULL ELSE struct_pack(${packed}) END`;
     }
     case 'map': {
@@ -170,12 +171,4 @@ export function mapScalars(expr: string, type: DuckDbType, leaf: (expr: string, 
       return `map_from_entries(list_transform(map_entries(${expr}), lambda ${e}: {'key': ${key ?? `${e}.key`}, 'value': ${value ?? `${e}.value`}}))`;
     }
   }
-}
-
-function sqlLiteral(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
-}
-
-function quoteName(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }

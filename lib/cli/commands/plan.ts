@@ -8,6 +8,8 @@ import { EXIT } from '../exit-codes';
 import { localContext } from '../local-context';
 import { findFeed } from './run';
 import { sha256Hex } from '../../core/hash';
+import { ENGINE_NAMES } from '../../engines';
+import { feedSqlFor } from '../../core/steps/stage';
 
 /** `dropkit plan FEED`: what `run` would do (slot, data interval, deadline, run id, parameters, keys), without doing it. */
 export async function planCommand(args: string[]): Promise<number> {
@@ -16,6 +18,9 @@ export async function planCommand(args: string[]): Promise<number> {
   const project = loadProject(values.project);
   const feed = findFeed(project.feeds, positionals[0]);
   const ctx = localContext(project, { out: values.out, now: values.now, console: false, ...storeChoice(values) });
+  // Which of the feed's SQL texts the engine would run (its dialect's name keys them; localContext refused an unknown --engine).
+  const engine = values.engine ?? ENGINE_NAMES[0];
+  const sql = feedSqlFor(feed, engine);
   const slot = values.slot ? parseTimeArg('--slot', values.slot) : undefined;
   const partners = values.partner ? [values.partner] : deliveryPartners(feed);
   const plans = [];
@@ -39,7 +44,7 @@ export async function planCommand(args: string[]): Promise<number> {
     lines.push(
       `${plan.feed}${plan.partner ? ` [${plan.partner}]` : ''} slot ${plan.slot.id} (revision ${plan.revision}${plan.supersedes ? `, supersedes ${plan.supersedes}` : ''})`,
       `  run id        ${plan.runId}`,
-      `  engine        ${values.engine ?? 'duckdb'} (sql sha256 ${sha256Hex(feed.sql[values.engine === 'athena' ? 'athena' : 'duckdb'])})`,
+      `  engine        ${engine} (sql sha256 ${sha256Hex(sql)})`,
       `  data interval ${plan.slot.dataInterval.start} → ${plan.slot.dataInterval.end}`,
       `  expected by   ${plan.sla.expectedBy}${plan.sla.warnAt ? ` (warn at ${plan.sla.warnAt})` : ''}`,
       `  parameters    ${plan.parameters.map((x) => `$${x.name}=${JSON.stringify(x.value)}`).join(' ')}`,
@@ -48,10 +53,9 @@ export async function planCommand(args: string[]): Promise<number> {
     );
   }
   // What would run, once for all partners: the SQL as the engine gets it, parameters bound apart.
-  const engine = values.engine === 'athena' ? 'athena' : 'duckdb';
   lines.push(
     `  sql           ${join(dirname(feed.file), feed.sqlFiles[engine])}`,
-    ...feed.sql[engine]
+    ...sql
       .trimEnd()
       .split('\n')
       .map((l) => `    | ${l}`),

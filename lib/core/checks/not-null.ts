@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { CheckDefinition, commonCheckFields, CompiledCheck } from './check-types';
-import { missingColumns, quoteIdent, toNumber, unknownColumnError } from './sql';
+import { missingColumns, toNumber, unknownColumnError } from './sql';
 import { describeTolerance, toleranceFields, withinTolerance } from './threshold';
 
 const schema = z
@@ -28,7 +28,7 @@ export const notNullCheck: CheckDefinition<typeof schema> = {
         type: 'not_null',
         name,
         severity: check.severity,
-        expressions: { nulls: `count(*) - count(${quoteIdent(column)})`, rows: 'count(*)' },
+        expressions: { nulls: `count(*) - count(${target.dialect.quoteIdent(column)})`, rows: 'count(*)' },
         judge(values) {
           const nulls = toNumber(values.nulls) ?? 0;
           const rows = toNumber(values.rows) ?? 0;

@@ -18,22 +18,6 @@ const ALIASES: Readonly<Record<string, string>> = {
   TIMESTAMPTZ: 'TIMESTAMP WITH TIME ZONE',
 };
 
-/**
- * Types Athena cannot stage: its CTAS writes a Hive table, which has no column of these types
- * (Athena refuses the statement). A deployable feed casts them in its Athena SQL.
- */
-const NOT_STAGEABLE_ON_ATHENA: readonly { readonly type: RegExp; readonly fix: string }[] = [
-  { type: /^TIME( WITH TIME ZONE)?$|^TIME\(/, fix: 'CAST it AS VARCHAR (or combine it with a date into a TIMESTAMP) in the Athena SQL, and declare that type' },
-  { type: /^(JSON|UUID|IPADDRESS|IPPREFIX)$/, fix: 'CAST it AS VARCHAR in the Athena SQL, and declare VARCHAR' },
-  { type: /^INTERVAL /, fix: 'turn it into a number (e.g. date_diff) in the Athena SQL, and declare BIGINT' },
-];
-
-/** The fix when Athena's CTAS cannot stage a column of this declared type; undefined when it can. */
-export function athenaStagingFix(type: string): string | undefined {
-  const t = normaliseType(type);
-  return NOT_STAGEABLE_ON_ATHENA.find((n) => n.type.test(t))?.fix;
-}
-
 export function normaliseType(type: string): string {
   const text = type
     .trim()

@@ -1,4 +1,4 @@
-export { quoteIdent, toNumber } from '../sql-text';
+export { toNumber } from '../sql-text';
 
 /** Resolves column names against the staged schema; returns the names that do not exist. */
 export function missingColumns(wanted: readonly string[], available: readonly { name: string }[]): string[] {

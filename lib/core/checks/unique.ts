@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { CheckDefinition, commonCheckFields } from './check-types';
-import { missingColumns, quoteIdent, toNumber, unknownColumnError } from './sql';
+import { missingColumns, toNumber, unknownColumnError } from './sql';
 import { describeTolerance, toleranceFields, withinTolerance } from './threshold';
 
 const schema = z
@@ -21,6 +21,7 @@ export const uniqueCheck: CheckDefinition<typeof schema> = {
     if (missing.length) {
       return [{ kind: 'invalid', type: 'unique', name, severity: check.severity, error: unknownColumnError(missing, target.columns) }];
     }
+    const quoteIdent = (c: string) => target.dialect.quoteIdent(c);
     const key = check.columns.map(quoteIdent).join(', ');
     const notNull = check.columns.map((c) => `${quoteIdent(c)} IS NOT NULL`).join(' AND ');
     // Observed: rows beyond the first of each key, i.e. how many rows would have to go to make the key unique.

@@ -5,7 +5,10 @@
  * kind can pick it up, in another process or another Lambda invocation.
  */
 
-export type EngineName = 'duckdb' | 'athena';
+import type { SqlDialect } from '../sql-dialect';
+
+/** An engine's name, as its dialect says it (`dialect.name`); `lib/engines.ts` lists the engines. */
+export type EngineName = string;
 
 /** A typed query parameter. Values are never spliced into SQL text. */
 export interface QueryParameter {
@@ -101,7 +104,11 @@ export interface CsvExport {
 }
 
 export interface QueryEngine {
-  readonly name: EngineName;
+  /**
+   * The engine's SQL dialect: its name (which of a feed's SQL files it runs), quoting, literals,
+   * lexing and the SQL pieces of checks and profiles. Core asks it; it never switches on a name.
+   */
+  readonly dialect: SqlDialect;
   /**
    * The stage step as one statement, nothing run yet: the feed query, once, into staging under
    * `request.stagingPrefix` (Athena: CTAS; DuckDB: COPY to Parquet, or a table in a database file).

@@ -1,4 +1,6 @@
 import type { Execution, StageRequest, StagedTable, Statement } from '../ports/query-engine';
+import { ConfigError } from '../errors';
+import type { FeedDefinition } from '../feed/feed-definition';
 import { sha256Hex } from '../hash';
 import type { RunState } from './run-state';
 import type { StepDeps } from './step-deps';
@@ -10,10 +12,26 @@ export function stageRequest(state: RunState, deps: Pick<StepDeps, 'feeds' | 'en
     runId: state.plan.runId,
     attemptId: state.attemptId,
     stagingPrefix: state.stagingPrefix,
-    sql: feed.sql[deps.engine.name],
+    sql: feedSqlFor(feed, deps.engine.dialect.name),
     parameters: state.plan.parameters,
     ...(feed.spec.orderBy ? { orderBy: feed.spec.orderBy } : {}),
   };
+}
+
+/** The feed's SQL for the engine of this name: the engine's dialect says which of the feed's SQL texts it reads. */
+export function feedSqlFor(feed: FeedDefinition, engine: string): string {
+  const sql = Object.hasOwn(feed.sql, engine) ? feed.sql[engine] : undefined;
+  if (sql !== undefined) return sql;
+  const known = Object.keys(feed.sql).join(', ');
+  throw new ConfigError([
+    {
+      file: feed.file,
+      path: 'query',
+      message: `has no SQL for the ${engine} engine (it has SQL for ${known || 'no engine'})`,
+      value: engine,
+      fix: `set query.${engine} or query.sql`,
+    },
+  ]);
 }
 
 /** The stage step split in two, for a state machine that runs the statement itself (Athena `.sync`). */
@@ -28,7 +46,7 @@ export async function completeStage(state: RunState, execution: Execution, deps:
   return {
     ...state,
     staged,
-    query: { engine: deps.engine.name, sqlSha256: sha256Hex(request.sql) },
+    query: { engine: deps.engine.dialect.name, sqlSha256: sha256Hex(request.sql) },
     timings: { ...state.timings, stagedAt: deps.clock.now().toISOString() },
   };
 }

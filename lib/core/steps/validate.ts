@@ -1,6 +1,6 @@
 import type { QueryEngine, StagedTable } from '../ports/query-engine';
 import type { CheckResult, CompiledCheck, Judgement, Outcome, PreviousDrop, Severity } from '../checks/check-types';
-import { dialectFor } from '../checks/dialect';
+import type { SqlDialect } from '../sql-dialect';
 import type { SlotInfo } from '../manifest';
 import { checkDefinition, CheckConfig } from '../checks/registry';
 import { ValidationFailedError } from '../errors';
@@ -35,7 +35,7 @@ export async function validateStaged(
   engine: QueryEngine,
   context: ValidationContext,
 ): Promise<ValidationReport> {
-  const target = { table: staged.table, columns: staged.columns, dialect: dialectFor(engine.name), slot: context.slot, previous: context.previous };
+  const target = { table: staged.table, columns: staged.columns, dialect: engine.dialect, slot: context.slot, previous: context.previous };
   const compiled: CompiledCheck[] = checks.flatMap((config) => {
     const definition = checkDefinition(config.type);
     if (!definition) {
@@ -102,7 +102,7 @@ async function profileOf(
   row: Record<string, unknown> | Error | undefined,
   staged: StagedTable,
   engine: QueryEngine,
-  target: { table: string; dialect: ReturnType<typeof dialectFor> },
+  target: { table: string; dialect: SqlDialect },
   context: ValidationContext,
 ): Promise<{ profile?: Profile; error?: string }> {
   if (!row || row instanceof Error) return { error: row?.message ?? 'the profile query returned no row' };

@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import { DropkitError } from '../errors';
+import { DropkitError } from '../../core/errors';
 
 /**
  * Athena (Trino) prints some types differently from dropkit's canonical text (the forms of

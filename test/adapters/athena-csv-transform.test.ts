@@ -1,11 +1,11 @@
 import { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { gunzipSync } from 'node:zlib';
-import type { CsvDialect } from '../../../lib/core/feed/feed-schema';
-import { canonicalFromAthena, readAthenaCsv, transformAthenaCsv } from '../../../lib/core/csv/athena-csv-transform';
-import { writeCsvParts, type PartSink } from '../../../lib/core/csv/csv-writer';
-import { athenaCsv, chunked } from '../../helpers/athena-csv';
-import { RANDOM_COLUMNS, randomRows } from '../../helpers/random-rows';
+import type { CsvDialect } from '../../lib/core/feed/feed-schema';
+import { canonicalFromAthena, readAthenaCsv, transformAthenaCsv } from '../../lib/adapters/athena/athena-csv-transform';
+import { writeCsvParts, type PartSink } from '../../lib/core/csv/csv-writer';
+import { athenaCsv, chunked } from '../helpers/athena-csv';
+import { RANDOM_COLUMNS, randomRows } from '../helpers/random-rows';
 
 type Row = (string | null)[];
 

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
-import type { CsvDialect } from '../feed/feed-schema';
-import { DropkitError } from '../errors';
-import { writeCsvParts, type PartSink, type WrittenPart } from './csv-writer';
+import type { CsvDialect } from '../../core/feed/feed-schema';
+import { DropkitError } from '../../core/errors';
+import { writeCsvParts, type PartSink, type WrittenPart } from '../../core/csv/csv-writer';
 import { athenaTypeNeedsCanonical, canonicalFromAthena } from './athena-canonical';
 
 export { canonicalFromAthena } from './athena-canonical';
