@@ -79,6 +79,11 @@ export interface DestinationRecord {
   readonly deadLetter?: string;
   /** The drop the change set was computed against; null for a first (full) sync. */
   readonly base?: string | null;
+  /**
+   * The partial sync (runId) whose rejected rows this one sends again: after a partial sync the
+   * base stays at the last complete one, so the diff holds those rows once more.
+   */
+  readonly carriesRejectedOf?: string;
   /** The change set of a diff sync, computed once: a retry sends these very files, never a recomputed set. */
   readonly changeSet?: { readonly [op in 'inserts' | 'updates' | 'deletes']: { readonly key: string; readonly rows: number; readonly bytes: number } };
   readonly startedAt: string;

@@ -24,10 +24,14 @@ export interface DeliverDeps {
   readonly changes?: ChangeEngine;
 }
 
-/** The drop a destination last received whole: the base of its next diff. */
+/**
+ * The drop a destination last received whole: the base of its next diff (absent before the first
+ * complete sync). `partial` names the latest sync since then whose rows the API partly rejected.
+ */
 interface LastDelivered {
-  readonly runId: string;
-  readonly manifestKey: string;
+  readonly runId?: string;
+  readonly manifestKey?: string;
+  readonly partial?: string;
 }
 
 async function readJson<T>(store: ObjectStore, key: string): Promise<T | undefined> {
@@ -84,9 +88,11 @@ async function deliverOne(ref: DeliveryRef, manifest: Manifest, plan: Destinatio
       };
   try {
     // The base is fixed by the first attempt, so a retry diffs against the same drop and its batches line up.
-    const base = earlier ? (earlier.base ?? null) : mode === 'full' ? null : ((await readJson<LastDelivered>(store, lastKey))?.manifestKey ?? null);
-    record = { ...record, base };
-    const input = await deliveryInput(ref, manifest, plan, deps, runPrefix, base, record.changeSet, async (changeSet) => {
+    const last = earlier || mode === 'full' ? undefined : await readJson<LastDelivered>(store, lastKey);
+    const base = earlier ? (earlier.base ?? null) : (last?.manifestKey ?? null);
+    const carries = earlier ? earlier.carriesRejectedOf : last?.partial;
+    record = { ...record, base, ...(carries ? { carriesRejectedOf: carries } : {}) };
+    const input = await deliveryInput(ref, manifest, plan, deps, runPrefix, base, carries, record.changeSet, async (changeSet) => {
       record = { ...record, changeSet };
       await writeJson(store, recordKey, record);
     });
@@ -114,8 +120,17 @@ async function deliverOne(ref: DeliveryRef, manifest: Manifest, plan: Destinatio
       ...(record.rowsRejected > 0 ? { deadLetter: `${runPrefix}dead-letter/` } : {}),
       finishedAt: clock.now().toISOString(),
     };
-    // Rejected rows are in the dead-letter file: the next diff starts from this drop all the same.
-    if (mode !== 'full') await writeJson(store, lastKey, { runId: ref.runId, manifestKey: ref.manifestKey } satisfies LastDelivered);
+    // The base moves only when every row arrived: after a partial sync the next diff is taken
+    // against the last complete one, so it carries the rejected rows again (and re-sends, as
+    // idempotent upserts by key, the ones that went through). Moving it here would lose them for good.
+    if (mode !== 'full')
+      await writeJson(
+        store,
+        lastKey,
+        (record.rowsRejected === 0
+          ? { runId: ref.runId, manifestKey: ref.manifestKey }
+          : { ...(await readJson<LastDelivered>(store, lastKey)), partial: ref.runId }) satisfies LastDelivered,
+      );
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));
     record = { ...record, status: 'failed', errors: [{ message: `${e.name}: ${e.message}` }], finishedAt: clock.now().toISOString() };
@@ -133,6 +148,7 @@ async function deliveryInput(
   deps: DeliverDeps,
   runPrefix: string,
   base: string | null,
+  carries: string | undefined,
   computed: ChangeSet | undefined,
   keep: (set: ChangeSet) => Promise<void>,
 ): Promise<DeliveryInput> {
@@ -176,9 +192,11 @@ async function deliveryInput(
     }));
   if (!computed) await keep(set);
   const files: DeliveryFile[] = [];
-  const add = (op: 'insert' | 'update' | 'delete', f: { key: string; rows: number; bytes: number }) =>
-    files.push({ path: `changes/${op}s.parquet`, key: f.key, rows: f.rows, bytes: f.bytes, op });
-  add('insert', set.inserts);
+  const add = (op: 'insert' | 'update' | 'delete', f: { key: string; rows: number; bytes: number }, as: DeliveryFile['op'] = op) =>
+    files.push({ path: `changes/${op}s.parquet`, key: f.key, rows: f.rows, bytes: f.bytes, op: as });
+  // After a partial sync the receiver already holds some of these "new" keys (sent by it), maybe
+  // with older values: upsert them, or an insert-only API would keep the old values.
+  add('insert', set.inserts, carries && plan.mode !== 'insert-only' ? 'upsert' : 'insert');
   if (plan.mode !== 'insert-only') add('update', set.updates);
   if (plan.mode === 'mirror') add('delete', set.deletes);
   const changes = {
