@@ -45,6 +45,11 @@ export interface DeliveryInput {
   readonly manifestKey: string;
   /** The files to send: the drop's data files, or the change set of a diff sync. */
   readonly files: readonly DeliveryFile[];
+  /**
+   * The manifest a file destination writes last: ours plus `delivery.delivered` (what it received).
+   * Absent: the manifest's bytes in our store, as they are.
+   */
+  readonly manifestBody?: string;
   /** A small JSON document describing a change set (diff syncs): written before the manifest. */
   readonly changes?: { readonly path: string; readonly body: string };
   readonly store: ObjectStore;

@@ -3,6 +3,7 @@ import type { ChangeEngine, ChangeSet } from './change-engine';
 import type { DeliveryFile, DeliveryInput, DeliveryProgress, Destination, DestinationRecord, RowReader, SyncMode } from '../../ports/destination';
 import type { ObjectStore } from '../../ports/object-store';
 import type { Manifest } from '../manifest';
+import { manifestAtDestination } from './delivery-section';
 import { baseKey, deliveryPrefix, deliveryRecordKey, type DeliveryRef } from './delivery-keys';
 
 /** One destination of a feed (or partner) as configured: the adapter and how it syncs. */
@@ -165,6 +166,10 @@ async function deliveryInput(
     runPrefix,
     primaryKey: plan.primaryKey,
   };
+  const atDestination = (files: DeliveryFile[], baseRun: string | null, changes?: { path: string; body: string }) =>
+    plan.takes === 'files'
+      ? manifestAtDestination(manifest, { destination: plan.destination.name, mode: plan.mode, base: baseRun, files, changes })
+      : undefined;
   if (plan.takes === 'rows' && !deps.rows)
     throw new Error(`destination ${plan.destination.name} sends rows, and no row reader was given (the engine reads them)`);
   if (plan.mode === 'full') {
@@ -172,7 +177,7 @@ async function deliveryInput(
     if (plan.takes === 'rows' && sent.length === 0)
       throw new Error(`destination ${plan.destination.name} reads rows from Parquet, and drop ${ref.runId} has none: add formats.parquet to the feed`);
     const files: DeliveryFile[] = sent.map((f) => ({ path: f.path, key: dropPrefix + f.path, bytes: f.bytes, rows: f.rows, op: 'upsert' }));
-    return { ...common, files };
+    return { ...common, files, manifestBody: atDestination(files, null) };
   }
   if (!deps.changes) throw new Error(`destination ${plan.destination.name} syncs changes (${plan.mode}), and no change engine was given`);
   if (!plan.primaryKey) throw new Error(`destination ${plan.destination.name} syncs changes (${plan.mode}) and declares no primaryKey`);
@@ -214,5 +219,5 @@ async function deliveryInput(
         2,
       ) + '\n',
   };
-  return { ...common, files, changes };
+  return { ...common, files, changes, manifestBody: atDestination(files, base ? (baseManifest?.runId ?? null) : null, changes) };
 }
