@@ -23,6 +23,8 @@ export interface DeliverDeps {
   readonly rows?: RowReader;
   /** Needed by diff syncs. */
   readonly changes?: ChangeEngine;
+  /** Hears the records so far after each destination, so the run record shows each outcome as it comes. */
+  readonly onRecord?: (records: readonly DestinationRecord[]) => Promise<void>;
 }
 
 /**
@@ -58,7 +60,10 @@ export async function deliverDestinations(ref: DeliveryRef, deps: DeliverDeps): 
   if (!got) throw new Error(`${ref.manifestKey} is not in the store: run ${ref.runId} was not delivered, so there is nothing to push`);
   const manifest = JSON.parse(got.body.toString('utf8')) as Manifest;
   const records: DestinationRecord[] = [];
-  for (const plan of deps.destinations) records.push(await deliverOne(ref, manifest, plan, deps));
+  for (const plan of deps.destinations) {
+    records.push(await deliverOne(ref, manifest, plan, deps));
+    await deps.onRecord?.(records);
+  }
   return records;
 }
 

@@ -29,11 +29,20 @@ export interface PushDeps {
 export async function pushDrop(ref: DeliveredRef, feed: FeedDefinition, deps: PushDeps): Promise<DestinationRecord[]> {
   const specs = destinationSpecs(feed.spec, ref.partner);
   if (specs.length === 0) return [];
-  const records = await deliverDestinations(ref, { ...deps, destinations: destinationPlans(specs, deps.destinationBuilder(feed)) });
   const key = runRecordKey(ref, ref.slot, ref.runId);
-  const record = await readRunRecord(deps.store, key);
-  if (record) await writeRunRecord(deps.store, key, { ...record, destinations: records });
-  return records;
+  // Written after each destination: a push that dies half-way leaves the outcomes it had.
+  const keep = async (records: readonly DestinationRecord[]) => {
+    const record = await readRunRecord(deps.store, key);
+    if (record) await writeRunRecord(deps.store, key, { ...record, destinations: mergeRecords(record.destinations ?? [], records) });
+  };
+  return deliverDestinations(ref, { ...deps, destinations: destinationPlans(specs, deps.destinationBuilder(feed)), onRecord: keep });
+}
+
+/** The newest record of each destination, in the order first recorded; records of destinations not reached this time stay. */
+function mergeRecords(before: readonly DestinationRecord[], now: readonly DestinationRecord[]): DestinationRecord[] {
+  const fresh = new Map(now.map((r) => [r.destination, r]));
+  const known = new Set(before.map((r) => r.destination));
+  return [...before.map((r) => fresh.get(r.destination) ?? r), ...now.filter((r) => !known.has(r.destination))];
 }
 
 /** Whether a partner has the drop where the feed pushes it: every destination delivered it (rows rejected by an API included). */
