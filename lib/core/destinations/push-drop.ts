@@ -3,6 +3,7 @@ import type { DestinationRecord, RowReader } from '../../ports/destination';
 import type { ObjectStore } from '../../ports/object-store';
 import type { FeedDefinition } from '../feed/feed-definition';
 import { runRecordKey } from '../layout';
+import { PUSH_PENDING } from '../run-record';
 import type { DeliveredRef } from '../steps/plan';
 import { readRunRecord, writeRunRecord } from '../steps/roll-forward';
 import type { ChangeEngine } from './change-engine';
@@ -33,7 +34,14 @@ export async function pushDrop(ref: DeliveredRef, feed: FeedDefinition, deps: Pu
   // Written after each destination: a push that dies half-way leaves the outcomes it had.
   const keep = async (records: readonly DestinationRecord[]) => {
     const record = await readRunRecord(deps.store, key);
-    if (record) await writeRunRecord(deps.store, key, { ...record, destinations: mergeRecords(record.destinations ?? [], records) });
+    if (!record) return;
+    const destinations = mergeRecords(record.destinations ?? [], records);
+    // A destination that failed is work left after the commit point: `dropkit repair` pushes again.
+    const pending = [
+      ...record.pending.filter((p) => !p.startsWith(PUSH_PENDING)),
+      ...destinations.filter((d) => d.status === 'failed').map((d) => `${PUSH_PENDING}${d.destination} failed: ${d.errors[0]?.message ?? 'unknown error'}`),
+    ];
+    await writeRunRecord(deps.store, key, { ...record, destinations, pending });
   };
   return deliverDestinations(ref, { ...deps, destinations: destinationPlans(specs, deps.destinationBuilder(feed)), onRecord: keep });
 }
