@@ -69,7 +69,7 @@ describe('the SLA of a feed delivered when its destinations have the drop', () =
   it('is RUNNING, then AT_RISK at the warn point, then MISSED, while a destination has not received it, and tells partners which', async () => {
     await publish({ names: ['acme-sftp'] });
     expect(await stateAt('2024-01-15T06:45:00Z')).toMatchObject({ state: 'RUNNING', deliveredAt: null });
-    const consumer = new RecordingNotifier();
+    const consumer = new RecordingNotifier('acme-hook');
     const risky = await stateAt('2024-01-15T07:00:00Z', PUSHED, consumer);
     expect(risky.state).toBe('AT_RISK');
     expect(risky.detail).toMatch(/destination acme-sftp has not received it yet/);
