@@ -1,5 +1,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { destinationLines } from '../../lib/cli/commands/history';
+import type { DestinationRecord } from '../../lib/ports/destination';
 import { dropkit } from '../helpers/cli';
 import { DAILY_SQL, dailyFeed, eventsSelect, PROJECT_YAML, tempProject, type TempProject, writeParquet } from '../helpers/temp-project';
 
@@ -58,5 +60,45 @@ describe('a feed delivered when its destinations have the drop', () => {
       latenessSeconds: 600,
       detail: 'at its destinations (inbox) 10 min late',
     });
+  });
+});
+
+describe('destinationLines (dropkit history)', () => {
+  const base: DestinationRecord = {
+    destination: 'crm',
+    target: 'api https://crm.example/v1/contacts',
+    mode: 'upsert',
+    status: 'partial',
+    units: ['insert:0', 'insert:1'],
+    files: 0,
+    bytes: 0,
+    rowsSent: 7,
+    rowsRejected: 3,
+    errors: [],
+    deadLetter: '_deliveries/daily/slot=20240115T060000Z/r1/crm/dead-letter/',
+    startedAt: '2024-01-15T07:00:00.000Z',
+    finishedAt: '2024-01-15T07:01:00.000Z',
+  };
+
+  it('says rows for an API, files for a folder, and the error and fix for a failure', () => {
+    expect(destinationLines([base], 'daily')).toEqual([
+      '    → crm (api https://crm.example/v1/contacts)  partial upsert 7 rows sent, 3 rejected (dead letter _deliveries/daily/slot=20240115T060000Z/r1/crm/dead-letter/)  at 2024-01-15T07:01:00.000Z',
+    ]);
+    const folder = {
+      ...base,
+      destination: 'inbox',
+      target: 'folder in',
+      mode: 'full' as const,
+      status: 'delivered' as const,
+      files: 3,
+      bytes: 2048,
+      rowsSent: 0,
+      rowsRejected: 0,
+    };
+    expect(destinationLines([folder], 'daily')).toEqual(['    → inbox (folder in)  delivered 3 files, 2.0 KiB  at 2024-01-15T07:01:00.000Z']);
+    const failed = { ...folder, status: 'failed' as const, files: 1, bytes: 10, errors: [{ message: 'Error: disk full' }] };
+    expect(destinationLines([failed], 'daily')[0]).toBe(
+      '    → inbox (folder in)  failed: Error: disk full (after 1 file, 10 B; fix it, then dropkit repair daily)  at 2024-01-15T07:01:00.000Z',
+    );
   });
 });

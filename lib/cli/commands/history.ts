@@ -90,11 +90,11 @@ const DAY_MS = 86_400_000;
 /** One line per destination of a run, under it: what it received, or why not and what to do. */
 export function destinationLines(records: readonly DestinationRecord[], feed: string): string[] {
   return records.map((d) => {
+    // Files for file destinations, rows for APIs (which send batches of rows, not files).
     const rows =
-      d.rowsSent || d.rowsRejected
-        ? `, ${d.rowsSent} rows sent${d.rowsRejected ? `, ${d.rowsRejected} rejected (dead letter ${d.deadLetter ?? '-'})` : ''}`
-        : '';
-    const sent = `${d.files} file${d.files === 1 ? '' : 's'}, ${formatBytes(d.bytes)}${rows}`;
+      d.rowsSent || d.rowsRejected ? `${d.rowsSent} rows sent${d.rowsRejected ? `, ${d.rowsRejected} rejected (dead letter ${d.deadLetter ?? '-'})` : ''}` : '';
+    const files = d.files || !rows ? `${d.files} file${d.files === 1 ? '' : 's'}, ${formatBytes(d.bytes)}` : '';
+    const sent = [files, rows].filter(Boolean).join(', ');
     const what =
       d.status === 'failed'
         ? `failed: ${d.errors[0]?.message ?? 'unknown error'} (after ${sent}; fix it, then dropkit repair ${feed})`
