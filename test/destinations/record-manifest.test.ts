@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { destinationFactory } from '../../lib/adapters/destinations/destination-factory';
@@ -9,6 +11,7 @@ import { feedSchema, type DestinationSpec } from '../../lib/core/feed/feed-schem
 import type { Manifest } from '../../lib/core/manifest';
 import { manifestProblems } from '../../lib/core/manifest-schema';
 import { fixedClock } from '../../lib/ports/clock';
+import manifestSchema from '../../schemas/manifest.v1.schema.json';
 import { runFeed } from '../helpers/local-run';
 import { validManifest } from '../helpers/manifest-fixture';
 import { DAILY_SQL, dailyFeed, eventsSelect, PROJECT_YAML, tempProject, type TempProject, writeParquet } from '../helpers/temp-project';
@@ -32,6 +35,17 @@ const SFTP = {
   path: 'in',
 };
 const S3 = { name: 'acme-s3', type: 's3', bucket: 'acme-inbound', prefix: '/drops/', roleArn: 'arn:aws:iam::123456789012:role/in', externalId: 'x1' };
+
+/**
+ * The full published schema, compiled here: the generated validator the Lambdas carry checks the
+ * delivery section only as an object (scripts/manifest-validator.ts LOOSE_IN_VALIDATOR).
+ */
+const fullSchema = (() => {
+  const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+  addFormats(ajv);
+  return ajv.compile(manifestSchema);
+})();
+const schemaProblems = (m: unknown): string[] => (fullSchema(m) ? [] : (fullSchema.errors ?? []).map((e) => `${e.instancePath} ${e.message}`));
 
 const feedWith = (extra: object) => feedSchema.parse({ ...parse(dailyFeed('daily')), ...extra });
 
@@ -58,9 +72,12 @@ describe("the manifest's delivery section", () => {
 
   it('is optional: a manifest written before destinations stays valid, and a wrong kind is refused', () => {
     const file = { path: 'part-00000.csv', format: 'csv' as const, compression: 'none' as const, rows: 1, bytes: 3, sha256: 'a'.repeat(64) };
+    expect(schemaProblems(validManifest([file]))).toEqual([]);
     expect(manifestProblems(validManifest([file]))).toEqual([]);
     const bad = { ...validManifest([file]), delivery: { destinations: [{ name: 'x', kind: 'ftp', target: 'x', mode: 'full', partner: null }] } };
-    expect(manifestProblems(bad).join()).toMatch(/kind/);
+    expect(schemaProblems(bad).join()).toMatch(/delivery\/destinations\/0\/kind must be equal to one of the allowed values/);
+    // The Lambdas' validator checks the section only as an object.
+    expect(manifestProblems({ ...validManifest([file]), delivery: [] }).join()).toMatch(/delivery must be object/);
   });
 });
 
@@ -80,6 +97,7 @@ describe('a drop with destinations', () => {
     const { outcome, store, project } = await runFeed(p.dir, 'daily', { slot: '2024-01-15T06:00:00Z', now: '2024-01-15T07:00:00Z' });
     expect(outcome.status).toBe('delivered');
     const ours = JSON.parse((await store.get(outcome.manifestKey!))!.body.toString('utf8')) as Manifest;
+    expect(schemaProblems(ours)).toEqual([]);
     expect(ours.delivery).toEqual({
       destinations: [
         { name: 'inbox', kind: 'local', target: 'folder inbox', mode: 'full', partner: null },
@@ -114,7 +132,7 @@ describe('a drop with destinations', () => {
       JSON.parse(readFileSync(join(p.dir, folder, 'daily', `slot=${outcome.slot}`, `run=${outcome.runId}`, 'manifest.json'), 'utf8')) as Manifest;
 
     const inbox = theirs('inbox');
-    expect(manifestProblems(inbox)).toEqual([]);
+    expect(schemaProblems(inbox)).toEqual([]);
     expect({ ...inbox, delivery: undefined }).toEqual({ ...ours, delivery: undefined });
     expect(inbox.delivery?.destinations).toEqual(ours.delivery?.destinations);
     expect(inbox.delivery?.delivered).toEqual({
@@ -125,7 +143,7 @@ describe('a drop with destinations', () => {
     });
 
     const changes = theirs('changes');
-    expect(manifestProblems(changes)).toEqual([]);
+    expect(schemaProblems(changes)).toEqual([]);
     expect(changes.delivery?.delivered).toMatchObject({ destination: 'changes', mode: 'upsert', base: null });
     expect(changes.delivery?.delivered?.files.map((f) => [f.path, f.op ?? null, f.rows])).toEqual([
       ['changes/inserts.parquet', 'insert', ours.rowCount],
