@@ -44,7 +44,9 @@ describe('the report of a feed with destinations', () => {
     await page.goto(pathToFileURL(join(site, 'index.html')).href);
     const delivery = await page.locator('table.catalogue tr[data-feed="daily"] td').nth(8).innerText();
     expect(delivery).toContain('pushed to inbox delivered, blocked failed');
-    expect(await page.locator('table.wrong tr[data-feed="daily"]').getAttribute('data-state')).toBe('AT_RISK');
+    const wrong = page.locator('table.wrong tr[data-feed="daily"]');
+    expect(await wrong.getAttribute('data-state')).toBe('AT_RISK');
+    expect(await wrong.locator('td').nth(3).innerText()).toBe('not at its destinations yet, due in 30 min');
 
     await page.goto(pathToFileURL(join(site, 'feeds', 'daily.html')).href);
     expect(await page.locator('table.about tr', { hasText: 'SLA' }).locator('td').innerText()).toBe(
