@@ -27,6 +27,35 @@ export interface SlotInfo {
 
 export type ValidationStatus = 'pass' | 'warn' | 'fail';
 
+/** One destination of the drop, as the feed said at the commit point. */
+export interface ManifestDestination {
+  readonly name: string;
+  readonly kind: 'local' | 's3' | 'sftp' | 'api';
+  /** Where it goes, without secrets. */
+  readonly target: string;
+  readonly mode: 'full' | 'upsert' | 'mirror' | 'insert-only';
+  /** The partner whose destination it is; null for the feed's own. */
+  readonly partner: string | null;
+}
+
+/** The manifest's `delivery` section (schemas/manifest.v1.schema.json). */
+export interface ManifestDelivery {
+  readonly destinations: readonly ManifestDestination[];
+  /** Only in the copy a file destination receives: what it received. */
+  readonly delivered?: {
+    readonly destination: string;
+    readonly mode: ManifestDestination['mode'];
+    /** runId of the drop a diff was computed against; null for a whole drop or a first sync. */
+    readonly base: string | null;
+    readonly files: readonly {
+      readonly path: string;
+      readonly op?: 'upsert' | 'insert' | 'update' | 'delete';
+      readonly rows: number;
+      readonly bytes: number;
+    }[];
+  };
+}
+
 export interface Manifest {
   readonly manifestVersion: 1;
   readonly feed: string;
@@ -78,6 +107,8 @@ export interface Manifest {
   readonly semantics?: { readonly columns: readonly ColumnSemantics[] };
   /** What each column looks like, computed in the checks' scan (absent in manifests written before profiles). */
   readonly profile?: Profile;
+  /** Where the drop is pushed (absent without destinations, and in manifests written before them). */
+  readonly delivery?: ManifestDelivery;
   readonly toolkitVersion: string;
 }
 

@@ -53,6 +53,9 @@ export interface RunRecord {
   readonly pending: readonly string[];
 }
 
+/** How a run record's `pending` names a destination that failed to get the drop: `dropkit repair` pushes again. */
+export const PUSH_PENDING = 'push: destination ';
+
 /**
  * A run record as stored. Records written before the run statuses had one spelling say
  * `validation_failed`: read as `validation-failed`, so every reader sees one spelling.

@@ -74,5 +74,6 @@ export function slaInWords(sla: SlaConfig): string {
   const due = sla.deliverWithin !== undefined ? `within ${duration(sla.deliverWithin)} of the slot` : `by ${sla.deadline} local time`;
   const warn = sla.warnAfter ? `, at risk after ${duration(sla.warnAfter)}` : '';
   const grace = (parseDurationSeconds(sla.grace) ?? 0) > 0 ? `, missed ${duration(sla.grace)} after the deadline` : ', missed at the deadline';
-  return `${due}${warn}${grace}`;
+  const where = sla.deliveredWhen === 'destinations' ? '; delivered when every destination has the drop' : '';
+  return `${due}${warn}${grace}${where}`;
 }

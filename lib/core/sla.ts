@@ -11,6 +11,8 @@ export interface SlaConfig {
   warnAfter?: string;
   /** ISO-8601 duration after the deadline before a missing drop counts as MISSED. */
   grace: string;
+  /** `destinations`: a drop counts as delivered when every destination has it (slot-state.ts), not when published. */
+  deliveredWhen?: 'published' | 'destinations';
 }
 
 export interface SlaOutcome {

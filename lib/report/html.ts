@@ -89,10 +89,11 @@ export function slotWords(
       return `delivered ${humanDuration(s.latenessSeconds ?? 0)} late`;
     case 'FAILED':
       return s.failedChecks.length > 0 ? `check ${s.failedChecks.join(', ')} failed; nothing delivered, ${due}` : `${s.detail}; ${due}`;
+    // Published, not yet where sla.deliveredWhen: destinations counts it (slot-state.ts says "published …").
     case 'MISSED':
-      return `not delivered, ${due}`;
+      return `${s.detail.startsWith('published ') ? 'not at its destinations' : 'not delivered'}, ${due}`;
     case 'AT_RISK':
-      return `not delivered yet, ${due}`;
+      return `${s.detail.startsWith('published ') ? 'not at its destinations' : 'not delivered'} yet, ${due}`;
     default:
       return s.detail;
   }

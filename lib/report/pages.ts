@@ -4,6 +4,7 @@ import { latenessChart } from './lateness-chart';
 import { metricsSection } from './metrics-section';
 import { COUNTED_STATES, OPEN_PROBLEMS, severityRank, type FeedReport, type ReportData } from './report-data';
 import { profileSection } from './profile-section';
+import { destinationSection, destinationSummary } from './destination-section';
 
 /** File name of a feed's page, relative to the index. Feed names are [a-z0-9_-], safe as file names. */
 export function feedPagePath(feed: string): string {
@@ -65,7 +66,7 @@ ${wrong
 <td>${partnerList(f, now)}</td>
 ${countCells(f)}
 <td>${esc(f.schedule.words)}<br><span class="muted">${esc(f.schedule.timezone)} · <code>${esc(f.schedule.cron)}</code></span><br><span class="muted">${esc(f.sla)}</span></td>
-<td>${esc(f.owner)}<br><span class="muted">${esc(f.formats.join(', '))} · ${esc(f.delivery)}${f.partners.length ? ` to ${esc(f.partners.map((p) => p.name ?? p.id).join(', '))}` : ''}</span></td>
+<td>${esc(f.owner)}<br><span class="muted">${esc(f.formats.join(', '))} · ${esc(f.delivery)}${f.partners.length ? ` to ${esc(f.partners.map((p) => p.name ?? p.id).join(', '))}` : ''}</span>${destinationSummary(f.destinations)}</td>
 </tr>`,
   );
   return page(
@@ -178,6 +179,7 @@ ${charts(f)}
 ${problemList}
 <h2>Latest drops</h2>
 ${drops}
+${destinationSection(f.destinations, f.name)}
 ${schemaSection(f)}
 ${profileSection(f.profile)}
 ${metricsSection(f.metrics)}

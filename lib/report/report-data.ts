@@ -7,6 +7,7 @@ import type { SlaState, SlotStatus } from '../core/sla-watch/slot-state';
 import type { ObjectStore } from '../core/ports/object-store';
 import type { MetricCard } from '../semantic/metric-usage';
 import { feedProfileReport, FeedProfileReport } from './profile-data';
+import { feedDestinationsReport, type DestinationReport } from './destination-data';
 
 /** Everything the report shows, as plain JSON: the renderers are pure functions of it. */
 export interface ReportData {
@@ -111,6 +112,8 @@ export interface FeedReport {
   readonly metrics?: readonly MetricCard[];
   /** Column profiles, drift and a sample of the latest drop (profile-section.ts). */
   readonly profile?: FeedProfileReport;
+  /** Where drops are pushed and the newest push's outcome, per partner (destination-data.ts); absent without destinations. */
+  readonly destinations?: readonly DestinationReport[];
 }
 
 export const COUNTED_STATES = ['MET', 'LATE', 'AT_RISK', 'MISSED', 'FAILED'] as const;
@@ -281,6 +284,7 @@ export async function buildReportData(request: ReportRequest, store: ObjectStore
         .reverse()
         .slice(0, 10),
       ...(request.metrics?.[f.name] ? { metrics: request.metrics[f.name] } : {}),
+      ...(await feedDestinationsReport(store, request.prefix, f, slots).then((d) => (d ? { destinations: d } : {}))),
       profile: await feedProfileReport(
         store,
         f,

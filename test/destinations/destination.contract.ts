@@ -88,7 +88,10 @@ export function destinationContract(adapter: string, makeFixture: () => Promise<
       if (fixture.takes === 'files') {
         const manifest = JSON.parse((await store.get(ref.manifestKey))!.body.toString('utf8'));
         for (const f of manifest.files) expect((holds.get(DIR1 + f.path) as Buffer).equals((await store.get(DIR1 + f.path))!.body)).toBe(true);
-        expect((holds.get(DIR1 + 'manifest.json') as Buffer).equals((await store.get(ref.manifestKey))!.body)).toBe(true);
+        // Their manifest: ours, plus what they received (delivery.delivered).
+        const theirs = JSON.parse((holds.get(DIR1 + 'manifest.json') as Buffer).toString('utf8'));
+        expect({ ...theirs, delivery: undefined }).toEqual(manifest);
+        expect(theirs.delivery.delivered.files.map((f: { path: string }) => f.path)).toEqual(manifest.files.map((f: { path: string }) => f.path));
         expect(record.files).toBe(3);
         // Manifest last: a reader who trusts manifests never sees a partial drop.
         expect(fixture.arrivals().at(-1)).toBe(DIR1 + 'manifest.json');

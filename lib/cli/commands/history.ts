@@ -11,6 +11,8 @@ import { UsageError } from '../../core/errors';
 import { loadProject } from '../../project/load-project';
 import { parseCommandArgs, parseTimeArg, projectOption, storeChoice, storeOptions } from '../args';
 import { EXIT } from '../exit-codes';
+import { formatBytes } from '../progress';
+import type { DestinationRecord } from '../../core/ports/destination';
 import { localContext } from '../local-context';
 import { findFeed } from './run';
 
@@ -76,13 +78,30 @@ export async function historyCommand(args: string[]): Promise<number> {
           : `${r.status.replace('-', ' ')} at ${r.step}: ${failedChecks(r) ?? r.error?.message.split('\n')[0] ?? ''}`;
     const warned = r.validation?.checks.filter((c) => c.outcome === 'warn').length ?? 0;
     const took = r.finishedAt ? `  in ${runDuration(Date.parse(r.finishedAt) - Date.parse(r.startedAt))}` : '';
-    return `${r.slot}${who}  r${r.revision}  ${what}${took}${warned ? `  (${warned} warning${warned === 1 ? '' : 's'})` : ''}  ${r.runId}`;
+    const line = `${r.slot}${who}  r${r.revision}  ${what}${took}${warned ? `  (${warned} warning${warned === 1 ? '' : 's'})` : ''}  ${r.runId}`;
+    return [line, ...destinationLines(r.destinations ?? [], feed.spec.name)].join('\n');
   });
   process.stdout.write(lines.join('\n') + '\n');
   return EXIT.ok;
 }
 
 const DAY_MS = 86_400_000;
+
+/** One line per destination of a run, under it: what it received, or why not and what to do. */
+export function destinationLines(records: readonly DestinationRecord[], feed: string): string[] {
+  return records.map((d) => {
+    // Files for file destinations, rows for APIs (which send batches of rows, not files).
+    const rows =
+      d.rowsSent || d.rowsRejected ? `${d.rowsSent} rows sent${d.rowsRejected ? `, ${d.rowsRejected} rejected (dead letter ${d.deadLetter ?? '-'})` : ''}` : '';
+    const files = d.files || !rows ? `${d.files} file${d.files === 1 ? '' : 's'}, ${formatBytes(d.bytes)}` : '';
+    const sent = [files, rows].filter(Boolean).join(', ');
+    const what =
+      d.status === 'failed'
+        ? `failed: ${d.errors[0]?.message ?? 'unknown error'} (after ${sent}; fix it, then dropkit repair ${feed})`
+        : `${d.status} ${d.mode === 'full' ? '' : `${d.mode} `}${sent}`;
+    return `    → ${d.destination} (${d.target})  ${what}  at ${d.finishedAt}`;
+  });
+}
 
 /** A run's length for people: 850 ms, 4.2 s, 3 min 05 s. */
 export function runDuration(ms: number): string {

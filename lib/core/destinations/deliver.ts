@@ -3,6 +3,7 @@ import type { ChangeEngine, ChangeSet } from './change-engine';
 import type { DeliveryFile, DeliveryInput, DeliveryProgress, Destination, DestinationRecord, RowReader, SyncMode } from '../ports/destination';
 import type { ObjectStore } from '../ports/object-store';
 import type { Manifest } from '../manifest';
+import { manifestAtDestination } from './delivery-section';
 import { baseKey, deliveryPrefix, deliveryRecordKey, type DeliveryRef } from './delivery-keys';
 
 /** One destination of a feed (or partner) as configured: the adapter and how it syncs. */
@@ -22,12 +23,18 @@ export interface DeliverDeps {
   readonly rows?: RowReader;
   /** Needed by diff syncs. */
   readonly changes?: ChangeEngine;
+  /** Hears the records so far after each destination, so the run record shows each outcome as it comes. */
+  readonly onRecord?: (records: readonly DestinationRecord[]) => Promise<void>;
 }
 
-/** The drop a destination last received whole: the base of its next diff. */
+/**
+ * The drop a destination last received whole: the base of its next diff (absent before the first
+ * complete sync). `partial` names the latest sync since then whose rows the API partly rejected.
+ */
 interface LastDelivered {
-  readonly runId: string;
-  readonly manifestKey: string;
+  readonly runId?: string;
+  readonly manifestKey?: string;
+  readonly partial?: string;
 }
 
 async function readJson<T>(store: ObjectStore, key: string): Promise<T | undefined> {
@@ -53,7 +60,10 @@ export async function deliverDestinations(ref: DeliveryRef, deps: DeliverDeps): 
   if (!got) throw new Error(`${ref.manifestKey} is not in the store: run ${ref.runId} was not delivered, so there is nothing to push`);
   const manifest = JSON.parse(got.body.toString('utf8')) as Manifest;
   const records: DestinationRecord[] = [];
-  for (const plan of deps.destinations) records.push(await deliverOne(ref, manifest, plan, deps));
+  for (const plan of deps.destinations) {
+    records.push(await deliverOne(ref, manifest, plan, deps));
+    await deps.onRecord?.(records);
+  }
   return records;
 }
 
@@ -84,9 +94,11 @@ async function deliverOne(ref: DeliveryRef, manifest: Manifest, plan: Destinatio
       };
   try {
     // The base is fixed by the first attempt, so a retry diffs against the same drop and its batches line up.
-    const base = earlier ? (earlier.base ?? null) : mode === 'full' ? null : ((await readJson<LastDelivered>(store, lastKey))?.manifestKey ?? null);
-    record = { ...record, base };
-    const input = await deliveryInput(ref, manifest, plan, deps, runPrefix, base, record.changeSet, async (changeSet) => {
+    const last = earlier || mode === 'full' ? undefined : await readJson<LastDelivered>(store, lastKey);
+    const base = earlier ? (earlier.base ?? null) : (last?.manifestKey ?? null);
+    const carries = earlier ? earlier.carriesRejectedOf : last?.partial;
+    record = { ...record, base, ...(carries ? { carriesRejectedOf: carries } : {}) };
+    const input = await deliveryInput(ref, manifest, plan, deps, runPrefix, base, carries, record.changeSet, async (changeSet) => {
       record = { ...record, changeSet };
       await writeJson(store, recordKey, record);
     });
@@ -114,8 +126,17 @@ async function deliverOne(ref: DeliveryRef, manifest: Manifest, plan: Destinatio
       ...(record.rowsRejected > 0 ? { deadLetter: `${runPrefix}dead-letter/` } : {}),
       finishedAt: clock.now().toISOString(),
     };
-    // Rejected rows are in the dead-letter file: the next diff starts from this drop all the same.
-    if (mode !== 'full') await writeJson(store, lastKey, { runId: ref.runId, manifestKey: ref.manifestKey } satisfies LastDelivered);
+    // The base moves only when every row arrived: after a partial sync the next diff is taken
+    // against the last complete one, so it carries the rejected rows again (and re-sends, as
+    // idempotent upserts by key, the ones that went through). Moving it here would lose them for good.
+    if (mode !== 'full')
+      await writeJson(
+        store,
+        lastKey,
+        (record.rowsRejected === 0
+          ? { runId: ref.runId, manifestKey: ref.manifestKey }
+          : { ...(await readJson<LastDelivered>(store, lastKey)), partial: ref.runId }) satisfies LastDelivered,
+      );
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));
     record = { ...record, status: 'failed', errors: [{ message: `${e.name}: ${e.message}` }], finishedAt: clock.now().toISOString() };
@@ -133,6 +154,7 @@ async function deliveryInput(
   deps: DeliverDeps,
   runPrefix: string,
   base: string | null,
+  carries: string | undefined,
   computed: ChangeSet | undefined,
   keep: (set: ChangeSet) => Promise<void>,
 ): Promise<DeliveryInput> {
@@ -149,6 +171,10 @@ async function deliveryInput(
     runPrefix,
     primaryKey: plan.primaryKey,
   };
+  const atDestination = (files: DeliveryFile[], baseRun: string | null, changes?: { path: string; body: string }) =>
+    plan.takes === 'files'
+      ? manifestAtDestination(manifest, { destination: plan.destination.name, mode: plan.mode, base: baseRun, files, changes })
+      : undefined;
   if (plan.takes === 'rows' && !deps.rows)
     throw new Error(`destination ${plan.destination.name} sends rows, and no row reader was given (the engine reads them)`);
   if (plan.mode === 'full') {
@@ -156,7 +182,7 @@ async function deliveryInput(
     if (plan.takes === 'rows' && sent.length === 0)
       throw new Error(`destination ${plan.destination.name} reads rows from Parquet, and drop ${ref.runId} has none: add formats.parquet to the feed`);
     const files: DeliveryFile[] = sent.map((f) => ({ path: f.path, key: dropPrefix + f.path, bytes: f.bytes, rows: f.rows, op: 'upsert' }));
-    return { ...common, files };
+    return { ...common, files, manifestBody: atDestination(files, null) };
   }
   if (!deps.changes) throw new Error(`destination ${plan.destination.name} syncs changes (${plan.mode}), and no change engine was given`);
   if (!plan.primaryKey) throw new Error(`destination ${plan.destination.name} syncs changes (${plan.mode}) and declares no primaryKey`);
@@ -176,9 +202,11 @@ async function deliveryInput(
     }));
   if (!computed) await keep(set);
   const files: DeliveryFile[] = [];
-  const add = (op: 'insert' | 'update' | 'delete', f: { key: string; rows: number; bytes: number }) =>
-    files.push({ path: `changes/${op}s.parquet`, key: f.key, rows: f.rows, bytes: f.bytes, op });
-  add('insert', set.inserts);
+  const add = (op: 'insert' | 'update' | 'delete', f: { key: string; rows: number; bytes: number }, as: DeliveryFile['op'] = op) =>
+    files.push({ path: `changes/${op}s.parquet`, key: f.key, rows: f.rows, bytes: f.bytes, op: as });
+  // After a partial sync the receiver already holds some of these "new" keys (sent by it), maybe
+  // with older values: upsert them, or an insert-only API would keep the old values.
+  add('insert', set.inserts, carries && plan.mode !== 'insert-only' ? 'upsert' : 'insert');
   if (plan.mode !== 'insert-only') add('update', set.updates);
   if (plan.mode === 'mirror') add('delete', set.deletes);
   const changes = {
@@ -196,5 +224,5 @@ async function deliveryInput(
         2,
       ) + '\n',
   };
-  return { ...common, files, changes };
+  return { ...common, files, changes, manifestBody: atDestination(files, base ? (baseManifest?.runId ?? null) : null, changes) };
 }

@@ -27,9 +27,9 @@ export async function deliverFiles(sink: FileSink, input: DeliveryInput, progres
     const body = Buffer.from(input.changes.body, 'utf8');
     await send(input.changes.path, input.changes.path, body.length, async () => Readable.from([body]));
   }
-  const manifest = await input.store.get(input.manifestKey);
+  const manifest = input.manifestBody !== undefined ? Buffer.from(input.manifestBody, 'utf8') : (await input.store.get(input.manifestKey))?.body;
   if (!manifest) throw new Error(`${input.manifestKey} is gone from the store`);
-  await send(MANIFEST_UNIT, 'manifest.json', manifest.body.length, async () => Readable.from([manifest.body]));
+  await send(MANIFEST_UNIT, 'manifest.json', manifest.length, async () => Readable.from([manifest]));
 }
 
 /** A file destination from a sink: every file destination is this, with its own sink. */

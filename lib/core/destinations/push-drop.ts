@@ -3,6 +3,7 @@ import type { DestinationRecord, RowReader } from '../ports/destination';
 import type { ObjectStore } from '../ports/object-store';
 import type { FeedDefinition } from '../feed/feed-definition';
 import { runRecordKey } from '../layout';
+import { PUSH_PENDING } from '../run-record';
 import type { DeliveredRef } from '../steps/run-plan';
 import { readRunRecord, writeRunRecord } from '../run-record-store';
 import type { ChangeEngine } from './change-engine';
@@ -29,11 +30,27 @@ export interface PushDeps {
 export async function pushDrop(ref: DeliveredRef, feed: FeedDefinition, deps: PushDeps): Promise<DestinationRecord[]> {
   const specs = destinationSpecs(feed.spec, ref.partner);
   if (specs.length === 0) return [];
-  const records = await deliverDestinations(ref, { ...deps, destinations: destinationPlans(specs, deps.destinationBuilder(feed)) });
   const key = runRecordKey(ref, ref.slot, ref.runId);
-  const record = await readRunRecord(deps.store, key);
-  if (record) await writeRunRecord(deps.store, key, { ...record, destinations: records });
-  return records;
+  // Written after each destination: a push that dies half-way leaves the outcomes it had.
+  const keep = async (records: readonly DestinationRecord[]) => {
+    const record = await readRunRecord(deps.store, key);
+    if (!record) return;
+    const destinations = mergeRecords(record.destinations ?? [], records);
+    // A destination that failed is work left after the commit point: `dropkit repair` pushes again.
+    const pending = [
+      ...record.pending.filter((p) => !p.startsWith(PUSH_PENDING)),
+      ...destinations.filter((d) => d.status === 'failed').map((d) => `${PUSH_PENDING}${d.destination} failed: ${d.errors[0]?.message ?? 'unknown error'}`),
+    ];
+    await writeRunRecord(deps.store, key, { ...record, destinations, pending });
+  };
+  return deliverDestinations(ref, { ...deps, destinations: destinationPlans(specs, deps.destinationBuilder(feed)), onRecord: keep });
+}
+
+/** The newest record of each destination, in the order first recorded; records of destinations not reached this time stay. */
+function mergeRecords(before: readonly DestinationRecord[], now: readonly DestinationRecord[]): DestinationRecord[] {
+  const fresh = new Map(now.map((r) => [r.destination, r]));
+  const known = new Set(before.map((r) => r.destination));
+  return [...before.map((r) => fresh.get(r.destination) ?? r), ...now.filter((r) => !known.has(r.destination))];
 }
 
 /** Whether a partner has the drop where the feed pushes it: every destination delivered it (rows rejected by an API included). */

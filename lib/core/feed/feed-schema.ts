@@ -86,6 +86,10 @@ export const slaSchema = z
       .meta({ description: 'Deadline as a local wall-clock time (feed time zone), the first at or after the slot' }),
     warnAfter: slaDuration(positiveDuration('sla.warnAfter')).optional().meta({ description: 'Warn point after the slot' }),
     grace: slaDuration(duration('sla.grace')).default('PT0S').meta({ description: 'Extra time before a missing drop counts as MISSED' }),
+    deliveredWhen: z.enum(['published', 'destinations']).optional().meta({
+      description:
+        "When a drop counts as delivered. published (default): when its manifest is written. destinations: when every destination of the drop (the feed's and the partner's) has it, at the time the last one finished",
+    }),
   })
   .refine((s) => (s.deliverWithin === undefined) !== (s.deadline === undefined), {
     error: rule(
@@ -435,6 +439,14 @@ export const feedSchema = z
       ...f.destinations.map((d, i) => ({ d, path: ['destinations', i] })),
       ...f.partners.flatMap((p, j) => (p.destinations ?? []).map((d, i) => ({ d, path: ['partners', j, 'destinations', i] }))),
     ];
+    // Counting a drop as delivered at its destinations needs destinations to count it at.
+    if (f.sla.deliveredWhen === 'destinations' && all.filter(({ path }) => f.delivery === 'per-partner' || path[0] === 'destinations').length === 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sla', 'deliveredWhen'],
+        message: `sla.deliveredWhen: destinations, and the feed's drops have no destinations${f.delivery === 'shared' ? " (a shared drop goes to the feed's destinations only)" : ''}`,
+        params: { fix: 'add destinations: to the feed, or remove deliveredWhen (a drop then counts as delivered when published)' },
+      });
     for (const { d, path } of all)
       if ((d.sync !== 'full' || d.type === 'api') && !f.formats.parquet)
         ctx.addIssue({

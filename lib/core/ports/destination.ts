@@ -45,6 +45,11 @@ export interface DeliveryInput {
   readonly manifestKey: string;
   /** The files to send: the drop's data files, or the change set of a diff sync. */
   readonly files: readonly DeliveryFile[];
+  /**
+   * The manifest a file destination writes last: ours plus `delivery.delivered` (what it received).
+   * Absent: the manifest's bytes in our store, as they are.
+   */
+  readonly manifestBody?: string;
   /** A small JSON document describing a change set (diff syncs): written before the manifest. */
   readonly changes?: { readonly path: string; readonly body: string };
   readonly store: ObjectStore;
@@ -79,6 +84,11 @@ export interface DestinationRecord {
   readonly deadLetter?: string;
   /** The drop the change set was computed against; null for a first (full) sync. */
   readonly base?: string | null;
+  /**
+   * The partial sync (runId) whose rejected rows this one sends again: after a partial sync the
+   * base stays at the last complete one, so the diff holds those rows once more.
+   */
+  readonly carriesRejectedOf?: string;
   /** The change set of a diff sync, computed once: a retry sends these very files, never a recomputed set. */
   readonly changeSet?: { readonly [op in 'inserts' | 'updates' | 'deletes']: { readonly key: string; readonly rows: number; readonly bytes: number } };
   readonly startedAt: string;

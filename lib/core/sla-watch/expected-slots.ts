@@ -21,6 +21,8 @@ export interface ExpectedSlot {
   readonly exception: string | null;
   /** Set when the slot comes before the feed's start: nothing is due, and a drop is a backfill. */
   readonly beforeStart: string | null;
+  /** Set when the feed counts a drop as delivered only once its destinations have it (sla.deliveredWhen). */
+  readonly deliveredWhen?: 'destinations';
 }
 
 /** The part of a feed the watch needs: plain JSON, so a Lambda can receive it. */
@@ -63,6 +65,7 @@ export function expectedSlots(feed: WatchedFeed, window: SlotWindow, projectExce
       missedAt: missedAtFor(feed.sla, at, timezone).toISOString(),
       exception: except.has(localDate) ? `${localDate} is a calendar exception of the ${feedOwn.has(localDate) ? 'feed' : 'project'}` : null,
       beforeStart: feed.start !== undefined && localDate < feed.start ? `before the feed's start (${feed.start})` : null,
+      ...(feed.sla.deliveredWhen === 'destinations' ? { deliveredWhen: 'destinations' as const } : {}),
     };
     for (const partner of partners) out.push({ feed: feed.name, partner, ...timing });
   }

@@ -4,6 +4,8 @@ import type { SlotEvidence } from './delivery-evidence';
 import type { ExpectedSlot } from './expected-slots';
 import type { RunRecord } from '../run-record';
 import { slaOutcome } from '../sla';
+import type { Manifest } from '../manifest';
+import { arrivedAt, destinationOutcomes, missingAtDestinations, type DestinationOutcome } from './destination-sla';
 
 /**
  * The SLA state of one slot:
@@ -48,6 +50,8 @@ export interface SlotStatus extends ExpectedSlot {
   readonly backfilled: boolean;
   /** A run still recorded as running past deadline + grace. */
   readonly stuckRun: { readonly runId: string; readonly step: string; readonly startedAt: string } | null;
+  /** With sla.deliveredWhen: destinations, where the newest drop's destinations stand. */
+  readonly destinations?: readonly DestinationOutcome[];
 }
 
 function firstLine(text: string): string {
@@ -83,7 +87,7 @@ export function slotState(expected: ExpectedSlot, evidence: SlotEvidence, now: D
     // A backfill before the feed's start owed nothing, so it cannot be late.
     const backfilled = expected.beforeStart !== null;
     const state = backfilled ? 'MET' : first.sla.status;
-    return {
+    const published: SlotStatus = {
       ...expected,
       ...none,
       state,
@@ -102,6 +106,9 @@ export function slotState(expected: ExpectedSlot, evidence: SlotEvidence, now: D
       validation: newest.manifest.validation.status,
       manifest: newest.key,
     };
+    if (expected.deliveredWhen !== 'destinations' || backfilled) return published;
+    const drops = evidence.manifests.map((m) => ({ manifest: m.manifest, record: evidence.runs.find((r) => r.runId === m.manifest.runId) }));
+    return atDestinations(published, drops, now);
   }
   // Retention deleted the drops; the run records stay and say when it was delivered.
   const deliveredRuns = evidence.runs.filter((r) => r.status === 'delivered').sort((a, b) => a.revision - b.revision);
@@ -111,7 +118,7 @@ export function slotState(expected: ExpectedSlot, evidence: SlotEvidence, now: D
     const delivery = first.delivery ?? deliveryFromRecord(first, expected);
     const state = delivery.status;
     const when = state === 'MET' ? 'delivered on time' : `delivered ${humanDuration(delivery.latenessSeconds)} late`;
-    return {
+    const published: SlotStatus = {
       ...expected,
       ...none,
       state,
@@ -124,6 +131,12 @@ export function slotState(expected: ExpectedSlot, evidence: SlotEvidence, now: D
       rowCount: newest.rowCount,
       validation: newest.validation?.status ?? null,
     };
+    if (expected.deliveredWhen !== 'destinations') return published;
+    return atDestinations(
+      published,
+      deliveredRuns.map((record) => ({ manifest: undefined, record })),
+      now,
+    );
   }
   if (expected.exception) return { ...expected, ...none, state: 'NOT_EXPECTED', detail: expected.exception };
   if (expected.beforeStart) return { ...expected, ...none, state: 'NOT_EXPECTED', detail: `nothing due ${expected.beforeStart}` };
@@ -180,6 +193,45 @@ export function slotState(expected: ExpectedSlot, evidence: SlotEvidence, now: D
     return { ...expected, ...none, state: 'AT_RISK', detail: `not delivered yet, due by ${expected.expectedBy}` };
   }
   return { ...expected, ...none, state: 'PENDING', detail: `not due yet (due by ${expected.expectedBy})` };
+}
+
+/**
+ * A published slot of a feed that counts delivery at its destinations (sla.deliveredWhen):
+ * delivered when the last destination of a revision got it, judged against the deadline; until
+ * then RUNNING, AT_RISK once a destination failed or the warn point passed, MISSED past deadline +
+ * grace, with the destination named and the fix. A drop without destinations counts when published.
+ */
+function atDestinations(published: SlotStatus, drops: readonly { manifest: Manifest | undefined; record: RunRecord | undefined }[], now: Date): SlotStatus {
+  const judged = drops.map((d) => destinationOutcomes(d.manifest, d.record));
+  if (judged.every((o) => o.length === 0)) return published;
+  const newest = judged[judged.length - 1];
+  const arrived = judged
+    .map(arrivedAt)
+    .filter((at): at is string => at !== null)
+    .sort()[0];
+  if (arrived) {
+    const outcome = slaOutcome(new Date(published.expectedBy), new Date(arrived));
+    const names = newest.map((o) => o.destination).join(', ');
+    return {
+      ...published,
+      state: outcome.status,
+      deliveredAt: arrived,
+      latenessSeconds: outcome.latenessSeconds,
+      detail: `at its destinations (${names}) ${outcome.status === 'MET' ? 'on time' : `${humanDuration(outcome.latenessSeconds)} late`}`,
+      destinations: newest,
+    };
+  }
+  const t = now.getTime();
+  const failed = newest.some((o) => o.status === 'failed');
+  const state = t >= Date.parse(published.missedAt) ? 'MISSED' : failed || t >= Date.parse(published.warnAt ?? published.expectedBy) ? 'AT_RISK' : 'RUNNING';
+  return {
+    ...published,
+    state,
+    deliveredAt: null,
+    latenessSeconds: null,
+    detail: `published ${published.deliveredAt}, not at its destinations: ${missingAtDestinations(newest, published.feed)}`,
+    destinations: newest,
+  };
 }
 
 /**

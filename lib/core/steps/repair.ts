@@ -2,7 +2,7 @@ import { deliveredRefOf } from '../graph/delivered-ref';
 import { acquireLease, isHeld, readLease, releaseLease } from '../lease';
 import { latestKey, leaseKey, manifestKey, runRecordKey, runRecordsPrefix, runStagingRoot, dropPrefix } from '../layout';
 import type { LatestPointer, Manifest } from '../manifest';
-import type { RunRecord } from '../run-record';
+import { PUSH_PENDING, type RunRecord } from '../run-record';
 import { sha256Hex } from '../hash';
 import { notifyStep, NotifyResult } from './notify';
 import type { DeliveredRef } from './run-plan';
@@ -46,7 +46,9 @@ export async function repairDelivered(ref: DeliveredRef, deps: RepairDeps): Prom
       deps,
     );
     const notice = await notifyStep(ref, deps);
-    return { runId: ref.runId, action: 'rolled-forward', pending: rolled.pending, notice: notice.status };
+    // A destination still without the drop stays pending (the push ran inside notify).
+    const pushes = ((await readRunRecord(store, runRecordKey(c, ref.slot, ref.runId)))?.pending ?? []).filter((p) => p.startsWith(PUSH_PENDING));
+    return { runId: ref.runId, action: 'rolled-forward', pending: [...rolled.pending, ...pushes], notice: notice.status };
   } finally {
     await releaseLease(store, lease.held);
   }

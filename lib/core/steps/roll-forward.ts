@@ -3,7 +3,7 @@ import type { QueryEngine, StagedTable } from '../ports/query-engine';
 import { moveLatestPointer, pointerFor } from './publish';
 import { expireDrops } from './retention';
 import { runIdentity, Manifest } from '../manifest';
-import type { RunRecord } from '../run-record';
+import { PUSH_PENDING, type RunRecord } from '../run-record';
 import { readRunRecord, writeRunRecord } from '../run-record-store';
 import type { Clock } from '../ports/clock';
 import type { FeedCatalog } from './step-deps';
@@ -117,7 +117,9 @@ async function markDelivered(
     noticeSent: existing?.noticeSent ?? false,
     ...(existing?.notice ? { notice: existing.notice } : {}),
     notifications: existing?.notifications ?? [],
-    pending: [...pending],
+    // What destinations did stays: a repair rolls forward over a record that has pushed already.
+    ...(existing?.destinations ? { destinations: existing.destinations } : {}),
+    pending: [...pending, ...(existing?.pending ?? []).filter((p) => p.startsWith(PUSH_PENDING))],
   };
   await writeRunRecord(store, key, record);
 }
