@@ -1,5 +1,6 @@
 import type { DownloadLink } from './link-signer';
 import type { SchemaChange } from '../core/notices/schema-change';
+import type { Profile } from '../core/profile/profile';
 
 /**
  * Every kind of notice (AWS Data Exchange names in brackets):
@@ -9,9 +10,10 @@ import type { SchemaChange } from '../core/notices/schema-change';
  * - `data.delay.recovered`: a slot that was announced as delayed has been delivered;
  * - `data.update` [DATA_UPDATE]: a rerun superseded a delivered drop;
  * - `schema.change` [SCHEMA_CHANGE]: columns or types differ from the previous drop;
- * - `validation.failed` [VALIDATION_FAILED]: a run's checks failed, nothing published (operators only).
+ * - `validation.failed` [VALIDATION_FAILED]: a run's checks failed, nothing published (operators only);
+ * - `approval.requested`: a drop is rendered and held for sign-off (operators' channels, for the approvers).
  */
-export type DropEventType = 'drop.delivered' | 'run.failed' | 'data.delay' | 'data.delay.recovered' | 'data.update' | 'schema.change' | 'validation.failed';
+export type DropEventType = 'drop.delivered' | 'run.failed' | 'data.delay' | 'data.delay.recovered' | 'data.update' | 'schema.change' | 'validation.failed' | 'approval.requested';
 
 /** What consumers are told. The same body goes to SNS, EventBridge, webhooks and the outbox. */
 export interface DropEvent {
@@ -68,6 +70,14 @@ export interface DropEvent {
   readonly validation?: {
     readonly status: string;
     readonly failed: readonly { readonly name: string; readonly type: string; readonly severity: string; readonly outcome: string; readonly message: string }[];
+  };
+  /** `approval.requested` only: why the drop is held, who may decide and by when, and what it looks like. */
+  readonly approval?: {
+    readonly approvers: readonly string[];
+    readonly reasons: readonly string[];
+    readonly deadline: string;
+    readonly schema: readonly { readonly name: string; readonly type: string }[];
+    readonly profile?: Profile;
   };
 }
 

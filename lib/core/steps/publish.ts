@@ -10,6 +10,7 @@ import { need, RunState } from './run-state';
 import type { StepDeps } from './step-deps';
 import { rollForward, RollForwardResult } from './roll-forward';
 import type { FeedDefinition } from '../feed/feed-definition';
+import { manifestApproval } from '../approval/approval';
 
 export interface PublishResult extends RollForwardResult {
   readonly status: 'delivered';
@@ -127,6 +128,7 @@ function buildManifest(state: RunState, feed: FeedDefinition, publishedAt: Date,
     validation: { status: validation.status, checks: validation.checks.map(({ sample: _sample, ...check }) => check) },
     ...(feed.semantics ? { semantics: { columns: feed.semantics.columns } } : {}),
     ...(validation.profile ? { profile: validation.profile } : {}),
+    ...(state.approval && feed.spec.approval ? { approval: manifestApproval(state.approval) } : {}),
     toolkitVersion: TOOLKIT_VERSION,
   };
 }

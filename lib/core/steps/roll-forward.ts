@@ -113,6 +113,7 @@ async function markDelivered(
       status: manifest.sla.status,
     },
     rowCount: manifest.rowCount,
+    ...(manifest.approval ? { approval: manifest.approval } : {}),
     noticeSent: existing?.noticeSent ?? false,
     ...(existing?.notice ? { notice: existing.notice } : {}),
     notifications: existing?.notifications ?? [],
