@@ -34,7 +34,7 @@ export function outcomeJson(o: RunOutcome, pathOf: (key: string) => string) {
     notifications: o.notifications,
     error: o.error ?? null,
     pending: o.pending ?? [],
-    approval: o.approval ?? o.manifest?.approval ?? null,
+    approval: o.manifest?.approval ?? o.approval ?? null,
   };
 }
 

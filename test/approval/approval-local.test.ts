@@ -183,11 +183,12 @@ describe('sign-off, locally', () => {
     }
     expect(problems.map((p) => [p.file, p.path, p.message])).toEqual(
       expect.arrayContaining([
-        ['feeds/daily.yaml', 'approval.when.1', expect.stringMatching(/must be one of first, schema_change, drift/)],
+        ['feeds/daily.yaml', 'approval.when.1', 'not an allowed value'],
         ['feeds/daily.yaml', 'approval.approvers', expect.stringMatching(/at least one approver/)],
         ['feeds/daily.yaml', 'approval.timeout', expect.stringMatching(/at most 7 days/)],
       ]),
     );
+    expect(problems.find((p) => p.path === 'approval.when.1')).toMatchObject({ value: 'schema', fix: 'use one of: "first", "schema_change", "drift"' });
     expect(problems.find((p) => p.path === 'approval.timeout')?.fix).toMatch(/PT8H/);
   });
 });

@@ -347,7 +347,7 @@ export const APPROVAL_TRIGGERS = ['first', 'schema_change', 'drift'] as const;
 export const approvalSchema = z
   .strictObject({
     when: z
-      .array(z.enum(APPROVAL_TRIGGERS, { error: `must be one of ${APPROVAL_TRIGGERS.join(', ')}` }))
+      .array(z.enum(APPROVAL_TRIGGERS))
       .min(1, { error: 'approval.when needs at least one of first, schema_change, drift' })
       .meta({ description: 'first: the first drop of the feed (and partner); schema_change: columns or types differ from the last drop; drift: a drift check warned or failed' }),
     approvers: z
