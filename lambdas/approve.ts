@@ -1,7 +1,7 @@
 import { approveStep, expireApproval, keepTaskToken } from '../lib/core/approval/approve-step';
+import type { RenderedFile } from '../lib/core/steps/render';
 import type { RunState } from '../lib/core/steps/run-state';
 import { BadEventError, requireField, stepHandler } from './handler-kit';
-import { withRenewedLease } from './lease-step';
 import { runtime, LambdaDeps } from './runtime';
 import { stateKeys } from './step-events';
 
@@ -16,11 +16,13 @@ import { stateKeys } from './step-events';
  */
 export interface ApproveEvent {
   readonly state: RunState;
+  /** CheckApproval: the files each format rendered (the Map's output), joined to the state as publish joins them. */
+  readonly rendered?: RenderedFile[][];
   readonly taskToken?: string;
   readonly expire?: boolean;
 }
 
-export function makeApproveHandler(deps: () => Promise<Pick<LambdaDeps, 'store' | 'feeds' | 'clock' | 'operators' | 'lease'>>) {
+export function makeApproveHandler(deps: () => Promise<Pick<LambdaDeps, 'store' | 'feeds' | 'clock' | 'operators'>>) {
   return stepHandler('approve', stateKeys, async (event: ApproveEvent) => {
     const state = requireField<RunState>(event, 'state');
     const d = await deps();
@@ -30,7 +32,10 @@ export function makeApproveHandler(deps: () => Promise<Pick<LambdaDeps, 'store' 
       return { kept: true };
     }
     if (event.expire) return expireApproval(state, d);
-    return approveStep(await withRenewedLease(state, d), d);
+    // The hold keeps the state a resume publishes from: with its files, as locally.
+    const files = event.rendered ? { files: event.rendered.flat(), timings: { ...state.timings, renderedAt: state.timings.renderedAt ?? d.clock.now().toISOString() } } : {};
+    // No renewal here: a held drop's lease is extended by approveStep, and publish fences as ever.
+    return approveStep({ ...state, ...files }, d);
   });
 }
 

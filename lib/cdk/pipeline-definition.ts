@@ -376,7 +376,7 @@ export function partnerRun(scope: Construct, o: PipelineOptions, graph: Readonly
       // the deadline, hold recorded, approvers told) and answers held; AwaitApproval then waits for
       // the decision the link broker's approver API sends with the task token (SendTaskSuccess, the
       // decided approval as output), at most the feed's approval timeout; States.Timeout → ExpireApproval.
-      const check = invoke('CheckApproval', f.approve, { 'state.$': '$.state' }, '$.state');
+      const check = invoke('CheckApproval', f.approve, { 'state.$': '$.state', 'rendered.$': '$.rendered' }, '$.state');
       const expire = invoke('ExpireApproval', f.approve, { 'state.$': '$.state', expire: true }, '$.state.approval');
       const wait = new sfn.CustomState(scope, 'AwaitApproval', {
         stateJson: {
