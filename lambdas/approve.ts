@@ -33,7 +33,9 @@ export function makeApproveHandler(deps: () => Promise<Pick<LambdaDeps, 'store' 
     }
     if (event.expire) return expireApproval(state, d);
     // The hold keeps the state a resume publishes from: with its files, as locally.
-    const files = event.rendered ? { files: event.rendered.flat(), timings: { ...state.timings, renderedAt: state.timings.renderedAt ?? d.clock.now().toISOString() } } : {};
+    const files = event.rendered
+      ? { files: event.rendered.flat(), timings: { ...state.timings, renderedAt: state.timings.renderedAt ?? d.clock.now().toISOString() } }
+      : {};
     // No renewal here: a held drop's lease is extended by approveStep, and publish fences as ever.
     return approveStep({ ...state, ...files }, d);
   });

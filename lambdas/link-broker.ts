@@ -1,3 +1,4 @@
+import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { approvalKey, decideHold, readHold } from '../lib/core/approval/approval';
 import { UsageError } from '../lib/core/errors';
 import { latestKey, manifestKey } from '../lib/core/layout';
@@ -119,14 +120,15 @@ async function answer(event: ApiEvent, deps: BrokerDeps): Promise<ApiResult> {
 
 /**
  * The approver routes (sign-off, lib/core/approval): `POST /approvals/{feed}/slots/{slot}[?partner=ID]`
- * with `{ "decision": "approve" | "reject", "reason": "…" }`. The approver is who the approver
- * authorizer says (context `approverId`, its own keys: a partner key never passes), and must be one
- * of the feed's `approval.approvers`. The decision is recorded with the hold, then the waiting
+ * with `{ "decision": "approve" | "reject", "reason": "…" }`. The approver is the caller's own AWS
+ * identity (the route takes IAM auth only: no partner key passes): the session name of an assumed
+ * role (IAM Identity Center puts the user's e-mail there) or the IAM user name, which must be one of
+ * the feed's `approval.approvers`. The decision is recorded with the hold, then the waiting
  * execution resumes with it (SendTaskSuccess): approved → publish, rejected → rolled back.
  */
 async function answerApprover(event: ApiEvent, deps: BrokerDeps): Promise<ApiResult> {
-  const approver = event.requestContext?.authorizer?.approverId;
-  if (typeof approver !== 'string' || !approver) return reply(403, { error: 'no approver identity: call with your approver key (partner keys cannot decide)' });
+  const approver = approverOf(event);
+  if (!approver) return reply(403, { error: 'no approver identity: sign the request (SigV4) with your own AWS identity; partner keys cannot decide' });
   if (event.httpMethod !== 'POST') return reply(405, { error: `${event.httpMethod} is not served; POST a decision` });
   if (!deps.approvals) return reply(501, { error: 'approvals are not enabled on this broker' });
   const feedName = event.pathParameters?.feed ?? '';
@@ -142,14 +144,20 @@ async function answerApprover(event: ApiEvent, deps: BrokerDeps): Promise<ApiRes
   if (!/^\d{8}T\d{6}Z$/.test(slot)) return reply(400, { error: `slot must be a slot id like 20240115T060000Z (got ${JSON.stringify(slot)})` });
   const partner = event.queryStringParameters?.partner ?? null;
   if (feed.spec.delivery === 'per-partner' ? !feed.spec.partners.some((p) => p.id === partner) : partner !== null)
-    return reply(400, { error: feed.spec.delivery === 'per-partner' ? `give ?partner= one of ${feed.spec.partners.map((p) => p.id).join(', ')}` : `${feedName} is shared: no ?partner=` });
+    return reply(400, {
+      error:
+        feed.spec.delivery === 'per-partner'
+          ? `give ?partner= one of ${feed.spec.partners.map((p) => p.id).join(', ')}`
+          : `${feedName} is shared: no ?partner=`,
+    });
   let body: { decision?: unknown; reason?: unknown };
   try {
     body = JSON.parse(event.body ?? '{}') as typeof body;
   } catch {
     return reply(400, { error: 'the body must be JSON: {"decision": "approve" | "reject", "reason": "…"}' });
   }
-  if (body.decision !== 'approve' && body.decision !== 'reject') return reply(400, { error: `decision must be "approve" or "reject" (got ${JSON.stringify(body.decision)})` });
+  if (body.decision !== 'approve' && body.decision !== 'reject')
+    return reply(400, { error: `decision must be "approve" or "reject" (got ${JSON.stringify(body.decision)})` });
   if (typeof body.reason !== 'string' || !body.reason.trim()) return reply(400, { error: 'reason is required: say why' });
   const key = approvalKey({ prefix: deps.prefix, feed: feed.spec.name, partner }, slot);
   const held = await readHold(deps.store, key);
@@ -170,11 +178,30 @@ async function answerApprover(event: ApiEvent, deps: BrokerDeps): Promise<ApiRes
   return reply(200, { feed: feed.spec.name, partner, slot, runId: decided.runId, decision: decided.status, by: approver, at: decided.approval.decision?.at });
 }
 
+/** The approver a SigV4 caller is: `…:assumed-role/<role>/<session>` → session, `…:user/<path/>name` → name. */
+export function approverOf(event: ApiEvent): string | undefined {
+  const arn = event.requestContext?.identity?.userArn ?? '';
+  const m = /^arn:aws[a-z-]*:(?:sts::\d{12}:assumed-role\/[^/]+\/|iam::\d{12}:user\/(?:[^/]+\/)*)([^/]+)$/.exec(arn);
+  return m?.[1];
+}
+
 function reply(statusCode: number, body: unknown): ApiResult {
   return { statusCode, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: JSON.stringify(body) };
 }
 
-export const handler = makeLinkBrokerHandler(async () => ({
-  ...(await runtime()),
-  iamPartners: JSON.parse(process.env[ENV.iamPartners] ?? '{}') as Record<string, string>,
-}));
+/** SendTaskSuccess through the SDK client, built once per container. */
+export function sfnTaskResponder(client: SFNClient = new SFNClient({})): ApprovalDeps['sendTaskSuccess'] {
+  return async (taskToken, output) => {
+    await client.send(new SendTaskSuccessCommand({ taskToken, output }));
+  };
+}
+
+let responder: ApprovalDeps['sendTaskSuccess'] | undefined;
+export const handler = makeLinkBrokerHandler(async () => {
+  const deps = await runtime();
+  return {
+    ...deps,
+    iamPartners: JSON.parse(process.env[ENV.iamPartners] ?? '{}') as Record<string, string>,
+    approvals: { clock: deps.clock, sendTaskSuccess: (responder ??= sfnTaskResponder()) },
+  };
+});

@@ -12,7 +12,8 @@ export function exitCodeForOutcomes(outcomes: readonly RunOutcome[]): number {
 }
 
 export function worstStatus(outcomes: readonly RunOutcome[]): RunOutcome['status'] {
-  for (const s of ['failed', 'validation-failed', 'busy', 'awaiting-approval', 'delivered', 'already-delivered'] as const) if (outcomes.some((o) => o.status === s)) return s;
+  for (const s of ['failed', 'validation-failed', 'busy', 'awaiting-approval', 'delivered', 'already-delivered'] as const)
+    if (outcomes.some((o) => o.status === s)) return s;
   return 'delivered';
 }
 
@@ -55,7 +56,9 @@ export function describeOutcome(o: RunOutcome, pathOf: (key: string) => string):
     const a = o.approval;
     lines.push(`? ${who}: held for approval until ${a?.deadline}; nothing is published yet (run ${o.runId})`);
     for (const r of a?.reasons ?? []) lines.push(`  because ${r}`);
-    lines.push(`  approvers: ${(a?.approvers ?? []).join(', ')}; decide with dropkit approve|reject ${o.feed} --slot ${o.slot}${o.partner ? ` --partner ${o.partner}` : ''} --by … --reason …`);
+    lines.push(
+      `  approvers: ${(a?.approvers ?? []).join(', ')}; decide with dropkit approve|reject ${o.feed} --slot ${o.slot}${o.partner ? ` --partner ${o.partner}` : ''} --by … --reason …`,
+    );
   } else {
     lines.push(`✗ ${who}: ${o.status === 'validation-failed' ? 'validation failed' : `failed at ${o.error?.step}`}; nothing was published (run ${o.runId})`);
     if (o.error && o.status === 'failed') lines.push(`  ${o.error.name}: ${o.error.message}`);

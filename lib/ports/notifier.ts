@@ -13,7 +13,8 @@ import type { Profile } from '../core/profile/profile';
  * - `validation.failed` [VALIDATION_FAILED]: a run's checks failed, nothing published (operators only);
  * - `approval.requested`: a drop is rendered and held for sign-off (operators' channels, for the approvers).
  */
-export type DropEventType = 'drop.delivered' | 'run.failed' | 'data.delay' | 'data.delay.recovered' | 'data.update' | 'schema.change' | 'validation.failed' | 'approval.requested';
+export type DropEventType =
+  'drop.delivered' | 'run.failed' | 'data.delay' | 'data.delay.recovered' | 'data.update' | 'schema.change' | 'validation.failed' | 'approval.requested';
 
 /** What consumers are told. The same body goes to SNS, EventBridge, webhooks and the outbox. */
 export interface DropEvent {

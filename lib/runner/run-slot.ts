@@ -293,7 +293,9 @@ class LocalRun {
     if (planned.status === 'busy') {
       const { holder } = planned;
       // The holder may be a drop held for sign-off: say so, and how to decide.
-      const held = await readHold(this.deps.store, approvalKey({ prefix: plan.prefix, feed: plan.feed, partner: plan.partner }, plan.slot.id)).catch(() => undefined);
+      const held = await readHold(this.deps.store, approvalKey({ prefix: plan.prefix, feed: plan.feed, partner: plan.partner }, plan.slot.id)).catch(
+        () => undefined,
+      );
       const waiting = held?.record.status === HELD && held.record.attemptId === holder.attemptId ? held.record.approval : undefined;
       return {
         ...base,

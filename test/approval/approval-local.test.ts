@@ -68,7 +68,11 @@ describe('sign-off, locally', () => {
     const notice = outbox().find((e) => e.type === 'approval.requested');
     expect(notice).toMatchObject({
       audience: 'operators',
-      approval: { approvers: ['owner@shop.example', 'cfo@shop.example'], deadline: '2024-01-15T15:00:00.000Z', schema: expect.arrayContaining([{ name: 'id', type: 'INTEGER' }]) },
+      approval: {
+        approvers: ['owner@shop.example', 'cfo@shop.example'],
+        deadline: '2024-01-15T15:00:00.000Z',
+        schema: expect.arrayContaining([{ name: 'id', type: 'INTEGER' }]),
+      },
     });
     expect(notice.approval.profile.columns.map((c: { name: string }) => c.name)).toEqual(['id', 'label', 'amount', 'happened_at']);
   });
@@ -148,7 +152,14 @@ describe('sign-off, locally', () => {
     const { code, stdout } = await cli(['sla', '--project', project.dir, '--at', '2024-01-15T15:00:00Z', '--look-back', 'PT12H', '--json']);
     const sla = JSON.parse(stdout);
     expect(code).toBe(4);
-    expect(sla.slots).toEqual([expect.objectContaining({ feed: 'daily', slot: '20240115T060000Z', state: 'FAILED', detail: expect.stringMatching(/approve.*ApprovalTimedOutError|timeout/) })]);
+    expect(sla.slots).toEqual([
+      expect.objectContaining({
+        feed: 'daily',
+        slot: '20240115T060000Z',
+        state: 'FAILED',
+        detail: expect.stringMatching(/approve.*ApprovalTimedOutError|timeout/),
+      }),
+    ]);
     const s = store();
     const record = await readJson<RunRecord>(s, `_runs/daily/slot=20240115T060000Z/${held.runId}.json`);
     expect(record).toMatchObject({ status: 'failed', step: 'approve', error: { name: 'ApprovalTimedOutError' }, approval: { outcome: 'timed-out' } });
@@ -222,7 +233,10 @@ describe('dropkit approve and reject', () => {
       '--json',
     ]);
     expect(approved.code).toBe(0);
-    expect(JSON.parse(approved.stdout)).toMatchObject({ status: 'delivered', approval: { status: 'approved', approvedBy: 'owner@shop.example', reason: 'checked' } });
+    expect(JSON.parse(approved.stdout)).toMatchObject({
+      status: 'delivered',
+      approval: { status: 'approved', approvedBy: 'owner@shop.example', reason: 'checked' },
+    });
   });
 
   it('reject exits 0 once rolled back; a missing --reason is a usage error', async () => {

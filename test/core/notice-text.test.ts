@@ -65,7 +65,12 @@ const EVENTS: Record<DropEventType, DropEvent> = {
     type: 'approval.requested',
     audience: 'operators',
     rowCount: 3,
-    approval: { approvers: ['owner@shop.example'], reasons: ['first: no earlier drop of daily_orders'], deadline: '2024-01-15T17:00:00.000Z', schema: [{ name: 'id', type: 'INTEGER' }] },
+    approval: {
+      approvers: ['owner@shop.example'],
+      reasons: ['first: no earlier drop of daily_orders'],
+      deadline: '2024-01-15T17:00:00.000Z',
+      schema: [{ name: 'id', type: 'INTEGER' }],
+    },
   },
 };
 

@@ -255,7 +255,7 @@ function awaitApproval(s: Scenario, w: World) {
       resource: '/approvals/{feed}/slots/{slot}',
       pathParameters: { feed: s.feed, slot: '20240115T060000Z' },
       body: JSON.stringify({ decision: s.approval === 'approved' ? 'approve' : 'reject', reason: 'checked the profile' }),
-      requestContext: { authorizer: { approverId: APPROVER } },
+      requestContext: { identity: { accountId: '123456789012', userArn: `arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_DataOwner/${APPROVER}` } },
     });
     expect(answer.statusCode).toBe(200);
     expect(sent.map((m) => m.token)).toEqual([TASK_TOKEN]);
@@ -300,7 +300,11 @@ async function snapshot(store: ObjectStore): Promise<Record<string, unknown>> {
   const attempts = new Set<string>();
   const collect = (v: unknown): void => {
     if (Array.isArray(v)) v.forEach(collect);
-    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) k === 'attemptId' && typeof x === 'string' ? attempts.add(x) : collect(x);
+    else if (v && typeof v === 'object')
+      for (const [k, x] of Object.entries(v)) {
+        if (k === 'attemptId' && typeof x === 'string') attempts.add(x);
+        else collect(x);
+      }
   };
   for (const key of await listKeys(store, '')) if (key.endsWith('.json')) collect(JSON.parse((await store.get(key))!.body.toString('utf8')));
   const unattempt = (v: unknown): unknown =>

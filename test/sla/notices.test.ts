@@ -182,7 +182,10 @@ describe('event text', () => {
     'data.update': [/replaced by revision 2/, /replaces revision 1 \(run r1\)[\s\S]*Rows: 3 before, 4 now/],
     'schema.change': [/columns changed/, /- amount: DECIMAL\(10,2\) → DOUBLE/],
     'validation.failed': [/validation failed .*\(1 check\)/, /unique\(id\) \(unique, error\): fail: 2 duplicate rows/],
-    'approval.requested': [/held for your approval/, /drift\(amount\) warn[\s\S]*amount: 50\.0% null, ~2 distinct, 1 … 9[\s\S]*dropkit approve daily --slot 20240115T060000Z --partner acme/],
+    'approval.requested': [
+      /held for your approval/,
+      /drift\(amount\) warn[\s\S]*amount: 50\.0% null, ~2 distinct, 1 … 9[\s\S]*dropkit approve daily --slot 20240115T060000Z --partner acme/,
+    ],
   };
 
   it.each(Object.keys(events) as DropEventType[])('gives %s a subject and a text a person can read', (type) => {

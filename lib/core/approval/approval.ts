@@ -202,7 +202,9 @@ export async function decideHold(
   } else {
     const approvers = record.approval.approvers ?? [];
     if (!asked.by || !approvers.includes(asked.by))
-      throw new UsageError(`--by ${JSON.stringify(asked.by ?? '')} is not an approver of ${record.feed}; give one of ${approvers.join(', ')} (approval.approvers in the feed file)`);
+      throw new UsageError(
+        `--by ${JSON.stringify(asked.by ?? '')} is not an approver of ${record.feed}; give one of ${approvers.join(', ')} (approval.approvers in the feed file)`,
+      );
     if (!asked.reason?.trim()) throw new UsageError('--reason is required: say why, e.g. --reason "new column checked with finance"');
     approval = { ...record.approval, outcome: asked.decision, decision: { by: asked.by, at: now.toISOString(), reason: asked.reason.trim() } };
   }

@@ -349,11 +349,17 @@ export const approvalSchema = z
     when: z
       .array(z.enum(APPROVAL_TRIGGERS))
       .min(1, { error: 'approval.when needs at least one of first, schema_change, drift' })
-      .meta({ description: 'first: the first drop of the feed (and partner); schema_change: columns or types differ from the last drop; drift: a drift check warned or failed' }),
+      .meta({
+        description:
+          'first: the first drop of the feed (and partner); schema_change: columns or types differ from the last drop; drift: a drift check warned or failed',
+      }),
     approvers: z
       .array(
         z.string().regex(/^[A-Za-z0-9._%+@-]{1,128}$/, {
-          error: rule('approvers are ids or e-mail addresses (letters, digits and . _ % + @ -)', 'write each approver as an id or an e-mail, e.g. data-owner@example.com'),
+          error: rule(
+            'approvers are ids or e-mail addresses (letters, digits and . _ % + @ -)',
+            'write each approver as an id or an e-mail, e.g. data-owner@example.com',
+          ),
         }),
       )
       .min(1, { error: 'approval.approvers needs at least one approver' })

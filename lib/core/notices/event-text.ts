@@ -146,7 +146,9 @@ export const NOTICE_TEXT: { readonly [T in NoticeType]: (e: NoticeBody) => Notic
         'Why it is held:',
         ...(a?.reasons ?? []).map((r) => `  - ${r}`),
         `Columns: ${(a?.schema ?? []).map((c) => `${c.name} ${c.type}`).join(', ')}`,
-        ...(a?.profile ? ['Profile:', ...a.profile.columns.map((c) => `  - ${c.name}: ${(c.nullFraction * 100).toFixed(1)}% null, ~${c.distinct} distinct${range(c)}`)] : []),
+        ...(a?.profile
+          ? ['Profile:', ...a.profile.columns.map((c) => `  - ${c.name}: ${(c.nullFraction * 100).toFixed(1)}% null, ~${c.distinct} distinct${range(c)}`)]
+          : []),
         `Approvers: ${(a?.approvers ?? []).join(', ')}. Decide by ${a?.deadline}, or the drop is rolled back:`,
         `  dropkit approve ${e.feed} --slot ${e.slot}${e.partner ? ` --partner ${e.partner}` : ''} --by <you> --reason "…"   (or dropkit reject …)`,
         ...footer(e),
