@@ -1,21 +1,14 @@
-import type { DropEvent, NotifyOutcome } from '../../ports/notifier';
 import { ObjectStore, PreconditionFailed } from '../../ports/object-store';
 import { UsageError } from '../errors';
-import type { ApprovalSpec } from '../feed/feed-schema';
-import { DropCoordinates, manifestKey } from '../layout';
-import type { Manifest } from '../manifest';
-import { describeSchemaChange, schemaChange } from '../notices/schema-change';
-import { parseDurationSeconds } from '../duration';
-import { previousDrop } from '../steps/plan';
+import type { DropCoordinates } from '../layout';
 import type { RunState } from '../steps/run-state';
-import type { StepDeps } from '../steps/step-deps';
-import { sendAll } from '../steps/notify';
 
 /**
  * Sign-off (issue 22): a feed with `approval` holds a rendered drop before its manifest when one
  * of its triggers applies, until an approver decides or the timeout passes. The approve node of
- * the step graph (lib/core/graph/step-graph.ts) asks `assessApproval`; a held drop is recorded
- * under `_approvals/` (`holdDrop`) and resumed by the decision (`decideHold`): `dropkit
+ * the step graph (lib/core/graph/step-graph.ts) asks `assessApproval` (hold.ts); a held drop is
+ * recorded under `_approvals/` (`holdDrop`) and resumed by the decision (`decideHold`, here: this
+ * file stays light, for the link broker's bundle): `dropkit
  * approve|reject` locally, the link broker's approver API (SendTaskSuccess/Failure) on AWS.
  */
 
@@ -64,40 +57,6 @@ export function manifestApproval(a: ApprovalState | undefined): ManifestApproval
   return { status: 'approved', reasons: a.reasons, heldAt: a.heldAt, approvedBy: a.decision.by, approvedAt: a.decision.at, reason: a.decision.reason };
 }
 
-/**
- * Whether this attempt's drop needs sign-off: the feed's triggers against the previous delivered
- * drop of the same feed and partner (its manifest's schema) and this run's drift checks.
- */
-export async function assessApproval(state: RunState, deps: Pick<StepDeps, 'store' | 'feeds' | 'clock'>): Promise<ApprovalState> {
-  const { plan } = state;
-  const spec: ApprovalSpec | undefined = deps.feeds.get(plan.feed).spec.approval;
-  if (!spec) return { outcome: 'not-required', reasons: ['the feed asks for no approval'] };
-  const coordinates: DropCoordinates = { prefix: plan.prefix, feed: plan.feed, partner: plan.partner };
-  const previous = await previousDrop(deps.store, coordinates, plan.slot.id);
-  const reasons: string[] = [];
-  if (spec.when.includes('first') && !previous) reasons.push(`first: no earlier drop of ${plan.feed}${plan.partner ? ` for ${plan.partner}` : ''}`);
-  if (spec.when.includes('schema_change') && previous && state.staged) {
-    const got = await deps.store.get(manifestKey(coordinates, previous.slot, previous.runId));
-    const before = got ? (JSON.parse(got.body.toString('utf8')) as Manifest) : undefined;
-    const change = before ? schemaChange(before.schema.columns, state.staged.columns) : null;
-    if (change) reasons.push(`schema_change since run ${previous.runId}: ${describeSchemaChange(change).join('; ')}`);
-  }
-  if (spec.when.includes('drift')) {
-    for (const c of state.validation?.checks ?? []) if (c.type === 'drift' && c.outcome !== 'pass') reasons.push(`drift: ${c.name} ${c.outcome}: ${c.message}`);
-  }
-  if (reasons.length === 0) return { outcome: 'not-required', reasons: [`none of approval.when (${spec.when.join(', ')}) applies`] };
-  const now = deps.clock.now();
-  const timeoutSeconds = parseDurationSeconds(spec.timeout)!;
-  return {
-    outcome: HELD,
-    reasons,
-    approvers: spec.approvers,
-    heldAt: now.toISOString(),
-    deadline: new Date(now.getTime() + timeoutSeconds * 1000).toISOString(),
-    timeoutSeconds,
-  };
-}
-
 /** Where a slot's held drop is recorded: beside the leases, under a name no feed can take. */
 export function approvalKey(c: DropCoordinates, slotId: string): string {
   return [c.prefix, '_approvals', c.feed, c.partner ? `partner=${c.partner}` : '', `slot=${slotId}.json`].filter((p) => p !== '').join('/');
@@ -120,60 +79,6 @@ export interface HoldRecord {
   readonly state: RunState;
   /** On AWS: the task token the execution waits with (SendTaskSuccess/Failure take it). */
   readonly taskToken?: string;
-}
-
-/**
- * Records the held drop and tells the approvers (the operators' channels carry the notice, with the
- * triggers, the profile and the deadline). `state` must carry the lease as last written.
- */
-export async function holdDrop(
-  state: RunState,
-  deps: Pick<StepDeps, 'store' | 'operators' | 'clock'>,
-  taskToken?: string,
-): Promise<{ record: HoldRecord; key: string; event: DropEvent; outcomes: readonly NotifyOutcome[] }> {
-  const { plan } = state;
-  const approval = state.approval!;
-  const key = approvalKey({ prefix: plan.prefix, feed: plan.feed, partner: plan.partner }, plan.slot.id);
-  const record: HoldRecord = {
-    feed: plan.feed,
-    partner: plan.partner,
-    slot: plan.slot.id,
-    runId: plan.runId,
-    attemptId: state.attemptId,
-    status: HELD,
-    approval,
-    state,
-    ...(taskToken ? { taskToken } : {}),
-  };
-  await deps.store.put(key, JSON.stringify(record, null, 2) + '\n', { contentType: 'application/json' });
-  const event = approvalRequestedEvent(state, deps.clock.now());
-  const outcomes = await sendAll(event, deps.operators);
-  return { record, key, event, outcomes };
-}
-
-/** The notice to approvers: why the drop is held, by when, and what it looks like (no data values of pii columns: the profile leaves them out). */
-export function approvalRequestedEvent(state: RunState, now: Date): DropEvent {
-  const { plan } = state;
-  const a = state.approval!;
-  return {
-    type: 'approval.requested',
-    id: `${plan.runId}.${state.attemptId}.approval`,
-    feed: plan.feed,
-    partner: plan.partner,
-    runId: plan.runId,
-    revision: plan.revision,
-    slot: plan.slot.id,
-    occurredAt: now.toISOString(),
-    audience: 'operators',
-    rowCount: state.staged?.rowCount,
-    approval: {
-      approvers: a.approvers ?? [],
-      reasons: a.reasons,
-      deadline: a.deadline ?? '',
-      schema: state.staged?.columns.map((c) => ({ name: c.name, type: c.type })) ?? [],
-      ...(state.validation?.profile ? { profile: state.validation.profile } : {}),
-    },
-  };
 }
 
 export async function readHold(store: ObjectStore, key: string): Promise<{ record: HoldRecord; etag: string } | undefined> {

@@ -1,7 +1,8 @@
 import { renewLease } from '../lease';
 import type { RunState } from '../steps/run-state';
 import type { StepDeps } from '../steps/step-deps';
-import { ApprovalState, approvalKey, assessApproval, decideHold, HELD, holdDrop, readHold } from './approval';
+import { ApprovalState, approvalKey, decideHold, HELD, readHold } from './approval';
+import { assessApproval, holdDrop } from './hold';
 
 /**
  * The approve node's task, the same on both paths: decides whether the drop needs sign-off and,

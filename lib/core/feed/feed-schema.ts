@@ -346,13 +346,10 @@ export const APPROVAL_TRIGGERS = ['first', 'schema_change', 'drift'] as const;
 /** Sign-off: a drop that meets one of `when` is rendered and held before its manifest until an approver decides. */
 export const approvalSchema = z
   .strictObject({
-    when: z
-      .array(z.enum(APPROVAL_TRIGGERS))
-      .min(1, { error: 'approval.when needs at least one of first, schema_change, drift' })
-      .meta({
-        description:
-          'first: the first drop of the feed (and partner); schema_change: columns or types differ from the last drop; drift: a drift check warned or failed',
-      }),
+    when: z.array(z.enum(APPROVAL_TRIGGERS)).min(1, { error: 'approval.when needs at least one of first, schema_change, drift' }).meta({
+      description:
+        'first: the first drop of the feed (and partner); schema_change: columns or types differ from the last drop; drift: a drift check warned or failed',
+    }),
     approvers: z
       .array(
         z.string().regex(/^[A-Za-z0-9._%+@-]{1,128}$/, {

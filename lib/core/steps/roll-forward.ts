@@ -1,6 +1,6 @@
 import type { ObjectStore } from '../../ports/object-store';
 import type { QueryEngine, StagedTable } from '../../ports/query-engine';
-import { moveLatestPointer, pointerFor } from './publish';
+import { moveLatestPointer, pointerFor } from './latest-pointer';
 import { expireDrops } from './retention';
 import { runIdentity, Manifest } from '../manifest';
 import { parseRunRecord, RunRecord } from '../run-record';
