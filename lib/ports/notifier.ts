@@ -79,6 +79,8 @@ export interface DropEvent {
     readonly deadline: string;
     readonly schema: readonly { readonly name: string; readonly type: string }[];
     readonly profile?: Profile;
+    /** The first rows of the held drop, `pii: true` columns redacted. */
+    readonly preview?: { readonly columns: readonly string[]; readonly rows: readonly (readonly (string | null)[])[]; readonly redacted: readonly string[] };
   };
 }
 

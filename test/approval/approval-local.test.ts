@@ -7,6 +7,7 @@ import type { RunRecord } from '../../lib/core/run-record';
 import { LocalStore } from '../../lib/adapters/local/local-store';
 import { loadProject } from '../../lib/project/load-project';
 import { decideSlot, expireHeldDrops, runSlot } from '../../lib/runner/run-slot';
+import { REDACTED } from '../../lib/report/profile-data';
 import { cli } from '../helpers/in-process-cli';
 import { listKeys, localDeps, readJson } from '../helpers/local-run';
 import { DAILY_SQL, PROJECT_YAML, dailyFeed, eventsSelect, tempProject, TempProject, writeParquet } from '../helpers/temp-project';
@@ -15,6 +16,8 @@ const SLOT_15 = '2024-01-15T06:00:00Z';
 const SLOT_16 = '2024-01-16T06:00:00Z';
 const HOLD_KEY = '_approvals/daily/slot=20240115T060000Z.json';
 const APPROVAL = 'approval:\n  when: [first, schema_change]\n  approvers: [owner@shop.example, cfo@shop.example]\n  timeout: PT8H\n';
+// label is personal data: redacted in the approvers' preview.
+const PII = 'columns:\n  label:\n    pii: true\n';
 
 /**
  * Sign-off on the local path: `dropkit run` holds the drop before its manifest, `dropkit
@@ -24,7 +27,7 @@ const APPROVAL = 'approval:\n  when: [first, schema_change]\n  approvers: [owner
 describe('sign-off, locally', () => {
   let project: TempProject;
   beforeEach(async () => {
-    project = tempProject({ 'dropkit.yaml': PROJECT_YAML, 'feeds/daily.yaml': dailyFeed('daily', APPROVAL), 'feeds/daily.sql': DAILY_SQL });
+    project = tempProject({ 'dropkit.yaml': PROJECT_YAML, 'feeds/daily.yaml': dailyFeed('daily', APPROVAL + PII), 'feeds/daily.sql': DAILY_SQL });
     await writeParquet(join(project.dir, 'data/events.parquet'), eventsSelect());
   });
   afterEach(() => project.cleanup());
@@ -75,6 +78,17 @@ describe('sign-off, locally', () => {
       },
     });
     expect(notice.approval.profile.columns.map((c: { name: string }) => c.name)).toEqual(['id', 'label', 'amount', 'happened_at']);
+    // What the data looks like, without personal data: the first rows with label redacted, and no label values in the profile.
+    expect(notice.approval.preview).toEqual({
+      columns: ['id', 'label', 'amount', 'happened_at'],
+      rows: [
+        ['2', REDACTED, '2.20', '2024-01-14T08:00:00Z'],
+        ['3', REDACTED, '3.30', '2024-01-14T12:00:00Z'],
+        ['4', REDACTED, '4.40', '2024-01-14T23:59:59Z'],
+      ],
+      redacted: ['label'],
+    });
+    expect(JSON.stringify(notice)).not.toMatch(/"[bcd]"/);
   });
 
   it('publishes an approved drop with who, when and why in the manifest and the run record', async () => {

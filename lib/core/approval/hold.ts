@@ -8,6 +8,8 @@ import { sendAll } from '../steps/notify';
 import { previousDrop } from '../steps/plan';
 import type { RunState } from '../steps/run-state';
 import type { StepDeps } from '../steps/step-deps';
+import { createGunzip } from 'node:zlib';
+import { Preview, readCsvHead, redact } from '../../report/profile-data';
 import { ApprovalState, approvalKey, HELD, HoldRecord } from './approval';
 
 /**
@@ -50,7 +52,7 @@ export async function assessApproval(state: RunState, deps: Pick<StepDeps, 'stor
  */
 export async function holdDrop(
   state: RunState,
-  deps: Pick<StepDeps, 'store' | 'operators' | 'clock'>,
+  deps: Pick<StepDeps, 'store' | 'operators' | 'clock' | 'feeds'>,
   taskToken?: string,
 ): Promise<{ record: HoldRecord; key: string; event: DropEvent; outcomes: readonly NotifyOutcome[] }> {
   const { plan } = state;
@@ -68,13 +70,14 @@ export async function holdDrop(
     ...(taskToken ? { taskToken } : {}),
   };
   await deps.store.put(key, JSON.stringify(record, null, 2) + '\n', { contentType: 'application/json' });
-  const event = approvalRequestedEvent(state, deps.clock.now());
+  const preview = await previewOf(state, deps).catch(() => undefined);
+  const event = approvalRequestedEvent(state, deps.clock.now(), preview);
   const outcomes = await sendAll(event, deps.operators);
   return { record, key, event, outcomes };
 }
 
 /** The notice to approvers: why the drop is held, by when, and what it looks like (no data values of pii columns: the profile leaves them out). */
-export function approvalRequestedEvent(state: RunState, now: Date): DropEvent {
+export function approvalRequestedEvent(state: RunState, now: Date, preview?: Preview): DropEvent {
   const { plan } = state;
   const a = state.approval!;
   return {
@@ -94,6 +97,30 @@ export function approvalRequestedEvent(state: RunState, now: Date): DropEvent {
       deadline: a.deadline ?? '',
       schema: state.staged?.columns.map((c) => ({ name: c.name, type: c.type })) ?? [],
       ...(state.validation?.profile ? { profile: state.validation.profile } : {}),
+      ...(preview ? { preview } : {}),
     },
   };
 }
+
+/** The first rows of the held drop's CSV (staged), `pii: true` columns redacted, as the report shows them. */
+export async function previewOf(state: RunState, deps: Pick<StepDeps, 'store' | 'feeds'>, rows = APPROVAL_PREVIEW_ROWS): Promise<Preview | undefined> {
+  const spec = deps.feeds.get(state.plan.feed).spec;
+  const file = state.files?.find((f) => f.format === 'csv');
+  const csv = spec.formats.csv;
+  if (!file || !csv) return undefined;
+  const body = await deps.store.read(file.stagingKey);
+  const dialect = {
+    delimiter: csv.delimiter,
+    quote: csv.quote,
+    header: csv.header,
+    nullText: csv.nullText,
+    lineEnding: csv.lineEnding,
+    encoding: csv.encoding,
+  };
+  const head = await readCsvHead(file.compression === 'gzip' ? body.pipe(createGunzip()) : body, dialect, rows);
+  const pii = Object.entries(spec.columns ?? {}).flatMap(([name, c]) => (c.pii ? [name] : []));
+  return redact(head, pii);
+}
+
+/** Rows of the preview in the notice: enough to see what the data looks like, small enough for SNS. */
+export const APPROVAL_PREVIEW_ROWS = 5;

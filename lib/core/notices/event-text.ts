@@ -149,6 +149,13 @@ export const NOTICE_TEXT: { readonly [T in NoticeType]: (e: NoticeBody) => Notic
         ...(a?.profile
           ? ['Profile:', ...a.profile.columns.map((c) => `  - ${c.name}: ${(c.nullFraction * 100).toFixed(1)}% null, ~${c.distinct} distinct${range(c)}`)]
           : []),
+        ...(a?.preview
+          ? [
+              `First rows${a.preview.redacted.length ? ` (${a.preview.redacted.join(', ')} redacted)` : ''}:`,
+              `  ${a.preview.columns.join(' | ')}`,
+              ...a.preview.rows.map((r) => `  ${r.map((v) => v ?? '∅').join(' | ')}`),
+            ]
+          : []),
         `Approvers: ${(a?.approvers ?? []).join(', ')}. Decide by ${a?.deadline}, or the drop is rolled back:`,
         `  dropkit approve ${e.feed} --slot ${e.slot}${e.partner ? ` --partner ${e.partner}` : ''} --by <you> --reason "…"   (or dropkit reject …)`,
         ...footer(e),
