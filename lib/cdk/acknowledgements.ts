@@ -14,8 +14,9 @@ export const WILDCARD_REASONS: readonly { readonly finding: RegExp; readonly rea
   },
   { finding: /^Resource::.*\/\*\/latest\.json$/, reason: "each feed's (and partner's) latest.json pointer" },
   {
-    finding: /^Resource::.*\/_(leases|runs|staging|sla)\/\*$/,
-    reason: "per-slot leases, run records, per-attempt staging and the SLA watch's per-slot state: keys named by run id or slot at run time",
+    finding: /^Resource::.*\/_(leases|runs|staging|sla|approvals)\/\*$/,
+    reason:
+      "per-slot leases, run records, per-attempt staging, the SLA watch's per-slot state and per-slot holds for sign-off: keys named by run id or slot at run time",
   },
   { finding: /^Resource::.*\/_athena-results\/\*$/, reason: 'Athena query results of the workgroup: one object per query execution' },
   {

@@ -19,6 +19,7 @@ export const FUNCTION_SIZES: Readonly<Record<LambdaRole, { readonly memory: numb
   publish: { memory: 1024, timeout: Duration.minutes(15) },
   notify: { memory: 512, timeout: Duration.minutes(5) },
   failRun: { memory: 512, timeout: Duration.minutes(5) },
+  approve: { memory: 512, timeout: Duration.minutes(5) },
   linkBroker: { memory: 512, timeout: Duration.seconds(29) },
   partnerAuthorizer: { memory: 256, timeout: Duration.seconds(10) },
   slaWatch: { memory: 512, timeout: Duration.minutes(5) },

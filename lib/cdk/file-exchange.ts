@@ -181,6 +181,7 @@ export class FileExchange extends Construct {
       iamPartners: props.iamPartners ?? {},
       cloudWatchRole: props.apiGatewayCloudWatchRole ?? true,
       base,
+      stateMachine: this.stateMachine,
     });
     this.api = broker.api;
 

@@ -11,6 +11,7 @@ export const LAMBDA_ENTRIES = {
   publish: 'publish',
   notify: 'notify',
   failRun: 'fail-run',
+  approve: 'approve',
   linkBroker: 'link-broker',
   partnerAuthorizer: 'partner-authorizer',
   slaWatch: 'sla-watch',

@@ -2,6 +2,7 @@ import { ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { dropkitFunction } from './dropkit-function';
 import type { Grants } from './grants';
@@ -21,6 +22,8 @@ export interface LinkBrokerProps {
   readonly iamPartners: Readonly<Record<string, string>>;
   readonly cloudWatchRole: boolean;
   readonly base: string;
+  /** The pipeline: approvers' decisions resume its executions waiting for sign-off (SendTaskSuccess). */
+  readonly stateMachine: sfn.IStateMachine;
 }
 
 /** The partners' API for fresh links: the broker and key authorizer functions behind API Gateway, a key-hash secret and usage plan per partner. */
@@ -35,6 +38,9 @@ export class LinkBroker extends Construct {
     // The authorizer reads only the partner secrets: it gets nothing else of the environment.
     this.authorizer = dropkitFunction(this, 'partnerAuthorizer', { [ENV.partnerSecretPrefix]: props.partnerSecretPrefix }, props.feedsFile);
     props.grants.read(this.broker, [...props.scopes.drops], true);
+    // Sign-off: the broker records an approver's decision with the hold and resumes that execution, on this state machine only.
+    props.grants.readWrite(this.broker, [props.scopes.approvals]);
+    props.stateMachine.grantTaskResponse(this.broker);
     this.authorizer.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['secretsmanager:GetSecretValue'],

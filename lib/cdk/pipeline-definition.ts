@@ -38,6 +38,8 @@ export interface PipelineFunctions {
   readonly publish: lambda.IFunction;
   readonly notify: lambda.IFunction;
   readonly failRun: lambda.IFunction;
+  /** The approve node (sign-off): check, keep the task token, expire. */
+  readonly approve: lambda.IFunction;
 }
 
 export interface PipelineOptions {
@@ -57,6 +59,7 @@ export const NODE_STATES: Readonly<Record<NodeName, readonly string[]>> = {
   stage: ['Begin', 'CompileStage', 'HasParameters?', 'StartQuery', 'StartQueryWithParameters', 'WaitForQuery', 'GetQuery', 'QueryDone?', 'CompleteStage'],
   validate: ['Validate', 'Publishable?'],
   render: ['RenderFormats', 'Render'],
+  approve: ['CheckApproval', 'Held?', 'AwaitApproval', 'ExpireApproval', 'ApprovalDecided', 'Approved?'],
   publish: ['Publish'],
   notify: ['Notify'],
   failRun: ['FailRun', 'RolledBack?'],
@@ -79,6 +82,7 @@ const OUTCOMES: Partial<
   plan: { choice: 'Planned?', path: '$.planned.status' },
   validate: { choice: 'Publishable?', when: { failed: sfn.Condition.stringEquals('$.state.validation.status', 'fail') }, otherwise: 'publishable' },
   failRun: { choice: 'RolledBack?', path: '$.failed.status' },
+  approve: { choice: 'Approved?', path: '$.state.approval.outcome' },
 };
 
 /** Statuses of a partner's run that fail the execution (so the failed-executions alarm sees them). */
@@ -367,6 +371,32 @@ export function partnerRun(scope: Construct, o: PipelineOptions, graph: Readonly
       route('render', renderFormats);
       return renderFormats;
     },
+    approve: () => {
+      // Sign-off (lib/core/approval). CheckApproval answers not-required, or holds the drop (lease to
+      // the deadline, hold recorded, approvers told) and answers held; AwaitApproval then waits for
+      // the decision the link broker's approver API sends with the task token (SendTaskSuccess, the
+      // decided approval as output), at most the feed's approval timeout; States.Timeout → ExpireApproval.
+      const check = invoke('CheckApproval', f.approve, { 'state.$': '$.state', 'rendered.$': '$.rendered' }, '$.state');
+      const expire = invoke('ExpireApproval', f.approve, { 'state.$': '$.state', expire: true }, '$.state.approval');
+      const wait = new sfn.CustomState(scope, 'AwaitApproval', {
+        stateJson: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+          Parameters: { FunctionName: f.approve.functionArn, Payload: { 'state.$': '$.state', 'taskToken.$': '$$.Task.Token' } },
+          TimeoutSecondsPath: '$.state.approval.timeoutSeconds',
+          ResultPath: '$.state.approval',
+        },
+      });
+      wait.addRetry({ errors: ['Lambda.TooManyRequestsException', 'Lambda.ServiceException'], interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 4 });
+      wait.addCatch(expire, { errors: ['States.Timeout'], resultPath: '$.timeout' });
+      catchTo('approve', check, wait, expire);
+      const decided = new sfn.Pass(scope, 'ApprovalDecided', { comment: 'the gate has its outcome: on to Approved?' });
+      route('approve', decided);
+      check.next(new sfn.Choice(scope, 'Held?').when(sfn.Condition.stringEquals('$.state.approval.outcome', 'held'), wait).otherwise(decided));
+      wait.next(decided);
+      expire.next(decided);
+      return check;
+    },
     publish: () => {
       const publish = invoke('Publish', f.publish, { 'state.$': '$.state', 'rendered.$': '$.rendered' }, '$.published');
       catchTo('publish', publish);
@@ -415,6 +445,8 @@ const END_STATES: Record<RunStatus, string> = {
   busy: 'SlotBusy',
   failed: 'RunFailed',
   'validation-failed': 'RunValidationFailed',
+  // Locally only: on AWS a held run waits inside the approve node instead of ending.
+  'awaiting-approval': 'AwaitingApproval',
 };
 
 /** The state that starts each node, for naming its alerts. */

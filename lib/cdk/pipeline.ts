@@ -13,7 +13,7 @@ import { pipelineDefinition } from './pipeline-definition';
 import type { QueryResources } from './query-resources';
 
 /** The step functions the state machine invokes. */
-export const PIPELINE_ROLES = ['plan', 'compileStage', 'completeStage', 'validate', 'render', 'publish', 'notify', 'failRun'] as const;
+export const PIPELINE_ROLES = ['plan', 'compileStage', 'completeStage', 'validate', 'render', 'approve', 'publish', 'notify', 'failRun'] as const;
 export type PipelineRole = (typeof PIPELINE_ROLES)[number];
 
 export interface PipelineProps {
@@ -63,6 +63,11 @@ export class Pipeline extends Construct {
     query.grantQueries(fns.validate, false);
     grants.readWrite(fns.render, [scopes.staging, scopes.results], true);
     query.grantQueries(fns.render, false);
+    // approve: reads the previous manifest, holds the slot's lease to the approval deadline, records the hold, tells the approvers (ops topic).
+    grants.read(fns.approve, [...scopes.drops], true);
+    grants.readWrite(fns.approve, [scopes.leases, scopes.approvals]);
+    publishTo(fns.approve, [props.opsTopic.topicArn], topicKey);
+    putEvents(fns.approve, stack);
     grants.readWrite(fns.publish, [...scopes.drops, scopes.leases, scopes.runs, scopes.staging, scopes.results], true);
     query.grantQueries(fns.publish, true);
     grants.read(fns.notify, [...scopes.drops], true);
@@ -99,5 +104,7 @@ export class Pipeline extends Construct {
     });
     query.grantStageQuery(this.stateMachine.role, scopes, props.sources, props.encryptionKey);
     props.opsTopic.grantPublish(this.stateMachine);
+    // AwaitApproval invokes the approve function through the .waitForTaskToken integration (a custom state: no automatic grant).
+    fns.approve.grantInvoke(this.stateMachine);
   }
 }

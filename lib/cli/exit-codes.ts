@@ -13,6 +13,8 @@ export const EXIT = {
   slaOpen: 5,
   /** `dropkit run`/`backfill`: another run is delivering this slot; this one did nothing. */
   busy: 6,
+  /** `dropkit run`/`backfill`: the drop is rendered and held for sign-off (`dropkit approve|reject`). */
+  held: 7,
 } as const;
 
 export function exitCodeFor(error: unknown): number {

@@ -83,11 +83,25 @@ export const COMMAND_HELP: readonly CommandHelp[] = [
     summary: 'Finish runs that died: pointer, record and notice of a delivered one; clean up the rest.',
     details: '',
   },
+  {
+    name: 'approve',
+    usage: ['dropkit approve FEED --slot ISO [--partner ID] --by APPROVER --reason TEXT [--project DIR] [--json]'],
+    summary: 'Sign off a drop held for approval: the run resumes at the gate, publishes and notifies.',
+    details:
+      "--by must be one of the feed's approval.approvers. Past the approval timeout the drop is rolled back\ninstead (exit 1). `run` exits 7 when it holds a drop; a run of a slot already held exits 6, touching nothing.",
+  },
+  {
+    name: 'reject',
+    usage: ['dropkit reject FEED --slot ISO [--partner ID] --by APPROVER --reason TEXT [--project DIR] [--json]'],
+    summary: 'Turn down a drop held for approval: it is rolled back like a failed check; the last good drop stays.',
+    details: '',
+  },
 ];
 
 const EXIT_CODES = `Exit codes: 0 delivered (or already delivered; pull: every file verified), 2 invalid configuration
 or usage, 3 validation failed (nothing published), 6 another run is delivering this slot (this one
-did nothing), 1 any other failure; sla: 4 a slot needs attention, 5 a slot is still open.`;
+did nothing), 7 the drop is held for approval (dropkit approve|reject), 1 any other failure; sla: 4 a
+slot needs attention, 5 a slot is still open.`;
 
 /** `dropkit help`: every command's usage and summary. */
 export function overview(): string {

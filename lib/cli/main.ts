@@ -20,6 +20,8 @@ const COMMANDS: Record<string, () => Command> = {
   repair: () => require('./commands/repair').repairCommand,
   sla: () => require('./commands/sla').slaCommand,
   report: () => require('./commands/report').reportCommand,
+  approve: () => require('./commands/approve').approveCommand,
+  reject: () => require('./commands/reject').rejectCommand,
 };
 
 /** The CLI edge: the only place errors become exit codes. */

@@ -7,11 +7,13 @@ export function exitCodeForOutcomes(outcomes: readonly RunOutcome[]): number {
   if (outcomes.some((o) => o.status === 'failed')) return EXIT.failure;
   if (outcomes.some((o) => o.status === 'validation-failed')) return EXIT.validation;
   if (outcomes.some((o) => o.status === 'busy')) return EXIT.busy;
+  if (outcomes.some((o) => o.status === 'awaiting-approval')) return EXIT.held;
   return EXIT.ok;
 }
 
 export function worstStatus(outcomes: readonly RunOutcome[]): RunOutcome['status'] {
-  for (const s of ['failed', 'validation-failed', 'busy', 'delivered', 'already-delivered'] as const) if (outcomes.some((o) => o.status === s)) return s;
+  for (const s of ['failed', 'validation-failed', 'busy', 'awaiting-approval', 'delivered', 'already-delivered'] as const)
+    if (outcomes.some((o) => o.status === s)) return s;
   return 'delivered';
 }
 
@@ -33,6 +35,7 @@ export function outcomeJson(o: RunOutcome, pathOf: (key: string) => string) {
     notifications: o.notifications,
     error: o.error ?? null,
     pending: o.pending ?? [],
+    approval: o.manifest?.approval ?? o.approval ?? null,
   };
 }
 
@@ -48,10 +51,19 @@ export function describeOutcome(o: RunOutcome, pathOf: (key: string) => string):
       `✓ ${who}: delivered ${m.rowCount} rows in ${m.files.length} file${m.files.length === 1 ? '' : 's'}, SLA ${m.sla.status}${late}${m.supersedes ? `, supersedes ${m.supersedes}` : ''}`,
     );
   } else if (o.status === 'busy') {
-    lines.push(`~ ${who}: another run is delivering this slot; this one did nothing (run ${o.runId})`);
+    lines.push(`~ ${who}: ${o.approval ? o.error!.message : 'another run is delivering this slot; this one did nothing'} (run ${o.runId})`);
+  } else if (o.status === 'awaiting-approval') {
+    const a = o.approval;
+    lines.push(`? ${who}: held for approval until ${a?.deadline}; nothing is published yet (run ${o.runId})`);
+    for (const r of a?.reasons ?? []) lines.push(`  because ${r}`);
+    lines.push(
+      `  approvers: ${(a?.approvers ?? []).join(', ')}; decide with dropkit approve|reject ${o.feed} --slot ${o.slot}${o.partner ? ` --partner ${o.partner}` : ''} --by … --reason …`,
+    );
   } else {
     lines.push(`✗ ${who}: ${o.status === 'validation-failed' ? 'validation failed' : `failed at ${o.error?.step}`}; nothing was published (run ${o.runId})`);
     if (o.error && o.status === 'failed') lines.push(`  ${o.error.name}: ${o.error.message}`);
+    const d = o.approval?.decision;
+    if (d) lines.push(`  ${o.approval?.outcome} by ${d.by} at ${d.at}: ${d.reason}`);
   }
   for (const c of o.validation?.checks ?? []) {
     if (c.outcome !== 'pass') lines.push(`  ${c.outcome.toUpperCase()} ${c.name}: ${c.message}`);
@@ -62,6 +74,8 @@ export function describeOutcome(o: RunOutcome, pathOf: (key: string) => string):
     if (n.status === 'failed') lines.push(`  ! notification to ${n.target} failed after ${n.attempts} attempts: ${n.detail ?? ''}`);
   }
   if (o.manifestKey && o.status === 'delivered') lines.push(`  manifest ${pathOf(o.manifestKey)}`);
+  const approved = o.status === 'delivered' ? o.manifest?.approval : undefined;
+  if (approved?.status === 'approved') lines.push(`  approved by ${approved.approvedBy} at ${approved.approvedAt}: ${approved.reason}`);
   const m = o.status === 'delivered' ? o.manifest : undefined;
   if (m && m.sla.status === 'LATE' && Date.parse(m.timings.startedAt) > Date.parse(m.sla.expectedBy)) {
     // A first run by hand (npm start) catches up a slot whose deadline has passed: say why it is LATE.

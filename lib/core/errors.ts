@@ -129,3 +129,19 @@ export class SigningCredentialsExpiredError extends DropkitError {
     this.name = 'SigningCredentialsExpiredError';
   }
 }
+
+/** An approver rejected a held drop: the attempt is rolled back like a failed check. */
+export class ApprovalRejectedError extends DropkitError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ApprovalRejectedError';
+  }
+}
+
+/** A held drop waited past its approval timeout: rolled back, and the timeout is an SLA event. */
+export class ApprovalTimedOutError extends DropkitError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ApprovalTimedOutError';
+  }
+}

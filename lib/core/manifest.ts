@@ -2,6 +2,7 @@ import type { ColumnSemantics } from '../semantic/compile';
 import type { CheckResult } from './checks/check-types';
 import type { ColumnSchema } from './ports/query-engine';
 import type { Profile } from './profile/profile';
+import type { ManifestApproval } from './approval/approval';
 
 /** Manifest version 1 (DESIGN.md). Its JSON Schema is `schemas/manifest.v1.schema.json`. */
 export interface ManifestFile {
@@ -109,6 +110,8 @@ export interface Manifest {
   readonly profile?: Profile;
   /** Where the drop is pushed (absent without destinations, and in manifests written before them). */
   readonly delivery?: ManifestDelivery;
+  /** Sign-off (lib/core/approval): absent in manifests written before it, or of feeds without `approval`. */
+  readonly approval?: ManifestApproval;
   readonly toolkitVersion: string;
 }
 

@@ -2,8 +2,9 @@ import type { CheckResult } from './checks/check-types';
 import type { NotifyOutcome } from './ports/notifier';
 import type { DestinationRecord } from './ports/destination';
 import type { ValidationStatus } from './manifest';
+import type { ApprovalState, ManifestApproval } from './approval/approval';
 
-export type StepName = 'plan' | 'stage' | 'validate' | 'render' | 'publish' | 'notify';
+export type StepName = 'plan' | 'stage' | 'validate' | 'render' | 'approve' | 'publish' | 'notify';
 
 /**
  * What happened to one run, kept under `_runs/` in the store whether the run delivered or not, so
@@ -39,6 +40,8 @@ export interface RunRecord {
     readonly status: 'MET' | 'LATE';
   };
   readonly rowCount: number | null;
+  /** Sign-off: the manifest's `approval` once delivered; the gate's verdict (who, when, why) of a rejected or timed-out run. */
+  readonly approval?: ManifestApproval | ApprovalState;
   /** Whether the delivered notice reached a target (once sent it is never sent again, but by `dropkit notify`). */
   readonly noticeSent: boolean;
   /**

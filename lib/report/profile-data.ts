@@ -94,7 +94,8 @@ export async function feedProfileReport(
   };
 }
 
-function redact(head: { columns: string[]; rows: (string | null)[][] }, pii: readonly string[]): Preview {
+/** The preview with the values of `pii` columns replaced (the report's sample, the sign-off notice's). */
+export function redact(head: { columns: string[]; rows: (string | null)[][] }, pii: readonly string[]): Preview {
   const hide = head.columns.map((c) => pii.includes(c));
   return {
     columns: head.columns,

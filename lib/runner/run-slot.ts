@@ -1,9 +1,12 @@
 import type { NotifyOutcome } from '../core/ports/notifier';
 import type { QueryEngine } from '../core/ports/query-engine';
+import { ApprovalState, approvalKey, decideHold, expiredHolds, HELD, HoldRecord, readHold } from '../core/approval/approval';
+import { approveStep } from '../core/approval/approve-step';
 import { ValidationFailedError } from '../core/errors';
 import { deliveredRefOf, branchError, repairSlot } from '../core/graph/node-tasks';
 import { NodeName, RunStatus, START_NODE, STEP_GRAPH, Target, validateOutcome } from '../core/graph/step-graph';
 import { renewLease, releaseLease, HeldLease } from '../core/lease';
+import { slotId } from '../core/slots';
 import type { Manifest } from '../core/manifest';
 import type { StepName } from '../core/run-record';
 import { planStep, PlanOutput } from '../core/steps/plan-step';
@@ -57,6 +60,18 @@ export interface RunOutcome {
   readonly trail?: readonly NodeName[];
   /** Operator alerts the graph raised (a notice not sent, a failed rollback): the state machine sends these to the ops topic. */
   readonly alerts?: readonly string[];
+  /** The sign-off gate's verdict, once the run reached it (held: who may decide, by when). */
+  readonly approval?: ApprovalState;
+}
+
+/** An approver's decision on a held drop (`dropkit approve|reject`), or the timeout. */
+export interface DecideRequest {
+  readonly feed: string;
+  readonly partner: string | null;
+  readonly slot: Date;
+  readonly decision: 'approved' | 'rejected' | 'timed-out';
+  readonly by?: string;
+  readonly reason?: string;
 }
 
 /**
@@ -68,9 +83,37 @@ export interface RunOutcome {
 export async function runSlot(request: RunRequest, deps: RunDeps): Promise<RunOutcome> {
   // Before the plan: a slot already delivered opens no engine, yet a dead run of it may have left scratch behind.
   await deps.removeLeftovers?.().catch(() => undefined);
+  // A drop of this feed held past its approval timeout is rolled back first (its lease has expired, so this run may take the slot).
+  for (const key of await expiredHolds(deps.store, deps.prefix, deps.clock.now(), request.feed)) await resumeHeld(key, { decision: 'timed-out' }, deps);
   const run = new LocalRun(request, deps);
   try {
     return await run.interpret();
+  } finally {
+    await run.close();
+  }
+}
+
+/**
+ * Resumes a held drop at the step graph's approve node with the decision: approved → publish and
+ * notify; rejected (or past the deadline, whatever was asked) → failRun rolls the attempt back.
+ */
+export async function decideSlot(request: DecideRequest, deps: RunDeps): Promise<RunOutcome> {
+  const key = approvalKey({ prefix: deps.prefix, feed: deps.feeds.get(request.feed).spec.name, partner: request.partner }, slotId(request.slot));
+  return resumeHeld(key, request, deps);
+}
+
+/** Every held drop past its deadline rolled back (`dropkit sla`): the timeout is recorded as the run's failure at approve. */
+export async function expireHeldDrops(deps: RunDeps, feed?: string): Promise<RunOutcome[]> {
+  const out: RunOutcome[] = [];
+  for (const key of await expiredHolds(deps.store, deps.prefix, deps.clock.now(), feed)) out.push(await resumeHeld(key, { decision: 'timed-out' }, deps));
+  return out;
+}
+
+async function resumeHeld(key: string, asked: Pick<DecideRequest, 'decision' | 'by' | 'reason'>, deps: RunDeps): Promise<RunOutcome> {
+  const record = await decideHold(deps.store, key, asked, deps.clock.now());
+  const run = new LocalRun({ feed: record.feed, partner: record.partner, slot: new Date(record.state.plan.slot.scheduledFor) }, deps, record);
+  try {
+    return await run.interpret('approve');
   } finally {
     await run.close();
   }
@@ -93,16 +136,27 @@ class LocalRun {
   constructor(
     private readonly request: RunRequest,
     private readonly deps: RunDeps,
-  ) {}
+    /** A held drop with its decision: the walk starts at the approve node with this attempt's state. */
+    private readonly resumed?: HoldRecord,
+  ) {
+    if (resumed) {
+      this.planned = { status: 'planned', state: resumed.state };
+      this.state = resumed.state;
+      this.keeper = leaseKeeper(resumed.state.lease, deps);
+    }
+  }
 
-  async interpret(): Promise<RunOutcome> {
-    let node: NodeName = START_NODE;
+  async interpret(start: NodeName = START_NODE): Promise<RunOutcome> {
+    let node: NodeName = start;
     for (;;) {
       this.trail.push(node);
       this.deps.onNode?.(node);
       let target: Target;
       try {
         const outcome = await this.task(node);
+        // Held for a decision: the walk ends here and the decision resumes it at this node.
+        const holds = STEP_GRAPH[node].holds;
+        if (outcome === HELD && holds) return this.outcome(holds);
         target = STEP_GRAPH[node].on[outcome];
         if (!target) throw new Error(`the step graph has no branch for outcome "${outcome}" of ${node}`);
       } catch (e) {
@@ -154,6 +208,25 @@ class LocalRun {
         this.enter('render');
         this.state = await renderStep(this.state!, { ...this.stepDeps(), onProgress: deps.onProgress });
         return 'ok';
+      case 'approve': {
+        this.enter('approve');
+        if (this.resumed) {
+          this.engine = await deps.openEngine({ stagingPrefix: this.state!.stagingPrefix });
+          this.state = { ...this.state!, approval: this.resumed.approval };
+          return this.resumed.approval.outcome;
+        }
+        // The gate may extend the lease to its deadline: no background renewal meanwhile.
+        const lease = await this.keeper!.stop();
+        this.state = await approveStep({ ...this.state!, lease }, deps);
+        const approval = this.state.approval!;
+        if (approval.outcome !== HELD) {
+          this.keeper = leaseKeeper(this.state.lease, deps);
+          return approval.outcome;
+        }
+        // Held: the lease is kept to the deadline; the decision, or the first run or `dropkit sla` after it, ends the attempt.
+        this.keeper = heldKeeper(this.state.lease);
+        return HELD;
+      }
       case 'publish':
         this.enter('publish');
         this.state = { ...this.state!, lease: await this.keeper!.stop() };
@@ -219,27 +292,47 @@ class LocalRun {
     };
     if (planned.status === 'busy') {
       const { holder } = planned;
+      // The holder may be a drop held for sign-off: say so, and how to decide.
+      const held = await readHold(this.deps.store, approvalKey({ prefix: plan.prefix, feed: plan.feed, partner: plan.partner }, plan.slot.id)).catch(
+        () => undefined,
+      );
+      const waiting = held?.record.status === HELD && held.record.attemptId === holder.attemptId ? held.record.approval : undefined;
       return {
         ...base,
         manifestKey: null,
         notifications: [],
+        ...(waiting ? { approval: waiting } : {}),
         error: {
           step: 'plan',
           name: 'SlotBusyError',
-          message: `another run (attempt ${holder.attemptId}, started ${holder.acquiredAt}) is delivering this slot; nothing was done`,
+          message: waiting
+            ? `the slot's drop (attempt ${holder.attemptId}) is held for approval until ${waiting.deadline}; nothing was done: dropkit approve|reject ${plan.feed} --slot ${plan.slot.id}${plan.partner ? ` --partner ${plan.partner}` : ''} --by … --reason …`
+            : `another run (attempt ${holder.attemptId}, started ${holder.acquiredAt}) is delivering this slot; nothing was done`,
         },
       };
+    }
+    if (status === 'awaiting-approval') {
+      return { ...base, manifestKey: null, validation: this.state!.validation, approval: this.state!.approval, notifications: this.notifications };
     }
     if (status === 'delivered') {
       const ref = this.ref();
       const manifest = this.published?.manifest ?? (await readManifest(this.deps, ref.manifestKey));
-      return { ...base, manifestKey: ref.manifestKey, manifest, validation: this.state!.validation, notifications: this.notifications, pending: this.pending };
+      return {
+        ...base,
+        manifestKey: ref.manifestKey,
+        manifest,
+        validation: this.state!.validation,
+        ...(this.state?.approval ? { approval: this.state.approval } : {}),
+        notifications: this.notifications,
+        pending: this.pending,
+      };
     }
     const { step, name, message } = this.failure!;
     return {
       ...base,
       manifestKey: null,
       validation: this.state!.validation,
+      ...(this.state?.approval ? { approval: this.state.approval } : {}),
       error: { step, name, message },
       notifications: status === 'busy' ? [] : this.notifications,
     };
@@ -291,6 +384,11 @@ function leaseKeeper(initial: HeldLease, deps: Pick<RunDeps, 'store' | 'clock' |
       return held;
     },
   };
+}
+
+/** The lease of a held drop: renewed to the approval deadline once, then left alone until the decision. */
+function heldKeeper(lease: HeldLease): ReturnType<typeof leaseKeeper> {
+  return { current: () => lease, stop: async () => lease };
 }
 
 export { ValidationFailedError };

@@ -166,7 +166,7 @@ describe('the notices', () => {
 describe('the Lambdas', () => {
   it('run Node.js 22 or newer on arm64 with tracing, each with its own role, and the settings the runtime reads', () => {
     const fns = template.findResources('AWS::Lambda::Function');
-    expect(Object.keys(fns)).toHaveLength(11);
+    expect(Object.keys(fns)).toHaveLength(12);
     const roles = new Set<string>();
     for (const fn of Object.values(fns)) {
       expect(Number(/^nodejs(\d+)\.x$/.exec(fn.Properties.Runtime)![1])).toBeGreaterThanOrEqual(22);
@@ -174,7 +174,7 @@ describe('the Lambdas', () => {
       expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
       roles.add(fn.Properties.Role['Fn::GetAtt'][0]);
     }
-    expect(roles.size).toBe(11);
+    expect(roles.size).toBe(12);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Handler: 'index.handler',
       Environment: {
@@ -213,11 +213,19 @@ describe('every IAM policy is scoped to what its holder does', () => {
     }
   });
 
-  it('link broker: reads published drops and lists the project prefix, nothing else', () => {
+  it('link broker: reads published drops, lists the project prefix, and (sign-off) reads and writes the holds, nothing else', () => {
     const g = grantsOf(template, 'ExchangeLinkBrokerLinkBrokerFunctionRole');
-    expect(services(g)).toEqual(['logs', 's3', 'xray']);
+    expect(services(g)).toEqual(['logs', 's3', 'states', 'xray']);
+    const holds = `${B}/drops/_approvals/*`;
     expect(s3Of('ExchangeLinkBrokerLinkBrokerFunctionRole')).toEqual(
-      [...drops.map((d) => `s3:GetObject ${d}`), ...drops.map((d) => `s3:GetObjectVersion ${d}`), `s3:ListBucket ${B}`].sort(),
+      [
+        ...drops.map((d) => `s3:GetObject ${d}`),
+        ...drops.map((d) => `s3:GetObjectVersion ${d}`),
+        `s3:ListBucket ${B}`,
+        ...['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:GetObjectVersion', 's3:ListMultipartUploadParts', 's3:PutObject'].map(
+          (a) => `${a} ${holds}`,
+        ),
+      ].sort(),
     );
     expect(g.find((x) => x.action === 's3:ListBucket')!.condition).toEqual({ StringLikeIfExists: { 's3:prefix': ['drops/*'] } });
   });
@@ -331,7 +339,8 @@ describe('the link broker', () => {
       IdentitySource: 'method.request.header.Authorization',
       AuthorizerResultTtlInSeconds: 300,
     });
-    const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
+    // The partners' GET routes; the approvers' POST route (sign-off) takes IAM auth (test/approval/approval-aws.test.ts).
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method', { Properties: { HttpMethod: 'GET' } }));
     expect(methods).toHaveLength(2);
     for (const m of methods) expect(m.Properties).toMatchObject({ HttpMethod: 'GET', AuthorizationType: 'CUSTOM', ApiKeyRequired: true });
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
@@ -360,7 +369,7 @@ describe('the link broker', () => {
 describe('the link broker for partners with AWS accounts', () => {
   it('adds SigV4 (IAM) routes open to the named accounts only, and tells the broker who is who', () => {
     const t = Template.fromStack(exampleStack(testApp(), { iamPartners: { globex: '111122223333' } }));
-    const iamMethods = Object.values(t.findResources('AWS::ApiGateway::Method', { Properties: { AuthorizationType: 'AWS_IAM' } }));
+    const iamMethods = Object.values(t.findResources('AWS::ApiGateway::Method', { Properties: { AuthorizationType: 'AWS_IAM', HttpMethod: 'GET' } }));
     expect(iamMethods).toHaveLength(2);
     t.hasResourceProperties('AWS::ApiGateway::RestApi', {
       Policy: {

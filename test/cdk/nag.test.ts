@@ -67,7 +67,8 @@ describe('the AwsSolutions and Serverless rule packs', () => {
     });
     const { error } = synthWithRulePacks(app);
     expect(error?.message).toBeUndefined();
-    expect(exchange.api.methods.filter((m) => (m.node.defaultChild as apigw.CfnMethod).authorizationType === 'AWS_IAM')).toHaveLength(2);
+    // The two partner SigV4 routes and the approvers' (sign-off).
+    expect(exchange.api.methods.filter((m) => (m.node.defaultChild as apigw.CfnMethod).authorizationType === 'AWS_IAM')).toHaveLength(3);
   });
 
   it('still fail the synth on a wildcard the construct does not explain', () => {

@@ -9,10 +9,13 @@ import { makePlanHandler } from '../../lambdas/plan';
 import { makePublishHandler } from '../../lambdas/publish';
 import { makeRenderHandler } from '../../lambdas/render';
 import { makeValidateHandler } from '../../lambdas/validate';
+import { makeApproveHandler } from '../../lambdas/approve';
 import type { LambdaDeps } from '../../lambdas/runtime';
 import { allStates } from './state-machine-definition';
 
 export type Handler = (input: any) => Promise<any>;
+/** The task token `$$.Task.Token` resolves to in the local executor (AwaitApproval's). */
+export const TASK_TOKEN = 'task-token-of-the-test';
 export interface AthenaScript {
   readonly states: string[];
   readonly failWith?: string;
@@ -22,6 +25,19 @@ export function named(name: string, message: string): Error {
   const e = new Error(message);
   e.name = name;
   return e;
+}
+
+/**
+ * The definition as aws-local-stepfunctions 3.0.0 can run it: it reads TimeoutSecondsPath from the
+ * state's effective input (after Parameters), where Step Functions reads the state input, so such a
+ * path is dropped (AwaitApproval's: the test that holds a drop sends the timeout itself).
+ */
+function localExecutable(definition: Record<string, any>): Record<string, any> {
+  return JSON.parse(JSON.stringify(definition), (key, value) =>
+    value && typeof value === 'object' && !Array.isArray(value) && 'TimeoutSecondsPath' in value
+      ? (({ TimeoutSecondsPath: _path, ...rest }) => rest)(value)
+      : value,
+  );
 }
 
 /** One partner's run out of the deployed definition (the Partners Map's processor), as a machine of its own. */
@@ -89,6 +105,12 @@ export async function executeDefinition(
     Notify: makeNotifyHandler(get),
     NotifyRecovered: makeNotifyHandler(get),
     FailRun: makeFailRunHandler(get),
+    CheckApproval: makeApproveHandler(get),
+    ExpireApproval: makeApproveHandler(get),
+    // aws-local-stepfunctions 3.0.0 has no .waitForTaskToken: a test that holds a drop replaces this with the decision it sends.
+    AwaitApproval: async () => {
+      throw named('States.Runtime', 'AwaitApproval waits for a task token: give the test a replace.AwaitApproval that decides');
+    },
     // Every SNS alert state of the definition, whatever the graph named it.
     ...Object.fromEntries(
       Object.keys(states)
@@ -97,14 +119,14 @@ export async function executeDefinition(
     ),
     ...options.replace,
   };
-  const machine = new StateMachine(definition as any, { validationOptions: { checkArn: false } });
+  const machine = new StateMachine(localExecutable(definition) as any, { validationOptions: { checkArn: false } });
   const run = machine.run(input as any, {
     overrides: {
       taskResourceLocalHandlers: handlers,
       waitTimeOverrides: { WaitForQuery: 0 },
       retryIntervalOverrides: Object.fromEntries(Object.keys(handlers).map((k) => [k, 0])),
     },
-    context: { Execution: { Id: 'arn:aws:states:eu-west-1:123456789012:execution:Pipeline:test' } } as any,
+    context: { Execution: { Id: 'arn:aws:states:eu-west-1:123456789012:execution:Pipeline:test' }, Task: { Token: TASK_TOKEN } } as any,
   });
   const entered: string[] = [];
   const retried: string[] = [];

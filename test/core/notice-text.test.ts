@@ -59,6 +59,18 @@ const EVENTS: { [T in DropEventType]: DropEventOf<T> } = {
     type: 'validation.failed',
     validation: { status: 'fail', failed: [{ name: 'unique(id)', type: 'unique', severity: 'error', outcome: 'fail', message: '2 duplicate rows' }] },
   },
+  'approval.requested': {
+    ...base,
+    type: 'approval.requested',
+    audience: 'operators',
+    rowCount: 3,
+    approval: {
+      approvers: ['owner@shop.example'],
+      reasons: ['first: no earlier drop of daily_orders'],
+      deadline: '2024-01-15T17:00:00.000Z',
+      schema: [{ name: 'id', type: 'INTEGER' }],
+    },
+  },
 };
 
 const SUBJECTS: Record<DropEventType, string> = {
@@ -69,6 +81,7 @@ const SUBJECTS: Record<DropEventType, string> = {
   'data.update': '[dropkit] daily_orders: slot 20240115T060000Z was replaced by revision 2',
   'schema.change': '[dropkit] daily_orders: columns changed in slot 20240115T060000Z',
   'validation.failed': '[dropkit] daily_orders: validation failed for slot 20240115T060000Z (1 check)',
+  'approval.requested': '[dropkit] daily_orders: slot 20240115T060000Z is held for your approval',
 };
 
 describe('the notice text table', () => {

@@ -8,10 +8,12 @@ import type { ObjectStore } from '../../lib/core/ports/object-store';
 import type { QueryEngine } from '../../lib/core/ports/query-engine';
 import { nodeOfState } from '../../lib/cdk/pipeline-definition';
 import type { LambdaDeps } from '../../lambdas/runtime';
-import { runSlot } from '../../lib/runner/run-slot';
+import { decideSlot, runSlot } from '../../lib/runner/run-slot';
+import { makeApproveHandler } from '../../lambdas/approve';
+import { makeLinkBrokerHandler } from '../../lambdas/link-broker';
 import { exampleStack } from '../cdk/cdk-app';
 import { deployedDefinition } from '../cdk/state-machine-definition';
-import { executeDefinition, partnerRunDefinition } from '../cdk/state-machine-harness';
+import { executeDefinition, named, partnerRunDefinition, TASK_TOKEN } from '../cdk/state-machine-harness';
 import { listKeys } from '../helpers/local-run';
 import { lambdaProject, LambdaProject } from '../lambdas/lambda-project';
 
@@ -33,12 +35,16 @@ interface Scenario {
   readonly dupes?: boolean;
   readonly fault?: Fault;
   readonly setup?: (w: World) => Promise<void>;
+  /** The feed asks for sign-off of its first drop; the approver's decision (or the timeout) once it is held. */
+  readonly approval?: 'approved' | 'rejected' | 'timed-out';
   /** Per partner run: its status and the nodes it went through. */
   readonly expect: { readonly status: RunStatus; readonly trail: readonly NodeName[]; readonly alerts?: readonly string[] };
 }
 
 const SLOT = '2024-01-15T06:00:00Z';
-const HAPPY: NodeName[] = ['plan', 'stage', 'validate', 'render', 'publish', 'notify'];
+const HAPPY: NodeName[] = ['plan', 'stage', 'validate', 'render', 'approve', 'publish', 'notify'];
+const APPROVAL_YAML = 'approval:\n  when: [first]\n  approvers: [owner@shop.example]\n  timeout: PT8H\n';
+const APPROVER = 'owner@shop.example';
 
 class Recorder implements Notifier {
   readonly events: DropEvent[] = [];
@@ -62,8 +68,8 @@ interface World {
 }
 
 /** The project's store and engine with the scenario's fault, the same for both paths. */
-async function world(dupes: boolean): Promise<World> {
-  const p = await lambdaProject({ dupes });
+async function world(dupes: boolean, approval = false): Promise<World> {
+  const p = await lambdaProject({ dupes, dailyExtra: approval ? APPROVAL_YAML : '' });
   const w = { p } as { -readonly [K in keyof World]: World[K] };
   w.consumers = new Recorder('consumers', w);
   w.operators = new Recorder('operators', w);
@@ -163,14 +169,14 @@ const SCENARIOS: Scenario[] = [
     feed: 'daily',
     slot: SLOT,
     fault: 'manifest-before',
-    expect: { status: 'failed', trail: ['plan', 'stage', 'validate', 'render', 'publish', 'failRun'] },
+    expect: { status: 'failed', trail: ['plan', 'stage', 'validate', 'render', 'approve', 'publish', 'failRun'] },
   },
   {
     name: 'publish failed after the manifest',
     feed: 'daily',
     slot: SLOT,
     fault: 'manifest-after',
-    expect: { status: 'delivered', trail: ['plan', 'stage', 'validate', 'render', 'publish', 'failRun', 'notifyRecovered'] },
+    expect: { status: 'delivered', trail: ['plan', 'stage', 'validate', 'render', 'approve', 'publish', 'failRun', 'notifyRecovered'] },
   },
   { name: 'notify failed', feed: 'daily', slot: SLOT, fault: 'notify', expect: { status: 'delivered', trail: HAPPY, alerts: [NOTICE_NOT_SENT] } },
   {
@@ -178,7 +184,24 @@ const SCENARIOS: Scenario[] = [
     feed: 'daily',
     slot: SLOT,
     fault: 'lease-lost',
-    expect: { status: 'busy', trail: ['plan', 'stage', 'validate', 'render', 'publish', 'failRun'] },
+    expect: { status: 'busy', trail: ['plan', 'stage', 'validate', 'render', 'approve', 'publish', 'failRun'] },
+  },
+  // Sign-off: held at approve (locally the run ends awaiting-approval and the decision resumes it; on
+  // AWS the execution waits in AwaitApproval for the broker's SendTaskSuccess, or times out).
+  { name: 'held, then approved', feed: 'daily', slot: SLOT, approval: 'approved', expect: { status: 'delivered', trail: HAPPY } },
+  {
+    name: 'held, then rejected',
+    feed: 'daily',
+    slot: SLOT,
+    approval: 'rejected',
+    expect: { status: 'failed', trail: ['plan', 'stage', 'validate', 'render', 'approve', 'failRun'] },
+  },
+  {
+    name: 'held, then timed out',
+    feed: 'daily',
+    slot: SLOT,
+    approval: 'timed-out',
+    expect: { status: 'failed', trail: ['plan', 'stage', 'validate', 'render', 'approve', 'failRun'] },
   },
 ];
 
@@ -196,10 +219,48 @@ function partnersOf(s: Scenario): (string | null)[] {
 async function runLocal(s: Scenario, w: World): Promise<Result['runs']> {
   const runs: Result['runs'] = [];
   for (const partner of partnersOf(s)) {
-    const out = await runSlot({ feed: s.feed, partner, slot: new Date(s.slot), rerun: s.rerun }, localDeps(w));
-    runs.push({ partner, status: out.status, trail: out.trail ?? [], alerts: out.alerts ?? [] });
+    let out = await runSlot({ feed: s.feed, partner, slot: new Date(s.slot), rerun: s.rerun }, localDeps(w));
+    const trail = [...(out.trail ?? [])];
+    if (s.approval) {
+      expect(out.status).toBe('awaiting-approval');
+      // `dropkit approve|reject` (or the timeout) resumes the graph at the gate.
+      const decision = { feed: s.feed, partner, slot: new Date(s.slot), decision: s.approval, by: APPROVER, reason: 'checked the profile' };
+      out = await decideSlot(decision, localDeps(w));
+      trail.push(...(out.trail ?? []).slice(1));
+    }
+    runs.push({ partner, status: out.status, trail, alerts: out.alerts ?? [] });
   }
   return runs;
+}
+
+/**
+ * AwaitApproval as Step Functions runs it (aws-local-stepfunctions 3.0.0 has no .waitForTaskToken):
+ * the approve Lambda keeps the token, then the approver's decision goes through the link broker,
+ * whose SendTaskSuccess output becomes the task's result; the timeout is States.Timeout.
+ */
+function awaitApproval(s: Scenario, w: World) {
+  const approve = makeApproveHandler(async () => w.deps);
+  return async (input: any) => {
+    // The Lambda integration's Parameters: the function and the event it is invoked with.
+    expect(input.Payload.taskToken).toBe(TASK_TOKEN);
+    await approve(input.Payload);
+    if (s.approval === 'timed-out') throw named('States.Timeout', 'the approval timeout passed');
+    const sent: { token: string; output: string }[] = [];
+    const broker = makeLinkBrokerHandler(async () => ({
+      ...w.deps,
+      approvals: { clock: w.deps.clock, sendTaskSuccess: async (token: string, output: string) => void sent.push({ token, output }) },
+    }));
+    const answer = await broker({
+      httpMethod: 'POST',
+      resource: '/approvals/{feed}/slots/{slot}',
+      pathParameters: { feed: s.feed, slot: '20240115T060000Z' },
+      body: JSON.stringify({ decision: s.approval === 'approved' ? 'approve' : 'reject', reason: 'checked the profile' }),
+      requestContext: { identity: { accountId: '123456789012', userArn: `arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_DataOwner/${APPROVER}` } },
+    });
+    expect(answer.statusCode).toBe(200);
+    expect(sent.map((m) => m.token)).toEqual([TASK_TOKEN]);
+    return JSON.parse(sent[0].output);
+  };
 }
 
 let definition: Record<string, any>;
@@ -209,7 +270,7 @@ async function runAws(s: Scenario, w: World): Promise<Result['runs']> {
   // One partner's run as the Map (or a child execution) runs it.
   for (const partner of partnersOf(s)) {
     const input = { feed: s.feed, partner, slot: s.slot, rerun: s.rerun ?? false };
-    const out = await executeDefinition(partnerRunDefinition(definition), w.deps, input);
+    const out = await executeDefinition(partnerRunDefinition(definition), w.deps, input, s.approval ? { replace: { AwaitApproval: awaitApproval(s, w) } } : {});
     if (out.error) throw out.error;
     const trail: string[] = [];
     for (const state of out.entered) {
@@ -224,7 +285,8 @@ async function runAws(s: Scenario, w: World): Promise<Result['runs']> {
 /** The store as comparable JSON: attempt ids, Athena's execution facts and etags vary between paths. */
 async function snapshot(store: ObjectStore): Promise<Record<string, unknown>> {
   // The manifest's hash varies with the execution facts it holds.
-  const VARYING = new Set(['attemptId', 'executionId', 'bytesScanned', 'engineMillis', 'etag', 'manifestSha256']);
+  // (`execution`: a staged table's execution facts, kept in a held drop's state.)
+  const VARYING = new Set(['attemptId', 'executionId', 'bytesScanned', 'engineMillis', 'etag', 'manifestSha256', 'execution']);
   const scrub = (v: unknown): unknown =>
     Array.isArray(v)
       ? v.map(scrub)
@@ -234,20 +296,41 @@ async function snapshot(store: ObjectStore): Promise<Record<string, unknown>> {
           ? v.replace(/attempt [0-9a-f]{12}/g, 'attempt <varies>')
           : v;
   const out: Record<string, unknown> = {};
+  // A held drop's state names its attempt in paths and table names: every attempt id the store records is scrubbed.
+  const attempts = new Set<string>();
+  const collect = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(collect);
+    else if (v && typeof v === 'object')
+      for (const [k, x] of Object.entries(v)) {
+        if (k === 'attemptId' && typeof x === 'string') attempts.add(x);
+        else collect(x);
+      }
+  };
+  for (const key of await listKeys(store, '')) if (key.endsWith('.json')) collect(JSON.parse((await store.get(key))!.body.toString('utf8')));
+  const unattempt = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(unattempt)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unattempt(x)]))
+        : typeof v === 'string'
+          ? [...attempts].reduce((t, a) => t.split(a).join('<attempt>'), v)
+          : v;
   for (const key of await listKeys(store, '')) {
     const body = (await store.get(key))!.body;
-    out[key] = key.endsWith('.json') ? scrub(JSON.parse(body.toString('utf8'))) : createHash('sha256').update(body).digest('hex');
+    // A hold on AWS keeps the task token the execution waits with; a local hold has none.
+    const { taskToken: _token, ...json } = key.endsWith('.json') ? JSON.parse(body.toString('utf8')) : {};
+    out[key] = key.endsWith('.json') ? scrub(unattempt(json)) : createHash('sha256').update(body).digest('hex');
   }
   return out;
 }
 
 /** A notice as compared: who, what, and its id (a failure's id names the attempt, which varies). */
 function noticeLine(e: DropEvent): string {
-  return `${e.partner ?? '-'} ${e.type} ${e.id.replace(/\.[0-9a-f]{12}\.failed$/, '.<attempt>.failed')}`;
+  return `${e.partner ?? '-'} ${e.type} ${e.id.replace(/\.[0-9a-f]{12}\.(failed|approval)$/, '.<attempt>.$1')}`;
 }
 
 async function play(s: Scenario, path: 'local' | 'aws'): Promise<Result> {
-  const w = await world(Boolean(s.dupes));
+  const w = await world(Boolean(s.dupes), Boolean(s.approval));
   try {
     await s.setup?.(w);
     w.consumers.events.length = 0;

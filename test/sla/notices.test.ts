@@ -161,6 +161,18 @@ describe('event text', () => {
       audience: 'operators',
       validation: { status: 'fail', failed: [{ name: 'unique(id)', type: 'unique', severity: 'error', outcome: 'fail', message: '2 duplicate rows' }] },
     },
+    'approval.requested': {
+      ...base,
+      type: 'approval.requested',
+      audience: 'operators',
+      approval: {
+        approvers: ['owner@shop.example'],
+        reasons: ['drift: drift(amount) warn: psi 0.4'],
+        deadline: '2024-01-15T17:00:00.000Z',
+        schema: [{ name: 'amount', type: 'DOUBLE' }],
+        profile: { rows: 3, quantileLevels: [], columns: [{ name: 'amount', kind: 'number', nullFraction: 0.5, distinct: 2, min: 1, max: 9 }] },
+      },
+    },
   };
   const expected: Record<DropEventType, [RegExp, RegExp]> = {
     'drop.delivered': [/slot 20240115T060000Z delivered late/, /https:\/\/x\/part-00000\.csv[\s\S]*Links expire at 2024-01-15T10:00/],
@@ -170,6 +182,10 @@ describe('event text', () => {
     'data.update': [/replaced by revision 2/, /replaces revision 1 \(run r1\)[\s\S]*Rows: 3 before, 4 now/],
     'schema.change': [/columns changed/, /- amount: DECIMAL\(10,2\) → DOUBLE/],
     'validation.failed': [/validation failed .*\(1 check\)/, /unique\(id\) \(unique, error\): fail: 2 duplicate rows/],
+    'approval.requested': [
+      /held for your approval/,
+      /drift\(amount\) warn[\s\S]*amount: 50\.0% null, ~2 distinct, 1 … 9[\s\S]*dropkit approve daily --slot 20240115T060000Z --partner acme/,
+    ],
   };
 
   it.each(Object.keys(events) as DropEventType[])('gives %s a subject and a text a person can read', (type) => {

@@ -8,6 +8,7 @@ import { isDuration } from '../../core/duration';
 import type { Notifier } from '../../core/ports/notifier';
 import { loadProject, Project } from '../../project/load-project';
 import { consumerNotifiers, operatorNotifiers } from '../../runner/local-notifiers';
+import { expireHeldDrops } from '../../runner/run-slot';
 import { parseCommandArgs, parseTimeArg, projectOption } from '../args';
 import { EXIT } from '../exit-codes';
 import { localContext } from '../local-context';
@@ -38,7 +39,10 @@ export async function slaCommand(args: string[]): Promise<number> {
   if (!isDuration(values['look-back'])) throw new UsageError(`--look-back ${values['look-back']} is not an ISO-8601 duration; give e.g. P2D or PT12H`);
   const project = loadProject(values.project);
   const at = values.at ? parseTimeArg('--at', values.at) : undefined;
-  const { store, storeRoot, clock } = localContext(project, { out: values.out, now: at?.toISOString(), console: false });
+  const ctx = localContext(project, { out: values.out, now: at?.toISOString(), console: false });
+  const { store, storeRoot, clock } = ctx;
+  // Drops held for sign-off past their timeout are rolled back first: the watch then sees them FAILED at approve.
+  if (!values['report-only']) await expireHeldDrops(ctx.deps);
   // Build every notifier first: a missing webhook secret stops the watch before it claims anything.
   const consumers = new Map<string, Notifier[]>();
   if (!values['report-only']) {

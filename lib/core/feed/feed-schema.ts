@@ -344,6 +344,37 @@ export const partnerSchema = z.strictObject({
   destinations: destinations.optional().meta({ description: "This partner's destinations, besides the feed's" }),
 });
 
+/** What puts a drop on hold for sign-off (lib/core/approval): its feed's first drop, a schema change, a drift check that did not pass. */
+export const APPROVAL_TRIGGERS = ['first', 'schema_change', 'drift'] as const;
+
+/** Sign-off: a drop that meets one of `when` is rendered and held before its manifest until an approver decides. */
+export const approvalSchema = z
+  .strictObject({
+    when: z.array(z.enum(APPROVAL_TRIGGERS)).min(1, { error: 'approval.when needs at least one of first, schema_change, drift' }).meta({
+      description:
+        'first: the first drop of the feed (and partner); schema_change: columns or types differ from the last drop; drift: a drift check warned or failed',
+    }),
+    approvers: z
+      .array(
+        z.string().regex(/^[A-Za-z0-9._%+@-]{1,128}$/, {
+          error: rule(
+            'approvers are ids or e-mail addresses (letters, digits and . _ % + @ -)',
+            'write each approver as an id or an e-mail, e.g. data-owner@example.com',
+          ),
+        }),
+      )
+      .min(1, { error: 'approval.approvers needs at least one approver' })
+      .meta({ description: 'Who may approve or reject a held drop (`dropkit approve --by`, the broker API on AWS); told when a drop is held' }),
+    timeout: positiveDuration('approval.timeout')
+      .refine((d) => (parseDurationSeconds(d) ?? 0) <= 7 * 86400, {
+        error: 'an approval waits at most 7 days (P7D)',
+        params: { fix: 'give approval.timeout of at most P7D, e.g. PT8H' },
+      })
+      .default('PT8H')
+      .meta({ description: 'How long a held drop waits for a decision; then it is rolled back and the timeout is an SLA event' }),
+  })
+  .meta({ description: 'Hold drops for sign-off by the people who own the data' });
+
 /** A metric selection over the project's semantic layer (dbt MetricFlow YAML), instead of SQL. */
 export const selectSchema = z
   .strictObject({
@@ -424,6 +455,7 @@ export const feedSchema = z
       })
       .default({ expiresIn: 'PT1H' }),
     calendar: calendarSchema.optional().meta({ description: 'Dates on which no drop of this feed is due, added to the project calendar' }),
+    approval: approvalSchema.optional(),
     retention: z
       .strictObject({ days: z.number().int().positive().meta({ description: 'Drops older than this are deleted; the latest is always kept' }) })
       .optional(),
@@ -562,6 +594,7 @@ export type Partner = z.output<typeof partnerSchema>;
 export type CalendarSpec = z.output<typeof calendarSchema>;
 export type ProjectFile = z.output<typeof projectSchema>;
 export type SelectSpec = z.output<typeof selectSchema>;
+export type ApprovalSpec = z.output<typeof approvalSchema>;
 export type AwsSources = z.output<typeof awsSourcesSchema>;
 export type DestinationSpec = z.output<typeof destinationSchema>;
 export type ApiDestinationSpec = z.output<typeof apiDestinationSchema>;

@@ -9,14 +9,18 @@ import type { StepName } from '../run-record';
  */
 
 /** The nodes of the graph; each runs one step (or the rollback of one). */
-export type NodeName = 'plan' | 'repair' | 'stage' | 'validate' | 'render' | 'publish' | 'notify' | 'failRun' | 'notifyRecovered';
+export type NodeName = 'plan' | 'repair' | 'stage' | 'validate' | 'render' | 'approve' | 'publish' | 'notify' | 'failRun' | 'notifyRecovered';
 
 /** How one run (one partner of a slot) ends: one spelling for the CLI, the state machine, failRun and the run record. */
-export const RUN_STATUSES = ['delivered', 'already-delivered', 'busy', 'failed', 'validation-failed'] as const;
+export const RUN_STATUSES = ['delivered', 'already-delivered', 'busy', 'failed', 'validation-failed', 'awaiting-approval'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** Error names the graph branches on (matched by name by Step Functions' Catch, by `instanceof` in process). */
-export const GRAPH_ERRORS = { validationFailed: 'ValidationFailedError' } as const;
+export const GRAPH_ERRORS = {
+  validationFailed: 'ValidationFailedError',
+  approvalRejected: 'ApprovalRejectedError',
+  approvalTimedOut: 'ApprovalTimedOutError',
+} as const;
 
 /** Where a node's outcome (or error) leads. */
 export type Target =
@@ -32,6 +36,13 @@ export interface GraphNode {
   readonly on: Readonly<Record<string, Target>>;
   /** Where an error the node throws leads (after the retries of a transient error). */
   readonly onError: Target;
+  /**
+   * The node may hold the run for a person's decision (its task answers `held`). Locally the walk
+   * ends with this status and the decision resumes it at this node (`dropkit approve|reject`, or a
+   * run after the timeout); on AWS the execution waits in the node for a task token. Either way the
+   * decision arrives as one of the node's outcomes.
+   */
+  readonly holds?: RunStatus;
 }
 
 export const NOTICE_NOT_SENT = 'dropkit: a drop was delivered but its notice was not sent';
@@ -58,7 +69,24 @@ export const STEP_GRAPH: Readonly<Record<NodeName, GraphNode>> = {
     },
     onError: { failRun: 'validate' },
   },
-  render: { on: { ok: { next: 'publish' } }, onError: { failRun: 'render' } },
+  render: { on: { ok: { next: 'approve' } }, onError: { failRun: 'render' } },
+  // Sign-off (lib/core/approval): nothing is published while a drop is held; a rejection or a timeout rolls the attempt back.
+  approve: {
+    on: {
+      'not-required': { next: 'publish' },
+      approved: { next: 'publish' },
+      rejected: {
+        failRun: 'approve',
+        error: { name: GRAPH_ERRORS.approvalRejected, message: 'an approver rejected the drop; nothing is published' },
+      },
+      'timed-out': {
+        failRun: 'approve',
+        error: { name: GRAPH_ERRORS.approvalTimedOut, message: 'no approver decided before the approval timeout; nothing is published' },
+      },
+    },
+    onError: { failRun: 'approve' },
+    holds: 'awaiting-approval',
+  },
   publish: { on: { ok: { next: 'notify' } }, onError: { failRun: 'publish' } },
   // Past the commit point: a notice that cannot be sent leaves a delivered drop; the next run of the slot (repair) sends it.
   notify: { on: { ok: { end: 'delivered' } }, onError: { end: 'delivered', alert: NOTICE_NOT_SENT } },

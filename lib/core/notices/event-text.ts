@@ -131,6 +131,33 @@ export const NOTICE_TEXT: { readonly [T in NoticeType]: (e: Extract<NoticeBody, 
       ].join('\n'),
     };
   },
+  'approval.requested': (e) => {
+    const a = e.approval;
+    const range = (c: NonNullable<NonNullable<typeof a>['profile']>['columns'][number]) =>
+      c.min !== undefined && c.min !== null ? `, ${String(c.min)} … ${String(c.max)}` : '';
+    return {
+      subject: `[dropkit] ${who(e)}: slot ${e.slot} is held for your approval`,
+      text: [
+        `The drop of ${who(e)} for slot ${e.slot}${e.rowCount !== undefined ? ` (${e.rowCount} rows)` : ''} is rendered and held; nothing is published until an approver decides.`,
+        'Why it is held:',
+        ...(a?.reasons ?? []).map((r) => `  - ${r}`),
+        `Columns: ${(a?.schema ?? []).map((c) => `${c.name} ${c.type}`).join(', ')}`,
+        ...(a?.profile
+          ? ['Profile:', ...a.profile.columns.map((c) => `  - ${c.name}: ${(c.nullFraction * 100).toFixed(1)}% null, ~${c.distinct} distinct${range(c)}`)]
+          : []),
+        ...(a?.preview
+          ? [
+              `First rows${a.preview.redacted.length ? ` (${a.preview.redacted.join(', ')} redacted)` : ''}:`,
+              `  ${a.preview.columns.join(' | ')}`,
+              ...a.preview.rows.map((r) => `  ${r.map((v) => v ?? '∅').join(' | ')}`),
+            ]
+          : []),
+        `Approvers: ${(a?.approvers ?? []).join(', ')}. Decide by ${a?.deadline}, or the drop is rolled back:`,
+        `  dropkit approve ${e.feed} --slot ${e.slot}${e.partner ? ` --partner ${e.partner}` : ''} --by <you> --reason "…"   (or dropkit reject …)`,
+        ...footer(e),
+      ].join('\n'),
+    };
+  },
 };
 
 /** A readable subject and plain text for a notice (the JSON event stays the machine-readable form). */

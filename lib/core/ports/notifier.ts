@@ -1,5 +1,6 @@
 import type { DownloadLink } from './link-signer';
 import type { SchemaChange } from '../notices/schema-change';
+import type { Profile } from '../profile/profile';
 
 /**
  * Every kind of notice (AWS Data Exchange names in brackets):
@@ -9,9 +10,11 @@ import type { SchemaChange } from '../notices/schema-change';
  * - `data.delay.recovered`: a slot that was announced as delayed has been delivered;
  * - `data.update` [DATA_UPDATE]: a rerun superseded a delivered drop;
  * - `schema.change` [SCHEMA_CHANGE]: columns or types differ from the previous drop;
- * - `validation.failed` [VALIDATION_FAILED]: a run's checks failed, nothing published (operators only).
+ * - `validation.failed` [VALIDATION_FAILED]: a run's checks failed, nothing published (operators only);
+ * - `approval.requested`: a drop is rendered and held for sign-off (operators' channels, for the approvers).
  */
-export type DropEventType = 'drop.delivered' | 'run.failed' | 'data.delay' | 'data.delay.recovered' | 'data.update' | 'schema.change' | 'validation.failed';
+export type DropEventType =
+  'drop.delivered' | 'run.failed' | 'data.delay' | 'data.delay.recovered' | 'data.update' | 'schema.change' | 'validation.failed' | 'approval.requested';
 
 /** What every notice carries, whatever its type. */
 interface DropEventBase {
@@ -109,12 +112,34 @@ export interface ValidationFailedEvent extends DropEventBase {
   readonly error?: { readonly step: string; readonly name: string; readonly message: string };
 }
 
+export interface ApprovalRequestedEvent extends DropEventBase {
+  readonly type: 'approval.requested';
+  readonly rowCount?: number;
+  /** Why the drop is held, who may decide and by when, and what it looks like. */
+  readonly approval: {
+    readonly approvers: readonly string[];
+    readonly reasons: readonly string[];
+    readonly deadline: string;
+    readonly schema: readonly { readonly name: string; readonly type: string }[];
+    readonly profile?: Profile;
+    /** The first rows of the held drop, `pii: true` columns redacted. */
+    readonly preview?: { readonly columns: readonly string[]; readonly rows: readonly (readonly (string | null)[])[]; readonly redacted: readonly string[] };
+  };
+}
+
 /**
  * What consumers are told, one shape per `type`. The same body goes to SNS, EventBridge, webhooks
  * and the outbox.
  */
 export type DropEvent =
-  DropDeliveredEvent | RunFailedEvent | DataDelayEvent | DataDelayRecoveredEvent | DataUpdateEvent | SchemaChangeEvent | ValidationFailedEvent;
+  | DropDeliveredEvent
+  | RunFailedEvent
+  | DataDelayEvent
+  | DataDelayRecoveredEvent
+  | DataUpdateEvent
+  | SchemaChangeEvent
+  | ValidationFailedEvent
+  | ApprovalRequestedEvent;
 
 /** The event of one type, e.g. `DropEventOf<'data.delay'>`. */
 export type DropEventOf<T extends DropEventType> = Extract<DropEvent, { readonly type: T }>;

@@ -86,6 +86,8 @@ export async function failRunStep(
       validation: state.validation ?? null,
       manifest: null,
       rowCount: state.staged?.rowCount ?? null,
+      // A rejected or timed-out sign-off: who decided, when and why stays in the history.
+      ...(state.approval && state.approval.outcome !== 'not-required' ? { approval: state.approval } : {}),
       noticeSent: false,
       notifications: [],
       pending: cleanup,

@@ -1,6 +1,6 @@
 import type { ObjectStore } from '../ports/object-store';
 import type { QueryEngine, StagedTable } from '../ports/query-engine';
-import { moveLatestPointer, pointerFor } from './publish';
+import { moveLatestPointer, pointerFor } from './latest-pointer';
 import { expireDrops } from './retention';
 import { runIdentity, Manifest } from '../manifest';
 import { PUSH_PENDING, type RunRecord } from '../run-record';
@@ -114,6 +114,7 @@ async function markDelivered(
       status: manifest.sla.status,
     },
     rowCount: manifest.rowCount,
+    ...(manifest.approval ? { approval: manifest.approval } : {}),
     noticeSent: existing?.noticeSent ?? false,
     ...(existing?.notice ? { notice: existing.notice } : {}),
     notifications: existing?.notifications ?? [],

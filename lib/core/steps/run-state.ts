@@ -1,4 +1,5 @@
 import type { EngineName, StagedTable } from '../ports/query-engine';
+import type { ApprovalState } from '../approval/approval';
 import type { HeldLease } from '../lease';
 import type { RunPlan } from './run-plan';
 import type { RenderedFile } from './render';
@@ -27,6 +28,8 @@ export interface RunState {
   readonly staged?: StagedTable;
   readonly validation?: ValidationReport;
   readonly files?: readonly RenderedFile[];
+  /** The sign-off gate's verdict (lib/core/approval), set by the approve node. */
+  readonly approval?: ApprovalState;
 }
 
 /** Takes a part of the state a step needs, or says which earlier step did not run. */

@@ -1,0 +1,126 @@
+import type { DropEvent, NotifyOutcome } from '../ports/notifier';
+import { parseDurationSeconds } from '../duration';
+import type { ApprovalSpec } from '../feed/feed-schema';
+import { DropCoordinates, manifestKey } from '../layout';
+import type { Manifest } from '../manifest';
+import { describeSchemaChange, schemaChange } from '../notices/schema-change';
+import { sendAll } from '../steps/notify';
+import { previousDrop } from '../steps/run-plan';
+import type { RunState } from '../steps/run-state';
+import type { StepDeps } from '../steps/step-deps';
+import { createGunzip } from 'node:zlib';
+import { Preview, readCsvHead, redact } from '../../report/profile-data';
+import { ApprovalState, approvalKey, HELD, HoldRecord } from './approval';
+
+/**
+ * Whether this attempt's drop needs sign-off: the feed's triggers against the previous delivered
+ * drop of the same feed and partner (its manifest's schema) and this run's drift checks.
+ */
+export async function assessApproval(state: RunState, deps: Pick<StepDeps, 'store' | 'feeds' | 'clock'>): Promise<ApprovalState> {
+  const { plan } = state;
+  const spec: ApprovalSpec | undefined = deps.feeds.get(plan.feed).spec.approval;
+  if (!spec) return { outcome: 'not-required', reasons: ['the feed asks for no approval'] };
+  const coordinates: DropCoordinates = { prefix: plan.prefix, feed: plan.feed, partner: plan.partner };
+  const previous = await previousDrop(deps.store, coordinates, plan.slot.id);
+  const reasons: string[] = [];
+  if (spec.when.includes('first') && !previous) reasons.push(`first: no earlier drop of ${plan.feed}${plan.partner ? ` for ${plan.partner}` : ''}`);
+  if (spec.when.includes('schema_change') && previous && state.staged) {
+    const got = await deps.store.get(manifestKey(coordinates, previous.slot, previous.runId));
+    const before = got ? (JSON.parse(got.body.toString('utf8')) as Manifest) : undefined;
+    const change = before ? schemaChange(before.schema.columns, state.staged.columns) : null;
+    if (change) reasons.push(`schema_change since run ${previous.runId}: ${describeSchemaChange(change).join('; ')}`);
+  }
+  if (spec.when.includes('drift')) {
+    for (const c of state.validation?.checks ?? []) if (c.type === 'drift' && c.outcome !== 'pass') reasons.push(`drift: ${c.name} ${c.outcome}: ${c.message}`);
+  }
+  if (reasons.length === 0) return { outcome: 'not-required', reasons: [`none of approval.when (${spec.when.join(', ')}) applies`] };
+  const now = deps.clock.now();
+  const timeoutSeconds = parseDurationSeconds(spec.timeout)!;
+  return {
+    outcome: HELD,
+    reasons,
+    approvers: spec.approvers,
+    heldAt: now.toISOString(),
+    deadline: new Date(now.getTime() + timeoutSeconds * 1000).toISOString(),
+    timeoutSeconds,
+  };
+}
+
+/**
+ * Records the held drop and tells the approvers (the operators' channels carry the notice, with the
+ * triggers, the profile and the deadline). `state` must carry the lease as last written.
+ */
+export async function holdDrop(
+  state: RunState,
+  deps: Pick<StepDeps, 'store' | 'operators' | 'clock' | 'feeds'>,
+  taskToken?: string,
+): Promise<{ record: HoldRecord; key: string; event: DropEvent; outcomes: readonly NotifyOutcome[] }> {
+  const { plan } = state;
+  const approval = state.approval!;
+  const key = approvalKey({ prefix: plan.prefix, feed: plan.feed, partner: plan.partner }, plan.slot.id);
+  const record: HoldRecord = {
+    feed: plan.feed,
+    partner: plan.partner,
+    slot: plan.slot.id,
+    runId: plan.runId,
+    attemptId: state.attemptId,
+    status: HELD,
+    approval,
+    state,
+    ...(taskToken ? { taskToken } : {}),
+  };
+  await deps.store.put(key, JSON.stringify(record, null, 2) + '\n', { contentType: 'application/json' });
+  const preview = await previewOf(state, deps).catch(() => undefined);
+  const event = approvalRequestedEvent(state, deps.clock.now(), preview);
+  const outcomes = await sendAll(event, deps.operators);
+  return { record, key, event, outcomes };
+}
+
+/** The notice to approvers: why the drop is held, by when, and what it looks like (no data values of pii columns: the profile leaves them out). */
+export function approvalRequestedEvent(state: RunState, now: Date, preview?: Preview): DropEvent {
+  const { plan } = state;
+  const a = state.approval!;
+  return {
+    type: 'approval.requested',
+    id: `${plan.runId}.${state.attemptId}.approval`,
+    feed: plan.feed,
+    partner: plan.partner,
+    runId: plan.runId,
+    revision: plan.revision,
+    slot: plan.slot.id,
+    occurredAt: now.toISOString(),
+    audience: 'operators',
+    rowCount: state.staged?.rowCount,
+    approval: {
+      approvers: a.approvers ?? [],
+      reasons: a.reasons,
+      deadline: a.deadline ?? '',
+      schema: state.staged?.columns.map((c) => ({ name: c.name, type: c.type })) ?? [],
+      ...(state.validation?.profile ? { profile: state.validation.profile } : {}),
+      ...(preview ? { preview } : {}),
+    },
+  };
+}
+
+/** The first rows of the held drop's CSV (staged), `pii: true` columns redacted, as the report shows them. */
+export async function previewOf(state: RunState, deps: Pick<StepDeps, 'store' | 'feeds'>, rows = APPROVAL_PREVIEW_ROWS): Promise<Preview | undefined> {
+  const spec = deps.feeds.get(state.plan.feed).spec;
+  const file = state.files?.find((f) => f.format === 'csv');
+  const csv = spec.formats.csv;
+  if (!file || !csv) return undefined;
+  const body = await deps.store.read(file.stagingKey);
+  const dialect = {
+    delimiter: csv.delimiter,
+    quote: csv.quote,
+    header: csv.header,
+    nullText: csv.nullText,
+    lineEnding: csv.lineEnding,
+    encoding: csv.encoding,
+  };
+  const head = await readCsvHead(file.compression === 'gzip' ? body.pipe(createGunzip()) : body, dialect, rows);
+  const pii = Object.entries(spec.columns ?? {}).flatMap(([name, c]) => (c.pii ? [name] : []));
+  return redact(head, pii);
+}
+
+/** Rows of the preview in the notice: enough to see what the data looks like, small enough for SNS. */
+export const APPROVAL_PREVIEW_ROWS = 5;
