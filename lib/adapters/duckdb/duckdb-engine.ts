@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { link, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { DuckDBConnection, DuckDBInstance, DuckDBPreparedStatement, StatementType, timestampValue } from '@duckdb/node-api';
 import { QueryFailedError } from '../../core/errors';
@@ -26,6 +27,7 @@ import { hugeintColumns, parquetColumn, parquetSelectList } from './duckdb-parqu
 import { writerTag } from '../local/process-identity';
 import { canonicalText, quoteIdent, sqlString, toNumber } from './duckdb-sql';
 import { localFiles, LocalFiles } from './local-files';
+import { tailFile, TailMismatchError } from './tail-file';
 
 export interface LocalSource {
   /** Absolute path or glob. */
@@ -465,27 +467,43 @@ export class DuckDbEngine implements QueryEngine {
       const name = csvFileName(i, dialect);
       const scratch = await this.scratchFile(`part-${String(i).padStart(5, '0')}.csv`);
       // COPY answers with the number of rows it wrote.
-      const rows = await this.exclusive(async () => {
+      const copied = this.exclusive(async () => {
         const written = await this.connection.runAndReadAll(csvCopySql(source, staged.columns, dialect, scratch));
         return toNumber(written.getRows()[0]?.[0]) ?? 0;
       });
-      // Gzipped by Node while stored and hashed: Node's zlib outpaces DuckDB's, and is what the Node writer uses.
-      const stored = dialect.gzip
-        ? await this.storeGzipped(options.prefix + name, scratch, contentType)
-        : await this.files.adopt(options.prefix + name, scratch, contentType);
-      files.push({ key: options.prefix + name, rows, ...stored });
+      // Hashed, or gzipped, while DuckDB writes (DuckDB appends to the file, and tailFile checks
+      // that it read exactly the finished file): no second read of the CSV after the COPY.
+      // Gzipped by Node: Node's zlib outpaces DuckDB's, and is what the Node writer uses.
+      const storing = dialect.gzip
+        ? this.storeGzipped(options.prefix + name, scratch, copied, contentType)
+        : this.files.adoptWhileWritten(options.prefix + name, scratch, copied, contentType);
+      // Both settle before either error is thrown: nothing is still writing when the caller cleans up.
+      const [rows, stored] = await Promise.allSettled([copied, storing]);
+      if (rows.status === 'rejected') throw rows.reason;
+      if (stored.status === 'rejected') throw stored.reason;
+      files.push({ key: options.prefix + name, rows: rows.value, ...stored.value });
     }
     return files;
   }
 
-  private async storeGzipped(key: string, file: string, contentType: string): Promise<{ bytes: number; sha256: string }> {
-    const source = createReadStream(file, { highWaterMark: 1 << 20 });
+  /** Gzips the file into the store as DuckDB writes it (read again from the finished file if the tail missed). */
+  private async storeGzipped(key: string, file: string, written: Promise<unknown>, contentType: string): Promise<{ bytes: number; sha256: string }> {
+    const store = async (source: Readable) => {
+      try {
+        const gz = createGzip(); // default level, as the Node writer
+        source.on('error', (e) => gz.destroy(e));
+        return await putHashed(this.files.store, key, source.pipe(gz), contentType);
+      } finally {
+        source.destroy(); // A failed put destroys only the gzip stream: the file would stay open.
+      }
+    };
     try {
-      const gz = createGzip(); // default level, as the Node writer
-      source.on('error', (e) => gz.destroy(e));
-      return await putHashed(this.files.store, key, source.pipe(gz), contentType);
+      return await store(tailFile(file, written));
+    } catch (error) {
+      if (!(error instanceof TailMismatchError)) throw error;
+      await written;
+      return await store(createReadStream(file, { highWaterMark: 1 << 20 }));
     } finally {
-      source.destroy(); // A failed put destroys only the gzip stream: the file would stay open.
       await rm(file, { force: true });
     }
   }
