@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { DuckDBConnection, DuckDBInstance, DuckDBPreparedStatement, StatementType, timestampValue } from '@duckdb/node-api';
-import { QueryFailedError } from '../../core/errors';
+import { ConfigError, type ConfigProblem, QueryFailedError } from '../../core/errors';
 import { csvFileName } from '../../core/csv/csv-writer';
 import { toPositional, UnknownParameterError } from '../../core/sql-parameters';
 import { putHashed } from '../../core/steps/render';
@@ -93,8 +93,9 @@ export class DuckDbEngine implements QueryEngine {
     const files = localFiles(options.store, workDir, options.prefix, options.stagingPrefix);
     // No extension downloads: everything needed (parquet, json, icu) is built in, and there may be no network.
     const config: Record<string, string> = { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' };
-    config.memory_limit = options.memoryLimit ?? defaultMemoryLimit(options.threads);
-    if (options.threads) config.threads = String(options.threads);
+    const budget = { ...engineBudgetFromEnv(), ...definedOnly({ memoryLimit: options.memoryLimit, threads: options.threads }) };
+    config.memory_limit = budget.memoryLimit ?? defaultMemoryLimit(budget.threads);
+    if (budget.threads) config.threads = String(budget.threads);
     config.temp_directory = join(workDir, 'spill');
     const instance = await DuckDBInstance.create(join(workDir, 'engine.duckdb'), config);
     const connection = await instance.connect();
@@ -566,6 +567,49 @@ export class DuckDbEngine implements QueryEngine {
     this.busy = run.catch(() => undefined);
     return run;
   }
+}
+
+/** Environment variables that set a local engine's memory budget (README "Speed": the memory budget). */
+export const MEMORY_LIMIT_ENV = 'DROPKIT_DUCKDB_MEMORY_LIMIT';
+export const THREADS_ENV = 'DROPKIT_DUCKDB_THREADS';
+
+/**
+ * The memory budget the environment sets, checked here so a typo names the variable and the fix
+ * instead of surfacing as DuckDB's parse error in the middle of a run.
+ */
+export function engineBudgetFromEnv(env: NodeJS.ProcessEnv = process.env): { memoryLimit?: string; threads?: number } {
+  const problems: ConfigProblem[] = [];
+  const budget: { memoryLimit?: string; threads?: number } = {};
+  const limit = env[MEMORY_LIMIT_ENV]?.trim();
+  if (limit) {
+    if (/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(limit)) budget.memoryLimit = limit;
+    else
+      problems.push({
+        file: 'environment',
+        path: MEMORY_LIMIT_ENV,
+        message: 'is not a memory size',
+        value: limit,
+        fix: `give a size such as 1GB or 768MB (DuckDB's memory_limit), or unset it for the default of 512 MB per thread`,
+      });
+  }
+  const threads = env[THREADS_ENV]?.trim();
+  if (threads) {
+    if (/^[1-9]\d{0,3}$/.test(threads)) budget.threads = Number(threads);
+    else
+      problems.push({
+        file: 'environment',
+        path: THREADS_ENV,
+        message: 'is not a whole number of threads',
+        value: threads,
+        fix: 'give a whole number from 1 (e.g. 2), or unset it for one thread per core',
+      });
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return budget;
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /**
