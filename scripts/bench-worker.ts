@@ -6,7 +6,7 @@ import { main } from '../lib/cli/main';
 /**
  * One side of the benchmark, alone in its process so its peak RSS is its own:
  *   bench-worker dropkit <project dir> <slot>   `dropkit run` of the bench feed, in process
- *   bench-worker duckdb <source.parquet> <out dir>   the same work with raw DuckDB COPY
+ *   bench-worker duckdb <source.parquet> <out dir> [gzip]   the same work with raw DuckDB COPY (CSV gzipped by DuckDB with `gzip`)
  * The last stdout line is `BENCH_RESULT {json}`: timings in ms and peak RSS in bytes.
  */
 export const RESULT_MARK = 'BENCH_RESULT ';
@@ -27,15 +27,15 @@ async function runDropkit(project: string, slot: string): Promise<Omit<WorkerRes
   return { exitCode, phases: {}, outputBytes: 0 };
 }
 
-async function runDuckdb(source: string, out: string): Promise<Omit<WorkerResult, 'maxRssBytes' | 'workMs'>> {
+async function runDuckdb(source: string, out: string, gzip: boolean): Promise<Omit<WorkerResult, 'maxRssBytes' | 'workMs'>> {
   const db = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', temp_directory: join(out, 'spill') });
   const c = await db.connect();
   await c.run(`SET TimeZone = 'UTC'`);
   const query = `SELECT * FROM read_parquet('${source.replace(/'/g, "''")}')`;
   const phases: Record<string, number> = {};
-  const targets = { csv: join(out, 'raw.csv'), parquet: join(out, 'raw.parquet') };
+  const targets = { csv: join(out, gzip ? 'raw.csv.gz' : 'raw.csv'), parquet: join(out, 'raw.parquet') };
   let t = performance.now();
-  await c.run(`COPY (${query}) TO '${targets.csv}' (FORMAT csv)`);
+  await c.run(`COPY (${query}) TO '${targets.csv}' (FORMAT csv${gzip ? ', COMPRESSION gzip' : ''})`);
   phases.csv = performance.now() - t;
   t = performance.now();
   await c.run(`COPY (${query}) TO '${targets.parquet}' (FORMAT parquet, COMPRESSION zstd)`);
@@ -46,9 +46,9 @@ async function runDuckdb(source: string, out: string): Promise<Omit<WorkerResult
 }
 
 async function workerMain(): Promise<void> {
-  const [mode, a, b] = process.argv.slice(2);
+  const [mode, a, b, c] = process.argv.slice(2);
   const start = performance.now();
-  const result = mode === 'dropkit' ? await runDropkit(a, b) : mode === 'duckdb' ? await runDuckdb(a, b) : undefined;
+  const result = mode === 'dropkit' ? await runDropkit(a, b) : mode === 'duckdb' ? await runDuckdb(a, b, c === 'gzip') : undefined;
   if (!result) throw new Error(`bench-worker: unknown mode ${mode}`);
   const workMs = performance.now() - start;
   // maxRSS is in kilobytes: the process's peak, native DuckDB memory included.
