@@ -1,9 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { generateShopData } from '../examples/generate-data';
 import type { Manifest } from '../lib/core/manifest';
 import { RESULT_MARK, type WorkerResult } from './bench-worker';
 import { profileCost } from './bench-profile';
@@ -340,7 +341,10 @@ async function bench(): Promise<void> {
     }
     if (goals.includes('check')) {
       const bin = join(__dirname, '..', 'bin', 'dropkit.js');
-      const example = join(__dirname, '..', '..', 'examples', 'shop');
+      // A copy of the example with its data generated (check reads the sources' schemas).
+      const example = join(dir, 'shop');
+      cpSync(join(__dirname, '..', '..', 'examples', 'shop'), example, { recursive: true });
+      await generateShopData(example, '2024-01-15');
       const many = join(dir, 'many-feeds');
       await writeManyFeeds(many, 200);
       const node = timeCommand(['-e', '0'], 5);
