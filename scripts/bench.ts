@@ -155,8 +155,8 @@ async function measure(dir: string, source: string, rows: number, gzip: boolean,
   const project = writeProject(join(dir, `project-${rows}-${gzip ? 'gzip' : 'plain'}`), source, gzip);
   const out: Measured = { rows, raw: [], dropkit: [], baseline: [] };
   type Runner = () => Promise<void>;
-  const deliver = async (label: string, worker?: string) => {
-    const side = await runWorker(label, ['dropkit', project, SLOT], worker);
+  const deliver = async (label: string, mainModule?: string) => {
+    const side = await runWorker(label, ['dropkit', project, SLOT, ...(mainModule ? [mainModule] : [])]);
     const run = JSON.parse(side.output.at(-1) ?? '{}') as { status?: string; manifest?: string };
     if (run.status !== 'delivered' || !run.manifest) throw new Error(`${label} did not deliver: ${side.output.join('\n')}`);
     const manifest = JSON.parse(readFileSync(run.manifest, 'utf8')) as Manifest;
@@ -173,7 +173,7 @@ async function measure(dir: string, source: string, rows: number, gzip: boolean,
       rmSync(rawOut, { recursive: true, force: true }); // free the disk before the next side writes its own copy
     },
     async () => void out.dropkit.push(withTimings(await deliver('dropkit'))),
-    ...(baseline ? [async () => void out.baseline.push(withTimings(await deliver('before', join(baseline, 'dist', 'scripts', 'bench-worker.js'))))] : []),
+    ...(baseline ? [async () => void out.baseline.push(withTimings(await deliver('before', join(baseline, 'dist', 'lib', 'cli', 'main.js'))))] : []),
   ];
   for (let round = 0; round < pairs; round++) {
     process.stderr.write(`  ${fmt(rows, 0)} rows${gzip ? ', gzip' : ''}: round ${round + 1} of ${pairs}\n`);
@@ -200,11 +200,15 @@ function runReport(m: Measured, goal: string): string[] {
   const lines = [goal, ''];
   lines.push(
     table(
-      ['', 'wall s', 'peak RSS MB', 'phases (medians, s)'],
+      ['', 'wall s', 'CPU s', 'peak RSS MB', 'phases (medians, s)'],
       sides.map((s) => [
         s[0].label,
         spread(
           s.map((x) => x.wallMs),
+          (n) => fmt(n / 1000, 2),
+        ),
+        spread(
+          s.map((x) => x.result.cpuMs),
           (n) => fmt(n / 1000, 2),
         ),
         spread(
@@ -219,10 +223,12 @@ function runReport(m: Measured, goal: string): string[] {
   );
   lines.push('');
   const ratio = (a: Side[], b: Side[]) => a.map((x, i) => x.wallMs / b[i].wallMs);
-  lines.push(`dropkit / raw DuckDB: ${spread(ratio(m.dropkit, m.raw), times)} (each round's pair)`);
+  const cpuRatio = (a: Side[], b: Side[]) => a.map((x, i) => x.result.cpuMs / b[i].result.cpuMs);
+  const both = (a: Side[], b: Side[]) => `wall ${spread(ratio(a, b), times)}, CPU ${spread(cpuRatio(a, b), times)}`;
+  lines.push(`dropkit / raw DuckDB: ${both(m.dropkit, m.raw)} (each round's pair)`);
   if (m.baseline.length) {
-    lines.push(`before / raw DuckDB: ${spread(ratio(m.baseline, m.raw), times)}`);
-    lines.push(`dropkit / before: ${spread(ratio(m.dropkit, m.baseline), times)}`);
+    lines.push(`before / raw DuckDB: ${both(m.baseline, m.raw)}`);
+    lines.push(`dropkit / before: ${both(m.dropkit, m.baseline)}`);
   }
   return lines;
 }
