@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { DuckDbEngine } from '../../lib/adapters/duckdb/duckdb-engine';
-import { tailFile, TailMismatchError } from '../../lib/adapters/duckdb/tail-file';
+import { hashWhileWritten, tailFile, TailMismatchError } from '../../lib/adapters/duckdb/tail-file';
 import { LocalStore } from '../../lib/adapters/local/local-store';
 import type { CsvDialect } from '../../lib/core/feed/feed-schema';
 import { FaultyStore } from '../helpers/faulty-store';
@@ -46,6 +46,15 @@ describe('tailFile', () => {
     expect(sha(got)).toBe(sha(file));
     expect(got.length).toBe(chunks.reduce((n, c) => n + c.length, 0));
     expect(Math.max(...reads)).toBeLessThanOrEqual(64);
+  });
+
+  it('hashes a file while it is written, through one reused buffer, to the hash of the finished file', async () => {
+    const path = join(dir, 'hashed.csv');
+    const chunks = Array.from({ length: 40 }, (_, i) => Buffer.from(`row ${i},${'y'.repeat(i * 53)}\n`));
+    const written = new Promise((resolve) => setTimeout(resolve, 5)).then(() => appendSlowly(path, chunks));
+    const hashed = await hashWhileWritten(path, written, { chunkBytes: 100, pollMs: 1 });
+    const file = await readFile(path);
+    expect(hashed).toEqual({ sha256: sha(file), bytes: file.length });
   });
 
   it('reads a file finished before the tail started', async () => {

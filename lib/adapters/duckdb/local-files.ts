@@ -2,11 +2,10 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { access, mkdir, rm } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createHash } from 'node:crypto';
 import { putHashed } from '../../core/steps/render';
 import { LocalStore } from '../local/local-store';
 import type { ObjectStore } from '../../ports/object-store';
-import { tailFile, TailMismatchError } from './tail-file';
+import { hashWhileWritten, tailFile, TailMismatchError } from './tail-file';
 
 /**
  * How DuckDB, which reads and writes files, meets a store, which holds keys. Over a local folder
@@ -81,13 +80,7 @@ class InPlaceFiles implements LocalFiles {
   }
   adoptWhileWritten(key: string, file: string, written: Promise<unknown>, contentType: string): Promise<{ bytes: number; sha256: string }> {
     const hashed = (async () => {
-      const hash = createHash('sha256');
-      let bytes = 0;
-      for await (const chunk of tailFile(file, written)) {
-        hash.update(chunk as Buffer);
-        bytes += (chunk as Buffer).length;
-      }
-      const { sha256 } = await this.store.putFile(key, file, { contentType, hashed: { sha256: hash.digest('hex'), bytes } });
+      const { sha256, bytes } = await this.store.putFile(key, file, { contentType, hashed: await hashWhileWritten(file, written) });
       return { bytes, sha256 };
     })();
     return orAfterWrite(hashed, written, () => this.adopt(key, file));
