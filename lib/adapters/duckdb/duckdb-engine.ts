@@ -614,9 +614,10 @@ function definedOnly<T extends object>(o: T): Partial<T> {
 
 /**
  * DuckDB's own default (80% of RAM) lets its buffer pool keep the whole staged table and every
- * hash table in memory, so the process grows with the extract. 512 MB per thread keeps it bounded
- * whatever the rows (beyond it DuckDB spills to the work folder) without slowing the scans and
- * COPYs of a run; less (256 MB for two threads) starved the ordered CSV COPY in the benchmark.
+ * hash table in memory, so the process grows with the extract. 512 MB per thread bounds it
+ * (beyond it DuckDB spills to the work folder) without slowing the scans and COPYs of a run. It
+ * still grows to that bound (417 → 969 MB from 1M to 20M bench rows); 256 MB in all keeps the peak
+ * flat (402 → 463 MB) for about 10% more CPU at 20M: DROPKIT_DUCKDB_MEMORY_LIMIT (README "Speed").
  */
 function defaultMemoryLimit(threads: number | undefined): string {
   const perThread = 512 * 1024 * 1024;
