@@ -1,22 +1,32 @@
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { generateShopData } from '../examples/generate-data';
 import type { Manifest } from '../lib/core/manifest';
 import { RESULT_MARK, type WorkerResult } from './bench-worker';
 import { profileCost } from './bench-profile';
+import { writeManyFeeds } from './bench-run-all';
 import { transformBench } from './bench-transform';
 import { stringLiteral } from '../lib/core/sql-text';
 
 /**
- * `npm run bench -- --rows N`: dropkit against raw DuckDB on the same extract.
- *
- * N rows of 10 mixed columns are generated deterministically into a temp Parquet source. Then, each
- * in its own process (so peak RSS is per side): `dropkit run` of a feed writing CSV (gzip off) and
- * Parquet (zstd) with a row_count and a unique check; and raw DuckDB doing `COPY (same query) TO`
- * CSV and Parquet. Everything lives under os.tmpdir() and is removed at the end (unless --keep).
+ * `npm run bench`: every speed goal of issue 19, each printed as a number or a ratio measured side
+ * by side in this one run. Flags:
+ *   --only run,gzip,rss,profile,check,run-all,lambdas,diff   a subset of the goals (default: all)
+ *   --rows 5000000,20000000   sizes of the run goal (the first also for gzip and profile)
+ *   --rss-rows 1000000,20000000   sizes compared by the rss goal
+ *   --pairs N   rounds per comparison, the order of the sides rotated each round (a busy shared
+ *               machine then spreads over every side); ranges and medians are printed
+ *   --baseline DIR   a checkout with its own `dist/` (e.g. the main branch, built): its dropkit runs
+ *               in every round too, for before/after tables
+ *   --keep      keep the temp folder
+ * The run goal: N rows of 10 mixed columns generated deterministically into a zstd Parquet source;
+ * then, each in its own process (so peak RSS is per side), `dropkit run` of a feed writing CSV and
+ * Parquet (zstd) with a row_count and a unique check, and raw DuckDB doing `COPY (same query) TO`
+ * CSV and Parquet.
  *
  * `npm run bench -- --transform --rows 1000000,5000000`: the Athena CSV transform instead (see
  * bench-transform.ts).
@@ -58,6 +68,10 @@ checks:
     columns: [id]
 `;
 
+/** Every goal `npm run bench` measures (issue 19), in the order printed. */
+const GOALS = ['run', 'gzip', 'rss', 'profile', 'check', 'run-all', 'lambdas', 'diff'] as const;
+type Goal = (typeof GOALS)[number];
+
 interface Side {
   readonly label: string;
   readonly wallMs: number;
@@ -66,10 +80,10 @@ interface Side {
   readonly output: string[];
 }
 
-function runWorker(label: string, args: string[]): Promise<Side> {
+function runWorker(label: string, args: string[], worker = join(__dirname, 'bench-worker.js')): Promise<Side> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
-    const child = spawn(process.execPath, [join(__dirname, 'bench-worker.js'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [worker, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     const chunks: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => chunks.push(c));
     child.on('error', reject);
@@ -96,6 +110,15 @@ async function generateSource(path: string, rows: number): Promise<void> {
 
 const mb = (bytes: number): number => bytes / 1e6;
 const fmt = (n: number, digits = 1): string => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+/** `min–max (median m)` of a series, or the one value. */
+const spread = (xs: readonly number[], show: (n: number) => string): string =>
+  xs.length === 1 ? show(xs[0]) : `${show(Math.min(...xs))}–${show(Math.max(...xs))} (median ${show(median(xs))})`;
+const times = (n: number) => `${fmt(n, 2)}x`;
+const seconds = (ms: number) => `${fmt(ms / 1000, 2)} s`;
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -103,98 +126,261 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
+function parseRows(text: string): number[] {
+  const sizes = text.split(',').map(Number);
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--rows must be positive integers separated by commas, got ${text}`);
+  return sizes;
+}
+
+/** One bench project (feed `bench` over `events`) reading `source`. */
+function writeProject(dir: string, source: string, gzip: boolean): string {
+  mkdirSync(join(dir, 'feeds'), { recursive: true });
+  writeFileSync(join(dir, 'dropkit.yaml'), `name: bench\nsources:\n  events: ${JSON.stringify(source)}\n`);
+  writeFileSync(join(dir, 'feeds', 'bench.yaml'), FEED_YAML.replace('gzip: false', `gzip: ${gzip}`));
+  writeFileSync(join(dir, 'feeds', 'bench.sql'), 'SELECT * FROM events\n');
+  return dir;
+}
+
+interface Measured {
+  readonly rows: number;
+  readonly raw: Side[];
+  readonly dropkit: Side[];
+  readonly baseline: Side[];
+}
+
+/**
+ * `pairs` rounds of raw DuckDB, dropkit (and the baseline build's dropkit), the order rotated each
+ * round so that a busy spell of the shared machine does not always land on the same side.
+ */
+async function measure(dir: string, source: string, rows: number, gzip: boolean, pairs: number, baseline?: string): Promise<Measured> {
+  const project = writeProject(join(dir, `project-${rows}-${gzip ? 'gzip' : 'plain'}`), source, gzip);
+  const out: Measured = { rows, raw: [], dropkit: [], baseline: [] };
+  type Runner = () => Promise<void>;
+  const deliver = async (label: string, mainModule?: string) => {
+    const side = await runWorker(label, ['dropkit', project, SLOT, ...(mainModule ? [mainModule] : [])]);
+    const run = JSON.parse(side.output.at(-1) ?? '{}') as { status?: string; manifest?: string };
+    if (run.status !== 'delivered' || !run.manifest) throw new Error(`${label} did not deliver: ${side.output.join('\n')}`);
+    const manifest = JSON.parse(readFileSync(run.manifest, 'utf8')) as Manifest;
+    if (manifest.rowCount !== rows) throw new Error(`${label} delivered ${manifest.rowCount} rows, expected ${rows}`);
+    // The next round delivers afresh: everything the run wrote goes.
+    for (const name of readdirSync(project)) if (name !== 'dropkit.yaml' && name !== 'feeds') rmSync(join(project, name), { recursive: true, force: true });
+    return { ...side, manifest };
+  };
+  const runners: Runner[] = [
+    async () => {
+      const rawOut = join(dir, 'raw');
+      mkdirSync(rawOut, { recursive: true });
+      out.raw.push(await runWorker('raw DuckDB', ['duckdb', source, rawOut, ...(gzip ? ['gzip'] : [])]));
+      rmSync(rawOut, { recursive: true, force: true }); // free the disk before the next side writes its own copy
+    },
+    async () => void out.dropkit.push(withTimings(await deliver('dropkit'))),
+    ...(baseline ? [async () => void out.baseline.push(withTimings(await deliver('before', join(baseline, 'dist', 'lib', 'cli', 'main.js'))))] : []),
+  ];
+  for (let round = 0; round < pairs; round++) {
+    process.stderr.write(`  ${fmt(rows, 0)} rows${gzip ? ', gzip' : ''}: round ${round + 1} of ${pairs}\n`);
+    for (let i = 0; i < runners.length; i++) await runners[(i + round) % runners.length]();
+  }
+  return out;
+}
+
+/** The manifest's step timings, as phases in ms, kept on the side. */
+function withTimings(side: Side & { manifest: Manifest }): Side {
+  const tm = side.manifest.timings;
+  const span = (a: string, b: string) => Date.parse(b) - Date.parse(a);
+  const phases = {
+    stage: span(tm.startedAt, tm.stagedAt),
+    validate: span(tm.stagedAt, tm.validatedAt),
+    render: span(tm.validatedAt, tm.renderedAt),
+    publish: span(tm.renderedAt, tm.publishedAt),
+  };
+  return { label: side.label, wallMs: side.wallMs, output: side.output, result: { ...side.result, phases } };
+}
+
+function runReport(m: Measured, goal: string): string[] {
+  const sides = [m.raw, m.dropkit, m.baseline].filter((s) => s.length);
+  const lines = [goal, ''];
+  lines.push(
+    table(
+      ['', 'wall s', 'CPU s', 'peak RSS MB', 'phases (medians, s)'],
+      sides.map((s) => [
+        s[0].label,
+        spread(
+          s.map((x) => x.wallMs),
+          (n) => fmt(n / 1000, 2),
+        ),
+        spread(
+          s.map((x) => x.result.cpuMs),
+          (n) => fmt(n / 1000, 2),
+        ),
+        spread(
+          s.map((x) => mb(x.result.maxRssBytes)),
+          (n) => fmt(n, 0),
+        ),
+        Object.keys(s[0].result.phases)
+          .map((k) => `${k} ${fmt(median(s.map((x) => x.result.phases[k])) / 1000, 2)}`)
+          .join(', '),
+      ]),
+    ),
+  );
+  lines.push('');
+  const ratio = (a: Side[], b: Side[]) => a.map((x, i) => x.wallMs / b[i].wallMs);
+  const cpuRatio = (a: Side[], b: Side[]) => a.map((x, i) => x.result.cpuMs / b[i].result.cpuMs);
+  const both = (a: Side[], b: Side[]) => `wall ${spread(ratio(a, b), times)}, CPU ${spread(cpuRatio(a, b), times)}`;
+  lines.push(`dropkit / raw DuckDB: ${both(m.dropkit, m.raw)} (each round's pair)`);
+  if (m.baseline.length) {
+    lines.push(`before / raw DuckDB: ${both(m.baseline, m.raw)}`);
+    lines.push(`dropkit / before: ${both(m.dropkit, m.baseline)}`);
+  }
+  return lines;
+}
+
+/** Wall time of a short command, best and median of `n`. */
+function timeCommand(args: string[], n: number, cwd?: string): number[] {
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    const r = spawnSync(process.execPath, args, { encoding: 'utf8', cwd });
+    ms.push(performance.now() - t);
+    if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr.slice(0, 2000)}`);
+  }
+  return ms;
+}
+
+/** Runs another bench script of the project, its output passed through. */
+function passThrough(script: string, args: string[]): void {
+  const r = spawnSync(process.execPath, [join(__dirname, script), ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) throw new Error(`${script} exited ${r.status}`);
+}
+
 async function bench(): Promise<void> {
   const { values } = parseArgs({
-    options: { rows: { type: 'string', default: '5000000' }, keep: { type: 'boolean', default: false }, transform: { type: 'boolean', default: false } },
+    options: {
+      rows: { type: 'string', default: '5000000,20000000' },
+      'rss-rows': { type: 'string', default: '1000000,20000000' },
+      only: { type: 'string', default: GOALS.join(',') },
+      pairs: { type: 'string', default: '1' },
+      baseline: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      transform: { type: 'boolean', default: false },
+    },
   });
   if (values.transform) {
     // --rows takes a comma-separated list here: each size in fresh processes, to compare peak RSS.
-    const sizes = values.rows.split(',').map(Number);
-    if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--rows must be positive integers, got ${values.rows}`);
-    if (!(await transformBench(sizes, values.keep))) process.exitCode = 1;
+    if (!(await transformBench(parseRows(values.rows), values.keep))) process.exitCode = 1;
     return;
   }
-  const rows = Number(values.rows);
-  if (!Number.isInteger(rows) || rows < 1) throw new Error(`--rows must be a positive integer, got ${values.rows}`);
+  const goals = values.only.split(',').map((g) => g.trim()) as Goal[];
+  const unknown = goals.filter((g) => !(GOALS as readonly string[]).includes(g));
+  if (unknown.length) throw new Error(`--only: unknown goal ${unknown.join(', ')}; choose from ${GOALS.join(', ')}`);
+  const pairs = Number(values.pairs);
+  if (!Number.isInteger(pairs) || pairs < 1) throw new Error(`--pairs must be a positive integer, got ${values.pairs}`);
+  const sizes = parseRows(values.rows);
+  const rssSizes = parseRows(values['rss-rows']);
+  const baseline = values.baseline ? resolve(values.baseline) : undefined;
+  const print = (lines: string[]) => process.stdout.write(lines.join('\n') + '\n\n');
+
+  const cores = availableParallelism();
+  const [load1, load5] = loadavg();
+  print([
+    `dropkit bench: ${cores} cores (os.availableParallelism()), load average ${fmt(load1, 2)} / ${fmt(load5, 2)} (1 / 5 min) at the start; ${pairs} round(s) per comparison` +
+      (baseline ? `; baseline build ${baseline}` : ''),
+  ]);
 
   const dir = mkdtempSync(join(tmpdir(), 'dropkit-bench-'));
   try {
-    const project = join(dir, 'project');
-    const source = join(project, 'data', 'events.parquet');
-    mkdirSync(join(project, 'data'), { recursive: true });
-    mkdirSync(join(project, 'feeds'), { recursive: true });
-    writeFileSync(join(project, 'dropkit.yaml'), 'name: bench\nsources:\n  events: data/events.parquet\n');
-    writeFileSync(join(project, 'feeds', 'bench.yaml'), FEED_YAML);
-    writeFileSync(join(project, 'feeds', 'bench.sql'), 'SELECT * FROM events\n');
-
-    process.stderr.write(`generating ${fmt(rows, 0)} rows into ${source} …\n`);
-    const t = performance.now();
-    await generateSource(source, rows);
-    process.stderr.write(`generated in ${fmt((performance.now() - t) / 1000, 2)} s\n`);
-
-    const rawOut = join(dir, 'raw');
-    mkdirSync(rawOut);
-    process.stderr.write('raw DuckDB …\n');
-    const raw = await runWorker('raw DuckDB', ['duckdb', source, rawOut]);
-    rmSync(rawOut, { recursive: true, force: true }); // free the disk before dropkit writes its own copy
-    process.stderr.write('dropkit run …\n');
-    const dropkit = await runWorker('dropkit', ['dropkit', project, SLOT]);
-
-    const run = JSON.parse(dropkit.output.at(-1) ?? '{}') as { status?: string; manifest?: string };
-    if (run.status !== 'delivered' || !run.manifest) throw new Error(`dropkit did not deliver: ${dropkit.output.join('\n')}`);
-    const manifest = JSON.parse(readFileSync(run.manifest, 'utf8')) as Manifest;
-    const dropkitBytes = manifest.files.reduce((n, f) => n + f.bytes, 0);
-    if (manifest.rowCount !== rows) throw new Error(`dropkit delivered ${manifest.rowCount} rows, expected ${rows}`);
-
-    const sides = [
-      { label: 'raw DuckDB', wallMs: raw.wallMs, bytes: raw.result.outputBytes, rss: raw.result.maxRssBytes },
-      { label: 'dropkit', wallMs: dropkit.wallMs, bytes: dropkitBytes, rss: dropkit.result.maxRssBytes },
-    ];
-    const cores = availableParallelism();
-    const out: string[] = [];
-    out.push(`dropkit bench: ${fmt(rows, 0)} rows x 10 columns -> CSV (gzip off) + Parquet (zstd); ${cores} cores (os.availableParallelism())`);
-    out.push('');
-    out.push(
-      table(
-        ['', 'wall s', 'rows/s', 'MB/s out', 'output MB', 'peak RSS MB'],
-        [
-          ...sides.map((s) => [
-            s.label,
-            fmt(s.wallMs / 1000, 2),
-            fmt(rows / (s.wallMs / 1000), 0),
-            fmt(mb(s.bytes) / (s.wallMs / 1000)),
-            fmt(mb(s.bytes)),
-            fmt(mb(s.rss), 0),
-          ]),
-          [
-            'dropkit / raw',
-            `${fmt(dropkit.wallMs / raw.wallMs, 2)}x`,
-            '',
-            '',
-            `${fmt(dropkitBytes / raw.result.outputBytes, 2)}x`,
-            `${fmt(dropkit.result.maxRssBytes / raw.result.maxRssBytes, 2)}x`,
-          ],
-        ],
-      ),
-    );
-    const tm = manifest.timings;
-    const span = (a: string, b: string) => fmt((Date.parse(b) - Date.parse(a)) / 1000, 2);
-    out.push('');
-    out.push(
-      `raw DuckDB phases (s): COPY csv ${fmt(raw.result.phases.csv / 1000, 2)}, COPY parquet ${fmt(raw.result.phases.parquet / 1000, 2)}; process start-up ${fmt((raw.wallMs - raw.result.workMs) / 1000, 2)}`,
-    );
-    out.push(
-      `dropkit phases (s): plan+stage ${span(tm.startedAt, tm.stagedAt)}, validate ${span(tm.stagedAt, tm.validatedAt)}, render ${span(tm.validatedAt, tm.renderedAt)}, ` +
-        `publish ${span(tm.renderedAt, tm.publishedAt)}, process start-up ${fmt((dropkit.wallMs - dropkit.result.workMs) / 1000, 2)}`,
-    );
-    // The profile is part of the run above; timed apart here to show its share (goal: under 5%).
-    const profile = await profileCost(source);
-    out.push(
-      `profile (s): aggregate scan ${fmt(profile.scanMs / 1000, 2)} alone, ${fmt(profile.scanWithProfileMs / 1000, 2)} with the profile; ` +
-        `top values of ${profile.topColumns.length} column(s) ${fmt(profile.topValuesMs / 1000, 2)}; ` +
-        `profile cost ${fmt(profile.profileMs / 1000, 2)} = ${fmt((100 * profile.profileMs) / dropkit.wallMs, 1)}% of the dropkit run`,
-    );
-    process.stdout.write(out.join('\n') + '\n');
+    const sources = new Map<number, string>();
+    const sourceOf = async (rows: number) => {
+      if (!sources.has(rows)) {
+        const path = join(dir, `events-${rows}.parquet`);
+        process.stderr.write(`generating ${fmt(rows, 0)} rows into ${path} …\n`);
+        await generateSource(path, rows);
+        sources.set(rows, path);
+      }
+      return sources.get(rows)!;
+    };
+    const measured = new Map<number, Measured>();
+    if (goals.includes('run')) {
+      for (const rows of sizes) {
+        const m = await measure(dir, await sourceOf(rows), rows, false, pairs, baseline);
+        measured.set(rows, m);
+        print(
+          runReport(m, `run: ${fmt(rows, 0)} rows x 10 columns -> CSV + Parquet (zstd), row_count + unique checks. Goal: dropkit <= 1.05x raw DuckDB COPY`),
+        );
+      }
+    }
+    if (goals.includes('gzip')) {
+      const rows = sizes[0];
+      const m = await measure(dir, await sourceOf(rows), rows, true, pairs, baseline);
+      print(runReport(m, `gzip: ${fmt(rows, 0)} rows, CSV gzipped (Node's zlib; raw DuckDB: COMPRESSION gzip) + Parquet. Goal: dropkit <= 0.8x raw DuckDB`));
+    }
+    if (goals.includes('rss')) {
+      const peaks: string[][] = [];
+      const byBuild: Record<string, number[]> = { dropkit: [], before: [] };
+      for (const rows of rssSizes) {
+        const m = measured.get(rows) ?? (await measure(dir, await sourceOf(rows), rows, false, 1, baseline));
+        measured.set(rows, m);
+        const peak = (s: Side[]) => median(s.map((x) => mb(x.result.maxRssBytes)));
+        byBuild.dropkit.push(peak(m.dropkit));
+        if (m.baseline.length) byBuild.before.push(peak(m.baseline));
+        peaks.push([fmt(rows, 0), fmt(peak(m.raw), 0), fmt(peak(m.dropkit), 0), m.baseline.length ? fmt(peak(m.baseline), 0) : '']);
+      }
+      const swing = (xs: number[]) => `${fmt((100 * (Math.max(...xs) - Math.min(...xs))) / Math.min(...xs), 0)}% from the smallest`;
+      print([
+        `rss: peak RSS (MB) of the whole process, native DuckDB included. Goal: flat within ±15% from ${fmt(rssSizes[0], 0)} to ${fmt(rssSizes.at(-1)!, 0)} rows`,
+        '',
+        table(['rows', 'raw DuckDB', 'dropkit', 'before'], peaks),
+        '',
+        `dropkit: ${swing(byBuild.dropkit)}` + (byBuild.before.length ? `; before: ${swing(byBuild.before)}` : ''),
+      ]);
+    }
+    if (goals.includes('profile')) {
+      const rows = sizes[0];
+      // The profile is part of the run; timed apart here to show its share.
+      const profile = await profileCost(await sourceOf(rows));
+      const run = measured.get(rows);
+      const runMs = run ? median(run.dropkit.map((s) => s.wallMs)) : undefined;
+      print([
+        `profile: ${fmt(rows, 0)} rows. Goal: under 5% of a run`,
+        `aggregate scan ${seconds(profile.scanMs)} alone, ${seconds(profile.scanWithProfileMs)} with the profile; top values of ${profile.topColumns.length} column(s) ${seconds(profile.topValuesMs)}; ` +
+          `profile cost ${seconds(profile.profileMs)}` +
+          (runMs ? ` = ${fmt((100 * profile.profileMs) / runMs, 1)}% of the dropkit run (median ${seconds(runMs)})` : ' (add the run goal for its share)'),
+      ]);
+    }
+    if (goals.includes('check')) {
+      const bin = join(__dirname, '..', 'bin', 'dropkit.js');
+      // A copy of the example with its data generated (check reads the sources' schemas).
+      const example = join(dir, 'shop');
+      cpSync(join(__dirname, '..', '..', 'examples', 'shop'), example, { recursive: true });
+      await generateShopData(example, '2024-01-15');
+      const many = join(dir, 'many-feeds');
+      await writeManyFeeds(many, 200);
+      const node = timeCommand(['-e', '0'], 5);
+      const rows = [
+        ['node -e 0 (Node alone)', spread(node, (n) => fmt(n / 1000, 2)), ''],
+        ['check, the example', spread(timeCommand([bin, 'check', '--project', example], 5), (n) => fmt(n / 1000, 2)), '0.2'],
+        ['check, 200 feeds', spread(timeCommand([bin, 'check', '--project', many], 3), (n) => fmt(n / 1000, 2)), '1.0'],
+      ];
+      if (baseline) {
+        const before = join(baseline, 'dist', 'bin', 'dropkit.js');
+        rows.push(['before: check, the example', spread(timeCommand([before, 'check', '--project', example], 5), (n) => fmt(n / 1000, 2)), '']);
+        rows.push(['before: check, 200 feeds', spread(timeCommand([before, 'check', '--project', many], 3), (n) => fmt(n / 1000, 2)), '']);
+      }
+      print(['check: wall time of `dropkit check` in a fresh process', '', table(['', 'wall s', 'goal s'], rows)]);
+    }
+    if (goals.includes('run-all')) {
+      process.stdout.write(`run-all: goal <= 0.55x of --concurrency 1 (the default is now ${cores * 2}: two per core)\n`);
+      passThrough('bench-run-all.js', ['--concurrency', [...new Set([1, 2, cores, cores * 2])].join(',')]);
+      process.stdout.write('\n');
+    }
+    if (goals.includes('lambdas')) {
+      process.stdout.write('lambdas: goal <= 120 ms cold require and <= 1 MB each\n');
+      passThrough('lambda-bundles.js', []);
+      process.stdout.write('\n');
+    }
+    if (goals.includes('diff')) {
+      process.stdout.write('diff: change set of two 1M-row drops (issue 21)\n');
+      passThrough('bench-diff.js', []);
+    }
     if (values.keep) process.stderr.write(`kept ${dir}\n`);
   } finally {
     if (!values.keep) rmSync(dir, { recursive: true, force: true });

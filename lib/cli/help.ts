@@ -31,7 +31,7 @@ export const COMMAND_HELP: readonly CommandHelp[] = [
     ],
     summary: 'Run one slot (default: the latest due) through stage, validate, render, publish and notify.',
     details:
-      'Per-partner feeds run for every partner unless --partner is given. --all runs up to --concurrency N\nat once (default: one per core), each with its own lease, one line per run in feed order. --dry-run\nstages, validates and renders into a scratch folder, prints what it would deliver and to whom, and\ntells nobody. A run into --out DIR or at a future --now holds its notices unless --notify.',
+      'Per-partner feeds run for every partner unless --partner is given. --all runs up to --concurrency N\nat once (default: two per core), each with its own lease, one line per run in feed order. --dry-run\nstages, validates and renders into a scratch folder, prints what it would deliver and to whom, and\ntells nobody. A run into --out DIR or at a future --now holds its notices unless --notify.',
   },
   {
     name: 'backfill',

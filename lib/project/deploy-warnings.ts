@@ -15,6 +15,8 @@ export interface DeployWarning {
 export interface TableLister {
   tableList(sql: string, options: { database: string }): string[];
   astify(sql: string, options: { database: string }): unknown;
+  /** Both at once: one parse (astify and tableList each parse the whole statement again). */
+  parse(sql: string, options: { database: string }): { tableList: string[]; ast: unknown };
 }
 
 /**
@@ -53,10 +55,10 @@ function cteNames(ast: unknown): Set<string> {
 
 /** `database.table` of every table a statement reads (FROM and JOIN), unqualified names in `defaultDatabase`. */
 export function tablesRead(sql: string, parser: TableLister, defaultDatabase: string): string[] {
-  const text = withoutParameters(sql);
-  const ctes = cteNames(parser.astify(text, { database: 'trino' }));
+  const parsed = parser.parse(withoutParameters(sql), { database: 'trino' });
+  const ctes = cteNames(parsed.ast);
   const tables = new Set<string>();
-  for (const entry of parser.tableList(text, { database: 'trino' })) {
+  for (const entry of parsed.tableList) {
     const [, db, table] = entry.split('::');
     if (db === 'null' && ctes.has(table.toLowerCase())) continue;
     tables.add(`${db === 'null' ? defaultDatabase : db}.${table}`.toLowerCase());

@@ -45,8 +45,8 @@ describe('dropkit run --all --concurrency N', () => {
     }
   });
 
-  it('defaults to one run per core with --all, and one run without', () => {
-    expect(parseConcurrency(undefined, true, 8)).toBe(8);
+  it('defaults to two runs per core with --all, and one run without', () => {
+    expect(parseConcurrency(undefined, true, 8)).toBe(16);
     expect(parseConcurrency(undefined, false, 8)).toBe(1);
     expect(parseConcurrency('4', true, 8)).toBe(4);
   });

@@ -2,9 +2,10 @@ import { createReadStream } from 'node:fs';
 import { link, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { DuckDBConnection, DuckDBInstance, DuckDBPreparedStatement, StatementType, timestampValue } from '@duckdb/node-api';
-import { QueryFailedError } from '../../core/errors';
+import { ConfigError, type ConfigProblem, QueryFailedError } from '../../core/errors';
 import { csvFileName } from '../../core/csv/csv-writer';
 import { toPositional, UnknownParameterError } from '../../core/sql-parameters';
 import { putHashed } from '../../core/hash';
@@ -28,6 +29,7 @@ import { canonicalText, quoteIdent, sqlString, toNumber } from './duckdb-sql';
 import { localFiles, LocalFiles } from './local-files';
 import type { LocalSource } from '../../core/feed/feed-definition';
 import { duckdbDialect } from './duckdb-dialect';
+import { tailFile, TailMismatchError } from './tail-file';
 
 /** The project model defines its sources; this engine reads them (re-exported for callers of the engine). */
 export type { LocalSource } from '../../core/feed/feed-definition';
@@ -90,8 +92,9 @@ export class DuckDbEngine implements QueryEngine {
     const files = localFiles(options.store, workDir, options.prefix, options.stagingPrefix);
     // No extension downloads: everything needed (parquet, json, icu) is built in, and there may be no network.
     const config: Record<string, string> = { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' };
-    config.memory_limit = options.memoryLimit ?? defaultMemoryLimit(options.threads);
-    if (options.threads) config.threads = String(options.threads);
+    const budget = { ...engineBudgetFromEnv(), ...definedOnly({ memoryLimit: options.memoryLimit, threads: options.threads }) };
+    config.memory_limit = budget.memoryLimit ?? defaultMemoryLimit(budget.threads);
+    if (budget.threads) config.threads = String(budget.threads);
     config.temp_directory = join(workDir, 'spill');
     const instance = await DuckDBInstance.create(join(workDir, 'engine.duckdb'), config);
     const connection = await instance.connect();
@@ -464,27 +467,43 @@ export class DuckDbEngine implements QueryEngine {
       const name = csvFileName(i, dialect);
       const scratch = await this.scratchFile(`part-${String(i).padStart(5, '0')}.csv`);
       // COPY answers with the number of rows it wrote.
-      const rows = await this.exclusive(async () => {
+      const copied = this.exclusive(async () => {
         const written = await this.connection.runAndReadAll(csvCopySql(source, staged.columns, dialect, scratch));
         return toNumber(written.getRows()[0]?.[0]) ?? 0;
       });
-      // Gzipped by Node while stored and hashed: Node's zlib outpaces DuckDB's, and is what the Node writer uses.
-      const stored = dialect.gzip
-        ? await this.storeGzipped(options.prefix + name, scratch, contentType)
-        : await this.files.adopt(options.prefix + name, scratch, contentType);
-      files.push({ key: options.prefix + name, rows, ...stored });
+      // Hashed, or gzipped, while DuckDB writes (DuckDB appends to the file, and tailFile checks
+      // that it read exactly the finished file): no second read of the CSV after the COPY.
+      // Gzipped by Node: Node's zlib outpaces DuckDB's, and is what the Node writer uses.
+      const storing = dialect.gzip
+        ? this.storeGzipped(options.prefix + name, scratch, copied, contentType)
+        : this.files.adoptWhileWritten(options.prefix + name, scratch, copied, contentType);
+      // Both settle before either error is thrown: nothing is still writing when the caller cleans up.
+      const [rows, stored] = await Promise.allSettled([copied, storing]);
+      if (rows.status === 'rejected') throw rows.reason;
+      if (stored.status === 'rejected') throw stored.reason;
+      files.push({ key: options.prefix + name, rows: rows.value, ...stored.value });
     }
     return files;
   }
 
-  private async storeGzipped(key: string, file: string, contentType: string): Promise<{ bytes: number; sha256: string }> {
-    const source = createReadStream(file, { highWaterMark: 1 << 20 });
+  /** Gzips the file into the store as DuckDB writes it (read again from the finished file if the tail missed). */
+  private async storeGzipped(key: string, file: string, written: Promise<unknown>, contentType: string): Promise<{ bytes: number; sha256: string }> {
+    const store = async (source: Readable) => {
+      try {
+        const gz = createGzip(); // default level, as the Node writer
+        source.on('error', (e) => gz.destroy(e));
+        return await putHashed(this.files.store, key, source.pipe(gz), contentType);
+      } finally {
+        source.destroy(); // A failed put destroys only the gzip stream: the file would stay open.
+      }
+    };
     try {
-      const gz = createGzip(); // default level, as the Node writer
-      source.on('error', (e) => gz.destroy(e));
-      return await putHashed(this.files.store, key, source.pipe(gz), contentType);
+      return await store(tailFile(file, written));
+    } catch (error) {
+      if (!(error instanceof TailMismatchError)) throw error;
+      await written;
+      return await store(createReadStream(file, { highWaterMark: 1 << 20 }));
     } finally {
-      source.destroy(); // A failed put destroys only the gzip stream: the file would stay open.
       await rm(file, { force: true });
     }
   }
@@ -549,11 +568,55 @@ export class DuckDbEngine implements QueryEngine {
   }
 }
 
+/** Environment variables that set a local engine's memory budget (README "Speed": the memory budget). */
+export const MEMORY_LIMIT_ENV = 'DROPKIT_DUCKDB_MEMORY_LIMIT';
+export const THREADS_ENV = 'DROPKIT_DUCKDB_THREADS';
+
+/**
+ * The memory budget the environment sets, checked here so a typo names the variable and the fix
+ * instead of surfacing as DuckDB's parse error in the middle of a run.
+ */
+export function engineBudgetFromEnv(env: NodeJS.ProcessEnv = process.env): { memoryLimit?: string; threads?: number } {
+  const problems: ConfigProblem[] = [];
+  const budget: { memoryLimit?: string; threads?: number } = {};
+  const limit = env[MEMORY_LIMIT_ENV]?.trim();
+  if (limit) {
+    if (/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(limit)) budget.memoryLimit = limit;
+    else
+      problems.push({
+        file: 'environment',
+        path: MEMORY_LIMIT_ENV,
+        message: 'is not a memory size',
+        value: limit,
+        fix: `give a size such as 1GB or 768MB (DuckDB's memory_limit), or unset it for the default of 512 MB per thread`,
+      });
+  }
+  const threads = env[THREADS_ENV]?.trim();
+  if (threads) {
+    if (/^[1-9]\d{0,3}$/.test(threads)) budget.threads = Number(threads);
+    else
+      problems.push({
+        file: 'environment',
+        path: THREADS_ENV,
+        message: 'is not a whole number of threads',
+        value: threads,
+        fix: 'give a whole number from 1 (e.g. 2), or unset it for one thread per core',
+      });
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return budget;
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 /**
  * DuckDB's own default (80% of RAM) lets its buffer pool keep the whole staged table and every
- * hash table in memory, so the process grows with the extract. 512 MB per thread keeps it bounded
- * whatever the rows (beyond it DuckDB spills to the work folder) without slowing the scans and
- * COPYs of a run; less (256 MB for two threads) starved the ordered CSV COPY in the benchmark.
+ * hash table in memory, so the process grows with the extract. 512 MB per thread bounds it
+ * (beyond it DuckDB spills to the work folder) without slowing the scans and COPYs of a run. It
+ * still grows to that bound (417 → 969 MB from 1M to 20M bench rows); 256 MB in all keeps the peak
+ * flat (402 → 463 MB) for about 10% more CPU at 20M: DROPKIT_DUCKDB_MEMORY_LIMIT (README "Speed").
  */
 function defaultMemoryLimit(threads: number | undefined): string {
   const perThread = 512 * 1024 * 1024;

@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { putHashed } from '../../core/hash';
 import { LocalStore } from '../local/local-store';
 import type { ObjectStore } from '../../core/ports/object-store';
+import { hashWhileWritten, tailFile, TailMismatchError } from './tail-file';
 
 /**
  * How DuckDB, which reads and writes files, meets a store, which holds keys. Over a local folder
@@ -25,7 +26,23 @@ export interface LocalFiles {
   readablePath(key: string): Promise<string>;
   /** Stores a scratch file under `key` (moved, not copied, where the store allows); reports its size and SHA-256. */
   adopt(key: string, file: string, contentType: string): Promise<{ bytes: number; sha256: string }>;
+  /**
+   * `adopt` of a file the engine is still writing (done when `written` resolves): its bytes are
+   * hashed (or uploaded) as they land, so the file is not read again after the write.
+   */
+  adoptWhileWritten(key: string, file: string, written: Promise<unknown>, contentType: string): Promise<{ bytes: number; sha256: string }>;
   remove(key: string): Promise<void>;
+}
+
+/** Reads the file once its writer is done when tailing it did not see exactly its bytes. */
+async function orAfterWrite<T>(tailed: Promise<T>, written: Promise<unknown>, again: () => Promise<T>): Promise<T> {
+  try {
+    return await tailed;
+  } catch (error) {
+    if (!(error instanceof TailMismatchError)) throw error;
+    await written;
+    return again();
+  }
 }
 
 export function localFiles(store: ObjectStore, scratch: string, prefix = '', stagingPrefix?: string): LocalFiles {
@@ -60,6 +77,13 @@ class InPlaceFiles implements LocalFiles {
   async adopt(key: string, file: string): Promise<{ bytes: number; sha256: string }> {
     const { bytes, sha256 } = await this.store.putFile(key, file);
     return { bytes, sha256 };
+  }
+  adoptWhileWritten(key: string, file: string, written: Promise<unknown>, contentType: string): Promise<{ bytes: number; sha256: string }> {
+    const hashed = (async () => {
+      const { sha256, bytes } = await this.store.putFile(key, file, { contentType, hashed: await hashWhileWritten(file, written) });
+      return { bytes, sha256 };
+    })();
+    return orAfterWrite(hashed, written, () => this.adopt(key, file));
   }
   remove(key: string): Promise<void> {
     return this.store.delete(key);
@@ -107,6 +131,15 @@ class CopiedFiles implements LocalFiles {
   async adopt(key: string, file: string, contentType: string): Promise<{ bytes: number; sha256: string }> {
     try {
       return await putHashed(this.store, key, createReadStream(file, { highWaterMark: 1 << 20 }), contentType);
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
+  async adoptWhileWritten(key: string, file: string, written: Promise<unknown>, contentType: string): Promise<{ bytes: number; sha256: string }> {
+    // Uploaded as it is written; a failed or mismatched upload leaves no object (the put fails).
+    const uploaded = putHashed(this.store, key, tailFile(file, written), contentType);
+    try {
+      return await orAfterWrite(uploaded, written, () => this.adopt(key, file, contentType));
     } finally {
       await rm(file, { force: true });
     }
