@@ -11,7 +11,15 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { DEFAULT_KEY_PREFIX, DEPLOYED_LEASE_TTL_SECONDS, ENV, METRICS_NAMESPACE, METRICS_SERVICE } from '../core/deploy-contract';
+import {
+  DEFAULT_FEEDS_PER_NESTED_STACK,
+  DEFAULT_INLINE_FEED_LIMIT,
+  DEFAULT_KEY_PREFIX,
+  DEPLOYED_LEASE_TTL_SECONDS,
+  ENV,
+  METRICS_NAMESPACE,
+  METRICS_SERVICE,
+} from '../core/deploy-contract';
 import { AcknowledgeKnownWildcards } from './acknowledgements';
 import { CheckovSkips } from './checkov-skips';
 import { DropsBucket } from './drops-bucket';
@@ -163,8 +171,8 @@ export class FileExchange extends Construct {
       base,
       feedTopicPrefix,
       topicKey,
-      inlineFeedLimit: props.inlineFeedLimit ?? 40,
-      feedsPerNestedStack: props.feedsPerNestedStack ?? 120,
+      inlineFeedLimit: props.inlineFeedLimit ?? DEFAULT_INLINE_FEED_LIMIT,
+      feedsPerNestedStack: props.feedsPerNestedStack ?? DEFAULT_FEEDS_PER_NESTED_STACK,
     });
     this.feedTopics = schedules.topics;
     this.deadLetterQueue = schedules.deadLetterQueue;
@@ -228,7 +236,11 @@ function checkSize(props: FileExchangeProps, partners: number): void {
       `FileExchange: ${feeds} feeds is more than one bucket's lifecycle rules allow (${MAX_FEEDS}); split the project into several projects/stacks`,
     );
   const estimate =
-    100 + PARTNER_RESOURCES * partners + (feeds <= (props.inlineFeedLimit ?? 40) ? 3 * feeds : Math.ceil(feeds / (props.feedsPerNestedStack ?? 120)));
+    100 +
+    PARTNER_RESOURCES * partners +
+    (feeds <= (props.inlineFeedLimit ?? DEFAULT_INLINE_FEED_LIMIT)
+      ? 3 * feeds
+      : Math.ceil(feeds / (props.feedsPerNestedStack ?? DEFAULT_FEEDS_PER_NESTED_STACK)));
   if (estimate > MAIN_STACK_BUDGET) {
     throw new DeployConfigError(
       `FileExchange: about ${estimate} resources for ${feeds} feeds and ${partners} partners, over CloudFormation's 500 per stack with margin; ` +
