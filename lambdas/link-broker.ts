@@ -1,5 +1,4 @@
 import { latestKey, manifestKey } from '../lib/core/layout';
-import type { LatestPointer, Manifest } from '../lib/core/manifest';
 import { parseDurationSeconds } from '../lib/core/duration';
 import type { FeedDefinition } from '../lib/core/feed/feed-definition';
 import { deliveredRevisions } from '../lib/core/steps/plan';
@@ -7,6 +6,8 @@ import type { LambdaContextLike } from './invocation';
 import { logger } from './observability';
 import { ENV } from '../lib/core/deploy-contract';
 import { runtime, LambdaDeps } from './runtime';
+import { parseStoreJson, readStoreJson } from '../lib/core/store-json';
+import { latestPointerSchema, manifestSchema } from '../lib/core/manifest-schema';
 
 /** The parts of an API Gateway REST (proxy) event the broker reads. */
 export interface ApiEvent {
@@ -72,9 +73,8 @@ async function answer(event: ApiEvent, deps: BrokerDeps): Promise<ApiResult> {
   let key: string | undefined;
   const slot = event.pathParameters?.slot;
   if (slot === undefined) {
-    const pointer = await deps.store.get(latestKey(c));
-    if (!pointer) return reply(404, { error: `feed ${feedName} has no delivered drop yet` });
-    const latest = JSON.parse(pointer.body.toString('utf8')) as LatestPointer;
+    const latest = await readStoreJson(deps.store, latestKey(c), latestPointerSchema);
+    if (!latest) return reply(404, { error: `feed ${feedName} has no delivered drop yet` });
     key = manifestKey(c, latest.slot, latest.runId);
   } else {
     if (!/^\d{8}T\d{6}Z$/.test(slot)) return reply(400, { error: `slot must be a slot id like 20240115T060000Z (got ${JSON.stringify(slot)})` });
@@ -87,7 +87,7 @@ async function answer(event: ApiEvent, deps: BrokerDeps): Promise<ApiResult> {
   }
   const got = await deps.store.get(key);
   if (!got) return reply(404, { error: `the drop ${key} is gone (expired by retention)` });
-  const manifest = JSON.parse(got.body.toString('utf8')) as Manifest;
+  const manifest = parseStoreJson(key, got.body, manifestSchema);
   const seconds = parseDurationSeconds(feed.spec.links.expiresIn)!;
   const dropPrefix = key.slice(0, key.length - 'manifest.json'.length);
   const files = [];

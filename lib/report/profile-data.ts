@@ -6,6 +6,8 @@ import type { FeedFile } from '../core/feed/feed-schema';
 import type { Manifest } from '../core/manifest';
 import type { ColumnProfile } from '../core/profile/profile';
 import type { ObjectStore } from '../ports/object-store';
+import { parseStoreJson } from '../core/store-json';
+import { manifestSchema } from '../core/manifest-schema';
 
 /**
  * What the report's profile section shows for a feed, read from the delivered manifests: the
@@ -61,7 +63,7 @@ export async function feedProfileReport(
   for (const key of manifestKeys) {
     const got = await store.get(key);
     if (!got) continue;
-    const manifest = JSON.parse(got.body.toString('utf8')) as Manifest;
+    const manifest = parseStoreJson(key, got.body, manifestSchema);
     if (!latest || manifest.slot.id >= latest.manifest.slot.id) latest = { manifest, key };
     if (!manifest.profile) continue;
     history.push({

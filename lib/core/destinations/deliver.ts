@@ -1,9 +1,13 @@
+import * as z from 'zod';
 import type { Clock } from '../../ports/clock';
 import type { ChangeEngine, ChangeSet } from './change-engine';
 import type { DeliveryFile, DeliveryInput, DeliveryProgress, Destination, DestinationRecord, RowReader, SyncMode } from '../../ports/destination';
 import type { ObjectStore } from '../../ports/object-store';
 import type { Manifest } from '../manifest';
 import { baseKey, deliveryPrefix, deliveryRecordKey, type DeliveryRef } from './delivery-keys';
+import { parseStoreJson, readStoreJson } from '../store-json';
+import { manifestSchema } from '../manifest-schema';
+import { destinationRecordSchema } from '../store-records';
 
 /** One destination of a feed (or partner) as configured: the adapter and how it syncs. */
 export interface DestinationPlan {
@@ -25,15 +29,8 @@ export interface DeliverDeps {
 }
 
 /** The drop a destination last received whole: the base of its next diff. */
-interface LastDelivered {
-  readonly runId: string;
-  readonly manifestKey: string;
-}
-
-async function readJson<T>(store: ObjectStore, key: string): Promise<T | undefined> {
-  const got = await store.get(key);
-  return got ? (JSON.parse(got.body.toString('utf8')) as T) : undefined;
-}
+const lastDeliveredSchema = z.object({ runId: z.string(), manifestKey: z.string() });
+type LastDelivered = z.output<typeof lastDeliveredSchema>;
 
 const writeJson = (store: ObjectStore, key: string, value: unknown) =>
   store.put(key, JSON.stringify(value, null, 2) + '\n', { contentType: 'application/json' });
@@ -51,7 +48,7 @@ const writeJson = (store: ObjectStore, key: string, value: unknown) =>
 export async function deliverDestinations(ref: DeliveryRef, deps: DeliverDeps): Promise<DestinationRecord[]> {
   const got = await deps.store.get(ref.manifestKey);
   if (!got) throw new Error(`${ref.manifestKey} is not in the store: run ${ref.runId} was not delivered, so there is nothing to push`);
-  const manifest = JSON.parse(got.body.toString('utf8')) as Manifest;
+  const manifest = parseStoreJson(ref.manifestKey, got.body, manifestSchema);
   const records: DestinationRecord[] = [];
   for (const plan of deps.destinations) records.push(await deliverOne(ref, manifest, plan, deps));
   return records;
@@ -61,7 +58,7 @@ async function deliverOne(ref: DeliveryRef, manifest: Manifest, plan: Destinatio
   const { store, clock } = deps;
   const { destination, mode } = plan;
   const recordKey = deliveryRecordKey(ref, destination.name);
-  const earlier = await readJson<DestinationRecord>(store, recordKey);
+  const earlier = await readStoreJson(store, recordKey, destinationRecordSchema);
   if (earlier && earlier.status !== 'failed') return earlier;
   const startedAt = earlier?.startedAt ?? clock.now().toISOString();
   const runPrefix = deliveryPrefix(ref, destination.name);
@@ -84,7 +81,7 @@ async function deliverOne(ref: DeliveryRef, manifest: Manifest, plan: Destinatio
       };
   try {
     // The base is fixed by the first attempt, so a retry diffs against the same drop and its batches line up.
-    const base = earlier ? (earlier.base ?? null) : mode === 'full' ? null : ((await readJson<LastDelivered>(store, lastKey))?.manifestKey ?? null);
+    const base = earlier ? (earlier.base ?? null) : mode === 'full' ? null : ((await readStoreJson(store, lastKey, lastDeliveredSchema))?.manifestKey ?? null);
     record = { ...record, base };
     const input = await deliveryInput(ref, manifest, plan, deps, runPrefix, base, record.changeSet, async (changeSet) => {
       record = { ...record, changeSet };
@@ -160,7 +157,7 @@ async function deliveryInput(
   }
   if (!deps.changes) throw new Error(`destination ${plan.destination.name} syncs changes (${plan.mode}), and no change engine was given`);
   if (!plan.primaryKey) throw new Error(`destination ${plan.destination.name} syncs changes (${plan.mode}) and declares no primaryKey`);
-  const baseManifest = base ? await readJson<Manifest>(deps.store, base) : undefined;
+  const baseManifest = base ? await readStoreJson(deps.store, base, manifestSchema) : undefined;
   if (base && !baseManifest)
     throw new Error(`the drop destination ${plan.destination.name} last received (${base}) is gone from the store; set sync: full once, or restore it`);
   const keysOf = (m: Manifest, key: string) =>

@@ -2,6 +2,8 @@ import type { ObjectStore } from '../../ports/object-store';
 import { DropCoordinates, feedRoot, parseDropKey, partnerRunRecordsPrefix } from '../layout';
 import type { Manifest } from '../manifest';
 import { parseRunRecord, RunRecord } from '../run-record';
+import { manifestSchema } from '../manifest-schema';
+import { readStoreJson } from '../store-json';
 
 /** What the store holds about one slot: its delivered manifests (oldest revision first) and its runs (oldest first). */
 export interface SlotEvidence {
@@ -13,11 +15,6 @@ const EMPTY: SlotEvidence = { manifests: [], runs: [] };
 
 export function evidenceOf(map: ReadonlyMap<string, SlotEvidence>, slot: string): SlotEvidence {
   return map.get(slot) ?? EMPTY;
-}
-
-async function readJson<T>(store: ObjectStore, key: string): Promise<T | undefined> {
-  const got = await store.get(key);
-  return got ? (JSON.parse(got.body.toString('utf8')) as T) : undefined;
 }
 
 /** Up to this many slots, each slot's folder is listed on its own; beyond, the feed's whole folder once. */
@@ -48,7 +45,7 @@ export async function readSlotEvidence(store: ObjectStore, c: DropCoordinates, s
     const drop = parseDropKey(objectKey.slice(root.length));
     // A shared feed's root does not hold partner folders, but guard against a nested match anyway.
     if (!drop || !inRange(drop.slotId) || objectKey.slice(root.length).includes('partner=')) continue;
-    const manifest = await readJson<Manifest>(store, objectKey);
+    const manifest = await readStoreJson(store, objectKey, manifestSchema);
     if (manifest) manifests.set(drop.slotId, [...(manifests.get(drop.slotId) ?? []), { key: objectKey, manifest }]);
   }
   const runsRoot = partnerRunRecordsPrefix(c);
@@ -56,7 +53,7 @@ export async function readSlotEvidence(store: ObjectStore, c: DropCoordinates, s
     const m = /^slot=([^/]+)\/[^/]+\.json$/.exec(objectKey.slice(runsRoot.length));
     if (!m || !inRange(m[1])) continue;
     const text = await store.get(objectKey).catch(() => undefined);
-    const record = text ? parseRunRecord(text.body.toString('utf8')) : undefined;
+    const record = text ? parseRunRecord(text.body, objectKey) : undefined;
     if (record) runs.set(m[1], [...(runs.get(m[1]) ?? []), record]);
   }
   const out = new Map<string, SlotEvidence>();

@@ -10,6 +10,8 @@ import { need, RunState } from './run-state';
 import type { StepDeps } from './step-deps';
 import { rollForward, RollForwardResult } from './roll-forward';
 import type { FeedDefinition } from '../feed/feed-definition';
+import { parseStoreJson } from '../store-json';
+import { latestPointerSchema } from '../manifest-schema';
 
 export interface PublishResult extends RollForwardResult {
   readonly status: 'delivered';
@@ -150,7 +152,7 @@ export async function moveLatestPointer(store: ObjectStore, key: string, pointer
   for (let attempt = 0; attempt < 5; attempt++) {
     const current = await store.get(key);
     if (current) {
-      const existing = JSON.parse(current.body.toString('utf8')) as LatestPointer;
+      const existing = parseStoreJson(key, current.body, latestPointerSchema);
       const newer = existing.scheduledFor > pointer.scheduledFor || (existing.scheduledFor === pointer.scheduledFor && existing.revision >= pointer.revision);
       if (newer) return false;
     }

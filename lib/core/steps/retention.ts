@@ -3,7 +3,8 @@ import { UsageError } from '../errors';
 import type { FeedDefinition } from '../feed/feed-definition';
 import { feedRoot, leaseKey, parseDropKey, DropCoordinates } from '../layout';
 import { acquireLease, releaseLease, LeaseOptions } from '../lease';
-import type { LatestPointer, Manifest } from '../manifest';
+import { parseStoreJson, readStoreJson } from '../store-json';
+import { latestPointerSchema, manifestSchema } from '../manifest-schema';
 
 const DAY_MS = 86400_000;
 
@@ -31,8 +32,7 @@ export async function expireDrops(
   options: { readonly keepSlot?: string; readonly lease: LeaseOptions; readonly attemptId: string },
 ): Promise<string[]> {
   const root = feedRoot(c);
-  const latest = await store.get(root + 'latest.json');
-  const pointed = latest ? (JSON.parse(latest.body.toString('utf8')) as LatestPointer).slot : undefined;
+  const pointed = (await readStoreJson(store, root + 'latest.json', latestPointerSchema))?.slot;
   const cutoff = retentionCutoff(days, now);
   const slots = new Map<string, string[]>();
   for await (const o of store.list(root + 'slot=')) {
@@ -73,7 +73,7 @@ async function deliveredSince(store: ObjectStore, manifestKeys: readonly string[
   for (const key of manifestKeys) {
     const got = await store.get(key);
     if (!got) continue;
-    const m = JSON.parse(got.body.toString('utf8')) as Manifest;
+    const m = parseStoreJson(key, got.body, manifestSchema);
     if (Date.parse(m.sla.deliveredAt) >= cutoff) return true;
   }
   return false;

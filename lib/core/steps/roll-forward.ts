@@ -123,7 +123,7 @@ async function markDelivered(
 
 export async function readRunRecord(store: ObjectStore, key: string): Promise<RunRecord | undefined> {
   const got = await store.get(key);
-  return got ? parseRunRecord(got.body.toString('utf8')) : undefined;
+  return got ? parseRunRecord(got.body, key) : undefined;
 }
 
 export async function writeRunRecord(store: ObjectStore, key: string, record: RunRecord): Promise<void> {
