@@ -28,6 +28,7 @@ import { FeedSchedules } from './feed-schedules';
 import type { FileExchangeProps } from './file-exchange-props';
 import { Grants } from './grants';
 import { keyScopes } from './key-scopes';
+import { ATHENA_RESULTS_PREFIX } from '../core/layout';
 import type { LambdaRole } from './lambda-entries';
 import { writeFeedsFile } from './lambda-packaging';
 import { LinkBroker } from './link-broker';
@@ -40,8 +41,6 @@ import { assertWebhooksDeployable, grantWebhookSecrets, webhookSecretNames } fro
 export * from './file-exchange-props';
 export { parseS3Location } from './grants';
 
-/** Athena results live beside the project's prefix, outside it. */
-const RESULTS_PREFIX = '_athena-results/';
 /** S3 allows 1000 lifecycle rules per bucket; a few are the construct's own. */
 const MAX_FEEDS = 990;
 /** Per partner: key secret, API key, usage plan, plan key. The rest is ~100 fixed + 3 per inline feed (topic, topic policy, schedule). */
@@ -87,7 +86,7 @@ export class FileExchange extends Construct {
     assertWebhooksDeployable(feeds);
 
     const prefix = props.keyPrefix ?? DEFAULT_KEY_PREFIX;
-    const scopes = keyScopes(prefix, RESULTS_PREFIX);
+    const scopes = keyScopes(prefix, ATHENA_RESULTS_PREFIX);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const base = Names.uniqueResourceName(this, { maxLength: 40, separator: '-' }).toLowerCase();
     this.partnerSecretPrefix = `dropkit/${base}/partners/`;
@@ -97,7 +96,7 @@ export class FileExchange extends Construct {
     const drops = new DropsBucket(this, 'DropsBucket', {
       feeds,
       under: prefix ? `${prefix}/` : '',
-      resultsPrefix: RESULTS_PREFIX,
+      resultsPrefix: ATHENA_RESULTS_PREFIX,
       encryptionKey: props.encryptionKey,
       existingBucket: props.existingBucket,
       removalPolicy,
@@ -109,7 +108,7 @@ export class FileExchange extends Construct {
     const query = new QueryResources(this, 'Query', {
       bucket: this.bucket,
       base,
-      resultsPrefix: RESULTS_PREFIX,
+      resultsPrefix: ATHENA_RESULTS_PREFIX,
       encryptionKey: props.encryptionKey,
       bytesScannedCutoffPerQuery: props.bytesScannedCutoffPerQuery ?? 10 * 1024 ** 3,
       enforceWorkGroupConfiguration: props.enforceWorkGroupConfiguration ?? false,
