@@ -1,4 +1,4 @@
-import { latestKey, manifestKey } from '../lib/core/layout';
+import { dropPrefixOfManifest, latestKey, manifestKey, SLOT_ID } from '../lib/core/layout';
 import { parseDurationSeconds } from '../lib/core/duration';
 import type { FeedDefinition } from '../lib/core/feed/feed-definition';
 import { deliveredRevisions } from '../lib/core/steps/plan';
@@ -77,7 +77,7 @@ async function answer(event: ApiEvent, deps: BrokerDeps): Promise<ApiResult> {
     if (!latest) return reply(404, { error: `feed ${feedName} has no delivered drop yet` });
     key = manifestKey(c, latest.slot, latest.runId);
   } else {
-    if (!/^\d{8}T\d{6}Z$/.test(slot)) return reply(400, { error: `slot must be a slot id like 20240115T060000Z (got ${JSON.stringify(slot)})` });
+    if (!SLOT_ID.test(slot)) return reply(400, { error: `slot must be a slot id like 20240115T060000Z (got ${JSON.stringify(slot)})` });
     const revisions = await deliveredRevisions(deps.store, c, slot);
     const run = event.queryStringParameters?.run;
     const chosen = run ? revisions.find((r) => r.runId === run) : revisions[revisions.length - 1];
@@ -89,7 +89,7 @@ async function answer(event: ApiEvent, deps: BrokerDeps): Promise<ApiResult> {
   if (!got) return reply(404, { error: `the drop ${key} is gone (expired by retention)` });
   const manifest = parseStoreJson(key, got.body, manifestSchema);
   const seconds = parseDurationSeconds(feed.spec.links.expiresIn)!;
-  const dropPrefix = key.slice(0, key.length - 'manifest.json'.length);
+  const dropPrefix = dropPrefixOfManifest(key);
   const files = [];
   for (const f of manifest.files)
     files.push({ path: f.path, format: f.format, rows: f.rows, bytes: f.bytes, sha256: f.sha256, link: await deps.signer.sign(dropPrefix + f.path, seconds) });

@@ -38,7 +38,7 @@ export function feedRoot(c: DropCoordinates): string {
 }
 
 export function slotPrefix(c: DropCoordinates, slotId: string): string {
-  return `${slotsPrefix(c)}${slotId}/`;
+  return slotUnder(feedRoot(c), slotId);
 }
 
 export function dropPrefix(c: DropCoordinates, slotId: string, runId: string): string {
@@ -96,18 +96,26 @@ const esc = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Where every slot folder of a feed (and partner) starts: list it to see the slots. */
 export function slotsPrefix(c: DropCoordinates): string {
-  return `${feedRoot(c)}${SLOT}`;
+  return slotsUnder(feedRoot(c));
+}
+
+/** The start of the slot folders below a folder of the layout (a feed root or a run records folder). */
+export function slotsUnder(folder: string): string {
+  return `${folder}${SLOT}`;
+}
+
+/** One slot's folder below a folder of the layout. */
+export function slotUnder(folder: string, slotId: string): string {
+  return `${slotsUnder(folder)}${slotId}/`;
 }
 
 /** The drop folder a manifest sits in (its files are named relative to it). */
 export function dropPrefixOfManifest(manifestKey: string): string {
-  if (!manifestKey.endsWith(`/${MANIFEST_FILE}`)) throw new Error(`${manifestKey} is not a manifest key`);
   return manifestKey.slice(0, manifestKey.length - MANIFEST_FILE.length);
 }
 
 /** The folder `latest.json` sits in: the pointer names its manifest relative to it. */
 export function latestBase(latestKey: string): string {
-  if (!latestKey.endsWith(LATEST_FILE)) throw new Error(`${latestKey} is not a latest.json key`);
   return latestKey.slice(0, latestKey.length - LATEST_FILE.length);
 }
 

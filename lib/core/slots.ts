@@ -1,6 +1,7 @@
 import { DateTime, IANAZone } from 'luxon';
 import { CronSpec, dayMatches, matches } from './cron';
 import { UsageError } from './errors';
+import { SLOT_ID } from './layout';
 
 /**
  * Slots: the ticks of a cron read in an IANA time zone. Daylight-saving rules follow EventBridge
@@ -242,7 +243,7 @@ export function parseSlotId(id: string): Date {
 /** A slot given on the command line: ISO-8601 with Z or an offset, or a slot id. */
 export function parseSlotArg(text: string): Date {
   const s = text.trim();
-  if (/^\d{8}T\d{6}Z$/.test(s)) return parseSlotId(s);
+  if (SLOT_ID.test(s)) return parseSlotId(s);
   // Without an offset the instant would depend on the machine's zone: refuse rather than guess.
   if (/T.*(Z|[+-]\d{2}(:?\d{2})?)$/i.test(s)) {
     const d = DateTime.fromISO(s, { setZone: true });

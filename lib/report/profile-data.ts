@@ -8,6 +8,7 @@ import type { ColumnProfile } from '../core/profile/profile';
 import type { ObjectStore } from '../ports/object-store';
 import { parseStoreJson } from '../core/store-json';
 import { manifestSchema } from '../core/manifest-schema';
+import { dropPrefixOfManifest } from '../core/layout';
 
 /**
  * What the report's profile section shows for a feed, read from the delivered manifests: the
@@ -82,7 +83,7 @@ export async function feedProfileReport(
     const csvFile = latest.manifest.files.find((f) => f.format === 'csv');
     if (!csvFile || !latest.manifest.csv) previewNote = 'The latest drop has no CSV file to preview.';
     else {
-      const base = latest.key.slice(0, latest.key.length - 'manifest.json'.length);
+      const base = dropPrefixOfManifest(latest.key);
       const body = await store.read(base + csvFile.path);
       preview = redact(await readCsvHead(csvFile.compression === 'gzip' ? body.pipe(createGunzip()) : body, latest.manifest.csv, previewRows), pii);
     }

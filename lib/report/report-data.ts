@@ -1,5 +1,5 @@
 import type { FeedFile } from '../core/feed/feed-schema';
-import { latestKey } from '../core/layout';
+import { latestBase, latestKey } from '../core/layout';
 import type { Manifest } from '../core/manifest';
 import { scheduleInWords, slaInWords } from '../core/schedule-words';
 import { deliveryRecord } from '../core/sla-watch/delivery-record';
@@ -221,7 +221,7 @@ async function latestManifest(store: ObjectStore, prefix: string, feed: FeedFile
     const got = await store.get(key);
     if (!got) continue;
     const pointer = parseStoreJson(key, got.body, latestPointerSchema);
-    const manifestKey = key.slice(0, key.length - 'latest.json'.length) + pointer.manifest;
+    const manifestKey = latestBase(key) + pointer.manifest;
     const m = await store.get(manifestKey);
     const manifest = m ? parseStoreJson(manifestKey, m.body, manifestSchema) : null;
     if (manifest && (!newest || manifest.slot.id > newest.slot.id)) newest = manifest;

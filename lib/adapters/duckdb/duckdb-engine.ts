@@ -26,6 +26,7 @@ import { hugeintColumns, parquetColumn, parquetSelectList } from './duckdb-parqu
 import { writerTag } from '../local/process-identity';
 import { canonicalText, quoteIdent, sqlString, toNumber } from './duckdb-sql';
 import { localFiles, LocalFiles } from './local-files';
+import { attemptOfStagingKey } from '../../core/layout';
 
 export interface LocalSource {
   /** Absolute path or glob. */
@@ -605,7 +606,7 @@ function parquetKeepsType(type: string): boolean {
 
 /** The SQL alias of the rows staged under a prefix (or at a key in it): unique per attempt, a valid identifier. */
 export function stagedName(stagingKey: string): string {
-  const attempt = stagingKey.replace(/^.*_staging\//, '').replace(/\/(staged\.(parquet|duckdb))?$/, '');
+  const attempt = attemptOfStagingKey(stagingKey);
   return `stg_${attempt.replace(/[^A-Za-z0-9_]/g, '_')}`;
 }
 

@@ -8,7 +8,7 @@ import { loadProject, Project } from '../../project/load-project';
 import { metricConsumers, metricUsage, unusedMetrics } from '../../semantic/metric-usage';
 import { LocalStore } from '../../adapters/local/local-store';
 import { deliveryPartners } from '../../core/feed/feed-definition';
-import { latestKey } from '../../core/layout';
+import { latestBase, latestKey } from '../../core/layout';
 import { compileFeedSql } from '../compile-sql';
 import { parseCommandArgs, parseTimeArg, projectOption } from '../args';
 import { EXIT } from '../exit-codes';
@@ -141,7 +141,7 @@ async function scheduleChanges(project: Project): Promise<{ feed: string; messag
       const pointer = await store.get(key).catch(() => undefined);
       if (!pointer) continue;
       const { manifest: rel } = parseStoreJson(key, pointer.body, latestPointerSchema);
-      const mKey = key.slice(0, key.length - 'latest.json'.length) + rel;
+      const mKey = latestBase(key) + rel;
       const got = await store.get(mKey).catch(() => undefined);
       if (!got) continue;
       const m = parseStoreJson(mKey, got.body, manifestSchema);

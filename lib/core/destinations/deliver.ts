@@ -8,6 +8,7 @@ import { baseKey, deliveryPrefix, deliveryRecordKey, type DeliveryRef } from './
 import { parseStoreJson, readStoreJson } from '../store-json';
 import { manifestSchema } from '../manifest-schema';
 import { destinationRecordSchema } from '../store-records';
+import { dropPrefixOfManifest } from '../layout';
 
 /** One destination of a feed (or partner) as configured: the adapter and how it syncs. */
 export interface DestinationPlan {
@@ -133,7 +134,7 @@ async function deliveryInput(
   computed: ChangeSet | undefined,
   keep: (set: ChangeSet) => Promise<void>,
 ): Promise<DeliveryInput> {
-  const dropPrefix = ref.manifestKey.slice(0, ref.manifestKey.length - 'manifest.json'.length);
+  const dropPrefix = dropPrefixOfManifest(ref.manifestKey);
   const parquet = manifest.files.filter((f) => f.format === 'parquet');
   const common = {
     feed: ref.feed,
@@ -160,8 +161,7 @@ async function deliveryInput(
   const baseManifest = base ? await readStoreJson(deps.store, base, manifestSchema) : undefined;
   if (base && !baseManifest)
     throw new Error(`the drop destination ${plan.destination.name} last received (${base}) is gone from the store; set sync: full once, or restore it`);
-  const keysOf = (m: Manifest, key: string) =>
-    m.files.filter((f) => f.format === 'parquet').map((f) => key.slice(0, key.length - 'manifest.json'.length) + f.path);
+  const keysOf = (m: Manifest, key: string) => m.files.filter((f) => f.format === 'parquet').map((f) => dropPrefixOfManifest(key) + f.path);
   const set: ChangeSet =
     computed ??
     (await deps.changes.diff({

@@ -3,7 +3,7 @@ import type { LinkSigner } from '../../ports/link-signer';
 import type { DropEvent, Notifier, NotifyOutcome } from '../../ports/notifier';
 import { destinationSpecs } from '../destinations/plans';
 import { parseDurationSeconds } from '../duration';
-import { manifestKey, runRecordKey } from '../layout';
+import { dropPrefixOfManifest, manifestKey, runRecordKey } from '../layout';
 import { dataUpdateEvent, schemaChangeEvent, supersedesOf } from '../notices/events';
 import type { ObjectStore } from '../../ports/object-store';
 import type { Manifest } from '../manifest';
@@ -161,7 +161,7 @@ export async function notifyDelivered(
   deps: { signer: LinkSigner; notifiers: readonly Notifier[]; clock: Clock; onSent?: (id: string, target: string) => void },
 ): Promise<{ event: DropEvent; outcomes: NotifyOutcome[] }> {
   const { manifest, manifestKey, linkSeconds } = input;
-  const dropPrefix = manifestKey.slice(0, manifestKey.length - 'manifest.json'.length);
+  const dropPrefix = dropPrefixOfManifest(manifestKey);
   const files = [];
   for (const f of manifest.files) {
     files.push({

@@ -8,7 +8,19 @@ import type { PreviousDrop } from '../checks/check-types';
 import type { Profile } from '../profile/profile';
 import { parseCron } from '../cron';
 import { UsageError } from '../errors';
-import { dropPrefix, feedRoot, latestKey, leaseKey, manifestKey, parseDropKey, runRecordKey, runStagingRoot, slotPrefix, DropCoordinates } from '../layout';
+import {
+  DropCoordinates,
+  dropPrefix,
+  feedRoot,
+  latestKey,
+  leaseKey,
+  manifestKey,
+  parseDropKey,
+  runRecordKey,
+  runStagingRoot,
+  slotPrefix,
+  slotsPrefix,
+} from '../layout';
 import type { SlotInfo } from '../manifest';
 import { deriveRunId } from '../run-id';
 import { deadlineFor, warnAtFor } from '../sla';
@@ -95,7 +107,7 @@ export async function previousDrop(store: ObjectStore, c: DropCoordinates, slot:
   const pointer = await readStoreJson(store, latestKey(c), latestPointerSchema);
   let previousSlot = pointer && pointer.slot < slot ? pointer.slot : undefined;
   if (!previousSlot) {
-    for await (const o of store.list(`${root}slot=`)) {
+    for await (const o of store.list(slotsPrefix(c))) {
       const key = parseDropKey(o.key.slice(root.length));
       if (key && key.slotId < slot && (!previousSlot || key.slotId > previousSlot)) previousSlot = key.slotId;
     }

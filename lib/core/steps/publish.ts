@@ -12,6 +12,7 @@ import { rollForward, RollForwardResult } from './roll-forward';
 import type { FeedDefinition } from '../feed/feed-definition';
 import { parseStoreJson } from '../store-json';
 import { latestPointerSchema } from '../manifest-schema';
+import { latestBase } from '../layout';
 
 export interface PublishResult extends RollForwardResult {
   readonly status: 'delivered';
@@ -134,7 +135,7 @@ function buildManifest(state: RunState, feed: FeedDefinition, publishedAt: Date,
 }
 
 export function pointerFor(manifest: Manifest, manifestKey: string, latestKey: string, manifestSha256: string): LatestPointer {
-  const base = latestKey.slice(0, latestKey.length - 'latest.json'.length);
+  const base = latestBase(latestKey);
   return {
     manifestVersion: 1,
     ...runIdentity(manifest),
