@@ -18,6 +18,10 @@ const DELIVERIES = '_deliveries';
 /** Athena's query results: beside the project's prefix at the bucket's root, outside every feed. */
 export const ATHENA_RESULTS_PREFIX = '_athena-results/';
 
+/** A local store's folder also holds what only a local run has: the outbox of notices and the engine's scratch files. */
+export const LOCAL_OUTBOX_FILE = '_outbox/events.jsonl';
+export const LOCAL_WORK_FOLDER = '_work';
+
 /** A slot id: UTC basic ISO-8601, e.g. `20240115T060000Z` (slots.ts `slotId` makes them). */
 export const SLOT_ID = /^\d{8}T\d{6}Z$/;
 

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { SLOT_ID } from './layout';
 
 /**
  * The manifest (version 1) and the `latest.json` pointer as zod schemas: the one definition of what
@@ -62,7 +63,7 @@ export const manifestSchema = z
     supersedes: z.string().nullable().meta({ description: 'runId of the drop this revision replaces' }),
     status: z.literal('DELIVERED'),
     slot: z.strictObject({
-      id: z.string().regex(/^\d{8}T\d{6}Z$/),
+      id: z.string().regex(SLOT_ID),
       scheduledFor: utc,
       dataInterval: z.strictObject({ start: utc, end: utc }),
       timezone: z.string().min(1),
