@@ -98,6 +98,16 @@ export function partnerRunRecordsPrefix(c: DropCoordinates): string {
 
 const esc = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+/** A data file of a drop: `part-00000.<extension>` (CSV, CSV.gz, Parquet), numbered from 0. */
+export function dataFileName(index: number, extension: string): string {
+  return `part-${String(index).padStart(5, '0')}.${extension}`;
+}
+
+/** Where a destination keeps the rows a target refused, below its run folder (deliveryPrefix). */
+export function deadLetterPrefix(runPrefix: string): string {
+  return `${runPrefix}dead-letter/`;
+}
+
 /** Where every slot folder of a feed (and partner) starts: list it to see the slots. */
 export function slotsPrefix(c: DropCoordinates): string {
   return slotsUnder(feedRoot(c));

@@ -26,7 +26,7 @@ import { hugeintColumns, parquetColumn, parquetSelectList } from './duckdb-parqu
 import { writerTag } from '../local/process-identity';
 import { canonicalText, quoteIdent, sqlString, toNumber } from './duckdb-sql';
 import { localFiles, LocalFiles } from './local-files';
-import { attemptOfStagingKey } from '../../core/layout';
+import { attemptOfStagingKey, dataFileName } from '../../core/layout';
 
 export interface LocalSource {
   /** Absolute path or glob. */
@@ -400,13 +400,13 @@ export class DuckDbEngine implements QueryEngine {
     const selectList = parquetSelectList(staged.columns);
     if (staged.format === 'parquet' && options.compression === 'zstd' && !options.maxRowsPerFile && selectList === undefined) {
       // The staged file is exactly what this COPY would write: hand over a hard link, no second pass.
-      const scratch = await this.scratchFile('part-00000.parquet');
+      const scratch = await this.scratchFile(dataFileName(0, 'parquet'));
       await link(await this.files.readablePath(staged.location), scratch);
       return [
         {
-          key: options.prefix + 'part-00000.parquet',
+          key: options.prefix + dataFileName(0, 'parquet'),
           rows: staged.rowCount,
-          ...(await this.files.adopt(options.prefix + 'part-00000.parquet', scratch, contentType)),
+          ...(await this.files.adopt(options.prefix + dataFileName(0, 'parquet'), scratch, contentType)),
         },
       ];
     }

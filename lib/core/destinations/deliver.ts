@@ -8,7 +8,7 @@ import { baseKey, deliveryPrefix, deliveryRecordKey, type DeliveryRef } from './
 import { parseStoreJson, readStoreJson } from '../store-json';
 import { manifestSchema } from '../manifest-schema';
 import { destinationRecordSchema } from '../store-records';
-import { dropPrefixOfManifest } from '../layout';
+import { deadLetterPrefix, dropPrefixOfManifest } from '../layout';
 
 /** One destination of a feed (or partner) as configured: the adapter and how it syncs. */
 export interface DestinationPlan {
@@ -109,7 +109,7 @@ async function deliverOne(ref: DeliveryRef, manifest: Manifest, plan: Destinatio
     record = {
       ...record,
       status: record.rowsRejected > 0 ? 'partial' : 'delivered',
-      ...(record.rowsRejected > 0 ? { deadLetter: `${runPrefix}dead-letter/` } : {}),
+      ...(record.rowsRejected > 0 ? { deadLetter: deadLetterPrefix(runPrefix) } : {}),
       finishedAt: clock.now().toISOString(),
     };
     // Rejected rows are in the dead-letter file: the next diff starts from this drop all the same.
