@@ -1,3 +1,5 @@
+import { UsageError } from './errors';
+
 /**
  * Where everything lives in a store (bucket or folder), per DESIGN.md "Layout of a drop":
  *   <prefix>/<feed>/[partner=<id>/]slot=<slotId>/run=<runId>/{part-*, manifest.json}
@@ -23,7 +25,26 @@ export const LOCAL_OUTBOX_FILE = '_outbox/events.jsonl';
 export const LOCAL_WORK_FOLDER = '_work';
 
 /** A slot id: UTC basic ISO-8601, e.g. `20240115T060000Z` (slots.ts `slotId` makes them). */
-export const SLOT_ID = /^\d{8}T\d{6}Z$/;
+const SLOT_ID_TEXT = '\\d{8}T\\d{6}Z';
+export const SLOT_ID = new RegExp(`^${SLOT_ID_TEXT}$`);
+
+/** UTC basic ISO-8601, e.g. `20240115T060000Z`: the slot's name in paths and run ids. */
+export function slotId(slot: Date): string {
+  const t = slot instanceof Date ? slot.getTime() : NaN;
+  if (Number.isNaN(t)) throw new UsageError('slot is not a valid date');
+  if (t % 1000 !== 0) throw new UsageError(`slot ${slot.toISOString()} has fractions of a second; slot ids are whole seconds`);
+  return slot.toISOString().replace(/[-:]|\.000/g, '');
+}
+
+export function parseSlotId(id: string): Date {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(id);
+  const d = m ? new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6])) : undefined;
+  // Date.UTC rolls 30 February over into March; the round trip catches that.
+  if (!d || Number.isNaN(d.getTime()) || slotId(d) !== id) {
+    throw new UsageError(`"${id}" is not a slot id: expected UTC basic ISO-8601 like 20240115T060000Z`);
+  }
+  return d;
+}
 
 export interface DropCoordinates {
   readonly prefix: string;
@@ -140,7 +161,7 @@ export function relativeDropPrefix(feed: string, partner: string | null, slotId:
 
 /** The slot of a key below a feed root (`slot=<id>/…`), given the part after the root. */
 export function slotOfFeedPath(rest: string): string | undefined {
-  return new RegExp(`^${SLOT}(\\d{8}T\\d{6}Z)/`).exec(rest)?.[1];
+  return new RegExp(`^${SLOT}(${SLOT_ID_TEXT})/`).exec(rest)?.[1];
 }
 
 /** Whether a key below a feed root is in a partner's folder (a shared feed's root holds none). */
@@ -187,7 +208,7 @@ export function parseStoreKey(key: string, prefix: string): { kind: StoreKeyKind
   const rest = key.slice(under.length);
   const feed = '[a-z][a-z0-9_-]*';
   const partner = `(?:${PARTNER}[a-z0-9][a-z0-9-]*/)?`;
-  const slot = `${SLOT}\\d{8}T\\d{6}Z`;
+  const slot = `${SLOT}${SLOT_ID_TEXT}`;
   const rules: [StoreKeyKind, string][] = [
     ['manifest', `${feed}/${partner}${slot}/${RUN}[^/]+/${esc(MANIFEST_FILE)}`],
     ['drop-file', `${feed}/${partner}${slot}/${RUN}[^/]+/[^/]+`],
