@@ -146,6 +146,39 @@ export const manifestSchema = z
       .meta({
         description: 'Present when the feed is a metric selection over a semantic layer: what each column is and how it is defined. Optional in version 1.',
       }),
+    delivery: z
+      .strictObject({
+        destinations: z.array(
+          z.strictObject({
+            name: z.string().meta({ description: "The destination's name in the feed file" }),
+            kind: z.enum(['local', 's3', 'sftp', 'api']),
+            target: z.string().meta({ description: 'Where it goes, without secrets, e.g. sftp drops@partner.example:22/in' }),
+            mode: z.enum(['full', 'upsert', 'mirror', 'insert-only']).meta({
+              description: 'full: the whole drop; upsert, mirror, insert-only: only what changed since the last drop the destination received whole',
+            }),
+            partner: z.string().nullable().meta({ description: "The partner whose destination it is; null for the feed's own" }),
+          }),
+        ),
+        delivered: z
+          .strictObject({
+            destination: z.string(),
+            mode: z.enum(['full', 'upsert', 'mirror', 'insert-only']),
+            base: z.string().nullable().meta({ description: 'runId of the drop the changes were computed against; null for the whole drop or a first sync' }),
+            files: z
+              .array(z.strictObject({ path: z.string(), op: z.enum(['upsert', 'insert', 'update', 'delete']).optional(), rows: count, bytes: count }))
+              .meta({
+                description:
+                  "The files there, relative to this manifest: the drop's files, or for a diff sync changes/inserts.parquet, updates.parquet, deletes.parquet and changes.json",
+              }),
+          })
+          .optional()
+          .meta({ description: 'Only in the copy at a destination: what this destination received of the drop' }),
+      })
+      .optional()
+      .meta({
+        description:
+          'Where the drop is pushed after it is published (its destinations: partner S3, SFTP, an HTTP API, a folder), as the feed said at the commit point. The copy of the manifest a file destination receives also says what was delivered there. Optional: absent when the drop has no destinations, and in manifests written before destinations',
+      }),
     toolkitVersion: z.string(),
     profile: z
       .strictObject({

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
-import { manifestSchemaDocument } from '../../lib/core/manifest-schema';
+import { manifestProblems, manifestSchemaDocument } from '../../lib/core/manifest-schema';
 import { feedSchemaDocument, projectSchemaDocument } from '../../lib/project/json-schemas';
 import { validManifest } from '../helpers/manifest-fixture';
 
@@ -24,6 +24,11 @@ describe('published JSON Schemas', () => {
     const sha256 = 'a'.repeat(64);
     const manifest = validManifest([{ path: 'part-00000.csv', format: 'csv', compression: 'none', rows: 1, bytes: 10, sha256 }]);
     expect([validate(manifest), validate.errors]).toEqual([true, null]);
+    const pushed = { ...manifest, delivery: { destinations: [{ name: 'inbox', kind: 'local', target: 'folder in', mode: 'full', partner: null }] } };
+    expect([validate(pushed), validate.errors, manifestProblems(pushed)]).toEqual([true, null, []]);
+    expect(manifestProblems({ ...pushed, delivery: { destinations: [{ name: 'inbox' }] } })).toContain(
+      'delivery.destinations[0].kind: required, missing (expected string)',
+    );
     expect(validate({ ...manifest, sla: { ...manifest.sla, deliveredAt: '2024-01-01T00:00:00+01:00' } })).toBe(false);
     expect(validate({ ...manifest, files: [{ ...manifest.files[0], sha256: 'x' }] })).toBe(false);
     expect(validate({ ...manifest, extra: 1 })).toBe(false);
