@@ -27,7 +27,7 @@ describe('published JSON Schemas', () => {
     const pushed = { ...manifest, delivery: { destinations: [{ name: 'inbox', kind: 'local', target: 'folder in', mode: 'full', partner: null }] } };
     expect([validate(pushed), validate.errors, manifestProblems(pushed)]).toEqual([true, null, []]);
     expect(manifestProblems({ ...pushed, delivery: { destinations: [{ name: 'inbox' }] } })).toContain(
-      'delivery.destinations[0].kind: required, missing (expected string)',
+      'delivery.destinations[0].target: required, missing (expected string)',
     );
     expect(validate({ ...manifest, sla: { ...manifest.sla, deliveredAt: '2024-01-01T00:00:00+01:00' } })).toBe(false);
     expect(validate({ ...manifest, files: [{ ...manifest.files[0], sha256: 'x' }] })).toBe(false);
