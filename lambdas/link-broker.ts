@@ -1,9 +1,8 @@
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { approvalKey, decideHold, readHold } from '../lib/core/approval/approval';
 import { UsageError } from '../lib/core/errors';
-import { latestKey, manifestKey } from '../lib/core/layout';
+import { dropPrefixOfManifest, latestKey, manifestKey, SLOT_ID } from '../lib/core/layout';
 import type { Clock } from '../lib/core/ports/clock';
-import type { LatestPointer, Manifest } from '../lib/core/manifest';
 import { parseDurationSeconds } from '../lib/core/duration';
 import type { FeedDefinition } from '../lib/core/feed/feed-definition';
 import { deliveredRevisions } from '../lib/core/steps/run-plan';
@@ -11,6 +10,8 @@ import type { LambdaContextLike } from './invocation';
 import { logger } from './observability';
 import { ENV } from '../lib/core/deploy-contract';
 import { runtime, LambdaDeps } from './runtime';
+import { parseStoreJson, readStoreJson } from '../lib/core/store-json';
+import { latestPointerSchema, manifestSchema } from '../lib/core/manifest-schema';
 
 /** The parts of an API Gateway REST (proxy) event the broker reads. */
 export interface ApiEvent {
@@ -86,12 +87,11 @@ async function answer(event: ApiEvent, deps: BrokerDeps): Promise<ApiResult> {
   let key: string | undefined;
   const slot = event.pathParameters?.slot;
   if (slot === undefined) {
-    const pointer = await deps.store.get(latestKey(c));
-    if (!pointer) return reply(404, { error: `feed ${feedName} has no delivered drop yet` });
-    const latest = JSON.parse(pointer.body.toString('utf8')) as LatestPointer;
+    const latest = await readStoreJson(deps.store, latestKey(c), latestPointerSchema);
+    if (!latest) return reply(404, { error: `feed ${feedName} has no delivered drop yet` });
     key = manifestKey(c, latest.slot, latest.runId);
   } else {
-    if (!/^\d{8}T\d{6}Z$/.test(slot)) return reply(400, { error: `slot must be a slot id like 20240115T060000Z (got ${JSON.stringify(slot)})` });
+    if (!SLOT_ID.test(slot)) return reply(400, { error: `slot must be a slot id like 20240115T060000Z (got ${JSON.stringify(slot)})` });
     const revisions = await deliveredRevisions(deps.store, c, slot);
     const run = event.queryStringParameters?.run;
     const chosen = run ? revisions.find((r) => r.runId === run) : revisions[revisions.length - 1];
@@ -101,9 +101,9 @@ async function answer(event: ApiEvent, deps: BrokerDeps): Promise<ApiResult> {
   }
   const got = await deps.store.get(key);
   if (!got) return reply(404, { error: `the drop ${key} is gone (expired by retention)` });
-  const manifest = JSON.parse(got.body.toString('utf8')) as Manifest;
+  const manifest = parseStoreJson(key, got.body, manifestSchema);
   const seconds = parseDurationSeconds(feed.spec.links.expiresIn)!;
-  const dropPrefix = key.slice(0, key.length - 'manifest.json'.length);
+  const dropPrefix = dropPrefixOfManifest(key);
   const files = [];
   for (const f of manifest.files)
     files.push({ path: f.path, format: f.format, rows: f.rows, bytes: f.bytes, sha256: f.sha256, link: await deps.signer.sign(dropPrefix + f.path, seconds) });

@@ -1,10 +1,12 @@
-import { releaseLease, Lease } from '../lib/core/lease';
+import { releaseLease } from '../lib/core/lease';
 import { leaseKey } from '../lib/core/layout';
 import { notifyStep } from '../lib/core/steps/notify';
 import type { ObjectStore } from '../lib/core/ports/object-store';
 import { requireField, stepHandler } from './handler-kit';
 import { runtime, LambdaDeps } from './runtime';
 import type { NotifyEvent } from './step-events';
+import { parseStoreJson } from '../lib/core/store-json';
+import { leaseSchema } from '../lib/core/store-records';
 
 /** Sends the delivered notice (once per run), then frees the slot if the publishing attempt still holds it. */
 export function makeNotifyHandler(deps: () => Promise<Pick<LambdaDeps, 'store' | 'signer' | 'clock' | 'feeds' | 'consumers'>>) {
@@ -35,7 +37,7 @@ export function makeNotifyHandler(deps: () => Promise<Pick<LambdaDeps, 'store' |
 export async function releaseOwnLease(store: ObjectStore, key: string, attemptId: string): Promise<boolean> {
   const current = await store.get(key);
   if (!current) return false;
-  const lease = JSON.parse(current.body.toString('utf8')) as Lease;
+  const lease = parseStoreJson(key, current.body, leaseSchema);
   if (lease.attemptId !== attemptId || lease.released) return false;
   await releaseLease(store, { key, etag: current.etag, attemptId });
   return true;

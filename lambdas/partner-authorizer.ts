@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PARTNER_ID } from '../lib/core/feed/feed-schema';
 import { logger, tracer } from './observability';
-import { ENV } from '../lib/core/deploy-contract';
+import { ENV, RUNTIME_DEFAULTS } from '../lib/core/deploy-contract';
 
 /** API Gateway's TOKEN authorizer event. */
 export interface TokenAuthorizerEvent {
@@ -71,7 +71,7 @@ export function secretsManagerHashes(prefix: string, client: SecretsManagerClien
 let built: ReturnType<typeof makePartnerAuthorizer> | undefined;
 export const handler = (event: TokenAuthorizerEvent) => {
   built ??= makePartnerAuthorizer(
-    secretsManagerHashes(process.env[ENV.partnerSecretPrefix] ?? 'dropkit/partners/', tracer.captureAWSv3Client(new SecretsManagerClient({}))),
+    secretsManagerHashes(process.env[ENV.partnerSecretPrefix] ?? RUNTIME_DEFAULTS.partnerSecretPrefix, tracer.captureAWSv3Client(new SecretsManagerClient({}))),
   );
   return built(event);
 };

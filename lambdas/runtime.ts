@@ -15,7 +15,7 @@ import { ConfigError, ConfigProblem, DropkitError } from '../lib/core/errors';
 import type { FeedDefinition } from '../lib/core/feed/feed-definition';
 import { feedSchema } from '../lib/core/feed/feed-schema';
 import { feedCatalog, StepDeps } from '../lib/core/steps/step-deps';
-import { DEPLOYED_LEASE_TTL_SECONDS, ENV } from '../lib/core/deploy-contract';
+import { DEPLOYED_LEASE_TTL_SECONDS, ENV, RUNTIME_DEFAULTS } from '../lib/core/deploy-contract';
 import { systemClock } from '../lib/core/ports/clock';
 import type { Notifier } from '../lib/core/ports/notifier';
 import type { QueryEngine } from '../lib/core/ports/query-engine';
@@ -83,8 +83,8 @@ export function readRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
   return {
     bucket: need(ENV.bucket),
     prefix: env[ENV.prefix] ?? '',
-    workgroup: env[ENV.workgroup] ?? 'primary',
-    stagingDatabase: env[ENV.stagingDatabase] ?? 'dropkit_staging',
+    workgroup: env[ENV.workgroup] ?? RUNTIME_DEFAULTS.workgroup,
+    stagingDatabase: env[ENV.stagingDatabase] ?? RUNTIME_DEFAULTS.stagingDatabase,
     sourceDatabase: env[ENV.sourceDatabase] || undefined,
     opsTopicArn: env[ENV.opsTopicArn] || undefined,
     feedTopicArnPrefix,
@@ -129,7 +129,7 @@ export function parseBundledFeeds(text: string, file = BUNDLED_FEEDS_FILE): Feed
   return feeds;
 }
 
-/** Reads the bundled feeds from beside the handler (or `DROPKIT_FEEDS_FILE`). */
+/** Reads the bundled feeds from beside the handler (or the file `ENV.feedsFile` names). */
 export function loadBundledFeeds(env: NodeJS.ProcessEnv = process.env): FeedDefinition[] {
   const path = env[ENV.feedsFile] ?? join(__dirname, BUNDLED_FEEDS_FILE);
   let text: string;

@@ -3,6 +3,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { FeedDefinition } from '../core/feed/feed-definition';
+import { feedRoot, stagingRoot } from '../core/layout';
 
 export interface DropsBucketProps {
   readonly feeds: readonly FeedDefinition[];
@@ -30,16 +31,21 @@ export class DropsBucket extends Construct {
   constructor(scope: Construct, id: string, props: DropsBucketProps) {
     super(scope, id);
     const { under, removalPolicy } = props;
+    const prefix = under.replace(/\/$/, '');
     const rules: s3.LifecycleRule[] = [
       { id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       { id: 'expire-noncurrent-versions', noncurrentVersionExpiration: props.noncurrentVersionExpiration, expiredObjectDeleteMarker: true },
-      { id: 'expire-staging', prefix: `${under}_staging/`, expiration: props.stagingExpiration },
+      { id: 'expire-staging', prefix: `${stagingRoot(prefix)}/`, expiration: props.stagingExpiration },
       { id: 'expire-athena-results', prefix: props.resultsPrefix, expiration: Duration.days(7) },
       // The runs apply each feed's retention themselves (keeping the drop latest.json points at);
       // this catches what no run comes back for, a week later.
       ...props.feeds
         .filter((f) => f.spec.retention)
-        .map((f) => ({ id: `retention-${f.spec.name}`, prefix: `${under}${f.spec.name}/`, expiration: Duration.days(f.spec.retention!.days + 7) })),
+        .map((f) => ({
+          id: `retention-${f.spec.name}`,
+          prefix: feedRoot({ prefix, feed: f.spec.name, partner: null }),
+          expiration: Duration.days(f.spec.retention!.days + 7),
+        })),
     ];
     if (props.existingBucket) {
       this.bucket = props.existingBucket;

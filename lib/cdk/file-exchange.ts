@@ -11,7 +11,15 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { DEFAULT_KEY_PREFIX, DEPLOYED_LEASE_TTL_SECONDS, ENV, METRICS_NAMESPACE, METRICS_SERVICE } from '../core/deploy-contract';
+import {
+  DEFAULT_FEEDS_PER_NESTED_STACK,
+  DEFAULT_INLINE_FEED_LIMIT,
+  DEFAULT_KEY_PREFIX,
+  DEPLOYED_LEASE_TTL_SECONDS,
+  ENV,
+  METRICS_NAMESPACE,
+  METRICS_SERVICE,
+} from '../core/deploy-contract';
 import { AcknowledgeKnownWildcards } from './acknowledgements';
 import { CheckovSkips } from './checkov-skips';
 import { DropsBucket } from './drops-bucket';
@@ -20,6 +28,7 @@ import { FeedSchedules } from './feed-schedules';
 import type { FileExchangeProps } from './file-exchange-props';
 import { Grants } from './grants';
 import { keyScopes } from './key-scopes';
+import { ATHENA_RESULTS_PREFIX } from '../core/layout';
 import type { LambdaRole } from './lambda-entries';
 import { writeFeedsFile } from './lambda-packaging';
 import { LinkBroker } from './link-broker';
@@ -32,8 +41,6 @@ import { assertWebhooksDeployable, grantWebhookSecrets, webhookSecretNames } fro
 export * from './file-exchange-props';
 export { parseS3Location } from './grants';
 
-/** Athena results live beside the project's prefix, outside it. */
-const RESULTS_PREFIX = '_athena-results/';
 /** S3 allows 1000 lifecycle rules per bucket; a few are the construct's own. */
 const MAX_FEEDS = 990;
 /** Per partner: key secret, API key, usage plan, plan key. The rest is ~100 fixed + 3 per inline feed (topic, topic policy, schedule). */
@@ -79,7 +86,7 @@ export class FileExchange extends Construct {
     assertWebhooksDeployable(feeds);
 
     const prefix = props.keyPrefix ?? DEFAULT_KEY_PREFIX;
-    const scopes = keyScopes(prefix, RESULTS_PREFIX);
+    const scopes = keyScopes(prefix, ATHENA_RESULTS_PREFIX);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const base = Names.uniqueResourceName(this, { maxLength: 40, separator: '-' }).toLowerCase();
     this.partnerSecretPrefix = `dropkit/${base}/partners/`;
@@ -89,7 +96,7 @@ export class FileExchange extends Construct {
     const drops = new DropsBucket(this, 'DropsBucket', {
       feeds,
       under: prefix ? `${prefix}/` : '',
-      resultsPrefix: RESULTS_PREFIX,
+      resultsPrefix: ATHENA_RESULTS_PREFIX,
       encryptionKey: props.encryptionKey,
       existingBucket: props.existingBucket,
       removalPolicy,
@@ -101,7 +108,7 @@ export class FileExchange extends Construct {
     const query = new QueryResources(this, 'Query', {
       bucket: this.bucket,
       base,
-      resultsPrefix: RESULTS_PREFIX,
+      resultsPrefix: ATHENA_RESULTS_PREFIX,
       encryptionKey: props.encryptionKey,
       bytesScannedCutoffPerQuery: props.bytesScannedCutoffPerQuery ?? 10 * 1024 ** 3,
       enforceWorkGroupConfiguration: props.enforceWorkGroupConfiguration ?? false,
@@ -163,8 +170,8 @@ export class FileExchange extends Construct {
       base,
       feedTopicPrefix,
       topicKey,
-      inlineFeedLimit: props.inlineFeedLimit ?? 40,
-      feedsPerNestedStack: props.feedsPerNestedStack ?? 120,
+      inlineFeedLimit: props.inlineFeedLimit ?? DEFAULT_INLINE_FEED_LIMIT,
+      feedsPerNestedStack: props.feedsPerNestedStack ?? DEFAULT_FEEDS_PER_NESTED_STACK,
     });
     this.feedTopics = schedules.topics;
     this.deadLetterQueue = schedules.deadLetterQueue;
@@ -229,7 +236,11 @@ function checkSize(props: FileExchangeProps, partners: number): void {
       `FileExchange: ${feeds} feeds is more than one bucket's lifecycle rules allow (${MAX_FEEDS}); split the project into several projects/stacks`,
     );
   const estimate =
-    100 + PARTNER_RESOURCES * partners + (feeds <= (props.inlineFeedLimit ?? 40) ? 3 * feeds : Math.ceil(feeds / (props.feedsPerNestedStack ?? 120)));
+    100 +
+    PARTNER_RESOURCES * partners +
+    (feeds <= (props.inlineFeedLimit ?? DEFAULT_INLINE_FEED_LIMIT)
+      ? 3 * feeds
+      : Math.ceil(feeds / (props.feedsPerNestedStack ?? DEFAULT_FEEDS_PER_NESTED_STACK)));
   if (estimate > MAIN_STACK_BUDGET) {
     throw new DeployConfigError(
       `FileExchange: about ${estimate} resources for ${feeds} feeds and ${partners} partners, over CloudFormation's 500 per stack with margin; ` +

@@ -1,5 +1,7 @@
+import { ATHENA_RESULTS_PREFIX, pattern } from '../core/layout';
+
 /**
- * Key patterns of the drops bucket, per lib/core/layout.ts, for IAM policies. The project's feeds
+ * Key patterns of the drops bucket, from lib/core/layout.ts `pattern`, for IAM policies. The project's feeds
  * all sit under one prefix, so a role is scoped to the kind of object it touches (drops, leases,
  * run records, staging, query results) without listing feeds (a policy naming 200 feeds would
  * outgrow IAM's size limits). IAM's `*` also matches `/`: the patterns say what each role needs,
@@ -17,25 +19,27 @@ export interface KeyScopes {
   /** Drops held for sign-off (lib/core/approval): the hold, its task token and the decision. */
   readonly approvals: string;
   readonly staging: string;
+  /** Destinations' own state (what was sent, change sets, dead letters). */
+  readonly deliveries: string;
   /** Athena's query results (outside the project's prefix). */
   readonly results: string;
   /** The project's prefix, for ListBucket conditions. */
   readonly listPrefix: string;
 }
 
-/** `prefix` is the layout's prefix ('' or e.g. `drops`); the results prefix sits beside it. */
-export function keyScopes(prefix: string, resultsPrefix: string): KeyScopes {
-  const p = prefix ? `${prefix}/` : '';
+/** `prefix` is the layout's prefix ('' or e.g. `drops`); Athena's results sit beside it. */
+export function keyScopes(prefix: string, resultsPrefix: string = ATHENA_RESULTS_PREFIX): KeyScopes {
   return {
-    drops: [`${p}*/slot=*/run=*/*`, `${p}*/latest.json`],
-    dropFiles: `${p}*/slot=*/run=*/*`,
-    latest: `${p}*/latest.json`,
-    leases: `${p}_leases/*`,
-    runs: `${p}_runs/*`,
-    sla: `${p}_sla/*`,
-    approvals: `${p}_approvals/*`,
-    staging: `${p}_staging/*`,
+    drops: [pattern.dropFiles(prefix), pattern.latest(prefix)],
+    dropFiles: pattern.dropFiles(prefix),
+    latest: pattern.latest(prefix),
+    leases: pattern.leases(prefix),
+    runs: pattern.runs(prefix),
+    sla: pattern.sla(prefix),
+    approvals: pattern.approvals(prefix),
+    staging: pattern.staging(prefix),
+    deliveries: pattern.deliveries(prefix),
     results: `${resultsPrefix}*`,
-    listPrefix: `${p}*`,
+    listPrefix: pattern.everything(prefix),
   };
 }

@@ -21,6 +21,7 @@ import { removeDeadLeftovers } from '../runner/leftovers';
 import type { RunDeps } from '../runner/run-slot';
 import { parseTimeArg } from './args';
 import type { Progress } from './progress';
+import { LOCAL_WORK_FOLDER } from '../core/layout';
 
 export interface LocalContextOptions {
   readonly out?: string;
@@ -49,7 +50,7 @@ export function localContext(project: Project, options: LocalContextOptions) {
   // A scratch folder (--out) is not where the project's base URL serves from: its links stay file URLs.
   const signer: LinkSigner = remote?.signer ?? new LocalLinkSigner(local, options.out ? undefined : project.spec.links?.baseUrl);
   const clock: Clock = options.now ? fixedClock(parseTimeArg('--now', options.now)) : systemClock;
-  const workDir = join(storeRoot, '_work');
+  const workDir = join(storeRoot, LOCAL_WORK_FOLDER);
   const progress = options.progress;
   const engine = options.engine ?? 'duckdb';
   if (engine !== 'duckdb' && engine !== 'athena') throw new UsageError(`--engine ${engine} is not an engine; give duckdb (the default) or athena`);

@@ -13,14 +13,26 @@ export const ENV = {
   sourceDatabase: 'DROPKIT_SOURCE_DATABASE',
   opsTopicArn: 'DROPKIT_OPS_TOPIC_ARN',
   feedTopicArnPrefix: 'DROPKIT_FEED_TOPIC_ARN_PREFIX',
+  /** Not set by the construct (events go to the account's default bus): an override for a hand-built deployment. */
   eventBusName: 'DROPKIT_EVENT_BUS',
   leaseTtlSeconds: 'DROPKIT_LEASE_TTL_SECONDS',
   partnerSecretPrefix: 'DROPKIT_PARTNER_SECRET_PREFIX',
+  /** Not set by the construct (the feeds are bundled beside each handler): an override for tests and hand-built bundles. */
   feedsFile: 'DROPKIT_FEEDS_FILE',
   /** The drops bucket's customer-managed KMS key: every object dropkit writes names it (SSE-KMS). */
   kmsKeyArn: 'DROPKIT_KMS_KEY_ARN',
   /** Partner account id → partner id, for the link broker's SigV4 routes. */
   iamPartners: 'DROPKIT_IAM_PARTNERS',
+} as const;
+
+/** The variables handlers read that the construct leaves unset on purpose (each says why above). */
+export const ENV_NOT_SET_BY_CONSTRUCT: readonly string[] = [ENV.feedsFile, ENV.eventBusName];
+
+/** What a handler assumes when a variable is unset (a hand-built deployment; the construct sets them all). */
+export const RUNTIME_DEFAULTS = {
+  workgroup: 'primary',
+  stagingDatabase: 'dropkit_staging',
+  partnerSecretPrefix: 'dropkit/partners/',
 } as const;
 
 /** Metric names the handlers emit and the stack's dashboard and alarms read (namespace {@link METRICS_NAMESPACE}, dimension `feed`). */
@@ -49,3 +61,8 @@ export const DEPLOYED_LEASE_TTL_SECONDS = 2 * 60 * 60;
 
 /** The drops bucket key prefix when the project names none. */
 export const DEFAULT_KEY_PREFIX = 'drops';
+
+/** Up to this many feeds, per-feed resources (schedule, topic, topic policy) stay in the construct's own stack. */
+export const DEFAULT_INLINE_FEED_LIMIT = 40;
+/** Past {@link DEFAULT_INLINE_FEED_LIMIT}, per-feed resources go into nested stacks of this many feeds. */
+export const DEFAULT_FEEDS_PER_NESTED_STACK = 120;

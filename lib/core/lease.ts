@@ -1,5 +1,7 @@
 import { ObjectStore, PreconditionFailed } from './ports/object-store';
 import { SlotBusyError } from './errors';
+import { parseStoreJson } from './store-json';
+import { leaseSchema } from './store-records';
 
 /**
  * One attempt at a time owns a slot. The lease is an object in the store written with conditional
@@ -62,7 +64,7 @@ export async function acquireLease(
   for (let tries = 0; tries < 5; tries++) {
     const current = await store.get(key);
     if (current) {
-      const lease = JSON.parse(current.body.toString('utf8')) as Lease;
+      const lease = parseStoreJson(key, current.body, leaseSchema);
       if (lease.attemptId !== attempt.attemptId && isHeld(lease, now, options)) return { acquired: false, holder: lease };
     }
     try {
@@ -79,7 +81,7 @@ export async function acquireLease(
     }
   }
   const latest = await store.get(key);
-  const holder = latest ? (JSON.parse(latest.body.toString('utf8')) as Lease) : undefined;
+  const holder = latest ? parseStoreJson(key, latest.body, leaseSchema) : undefined;
   return holder ? { acquired: false, holder } : acquireLease(store, key, attempt, now, options);
 }
 
@@ -89,7 +91,7 @@ export async function acquireLease(
  */
 export async function renewLease(store: ObjectStore, held: HeldLease, now: Date, ttlSeconds: number): Promise<HeldLease> {
   const current = await store.get(held.key);
-  const lease = current && (JSON.parse(current.body.toString('utf8')) as Lease);
+  const lease = current && parseStoreJson(held.key, current.body, leaseSchema);
   if (!current || !lease || current.etag !== held.etag || lease.attemptId !== held.attemptId) {
     throw new SlotBusyError(`another run took over this slot (lease ${held.key}); this attempt stops without publishing`);
   }
@@ -112,7 +114,7 @@ export async function releaseLease(store: ObjectStore, held: HeldLease): Promise
     try {
       const current = await store.get(held.key);
       if (!current) return;
-      const lease = JSON.parse(current.body.toString('utf8')) as Lease;
+      const lease = parseStoreJson(held.key, current.body, leaseSchema);
       // Ours while it names this attempt, whatever its etag: a renewal (publish's fence, the
       // background keeper) or a write whose reply was lost changes the etag, not the owner.
       if (lease.attemptId !== held.attemptId || lease.released) return;
@@ -132,7 +134,7 @@ export async function releaseLease(store: ObjectStore, held: HeldLease): Promise
 async function releaseIfOurs(store: ObjectStore, key: string, attemptId: string): Promise<void> {
   const current = await store.get(key);
   if (!current) return;
-  const lease = JSON.parse(current.body.toString('utf8')) as Lease;
+  const lease = parseStoreJson(key, current.body, leaseSchema);
   if (lease.attemptId === attemptId && !lease.released) await releaseLease(store, { key, etag: current.etag, attemptId });
 }
 
@@ -151,5 +153,5 @@ export function isHeld(lease: Lease, now: Date, options: Pick<LeaseOptions, 'hos
 /** Reads the lease of a slot, if any. */
 export async function readLease(store: ObjectStore, key: string): Promise<Lease | undefined> {
   const got = await store.get(key);
-  return got ? (JSON.parse(got.body.toString('utf8')) as Lease) : undefined;
+  return got ? parseStoreJson(key, got.body, leaseSchema) : undefined;
 }

@@ -1,16 +1,25 @@
-import type { ValidateFunction } from 'ajv';
+import type * as z from 'zod';
 import { DropkitError } from './errors';
-import type { Manifest } from './manifest';
-import compiledValidator from './manifest-validator.generated';
+import type { LatestPointer, Manifest } from './manifest';
+import { latestPointerSchema, manifestSchema } from './manifest-zod';
+import { jsonProblems } from './store-json';
 
-// The schema compiled ahead of time (`npm run schemas`, scripts/manifest-validator.ts): Ajv's
-// compiler would add ~150 KB to every Lambda bundle and ~100 ms to its cold start.
-const validateManifest = compiledValidator as ValidateFunction;
+export { latestPointerSchema, manifestSchema, manifestSchemaDocument } from './manifest-zod';
 
-/** Every manifest is checked against the published schema before it is written. */
+// A parsed manifest or pointer is of its TypeScript type (this fails to compile when they drift).
+// The other way round the types are looser (e.g. `query.engine: string`, the schema lists the
+// engines): publish checks each manifest against the schema before writing it.
+type Mutable<T> = T extends readonly (infer U)[] ? Mutable<U>[] : T extends object ? { -readonly [K in keyof T]: Mutable<T[K]> } : T;
+const manifestParsesAsManifest: z.output<typeof manifestSchema> extends Manifest ? true : false = true;
+const pointerTypeAgrees: [Mutable<LatestPointer>, z.output<typeof latestPointerSchema>] extends [z.output<typeof latestPointerSchema>, Mutable<LatestPointer>]
+  ? true
+  : false = true;
+void [manifestParsesAsManifest, pointerTypeAgrees];
+
+/** Every manifest is checked against the published schema before it is written, and by partners' `dropkit pull`. */
 export function manifestProblems(manifest: unknown): string[] {
-  if (validateManifest(manifest)) return [];
-  return (validateManifest.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`);
+  const checked = manifestSchema.safeParse(manifest);
+  return checked.success ? [] : jsonProblems(manifest, checked.error.issues);
 }
 
 export function assertValidManifest(manifest: Manifest): void {

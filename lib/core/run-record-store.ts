@@ -6,7 +6,7 @@ import { parseRunRecord, RunRecord } from './run-record';
 /** The run record at `key`, read through `parseRunRecord` (which also reads older spellings); undefined when absent. */
 export async function readRunRecord(store: ObjectStore, key: string): Promise<RunRecord | undefined> {
   const got = await store.get(key);
-  return got ? parseRunRecord(got.body.toString('utf8')) : undefined;
+  return got ? parseRunRecord(got.body, key) : undefined;
 }
 
 export async function writeRunRecord(store: ObjectStore, key: string, record: RunRecord): Promise<void> {

@@ -3,6 +3,8 @@ import type { NotifyOutcome } from './ports/notifier';
 import type { DestinationRecord } from './ports/destination';
 import type { ValidationStatus } from './manifest';
 import type { ApprovalState, ManifestApproval } from './approval/approval';
+import { parseStoreJson } from './store-json';
+import { storedRunRecordSchema } from './store-records';
 
 export type StepName = 'plan' | 'stage' | 'validate' | 'render' | 'approve' | 'publish' | 'notify';
 
@@ -63,7 +65,7 @@ export const PUSH_PENDING = 'push: destination ';
  * A run record as stored. Records written before the run statuses had one spelling say
  * `validation_failed`: read as `validation-failed`, so every reader sees one spelling.
  */
-export function parseRunRecord(text: string): RunRecord {
-  const raw = JSON.parse(text) as Omit<RunRecord, 'status'> & { status: RunRecord['status'] | 'validation_failed' };
+export function parseRunRecord(text: string | Buffer, key: string): RunRecord {
+  const raw = parseStoreJson(key, text, storedRunRecordSchema) as Omit<RunRecord, 'status'> & { status: RunRecord['status'] | 'validation_failed' };
   return raw.status === 'validation_failed' ? { ...raw, status: 'validation-failed' } : (raw as RunRecord);
 }

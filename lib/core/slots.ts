@@ -1,6 +1,7 @@
 import { DateTime, IANAZone } from 'luxon';
 import { CronSpec, dayMatches, matches } from './cron';
 import { UsageError } from './errors';
+import { parseSlotId, SLOT_ID } from './layout';
 
 /**
  * Slots: the ticks of a cron read in an IANA time zone. Daylight-saving rules follow EventBridge
@@ -222,27 +223,13 @@ export function resolveWallTime(tz: string, wall: { year: number; month: number;
   return { kind: 'skipped', gapEnd: new Date(offsets.change) };
 }
 
-/** UTC basic ISO-8601, e.g. `20240115T060000Z`: the slot's name in paths and run ids. */
-export function slotId(slot: Date): string {
-  const t = ms(slot, 'slot');
-  if (t % 1000 !== 0) throw new UsageError(`slot ${slot.toISOString()} has fractions of a second; slot ids are whole seconds`);
-  return slot.toISOString().replace(/[-:]|\.000/g, '');
-}
-
-export function parseSlotId(id: string): Date {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(id);
-  const d = m ? new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6])) : undefined;
-  // Date.UTC rolls 30 February over into March; the round trip catches that.
-  if (!d || Number.isNaN(d.getTime()) || slotId(d) !== id) {
-    throw new UsageError(`"${id}" is not a slot id: expected UTC basic ISO-8601 like 20240115T060000Z`);
-  }
-  return d;
-}
+// The slot id (its format is part of the store layout) is built and parsed in layout.ts.
+export { parseSlotId, slotId } from './layout';
 
 /** A slot given on the command line: ISO-8601 with Z or an offset, or a slot id. */
 export function parseSlotArg(text: string): Date {
   const s = text.trim();
-  if (/^\d{8}T\d{6}Z$/.test(s)) return parseSlotId(s);
+  if (SLOT_ID.test(s)) return parseSlotId(s);
   // Without an offset the instant would depend on the machine's zone: refuse rather than guess.
   if (/T.*(Z|[+-]\d{2}(:?\d{2})?)$/i.test(s)) {
     const d = DateTime.fromISO(s, { setZone: true });

@@ -7,6 +7,7 @@ import { DropkitError, PullError } from '../core/errors';
 import type { Manifest, ManifestFile } from '../core/manifest';
 import { manifestProblems } from '../core/manifest-schema';
 import { backoffDelay, sleep as realSleep } from '../core/retry';
+import { MANIFEST_FILE } from '../core/layout';
 
 export { PullError };
 
@@ -138,7 +139,7 @@ export async function pullDrop(options: PullOptions): Promise<PullReport> {
   const targets = manifest.files.map((f) => ({ file: f, final: path.join(dest, ...f.path.split('/')) }));
 
   await mkdir(dest, { recursive: true });
-  const manifestPath = path.join(dest, 'manifest.json');
+  const manifestPath = path.join(dest, MANIFEST_FILE);
   // A manifest from an earlier, different pull must not vouch for the mix of files this pull leaves behind if it fails.
   const previous = await readFile(manifestPath).catch(() => null);
   if (previous && !previous.equals(manifestBytes)) await unlink(manifestPath);
@@ -193,7 +194,7 @@ export function unsafePathReason(p: string): string | null {
   const segments = p.split('/');
   if (segments.some((s) => s === '..')) return 'climbs out with ".."';
   if (segments.some((s) => s === '' || s === '.')) return 'has an empty or "." segment';
-  if (p === 'manifest.json') return 'would overwrite the manifest';
+  if (p === MANIFEST_FILE) return 'would overwrite the manifest';
   return null;
 }
 
@@ -238,7 +239,7 @@ function latestPointerOf(bytes: Buffer): { manifest: string; manifestSha256: str
 /** The manifest a pointer names, relative to the pointer (a path inside the feed's folder only). */
 function pointerTarget(relativeKey: string, pointer: Source): Source {
   const reason = unsafePathReason(relativeKey);
-  if (reason && relativeKey !== 'manifest.json') throw new PullError(`latest.json names a manifest ${JSON.stringify(relativeKey)} that ${reason}`);
+  if (reason && relativeKey !== MANIFEST_FILE) throw new PullError(`latest.json names a manifest ${JSON.stringify(relativeKey)} that ${reason}`);
   if (pointer.kind === 'file') return { kind: 'file', path: path.join(path.dirname(pointer.path), ...relativeKey.split('/')) };
   return { kind: 'http', url: new URL(relativeKey.split('/').map(encodeURIComponent).join('/'), pointer.url) };
 }

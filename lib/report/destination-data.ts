@@ -47,8 +47,9 @@ export async function feedDestinationsReport(
     if (specs.length === 0) continue;
     const newest = [...slots].reverse().find((s) => s.partner === partner && s.manifest !== null);
     const run = newest?.manifest ? parseDropKey(newest.manifest) : undefined;
-    const got = run ? await store.get(runRecordKey({ prefix, feed: feed.name, partner }, run.slotId, run.runId)).catch(() => undefined) : undefined;
-    const records = got ? (parseRunRecord(got.body.toString('utf8')).destinations ?? []) : [];
+    const key = run ? runRecordKey({ prefix, feed: feed.name, partner }, run.slotId, run.runId) : undefined;
+    const got = key ? await store.get(key).catch(() => undefined) : undefined;
+    const records = got && key ? (parseRunRecord(got.body, key).destinations ?? []) : [];
     for (const spec of specs) {
       const r = records.find((x) => x.destination === spec.name);
       out.push({

@@ -6,6 +6,9 @@ import type { FeedFile } from '../core/feed/feed-schema';
 import type { Manifest } from '../core/manifest';
 import type { ColumnProfile } from '../core/profile/profile';
 import type { ObjectStore } from '../core/ports/object-store';
+import { parseStoreJson } from '../core/store-json';
+import { manifestSchema } from '../core/manifest-schema';
+import { dropPrefixOfManifest } from '../core/layout';
 
 /**
  * What the report's profile section shows for a feed, read from the delivered manifests: the
@@ -61,7 +64,7 @@ export async function feedProfileReport(
   for (const key of manifestKeys) {
     const got = await store.get(key);
     if (!got) continue;
-    const manifest = JSON.parse(got.body.toString('utf8')) as Manifest;
+    const manifest = parseStoreJson(key, got.body, manifestSchema);
     if (!latest || manifest.slot.id >= latest.manifest.slot.id) latest = { manifest, key };
     if (!manifest.profile) continue;
     history.push({
@@ -80,7 +83,7 @@ export async function feedProfileReport(
     const csvFile = latest.manifest.files.find((f) => f.format === 'csv');
     if (!csvFile || !latest.manifest.csv) previewNote = 'The latest drop has no CSV file to preview.';
     else {
-      const base = latest.key.slice(0, latest.key.length - 'manifest.json'.length);
+      const base = dropPrefixOfManifest(latest.key);
       const body = await store.read(base + csvFile.path);
       preview = redact(await readCsvHead(csvFile.compression === 'gzip' ? body.pipe(createGunzip()) : body, latest.manifest.csv, previewRows), pii);
     }

@@ -1,6 +1,6 @@
 import type { FeedFile } from '../core/feed/feed-schema';
-import { latestKey } from '../core/layout';
-import type { LatestPointer, Manifest } from '../core/manifest';
+import { latestBase, latestKey } from '../core/layout';
+import type { Manifest } from '../core/manifest';
 import { scheduleInWords, slaInWords } from '../core/schedule-words';
 import { deliveryRecord } from '../core/sla-watch/delivery-record';
 import type { SlaState, SlotStatus } from '../core/sla-watch/slot-state';
@@ -8,6 +8,8 @@ import type { ObjectStore } from '../core/ports/object-store';
 import type { MetricCard } from '../semantic/metric-usage';
 import { feedProfileReport, FeedProfileReport } from './profile-data';
 import { feedDestinationsReport, type DestinationReport } from './destination-data';
+import { parseStoreJson } from '../core/store-json';
+import { latestPointerSchema, manifestSchema } from '../core/manifest-schema';
 
 /** Everything the report shows, as plain JSON: the renderers are pure functions of it. */
 export interface ReportData {
@@ -221,10 +223,10 @@ async function latestManifest(store: ObjectStore, prefix: string, feed: FeedFile
     const key = latestKey({ prefix, feed: feed.name, partner });
     const got = await store.get(key);
     if (!got) continue;
-    const pointer = JSON.parse(got.body.toString('utf8')) as LatestPointer;
-    const manifestKey = key.slice(0, key.length - 'latest.json'.length) + pointer.manifest;
+    const pointer = parseStoreJson(key, got.body, latestPointerSchema);
+    const manifestKey = latestBase(key) + pointer.manifest;
     const m = await store.get(manifestKey);
-    const manifest = m ? (JSON.parse(m.body.toString('utf8')) as Manifest) : null;
+    const manifest = m ? parseStoreJson(manifestKey, m.body, manifestSchema) : null;
     if (manifest && (!newest || manifest.slot.id > newest.slot.id)) newest = manifest;
   }
   return newest;

@@ -5,11 +5,12 @@ import type { NotifyTarget } from '../core/feed/feed-schema';
 import { ConsoleNotifier } from '../adapters/local/console-notifier';
 import { OutboxNotifier } from '../adapters/local/outbox-notifier';
 import { routeConsumers } from '../core/graph/notice-routing';
+import { LOCAL_OUTBOX_FILE } from '../core/layout';
 import { webhookNotifierFromTarget, WebhookNotifierOptions } from '../adapters/webhook/webhook-notifier';
 
 /** Where local runs keep the outbox: beside the drops, under a name no feed can take. */
 export function outboxFile(storeRoot: string): string {
-  return join(storeRoot, '_outbox', 'events.jsonl');
+  return join(storeRoot, ...LOCAL_OUTBOX_FILE.split('/'));
 }
 
 /** SNS and EventBridge targets are served by the AWS deployment; a local run records that it skipped them. */

@@ -20,6 +20,8 @@ import type { RunState } from '../core/steps/run-state';
 import { stageStep } from '../core/steps/stage';
 import type { StepDeps } from '../core/steps/step-deps';
 import { validateStep, ValidationReport } from '../core/steps/validate';
+import { parseStoreJson } from '../core/store-json';
+import { manifestSchema } from '../core/manifest-schema';
 
 export interface RunRequest {
   readonly feed: string;
@@ -352,7 +354,7 @@ function refOutcome(status: RunStatus, ref: DeliveredRef) {
 
 async function readManifest(deps: RunDeps, key: string): Promise<Manifest | undefined> {
   const got = await deps.store.get(key).catch(() => undefined);
-  return got ? (JSON.parse(got.body.toString('utf8')) as Manifest) : undefined;
+  return got ? parseStoreJson(key, got.body, manifestSchema) : undefined;
 }
 
 /**

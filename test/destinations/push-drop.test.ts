@@ -26,7 +26,22 @@ describe('pushDrop', () => {
       });
       const feed = { file: 'feeds/daily.yaml', spec } as FeedDefinition;
       const key = runRecordKey(ref, ref.slot, ref.runId);
-      await store.put(key, JSON.stringify({ runId: 'r1', status: 'delivered', notifications: [], pending: [] } as Partial<RunRecord>));
+      const at = '2024-01-15T07:00:00.000Z';
+      const record: RunRecord = {
+        ...{ feed: 'daily', partner: null, runId: 'r1', revision: 1, slot: ref.slot, scheduledFor: at, attemptId: 'a1', status: 'delivered', step: 'notify' },
+        ...{
+          startedAt: at,
+          finishedAt: at,
+          error: null,
+          validation: null,
+          manifest: ref.manifestKey,
+          rowCount: 1,
+          noticeSent: true,
+          notifications: [],
+          pending: [],
+        },
+      };
+      await store.put(key, JSON.stringify(record));
       const records = await pushDrop({ ...ref, revision: 1 }, feed, {
         store,
         clock: fixedClock('2024-01-15T07:00:00Z'),

@@ -48,14 +48,14 @@ describe('the run record of a pushed drop', () => {
             name: real.name,
             target: real.target,
             deliver: async (input, progress) => {
-              seenByFlaky.push(parseRunRecord((await store.get(key))!.body.toString('utf8')).destinations);
+              seenByFlaky.push(parseRunRecord((await store.get(key))!.body, key).destinations);
               if (fails) throw new Error('connection reset by partner');
               await real.deliver(input, progress);
             },
           } satisfies Destination;
         },
       });
-    const read = async () => parseRunRecord((await store.get(key))!.body.toString('utf8'));
+    const read = async () => parseRunRecord((await store.get(key))!.body, key);
 
     await push(true, '2024-01-15T07:00:00Z');
     // While the second destination ran, the first one's outcome was already in the run record.
@@ -82,8 +82,28 @@ describe('the run record of a pushed drop', () => {
   });
 
   it('reads records written before destinations: no destinations, and the old status spelling', () => {
-    const before = { runId: 'r0', status: 'validation_failed', notifications: [], pending: [] };
-    const record: RunRecord = parseRunRecord(JSON.stringify(before));
+    // As written before destinations and before noticeSent: the old status spelling, no `destinations`.
+    const before = {
+      feed: 'orders',
+      partner: null,
+      runId: 'r0',
+      revision: 1,
+      slot: '20240115T060000Z',
+      scheduledFor: '2024-01-15T06:00:00.000Z',
+      attemptId: 'a0',
+      status: 'validation_failed',
+      step: 'validate',
+      startedAt: '2024-01-15T06:00:01.000Z',
+      finishedAt: '2024-01-15T06:00:02.000Z',
+      error: null,
+      validation: null,
+      manifest: null,
+      rowCount: null,
+      notifications: [],
+      pending: [],
+    };
+    const record: RunRecord = parseRunRecord(JSON.stringify(before), '_runs/orders/slot=20240115T060000Z/r0.json');
+    expect(record.noticeSent).toBe(false);
     expect(record.status).toBe('validation-failed');
     expect(record.destinations).toBeUndefined();
   });

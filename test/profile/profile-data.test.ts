@@ -3,9 +3,10 @@ import { gzipSync } from 'node:zlib';
 import { LocalStore } from '../../lib/adapters/local/local-store';
 import { feedSchema } from '../../lib/core/feed/feed-schema';
 import { feedProfileReport, readCsvHead, REDACTED } from '../../lib/report/profile-data';
+import { validManifest } from '../helpers/manifest-fixture';
 import { tempProject } from '../helpers/temp-project';
 
-const DIALECT = { delimiter: ';', quote: '"', header: true, nullText: '\\N', lineEnding: 'crlf' as const, encoding: 'utf-8-bom' };
+const DIALECT = { delimiter: ';', quote: '"', header: true, nullText: '\\N', lineEnding: 'crlf' as const, encoding: 'utf-8-bom' as const };
 
 /** The text in chunks of `size` bytes, so fields and quotes straddle chunk boundaries. */
 const chunked = (text: string | Buffer, size: number) => {
@@ -46,13 +47,9 @@ describe('the sample preview', () => {
       const store = new LocalStore(p.dir);
       const base = 'drops/orders/slot=20240115T060000Z/run=r1/';
       await store.put(base + 'part-00000.csv.gz', gzipSync(csv));
-      const manifest = {
-        slot: { id: '20240115T060000Z' },
-        partner: null,
-        files: [{ path: 'part-00000.csv.gz', format: 'csv', compression: 'gzip' }],
-        csv: DIALECT,
-        validation: { checks: [] },
-      };
+      const gz = gzipSync(csv);
+      const file = { path: 'part-00000.csv.gz', format: 'csv' as const, compression: 'gzip' as const, rows: 4, bytes: gz.length, sha256: 'a'.repeat(64) };
+      const manifest = validManifest([file], { feed: 'orders', csv: DIALECT });
       await store.put(base + 'manifest.json', Buffer.from(JSON.stringify(manifest)));
       const feed = feedSchema.parse({
         name: 'orders',

@@ -170,7 +170,7 @@ describe('dropkit pull', () => {
     const manifest = JSON.parse(readFileSync(join(drop, 'manifest.json'), 'utf8'));
     writeFileSync(join(drop, 'manifest.json'), JSON.stringify({ ...manifest, status: 'STAGED' }));
     const error = await pull([join(drop, 'manifest.json'), '--dest', dest]).catch((e: unknown) => e);
-    expect((error as Error).message).toMatch(/not a valid dropkit manifest[\s\S]*\/status must be equal to constant/);
+    expect((error as Error).message).toMatch(/not a valid dropkit manifest[\s\S]*status: Invalid input: expected "DELIVERED" \(got "STAGED"\)/);
     expect(exitCodeFor(error)).toBe(1);
   });
 });

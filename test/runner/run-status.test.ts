@@ -21,8 +21,14 @@ describe('one spelling of a run status', () => {
   });
 
   it('reads a record written with the old spelling (validation_failed) as validation-failed', () => {
-    expect(parseRunRecord(JSON.stringify({ runId: 'r', status: 'validation_failed' })).status).toBe('validation-failed');
-    expect(parseRunRecord(JSON.stringify({ runId: 'r', status: 'failed' })).status).toBe('failed');
+    const T = '2024-01-15T07:00:00.000Z';
+    const stored = (status: string) =>
+      JSON.stringify({
+        ...{ feed: 'daily', partner: null, runId: 'r', revision: 1, slot: '20240115T060000Z', scheduledFor: T, attemptId: 'a', status, step: 'validate' },
+        ...{ startedAt: T, finishedAt: T, error: null, validation: null, manifest: null, rowCount: null, noticeSent: false, notifications: [], pending: [] },
+      });
+    expect(parseRunRecord(stored('validation_failed'), '_runs/r.json').status).toBe('validation-failed');
+    expect(parseRunRecord(stored('failed'), '_runs/r.json').status).toBe('failed');
   });
 
   it("has the state machine branch on failRun's outcomes exactly as the graph spells them", () => {

@@ -111,8 +111,8 @@ describe('a feed that selects metrics', () => {
     const broken = { ...manifest, semantics: { columns: [{ column: 'x', kind: 'measure', name: 'x' }] } };
     expect(manifestProblems(broken)).toEqual(
       expect.arrayContaining([
-        expect.stringContaining("must have required property 'definition'"),
-        expect.stringContaining('must be equal to one of the allowed values'),
+        expect.stringContaining('semantics.columns[0].definition: required, missing'),
+        expect.stringContaining('semantics.columns[0].kind: Invalid option'),
       ]),
     );
     expect(manifest.semantics.columns.find((c: { column: string }) => c.column === 'gross_sales')).toEqual({

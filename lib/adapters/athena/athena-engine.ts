@@ -46,6 +46,7 @@ import { sha256Hex } from '../../core/hash';
 import { sleep } from '../../core/retry';
 import { AWS_RETRY } from '../aws-retry';
 import { athenaDialect } from './athena-dialect';
+import { dataFileName } from '../../core/layout';
 
 export interface AthenaEngineOptions {
   /** The feed's workgroup: every query runs in it (its limits, its encryption, its bill). */
@@ -295,7 +296,7 @@ export class AthenaEngine implements QueryEngine {
     written.sort((a, b) => partOf(a.key) - partOf(b.key) || (a.key < b.key ? -1 : 1));
     const files: ExportedFile[] = [];
     for (const [i, object] of written.entries()) {
-      const key = `${options.prefix}part-${String(i).padStart(5, '0')}.parquet`;
+      const key = options.prefix + dataFileName(i, 'parquet');
       const rows = await this.parquetRows(object.key, object.size);
       await this.options.store.move(object.key, key);
       files.push({ key, rows });

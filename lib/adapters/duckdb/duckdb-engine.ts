@@ -30,6 +30,7 @@ import { localFiles, LocalFiles } from './local-files';
 import type { LocalSource } from '../../core/feed/feed-definition';
 import { duckdbDialect } from './duckdb-dialect';
 import { tailFile, TailMismatchError } from './tail-file';
+import { attemptOfStagingKey, dataFileName } from '../../core/layout';
 
 /** The project model defines its sources; this engine reads them (re-exported for callers of the engine). */
 export type { LocalSource } from '../../core/feed/feed-definition';
@@ -401,13 +402,13 @@ export class DuckDbEngine implements QueryEngine {
     const selectList = parquetSelectList(staged.columns);
     if (staged.format === 'parquet' && options.compression === 'zstd' && !options.maxRowsPerFile && selectList === undefined) {
       // The staged file is exactly what this COPY would write: hand over a hard link, no second pass.
-      const scratch = await this.scratchFile('part-00000.parquet');
+      const scratch = await this.scratchFile(dataFileName(0, 'parquet'));
       await link(await this.files.readablePath(staged.location), scratch);
       return [
         {
-          key: options.prefix + 'part-00000.parquet',
+          key: options.prefix + dataFileName(0, 'parquet'),
           rows: staged.rowCount,
-          ...(await this.files.adopt(options.prefix + 'part-00000.parquet', scratch, contentType)),
+          ...(await this.files.adopt(options.prefix + dataFileName(0, 'parquet'), scratch, contentType)),
         },
       ];
     }
@@ -667,7 +668,7 @@ function parquetKeepsType(type: string): boolean {
 
 /** The SQL alias of the rows staged under a prefix (or at a key in it): unique per attempt, a valid identifier. */
 export function stagedName(stagingKey: string): string {
-  const attempt = stagingKey.replace(/^.*_staging\//, '').replace(/\/(staged\.(parquet|duckdb))?$/, '');
+  const attempt = attemptOfStagingKey(stagingKey);
   return `stg_${attempt.replace(/[^A-Za-z0-9_]/g, '_')}`;
 }
 

@@ -6,6 +6,7 @@ import { putHashed } from '../../core/hash';
 import { LocalStore } from '../local/local-store';
 import type { ObjectStore } from '../../core/ports/object-store';
 import { hashWhileWritten, tailFile, TailMismatchError } from './tail-file';
+import { stagingRoot } from '../../core/layout';
 
 /**
  * How DuckDB, which reads and writes files, meets a store, which holds keys. Over a local folder
@@ -58,7 +59,7 @@ class InPlaceFiles implements LocalFiles {
   allowedDirectories(): string[] {
     // Only staging, and only this attempt's when known: feed SQL must read neither drops nor
     // another run's staged rows. The trailing separator keeps a sibling with a longer name out.
-    const folder = this.stagingPrefix?.replace(/\/$/, '') ?? `${this.prefix ? `${this.prefix}/` : ''}_staging`;
+    const folder = this.stagingPrefix?.replace(/\/$/, '') ?? stagingRoot(this.prefix ?? '');
     return [this.store.localPath(folder) + sep];
   }
   async writablePath(key: string): Promise<string> {

@@ -1,6 +1,7 @@
 import type { DeliveryFile, DeliveryInput, DeliveryProgress, Destination } from '../../core/ports/destination';
 import { backoffDelay, sleep } from '../../core/retry';
 import { retryAfterMs } from './retry-after';
+import { deadLetterPrefix } from '../../core/layout';
 
 /**
  * Reverse ETL: a drop's rows (or its change set) sent to an operational system's HTTP API in
@@ -110,7 +111,7 @@ export class HttpApiDestination implements Destination {
       if (rejected.length) {
         const lines =
           rejected.map((r) => JSON.stringify({ op, batch: index - 1, index: r.index, row: body[r.index] ?? null, error: r.message })).join('\n') + '\n';
-        await input.store.put(`${input.runPrefix}dead-letter/${op}-${String(index - 1).padStart(6, '0')}.jsonl`, lines, {
+        await input.store.put(`${deadLetterPrefix(input.runPrefix)}${op}-${String(index - 1).padStart(6, '0')}.jsonl`, lines, {
           contentType: 'application/x-ndjson',
         });
       }

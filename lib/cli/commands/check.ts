@@ -8,11 +8,12 @@ import { loadProject, Project } from '../../project/load-project';
 import { metricConsumers, metricUsage, unusedMetrics } from '../../semantic/metric-usage';
 import { LocalStore } from '../../adapters/local/local-store';
 import { deliveryPartners } from '../../core/feed/feed-definition';
-import { latestKey } from '../../core/layout';
-import type { LatestPointer, Manifest } from '../../core/manifest';
+import { latestBase, latestKey } from '../../core/layout';
 import { compileFeedSql } from '../compile-sql';
 import { parseCommandArgs, parseTimeArg, projectOption } from '../args';
 import { EXIT } from '../exit-codes';
+import { parseStoreJson } from '../../core/store-json';
+import { latestPointerSchema, manifestSchema } from '../../core/manifest-schema';
 
 const SLOTS_SHOWN = 3;
 
@@ -139,10 +140,11 @@ async function scheduleChanges(project: Project): Promise<{ feed: string; messag
       const key = latestKey({ prefix: project.spec.prefix, feed: feed.spec.name, partner });
       const pointer = await store.get(key).catch(() => undefined);
       if (!pointer) continue;
-      const { manifest: rel } = JSON.parse(pointer.body.toString('utf8')) as LatestPointer;
-      const got = await store.get(key.slice(0, key.length - 'latest.json'.length) + rel).catch(() => undefined);
+      const { manifest: rel } = parseStoreJson(key, pointer.body, latestPointerSchema);
+      const mKey = latestBase(key) + rel;
+      const got = await store.get(mKey).catch(() => undefined);
       if (!got) continue;
-      const m = JSON.parse(got.body.toString('utf8')) as Manifest;
+      const m = parseStoreJson(mKey, got.body, manifestSchema);
       if (m.slot.cron === cron && m.slot.timezone === timezone) continue;
       out.push({
         feed: feed.spec.name,

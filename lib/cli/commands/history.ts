@@ -54,7 +54,7 @@ export async function historyCommand(args: string[]): Promise<number> {
   const records: RunRecord[] = [];
   for await (const o of store.list(runRecordsPrefix(project.spec.prefix, feed.spec.name))) {
     const got = await store.get(o.key);
-    if (got) records.push(parseRunRecord(got.body.toString('utf8')));
+    if (got) records.push(parseRunRecord(got.body, o.key));
   }
   const shown = records
     .filter((r) => values.partner === undefined || r.partner === values.partner)

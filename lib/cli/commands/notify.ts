@@ -50,7 +50,7 @@ async function findRunRecord(
   for await (const o of store.list(prefix)) {
     if (!o.key.endsWith(`/${runId}.json`)) continue;
     const got = await store.get(o.key);
-    if (got) return parseRunRecord(got.body.toString('utf8'));
+    if (got) return parseRunRecord(got.body, o.key);
   }
   return undefined;
 }

@@ -1,6 +1,7 @@
+import * as z from 'zod';
+import { parseStoreJson } from '../store-json';
 import { ObjectStore, PreconditionFailed } from '../ports/object-store';
 import { UsageError } from '../errors';
-import type { DropCoordinates } from '../layout';
 import type { RunState } from '../steps/run-state';
 
 /**
@@ -57,14 +58,9 @@ export function manifestApproval(a: ApprovalState | undefined): ManifestApproval
   return { status: 'approved', reasons: a.reasons, heldAt: a.heldAt, approvedBy: a.decision.by, approvedAt: a.decision.at, reason: a.decision.reason };
 }
 
-/** Where a slot's held drop is recorded: beside the leases, under a name no feed can take. */
-export function approvalKey(c: DropCoordinates, slotId: string): string {
-  return [c.prefix, '_approvals', c.feed, c.partner ? `partner=${c.partner}` : '', `slot=${slotId}.json`].filter((p) => p !== '').join('/');
-}
-
-export function approvalsPrefix(prefix: string, feed?: string): string {
-  return [prefix, '_approvals', feed ?? ''].filter((p) => p !== '').join('/') + '/';
-}
+// Keys of held drops: layout.ts.
+import { approvalKey, approvalsPrefix } from '../layout';
+export { approvalKey, approvalsPrefix };
 
 /** A held drop, as recorded: who may decide, by when, and (locally) the attempt to resume. */
 export interface HoldRecord {
@@ -81,9 +77,22 @@ export interface HoldRecord {
   readonly taskToken?: string;
 }
 
+const holdRecordSchema = z.looseObject({
+  feed: z.string(),
+  partner: z.string().nullable(),
+  slot: z.string(),
+  runId: z.string(),
+  attemptId: z.string(),
+  status: z.enum([HELD, 'approved', 'rejected', 'timed-out']),
+  approval: z.looseObject({ outcome: z.enum([...APPROVAL_OUTCOMES, HELD]), reasons: z.array(z.string()) }),
+  state: z.looseObject({ plan: z.looseObject({ feed: z.string() }) }),
+  taskToken: z.string().optional(),
+});
+
 export async function readHold(store: ObjectStore, key: string): Promise<{ record: HoldRecord; etag: string } | undefined> {
   const got = await store.get(key);
-  return got ? { record: JSON.parse(got.body.toString('utf8')) as HoldRecord, etag: got.etag } : undefined;
+  // The run state it carries is the runner's own JSON, checked where it is used; the decision's fields are checked here.
+  return got ? { record: parseStoreJson(key, got.body, holdRecordSchema) as unknown as HoldRecord, etag: got.etag } : undefined;
 }
 
 /**

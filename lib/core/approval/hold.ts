@@ -1,8 +1,9 @@
+import { readStoreJson } from '../store-json';
+import { manifestSchema } from '../manifest-schema';
 import type { DropEvent, NotifyOutcome } from '../ports/notifier';
 import { parseDurationSeconds } from '../duration';
 import type { ApprovalSpec } from '../feed/feed-schema';
 import { DropCoordinates, manifestKey } from '../layout';
-import type { Manifest } from '../manifest';
 import { describeSchemaChange, schemaChange } from '../notices/schema-change';
 import { sendAll } from '../steps/notify';
 import { previousDrop } from '../steps/run-plan';
@@ -25,8 +26,7 @@ export async function assessApproval(state: RunState, deps: Pick<StepDeps, 'stor
   const reasons: string[] = [];
   if (spec.when.includes('first') && !previous) reasons.push(`first: no earlier drop of ${plan.feed}${plan.partner ? ` for ${plan.partner}` : ''}`);
   if (spec.when.includes('schema_change') && previous && state.staged) {
-    const got = await deps.store.get(manifestKey(coordinates, previous.slot, previous.runId));
-    const before = got ? (JSON.parse(got.body.toString('utf8')) as Manifest) : undefined;
+    const before = await readStoreJson(deps.store, manifestKey(coordinates, previous.slot, previous.runId), manifestSchema);
     const change = before ? schemaChange(before.schema.columns, state.staged.columns) : null;
     if (change) reasons.push(`schema_change since run ${previous.runId}: ${describeSchemaChange(change).join('; ')}`);
   }

@@ -4,6 +4,7 @@ import { createGzip, type Gzip } from 'node:zlib';
 import type { CsvDialect } from '../feed/feed-schema';
 import { DropkitError } from '../errors';
 import { csvRecordEncoder, isWellFormed, loneSurrogateError, type CsvRow } from './csv-encoder';
+import { dataFileName } from '../layout';
 
 /**
  * Streaming CSV part writer: batches of already-rendered text values in, one or more part files
@@ -46,7 +47,7 @@ export interface CsvWriteOptions {
 /** `part-00000.csv`, or `part-00000.csv.gz` when the dialect gzips. */
 export function csvFileName(index: number, dialect: CsvDialect): string {
   if (!Number.isInteger(index) || index < 0) throw new RangeError(`part index must be a non-negative integer, got ${index}`);
-  return `part-${String(index).padStart(5, '0')}.csv${dialect.gzip ? '.gz' : ''}`;
+  return dataFileName(index, dialect.gzip ? 'csv.gz' : 'csv');
 }
 
 /** Rows rendered to one string: bounds memory even when a caller sends huge batches. */

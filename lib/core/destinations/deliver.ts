@@ -1,3 +1,4 @@
+import * as z from 'zod';
 import type { Clock } from '../ports/clock';
 import type { ChangeEngine, ChangeSet } from './change-engine';
 import type { DeliveryFile, DeliveryInput, DeliveryProgress, Destination, DestinationRecord, RowReader, SyncMode } from '../ports/destination';
@@ -5,6 +6,10 @@ import type { ObjectStore } from '../ports/object-store';
 import type { Manifest } from '../manifest';
 import { manifestAtDestination } from './delivery-section';
 import { baseKey, deliveryPrefix, deliveryRecordKey, type DeliveryRef } from './delivery-keys';
+import { parseStoreJson, readStoreJson } from '../store-json';
+import { manifestSchema } from '../manifest-schema';
+import { destinationRecordSchema } from '../store-records';
+import { deadLetterPrefix, dropPrefixOfManifest } from '../layout';
 
 /** One destination of a feed (or partner) as configured: the adapter and how it syncs. */
 export interface DestinationPlan {
@@ -31,16 +36,7 @@ export interface DeliverDeps {
  * The drop a destination last received whole: the base of its next diff (absent before the first
  * complete sync). `partial` names the latest sync since then whose rows the API partly rejected.
  */
-interface LastDelivered {
-  readonly runId?: string;
-  readonly manifestKey?: string;
-  readonly partial?: string;
-}
-
-async function readJson<T>(store: ObjectStore, key: string): Promise<T | undefined> {
-  const got = await store.get(key);
-  return got ? (JSON.parse(got.body.toString('utf8')) as T) : undefined;
-}
+const lastDeliveredSchema = z.object({ runId: z.string().optional(), manifestKey: z.string().optional(), partial: z.string().optional() });
 
 const writeJson = (store: ObjectStore, key: string, value: unknown) =>
   store.put(key, JSON.stringify(value, null, 2) + '\n', { contentType: 'application/json' });
@@ -58,7 +54,7 @@ const writeJson = (store: ObjectStore, key: string, value: unknown) =>
 export async function deliverDestinations(ref: DeliveryRef, deps: DeliverDeps): Promise<DestinationRecord[]> {
   const got = await deps.store.get(ref.manifestKey);
   if (!got) throw new Error(`${ref.manifestKey} is not in the store: run ${ref.runId} was not delivered, so there is nothing to push`);
-  const manifest = JSON.parse(got.body.toString('utf8')) as Manifest;
+  const manifest = parseStoreJson(ref.manifestKey, got.body, manifestSchema);
   const records: DestinationRecord[] = [];
   for (const plan of deps.destinations) {
     records.push(await deliverOne(ref, manifest, plan, deps));
@@ -71,7 +67,7 @@ async function deliverOne(ref: DeliveryRef, manifest: Manifest, plan: Destinatio
   const { store, clock } = deps;
   const { destination, mode } = plan;
   const recordKey = deliveryRecordKey(ref, destination.name);
-  const earlier = await readJson<DestinationRecord>(store, recordKey);
+  const earlier = await readStoreJson(store, recordKey, destinationRecordSchema);
   if (earlier && earlier.status !== 'failed') return earlier;
   const startedAt = earlier?.startedAt ?? clock.now().toISOString();
   const runPrefix = deliveryPrefix(ref, destination.name);
@@ -94,7 +90,7 @@ async function deliverOne(ref: DeliveryRef, manifest: Manifest, plan: Destinatio
       };
   try {
     // The base is fixed by the first attempt, so a retry diffs against the same drop and its batches line up.
-    const last = earlier || mode === 'full' ? undefined : await readJson<LastDelivered>(store, lastKey);
+    const last = earlier || mode === 'full' ? undefined : await readStoreJson(store, lastKey, lastDeliveredSchema);
     const base = earlier ? (earlier.base ?? null) : (last?.manifestKey ?? null);
     const carries = earlier ? earlier.carriesRejectedOf : last?.partial;
     record = { ...record, base, ...(carries ? { carriesRejectedOf: carries } : {}) };
@@ -123,7 +119,7 @@ async function deliverOne(ref: DeliveryRef, manifest: Manifest, plan: Destinatio
     record = {
       ...record,
       status: record.rowsRejected > 0 ? 'partial' : 'delivered',
-      ...(record.rowsRejected > 0 ? { deadLetter: `${runPrefix}dead-letter/` } : {}),
+      ...(record.rowsRejected > 0 ? { deadLetter: deadLetterPrefix(runPrefix) } : {}),
       finishedAt: clock.now().toISOString(),
     };
     // The base moves only when every row arrived: after a partial sync the next diff is taken
@@ -135,7 +131,7 @@ async function deliverOne(ref: DeliveryRef, manifest: Manifest, plan: Destinatio
         lastKey,
         (record.rowsRejected === 0
           ? { runId: ref.runId, manifestKey: ref.manifestKey }
-          : { ...(await readJson<LastDelivered>(store, lastKey)), partial: ref.runId }) satisfies LastDelivered,
+          : { ...(await readStoreJson(store, lastKey, lastDeliveredSchema)), partial: ref.runId }) satisfies z.input<typeof lastDeliveredSchema>,
       );
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));
@@ -158,7 +154,7 @@ async function deliveryInput(
   computed: ChangeSet | undefined,
   keep: (set: ChangeSet) => Promise<void>,
 ): Promise<DeliveryInput> {
-  const dropPrefix = ref.manifestKey.slice(0, ref.manifestKey.length - 'manifest.json'.length);
+  const dropPrefix = dropPrefixOfManifest(ref.manifestKey);
   const parquet = manifest.files.filter((f) => f.format === 'parquet');
   const common = {
     feed: ref.feed,
@@ -186,11 +182,10 @@ async function deliveryInput(
   }
   if (!deps.changes) throw new Error(`destination ${plan.destination.name} syncs changes (${plan.mode}), and no change engine was given`);
   if (!plan.primaryKey) throw new Error(`destination ${plan.destination.name} syncs changes (${plan.mode}) and declares no primaryKey`);
-  const baseManifest = base ? await readJson<Manifest>(deps.store, base) : undefined;
+  const baseManifest = base ? await readStoreJson(deps.store, base, manifestSchema) : undefined;
   if (base && !baseManifest)
     throw new Error(`the drop destination ${plan.destination.name} last received (${base}) is gone from the store; set sync: full once, or restore it`);
-  const keysOf = (m: Manifest, key: string) =>
-    m.files.filter((f) => f.format === 'parquet').map((f) => key.slice(0, key.length - 'manifest.json'.length) + f.path);
+  const keysOf = (m: Manifest, key: string) => m.files.filter((f) => f.format === 'parquet').map((f) => dropPrefixOfManifest(key) + f.path);
   const set: ChangeSet =
     computed ??
     (await deps.changes.diff({

@@ -1,3 +1,5 @@
+import { deliveriesRoot, deliveryRunPrefix } from '../layout';
+
 /**
  * Where destinations keep their state in our store, beside the run records:
  *   <prefix>/_deliveries/<feed>/[partner=<id>/]slot=<slot>/<runId>/<destination>.json   what was sent (resume)
@@ -13,16 +15,14 @@ export interface DeliveryRef {
   readonly manifestKey: string;
 }
 
-function root(ref: Pick<DeliveryRef, 'prefix' | 'feed' | 'partner'>): string {
-  return [ref.prefix, '_deliveries', ref.feed, ref.partner ? `partner=${ref.partner}` : ''].filter((p) => p !== '').join('/') + '/';
-}
+const root = (ref: Pick<DeliveryRef, 'prefix' | 'feed' | 'partner'>) => deliveriesRoot(ref);
 
 export function deliveryRecordKey(ref: DeliveryRef, destination: string): string {
-  return `${root(ref)}slot=${ref.slot}/${ref.runId}/${destination}.json`;
+  return `${deliveryRunPrefix(ref, ref.slot, ref.runId)}${destination}.json`;
 }
 
 export function deliveryPrefix(ref: DeliveryRef, destination: string): string {
-  return `${root(ref)}slot=${ref.slot}/${ref.runId}/${destination}/`;
+  return `${deliveryRunPrefix(ref, ref.slot, ref.runId)}${destination}/`;
 }
 
 export function baseKey(ref: Pick<DeliveryRef, 'prefix' | 'feed' | 'partner'>, destination: string): string {

@@ -1,12 +1,13 @@
 import { Readable } from 'node:stream';
 import type { DeliveryInput, DeliveryProgress, Destination, FileSink } from '../ports/destination';
+import { relativeDropPrefix, MANIFEST_FILE } from '../layout';
 
 /** Where a drop goes at a file destination: the same layout as ours, below the destination's folder or prefix. */
 export function remoteDropDir(input: Pick<DeliveryInput, 'feed' | 'partner' | 'runId' | 'manifest'>): string {
-  return `${input.feed}/${input.partner ? `partner=${input.partner}/` : ''}slot=${input.manifest.slot.id}/run=${input.runId}/`;
+  return relativeDropPrefix(input.feed, input.partner, input.manifest.slot.id, input.runId);
 }
 
-const MANIFEST_UNIT = 'manifest.json';
+const MANIFEST_UNIT = MANIFEST_FILE;
 
 /**
  * Sends a drop to a place that holds files, the way every file destination must: each data file
@@ -29,7 +30,7 @@ export async function deliverFiles(sink: FileSink, input: DeliveryInput, progres
   }
   const manifest = input.manifestBody !== undefined ? Buffer.from(input.manifestBody, 'utf8') : (await input.store.get(input.manifestKey))?.body;
   if (!manifest) throw new Error(`${input.manifestKey} is gone from the store`);
-  await send(MANIFEST_UNIT, 'manifest.json', manifest.length, async () => Readable.from([manifest]));
+  await send(MANIFEST_UNIT, MANIFEST_FILE, manifest.length, async () => Readable.from([manifest]));
 }
 
 /** A file destination from a sink: every file destination is this, with its own sink. */

@@ -1,7 +1,19 @@
 import type { ObjectStore } from '../ports/object-store';
-import { DropCoordinates, feedRoot, parseDropKey, partnerRunRecordsPrefix } from '../layout';
+import {
+  DropCoordinates,
+  feedRoot,
+  inPartnerFolder,
+  parseDropKey,
+  partnerRunRecordsPrefix,
+  slotOfRunRecordPath,
+  slotsPrefix,
+  slotsUnder,
+  slotUnder,
+} from '../layout';
 import type { Manifest } from '../manifest';
 import { parseRunRecord, RunRecord } from '../run-record';
+import { manifestSchema } from '../manifest-schema';
+import { readStoreJson } from '../store-json';
 
 /** What the store holds about one slot: its delivered manifests (oldest revision first) and its runs (oldest first). */
 export interface SlotEvidence {
@@ -15,21 +27,16 @@ export function evidenceOf(map: ReadonlyMap<string, SlotEvidence>, slot: string)
   return map.get(slot) ?? EMPTY;
 }
 
-async function readJson<T>(store: ObjectStore, key: string): Promise<T | undefined> {
-  const got = await store.get(key);
-  return got ? (JSON.parse(got.body.toString('utf8')) as T) : undefined;
-}
-
 /** Up to this many slots, each slot's folder is listed on its own; beyond, the feed's whole folder once. */
 const PER_SLOT_LISTING_LIMIT = 200;
 
 /** Lists every key under `prefix` + each slot, or under `prefix` once when there are many slots. */
 async function* listSlots(store: ObjectStore, prefix: string, slots: readonly string[]): AsyncIterable<string> {
   if (slots.length > PER_SLOT_LISTING_LIMIT) {
-    for await (const o of store.list(`${prefix}slot=`)) yield o.key;
+    for await (const o of store.list(slotsUnder(prefix))) yield o.key;
     return;
   }
-  for (const slot of slots) for await (const o of store.list(`${prefix}slot=${slot}/`)) yield o.key;
+  for (const slot of slots) for await (const o of store.list(slotUnder(prefix, slot))) yield o.key;
 }
 
 /**
@@ -47,17 +54,17 @@ export async function readSlotEvidence(store: ObjectStore, c: DropCoordinates, s
   for await (const objectKey of listSlots(store, root, slots)) {
     const drop = parseDropKey(objectKey.slice(root.length));
     // A shared feed's root does not hold partner folders, but guard against a nested match anyway.
-    if (!drop || !inRange(drop.slotId) || objectKey.slice(root.length).includes('partner=')) continue;
-    const manifest = await readJson<Manifest>(store, objectKey);
+    if (!drop || !inRange(drop.slotId) || inPartnerFolder(objectKey.slice(root.length))) continue;
+    const manifest = await readStoreJson(store, objectKey, manifestSchema);
     if (manifest) manifests.set(drop.slotId, [...(manifests.get(drop.slotId) ?? []), { key: objectKey, manifest }]);
   }
   const runsRoot = partnerRunRecordsPrefix(c);
   for await (const objectKey of listSlots(store, runsRoot, slots)) {
-    const m = /^slot=([^/]+)\/[^/]+\.json$/.exec(objectKey.slice(runsRoot.length));
-    if (!m || !inRange(m[1])) continue;
+    const slot = slotOfRunRecordPath(objectKey.slice(runsRoot.length));
+    if (!slot || !inRange(slot)) continue;
     const text = await store.get(objectKey).catch(() => undefined);
-    const record = text ? parseRunRecord(text.body.toString('utf8')) : undefined;
-    if (record) runs.set(m[1], [...(runs.get(m[1]) ?? []), record]);
+    const record = text ? parseRunRecord(text.body, objectKey) : undefined;
+    if (record) runs.set(slot, [...(runs.get(slot) ?? []), record]);
   }
   const out = new Map<string, SlotEvidence>();
   for (const slot of new Set([...manifests.keys(), ...runs.keys()])) {
@@ -71,7 +78,7 @@ export async function readSlotEvidence(store: ObjectStore, c: DropCoordinates, s
 
 /** The first key under `prefix` that `pick` maps to a slot id; keys come sorted, so the first is the oldest. */
 async function firstSlotUnder(store: ObjectStore, prefix: string, pick: (rest: string) => string | undefined): Promise<string | null> {
-  for await (const o of store.list(`${prefix}slot=`)) {
+  for await (const o of store.list(slotsUnder(prefix))) {
     const slot = pick(o.key.slice(prefix.length));
     if (slot) return slot;
   }
@@ -81,8 +88,8 @@ async function firstSlotUnder(store: ObjectStore, prefix: string, pick: (rest: s
 /** The oldest slot of a feed (and partner) with a delivered manifest or a run record, or null. */
 export async function firstRecordedSlot(store: ObjectStore, c: DropCoordinates): Promise<string | null> {
   const root = feedRoot(c);
-  const dropped = await firstSlotUnder(store, root, (rest) => (rest.includes('partner=') ? undefined : parseDropKey(rest)?.slotId));
-  const ran = await firstSlotUnder(store, partnerRunRecordsPrefix(c), (rest) => /^slot=([^/]+)\/[^/]+\.json$/.exec(rest)?.[1]);
+  const dropped = await firstSlotUnder(store, root, (rest) => (inPartnerFolder(rest) ? undefined : parseDropKey(rest)?.slotId));
+  const ran = await firstSlotUnder(store, partnerRunRecordsPrefix(c), slotOfRunRecordPath);
   if (dropped === null || ran === null) return dropped ?? ran;
   return dropped < ran ? dropped : ran;
 }
@@ -101,9 +108,9 @@ export async function unscheduledDeliveredSlots(
 ): Promise<string[]> {
   const root = feedRoot(c);
   const found = new Set<string>();
-  for await (const o of store.list(`${root}slot=`)) {
+  for await (const o of store.list(slotsPrefix(c))) {
     const rest = o.key.slice(root.length);
-    const slot = rest.includes('partner=') ? undefined : parseDropKey(rest)?.slotId;
+    const slot = inPartnerFolder(rest) ? undefined : parseDropKey(rest)?.slotId;
     if (slot && slot >= from && slot <= to && !expected.has(slot)) found.add(slot);
   }
   return [...found].sort();

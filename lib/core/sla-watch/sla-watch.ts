@@ -7,6 +7,8 @@ import { slaStateKey } from '../layout';
 import { evidenceOf, firstRecordedSlot, readSlotEvidence } from './delivery-evidence';
 import { expectedSlots, markBeforeFirstRecord, WatchedFeed } from './expected-slots';
 import { delayPhase, SLA_STATES, SlaState, slotState, SlotStatus } from './slot-state';
+import { parseStoreJson } from '../store-json';
+import { slotWatchRecordSchema } from '../store-records';
 
 /** What the watch is asked: plain JSON, so a scheduled Lambda can pass it as its event. */
 export interface SlaWatchInput {
@@ -177,7 +179,7 @@ function lookBackMs(text: string): number {
 
 async function readRecord(store: ObjectStore, key: string): Promise<{ record: SlotWatchRecord; etag: string } | undefined> {
   const got = await store.get(key);
-  return got ? { record: JSON.parse(got.body.toString('utf8')) as SlotWatchRecord, etag: got.etag } : undefined;
+  return got ? { record: parseStoreJson(key, got.body, slotWatchRecordSchema), etag: got.etag } : undefined;
 }
 
 function summarise(outcomes: readonly NotifyOutcome[]): ToldNotice['status'] {

@@ -1,6 +1,5 @@
 import type { NotifyOutcome } from '../ports/notifier';
 import { readLease, releaseLease } from '../lease';
-import type { Manifest } from '../manifest';
 import type { RunRecord, StepName } from '../run-record';
 import { sha256Hex } from '../hash';
 import { failureEvent, sendAll } from './notify';
@@ -10,6 +9,8 @@ import { rollForward } from './roll-forward';
 import type { RunState } from './run-state';
 import type { StepDeps } from './step-deps';
 import { GRAPH_ERRORS } from '../graph/step-graph';
+import { parseStoreJson } from '../store-json';
+import { manifestSchema } from '../manifest-schema';
 
 export interface FailRunInput {
   readonly state: RunState;
@@ -46,7 +47,7 @@ export async function failRunStep(
   }
   const committed = await store.get(plan.keys.manifest).catch(() => undefined);
   if (committed) {
-    const manifest = JSON.parse(committed.body.toString('utf8')) as Manifest;
+    const manifest = parseStoreJson(plan.keys.manifest, committed.body, manifestSchema);
     if (manifest.runId === plan.runId) {
       const rolled = await rollForward(state, { manifest, manifestKey: plan.keys.manifest, manifestSha256: sha256Hex(committed.body) }, deps);
       return { status: 'delivered', manifestKey: plan.keys.manifest, pending: rolled.pending };

@@ -1,10 +1,13 @@
 import { ObjectStore, PreconditionFailed } from '../ports/object-store';
 import { PublishConflictError } from '../errors';
 import { runIdentity, LatestPointer, Manifest } from '../manifest';
+import { parseStoreJson } from '../store-json';
+import { latestPointerSchema } from '../manifest-schema';
+import { latestBase } from '../layout';
 
 /** The `latest.json` pointer of a published drop (relative to the pointer's folder). */
 export function pointerFor(manifest: Manifest, manifestKey: string, latestKey: string, manifestSha256: string): LatestPointer {
-  const base = latestKey.slice(0, latestKey.length - 'latest.json'.length);
+  const base = latestBase(latestKey);
   return {
     manifestVersion: 1,
     ...runIdentity(manifest),
@@ -22,7 +25,7 @@ export async function moveLatestPointer(store: ObjectStore, key: string, pointer
   for (let attempt = 0; attempt < 5; attempt++) {
     const current = await store.get(key);
     if (current) {
-      const existing = JSON.parse(current.body.toString('utf8')) as LatestPointer;
+      const existing = parseStoreJson(key, current.body, latestPointerSchema);
       const newer = existing.scheduledFor > pointer.scheduledFor || (existing.scheduledFor === pointer.scheduledFor && existing.revision >= pointer.revision);
       if (newer) return false;
     }

@@ -3,7 +3,7 @@ import type { LinkSigner } from '../ports/link-signer';
 import type { DropDeliveredEvent, DropEvent, DropLinks, Notifier, NotifyOutcome, RunFailedEvent } from '../ports/notifier';
 import { destinationSpecs } from '../destinations/plans';
 import { parseDurationSeconds } from '../duration';
-import { manifestKey, runRecordKey } from '../layout';
+import { dropPrefixOfManifest, manifestKey, runRecordKey } from '../layout';
 import { dataUpdateEvent, schemaChangeEvent, supersedesOf } from '../notices/events';
 import type { ObjectStore } from '../ports/object-store';
 import type { Manifest } from '../manifest';
@@ -11,6 +11,8 @@ import { previousDrop, RunPlan, DeliveredRef } from './run-plan';
 import type { RunRecord } from '../run-record';
 import { readRunRecord, writeRunRecord } from '../run-record-store';
 import type { StepDeps } from './step-deps';
+import { parseStoreJson } from '../store-json';
+import { manifestSchema } from '../manifest-schema';
 
 export interface NotifyResult {
   readonly status: 'sent' | 'already-sent';
@@ -44,7 +46,7 @@ export async function notifyStep(
   if (record?.noticeSent && !options.resend) return { status: 'already-sent', outcomes: record.notifications };
   const got = await store.get(ref.manifestKey);
   if (!got) throw new Error(`${ref.manifestKey} is not in the store: run ${ref.runId} was not delivered`);
-  const manifest = JSON.parse(got.body.toString('utf8')) as Manifest;
+  const manifest = parseStoreJson(ref.manifestKey, got.body, manifestSchema);
   const feed = deps.feeds.get(ref.feed);
   const linkSeconds = parseDurationSeconds(feed.spec.links.expiresIn)!;
   const notifiers = deps.consumers(feed, ref.partner);
@@ -126,7 +128,7 @@ async function followUpNotices(store: ObjectStore, ref: DeliveredRef, manifest: 
   const c = { prefix: ref.prefix, feed: ref.feed, partner: ref.partner };
   const readManifest = async (key: string) => {
     const got = await store.get(key).catch(() => undefined);
-    return got ? (JSON.parse(got.body.toString('utf8')) as Manifest) : null;
+    return got ? parseStoreJson(key, got.body, manifestSchema) : null;
   };
   let previous: Manifest | null = null;
   if (manifest.supersedes) previous = await readManifest(manifestKey(c, ref.slot, manifest.supersedes));
@@ -155,7 +157,7 @@ export async function notifyDelivered(
   deps: { signer: LinkSigner; notifiers: readonly Notifier[]; clock: Clock; onSent?: (id: string, target: string) => void },
 ): Promise<{ event: DropDeliveredEvent; outcomes: NotifyOutcome[] }> {
   const { manifest, manifestKey, linkSeconds } = input;
-  const dropPrefix = manifestKey.slice(0, manifestKey.length - 'manifest.json'.length);
+  const dropPrefix = dropPrefixOfManifest(manifestKey);
   const files = [];
   for (const f of manifest.files) {
     files.push({

@@ -1,7 +1,6 @@
 import { deliveredRefOf } from '../graph/delivered-ref';
 import { acquireLease, isHeld, readLease, releaseLease } from '../lease';
 import { latestKey, leaseKey, manifestKey, runRecordKey, runRecordsPrefix, runStagingRoot, dropPrefix } from '../layout';
-import type { LatestPointer, Manifest } from '../manifest';
 import { PUSH_PENDING, type RunRecord } from '../run-record';
 import { sha256Hex } from '../hash';
 import { notifyStep, NotifyResult } from './notify';
@@ -9,6 +8,8 @@ import type { DeliveredRef } from './run-plan';
 import { readRunRecord, writeRunRecord } from '../run-record-store';
 import { rollForward } from './roll-forward';
 import type { StepDeps } from './step-deps';
+import { parseStoreJson, readStoreJson } from '../store-json';
+import { latestPointerSchema, manifestSchema } from '../manifest-schema';
 
 export interface RepairResult {
   readonly runId: string;
@@ -28,8 +29,7 @@ export async function repairDelivered(ref: DeliveredRef, deps: RepairDeps): Prom
   const { store } = deps;
   const c = { prefix: ref.prefix, feed: ref.feed, partner: ref.partner };
   const record = await readRunRecord(store, runRecordKey(c, ref.slot, ref.runId));
-  const pointer = await store.get(latestKey(c));
-  const pointed = pointer ? (JSON.parse(pointer.body.toString('utf8')) as LatestPointer) : undefined;
+  const pointed = await readStoreJson(store, latestKey(c), latestPointerSchema);
   const pointerBehind = !pointed || pointed.slot < ref.slot || (pointed.slot === ref.slot && pointed.revision < ref.revision);
   if (record?.status === 'delivered' && record.noticeSent && record.pending.length === 0 && !pointerBehind)
     return { runId: ref.runId, action: 'none', pending: [] };
@@ -39,7 +39,7 @@ export async function repairDelivered(ref: DeliveredRef, deps: RepairDeps): Prom
   try {
     const got = await store.get(ref.manifestKey);
     if (!got) throw new Error(`${ref.manifestKey} vanished while repairing run ${ref.runId}`);
-    const manifest = JSON.parse(got.body.toString('utf8')) as Manifest;
+    const manifest = parseStoreJson(ref.manifestKey, got.body, manifestSchema);
     const rolled = await rollForward(
       { plan: { prefix: ref.prefix }, attemptId: lease.held.attemptId },
       { manifest, manifestKey: ref.manifestKey, manifestSha256: sha256Hex(got.body) },

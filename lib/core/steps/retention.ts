@@ -1,9 +1,10 @@
 import type { ObjectStore } from '../ports/object-store';
 import { UsageError } from '../errors';
 import type { FeedDefinition } from '../feed/feed-definition';
-import { feedRoot, leaseKey, parseDropKey, DropCoordinates } from '../layout';
+import { DropCoordinates, feedRoot, latestKey, leaseKey, parseDropKey, slotOfFeedPath, slotPrefix, slotsPrefix } from '../layout';
 import { acquireLease, releaseLease, LeaseOptions } from '../lease';
-import type { LatestPointer, Manifest } from '../manifest';
+import { parseStoreJson, readStoreJson } from '../store-json';
+import { latestPointerSchema, manifestSchema } from '../manifest-schema';
 
 const DAY_MS = 86400_000;
 
@@ -31,13 +32,12 @@ export async function expireDrops(
   options: { readonly keepSlot?: string; readonly lease: LeaseOptions; readonly attemptId: string },
 ): Promise<string[]> {
   const root = feedRoot(c);
-  const latest = await store.get(root + 'latest.json');
-  const pointed = latest ? (JSON.parse(latest.body.toString('utf8')) as LatestPointer).slot : undefined;
+  const pointed = (await readStoreJson(store, latestKey(c), latestPointerSchema))?.slot;
   const cutoff = retentionCutoff(days, now);
   const slots = new Map<string, string[]>();
-  for await (const o of store.list(root + 'slot=')) {
-    const m = /^slot=(\d{8}T\d{6}Z)\//.exec(o.key.slice(root.length));
-    if (m) slots.set(m[1], [...(slots.get(m[1]) ?? []), o.key]);
+  for await (const o of store.list(slotsPrefix(c))) {
+    const slot = slotOfFeedPath(o.key.slice(root.length));
+    if (slot) slots.set(slot, [...(slots.get(slot) ?? []), o.key]);
   }
   const expired: string[] = [];
   for (const [slot, keys] of slots) {
@@ -50,13 +50,13 @@ export async function expireDrops(
     try {
       // Under the slot's lease: a run that delivered between our listing and the lease is seen now.
       const fresh: string[] = [];
-      for await (const o of store.list(`${root}slot=${slot}/`)) if (parseDropKey(o.key.slice(root.length))) fresh.push(o.key);
+      for await (const o of store.list(slotPrefix(c, slot))) if (parseDropKey(o.key.slice(root.length))) fresh.push(o.key);
       if (await deliveredSince(store, fresh, cutoff)) {
         await releaseLease(store, lease.held);
         continue;
       }
       for (const m of fresh) await store.delete(m);
-      await store.deletePrefix(`${root}slot=${slot}/`);
+      await store.deletePrefix(slotPrefix(c, slot));
       // The lease goes last: no attempt could run the slot while its files went.
       await store.delete(key);
     } catch (error) {
@@ -64,7 +64,7 @@ export async function expireDrops(
       await releaseLease(store, lease.held).catch(() => undefined);
       throw error;
     }
-    expired.push(`${root}slot=${slot}/`);
+    expired.push(slotPrefix(c, slot));
   }
   return expired;
 }
@@ -73,7 +73,7 @@ async function deliveredSince(store: ObjectStore, manifestKeys: readonly string[
   for (const key of manifestKeys) {
     const got = await store.get(key);
     if (!got) continue;
-    const m = JSON.parse(got.body.toString('utf8')) as Manifest;
+    const m = parseStoreJson(key, got.body, manifestSchema);
     if (Date.parse(m.sla.deliveredAt) >= cutoff) return true;
   }
   return false;

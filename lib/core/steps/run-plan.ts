@@ -8,11 +8,25 @@ import type { PreviousDrop } from '../checks/check-types';
 import type { Profile } from '../profile/profile';
 import { parseCron } from '../cron';
 import { UsageError } from '../errors';
-import { dropPrefix, feedRoot, latestKey, leaseKey, manifestKey, parseDropKey, runRecordKey, runStagingRoot, slotPrefix, DropCoordinates } from '../layout';
-import type { LatestPointer, Manifest, SlotInfo } from '../manifest';
+import {
+  DropCoordinates,
+  dropPrefix,
+  feedRoot,
+  latestKey,
+  leaseKey,
+  manifestKey,
+  parseDropKey,
+  runRecordKey,
+  runStagingRoot,
+  slotPrefix,
+  slotsPrefix,
+} from '../layout';
+import type { SlotInfo } from '../manifest';
 import { deriveRunId } from '../run-id';
 import { deadlineFor, warnAtFor } from '../sla';
 import { dataInterval, isSlot, latestSlotAtOrBefore, nextSlot, previousSlot, slotId } from '../slots';
+import { parseStoreJson, readStoreJson } from '../store-json';
+import { latestPointerSchema, manifestSchema } from '../manifest-schema';
 
 /** Everything a run needs to know up front. Plain JSON: on AWS it is the state machine's input. */
 export interface RunPlan {
@@ -77,7 +91,7 @@ export async function deliveredRevisions(store: ObjectStore, c: DropCoordinates,
     if (!parseDropKey(o.key)) continue;
     const got = await store.get(o.key);
     if (!got) continue;
-    const m = JSON.parse(got.body.toString('utf8')) as Manifest;
+    const m = parseStoreJson(o.key, got.body, manifestSchema);
     found.push({ key: o.key, runId: m.runId, revision: m.revision, rowCount: m.rowCount, profile: m.profile ?? null });
   }
   return found.sort((a, b) => a.revision - b.revision);
@@ -90,11 +104,10 @@ export async function deliveredRevisions(store: ObjectStore, c: DropCoordinates,
 export async function previousDrop(store: ObjectStore, c: DropCoordinates, slot: string): Promise<PreviousDrop | null> {
   const root = feedRoot(c);
   // The usual run is the newest slot: latest.json already names the drop before it.
-  const latest = await store.get(latestKey(c));
-  const pointer = latest && (JSON.parse(latest.body.toString('utf8')) as LatestPointer);
+  const pointer = await readStoreJson(store, latestKey(c), latestPointerSchema);
   let previousSlot = pointer && pointer.slot < slot ? pointer.slot : undefined;
   if (!previousSlot) {
-    for await (const o of store.list(`${root}slot=`)) {
+    for await (const o of store.list(slotsPrefix(c))) {
       const key = parseDropKey(o.key.slice(root.length));
       if (key && key.slotId < slot && (!previousSlot || key.slotId > previousSlot)) previousSlot = key.slotId;
     }
@@ -178,8 +191,8 @@ async function refuseExpiredSlot(feed: FeedDefinition, slot: Date, now: Date, st
   if (!days) return;
   const cutoff = now.getTime() - days * 86400_000;
   if (slot.getTime() >= cutoff) return;
-  const latest = await store.get(latestKey(c));
-  const newer = latest && (JSON.parse(latest.body.toString('utf8')) as LatestPointer).scheduledFor > slot.toISOString();
+  const latest = await readStoreJson(store, latestKey(c), latestPointerSchema);
+  const newer = latest && latest.scheduledFor > slot.toISOString();
   if (newer) {
     throw new UsageError(
       `slot ${slot.toISOString()} of ${feed.spec.name} is older than its retention (retention.days: ${days}), so it would be deleted as soon as it was delivered; ` +
