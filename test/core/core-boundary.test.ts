@@ -82,9 +82,9 @@ describe('core and the ports know no engine', () => {
     expect(chains.has(join(lib, 'adapters', 'duckdb', 'duckdb-dialect.ts'))).toBe(true);
   });
 
-  it('name no engine in code: only the feed file schema (its query.duckdb / query.athena keys) and the generated manifest validator do', () => {
+  it('name no engine in code: only the feed file schema (query.duckdb / query.athena), the manifest schema (query.engine) and the store layout (Athena results area) do', () => {
     const naming = CORE.map((f) => [relative(root, f), engineNamesIn(f)] as const).filter(([, names]) => names.length);
-    expect(naming.map(([f]) => f).sort()).toEqual(['lib/core/feed/feed-schema.ts', 'lib/core/manifest-validator.generated.ts']);
+    expect(naming.map(([f]) => f).sort()).toEqual(['lib/core/feed/feed-schema.ts', 'lib/core/layout.ts', 'lib/core/manifest-zod.ts']);
   });
 
   it('sees an engine name in code but not in a comment', () => {

@@ -10,7 +10,7 @@ import { previousDrop } from '../steps/run-plan';
 import type { RunState } from '../steps/run-state';
 import type { StepDeps } from '../steps/step-deps';
 import { createGunzip } from 'node:zlib';
-import { Preview, readCsvHead, redact } from '../../report/profile-data';
+import { Preview, readCsvHead, redact } from '../profile/preview';
 import { ApprovalState, approvalKey, HELD, HoldRecord } from './approval';
 
 /**
