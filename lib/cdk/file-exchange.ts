@@ -27,6 +27,7 @@ import { Monitoring } from './monitoring';
 import { Pipeline } from './pipeline';
 import { QueryResources } from './query-resources';
 import { validateProps } from './validate-props';
+import { assertDestinationsDeployable } from './destinations';
 import { assertWebhooksDeployable, grantWebhookSecrets, webhookSecretNames } from './webhook-secrets';
 
 export * from './file-exchange-props';
@@ -77,6 +78,7 @@ export class FileExchange extends Construct {
     const partnerIds = [...new Set(feeds.flatMap((f) => f.spec.partners.map((p) => p.id)))].sort();
     checkSize(props, partnerIds.length);
     assertWebhooksDeployable(feeds);
+    assertDestinationsDeployable(feeds);
 
     const prefix = props.keyPrefix ?? DEFAULT_KEY_PREFIX;
     const scopes = keyScopes(prefix, RESULTS_PREFIX);
@@ -142,6 +144,7 @@ export class FileExchange extends Construct {
     const pipeline = new Pipeline(this, 'Pipeline', {
       environment,
       feedsFile,
+      feeds,
       grants,
       scopes,
       query,

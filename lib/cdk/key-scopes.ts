@@ -14,6 +14,8 @@ export interface KeyScopes {
   readonly runs: string;
   /** What the SLA watch saw and told, per slot. */
   readonly sla: string;
+  /** What destinations were sent, per run and destination (records, change sets, dead letters). */
+  readonly deliveries: string;
   readonly staging: string;
   /** Athena's query results (outside the project's prefix). */
   readonly results: string;
@@ -31,6 +33,7 @@ export function keyScopes(prefix: string, resultsPrefix: string): KeyScopes {
     leases: `${p}_leases/*`,
     runs: `${p}_runs/*`,
     sla: `${p}_sla/*`,
+    deliveries: `${p}_deliveries/*`,
     staging: `${p}_staging/*`,
     results: `${resultsPrefix}*`,
     listPrefix: `${p}*`,

@@ -1,7 +1,7 @@
 import type { NotifyOutcome } from '../ports/notifier';
 import type { QueryEngine } from '../ports/query-engine';
 import { ValidationFailedError } from '../core/errors';
-import { deliveredRefOf, branchError, repairSlot } from '../core/graph/node-tasks';
+import { deliveredRefOf, branchError, pushDelivered, repairSlot } from '../core/graph/node-tasks';
 import { NodeName, RunStatus, START_NODE, STEP_GRAPH, Target, validateOutcome } from '../core/graph/step-graph';
 import { renewLease, releaseLease, HeldLease } from '../core/lease';
 import type { Manifest } from '../core/manifest';
@@ -113,8 +113,10 @@ class LocalRun {
         if ('failRun' in target) this.failure = { step: target.failRun, ...error };
         else this.pending.push(`${node}: ${error.message}`);
       }
-      if ('next' in target) node = target.next;
-      else if ('failRun' in target) {
+      if ('next' in target) {
+        if (target.alert) this.alerts.push(target.alert);
+        node = target.next;
+      } else if ('failRun' in target) {
         if (target.error) this.failure = { step: target.failRun, ...branchError(target.error, this.state!) };
         node = 'failRun';
       } else {
@@ -160,6 +162,13 @@ class LocalRun {
         this.published = await publishStep(this.state, this.stepDeps());
         this.pending.push(...this.published.pending);
         return 'ok';
+      case 'push':
+      case 'pushRecovered':
+      case 'pushRepaired': {
+        const pushed = await pushDelivered(this.ref(), deps);
+        this.pending.push(...pushed.failed.map((f) => `push: ${f}`));
+        return pushed.status;
+      }
       case 'notify':
       case 'notifyRecovered': {
         if (node === 'notify') this.enter('notify');

@@ -1,0 +1,28 @@
+import { pushDelivered, type PushSummary } from '../lib/core/graph/node-tasks';
+import type { DeliveredRef } from '../lib/core/steps/plan';
+import type { StepDeps } from '../lib/core/steps/step-deps';
+import { deployedPush } from './deployed-push';
+import { once, requireField, stepHandler } from './handler-kit';
+import { buildLambdaDeps } from './runtime';
+import type { PushEvent } from './step-events';
+
+/**
+ * The step graph's push nodes on AWS: the delivered drop to every destination of its feed and
+ * partner, resumed from their records. Returns a small summary (the state machine branches on its
+ * `status`); a destination that fails is `incomplete` (an operator alert), never a thrown error.
+ */
+export function makePushHandler(deps: () => Promise<Pick<StepDeps, 'feeds' | 'push'>>) {
+  return stepHandler(
+    'push',
+    (e: PushEvent) => ({ feed: e.ref?.feed, runId: e.ref?.runId, partner: e.ref?.partner }),
+    async (event: PushEvent): Promise<PushSummary> => pushDelivered(requireField<DeliveredRef>(event, 'ref'), await deps()),
+  );
+}
+
+/** This container's deps: the pipeline's, and the deployed destinations (built on first use). */
+const runtime = once(async () => {
+  const deps = buildLambdaDeps();
+  return { ...deps, push: deployedPush(deps) };
+});
+
+export const handler = makePushHandler(runtime);

@@ -1,0 +1,92 @@
+import { ArnFormat, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { ConfigError, ConfigProblem } from '../core/errors';
+import type { FeedDefinition } from '../core/feed/feed-definition';
+import type { DestinationSpec } from '../core/feed/feed-schema';
+
+/** Every destination of a feed (the feed's and each partner's), with where it is in the feed file. */
+export function destinationsOf(feed: FeedDefinition): { path: string; spec: DestinationSpec }[] {
+  return [
+    ...feed.spec.destinations.map((spec, i) => ({ path: `destinations[${i}]`, spec })),
+    ...feed.spec.partners.flatMap((p, j) => (p.destinations ?? []).map((spec, i) => ({ path: `partners[${j}].destinations[${i}]`, spec }))),
+  ];
+}
+
+/**
+ * Refuses at synth a destination the deployed push cannot serve, each named with the fix: a local
+ * folder (no deployed form), SFTP without a Transfer Family connector (a Lambda holds no SSH key
+ * of the user's), an API whose token is only in an environment variable.
+ */
+export function assertDestinationsDeployable(feeds: readonly FeedDefinition[]): void {
+  const problems: ConfigProblem[] = [];
+  for (const feed of feeds)
+    for (const { path, spec } of destinationsOf(feed)) {
+      const at = { file: feed.file, path: `${path}` };
+      if (spec.type === 'local')
+        problems.push({
+          ...at,
+          path: `${path}.type`,
+          message: `destination ${spec.name} is a local folder (${spec.path}), which the deployed pipeline has no way to reach`,
+          value: 'local',
+          fix: 'keep local destinations in a development project, or send to the partner with type: s3, sftp (with connectorId) or api',
+        });
+      if (spec.type === 'sftp' && !spec.connectorId)
+        problems.push({
+          ...at,
+          path: `${path}.connectorId`,
+          message: `destination ${spec.name} sends to ${spec.host} over SFTP, which the deployed pipeline does only through an AWS Transfer Family SFTP connector`,
+          fix: `create an SFTP connector for sftp://${spec.host}:${spec.port} (aws transfer create-connector --url sftp://${spec.host} --sftp-config … --access-role …) and add connectorId: c-… to the destination`,
+        });
+      if (spec.type === 'api' && !spec.secret)
+        problems.push({
+          ...at,
+          path: `${path}.secret`,
+          message: `destination ${spec.name} names only the environment variable ${spec.tokenEnv} for its token, which the deployed functions do not have`,
+          value: spec.tokenEnv,
+          fix: `store the token in Secrets Manager (aws secretsmanager create-secret --name dropkit/destinations/${spec.name} --secret-string …) and add secret: { name: dropkit/destinations/${spec.name} } beside tokenEnv`,
+        });
+    }
+  if (problems.length) throw new ConfigError(problems);
+}
+
+const sorted = (values: Iterable<string>) => [...new Set(values)].sort();
+
+/**
+ * Least privilege for the push function, derived from the feeds: sts:AssumeRole only on the
+ * declared partner roles; for a bucket their policy opens to us, writes only under the declared
+ * prefix (and their KMS key); transfer:StartFileTransfer and ListFileTransferResults only on the
+ * declared connectors; secretsmanager:GetSecretValue only on the declared API secrets.
+ */
+export function grantDestinations(stack: Stack, feeds: readonly FeedDefinition[], grantee: IGrantable): void {
+  const specs = feeds.flatMap((f) => destinationsOf(f).map((d) => d.spec));
+  const add = (actions: string[], resources: string[]) =>
+    resources.length && grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources }));
+  const s3 = specs.filter((s) => s.type === 's3');
+  add(['sts:AssumeRole'], sorted(s3.flatMap((s) => (s.roleArn ? [s.roleArn] : []))));
+  // Their bucket policy grants our role: our side must allow the same writes (HEAD of a sent object is a GetObject).
+  const direct = s3.filter((s) => !s.roleArn);
+  add(
+    ['s3:PutObject', 's3:PutObjectAcl', 's3:GetObject', 's3:AbortMultipartUpload'],
+    sorted(direct.map((s) => `arn:${stack.partition}:s3:::${s.bucket}/${s.prefix.replace(/^\/+|\/+$/g, '') ? `${s.prefix.replace(/^\/+|\/+$/g, '')}/` : ''}*`)),
+  );
+  add(['kms:GenerateDataKey', 'kms:Encrypt'], sorted(direct.flatMap((s) => (s.kmsKeyId ? [s.kmsKeyId] : []))));
+  add(
+    ['transfer:StartFileTransfer', 'transfer:ListFileTransferResults'],
+    sorted(
+      specs.flatMap((s) =>
+        s.type === 'sftp' && s.connectorId ? [stack.formatArn({ service: 'transfer', resource: 'connector', resourceName: s.connectorId })] : [],
+      ),
+    ),
+  );
+  add(
+    ['secretsmanager:GetSecretValue'],
+    sorted(
+      specs.flatMap((s) =>
+        s.type === 'api' && s.secret
+          ? [stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${s.secret.name}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })]
+          : [],
+      ),
+    ),
+  );
+}
