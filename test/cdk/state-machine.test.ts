@@ -111,6 +111,8 @@ describe('the state machine run in process with the step handlers', () => {
       'Render',
       'Render',
       'Publish',
+      'Push',
+      'Pushed?',
       'Notify',
       'Delivered',
       'Summarize',
