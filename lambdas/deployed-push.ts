@@ -12,7 +12,11 @@ import type { StepDeps } from '../lib/core/steps/step-deps';
 import type { Destination, RowReader } from '../lib/ports/destination';
 import { waitTimeLeftMs } from './invocation';
 import { tracer } from './observability';
-import type { LambdaDeps } from './runtime';
+import { S3Client } from '@aws-sdk/client-s3';
+import { s3ClientDefaults, S3Store } from '../lib/adapters/s3/s3-store';
+import { feedCatalog } from '../lib/core/steps/step-deps';
+import { systemClock } from '../lib/ports/clock';
+import { loadBundledFeeds, readRuntimeConfig, type LambdaDeps, type RuntimeConfig } from './runtime';
 import { WebhookSecrets } from './webhook-secrets';
 
 /** A destination the deployed pipeline cannot serve: the synth refuses it first (lib/cdk/destinations.ts), this is the guard behind that. */
@@ -111,4 +115,15 @@ export function deployedPush(
     timeLeftMs: () => waitTimeLeftMs() ?? Number.POSITIVE_INFINITY,
   });
   return (ref, feed) => pushDrop(ref, feed, { store: deps.store, clock: deps.clock, destinationBuilder: () => builder, ...engines });
+}
+
+/**
+ * The push function's deps from the environment: only what a push uses (the drops bucket, the
+ * feeds, the destinations' clients), so its bundle carries no notifier SDK.
+ */
+export function buildPushDeps(env: NodeJS.ProcessEnv = process.env): Pick<StepDeps, 'store' | 'clock' | 'feeds' | 'push'> & { config: RuntimeConfig } {
+  const config = readRuntimeConfig(env);
+  const store = new S3Store({ bucket: config.bucket, kmsKeyId: config.kmsKeyArn, client: tracer.captureAWSv3Client(new S3Client(s3ClientDefaults())) });
+  const deps = { config, store, clock: systemClock, feeds: feedCatalog(loadBundledFeeds(env)) };
+  return { ...deps, push: deployedPush(deps) };
 }

@@ -1,9 +1,8 @@
 import { pushDelivered, type PushSummary } from '../lib/core/graph/node-tasks';
 import type { DeliveredRef } from '../lib/core/steps/plan';
 import type { StepDeps } from '../lib/core/steps/step-deps';
-import { deployedPush } from './deployed-push';
+import { buildPushDeps } from './deployed-push';
 import { once, requireField, stepHandler } from './handler-kit';
-import { buildLambdaDeps } from './runtime';
 import type { PushEvent } from './step-events';
 
 /**
@@ -19,10 +18,7 @@ export function makePushHandler(deps: () => Promise<Pick<StepDeps, 'feeds' | 'pu
   );
 }
 
-/** This container's deps: the pipeline's, and the deployed destinations (built on first use). */
-const runtime = once(async () => {
-  const deps = buildLambdaDeps();
-  return { ...deps, push: deployedPush(deps) };
-});
+/** This container's deps (built on first use): the store, the feeds and the deployed destinations, no notifier. */
+const runtime = once(async () => buildPushDeps());
 
 export const handler = makePushHandler(runtime);
