@@ -13,7 +13,7 @@ import type { Destination, RowReader } from '../lib/ports/destination';
 import { waitTimeLeftMs } from './invocation';
 import { tracer } from './observability';
 import { S3Client } from '@aws-sdk/client-s3';
-import { s3ClientDefaults, S3Store } from '../lib/adapters/s3/s3-store';
+import { s3ClientConfigFromEnv, s3ClientDefaults, S3Store } from '../lib/adapters/s3/s3-store';
 import { feedCatalog } from '../lib/core/steps/step-deps';
 import { systemClock } from '../lib/ports/clock';
 import { loadBundledFeeds, readRuntimeConfig, type LambdaDeps, type RuntimeConfig } from './runtime';
@@ -53,7 +53,8 @@ export function deployedDestinationBuilder(o: DeployedDestinationOptions): Desti
           roleArn: spec.roleArn,
           externalId: spec.externalId,
           kmsKeyId: spec.kmsKeyId,
-          clientConfig: spec.region ? { region: spec.region } : {},
+          // Path-style where an S3-compatible endpoint is set (tests); AWS's own endpoints otherwise.
+          clientConfig: { ...s3ClientConfigFromEnv(), ...(spec.region ? { region: spec.region } : {}) },
         });
       case 'sftp':
         if (!spec.connectorId) throw new UndeployableDestinationError(`destination ${spec.name}: SFTP on AWS needs connectorId (a Transfer Family SFTP connector)`);
