@@ -51,6 +51,13 @@ export function assertDestinationsDeployable(feeds: readonly FeedDefinition[]): 
 }
 
 const sorted = (values: Iterable<string>) => [...new Set(values)].sort();
+const trimSlashes = (p: string) => p.replace(/^\/+|\/+$/g, '');
+
+function groupBy<T>(items: readonly T[], key: (t: T) => string, value: (t: T) => string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const t of items) out.set(key(t), [...(out.get(key(t)) ?? []), value(t)]);
+  return out;
+}
 
 /**
  * Least privilege for the push function, derived from the feeds: sts:AssumeRole only on the
@@ -68,8 +75,17 @@ export function grantDestinations(stack: Stack, feeds: readonly FeedDefinition[]
   const direct = s3.filter((s) => !s.roleArn);
   add(
     ['s3:PutObject', 's3:PutObjectAcl', 's3:GetObject', 's3:AbortMultipartUpload'],
-    sorted(direct.map((s) => `arn:${stack.partition}:s3:::${s.bucket}/${s.prefix.replace(/^\/+|\/+$/g, '') ? `${s.prefix.replace(/^\/+|\/+$/g, '')}/` : ''}*`)),
+    sorted(direct.map((s) => `arn:${stack.partition}:s3:::${s.bucket}/${trimSlashes(s.prefix) ? `${trimSlashes(s.prefix)}/` : ''}*`)),
   );
+  // A resumed push asks (HEAD) whether a file is there: S3 answers 404 for a missing key only to a caller that may list.
+  for (const [bucket, prefixes] of groupBy(direct, (s) => s.bucket, (s) => trimSlashes(s.prefix)))
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [`arn:${stack.partition}:s3:::${bucket}`],
+        conditions: { StringLikeIfExists: { 's3:prefix': sorted(prefixes.map((p) => (p ? `${p}/*` : '*'))) } },
+      }),
+    );
   add(['kms:GenerateDataKey', 'kms:Encrypt'], sorted(direct.flatMap((s) => (s.kmsKeyId ? [s.kmsKeyId] : []))));
   add(
     ['transfer:StartFileTransfer', 'transfer:ListFileTransferResults'],

@@ -72,7 +72,8 @@ export class Pipeline extends Construct {
     // push: reads the drop (to send it) and writes what it sent (delivery records, the run record);
     // what it may reach outside the bucket is derived from the feeds (lib/cdk/destinations.ts).
     grants.read(fns.push, [scopes.dropFiles]);
-    grants.readWrite(fns.push, [scopes.runs, scopes.deliveries]);
+    // ListBucket: a delivery record not yet written must read as absent (404), not as refused (403).
+    grants.readWrite(fns.push, [scopes.runs, scopes.deliveries], true);
     grantDestinations(stack, props.feeds, fns.push);
     grants.read(fns.notify, [...scopes.drops], true);
     grants.readWrite(fns.notify, [scopes.runs, scopes.leases]);

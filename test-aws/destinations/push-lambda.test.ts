@@ -20,7 +20,12 @@ import { sha256Hex } from '../../lib/core/run-id';
 import { loadProject } from '../../lib/project/load-project';
 import { buildPushDeps } from '../../lambdas/deployed-push';
 import { makePushHandler } from '../../lambdas/push';
-import { EXAMPLE } from '../../test/cdk/cdk-app';
+import { Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { FileExchange } from '../../lib/cdk/file-exchange';
+import { EXAMPLE, testApp } from '../../test/cdk/cdk-app';
+import { grantsOf } from '../../test/cdk/iam';
+import { audit, CallRecorder } from '../helpers/iam-audit';
 import { validManifest } from '../../test/helpers/manifest-fixture';
 
 /**
@@ -33,21 +38,24 @@ const ROLE = 'arn:aws:iam::210987654321:role/dropkit-inbound';
 const KMS = 'arn:aws:kms:us-east-1:210987654321:key/11111111-2222-3333-4444-555555555555';
 const OURS = `drops-push-${process.pid}`;
 const THEIRS = `acme-inbound-${process.pid}`;
+/** A second partner whose bucket policy grants our push function (no role of theirs). */
+const GRANTED = `globex-drop-${process.pid}`;
 const SLOT = '20240115T060000Z';
 
 describe('the push Lambda', () => {
   let dir: string;
   let s3: S3Client;
   let env: NodeJS.ProcessEnv;
+  let feed: FeedDefinition;
   const ref = { prefix: 'drops', feed: 'daily_orders', partner: null, slot: SLOT, runId: 'r1', revision: 1, manifestKey: '' };
 
   beforeAll(async () => {
     s3 = new S3Client({ endpoint: process.env.MOTO_ENDPOINT, forcePathStyle: true, region: 'us-east-1' });
-    for (const Bucket of [OURS, THEIRS]) await s3.send(new CreateBucketCommand({ Bucket }));
+    for (const Bucket of [OURS, THEIRS, GRANTED]) await s3.send(new CreateBucketCommand({ Bucket }));
     // The project's feeds as the construct bundles them, daily_orders pushing to the partner's bucket through their role.
     const base = loadProject(EXAMPLE, { localSources: false }).feeds.find((f) => f.spec.name === 'daily_orders')!;
     const destinations = [{ name: 'acme-bucket', type: 's3', bucket: THEIRS, prefix: 'inbound/shop', roleArn: ROLE, externalId: 'shop-x1', kmsKeyId: KMS }];
-    const feed: FeedDefinition = { ...base, spec: feedSchema.parse({ ...JSON.parse(JSON.stringify(base.spec)), destinations }) };
+    feed = { ...base, spec: feedSchema.parse({ ...JSON.parse(JSON.stringify(base.spec)), destinations }) };
     dir = mkdtempSync(join(tmpdir(), 'dropkit-push-lambda-'));
     writeFileSync(join(dir, 'feeds.json'), JSON.stringify({ feeds: [feed] }));
     env = { ...process.env, [ENV.bucket]: OURS, [ENV.prefix]: 'drops', [ENV.feedsFile]: join(dir, 'feeds.json') };
@@ -107,5 +115,39 @@ describe('the push Lambda', () => {
     // The step graph turns a thrown push into an operator alert and goes on to notify.
     const other = { ...ref, runId: 'r2', manifestKey: ref.manifestKey.replace('run=r1', 'run=r2') };
     await expect(handler({ ref: other })).rejects.toThrow(/run=r2\/manifest.json is not in the store: run r2 was not delivered/);
+  });
+
+  it("makes only calls the push function's synthesized policy allows (the partner role's own calls aside)", async () => {
+    const granted = { name: 'globex-bucket', type: 's3', bucket: GRANTED, prefix: 'in', kmsKeyId: KMS };
+    const spec = feedSchema.parse({ ...JSON.parse(JSON.stringify(feed.spec)), destinations: [...feed.spec.destinations, granted] });
+    const audited: FeedDefinition = { ...feed, spec };
+    const stack = new Stack(testApp(), 'PushAudit', { env: { account: '123456789012', region: 'us-east-1' } });
+    new FileExchange(stack, 'Exchange', { feeds: [audited], keyPrefix: 'drops' });
+    const template = Template.fromStack(stack);
+    const bucketArn = Object.keys(template.findResources('AWS::S3::Bucket')).find((id) => /^ExchangeDropsBucketDrops[0-9A-F]{8}$/.test(id))!;
+    const grants = grantsOf(template, 'ExchangePipelinePushFunctionRole').map((g) => ({
+      ...g,
+      resource: g.resource.replace(`<${bucketArn}.Arn>`, `arn:aws:s3:::${OURS}`).replace('<AWS::Partition>', 'aws'),
+    }));
+    writeFileSync(join(dir, 'feeds-audit.json'), JSON.stringify({ feeds: [audited] }));
+    const recorder = new CallRecorder({ region: 'us-east-1', account: '123456789012' }).install();
+    try {
+      const handler = makePushHandler(async () => buildPushDeps({ ...env, [ENV.feedsFile]: join(dir, 'feeds-audit.json') }));
+      const other = { ...ref, runId: 'r3', manifestKey: ref.manifestKey.replace('run=r1', 'run=r3') };
+      await recorder.outside(async () => {
+        const store = new S3Store({ bucket: OURS, client: s3 });
+        for (const name of ['part-00000.csv', 'manifest.json']) {
+          const got = await store.get(ref.manifestKey.replace('manifest.json', name));
+          await store.put(other.manifestKey.replace('manifest.json', name), got!.body);
+        }
+      });
+      expect(await recorder.as('PushFunction', () => handler({ ref: other }))).toMatchObject({ status: 'pushed', destinations: 2 });
+    } finally {
+      recorder.restore();
+    }
+    // Writes into the role's bucket are made with the credentials STS handed out: their role's policy decides those.
+    const ours = recorder.calls.filter((c) => !c.resource.startsWith(`arn:aws:s3:::${THEIRS}/`) && c.resource !== `arn:aws:s3:::${THEIRS}`);
+    expect(ours.map((c) => c.action)).toEqual(expect.arrayContaining(['sts:AssumeRole', 's3:PutObject', 's3:PutObjectAcl', 's3:GetObject', 's3:ListBucket']));
+    expect(audit(ours, new Map([['PushFunction', grants]])).denied).toEqual([]);
   });
 });

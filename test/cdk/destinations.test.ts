@@ -64,6 +64,10 @@ describe('the deployed push', () => {
       `kms:GenerateDataKey ${KEY}`,
       's3:PutObjectAcl arn:<AWS::Partition>:s3:::globex-drop/in/dropkit/*',
     ]);
+    // A resumed push HEADs what it sent: listing (for a 404) only under the declared prefix.
+    expect(g.filter((x) => x.action === 's3:ListBucket' && x.resource.includes('globex-drop'))).toEqual([
+      { action: 's3:ListBucket', resource: 'arn:<AWS::Partition>:s3:::globex-drop', condition: { StringLikeIfExists: { 's3:prefix': ['in/dropkit/*'] } } },
+    ]);
     // Nothing of the partner role's bucket: that role is theirs to scope.
     expect(g.filter((x) => x.resource.includes('acme-inbound'))).toEqual([]);
   });
