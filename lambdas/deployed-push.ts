@@ -12,7 +12,9 @@ import type { StepDeps } from '../lib/core/steps/step-deps';
 import type { Destination, RowReader } from '../lib/ports/destination';
 import { waitTimeLeftMs } from './invocation';
 import { tracer } from './observability';
+import { AthenaClient } from '@aws-sdk/client-athena';
 import { S3Client } from '@aws-sdk/client-s3';
+import { AthenaChangeEngine } from '../lib/adapters/athena/athena-change-engine';
 import { s3ClientConfigFromEnv, s3ClientDefaults, S3Store } from '../lib/adapters/s3/s3-store';
 import { feedCatalog } from '../lib/core/steps/step-deps';
 import { systemClock } from '../lib/ports/clock';
@@ -126,5 +128,12 @@ export function buildPushDeps(env: NodeJS.ProcessEnv = process.env): Pick<StepDe
   const config = readRuntimeConfig(env);
   const store = new S3Store({ bucket: config.bucket, kmsKeyId: config.kmsKeyArn, client: tracer.captureAWSv3Client(new S3Client(s3ClientDefaults())) });
   const deps = { config, store, clock: systemClock, feeds: feedCatalog(loadBundledFeeds(env)) };
-  return { ...deps, push: deployedPush(deps) };
+  const changes = new AthenaChangeEngine({
+    workGroup: config.workgroup,
+    database: config.stagingDatabase,
+    store,
+    bucket: config.bucket,
+    client: tracer.captureAWSv3Client(new AthenaClient({})),
+  });
+  return { ...deps, push: deployedPush(deps, { changes }) };
 }

@@ -75,6 +75,9 @@ export class Pipeline extends Construct {
     // ListBucket: a delivery record not yet written must read as absent (404), not as refused (403).
     grants.readWrite(fns.push, [scopes.runs, scopes.deliveries], true);
     grantDestinations(stack, props.feeds, fns.push);
+    // Diff syncs: Athena reads the two drops' Parquet as the push function and writes the change sets under _deliveries/.
+    query.grantQueries(fns.push, true);
+    query.grantDiffTables(fns.push);
     grants.read(fns.notify, [...scopes.drops], true);
     grants.readWrite(fns.notify, [scopes.runs, scopes.leases]);
     publishTo(fns.notify, [feedTopicArns], topicKey);

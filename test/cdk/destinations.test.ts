@@ -95,6 +95,8 @@ describe('the deployed push', () => {
       '<ExchangeDropsBucketDropsD8E12C96.Arn>/drops/_deliveries/*',
       '<ExchangeDropsBucketDropsD8E12C96.Arn>/drops/_runs/*',
     ]);
+    // Diff syncs on Athena: the push function creates only its own diff tables in the staging database.
+    expect(lines(g, 'glue:CreateTable').filter((l) => l.includes(':table/'))).toEqual([expect.stringMatching(/:table\/[a-z0-9_]+_staging\/dropkit_diff_\*$/)]);
     for (const role of ['Plan', 'Notify', 'Publish', 'FailRun']) {
       const other = grantsOf(template, `ExchangePipeline${role}FunctionRole`);
       expect(lines(other, 'sts:', 'transfer:', 's3:PutObjectAcl')).toEqual([]);
