@@ -128,12 +128,14 @@ export function buildPushDeps(env: NodeJS.ProcessEnv = process.env): Pick<StepDe
   const config = readRuntimeConfig(env);
   const store = new S3Store({ bucket: config.bucket, kmsKeyId: config.kmsKeyArn, client: tracer.captureAWSv3Client(new S3Client(s3ClientDefaults())) });
   const deps = { config, store, clock: systemClock, feeds: feedCatalog(loadBundledFeeds(env)) };
+  // Athena computes diffs and reads rows for API destinations: neither passes through the function's memory whole.
   const changes = new AthenaChangeEngine({
     workGroup: config.workgroup,
     database: config.stagingDatabase,
     store,
     bucket: config.bucket,
     client: tracer.captureAWSv3Client(new AthenaClient({})),
+    scratchPrefix: `${config.prefix ? `${config.prefix}/` : ''}_deliveries/_athena-rows/`,
   });
-  return { ...deps, push: deployedPush(deps, { changes }) };
+  return { ...deps, push: deployedPush(deps, { changes, rows: changes }) };
 }

@@ -3,6 +3,7 @@ import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, StartQu
 import { compileDiffSql, type ChangeEngine, type ChangeFile, type ChangeSet, type DiffRequest } from '../../core/destinations/change-engine';
 import { QueryFailedError } from '../../core/errors';
 import type { Manifest } from '../../core/manifest';
+import type { RowReader } from '../../ports/destination';
 import type { ObjectStore } from '../../ports/object-store';
 import { dropTableSql, hiveIdent, quoteIdent, sha256Hex, sqlString } from './athena-sql';
 import { s3UriOf } from './athena-engine';
@@ -16,6 +17,8 @@ export interface AthenaChangeEngineOptions {
   /** The store's key prefix in the bucket, if any. */
   readonly prefix?: string;
   readonly client?: AthenaClient;
+  /** Where the row reader keeps its symlink lists and query results (never a drop's own folder). Default `_deliveries/_athena-rows/`. */
+  readonly scratchPrefix?: string;
   readonly pollIntervalMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -47,6 +50,32 @@ export function hiveType(type: string): string {
   throw new Error(`column type ${type} has no Hive spelling the Athena diff knows; a diff sync on AWS takes scalar columns (numbers, text, dates, timestamps)`);
 }
 
+/** A Parquet table over the objects a symlink file at `location` lists (Hive DDL, backticks). */
+export function symlinkTableSql(database: string, table: string, columns: readonly Column[], location: string): string {
+  return (
+    `CREATE EXTERNAL TABLE ${hiveIdent(database)}.${hiveIdent(table)} (${columns.map((c) => `${hiveIdent(c.name)} ${hiveType(c.type)}`).join(', ')}) ` +
+    `ROW FORMAT SERDE 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' ` +
+    `STORED AS INPUTFORMAT 'org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat' ` +
+    `OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat' ` +
+    `LOCATION ${sqlString(location)}`
+  );
+}
+
+/** A value of Athena's result text as JSON, typed as the DuckDB row reader types it. */
+export function jsonValue(text: string | undefined, type: string): unknown {
+  if (text === undefined) return null;
+  const t = type.trim().toUpperCase();
+  if (['INTEGER', 'INT', 'SMALLINT', 'TINYINT', 'DOUBLE', 'REAL', 'FLOAT'].includes(t)) return Number(text);
+  if (t === 'BIGINT') return Math.abs(Number(text)) <= Number.MAX_SAFE_INTEGER ? Number(text) : text;
+  if (t === 'BOOLEAN') return text === 'true';
+  if (t.startsWith('TIMESTAMP')) {
+    // Athena prints `2024-01-15 06:00:00.000` (UTC: dropkit writes UTC); DuckDB's reader gives six fraction digits.
+    const m = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d+))?/.exec(text);
+    return m ? `${m[1]}T${m[2]}.${(m[3] ?? '').padEnd(6, '0').slice(0, 6)}Z` : text;
+  }
+  return text;
+}
+
 /** The statements of one diff, compiled (exported for the grammar tests). */
 export interface AthenaDiffStatements {
   /** CREATE EXTERNAL TABLE over a symlink manifest listing the drop's Parquet keys (Hive DDL, backticks). */
@@ -59,6 +88,13 @@ export interface AthenaDiffStatements {
 }
 
 const OPS = ['inserts', 'updates', 'deletes'] as const;
+/** Beside a change set: the columns (and types) of each of its files. */
+export const CHANGE_COLUMNS_FILE = 'columns.json';
+
+interface Column {
+  readonly name: string;
+  readonly type: string;
+}
 
 /**
  * Compiles a diff to Athena: a drop folder holds CSV and the manifest beside its Parquet, so each
@@ -73,13 +109,13 @@ export function athenaDiffStatements(
 ): AthenaDiffStatements {
   const table = (name: string) => `dropkit_diff_${o.tag}_${name}`;
   const qualified = (name: string) => `${quoteIdent(o.database)}.${quoteIdent(table(name))}`;
-  const columns = request.columns.map((c, i) => `${hiveIdent(c)} ${hiveType(types[i])}`).join(', ');
   const external = (name: string) =>
-    `CREATE EXTERNAL TABLE ${hiveIdent(o.database)}.${hiveIdent(table(name))} (${columns}) ` +
-    `ROW FORMAT SERDE 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' ` +
-    `STORED AS INPUTFORMAT 'org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat' ` +
-    `OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat' ` +
-    `LOCATION ${sqlString(o.location(`tables/${name}/`))}`;
+    symlinkTableSql(
+      o.database,
+      table(name),
+      request.columns.map((c, i) => ({ name: c, type: types[i] })),
+      o.location(`tables/${name}/`),
+    );
   const base = request.base && request.base.length ? qualified('base') : `(SELECT * FROM ${qualified('cur')} WHERE FALSE)`;
   const sql = compileDiffSql(request.columns, request.primaryKey, quoteIdent, { base, cur: qualified('cur') });
   // Bucketed by the key into one bucket: one file, whatever the number of writers.
@@ -103,7 +139,7 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
  * manifest beside the current drop's Parquet. Rows of a change set are ordered when read (the
  * row reader sorts by the key), not in the file.
  */
-export class AthenaChangeEngine implements ChangeEngine {
+export class AthenaChangeEngine implements ChangeEngine, RowReader {
   private readonly client: AthenaClient;
   private readonly sleep: (ms: number) => Promise<void>;
 
@@ -145,6 +181,12 @@ export class AthenaChangeEngine implements ChangeEngine {
         throw new Error(
           `primary key (${request.primaryKey.join(', ')}) is not unique in the drop: ${duplicates} key(s) occur more than once; fix the feed's query or its destination's primaryKey`,
         );
+      // What each change file holds, for the row reader (a change set has no manifest beside it).
+      const all = request.columns.map((name, i) => ({ name, type: types[i] }));
+      const keyCols = all.filter((c) => request.primaryKey.includes(c.name));
+      await store.put(`${request.outPrefix}${CHANGE_COLUMNS_FILE}`, JSON.stringify({ inserts: all, updates: all, deletes: keyCols }) + '\n', {
+        contentType: 'application/json',
+      });
       const out: Partial<Record<(typeof OPS)[number], ChangeFile>> = {};
       for (const op of OPS) {
         const id = await this.run(s.changes[op]);
@@ -155,6 +197,63 @@ export class AthenaChangeEngine implements ChangeEngine {
       for (const drop of s.drops) await this.run(drop).catch(() => undefined);
       await store.deletePrefix(work).catch(() => undefined);
     }
+  }
+
+  /**
+   * Rows of a drop's (or a change set's) Parquet for API destinations: a symlink table over the
+   * keys, one ordered SELECT, its result read page by page (never the whole result in memory), each
+   * value typed as the DuckDB reader types it (numbers native, 64-bit integers past 2^53 and
+   * decimals as strings, timestamps ISO-8601 UTC with microseconds).
+   */
+  async *rows(keys: readonly string[], options: { readonly batchRows: number; readonly orderBy: readonly string[] }): AsyncIterable<Record<string, unknown>[]> {
+    if (keys.length === 0) return;
+    this.nonce = randomBytes(8).toString('hex');
+    const columns = await this.columnsOf(keys[0]);
+    const work = `${this.options.scratchPrefix ?? '_deliveries/_athena-rows/'}${this.nonce}/`;
+    this.results = `${work}results/`;
+    const name = `dropkit_diff_rows_${this.nonce}`;
+    const table = `${quoteIdent(this.options.database)}.${quoteIdent(name)}`;
+    await this.options.store.put(`${work}table/symlink.txt`, keys.map((k) => s3UriOf(this.options, k)).join('\n') + '\n');
+    try {
+      await this.run(symlinkTableSql(this.options.database, name, columns, s3UriOf(this.options, `${work}table/`)));
+      const order = options.orderBy.length ? ` ORDER BY ${options.orderBy.map(quoteIdent).join(', ')}` : '';
+      const id = await this.run(`SELECT ${columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${table}${order}`);
+      let batch: Record<string, unknown>[] = [];
+      let token: string | undefined;
+      let header = true;
+      do {
+        const page = await this.client.send(new GetQueryResultsCommand({ QueryExecutionId: id, NextToken: token, MaxResults: 1000 }));
+        for (const row of page.ResultSet?.Rows ?? []) {
+          // The first row of the first page is the header.
+          if (header) {
+            header = false;
+            continue;
+          }
+          batch.push(Object.fromEntries(columns.map((c, i) => [c.name, jsonValue(row.Data?.[i]?.VarCharValue, c.type)])));
+          if (batch.length >= options.batchRows) {
+            yield batch;
+            batch = [];
+          }
+        }
+        token = page.NextToken;
+      } while (token);
+      if (batch.length) yield batch;
+    } finally {
+      await this.run(dropTableSql(this.options.database, name)).catch(() => undefined);
+      await this.options.store.deletePrefix(work).catch(() => undefined);
+    }
+  }
+
+  /** The columns of a Parquet key: from the drop's manifest beside it, or the change set's columns.json. */
+  private async columnsOf(key: string): Promise<Column[]> {
+    const folder = key.replace(/[^/]*$/, '');
+    const manifest = await this.options.store.get(`${folder}manifest.json`);
+    if (manifest) return (JSON.parse(manifest.body.toString('utf8')) as Manifest).schema.columns.map((c) => ({ name: c.name, type: c.type }));
+    const listed = await this.options.store.get(`${folder}${CHANGE_COLUMNS_FILE}`);
+    const file = /(inserts|updates|deletes)\.parquet$/.exec(key)?.[1];
+    const columns = listed && file ? (JSON.parse(listed.body.toString('utf8')) as Record<string, Column[]>)[file] : undefined;
+    if (!columns) throw new Error(`no manifest.json or ${CHANGE_COLUMNS_FILE} beside ${key}: the Athena row reader cannot tell its columns`);
+    return columns;
   }
 
   /** The single file a bucketed CTAS wrote, moved to its change-set key. */
