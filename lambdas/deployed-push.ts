@@ -59,7 +59,8 @@ export function deployedDestinationBuilder(o: DeployedDestinationOptions): Desti
           clientConfig: { ...s3ClientConfigFromEnv(), ...(spec.region ? { region: spec.region } : {}) },
         });
       case 'sftp':
-        if (!spec.connectorId) throw new UndeployableDestinationError(`destination ${spec.name}: SFTP on AWS needs connectorId (a Transfer Family SFTP connector)`);
+        if (!spec.connectorId)
+          throw new UndeployableDestinationError(`destination ${spec.name}: SFTP on AWS needs connectorId (a Transfer Family SFTP connector)`);
         return new TransferConnectorDestination(spec.name, {
           connectorId: spec.connectorId,
           root: spec.path,
@@ -70,18 +71,22 @@ export function deployedDestinationBuilder(o: DeployedDestinationOptions): Desti
       case 'api': {
         const secret = spec.secret;
         if (!secret) throw new UndeployableDestinationError(`destination ${spec.name}: an API on AWS needs secret: { name } (its token in Secrets Manager)`);
-        return secretApiDestination(spec.name, spec.url, () => o.secrets.get(secret.name), (token) =>
-          new HttpApiDestination({
-            name: spec.name,
-            url: spec.url,
-            token,
-            mapping: spec.mapping,
-            primaryKey: spec.primaryKey,
-            batchSize: spec.batchSize,
-            requestsPerSecond: spec.requestsPerSecond,
-            maxAttempts: spec.maxAttempts,
-            timeoutMs: ms(spec.timeout),
-          }),
+        return secretApiDestination(
+          spec.name,
+          spec.url,
+          () => o.secrets.get(secret.name),
+          (token) =>
+            new HttpApiDestination({
+              name: spec.name,
+              url: spec.url,
+              token,
+              mapping: spec.mapping,
+              primaryKey: spec.primaryKey,
+              batchSize: spec.batchSize,
+              requestsPerSecond: spec.requestsPerSecond,
+              maxAttempts: spec.maxAttempts,
+              timeoutMs: ms(spec.timeout),
+            }),
         );
       }
       case 'local':

@@ -78,7 +78,11 @@ export function grantDestinations(stack: Stack, feeds: readonly FeedDefinition[]
     sorted(direct.map((s) => `arn:${stack.partition}:s3:::${s.bucket}/${trimSlashes(s.prefix) ? `${trimSlashes(s.prefix)}/` : ''}*`)),
   );
   // A resumed push asks (HEAD) whether a file is there: S3 answers 404 for a missing key only to a caller that may list.
-  for (const [bucket, prefixes] of groupBy(direct, (s) => s.bucket, (s) => trimSlashes(s.prefix)))
+  for (const [bucket, prefixes] of groupBy(
+    direct,
+    (s) => s.bucket,
+    (s) => trimSlashes(s.prefix),
+  ))
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['s3:ListBucket'],
@@ -100,7 +104,14 @@ export function grantDestinations(stack: Stack, feeds: readonly FeedDefinition[]
     sorted(
       specs.flatMap((s) =>
         s.type === 'api' && s.secret
-          ? [stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${s.secret.name}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })]
+          ? [
+              stack.formatArn({
+                service: 'secretsmanager',
+                resource: 'secret',
+                resourceName: `${s.secret.name}-??????`,
+                arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+              }),
+            ]
           : [],
       ),
     ),

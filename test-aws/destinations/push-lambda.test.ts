@@ -73,8 +73,7 @@ describe('the push Lambda', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const theirs = async () =>
-    ((await s3.send(new ListObjectsV2Command({ Bucket: THEIRS, Prefix: 'inbound/shop/' }))).Contents ?? []).map((o) => o.Key!).sort();
+  const theirs = async () => ((await s3.send(new ListObjectsV2Command({ Bucket: THEIRS, Prefix: 'inbound/shop/' }))).Contents ?? []).map((o) => o.Key!).sort();
 
   it("copies the drop into the partner's bucket as their role, with bucket-owner-full-control and their KMS key, and reports it pushed", async () => {
     const handler = makePushHandler(async () => buildPushDeps(env));
@@ -107,7 +106,12 @@ describe('the push Lambda', () => {
 
   it('reports a destination it cannot write to as incomplete, naming it, without throwing; a run not delivered is an error', async () => {
     const feeds = JSON.parse(readFileSync(join(dir, 'feeds.json'), 'utf8'));
-    feeds.feeds[0].spec.destinations.push({ ...feeds.feeds[0].spec.destinations[0], name: 'gone', bucket: `no-such-bucket-${process.pid}`, roleArn: undefined });
+    feeds.feeds[0].spec.destinations.push({
+      ...feeds.feeds[0].spec.destinations[0],
+      name: 'gone',
+      bucket: `no-such-bucket-${process.pid}`,
+      roleArn: undefined,
+    });
     writeFileSync(join(dir, 'feeds-gone.json'), JSON.stringify(feeds));
     const handler = makePushHandler(async () => buildPushDeps({ ...env, [ENV.feedsFile]: join(dir, 'feeds-gone.json') }));
     const out = await handler({ ref });

@@ -54,11 +54,17 @@ describe('AthenaChangeEngine', () => {
         columns: ['id', 'name', 'amount'],
         outPrefix,
       });
-      const athena = new AthenaChangeEngine({ workGroup: 'wg', database: 'dk_staging', store, bucket: 'drops', client: new AthenaClient({}), sleep: async () => undefined });
+      const athena = new AthenaChangeEngine({
+        workGroup: 'wg',
+        database: 'dk_staging',
+        store,
+        bucket: 'drops',
+        client: new AthenaClient({}),
+        sleep: async () => undefined,
+      });
       const got = await athena.diff(request('athena/'));
       const want = await duck.diff(request('duckdb/'));
-      const rows = async (key: string) =>
-        (await c.runAndReadAll(`SELECT * FROM read_parquet('${store.localPath(key)}') ORDER BY id`)).getRowObjectsJson();
+      const rows = async (key: string) => (await c.runAndReadAll(`SELECT * FROM read_parquet('${store.localPath(key)}') ORDER BY id`)).getRowObjectsJson();
       for (const op of ['inserts', 'updates', 'deletes'] as const) {
         expect({ op, rows: got[op].rows }).toEqual({ op, rows: want[op].rows });
         expect(await rows(got[op].key)).toEqual(await rows(want[op].key));
@@ -107,7 +113,14 @@ describe('AthenaChangeEngine', () => {
     const stub = fake.install(AthenaClient as unknown as AthenaClient);
     try {
       const cur = await publishDrop(store, 'r2', `SELECT * FROM (VALUES (1, 'a'), (1, 'b')) t(id, name)`);
-      const athena = new AthenaChangeEngine({ workGroup: 'wg', database: 'dk_staging', store, bucket: 'drops', client: new AthenaClient({}), sleep: async () => undefined });
+      const athena = new AthenaChangeEngine({
+        workGroup: 'wg',
+        database: 'dk_staging',
+        store,
+        bucket: 'drops',
+        client: new AthenaClient({}),
+        sleep: async () => undefined,
+      });
       await expect(
         athena.diff({ base: null, current: parquetKeys(cur.manifestKey), primaryKey: ['id'], columns: ['id', 'name'], outPrefix: 'o/' }),
       ).rejects.toThrow(/primary key \(id\) is not unique in the drop: 1 key\(s\) occur more than once/);

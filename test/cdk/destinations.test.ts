@@ -37,7 +37,14 @@ describe('the deployed push', () => {
       withDestinations(
         [
           { name: 'their-role', type: 's3', bucket: 'acme-inbound', roleArn: ROLE, externalId: 'shop-orders' },
-          { name: 'crm', type: 'api', url: 'https://crm.example/api', tokenEnv: 'CRM_TOKEN', secret: { name: 'dropkit/crm-token' }, mapping: { order_id: 'id' } },
+          {
+            name: 'crm',
+            type: 'api',
+            url: 'https://crm.example/api',
+            tokenEnv: 'CRM_TOKEN',
+            secret: { name: 'dropkit/crm-token' },
+            mapping: { order_id: 'id' },
+          },
         ],
         [
           { name: 'their-policy', type: 's3', bucket: 'globex-drop', prefix: '/in/dropkit/', kmsKeyId: KEY },

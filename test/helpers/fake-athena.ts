@@ -218,12 +218,14 @@ export class FakeAthena {
       e.updateCount = await this.countOf(`(${unload[1]})`);
     } else if (/^CREATE EXTERNAL TABLE /.test(sql)) {
       // A symlink table (the Athena diff's): its location holds text files listing the Parquet objects it reads.
-      const ext = /^CREATE EXTERNAL TABLE `((?:[^`]|``)+)`\.`((?:[^`]|``)+)` \(.*\) ROW FORMAT SERDE '[^']+' STORED AS INPUTFORMAT 'org\.apache\.hadoop\.hive\.ql\.io\.SymlinkTextInputFormat' OUTPUTFORMAT '[^']+' LOCATION '((?:[^']|'')*)'$/.exec(sql);
+      const ext =
+        /^CREATE EXTERNAL TABLE `((?:[^`]|``)+)`\.`((?:[^`]|``)+)` \(.*\) ROW FORMAT SERDE '[^']+' STORED AS INPUTFORMAT 'org\.apache\.hadoop\.hive\.ql\.io\.SymlinkTextInputFormat' OUTPUTFORMAT '[^']+' LOCATION '((?:[^']|'')*)'$/.exec(
+          sql,
+        );
       if (!ext) throw new Error(`the fake creates symlink Parquet tables only (Hive DDL): ${sql.slice(0, 120)}`);
       const [db, table] = [ext[1], ext[2]].map((n) => q(n.replace(/``/g, '`')));
       const uris: string[] = [];
-      for await (const o of this.store.list(this.keyOf(ext[3])))
-        uris.push(...(await this.store.get(o.key))!.body.toString('utf8').split('\n').filter(Boolean));
+      for await (const o of this.store.list(this.keyOf(ext[3]))) uris.push(...(await this.store.get(o.key))!.body.toString('utf8').split('\n').filter(Boolean));
       await this.conn.run(`CREATE SCHEMA IF NOT EXISTS ${db}`);
       await this.conn.run(`CREATE VIEW ${db}.${table} AS SELECT * FROM read_parquet([${uris.map((u) => `'${this.pathOf(u)}'`).join(', ')}])`);
     } else if (/^(DROP|ALTER|MSCK|DESCRIBE|SHOW)\b/i.test(sql)) {

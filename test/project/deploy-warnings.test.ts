@@ -24,7 +24,7 @@ describe('dropkit check, for a deployment', () => {
 
   it('warns a feed that reads a table outside the aws: section, saying what to add', () => {
     const feed = withSql(example.feeds[0], 'SELECT * FROM orders o JOIN finance.fx_rates f ON f.currency = o.currency');
-    const warnings = (deployWarnings([feed], example.spec.aws, parser));
+    const warnings = deployWarnings([feed], example.spec.aws, parser);
     expect(warnings).toEqual([
       expect.objectContaining({
         feed: feed.spec.name,
@@ -33,7 +33,7 @@ describe('dropkit check, for a deployment', () => {
       }),
     ]);
     // Without an aws: section nothing is granted: every table is a warning.
-    expect((deployWarnings([feed], undefined, parser)).map((w) => w.message)).toEqual([
+    expect(deployWarnings([feed], undefined, parser).map((w) => w.message)).toEqual([
       expect.stringContaining('reads default.orders'),
       expect.stringContaining('reads finance.fx_rates'),
     ]);
@@ -42,7 +42,7 @@ describe('dropkit check, for a deployment', () => {
   it('warns a schema contract declaring a type Athena cannot stage', () => {
     const feed = example.feeds.find((f) => f.spec.checks.some((c) => c.type === 'schema'))!;
     const checks = feed.spec.checks.map((c) => (c.type === 'schema' ? { ...c, columns: [...(c as any).columns, { name: 'cut_off', type: 'TIME' }] } : c));
-    const warnings = (deployWarnings([{ ...feed, spec: { ...feed.spec, checks } as FeedDefinition['spec'] }], example.spec.aws, parser));
+    const warnings = deployWarnings([{ ...feed, spec: { ...feed.spec, checks } as FeedDefinition['spec'] }], example.spec.aws, parser);
     expect(warnings).toEqual([expect.objectContaining({ message: expect.stringContaining('declares cut_off TIME, a type Athena cannot stage') })]);
   });
 });

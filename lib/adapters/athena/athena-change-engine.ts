@@ -261,7 +261,9 @@ export class AthenaChangeEngine implements ChangeEngine, RowReader {
     const files: { key: string; size: number }[] = [];
     for await (const o of this.options.store.list(prefix)) files.push(o);
     if (files.length !== 1)
-      throw new QueryFailedError(`the Athena diff expected one file under ${prefix} (bucket_count = 1), found ${files.length}: ${files.map((f) => f.key).join(', ')}`);
+      throw new QueryFailedError(
+        `the Athena diff expected one file under ${prefix} (bucket_count = 1), found ${files.length}: ${files.map((f) => f.key).join(', ')}`,
+      );
     await this.options.store.move(files[0].key, key);
     return { key, rows, bytes: files[0].size };
   }
@@ -286,7 +288,9 @@ export class AthenaChangeEngine implements ChangeEngine, RowReader {
       const state = e?.Status?.State;
       if (state === 'SUCCEEDED') return id;
       if (state === 'FAILED' || state === 'CANCELLED')
-        throw new QueryFailedError(`Athena diff query ${id} ${state.toLowerCase()}: ${e?.Status?.StateChangeReason ?? 'no reason given'}\n${sql.slice(0, 300)}`);
+        throw new QueryFailedError(
+          `Athena diff query ${id} ${state.toLowerCase()}: ${e?.Status?.StateChangeReason ?? 'no reason given'}\n${sql.slice(0, 300)}`,
+        );
       await this.sleep(this.options.pollIntervalMs ?? 1000);
     }
   }

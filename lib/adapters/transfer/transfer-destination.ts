@@ -118,7 +118,13 @@ export class TransferConnectorDestination implements Destination {
         token = page.NextToken;
       } while (token);
       const pending = results.length === 0 || results.some((r) => r.StatusCode === 'QUEUED' || r.StatusCode === 'IN_PROGRESS');
-      if (!pending) return results.map((r) => ({ FilePath: r.FilePath ?? '', StatusCode: r.StatusCode ?? 'FAILED', FailureCode: r.FailureCode, FailureMessage: r.FailureMessage }));
+      if (!pending)
+        return results.map((r) => ({
+          FilePath: r.FilePath ?? '',
+          StatusCode: r.StatusCode ?? 'FAILED',
+          FailureCode: r.FailureCode,
+          FailureMessage: r.FailureMessage,
+        }));
       if ((this.options.timeLeftMs?.() ?? Number.POSITIVE_INFINITY) < this.pollMs)
         throw new TransferFailedError(
           `connector ${this.options.connectorId} transfer ${transferId} was still running when this delivery ran out of time; the next run resumes it`,

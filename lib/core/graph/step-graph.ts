@@ -10,18 +10,7 @@ import type { StepName } from '../run-record';
 
 /** The nodes of the graph; each runs one step (or the rollback of one). */
 export type NodeName =
-  | 'plan'
-  | 'pushRepaired'
-  | 'repair'
-  | 'stage'
-  | 'validate'
-  | 'render'
-  | 'publish'
-  | 'push'
-  | 'notify'
-  | 'failRun'
-  | 'pushRecovered'
-  | 'notifyRecovered';
+  'plan' | 'pushRepaired' | 'repair' | 'stage' | 'validate' | 'render' | 'publish' | 'push' | 'notify' | 'failRun' | 'pushRecovered' | 'notifyRecovered';
 
 /** How one run (one partner of a slot) ends: one spelling for the CLI, the state machine, failRun and the run record. */
 export const RUN_STATUSES = ['delivered', 'already-delivered', 'busy', 'failed', 'validation-failed'] as const;

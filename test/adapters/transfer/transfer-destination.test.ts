@@ -90,7 +90,11 @@ describe('TransferConnectorDestination', () => {
   it('records a failed file with the connector answer, sends no manifest, and on the next attempt sends only what is missing', async () => {
     connector({ fail: (p) => p.endsWith('.csv') });
     const ref = await publishDrop(store, 'r1', 'SELECT 1 AS id');
-    const deps = { store, clock: fixedClock('2024-01-16T07:00:00Z'), destinations: [{ destination: destination(), mode: 'full' as const, takes: 'files' as const }] };
+    const deps = {
+      store,
+      clock: fixedClock('2024-01-16T07:00:00Z'),
+      destinations: [{ destination: destination(), mode: 'full' as const, takes: 'files' as const }],
+    };
     const [failed] = await deliverDestinations(ref, deps);
     expect(failed.status).toBe('failed');
     expect(failed.units).toEqual(['part-00000.parquet']);
