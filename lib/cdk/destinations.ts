@@ -1,6 +1,7 @@
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { acknowledge, wildcardFindings } from './acknowledgements';
 import { ConfigError, ConfigProblem } from '../core/errors';
 import type { FeedDefinition } from '../core/feed/feed-definition';
 import type { DestinationSpec } from '../core/feed/feed-schema';
@@ -65,7 +66,7 @@ function groupBy<T>(items: readonly T[], key: (t: T) => string, value: (t: T) =>
  * prefix (and their KMS key); transfer:StartFileTransfer and ListFileTransferResults only on the
  * declared connectors; secretsmanager:GetSecretValue only on the declared API secrets.
  */
-export function grantDestinations(stack: Stack, feeds: readonly FeedDefinition[], grantee: IGrantable): void {
+export function grantDestinations(stack: Stack, feeds: readonly FeedDefinition[], grantee: lambda.IFunction): void {
   const specs = feeds.flatMap((f) => destinationsOf(f).map((d) => d.spec));
   const add = (actions: string[], resources: string[]) =>
     resources.length && grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources }));
@@ -73,10 +74,20 @@ export function grantDestinations(stack: Stack, feeds: readonly FeedDefinition[]
   add(['sts:AssumeRole'], sorted(s3.flatMap((s) => (s.roleArn ? [s.roleArn] : []))));
   // Their bucket policy grants our role: our side must allow the same writes (HEAD of a sent object is a GetObject).
   const direct = s3.filter((s) => !s.roleArn);
-  add(
-    ['s3:PutObject', 's3:PutObjectAcl', 's3:GetObject', 's3:AbortMultipartUpload'],
-    sorted(direct.map((s) => `arn:${stack.partition}:s3:::${s.bucket}/${trimSlashes(s.prefix) ? `${trimSlashes(s.prefix)}/` : ''}*`)),
-  );
+  const partnerObjects = sorted(direct.map((s) => `arn:${stack.partition}:s3:::${s.bucket}/${trimSlashes(s.prefix) ? `${trimSlashes(s.prefix)}/` : ''}*`));
+  add(['s3:PutObject', 's3:PutObjectAcl', 's3:GetObject', 's3:AbortMultipartUpload'], partnerObjects);
+  // Each is a declared partner prefix, so its wildcard is acknowledged here, by name (any other bucket wildcard still fails the rule pack).
+  const policy = grantee.role?.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
+  if (policy && partnerObjects.length)
+    acknowledge(
+      policy,
+      Object.fromEntries(
+        wildcardFindings(stack.resolve({ Statement: [{ Effect: 'Allow', Action: 's3:PutObject', Resource: partnerObjects }] })).map((f) => [
+          `AwsSolutions-IAM5[${f}]`,
+          "a partner's bucket that grants us by its bucket policy (a destination without roleArn): writes only under the prefix the feed declares",
+        ]),
+      ),
+    );
   // A resumed push asks (HEAD) whether a file is there: S3 answers 404 for a missing key only to a caller that may list.
   for (const [bucket, prefixes] of groupBy(
     direct,

@@ -1,4 +1,5 @@
-import { Stack } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { Template } from 'aws-cdk-lib/assertions';
 import { FileExchange } from '../../lib/cdk/file-exchange';
 import { ConfigError } from '../../lib/core/errors';
@@ -21,9 +22,13 @@ function withDestinations(feed: unknown[], acme: unknown[] = []): FeedDefinition
   return { ...base, spec };
 }
 
-function synth(feeds: FeedDefinition[]): Template {
-  const stack = new Stack(testApp(), 'Push', { env: { account: '123456789012', region: 'eu-west-1' } });
+function synth(feeds: FeedDefinition[], rulePacks = false): Template {
+  const app = testApp();
+  const stack = new Stack(app, 'Push', { env: { account: '123456789012', region: 'eu-west-1' } });
   new FileExchange(stack, 'Exchange', { feeds });
+  // cdk-nag reports through CDK's validation: a finding not acknowledged fails the synth.
+  if (rulePacks) Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
+  if (rulePacks) app.synth();
   return Template.fromStack(stack);
 }
 
@@ -33,34 +38,38 @@ const KEY = 'arn:aws:kms:eu-west-1:210987654321:key/1a2b3c4d-5e6f-4a7b-8c9d-0e1f
 describe('the deployed push', () => {
   let template: Template;
   beforeAll(() => {
-    template = synth([
-      withDestinations(
-        [
-          { name: 'their-role', type: 's3', bucket: 'acme-inbound', roleArn: ROLE, externalId: 'shop-orders' },
-          {
-            name: 'crm',
-            type: 'api',
-            url: 'https://crm.example/api',
-            tokenEnv: 'CRM_TOKEN',
-            secret: { name: 'dropkit/crm-token' },
-            mapping: { order_id: 'id' },
-          },
-        ],
-        [
-          { name: 'their-policy', type: 's3', bucket: 'globex-drop', prefix: '/in/dropkit/', kmsKeyId: KEY },
-          {
-            name: 'acme-sftp',
-            type: 'sftp',
-            host: 'sftp.acme.example',
-            username: 'shop',
-            privateKeyEnv: 'ACME_KEY',
-            hostKeySha256: 'SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8',
-            connectorId: 'c-0123456789abcdef0',
-          },
-        ],
-      ),
-      ...example.filter((f) => f.spec.name !== 'daily_orders'),
-    ]);
+    // With both rule packs: each declared partner prefix and secret is acknowledged by name.
+    template = synth(
+      [
+        withDestinations(
+          [
+            { name: 'their-role', type: 's3', bucket: 'acme-inbound', roleArn: ROLE, externalId: 'shop-orders' },
+            {
+              name: 'crm',
+              type: 'api',
+              url: 'https://crm.example/api',
+              tokenEnv: 'CRM_TOKEN',
+              secret: { name: 'dropkit/crm-token' },
+              mapping: { order_id: 'id' },
+            },
+          ],
+          [
+            { name: 'their-policy', type: 's3', bucket: 'globex-drop', prefix: '/in/dropkit/', kmsKeyId: KEY },
+            {
+              name: 'acme-sftp',
+              type: 'sftp',
+              host: 'sftp.acme.example',
+              username: 'shop',
+              privateKeyEnv: 'ACME_KEY',
+              hostKeySha256: 'SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8',
+              connectorId: 'c-0123456789abcdef0',
+            },
+          ],
+        ),
+        ...example.filter((f) => f.spec.name !== 'daily_orders'),
+      ],
+      true,
+    );
   });
 
   it("lets the push function assume only the declared partner roles, write only under a bucket policy's declared prefix, with their key", () => {

@@ -175,7 +175,7 @@ describe('the Lambdas', () => {
       expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
       roles.add(fn.Properties.Role['Fn::GetAtt'][0]);
     }
-    expect(roles.size).toBe(11);
+    expect(roles.size).toBe(12);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Handler: 'index.handler',
       Environment: {
