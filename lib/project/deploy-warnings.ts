@@ -1,4 +1,5 @@
 import { athenaStagingFix } from '../core/checks/schema';
+import { undeployableDestinations } from '../core/destinations/deployable';
 import type { FeedDefinition } from '../core/feed/feed-definition';
 import type { AwsSources } from '../core/feed/feed-schema';
 import { scanParameters } from '../core/sql-parameters';
@@ -98,6 +99,8 @@ export function deployWarnings(feeds: readonly FeedDefinition[], aws: AwsSources
           fix: `add { database: ${table.split('.')[0]}, tables: [${table.split('.')[1]}] } to aws.glueTables (and its data's location to aws.s3Locations)`,
         });
     }
+    // What cdk synth would refuse: said here first, where a local run still works.
+    for (const p of undeployableDestinations([feed])) warnings.push({ ...at, message: `${p.path}: ${p.message}`, fix: p.fix ?? '' });
     for (const check of feed.spec.checks) {
       if (check.type !== 'schema') continue;
       for (const column of (check as { columns: { name: string; type: string }[] }).columns) {

@@ -15,6 +15,20 @@ describe('dropkit check, for a deployment', () => {
     expect(deployWarnings(example.feeds, example.spec.aws, parser)).toEqual([]);
   });
 
+  it('warns of a destination cdk synth would refuse, with the same fix', () => {
+    const feed = example.feeds.find((f) => f.spec.name === 'daily_orders')!;
+    const local = { ...feed, spec: { ...feed.spec, destinations: [{ name: 'inbox', type: 'local', path: 'out', sync: 'full' }] } } as FeedDefinition;
+    expect(deployWarnings([local], example.spec.aws, parser)).toEqual([
+      expect.objectContaining({
+        feed: 'daily_orders',
+        message: expect.stringMatching(
+          /^destinations\[0\]\.type: destination inbox is a local folder \(out\), which the deployed pipeline has no way to reach/,
+        ),
+        fix: expect.stringContaining('type: s3, sftp (with connectorId) or api'),
+      }),
+    ]);
+  });
+
   it('reads FROM and JOIN tables with the Trino grammar, unqualified ones in the default database, common table expressions left out', () => {
     const sql = `WITH recent AS (SELECT * FROM orders WHERE ordered_at >= $window_start)
       SELECT r.order_id, c.name FROM recent r JOIN shop_raw.customers c ON c.customer_id = r.customer_id
