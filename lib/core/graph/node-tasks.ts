@@ -24,8 +24,10 @@ export async function repairSlot(
   ref: DeliveredRef,
   deps: Pick<StepDeps, 'store' | 'clock' | 'feeds' | 'lease' | 'newAttemptId' | 'signer' | 'consumers'>,
 ): Promise<{ readonly delivered: RepairResult; readonly others: readonly RepairResult[] }> {
-  const delivered = await repairDelivered(ref, deps);
-  const others = await repairAll({ prefix: ref.prefix, feed: ref.feed, slot: { id: ref.slot, partner: ref.partner } }, deps);
+  // The graph's pushRepaired node has pushed already: the repair itself does not push again.
+  const noPush = { ...deps, push: undefined };
+  const delivered = await repairDelivered(ref, noPush);
+  const others = await repairAll({ prefix: ref.prefix, feed: ref.feed, slot: { id: ref.slot, partner: ref.partner } }, noPush);
   return { delivered, others: others.filter((r) => r.runId !== ref.runId) };
 }
 

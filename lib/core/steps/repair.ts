@@ -4,6 +4,7 @@ import { latestKey, leaseKey, manifestKey, runRecordKey, runRecordsPrefix, runSt
 import type { LatestPointer, Manifest } from '../manifest';
 import type { RunRecord } from '../run-record';
 import { sha256Hex } from '../run-id';
+import { destinationSpecs } from '../destinations/plans';
 import { notifyStep, NotifyResult } from './notify';
 import type { DeliveredRef } from './plan';
 import { readRunRecord, rollForward, writeRunRecord } from './roll-forward';
@@ -16,7 +17,19 @@ export interface RepairResult {
   readonly notice?: NotifyResult['status'];
 }
 
-type RepairDeps = Pick<StepDeps, 'store' | 'clock' | 'feeds' | 'lease' | 'newAttemptId' | 'signer' | 'consumers'>;
+type RepairDeps = Pick<StepDeps, 'store' | 'clock' | 'feeds' | 'lease' | 'newAttemptId' | 'signer' | 'consumers' | 'push'>;
+
+/** Whether the drop's destinations still lack it (a push that failed, or never ran), where this edge can push. */
+function pushLeft(ref: DeliveredRef, record: RunRecord | undefined, deps: RepairDeps): boolean {
+  let specs;
+  try {
+    specs = destinationSpecs(deps.feeds.get(ref.feed).spec, ref.partner);
+  } catch {
+    return false; // a feed no longer in the project: nothing to push it with
+  }
+  if (!deps.push || specs.length === 0) return false;
+  return !record?.destinations || record.destinations.some((d) => d.status === 'failed');
+}
 
 /**
  * Finishes a delivered run that died after its commit point: the pointer, retention, staging,
@@ -30,7 +43,8 @@ export async function repairDelivered(ref: DeliveredRef, deps: RepairDeps): Prom
   const pointer = await store.get(latestKey(c));
   const pointed = pointer ? (JSON.parse(pointer.body.toString('utf8')) as LatestPointer) : undefined;
   const pointerBehind = !pointed || pointed.slot < ref.slot || (pointed.slot === ref.slot && pointed.revision < ref.revision);
-  if (record?.status === 'delivered' && record.noticeSent && record.pending.length === 0 && !pointerBehind)
+  const pushing = pushLeft(ref, record ?? undefined, deps);
+  if (record?.status === 'delivered' && record.noticeSent && record.pending.length === 0 && !pointerBehind && !pushing)
     return { runId: ref.runId, action: 'none', pending: [] };
 
   const lease = await acquireLease(store, leaseKey(c, ref.slot), { attemptId: deps.newAttemptId(), runId: ref.runId }, deps.clock.now(), deps.lease);
@@ -44,8 +58,11 @@ export async function repairDelivered(ref: DeliveredRef, deps: RepairDeps): Prom
       { manifest, manifestKey: ref.manifestKey, manifestSha256: sha256Hex(got.body) },
       deps,
     );
+    // `dropkit repair` resumes a push left unfinished (the step graph's pushRepaired node does it for a run, which repairs without a push).
+    const pushed = pushing ? await deps.push!(ref, deps.feeds.get(ref.feed)) : [];
     const notice = await notifyStep(ref, deps);
-    return { runId: ref.runId, action: 'rolled-forward', pending: rolled.pending, notice: notice.status };
+    const unpushed = pushed.filter((d) => d.status === 'failed').map((d) => `push: ${d.destination}: ${d.errors[0]?.message ?? 'failed'}`);
+    return { runId: ref.runId, action: 'rolled-forward', pending: [...rolled.pending, ...unpushed], notice: notice.status };
   } finally {
     await releaseLease(store, lease.held);
   }
