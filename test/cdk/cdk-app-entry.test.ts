@@ -64,7 +64,7 @@ describe('synthesizing a project folder', () => {
     expect(result.status).toBe(0);
     const template = JSON.parse(readFileSync(join(result.outdir, 'Dropkit.template.json'), 'utf8'));
     const fns = Object.values<any>(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-    expect(fns).toHaveLength(11);
+    expect(fns).toHaveLength(12);
     const feeds = JSON.parse(JSON.stringify(loadProject(join(ROOT, 'examples/shop'), { localSources: false }).feeds));
     for (const fn of fns) {
       const asset = join(result.outdir, `asset.${String(fn.Properties.Code.S3Key).replace(/\.zip$/, '')}`);

@@ -100,9 +100,20 @@ describe('the packed package', () => {
     const template = JSON.parse(readFileSync(join(app, 'cdk.out/Scratch.template.json'), 'utf8'));
     const fns = Object.values<{ Type: string; Properties: { Description: string } }>(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
     expect(fns.map((f) => f.Properties.Description).sort()).toEqual(
-      ['compile-stage', 'complete-stage', 'fail-run', 'link-broker', 'notify', 'partner-authorizer', 'plan', 'publish', 'render', 'sla-watch', 'validate'].map(
-        (n) => `dropkit: ${n}`,
-      ),
+      [
+        'compile-stage',
+        'complete-stage',
+        'fail-run',
+        'link-broker',
+        'notify',
+        'partner-authorizer',
+        'plan',
+        'publish',
+        'push',
+        'render',
+        'sla-watch',
+        'validate',
+      ].map((n) => `dropkit: ${n}`),
     );
   }, 300_000);
 });
