@@ -222,4 +222,5 @@ export function awsChannels(
 }
 
 /** The deps of this container, built on first use. */
-export const runtime = once(async () => buildLambdaDeps());
+// Pure: a bundle that uses only the helpers above (the push function) leaves the notifier SDKs out.
+export const runtime = /* @__PURE__ */ once(async () => buildLambdaDeps());

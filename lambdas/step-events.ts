@@ -71,3 +71,8 @@ export function stateKeys(event: Partial<StateEvent>): RunKeys {
   const plan = event.state?.plan;
   return { feed: plan?.feed, runId: plan?.runId, partner: plan?.partner };
 }
+
+/** A push node (push, pushRecovered, pushRepaired): the delivered run whose drop goes to the feed's destinations. */
+export interface PushEvent {
+  readonly ref: DeliveredRef;
+}

@@ -18,6 +18,18 @@ export const WILDCARD_REASONS: readonly { readonly finding: RegExp; readonly rea
     reason:
       "per-slot leases, run records, per-attempt staging, the SLA watch's per-slot state and per-slot holds for sign-off: keys named by run id or slot at run time",
   },
+  {
+    finding: /^Resource::.*\/_deliveries\/\*$/,
+    reason: 'what destinations were sent: one record and change-set folder per run and destination, named at run time',
+  },
+  {
+    finding: /^Resource::arn:.*:glue:.*:table\/[a-z0-9_]+_staging\/dropkit_diff_\*$/,
+    reason: "the Athena diff's own temporary tables (dropkit_diff_*), created and dropped by the push function in the staging database",
+  },
+  {
+    finding: /^Resource::arn:.*:secretsmanager:.*:secret:.+-\?\?\?\?\?\?$/,
+    reason: "one declared secret by name: Secrets Manager appends six random characters to a secret's ARN",
+  },
   { finding: /^Resource::.*\/_athena-results\/\*$/, reason: 'Athena query results of the workgroup: one object per query execution' },
   {
     finding: /^Resource::arn:.*:glue:.*:table\/[a-z0-9_]+_staging\/\*$/,

@@ -17,6 +17,8 @@ export const FUNCTION_SIZES: Readonly<Record<LambdaRole, { readonly memory: numb
   validate: { memory: 1024, timeout: Duration.minutes(15) },
   render: { memory: 2048, timeout: Duration.minutes(15) },
   publish: { memory: 1024, timeout: Duration.minutes(15) },
+  // A push streams files (and waits on SFTP connectors): a long one fails its record and the next run resumes it.
+  push: { memory: 1024, timeout: Duration.minutes(15) },
   notify: { memory: 512, timeout: Duration.minutes(5) },
   failRun: { memory: 512, timeout: Duration.minutes(5) },
   approve: { memory: 512, timeout: Duration.minutes(5) },

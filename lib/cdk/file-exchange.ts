@@ -36,6 +36,7 @@ import { Monitoring } from './monitoring';
 import { Pipeline } from './pipeline';
 import { QueryResources } from './query-resources';
 import { validateProps } from './validate-props';
+import { assertDestinationsDeployable } from './destinations';
 import { assertWebhooksDeployable, grantWebhookSecrets, webhookSecretNames } from './webhook-secrets';
 
 export * from './file-exchange-props';
@@ -84,6 +85,7 @@ export class FileExchange extends Construct {
     const partnerIds = [...new Set(feeds.flatMap((f) => f.spec.partners.map((p) => p.id)))].sort();
     checkSize(props, partnerIds.length);
     assertWebhooksDeployable(feeds);
+    assertDestinationsDeployable(feeds);
 
     const prefix = props.keyPrefix ?? DEFAULT_KEY_PREFIX;
     const scopes = keyScopes(prefix, ATHENA_RESULTS_PREFIX);
@@ -149,6 +151,7 @@ export class FileExchange extends Construct {
     const pipeline = new Pipeline(this, 'Pipeline', {
       environment,
       feedsFile,
+      feeds,
       grants,
       scopes,
       query,

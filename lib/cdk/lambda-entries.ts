@@ -9,6 +9,7 @@ export const LAMBDA_ENTRIES = {
   validate: 'validate',
   render: 'render',
   publish: 'publish',
+  push: 'push',
   notify: 'notify',
   failRun: 'fail-run',
   approve: 'approve',

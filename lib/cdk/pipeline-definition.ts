@@ -36,6 +36,7 @@ export interface PipelineFunctions {
   readonly validate: lambda.IFunction;
   readonly render: lambda.IFunction;
   readonly publish: lambda.IFunction;
+  readonly push: lambda.IFunction;
   readonly notify: lambda.IFunction;
   readonly failRun: lambda.IFunction;
   /** The approve node (sign-off): check, keep the task token, expire. */
@@ -55,14 +56,17 @@ export interface PipelineOptions {
 /** Which states of the definition belong to each graph node (the scenario test maps a state machine's trail to nodes with it). */
 export const NODE_STATES: Readonly<Record<NodeName, readonly string[]>> = {
   plan: ['Plan', 'Planned?'],
+  pushRepaired: ['PushRepaired', 'PushedRepaired?'],
   repair: ['Repair'],
   stage: ['Begin', 'CompileStage', 'HasParameters?', 'StartQuery', 'StartQueryWithParameters', 'WaitForQuery', 'GetQuery', 'QueryDone?', 'CompleteStage'],
   validate: ['Validate', 'Publishable?'],
   render: ['RenderFormats', 'Render'],
   approve: ['CheckApproval', 'Held?', 'AwaitApproval', 'ExpireApproval', 'ApprovalDecided', 'Approved?'],
   publish: ['Publish'],
+  push: ['Push', 'Pushed?'],
   notify: ['Notify'],
   failRun: ['FailRun', 'RolledBack?'],
+  pushRecovered: ['PushRecovered', 'PushedRecovered?'],
   notifyRecovered: ['NotifyRecovered'],
 };
 
@@ -70,6 +74,9 @@ export const NODE_STATES: Readonly<Record<NodeName, readonly string[]>> = {
 export function nodeOfState(state: string): NodeName | undefined {
   return (Object.keys(NODE_STATES) as NodeName[]).find((n) => NODE_STATES[n].includes(state));
 }
+
+/** Where a push node's summary goes (pushDelivered's PushSummary); an alert on its `incomplete` outcome carries it. */
+const PUSHED_PATH = '$.pushed';
 
 /**
  * Where the state machine finds a node's outcome, for the nodes with more than one: a Choice on
@@ -83,6 +90,9 @@ const OUTCOMES: Partial<
   validate: { choice: 'Publishable?', when: { failed: sfn.Condition.stringEquals('$.state.validation.status', 'fail') }, otherwise: 'publishable' },
   failRun: { choice: 'RolledBack?', path: '$.failed.status' },
   approve: { choice: 'Approved?', path: '$.state.approval.outcome' },
+  push: { choice: 'Pushed?', path: PUSHED_PATH + '.status' },
+  pushRecovered: { choice: 'PushedRecovered?', path: PUSHED_PATH + '.status' },
+  pushRepaired: { choice: 'PushedRepaired?', path: PUSHED_PATH + '.status' },
 };
 
 /** Statuses of a partner's run that fail the execution (so the failed-executions alarm sees them). */
@@ -220,9 +230,13 @@ export function partnerRun(scope: Construct, o: PipelineOptions, graph: Readonly
     );
   const errorPathOf = (node: NodeName) => (node === 'failRun' ? '$.failRunError' : '$.error');
 
-  /** The state a target of `from` leads to; `label` names alert states uniquely. */
-  const to = (t: Target, from: NodeName, label: string): sfn.IChainable => {
-    if ('next' in t) return entry(t.next);
+  /** The state a target of `from` leads to; `label` names alert states uniquely; `detail`: what an alert carries (default: the node's error). */
+  const to = (t: Target, from: NodeName, label: string, detail = errorPathOf(from)): sfn.IChainable => {
+    if ('next' in t) {
+      if (!t.alert) return entry(t.next);
+      const subject = t.alert;
+      return once(`alert:${from}:${label}`, () => alert(`${STATE_OF[from]}${label}Alert`, subject, detail).next(entry(t.next)));
+    }
     if ('end' in t) {
       if (!t.alert) return end(t.end);
       const subject = t.alert;
@@ -246,7 +260,7 @@ export function partnerRun(scope: Construct, o: PipelineOptions, graph: Readonly
   const route = (node: NodeName, last: sfn.INextable) => {
     const outcomes = Object.keys(graph[node].on);
     if (outcomes.length === 1) {
-      last.next(to(graph[node].on[outcomes[0]], node, cap(outcomes[0])));
+      last.next(to(graph[node].on[outcomes[0]], node, cap(outcomes[0]), RESULT_PATHS[node]));
       return;
     }
     const at = OUTCOMES[node];
@@ -257,9 +271,9 @@ export function partnerRun(scope: Construct, o: PipelineOptions, graph: Readonly
       if (outcome === at.otherwise) continue;
       const condition = at.path ? sfn.Condition.stringEquals(at.path, outcome) : at.when?.[outcome];
       if (!condition) throw new Error(`step graph: the state machine has no condition for outcome "${outcome}" of node ${node}`);
-      choice.when(condition, to(graph[node].on[outcome], node, pascal(outcome)));
+      choice.when(condition, to(graph[node].on[outcome], node, pascal(outcome), RESULT_PATHS[node]));
     }
-    if (at.otherwise) choice.otherwise(to(graph[node].on[at.otherwise], node, pascal(at.otherwise)));
+    if (at.otherwise) choice.otherwise(to(graph[node].on[at.otherwise], node, pascal(at.otherwise), RESULT_PATHS[node]));
     // An outcome the graph does not know is a defect: fail loudly rather than guess.
     else
       choice.otherwise(
@@ -271,7 +285,17 @@ export function partnerRun(scope: Construct, o: PipelineOptions, graph: Readonly
     last.next(choice);
   };
 
+  // The three push nodes run the push function on the delivered run each one is about.
+  const pushState = (node: 'push' | 'pushRecovered' | 'pushRepaired', refPath: string) => () => {
+    const push = invoke(NODE_STATES[node][0], f.push, { 'ref.$': refPath }, PUSHED_PATH);
+    catchTo(node, push);
+    route(node, push);
+    return push;
+  };
   const builders: Record<NodeName, () => sfn.State> = {
+    push: pushState('push', '$.published.ref'),
+    pushRecovered: pushState('pushRecovered', '$.failed.ref'),
+    pushRepaired: pushState('pushRepaired', '$.planned.delivered'),
     plan: () => {
       const plan = invoke('Plan', f.plan, { 'feed.$': '$.feed', 'partner.$': '$.partner', 'slot.$': '$.slot', 'rerun.$': '$.rerun' }, '$.planned');
       catchTo('plan', plan);
@@ -437,6 +461,9 @@ export function partnerRun(scope: Construct, o: PipelineOptions, graph: Readonly
   }
   return entry(START_NODE);
 }
+
+/** Where a node's result is, for an alert on one of its outcomes (not an error) to carry. */
+const RESULT_PATHS: Partial<Record<NodeName, string>> = { push: PUSHED_PATH, pushRecovered: PUSHED_PATH, pushRepaired: PUSHED_PATH };
 
 /** The end state of each status (the Map item's result). */
 const END_STATES: Record<RunStatus, string> = {

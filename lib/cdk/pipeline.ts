@@ -5,6 +5,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import type { FeedDefinition } from '../core/feed/feed-definition';
+import { grantDestinations } from './destinations';
 import { dropkitFunction } from './dropkit-function';
 import type { SourceAccess } from './file-exchange-props';
 import { Grants, publishTo, putEvents } from './grants';
@@ -13,12 +15,14 @@ import { pipelineDefinition } from './pipeline-definition';
 import type { QueryResources } from './query-resources';
 
 /** The step functions the state machine invokes. */
-export const PIPELINE_ROLES = ['plan', 'compileStage', 'completeStage', 'validate', 'render', 'approve', 'publish', 'notify', 'failRun'] as const;
+export const PIPELINE_ROLES = ['plan', 'compileStage', 'completeStage', 'validate', 'render', 'approve', 'publish', 'push', 'notify', 'failRun'] as const;
 export type PipelineRole = (typeof PIPELINE_ROLES)[number];
 
 export interface PipelineProps {
   readonly environment: Record<string, string>;
   readonly feedsFile: string;
+  /** The project's feeds: the push function's grants come from their destinations. */
+  readonly feeds: readonly FeedDefinition[];
   readonly grants: Grants;
   readonly scopes: KeyScopes;
   readonly query: QueryResources;
@@ -70,6 +74,15 @@ export class Pipeline extends Construct {
     putEvents(fns.approve, stack);
     grants.readWrite(fns.publish, [...scopes.drops, scopes.leases, scopes.runs, scopes.staging, scopes.results], true);
     query.grantQueries(fns.publish, true);
+    // push: reads the drop (to send it) and writes what it sent (delivery records, the run record);
+    // what it may reach outside the bucket is derived from the feeds (lib/cdk/destinations.ts).
+    grants.read(fns.push, [scopes.dropFiles]);
+    // ListBucket: a delivery record not yet written must read as absent (404), not as refused (403).
+    grants.readWrite(fns.push, [scopes.runs, scopes.deliveries], true);
+    grantDestinations(stack, props.feeds, fns.push);
+    // Diff syncs: Athena reads the two drops' Parquet as the push function and writes the change sets under _deliveries/.
+    query.grantQueries(fns.push, true);
+    query.grantDiffTables(fns.push);
     grants.read(fns.notify, [...scopes.drops], true);
     grants.readWrite(fns.notify, [scopes.runs, scopes.leases]);
     publishTo(fns.notify, [feedTopicArns], topicKey);

@@ -95,6 +95,17 @@ export class QueryResources extends Construct {
     );
   }
 
+  /** The Athena diff's own tables in the staging database (only `dropkit_diff_*`): created and dropped by the push function. */
+  grantDiffTables(fn: lambda.IFunction): void {
+    const db = this.stagingDatabaseName;
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['glue:CreateTable', 'glue:DeleteTable'],
+        resources: [this.glueArn('catalog'), this.glueArn('database', db), this.glueArn('table', `${db}/dropkit_diff_*`)],
+      }),
+    );
+  }
+
   /** The stage query, run by the state machine itself: the sources (read), staging (write) and results. */
   grantStageQuery(role: iam.IRole, scopes: KeyScopes, sources: SourceAccess, encryptionKey: kms.IKey | undefined): void {
     const db = this.stagingDatabaseName;

@@ -1,4 +1,5 @@
 import { athenaDialect } from '../adapters/athena/athena-dialect';
+import { undeployableDestinations } from '../core/destinations/deployable';
 import type { FeedDefinition } from '../core/feed/feed-definition';
 import type { AwsSources } from '../core/feed/feed-schema';
 import { scanParameters } from '../core/sql-parameters';
@@ -100,13 +101,8 @@ export function deployWarnings(feeds: readonly FeedDefinition[], aws: AwsSources
           fix: `add { database: ${table.split('.')[0]}, tables: [${table.split('.')[1]}] } to aws.glueTables (and its data's location to aws.s3Locations)`,
         });
     }
-    const pushed = [...feed.spec.destinations, ...feed.spec.partners.flatMap((p) => p.destinations ?? [])].map((d) => d.name);
-    if (pushed.length)
-      warnings.push({
-        ...at,
-        message: `destinations (${pushed.join(', ')}) are pushed by local runs only: the deployed pipeline delivers and announces the drop but does not push it yet`,
-        fix: 'leave destinations out of a deployed project for now: its partners pull the drop or get links from the broker',
-      });
+    // What cdk synth would refuse: said here first, where a local run still works.
+    for (const p of undeployableDestinations([feed])) warnings.push({ ...at, message: `${p.path}: ${p.message}`, fix: p.fix ?? '' });
     for (const check of feed.spec.checks) {
       if (check.type !== 'schema') continue;
       for (const column of (check as { columns: { name: string; type: string }[] }).columns) {

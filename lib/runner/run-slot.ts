@@ -3,7 +3,7 @@ import type { QueryEngine } from '../core/ports/query-engine';
 import { ApprovalState, approvalKey, decideHold, expiredHolds, HELD, HoldRecord, readHold } from '../core/approval/approval';
 import { approveStep } from '../core/approval/approve-step';
 import { ValidationFailedError } from '../core/errors';
-import { deliveredRefOf, branchError, repairSlot } from '../core/graph/node-tasks';
+import { deliveredRefOf, branchError, pushDelivered, repairSlot } from '../core/graph/node-tasks';
 import { NodeName, RunStatus, START_NODE, STEP_GRAPH, Target, validateOutcome } from '../core/graph/step-graph';
 import { renewLease, releaseLease, HeldLease } from '../core/lease';
 import { slotId } from '../core/slots';
@@ -169,8 +169,10 @@ class LocalRun {
         if ('failRun' in target) this.failure = { step: target.failRun, ...error };
         else this.pending.push(`${node}: ${error.message}`);
       }
-      if ('next' in target) node = target.next;
-      else if ('failRun' in target) {
+      if ('next' in target) {
+        if (target.alert) this.alerts.push(target.alert);
+        node = target.next;
+      } else if ('failRun' in target) {
         if (target.error) this.failure = { step: target.failRun, ...branchError(target.error, this.state!) };
         node = 'failRun';
       } else {
@@ -235,6 +237,13 @@ class LocalRun {
         this.published = await publishStep(this.state, this.stepDeps());
         this.pending.push(...this.published.pending);
         return 'ok';
+      case 'push':
+      case 'pushRecovered':
+      case 'pushRepaired': {
+        const pushed = await pushDelivered(this.ref(), deps);
+        this.pending.push(...pushed.failed.map((f) => `push: ${f}`));
+        return pushed.status;
+      }
       case 'notify':
       case 'notifyRecovered': {
         if (node === 'notify') this.enter('notify');

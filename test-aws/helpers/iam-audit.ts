@@ -47,6 +47,8 @@ export function iamActionsOf(
         return [{ action: input.VersionId ? 's3:GetObjectVersion' : 's3:GetObject', resource: o }];
       case 'PutObject':
       case 'CreateMultipartUpload':
+        // A canned ACL on the write (a partner's bucket-owner-full-control) is PutObjectAcl as well.
+        return [{ action: 's3:PutObject', resource: o }, ...(input.ACL ? [{ action: 's3:PutObjectAcl', resource: o }] : [])];
       case 'UploadPart':
       case 'CompleteMultipartUpload':
         return [{ action: 's3:PutObject', resource: o }];
@@ -67,6 +69,9 @@ export function iamActionsOf(
         return [{ action: 's3:ListBucket', resource: `arn:aws:s3:::${input.Bucket}`, context: { 's3:prefix': input.Prefix ?? '' } }];
     }
   }
+  if (service === 'sts' && operation === 'AssumeRole') return [{ action: 'sts:AssumeRole', resource: input.RoleArn }];
+  if (service === 'transfer' && (operation === 'StartFileTransfer' || operation === 'ListFileTransferResults'))
+    return [{ action: `transfer:${operation}`, resource: `arn:aws:transfer:${arns.region}:${arns.account}:connector/${input.ConnectorId}` }];
   if (service === 'sns' && operation === 'Publish') return [{ action: 'sns:Publish', resource: input.TopicArn }];
   if (service === 'eventbridge' && operation === 'PutEvents') {
     const buses = new Set<string>((input.Entries ?? []).map((e: { EventBusName?: string }) => e.EventBusName ?? 'default'));

@@ -166,6 +166,7 @@ describe('the notices', () => {
 describe('the Lambdas', () => {
   it('run Node.js 22 or newer on arm64 with tracing, each with its own role, and the settings the runtime reads', () => {
     const fns = template.findResources('AWS::Lambda::Function');
+    // The pipeline steps (sign-off and push included), the link broker, its authorizer and the SLA watch.
     expect(Object.keys(fns)).toHaveLength(12);
     const roles = new Set<string>();
     for (const fn of Object.values(fns)) {

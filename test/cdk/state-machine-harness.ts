@@ -7,6 +7,7 @@ import { makeFailRunHandler } from '../../lambdas/fail-run';
 import { makeNotifyHandler } from '../../lambdas/notify';
 import { makePlanHandler } from '../../lambdas/plan';
 import { makePublishHandler } from '../../lambdas/publish';
+import { makePushHandler } from '../../lambdas/push';
 import { makeRenderHandler } from '../../lambdas/render';
 import { makeValidateHandler } from '../../lambdas/validate';
 import { makeApproveHandler } from '../../lambdas/approve';
@@ -102,6 +103,9 @@ export async function executeDefinition(
     Validate: makeValidateHandler(get),
     Render: makeRenderHandler(get),
     Publish: makePublishHandler(get),
+    Push: makePushHandler(get),
+    PushRecovered: makePushHandler(get),
+    PushRepaired: makePushHandler(get),
     Notify: makeNotifyHandler(get),
     NotifyRecovered: makeNotifyHandler(get),
     FailRun: makeFailRunHandler(get),

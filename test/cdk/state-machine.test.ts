@@ -115,6 +115,8 @@ describe('the state machine run in process with the step handlers', () => {
       'ApprovalDecided',
       'Approved?',
       'Publish',
+      'Push',
+      'Pushed?',
       'Notify',
       'Delivered',
       'Summarize',

@@ -89,9 +89,11 @@ describe('compileDiffSql', () => {
 });
 
 describe('the shop example', () => {
-  it('pushes daily_orders to a local folder destination', () => {
+  it("pushes daily_orders to the partner's bucket through their role", () => {
     const feed = loadProject(SHOP, { localSources: false }).feeds.find((f) => f.spec.name === 'daily_orders');
-    expect(feed?.spec.destinations).toEqual([expect.objectContaining({ name: 'partner-inbox', type: 'local', sync: 'full' })]);
+    expect(feed?.spec.destinations).toEqual([
+      expect.objectContaining({ name: 'partner-inbox', type: 's3', roleArn: expect.stringMatching(/^arn:aws:iam::/), sync: 'full' }),
+    ]);
   });
 
   it('syncs customers to a CRM API as its crm-sync.yaml says: all rows first, then only the changes', async () => {

@@ -216,13 +216,27 @@ export class FakeAthena {
       if (partition) await this.conn.run(`COPY (${unload[1]}) TO '${dir}' (${options}, PARTITION_BY (${partition}), OVERWRITE_OR_IGNORE)`);
       else await this.conn.run(`COPY (${unload[1]}) TO '${dir}${e.id}_00000_part' (${options})`);
       e.updateCount = await this.countOf(`(${unload[1]})`);
+    } else if (/^CREATE EXTERNAL TABLE /.test(sql)) {
+      // A symlink table (the Athena diff's): its location holds text files listing the Parquet objects it reads.
+      const ext =
+        /^CREATE EXTERNAL TABLE `((?:[^`]|``)+)`\.`((?:[^`]|``)+)` \(.*\) ROW FORMAT SERDE '[^']+' STORED AS INPUTFORMAT 'org\.apache\.hadoop\.hive\.ql\.io\.SymlinkTextInputFormat' OUTPUTFORMAT '[^']+' LOCATION '((?:[^']|'')*)'$/.exec(
+          sql,
+        );
+      if (!ext) throw new Error(`the fake creates symlink Parquet tables only (Hive DDL): ${sql.slice(0, 120)}`);
+      const [db, table] = [ext[1], ext[2]].map((n) => q(n.replace(/``/g, '`')));
+      const uris: string[] = [];
+      for await (const o of this.store.list(this.keyOf(ext[3]))) uris.push(...(await this.store.get(o.key))!.body.toString('utf8').split('\n').filter(Boolean));
+      await this.conn.run(`CREATE SCHEMA IF NOT EXISTS ${db}`);
+      await this.conn.run(`CREATE VIEW ${db}.${table} AS SELECT * FROM read_parquet([${uris.map((u) => `'${this.pathOf(u)}'`).join(', ')}])`);
     } else if (/^(DROP|ALTER|MSCK|DESCRIBE|SHOW)\b/i.test(sql)) {
       // Athena parses DDL with Hive's grammar: backticks, never Trino's double quotes.
       const drop = /^DROP TABLE IF EXISTS `((?:[^`]|``)+)`\.`((?:[^`]|``)+)`$/.exec(sql);
       if (!drop) throw new Error(`line 1:22: mismatched input. Expecting: <identifier> (Hive DDL): ${sql}`);
       const [db, table] = [drop[1], drop[2]].map((n) => q(n.replace(/``/g, '`')));
       await this.conn.run(`CREATE SCHEMA IF NOT EXISTS ${db}`);
-      await this.conn.run(`DROP TABLE IF EXISTS ${db}.${table}`);
+      // Athena's DROP TABLE drops a table of either kind; DuckDB names a symlink table a view.
+      const views = await this.conn.runAndReadAll(`SELECT count(*) FROM duckdb_views() WHERE schema_name = ${lit(drop[1])} AND view_name = ${lit(drop[2])}`);
+      await this.conn.run(`DROP ${Number(views.getRows()[0][0]) > 0 ? 'VIEW' : 'TABLE'} IF EXISTS ${db}.${table}`);
     } else if (/^\s*(SELECT|WITH|VALUES)\b/i.test(sql)) {
       await this.select(e, sql);
     } else {
@@ -293,6 +307,10 @@ function bind(sql: string, parameters: readonly string[]): string {
     from = u.offset + u.length;
   });
   return out + sql.slice(from);
+}
+
+function lit(text: string): string {
+  return `'${text.replace(/``/g, '`').replace(/'/g, "''")}'`;
 }
 
 function q(name: string): string {

@@ -58,13 +58,16 @@ export interface LambdaProject {
  * globex), and the deps a Lambda container would build, on the local store and DuckDB standing in
  * for S3 and Athena. `dupes` makes the 15th's data fail `unique`.
  */
-export async function lambdaProject(options: { dupes?: boolean; now?: string; dailyExtra?: string } = {}): Promise<LambdaProject> {
+export async function lambdaProject(
+  options: { dupes?: boolean; now?: string; dailyExtra?: string; files?: Record<string, string> } = {},
+): Promise<LambdaProject> {
   const temp = tempProject({
     'dropkit.yaml': 'name: test\nprefix: drops\nsources:\n  events: data/events.parquet\n',
     'feeds/daily.yaml': dailyFeed('daily', 'partners:\n  - id: acme\n' + (options.dailyExtra ?? '')),
     'feeds/daily.sql': DAILY_SQL,
     'feeds/statements.yaml': STATEMENTS_FEED,
     'feeds/statements.sql': STATEMENTS_SQL,
+    ...options.files,
   });
   await writeParquet(join(temp.dir, 'data/events.parquet'), eventsSelect(options.dupes));
   const project = loadProject(temp.dir);

@@ -110,6 +110,7 @@ describe('the packed package', () => {
         'partner-authorizer',
         'plan',
         'publish',
+        'push',
         'render',
         'sla-watch',
         'validate',

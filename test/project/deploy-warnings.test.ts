@@ -6,15 +6,26 @@ import { EXAMPLE } from '../cdk/cdk-app';
 const parser = trinoParser()!;
 const example = loadProject(EXAMPLE, { localSources: false });
 const withSql = (feed: FeedDefinition, athena: string): FeedDefinition => ({ ...feed, sql: { ...feed.sql, athena } });
-/** The example's daily_orders pushes to a folder (warned of in its own test): left out where a test looks at something else. */
-const notPushes = <T extends { message: string }>(warnings: T[]) => warnings.filter((w) => !w.message.startsWith('destinations ('));
 
 describe('dropkit check, for a deployment', () => {
   it('finds every table the example reads among its declared AWS sources', () => {
     expect(parser).toBeDefined();
-    // The one warning: daily_orders pushes to a folder, which only local runs do.
-    expect(deployWarnings(example.feeds, example.spec.aws, parser)).toEqual([
-      expect.objectContaining({ feed: 'daily_orders', message: expect.stringMatching(/^destinations \(partner-inbox\) are pushed by local runs only/) }),
+    // daily_orders pushes to a partner's bucket: the deployed pipeline does that too (its push node), so nothing to warn of.
+    expect(example.feeds.find((f) => f.spec.name === 'daily_orders')?.spec.destinations).toHaveLength(1);
+    expect(deployWarnings(example.feeds, example.spec.aws, parser)).toEqual([]);
+  });
+
+  it('warns of a destination cdk synth would refuse, with the same fix', () => {
+    const feed = example.feeds.find((f) => f.spec.name === 'daily_orders')!;
+    const local = { ...feed, spec: { ...feed.spec, destinations: [{ name: 'inbox', type: 'local', path: 'out', sync: 'full' }] } } as FeedDefinition;
+    expect(deployWarnings([local], example.spec.aws, parser)).toEqual([
+      expect.objectContaining({
+        feed: 'daily_orders',
+        message: expect.stringMatching(
+          /^destinations\[0\]\.type: destination inbox is a local folder \(out\), which the deployed pipeline has no way to reach/,
+        ),
+        fix: expect.stringContaining('type: s3, sftp (with connectorId) or api'),
+      }),
     ]);
   });
 
@@ -38,7 +49,7 @@ describe('dropkit check, for a deployment', () => {
 
   it('warns a feed that reads a table outside the aws: section, saying what to add', () => {
     const feed = withSql(example.feeds[0], 'SELECT * FROM orders o JOIN finance.fx_rates f ON f.currency = o.currency');
-    const warnings = notPushes(deployWarnings([feed], example.spec.aws, parser));
+    const warnings = deployWarnings([feed], example.spec.aws, parser);
     expect(warnings).toEqual([
       expect.objectContaining({
         feed: feed.spec.name,
@@ -47,7 +58,7 @@ describe('dropkit check, for a deployment', () => {
       }),
     ]);
     // Without an aws: section nothing is granted: every table is a warning.
-    expect(notPushes(deployWarnings([feed], undefined, parser)).map((w) => w.message)).toEqual([
+    expect(deployWarnings([feed], undefined, parser).map((w) => w.message)).toEqual([
       expect.stringContaining('reads default.orders'),
       expect.stringContaining('reads finance.fx_rates'),
     ]);
@@ -56,7 +67,7 @@ describe('dropkit check, for a deployment', () => {
   it('warns a schema contract declaring a type Athena cannot stage', () => {
     const feed = example.feeds.find((f) => f.spec.checks.some((c) => c.type === 'schema'))!;
     const checks = feed.spec.checks.map((c) => (c.type === 'schema' ? { ...c, columns: [...(c as any).columns, { name: 'cut_off', type: 'TIME' }] } : c));
-    const warnings = notPushes(deployWarnings([{ ...feed, spec: { ...feed.spec, checks } as FeedDefinition['spec'] }], example.spec.aws, parser));
+    const warnings = deployWarnings([{ ...feed, spec: { ...feed.spec, checks } as FeedDefinition['spec'] }], example.spec.aws, parser);
     expect(warnings).toEqual([expect.objectContaining({ message: expect.stringContaining('declares cut_off TIME, a type Athena cannot stage') })]);
   });
 });

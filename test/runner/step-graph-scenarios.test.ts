@@ -1,6 +1,10 @@
 import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { destinationFactory } from '../../lib/adapters/destinations/destination-factory';
+import { pushDrop } from '../../lib/core/destinations/push-drop';
 import { QueryFailedError } from '../../lib/core/errors';
-import { NOTICE_NOT_SENT, NodeName, RunStatus } from '../../lib/core/graph/step-graph';
+import { NOTICE_NOT_SENT, NodeName, PUSH_INCOMPLETE, RunStatus } from '../../lib/core/graph/step-graph';
 import { planStep } from '../../lib/core/steps/plan-step';
 import { fixedClock } from '../../lib/core/ports/clock';
 import type { DropEvent, Notifier, NotifyOutcome } from '../../lib/core/ports/notifier';
@@ -15,6 +19,7 @@ import { exampleStack } from '../cdk/cdk-app';
 import { deployedDefinition } from '../cdk/state-machine-definition';
 import { executeDefinition, named, partnerRunDefinition, TASK_TOKEN } from '../cdk/state-machine-harness';
 import { listKeys } from '../helpers/local-run';
+import { DAILY_SQL, dailyFeed } from '../helpers/temp-project';
 import { lambdaProject, LambdaProject } from '../lambdas/lambda-project';
 
 /**
@@ -25,11 +30,11 @@ import { lambdaProject, LambdaProject } from '../lambdas/lambda-project';
  * attempt ids and Athena's execution facts) and the same notices to the same consumers.
  */
 
-type Fault = 'stage' | 'render' | 'manifest-before' | 'manifest-after' | 'notify' | 'lease-lost';
+type Fault = 'stage' | 'render' | 'manifest-before' | 'manifest-after' | 'notify' | 'lease-lost' | 'push';
 
 interface Scenario {
   readonly name: string;
-  readonly feed: 'daily' | 'statements';
+  readonly feed: 'daily' | 'statements' | 'pushed';
   readonly slot: string;
   readonly rerun?: boolean;
   readonly dupes?: boolean;
@@ -42,9 +47,15 @@ interface Scenario {
 }
 
 const SLOT = '2024-01-15T06:00:00Z';
-const HAPPY: NodeName[] = ['plan', 'stage', 'validate', 'render', 'approve', 'publish', 'notify'];
+const HAPPY: NodeName[] = ['plan', 'stage', 'validate', 'render', 'approve', 'publish', 'push', 'notify'];
 const APPROVAL_YAML = 'approval:\n  when: [first]\n  approvers: [owner@shop.example]\n  timeout: PT8H\n';
 const APPROVER = 'owner@shop.example';
+
+/** A feed pushed to two folders (the partner's inbox and an archive): the same drop, both paths. */
+const PUSHED_FEED = dailyFeed(
+  'pushed',
+  'partners:\n  - id: acme\ndestinations:\n  - { type: local, name: inbox, path: out-inbox }\n  - { type: local, name: archive, path: out-archive }\n',
+);
 
 class Recorder implements Notifier {
   readonly events: DropEvent[] = [];
@@ -69,7 +80,11 @@ interface World {
 
 /** The project's store and engine with the scenario's fault, the same for both paths. */
 async function world(dupes: boolean, approval = false): Promise<World> {
-  const p = await lambdaProject({ dupes, dailyExtra: approval ? APPROVAL_YAML : '' });
+  const p = await lambdaProject({
+    dupes,
+    dailyExtra: approval ? APPROVAL_YAML : '',
+    files: { 'feeds/pushed.yaml': PUSHED_FEED, 'feeds/pushed.sql': DAILY_SQL },
+  });
   const w = { p } as { -readonly [K in keyof World]: World[K] };
   w.consumers = new Recorder('consumers', w);
   w.operators = new Recorder('operators', w);
@@ -107,7 +122,18 @@ async function world(dupes: boolean, approval = false): Promise<World> {
       return typeof v === 'function' ? v.bind(target) : v;
     },
   });
-  w.deps = { ...p.deps, store, engine, consumers: () => [w.consumers], operators: [w.operators] };
+  // The local edge's push (local folders), with the inbox refusing while the scenario's fault is `push`.
+  const build = (feed: { file: string }) => {
+    const factory = destinationFactory({ feedFile: feed.file, projectDir: p.temp.dir });
+    return (spec: Parameters<typeof factory>[0]) => {
+      const d = factory(spec);
+      return spec.name !== 'inbox'
+        ? d
+        : { ...d, deliver: (input: any, progress: any) => (w.fault === 'push' ? Promise.reject(new Error('the inbox is full')) : d.deliver(input, progress)) };
+    };
+  };
+  const push = (ref: any, feed: any) => pushDrop(ref, feed, { store, clock: p.deps.clock, destinationBuilder: build });
+  w.deps = { ...p.deps, store, engine, consumers: () => [w.consumers], operators: [w.operators], push };
   return w as World;
 }
 
@@ -136,7 +162,7 @@ const SCENARIOS: Scenario[] = [
       if (dead.status !== 'planned') throw new Error('setup: the dead attempt was not planned');
       await w.p.store.put(`${dead.state.plan.keys.drop}part-00000.csv`, 'id\n1\n');
     },
-    expect: { status: 'already-delivered', trail: ['plan', 'repair'] },
+    expect: { status: 'already-delivered', trail: ['plan', 'pushRepaired', 'repair'] },
   },
   { name: 'rerun', feed: 'daily', slot: SLOT, rerun: true, setup: (w) => deliver(w, 'daily', null), expect: { status: 'delivered', trail: HAPPY } },
   {
@@ -176,7 +202,43 @@ const SCENARIOS: Scenario[] = [
     feed: 'daily',
     slot: SLOT,
     fault: 'manifest-after',
-    expect: { status: 'delivered', trail: ['plan', 'stage', 'validate', 'render', 'approve', 'publish', 'failRun', 'notifyRecovered'] },
+    expect: { status: 'delivered', trail: ['plan', 'stage', 'validate', 'render', 'approve', 'publish', 'failRun', 'pushRecovered', 'notifyRecovered'] },
+  },
+  { name: 'pushed to its destinations', feed: 'pushed', slot: SLOT, expect: { status: 'delivered', trail: HAPPY } },
+  {
+    name: 'push failed at one destination: delivered, announced, operators alerted',
+    feed: 'pushed',
+    slot: SLOT,
+    fault: 'push',
+    expect: { status: 'delivered', trail: HAPPY, alerts: [PUSH_INCOMPLETE] },
+  },
+  {
+    name: 'a failed push resumed by the next run of the slot',
+    feed: 'pushed',
+    slot: SLOT,
+    setup: async (w) => {
+      w.fault = 'push';
+      await deliver(w, 'pushed', null);
+    },
+    expect: { status: 'already-delivered', trail: ['plan', 'pushRepaired', 'repair'] },
+  },
+  {
+    name: 'a failed push still failing at the next run',
+    feed: 'pushed',
+    slot: SLOT,
+    fault: 'push',
+    setup: async (w) => {
+      w.fault = 'push';
+      await deliver(w, 'pushed', null);
+    },
+    expect: { status: 'already-delivered', trail: ['plan', 'pushRepaired', 'repair'], alerts: [PUSH_INCOMPLETE] },
+  },
+  {
+    name: 'publish failed after the manifest of a pushed feed',
+    feed: 'pushed',
+    slot: SLOT,
+    fault: 'manifest-after',
+    expect: { status: 'delivered', trail: ['plan', 'stage', 'validate', 'render', 'approve', 'publish', 'failRun', 'pushRecovered', 'notifyRecovered'] },
   },
   { name: 'notify failed', feed: 'daily', slot: SLOT, fault: 'notify', expect: { status: 'delivered', trail: HAPPY, alerts: [NOTICE_NOT_SENT] } },
   {
@@ -210,6 +272,8 @@ interface Result {
   readonly store: Record<string, unknown>;
   readonly consumers: string[];
   readonly operators: string[];
+  /** What the destination folders hold: relative path → SHA-256. */
+  readonly pushed: Record<string, string>;
 }
 
 function partnersOf(s: Scenario): (string | null)[] {
@@ -287,13 +351,15 @@ async function snapshot(store: ObjectStore): Promise<Record<string, unknown>> {
   // The manifest's hash varies with the execution facts it holds.
   // (`execution`: a staged table's execution facts, kept in a held drop's state.)
   const VARYING = new Set(['attemptId', 'executionId', 'bytesScanned', 'engineMillis', 'etag', 'manifestSha256', 'execution']);
+  // A destination's record counts the manifest's bytes, which vary with its execution facts.
+  const isDelivery = (v: object) => 'destination' in v && 'units' in v;
   const scrub = (v: unknown): unknown =>
     Array.isArray(v)
       ? v.map(scrub)
       : v && typeof v === 'object'
-        ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, VARYING.has(k) ? '<varies>' : scrub(x)]))
+        ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, VARYING.has(k) || (k === 'bytes' && isDelivery(v)) ? '<varies>' : scrub(x)]))
         : typeof v === 'string'
-          ? v.replace(/attempt [0-9a-f]{12}/g, 'attempt <varies>')
+          ? v.replace(/attempt [0-9a-f]{12}/g, 'attempt <varies>').replace(/\/[^ ]*\/dropkit-project-[A-Za-z0-9]+\//g, '<project>/')
           : v;
   const out: Record<string, unknown> = {};
   // A held drop's state names its attempt in paths and table names: every attempt id the store records is scrubbed.
@@ -324,6 +390,20 @@ async function snapshot(store: ObjectStore): Promise<Record<string, unknown>> {
   return out;
 }
 
+function folderContents(root: string, folders: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, e.name);
+      if (e.isDirectory()) walk(path);
+      // A manifest's bytes vary with its execution facts: the test compares it with the store's apart.
+      else out[relative(root, path)] = e.name === 'manifest.json' ? '<manifest>' : createHash('sha256').update(readFileSync(path)).digest('hex');
+    }
+  };
+  for (const f of folders) if (existsSync(join(root, f))) walk(join(root, f));
+  return out;
+}
+
 /** A notice as compared: who, what, and its id (a failure's id names the attempt, which varies). */
 function noticeLine(e: DropEvent): string {
   return `${e.partner ?? '-'} ${e.type} ${e.id.replace(/\.[0-9a-f]{12}\.(failed|approval)$/, '.<attempt>.$1')}`;
@@ -343,6 +423,7 @@ async function play(s: Scenario, path: 'local' | 'aws'): Promise<Result> {
       store: await snapshot(w.p.store),
       consumers: w.consumers.events.map(noticeLine).sort(),
       operators: w.operators.events.map(noticeLine).sort(),
+      pushed: folderContents(w.p.temp.dir, ['out-inbox', 'out-archive']),
     };
   } finally {
     await w.p.close();
@@ -368,5 +449,16 @@ describe('one step graph, two paths: the scenario table', () => {
     expect(aws.store).toEqual(local.store);
     expect(aws.consumers).toEqual(local.consumers);
     expect(aws.operators).toEqual(local.operators);
+    expect(aws.pushed).toEqual(local.pushed);
+    if (s.feed === 'pushed' && local.runs[0].status !== 'failed') {
+      // Where the push is not failing now, both folders hold the drop with its manifest; where it is, only the archive does.
+      const manifests = Object.keys(local.pushed).filter((k) => k.endsWith('manifest.json'));
+      expect(manifests.map((k) => k.split('/')[0]).sort()).toEqual(s.fault === 'push' ? ['out-archive'] : ['out-archive', 'out-inbox']);
+      const records = Object.entries(local.store).filter(([k]) => /\/_deliveries\/.*\/(inbox|archive)\.json$/.test(k));
+      expect(Object.fromEntries(records.map(([k, r]) => [k.split('/').pop(), (r as { status: string }).status]))).toEqual({
+        'archive.json': 'delivered',
+        'inbox.json': s.fault === 'push' ? 'failed' : 'delivered',
+      });
+    }
   });
 });

@@ -274,6 +274,11 @@ export const sftpDestinationSchema = z.strictObject({
     })
     .meta({ description: 'Pinned host key fingerprint: any other host key is refused' }),
   path: remotePath.default('.').meta({ description: 'Remote folder the drop goes into' }),
+  connectorId: z
+    .string()
+    .regex(/^c-[0-9a-f]{17}$/, { error: 'must be an AWS Transfer Family connector id, e.g. c-1234567890abcdef0' })
+    .optional()
+    .meta({ description: 'AWS Transfer Family SFTP connector the deployed pipeline sends through (it holds the key and the pinned host key)' }),
   connectTimeout: positiveDuration('destinations[].connectTimeout').default('PT30S'),
   idleTimeout: positiveDuration('destinations[].idleTimeout').default('PT60S'),
   deadline: positiveDuration('destinations[].deadline').default('PT30M').meta({ description: 'The whole delivery to this server' }),
@@ -284,6 +289,12 @@ export const apiDestinationSchema = z.strictObject({
   ...syncFields,
   url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).meta({ description: 'Endpoint that takes batches: POST {"op","rows":[...]}' }),
   tokenEnv: secretEnv('CRM_API_TOKEN').meta({ description: 'Environment variable holding the bearer token' }),
+  secret: z
+    .strictObject({
+      name: z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, { error: 'must be a Secrets Manager secret name, e.g. dropkit/shop/crm-token' }),
+    })
+    .optional()
+    .meta({ description: 'Secrets Manager secret holding the bearer token (a plain string), read by the deployed pipeline' }),
   mapping: z
     .record(z.string().min(1), z.string().min(1))
     .refine((m) => Object.keys(m).length > 0, { error: 'map at least one column' })

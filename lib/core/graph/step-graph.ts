@@ -9,7 +9,20 @@ import type { StepName } from '../run-record';
  */
 
 /** The nodes of the graph; each runs one step (or the rollback of one). */
-export type NodeName = 'plan' | 'repair' | 'stage' | 'validate' | 'render' | 'approve' | 'publish' | 'notify' | 'failRun' | 'notifyRecovered';
+export type NodeName =
+  | 'plan'
+  | 'pushRepaired'
+  | 'repair'
+  | 'stage'
+  | 'validate'
+  | 'render'
+  | 'approve'
+  | 'publish'
+  | 'push'
+  | 'notify'
+  | 'failRun'
+  | 'pushRecovered'
+  | 'notifyRecovered';
 
 /** How one run (one partner of a slot) ends: one spelling for the CLI, the state machine, failRun and the run record. */
 export const RUN_STATUSES = ['delivered', 'already-delivered', 'busy', 'failed', 'validation-failed', 'awaiting-approval'] as const;
@@ -24,8 +37,8 @@ export const GRAPH_ERRORS = {
 
 /** Where a node's outcome (or error) leads. */
 export type Target =
-  /** The next node. */
-  | { readonly next: NodeName }
+  /** The next node; `alert`: the operators are told on the way, with this subject (the run goes on). */
+  | { readonly next: NodeName; readonly alert?: string }
   /** The run ends with this status; `alert`: the operators are told, with this subject. */
   | { readonly end: RunStatus; readonly alert?: string }
   /** failRun takes over, recording `step` as the failed step (`error`: the error it records, when the branch is not an error). */
@@ -46,13 +59,25 @@ export interface GraphNode {
 }
 
 export const NOTICE_NOT_SENT = 'dropkit: a drop was delivered but its notice was not sent';
+export const PUSH_INCOMPLETE = 'dropkit: a drop was delivered but not pushed to every destination';
+
+/**
+ * A push node: past the commit point, so a destination that fails never un-delivers the drop. Its
+ * failure (a destination recorded `failed`, or the push itself throwing) goes on to `then` with an
+ * operator alert; the next run of the slot (pushRepaired) resumes what is not yet pushed.
+ */
+function pushNode(then: NodeName): GraphNode {
+  return { on: { pushed: { next: then }, incomplete: { next: then, alert: PUSH_INCOMPLETE } }, onError: { next: then, alert: PUSH_INCOMPLETE } };
+}
 
 /** The graph. Outcome names are the values the steps return (plan's `status`, validate's outcome, failRun's `status`). */
 export const STEP_GRAPH: Readonly<Record<NodeName, GraphNode>> = {
   plan: {
-    on: { planned: { next: 'stage' }, 'already-delivered': { next: 'repair' }, busy: { end: 'busy' } },
+    on: { planned: { next: 'stage' }, 'already-delivered': { next: 'pushRepaired' }, busy: { end: 'busy' } },
     onError: { end: 'failed', alert: 'dropkit: a run could not be planned' },
   },
+  // A delivered slot: resume the pushes its run left unfinished (a destination already delivered is not contacted).
+  pushRepaired: pushNode('repair'),
   // A delivered slot: finish what a run that died after its commit point left, and clear a dead newer attempt (a crashed rerun).
   repair: {
     on: { ok: { end: 'already-delivered' } },
@@ -87,19 +112,22 @@ export const STEP_GRAPH: Readonly<Record<NodeName, GraphNode>> = {
     onError: { failRun: 'approve' },
     holds: 'awaiting-approval',
   },
-  publish: { on: { ok: { next: 'notify' } }, onError: { failRun: 'publish' } },
+  publish: { on: { ok: { next: 'push' } }, onError: { failRun: 'publish' } },
+  // Destinations get the drop before the notice, so a partner told of it finds it where the feed puts it.
+  push: pushNode('notify'),
   // Past the commit point: a notice that cannot be sent leaves a delivered drop; the next run of the slot (repair) sends it.
   notify: { on: { ok: { end: 'delivered' } }, onError: { end: 'delivered', alert: NOTICE_NOT_SENT } },
   failRun: {
     on: {
       // The manifest was written before the failure: delivered after all, and the notice still goes out.
-      delivered: { next: 'notifyRecovered' },
+      delivered: { next: 'pushRecovered' },
       busy: { end: 'busy' },
       failed: { end: 'failed' },
       'validation-failed': { end: 'validation-failed' },
     },
     onError: { end: 'failed', alert: 'dropkit: a run failed and could not be rolled back' },
   },
+  pushRecovered: pushNode('notifyRecovered'),
   notifyRecovered: { on: { ok: { end: 'delivered' } }, onError: { end: 'delivered', alert: NOTICE_NOT_SENT } },
 };
 

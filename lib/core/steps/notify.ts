@@ -1,7 +1,6 @@
 import type { Clock } from '../ports/clock';
 import type { LinkSigner } from '../ports/link-signer';
 import type { DropDeliveredEvent, DropEvent, DropLinks, Notifier, NotifyOutcome, RunFailedEvent } from '../ports/notifier';
-import { destinationSpecs } from '../destinations/plans';
 import { parseDurationSeconds } from '../duration';
 import { dropPrefixOfManifest, manifestKey, runRecordKey } from '../layout';
 import { dataUpdateEvent, schemaChangeEvent, supersedesOf } from '../notices/events';
@@ -31,16 +30,10 @@ export interface NotifyResult {
  */
 export async function notifyStep(
   ref: DeliveredRef,
-  deps: Pick<StepDeps, 'store' | 'signer' | 'clock' | 'feeds' | 'consumers' | 'push'>,
+  deps: Pick<StepDeps, 'store' | 'signer' | 'clock' | 'feeds' | 'consumers'>,
   options: { resend?: boolean } = {},
 ): Promise<NotifyResult> {
   const { store } = deps;
-  // Destinations first, so a partner told of the drop finds it where the feed puts it. Each push
-  // resumes from its record: a repeat (retry, repair) skips what already arrived.
-  if (deps.push && !options.resend) {
-    const feed = deps.feeds.get(ref.feed);
-    if (destinationSpecs(feed.spec, ref.partner).length > 0) await deps.push(ref, feed);
-  }
   const recordKey = runRecordKey(ref, ref.slot, ref.runId);
   const record = await readRunRecord(store, recordKey);
   if (record?.noticeSent && !options.resend) return { status: 'already-sent', outcomes: record.notifications };

@@ -3,6 +3,7 @@ import { acquireLease, isHeld, readLease, releaseLease } from '../lease';
 import { latestKey, leaseKey, manifestKey, runRecordKey, runRecordsPrefix, runStagingRoot, dropPrefix } from '../layout';
 import { PUSH_PENDING, type RunRecord } from '../run-record';
 import { sha256Hex } from '../hash';
+import { destinationSpecs } from '../destinations/plans';
 import { notifyStep, NotifyResult } from './notify';
 import type { DeliveredRef } from './run-plan';
 import { readRunRecord, writeRunRecord } from '../run-record-store';
@@ -18,7 +19,19 @@ export interface RepairResult {
   readonly notice?: NotifyResult['status'];
 }
 
-type RepairDeps = Pick<StepDeps, 'store' | 'clock' | 'feeds' | 'lease' | 'newAttemptId' | 'signer' | 'consumers'>;
+type RepairDeps = Pick<StepDeps, 'store' | 'clock' | 'feeds' | 'lease' | 'newAttemptId' | 'signer' | 'consumers' | 'push'>;
+
+/** Whether the drop's destinations still lack it (a push that failed, or never ran), where this edge can push. */
+function pushLeft(ref: DeliveredRef, record: RunRecord | undefined, deps: RepairDeps): boolean {
+  let specs;
+  try {
+    specs = destinationSpecs(deps.feeds.get(ref.feed).spec, ref.partner);
+  } catch {
+    return false; // a feed no longer in the project: nothing to push it with
+  }
+  if (!deps.push || specs.length === 0) return false;
+  return !record?.destinations || record.destinations.some((d) => d.status === 'failed');
+}
 
 /**
  * Finishes a delivered run that died after its commit point: the pointer, retention, staging,
@@ -31,7 +44,8 @@ export async function repairDelivered(ref: DeliveredRef, deps: RepairDeps): Prom
   const record = await readRunRecord(store, runRecordKey(c, ref.slot, ref.runId));
   const pointed = await readStoreJson(store, latestKey(c), latestPointerSchema);
   const pointerBehind = !pointed || pointed.slot < ref.slot || (pointed.slot === ref.slot && pointed.revision < ref.revision);
-  if (record?.status === 'delivered' && record.noticeSent && record.pending.length === 0 && !pointerBehind)
+  const pushing = pushLeft(ref, record ?? undefined, deps);
+  if (record?.status === 'delivered' && record.noticeSent && record.pending.length === 0 && !pointerBehind && !pushing)
     return { runId: ref.runId, action: 'none', pending: [] };
 
   const lease = await acquireLease(store, leaseKey(c, ref.slot), { attemptId: deps.newAttemptId(), runId: ref.runId }, deps.clock.now(), deps.lease);
@@ -45,8 +59,10 @@ export async function repairDelivered(ref: DeliveredRef, deps: RepairDeps): Prom
       { manifest, manifestKey: ref.manifestKey, manifestSha256: sha256Hex(got.body) },
       deps,
     );
+    // `dropkit repair` resumes a push left unfinished (the step graph's pushRepaired node does it for a run, which repairs without a push).
+    if (pushing) await deps.push!(ref, deps.feeds.get(ref.feed));
     const notice = await notifyStep(ref, deps);
-    // A destination still without the drop stays pending (the push ran inside notify).
+    // A destination still without the drop stays pending (pushDrop records it in the run record).
     const pushes = ((await readRunRecord(store, runRecordKey(c, ref.slot, ref.runId)))?.pending ?? []).filter((p) => p.startsWith(PUSH_PENDING));
     return { runId: ref.runId, action: 'rolled-forward', pending: [...rolled.pending, ...pushes], notice: notice.status };
   } finally {

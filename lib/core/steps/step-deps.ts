@@ -28,7 +28,8 @@ export interface StepDeps {
   readonly newAttemptId: () => string;
   /**
    * Pushes a delivered drop to the feed's and partner's destinations (records in the run record;
-   * resumable). Absent where the edge does not push yet (the deployed pipeline: `check` says so).
+   * resumable): the step graph's push nodes call it. Only the push Lambda builds it on AWS; a feed
+   * with destinations on an edge without it fails its push node (an operator alert).
    */
   readonly push?: (ref: DeliveredRef, feed: FeedDefinition) => Promise<readonly DestinationRecord[]>;
 }
