@@ -95,7 +95,7 @@ describe('sign-off, locally', () => {
     await run(SLOT_15, '2024-01-15T07:00:00Z');
     const out = await decide('approved', '2024-01-15T09:00:00Z');
     expect(out.error).toBeUndefined();
-    expect(out).toMatchObject({ status: 'delivered', trail: ['approve', 'publish', 'notify'] });
+    expect(out).toMatchObject({ status: 'delivered', trail: ['approve', 'publish', 'push', 'notify'] });
     const s = store();
     const manifest = await readJson<Manifest>(s, out.manifestKey!);
     expect(manifestProblems(manifest)).toEqual([]);

@@ -167,7 +167,7 @@ describe('the Lambdas', () => {
   it('run Node.js 22 or newer on arm64 with tracing, each with its own role, and the settings the runtime reads', () => {
     const fns = template.findResources('AWS::Lambda::Function');
     // The pipeline steps (sign-off and push included), the link broker, its authorizer and the SLA watch.
-    expect(Object.keys(fns)).toHaveLength(12);
+    expect(Object.keys(fns)).toHaveLength(13);
     const roles = new Set<string>();
     for (const fn of Object.values(fns)) {
       expect(Number(/^nodejs(\d+)\.x$/.exec(fn.Properties.Runtime)![1])).toBeGreaterThanOrEqual(22);
@@ -175,7 +175,7 @@ describe('the Lambdas', () => {
       expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
       roles.add(fn.Properties.Role['Fn::GetAtt'][0]);
     }
-    expect(roles.size).toBe(12);
+    expect(roles.size).toBe(13);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Handler: 'index.handler',
       Environment: {

@@ -76,8 +76,7 @@ describe("the manifest's delivery section", () => {
     expect(manifestProblems(validManifest([file]))).toEqual([]);
     const bad = { ...validManifest([file]), delivery: { destinations: [{ name: 'x', kind: 'ftp', target: 'x', mode: 'full', partner: null }] } };
     expect(schemaProblems(bad).join()).toMatch(/delivery\/destinations\/0\/kind must be equal to one of the allowed values/);
-    // The Lambdas' validator checks the section only as an object.
-    expect(manifestProblems({ ...validManifest([file]), delivery: [] }).join()).toMatch(/delivery must be object/);
+    expect(manifestProblems({ ...validManifest([file]), delivery: [] }).join()).toMatch(/delivery: Invalid input: expected object/);
   });
 });
 

@@ -34,7 +34,7 @@ describe('dropkit repair and a push left unfinished', () => {
 
       // Still down: repair tries, and says what is left.
       expect(await repairAll({ prefix: 'drops' }, deps)).toEqual([
-        expect.objectContaining({ action: 'rolled-forward', pending: [expect.stringMatching(/^push: inbox: /)] }),
+        expect.objectContaining({ action: 'rolled-forward', pending: [expect.stringMatching(/^push: destination inbox failed: /)] }),
       ]);
       down = false;
       expect(await repairAll({ prefix: 'drops' }, deps)).toEqual([expect.objectContaining({ action: 'rolled-forward', pending: [] })]);

@@ -47,7 +47,7 @@ describe('the packed package', () => {
         'dist/lib/cdk.js',
         'dist/bin/dropkit.js',
         'dist/package.json',
-        'dist/schemas/manifest.v1.schema.json',
+        'schemas/manifest.v1.schema.json',
         'README.md',
       ]),
     );
