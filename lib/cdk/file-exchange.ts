@@ -1,4 +1,4 @@
-import { ArnFormat, Aspects, Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Aspects, Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as athena from 'aws-cdk-lib/aws-athena';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -37,6 +37,7 @@ import { Pipeline } from './pipeline';
 import { QueryResources } from './query-resources';
 import { validateProps } from './validate-props';
 import { assertDestinationsDeployable } from './destinations';
+import { deployedFeed } from '../core/destinations/deployable';
 import { assertWebhooksDeployable, grantWebhookSecrets, webhookSecretNames } from './webhook-secrets';
 
 export * from './file-exchange-props';
@@ -81,7 +82,16 @@ export class FileExchange extends Construct {
     // Access logs are delivered under a bucket policy, not ACLs, so both buckets can enforce object ownership.
     this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
     const stack = Stack.of(this);
-    const feeds = props.feeds;
+    // Local-folder destinations are for development: left out of what is deployed, each named in a warning.
+    const feeds = props.feeds.map((f) => {
+      const { feed, leftOut } = deployedFeed(f);
+      for (const path of leftOut)
+        Annotations.of(this).addWarningV2(
+          'dropkit:local-destination',
+          `${f.file} ${path}: a local folder destination is pushed by local runs only; the deployed pipeline leaves it out (add an s3, sftp with connectorId, or api destination for the partner's copy on AWS)`,
+        );
+      return feed;
+    });
     const partnerIds = [...new Set(feeds.flatMap((f) => f.spec.partners.map((p) => p.id)))].sort();
     checkSize(props, partnerIds.length);
     assertWebhooksDeployable(feeds);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../lib/core/errors';
 import { FileExchangeStack } from '../../lib/cdk/file-exchange-stack';
+import { deployedFeed } from '../../lib/core/destinations/deployable';
 import { loadProject } from '../../lib/project/load-project';
 import { bundledSynth, functionBundles, synthApp } from '../helpers/bundled-synth';
 import { tempProject, TempProject } from '../helpers/temp-project';
@@ -56,7 +57,8 @@ describe('synthesizing a project folder', () => {
     expect(result.status).toBe(0);
     const bundles = functionBundles(result);
     expect(bundles.map((b) => b.file).sort()).toEqual(Object.values(LAMBDA_ENTRIES).sort());
-    const feeds = JSON.parse(JSON.stringify(loadProject(join(ROOT, 'examples/shop'), { localSources: false }).feeds));
+    // As deployed: the example's local-folder destination is left out (development only).
+    const feeds = JSON.parse(JSON.stringify(loadProject(join(ROOT, 'examples/shop'), { localSources: false }).feeds.map((f) => deployedFeed(f).feed)));
     for (const bundle of bundles) {
       expect(JSON.parse(readFileSync(join(bundle.dir, 'feeds.json'), 'utf8'))).toEqual({ feeds });
       expect(bundle.text).not.toMatch(/require\("(@duckdb\/node-api|aws-cdk-lib)/);

@@ -1,8 +1,9 @@
 import { Stack, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { FileExchange } from '../../lib/cdk/file-exchange';
 import { ConfigError } from '../../lib/core/errors';
+import { deployedFeed } from '../../lib/core/destinations/deployable';
 import type { FeedDefinition } from '../../lib/core/feed/feed-definition';
 import { feedSchema } from '../../lib/core/feed/feed-schema';
 import { loadProject } from '../../lib/project/load-project';
@@ -145,11 +146,32 @@ describe('a destination the deployed pipeline cannot serve', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems;
     expect(problems.map((p) => [p.file, p.path])).toEqual([
-      [base.file, 'destinations[0].type'],
       [base.file, 'partners[0].destinations[0].connectorId'],
       [base.file, 'partners[0].destinations[1].secret'],
     ]);
-    expect(problems[1].fix).toMatch(/aws transfer create-connector --url sftp:\/\/sftp\.acme\.example/);
-    expect(problems[2]).toMatchObject({ value: 'CRM_TOKEN', fix: expect.stringContaining('secret: { name: dropkit/destinations/env-token }') });
+    expect(problems[0].fix).toMatch(/aws transfer create-connector --url sftp:\/\/sftp\.acme\.example/);
+    expect(problems[1]).toMatchObject({ value: 'CRM_TOKEN', fix: expect.stringContaining('secret: { name: dropkit/destinations/env-token }') });
+  });
+});
+
+describe('a local folder destination (development only)', () => {
+  it('is left out of the deployed feeds with a synth warning naming it, and the rest of the feed deploys', () => {
+    const feed = withDestinations([
+      { name: 'folder', type: 'local', path: 'out' },
+      { name: 'their-role', type: 's3', bucket: 'acme-inbound', roleArn: ROLE, externalId: 'shop-orders' },
+    ]);
+    const app = testApp();
+    const stack = new Stack(app, 'Push', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const exchange = new FileExchange(stack, 'Exchange', { feeds: [feed] });
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('destinations\\[0\\]: a local folder destination'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].entry.data).toContain(feed.file);
+    // The role of the s3 destination is granted; nothing names the folder.
+    const template = Template.fromStack(stack);
+    expect(JSON.stringify(template.toJSON())).toContain(ROLE);
+    expect(exchange).toBeDefined();
+    const { feed: deployed, leftOut } = deployedFeed(feed);
+    expect(leftOut).toEqual(['destinations[0]']);
+    expect(deployed.spec.destinations.map((d) => d.name)).toEqual(['their-role']);
   });
 });

@@ -17,14 +17,13 @@ describe('dropkit check, for a deployment', () => {
 
   it('warns of a destination cdk synth would refuse, with the same fix', () => {
     const feed = example.feeds.find((f) => f.spec.name === 'daily_orders')!;
-    const local = { ...feed, spec: { ...feed.spec, destinations: [{ name: 'inbox', type: 'local', path: 'out', sync: 'full' }] } } as FeedDefinition;
-    expect(deployWarnings([local], example.spec.aws, parser)).toEqual([
+    const api = { name: 'crm', type: 'api', url: 'https://crm.example/api', tokenEnv: 'CRM_TOKEN', mapping: { order_id: 'id' }, sync: 'full' };
+    const envToken = { ...feed, spec: { ...feed.spec, destinations: [api] } } as unknown as FeedDefinition;
+    expect(deployWarnings([envToken], example.spec.aws, parser)).toEqual([
       expect.objectContaining({
         feed: 'daily_orders',
-        message: expect.stringMatching(
-          /^destinations\[0\]\.type: destination inbox is a local folder \(out\), which the deployed pipeline has no way to reach/,
-        ),
-        fix: expect.stringContaining('type: s3, sftp (with connectorId) or api'),
+        message: expect.stringMatching(/^destinations\[0\]\.secret: destination crm names only the environment variable CRM_TOKEN/),
+        fix: expect.stringContaining('secret: { name: dropkit/destinations/crm }'),
       }),
     ]);
   });

@@ -11,8 +11,27 @@ export function destinationsOf(feed: FeedDefinition): { path: string; spec: Dest
 }
 
 /**
- * Destinations the deployed push cannot serve, each named with the fix: a local folder (no
- * deployed form), SFTP without a Transfer Family connector (a Lambda holds no SSH key of the
+ * A feed as deployed: its local-folder destinations left out. A folder on the machine that runs
+ * dropkit has no deployed form; it is for development (the example pushes to one), so `cdk synth`
+ * leaves it out (with a warning naming it) rather than refusing the project, and everything
+ * deployed — the manifest's delivery section, the push, the SLA, the report — sees the same list.
+ */
+export function deployedFeed(feed: FeedDefinition): { feed: FeedDefinition; leftOut: string[] } {
+  const leftOut = destinationsOf(feed)
+    .filter((d) => d.spec.type === 'local')
+    .map((d) => d.path);
+  if (leftOut.length === 0) return { feed, leftOut };
+  const keep = <T extends { type: string }>(list: readonly T[] | undefined) => list?.filter((d) => d.type !== 'local');
+  const spec = {
+    ...feed.spec,
+    destinations: keep(feed.spec.destinations) ?? [],
+    partners: feed.spec.partners.map((p) => (p.destinations ? { ...p, destinations: keep(p.destinations) } : p)),
+  };
+  return { feed: { ...feed, spec } as FeedDefinition, leftOut };
+}
+
+/**
+ * Destinations the deployed push cannot serve, each named with the fix: SFTP without a Transfer Family connector (a Lambda holds no SSH key of the
  * user's), an API whose token is only in an environment variable. `cdk synth` refuses them;
  * `dropkit check` warns of them.
  */
@@ -21,14 +40,6 @@ export function undeployableDestinations(feeds: readonly FeedDefinition[]): Conf
   for (const feed of feeds)
     for (const { path, spec } of destinationsOf(feed)) {
       const at = { file: feed.file, path: `${path}` };
-      if (spec.type === 'local')
-        problems.push({
-          ...at,
-          path: `${path}.type`,
-          message: `destination ${spec.name} is a local folder (${spec.path}), which the deployed pipeline has no way to reach`,
-          value: 'local',
-          fix: 'keep local destinations in a development project, or send to the partner with type: s3, sftp (with connectorId) or api',
-        });
       if (spec.type === 'sftp' && !spec.connectorId)
         problems.push({
           ...at,
