@@ -24,6 +24,20 @@ function event(type: DropEvent['type'], partner: string | null, extra: Partial<D
           rowCount: 3,
         }
       : {}),
+    ...(type === 'data.delay'
+      ? {
+          delay: {
+            phase: 'missed',
+            scheduledFor: '2024-01-15T06:00:00.000Z',
+            expectedBy: '2024-01-15T07:00:00.000Z',
+            missedAt: '2024-01-15T07:00:00.000Z',
+            state: 'MISSED',
+            detail: 'no run recorded',
+            owner: null,
+            eta: null,
+          },
+        }
+      : {}),
     ...extra,
   } as DropEvent;
 }
@@ -43,7 +57,8 @@ describe('notices over moto: SNS with per-partner filter policies into SQS, Even
   it("a partner's queue gets its own drop.delivered, with the event JSON, and nothing of another partner's", async () => {
     const notifier = new SnsNotifier({ topicArn: topic, client: sns() });
     for (const e of [event('drop.delivered', 'acme'), event('drop.delivered', 'globex'), event('data.delay', 'globex')]) {
-      expect((await notifier.notify(e)).status).toBe('sent');
+      const outcome = await notifier.notify(e);
+      expect([outcome.status, outcome.detail]).toEqual(['sent', expect.stringMatching(/^message /)]);
     }
     const [forAcme, forGlobex] = [await drain<DropEvent>(acme), await drain<DropEvent>(globex)];
     expect(forAcme.map((e) => [e.type, e.partner])).toEqual([['drop.delivered', 'acme']]);

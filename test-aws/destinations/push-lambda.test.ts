@@ -86,10 +86,11 @@ describe('the push Lambda', () => {
       const acl = await s3.send(new GetObjectAclCommand({ Bucket: THEIRS, Key }));
       expect(acl.Grants?.map((g) => g.Permission)).toContain('FULL_CONTROL');
     }
-    // The manifest they get is ours, byte for byte.
-    const mine = await s3.send(new GetObjectCommand({ Bucket: OURS, Key: ref.manifestKey }));
-    const got = await s3.send(new GetObjectCommand({ Bucket: THEIRS, Key: `${dropDir}manifest.json` }));
-    expect(await got.Body!.transformToString()).toBe(await mine.Body!.transformToString());
+    // The manifest they get is ours plus what this destination received (delivery.delivered).
+    const mine = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: OURS, Key: ref.manifestKey }))).Body!.transformToString());
+    const got = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: THEIRS, Key: `${dropDir}manifest.json` }))).Body!.transformToString());
+    expect({ ...got, delivery: undefined }).toEqual({ ...mine, delivery: undefined });
+    expect(got.delivery.delivered).toMatchObject({ destination: 'acme-bucket', mode: 'full', files: [expect.objectContaining({ path: 'part-00000.csv' })] });
     // The record of what was sent, in our bucket, says who it wrote as.
     const record = JSON.parse(
       await (await s3.send(new GetObjectCommand({ Bucket: OURS, Key: deliveryRecordKey(ref, 'acme-bucket') }))).Body!.transformToString(),
