@@ -1,7 +1,7 @@
 import { TransferClient } from '@aws-sdk/client-transfer';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { HttpApiDestination } from '../lib/adapters/http/http-api-destination';
-import { partnerS3Destination } from '../lib/adapters/s3/s3-destination';
+import { partnerS3DestinationOf } from '../lib/adapters/s3/s3-destination';
 import { TransferConnectorDestination } from '../lib/adapters/transfer/transfer-destination';
 import { parseDurationSeconds } from '../lib/core/duration';
 import type { DestinationBuilder } from '../lib/core/destinations/plans';
@@ -49,15 +49,8 @@ export function deployedDestinationBuilder(o: DeployedDestinationOptions): Desti
   return (spec: DestinationSpec): Destination => {
     switch (spec.type) {
       case 's3':
-        return partnerS3Destination(spec.name, {
-          bucket: spec.bucket,
-          prefix: spec.prefix,
-          roleArn: spec.roleArn,
-          externalId: spec.externalId,
-          kmsKeyId: spec.kmsKeyId,
-          // Path-style where an S3-compatible endpoint is set (tests); AWS's own endpoints otherwise.
-          clientConfig: { ...s3ClientConfigFromEnv(), ...(spec.region ? { region: spec.region } : {}) },
-        });
+        // Path-style where an S3-compatible endpoint is set (tests); AWS's own endpoints otherwise.
+        return partnerS3DestinationOf(spec, s3ClientConfigFromEnv());
       case 'sftp':
         if (!spec.connectorId)
           throw new UndeployableDestinationError(`destination ${spec.name}: SFTP on AWS needs connectorId (a Transfer Family SFTP connector)`);

@@ -37,6 +37,17 @@ const columnProfile = z.strictObject({
     .meta({ description: 'Every distinct non-NULL value with its count, most frequent first (low-cardinality, non-PII columns only)' }),
 });
 
+/** One check's result, as the manifest and the run record hold it (the run record adds failing rows' `sample`). */
+export const checkResultSchema = z.strictObject({
+  name: z.string(),
+  type: z.string(),
+  severity: z.enum(['error', 'warn']),
+  outcome: z.enum(['pass', 'warn', 'fail', 'error']),
+  observed: z.unknown(),
+  threshold: z.unknown(),
+  message: z.string(),
+});
+
 const csvDialect = z.strictObject({
   delimiter: z.string().length(1),
   quote: z.string().length(1),
@@ -118,17 +129,7 @@ export const manifestSchema = z
     csv: csvDialect.nullable(),
     validation: z.strictObject({
       status: z.enum(['pass', 'warn', 'fail']),
-      checks: z.array(
-        z.strictObject({
-          name: z.string(),
-          type: z.string(),
-          severity: z.enum(['error', 'warn']),
-          outcome: z.enum(['pass', 'warn', 'fail', 'error']),
-          observed: z.unknown(),
-          threshold: z.unknown(),
-          message: z.string(),
-        }),
-      ),
+      checks: z.array(checkResultSchema),
     }),
     semantics: z
       .strictObject({

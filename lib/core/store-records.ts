@@ -1,3 +1,4 @@
+import { checkResultSchema } from './manifest-zod';
 import { APPROVAL_OUTCOMES, HELD } from './approval/approval';
 import * as z from 'zod';
 import type { DestinationRecord } from './ports/destination';
@@ -15,16 +16,7 @@ import type { SlotWatchRecord } from './sla-watch/sla-watch';
 
 const notifyOutcome = z.object({ target: z.string(), status: z.enum(['sent', 'failed', 'skipped']), attempts: z.number(), detail: z.string().optional() });
 
-const checkResult = z.object({
-  name: z.string(),
-  type: z.string(),
-  severity: z.enum(['error', 'warn']),
-  outcome: z.enum(['pass', 'warn', 'fail', 'error']),
-  observed: z.unknown(),
-  threshold: z.unknown(),
-  message: z.string(),
-  sample: z.array(z.record(z.string(), z.unknown())).optional(),
-});
+const checkResult = z.object({ ...checkResultSchema.shape, sample: z.array(z.record(z.string(), z.unknown())).optional() });
 
 const changeFile = z.object({ key: z.string(), rows: z.number(), bytes: z.number() });
 

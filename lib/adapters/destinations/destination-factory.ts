@@ -5,7 +5,7 @@ import type { DestinationSpec } from '../../core/feed/feed-schema';
 import type { Destination } from '../../core/ports/destination';
 import { HttpApiDestination } from '../http/http-api-destination';
 import { localFolderDestination } from '../local/local-destination';
-import { partnerS3Destination } from '../s3/s3-destination';
+import { partnerS3DestinationOf } from '../s3/s3-destination';
 import { sftpDestination } from '../sftp/sftp-destination';
 
 export interface DestinationFactoryOptions {
@@ -27,14 +27,7 @@ export function destinationFactory(options: DestinationFactoryOptions): Destinat
       case 'local':
         return localFolderDestination(spec.name, isAbsolute(spec.path) ? spec.path : resolve(options.projectDir, spec.path));
       case 's3':
-        return partnerS3Destination(spec.name, {
-          bucket: spec.bucket,
-          prefix: spec.prefix,
-          roleArn: spec.roleArn,
-          externalId: spec.externalId,
-          kmsKeyId: spec.kmsKeyId,
-          clientConfig: spec.region ? { region: spec.region } : {},
-        });
+        return partnerS3DestinationOf(spec);
       case 'sftp':
         return sftpDestination(spec.name, {
           host: spec.host,

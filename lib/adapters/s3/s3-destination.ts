@@ -4,6 +4,7 @@ import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { Upload } from '@aws-sdk/lib-storage';
 import { fileDestination } from '../../core/destinations/file-delivery';
 import type { Destination, FileSink } from '../../core/ports/destination';
+import type { DestinationSpec } from '../../core/feed/feed-schema';
 import { isNotFound } from './s3-errors';
 import { AWS_RETRY } from '../aws-retry';
 
@@ -88,4 +89,17 @@ export class PartnerS3Sink implements FileSink {
 
 export function partnerS3Destination(name: string, options: PartnerS3SinkOptions): Destination {
   return fileDestination(name, new PartnerS3Sink(options));
+}
+
+/** The partner S3 destination a feed file declares (local runs and the deployed push alike); `clientConfig` under the spec's region. */
+export function partnerS3DestinationOf(spec: Extract<DestinationSpec, { type: 's3' }>, clientConfig: S3ClientConfig = {}): Destination {
+  const { bucket, prefix, roleArn, externalId, kmsKeyId } = spec;
+  return partnerS3Destination(spec.name, {
+    bucket,
+    prefix,
+    roleArn,
+    externalId,
+    kmsKeyId,
+    clientConfig: { ...clientConfig, ...(spec.region ? { region: spec.region } : {}) },
+  });
 }
