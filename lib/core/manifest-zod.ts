@@ -48,6 +48,16 @@ export const checkResultSchema = z.strictObject({
   message: z.string(),
 });
 
+/** A manifest's sign-off; a run record of a delivered drop keeps the same. */
+export const manifestApprovalSchema = z.strictObject({
+  status: z.enum(['approved', 'not-required']),
+  reasons: z.array(z.string()).meta({ description: 'The triggers that held the drop (first, schema_change, drift), or why none applied' }),
+  heldAt: utc.optional(),
+  approvedBy: z.string().optional().meta({ description: "The approver (one of the feed's approval.approvers)" }),
+  approvedAt: utc.optional(),
+  reason: z.string().optional().meta({ description: "The approver's reason" }),
+});
+
 const csvDialect = z.strictObject({
   delimiter: z.string().length(1),
   quote: z.string().length(1),
@@ -180,20 +190,10 @@ export const manifestSchema = z
         description:
           'Where the drop is pushed after it is published (its destinations: partner S3, SFTP, an HTTP API, a folder), as the feed said at the commit point. The copy of the manifest a file destination receives also says what was delivered there. Optional: absent when the drop has no destinations, and in manifests written before destinations',
       }),
-    approval: z
-      .strictObject({
-        status: z.enum(['approved', 'not-required']),
-        reasons: z.array(z.string()).meta({ description: 'The triggers that held the drop (first, schema_change, drift), or why none applied' }),
-        heldAt: utc.optional(),
-        approvedBy: z.string().optional().meta({ description: "The approver (one of the feed's approval.approvers)" }),
-        approvedAt: utc.optional(),
-        reason: z.string().optional().meta({ description: "The approver's reason" }),
-      })
-      .optional()
-      .meta({
-        description:
-          "Sign-off (the feed's `approval`): approved, by whom, when and why; or not-required with the reason. Optional in version 1 (absent in manifests written before sign-off).",
-      }),
+    approval: manifestApprovalSchema.optional().meta({
+      description:
+        "Sign-off (the feed's `approval`): approved, by whom, when and why; or not-required with the reason. Optional in version 1 (absent in manifests written before sign-off).",
+    }),
     toolkitVersion: z.string(),
     profile: z
       .strictObject({

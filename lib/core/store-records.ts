@@ -1,5 +1,5 @@
-import { checkResultSchema } from './manifest-zod';
-import { APPROVAL_OUTCOMES, HELD } from './approval/approval';
+import { checkResultSchema, manifestApprovalSchema } from './manifest-zod';
+import { approvalStateSchema } from './approval/approval';
 import * as z from 'zod';
 import type { DestinationRecord } from './ports/destination';
 import type { DropEventType, NotifyOutcome } from './ports/notifier';
@@ -51,24 +51,6 @@ export const leaseSchema = z.object({
 });
 
 /** As stored: records written before the statuses had one spelling say `validation_failed` (parseRunRecord reads it as `validation-failed`). */
-const approvalState = z.object({
-  outcome: z.enum([...APPROVAL_OUTCOMES, HELD]),
-  reasons: z.array(z.string()),
-  approvers: z.array(z.string()).optional(),
-  heldAt: z.string().optional(),
-  deadline: z.string().optional(),
-  timeoutSeconds: z.number().optional(),
-  decision: z.object({ by: z.string(), at: z.string(), reason: z.string() }).optional(),
-});
-const manifestApproval = z.object({
-  status: z.enum(['approved', 'not-required']),
-  reasons: z.array(z.string()),
-  heldAt: z.string().optional(),
-  approvedBy: z.string().optional(),
-  approvedAt: z.string().optional(),
-  reason: z.string().optional(),
-});
-
 export const storedRunRecordSchema = z.object({
   feed: z.string(),
   partner: z.string().nullable(),
@@ -92,7 +74,7 @@ export const storedRunRecordSchema = z.object({
   destinations: z.array(destinationRecordSchema).optional(),
   pending: z.array(z.string()).default([]),
   // Sign-off: the manifest's `approval`, or the gate's verdict of a rejected or timed-out run (lib/core/approval).
-  approval: z.union([manifestApproval, approvalState]).optional(),
+  approval: z.union([manifestApprovalSchema, approvalStateSchema]).optional(),
 });
 
 const slaState = z.enum(['MET', 'LATE', 'AT_RISK', 'MISSED', 'FAILED', 'RUNNING', 'PENDING', 'NOT_EXPECTED']);

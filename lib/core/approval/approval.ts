@@ -77,6 +77,17 @@ export interface HoldRecord {
   readonly taskToken?: string;
 }
 
+/** The gate's part of the run state as stored (in a hold, and in the run record of a rejected or timed-out run). */
+export const approvalStateSchema = z.object({
+  outcome: z.enum([...APPROVAL_OUTCOMES, HELD]),
+  reasons: z.array(z.string()),
+  approvers: z.array(z.string()).optional(),
+  heldAt: z.string().optional(),
+  deadline: z.string().optional(),
+  timeoutSeconds: z.number().optional(),
+  decision: z.object({ by: z.string(), at: z.string(), reason: z.string() }).optional(),
+});
+
 const holdRecordSchema = z.looseObject({
   feed: z.string(),
   partner: z.string().nullable(),
@@ -84,7 +95,7 @@ const holdRecordSchema = z.looseObject({
   runId: z.string(),
   attemptId: z.string(),
   status: z.enum([HELD, 'approved', 'rejected', 'timed-out']),
-  approval: z.looseObject({ outcome: z.enum([...APPROVAL_OUTCOMES, HELD]), reasons: z.array(z.string()) }),
+  approval: approvalStateSchema,
   state: z.looseObject({ plan: z.looseObject({ feed: z.string() }) }),
   taskToken: z.string().optional(),
 });
