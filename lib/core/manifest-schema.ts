@@ -1,20 +1,9 @@
-import type * as z from 'zod';
 import { DropkitError } from './errors';
-import type { LatestPointer, Manifest } from './manifest';
-import { latestPointerSchema, manifestSchema } from './manifest-zod';
+import type { Manifest } from './manifest';
+import { manifestSchema } from './manifest-zod';
 import { jsonProblems } from './store-json';
 
 export { latestPointerSchema, manifestSchema, manifestSchemaDocument } from './manifest-zod';
-
-// A parsed manifest or pointer is of its TypeScript type (this fails to compile when they drift).
-// The other way round the types are looser (e.g. `query.engine: string`, the schema lists the
-// engines): publish checks each manifest against the schema before writing it.
-type Mutable<T> = T extends readonly (infer U)[] ? Mutable<U>[] : T extends object ? { -readonly [K in keyof T]: Mutable<T[K]> } : T;
-const manifestParsesAsManifest: z.output<typeof manifestSchema> extends Manifest ? true : false = true;
-const pointerTypeAgrees: [Mutable<LatestPointer>, z.output<typeof latestPointerSchema>] extends [z.output<typeof latestPointerSchema>, Mutable<LatestPointer>]
-  ? true
-  : false = true;
-void [manifestParsesAsManifest, pointerTypeAgrees];
 
 /** Every manifest is checked against the published schema before it is written, and by partners' `dropkit pull`. */
 export function manifestProblems(manifest: unknown): string[] {
@@ -25,4 +14,19 @@ export function manifestProblems(manifest: unknown): string[] {
 export function assertValidManifest(manifest: Manifest): void {
   const problems = manifestProblems(manifest);
   if (problems.length) throw new DropkitError(`manifest does not match schemas/manifest.v1.schema.json: ${problems.join('; ')}`);
+}
+
+const listedEngines = manifestSchema.shape.query.shape.engine;
+
+/**
+ * The manifest's `query.engine` for an engine's name. Partners read the schema's list of engines,
+ * so an engine registered in lib/engines.ts must be listed there too (docs/adding-an-engine.md).
+ */
+export function manifestEngine(name: string): Manifest['query']['engine'] {
+  const listed = listedEngines.safeParse(name);
+  if (listed.success) return listed.data;
+  throw new DropkitError(
+    `the manifest schema's query.engine does not list the engine ${JSON.stringify(name)} (it lists ${listedEngines.options.join(', ')}): ` +
+      'add it to query.engine in lib/core/manifest-zod.ts and run `npm run schemas`',
+  );
 }

@@ -3,7 +3,7 @@ import { TOOLKIT_VERSION } from '../../version';
 import { PublishConflictError } from '../errors';
 import { renewLease } from '../lease';
 import type { Manifest } from '../manifest';
-import { assertValidManifest } from '../manifest-schema';
+import { assertValidManifest, manifestEngine } from '../manifest-schema';
 import { sha256Hex } from '../hash';
 import { slaOutcome } from '../sla';
 import { need, RunState } from './run-state';
@@ -88,7 +88,7 @@ function buildManifest(state: RunState, feed: FeedDefinition, publishedAt: Date,
     },
     timings: { startedAt: state.timings.startedAt, stagedAt, validatedAt, renderedAt, publishedAt: publishedAt.toISOString() },
     query: {
-      engine: query.engine,
+      engine: manifestEngine(query.engine),
       sqlSha256: query.sqlSha256,
       parameters: Object.fromEntries(plan.parameters.map((p) => [p.name, p.value])),
       executionId: staged.execution.executionId,
