@@ -1,6 +1,15 @@
 import { CfnResource, IAspect, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
+import { escapeRegExp, LATEST_FILE, pattern } from '../core/layout';
+
+/**
+ * A wildcard finding on an object-key pattern of the layout, under any bucket and prefix: built
+ * from lib/core/layout.ts `pattern` (what key-scopes.ts grants), so a layout change moves it too.
+ */
+function keyPatternFinding(...patterns: readonly ((prefix: string) => string)[]): RegExp {
+  return new RegExp(`^Resource::.*/(?:${patterns.map((p) => escapeRegExp(p(''))).join('|')})$`);
+}
 
 /**
  * Why each kind of wildcard in the construct's IAM policies is there. A wildcard that matches none
@@ -9,17 +18,17 @@ import type { IConstruct } from 'constructs';
 export const WILDCARD_REASONS: readonly { readonly finding: RegExp; readonly reason: string }[] = [
   { finding: /^Resource::\*$/, reason: 'X-Ray (PutTraceSegments, PutTelemetryRecords), and Step Functions log delivery, have no resource-level permissions' },
   {
-    finding: /^Resource::.*\/slot=\*\/run=\*\/\*$/,
+    finding: keyPatternFinding(pattern.dropFiles),
     reason: 'published drops: one prefix per feed, partner, slot and run, named by the layout (lib/core/layout.ts) at run time',
   },
-  { finding: /^Resource::.*\/\*\/latest\.json$/, reason: "each feed's (and partner's) latest.json pointer" },
+  { finding: keyPatternFinding(pattern.latest), reason: `each feed's (and partner's) ${LATEST_FILE} pointer` },
   {
-    finding: /^Resource::.*\/_(leases|runs|staging|sla|approvals)\/\*$/,
+    finding: keyPatternFinding(pattern.leases, pattern.runs, pattern.staging, pattern.sla, pattern.approvals),
     reason:
       "per-slot leases, run records, per-attempt staging, the SLA watch's per-slot state and per-slot holds for sign-off: keys named by run id or slot at run time",
   },
   {
-    finding: /^Resource::.*\/_deliveries\/\*$/,
+    finding: keyPatternFinding(pattern.deliveries),
     reason: 'what destinations were sent: one record and change-set folder per run and destination, named at run time',
   },
   {
@@ -30,7 +39,7 @@ export const WILDCARD_REASONS: readonly { readonly finding: RegExp; readonly rea
     finding: /^Resource::arn:.*:secretsmanager:.*:secret:.+-\?\?\?\?\?\?$/,
     reason: "one declared secret by name: Secrets Manager appends six random characters to a secret's ARN",
   },
-  { finding: /^Resource::.*\/_athena-results\/\*$/, reason: 'Athena query results of the workgroup: one object per query execution' },
+  { finding: keyPatternFinding(pattern.athenaResults), reason: 'Athena query results of the workgroup: one object per query execution' },
   {
     finding: /^Resource::arn:.*:glue:.*:table\/[a-z0-9_]+_staging\/\*$/,
     reason: 'staging tables: one per run attempt, created and dropped by the runs in the staging database',

@@ -98,7 +98,7 @@ export class FileExchange extends Construct {
     assertDestinationsDeployable(feeds);
 
     const prefix = props.keyPrefix ?? DEFAULT_KEY_PREFIX;
-    const scopes = keyScopes(prefix, ATHENA_RESULTS_PREFIX);
+    const scopes = keyScopes(prefix);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const base = Names.uniqueResourceName(this, { maxLength: 40, separator: '-' }).toLowerCase();
     this.partnerSecretPrefix = `dropkit/${base}/partners/`;

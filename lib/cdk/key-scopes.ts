@@ -1,4 +1,4 @@
-import { ATHENA_RESULTS_PREFIX, pattern } from '../core/layout';
+import { pattern } from '../core/layout';
 
 /**
  * Key patterns of the drops bucket, from lib/core/layout.ts `pattern`, for IAM policies. The project's feeds
@@ -8,7 +8,7 @@ import { ATHENA_RESULTS_PREFIX, pattern } from '../core/layout';
  * as narrowly as the layout lets them.
  */
 export interface KeyScopes {
-  /** Published drops and pointers: `<p>/<feed>/[partner=…/]slot=…/run=…/…` and `latest.json`. */
+  /** Published drops and pointers: `pattern.dropFiles` and `pattern.latest`. */
   readonly drops: readonly string[];
   readonly dropFiles: string;
   readonly latest: string;
@@ -28,7 +28,7 @@ export interface KeyScopes {
 }
 
 /** `prefix` is the layout's prefix ('' or e.g. `drops`); Athena's results sit beside it. */
-export function keyScopes(prefix: string, resultsPrefix: string = ATHENA_RESULTS_PREFIX): KeyScopes {
+export function keyScopes(prefix: string): KeyScopes {
   return {
     drops: [pattern.dropFiles(prefix), pattern.latest(prefix)],
     dropFiles: pattern.dropFiles(prefix),
@@ -39,7 +39,7 @@ export function keyScopes(prefix: string, resultsPrefix: string = ATHENA_RESULTS
     approvals: pattern.approvals(prefix),
     staging: pattern.staging(prefix),
     deliveries: pattern.deliveries(prefix),
-    results: `${resultsPrefix}*`,
+    results: pattern.athenaResults(),
     listPrefix: pattern.everything(prefix),
   };
 }

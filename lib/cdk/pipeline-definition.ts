@@ -5,6 +5,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { GraphNode, NodeName, RunStatus, Target } from '../core/graph/step-graph';
+import { runRecordsPrefix } from '../core/layout';
 import { START_NODE, STEP_GRAPH } from '../core/graph/step-graph';
 import type { StepName } from '../core/run-record';
 import { DeployConfigError } from './errors';
@@ -148,7 +149,7 @@ export function pipelineDefinition(scope: Construct, o: PipelineOptions): sfn.IC
           sfn.Condition.or(...FAILING_STATUSES.map((_s, i) => sfn.Condition.booleanEquals(`$.failing${i}`, true))),
           new sfn.Fail(scope, 'SomeRunsFailed', {
             error: 'RunFailed',
-            cause: 'one or more runs of this slot failed; the ops topic and _runs/ in the bucket say why',
+            cause: `one or more runs of this slot failed; the ops topic and ${runRecordsPrefix('')} under the project's prefix say why`,
           }),
         )
         .otherwise(new sfn.Succeed(scope, 'Done')),

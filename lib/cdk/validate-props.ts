@@ -1,5 +1,6 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { ATHENA_RESULTS_PREFIX, stagingRoot } from '../core/layout';
 import { LONGEST_STEP } from './dropkit-function';
 import { DeployConfigError } from './errors';
 import type { FileExchangeProps } from './file-exchange-props';
@@ -88,7 +89,7 @@ const RULES: readonly Rule[] = [
             prop,
             value: shown(props[prop]),
             problem: "shapes a bucket the construct makes, but existingBucket is an imported bucket whose lifecycle and removal are its owner's",
-            fix: `drop ${prop}, or set the rule on your bucket (expire <prefix>/_staging/ and _athena-results/ there)`,
+            fix: `drop ${prop}, or set the rule on your bucket (expire ${stagingRoot('<prefix>')}/ and ${ATHENA_RESULTS_PREFIX} there)`,
           }))
       : undefined,
   (props) =>

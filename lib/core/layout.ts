@@ -104,7 +104,7 @@ export function runRecordsPrefix(prefix: string, feed?: string): string {
 
 /** Reads slot and run back out of a manifest key. */
 export function parseDropKey(key: string): { slotId: string; runId: string } | undefined {
-  const m = new RegExp(`${SLOT}([^/]+)/${RUN}([^/]+)/${esc(MANIFEST_FILE)}$`).exec(key);
+  const m = new RegExp(`${SLOT}([^/]+)/${RUN}([^/]+)/${escapeRegExp(MANIFEST_FILE)}$`).exec(key);
   return m ? { slotId: m[1], runId: m[2] } : undefined;
 }
 
@@ -118,7 +118,8 @@ export function partnerRunRecordsPrefix(c: DropCoordinates): string {
   return join(c.prefix, RUNS, c.feed, partnerFolder(c.partner)) + '/';
 }
 
-const esc = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** `text` matched literally inside a RegExp. */
+export const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** A data file of a drop: `part-00000.<extension>` (CSV, CSV.gz, Parquet), numbered from 0. */
 export function dataFileName(index: number, extension: string): string {
@@ -211,9 +212,9 @@ export function parseStoreKey(key: string, prefix: string): { kind: StoreKeyKind
   const partner = `(?:${PARTNER}[a-z0-9][a-z0-9-]*/)?`;
   const slot = `${SLOT}${SLOT_ID_TEXT}`;
   const rules: [StoreKeyKind, string][] = [
-    ['manifest', `${feed}/${partner}${slot}/${RUN}[^/]+/${esc(MANIFEST_FILE)}`],
+    ['manifest', `${feed}/${partner}${slot}/${RUN}[^/]+/${escapeRegExp(MANIFEST_FILE)}`],
     ['drop-file', `${feed}/${partner}${slot}/${RUN}[^/]+/[^/]+`],
-    ['latest', `${feed}/${partner}${esc(LATEST_FILE)}`],
+    ['latest', `${feed}/${partner}${escapeRegExp(LATEST_FILE)}`],
     ['lease', `${LEASES}/${feed}/${partner}${slot}\\.json`],
     ['run-record', `${RUNS}/${feed}/${partner}${slot}/[^/]+\\.json`],
     ['sla-state', `${SLA}/${feed}/${partner}${slot}\\.json`],

@@ -63,7 +63,11 @@ describe('FileExchange props', () => {
     const stack = newStack('Imported');
     const existingBucket = s3.Bucket.fromBucketName(stack, 'Theirs', 'their-drops');
     expect(propProblems({ feeds, existingBucket, stagingExpiration: Duration.days(2) })).toEqual([
-      expect.objectContaining({ prop: 'stagingExpiration', problem: expect.stringContaining('imported bucket') }),
+      expect.objectContaining({
+        prop: 'stagingExpiration',
+        problem: expect.stringContaining('imported bucket'),
+        fix: 'drop stagingExpiration, or set the rule on your bucket (expire <prefix>/_staging/ and _athena-results/ there)',
+      }),
     ]);
     expect(propProblems({ feeds, existingBucket })).toEqual([]);
   });
