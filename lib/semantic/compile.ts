@@ -1,5 +1,4 @@
 import { DropkitError } from '../core/errors';
-import { quoteIdent as q } from '../core/sql-text';
 import type { SemanticDialect } from './dialect';
 import type { Dimension, Measure, Metric, MetricRef, SemanticLayer, SemanticModel, Window } from './semantic-layer';
 import { GRANULARITIES, type Granularity } from './semantic-schema';
@@ -223,8 +222,19 @@ export function describeMetric(metric: Metric, layer: SemanticLayer): string {
 }
 const refText = (r: MetricRef) => `${r.name}${r.alias ? ` as ${r.alias}` : ''}${r.filters.length ? ` (where ${r.filters.join(' and ')})` : ''}`;
 
-/** A time column at a grain, in the dialect being rendered. */
-type TimeSql = (grain: Granularity, column: string) => string;
+/** How a scope writes SQL: the dialect's quoting, and a time column at a grain. */
+interface ScopeSql {
+  quoteIdent(name: string): string;
+  time(grain: Granularity, column: string): string;
+}
+
+/** Planning only resolves names (the SQL it builds is thrown away), so it needs no dialect. */
+const RESOLVE_ONLY: ScopeSql = { quoteIdent: (name) => name, time: (_grain, column) => column };
+
+/** The SQL of a scope in the dialect being rendered. */
+function dialectSql(d: SemanticDialect): ScopeSql {
+  return { quoteIdent: (name) => d.quoteIdent(name), time: (grain, column) => d.toTimestamp(d.dateTrunc(grain, column)) };
+}
 
 interface Join {
   readonly alias: string;
@@ -240,8 +250,7 @@ class LeafScope {
     private readonly layer: SemanticLayer,
     readonly measure: Measure,
     private readonly field: string,
-    /** How a time column reads at a grain: the dialect's truncation (planning only resolves names). */
-    private readonly time: TimeSql = (grain, column) => `date_trunc('${grain}', ${column})`,
+    private readonly sql: ScopeSql = RESOLVE_ONLY,
   ) {
     this.model = layer.models.get(measure.model)!;
   }
@@ -307,14 +316,14 @@ class LeafScope {
           g.column,
           `group by one of its entities: ${this.model.entities.map((x) => x.name).join(', ')}`,
         );
-      return `m0.${q(entityColumn(e.name))}`;
+      return `m0.${this.sql.quoteIdent(entityColumn(e.name))}`;
     }
     return this.dimensionSql(ref.entity, ref.dimension, ref.grain, g.column);
   }
 
   dimensionSql(entity: string, dimension: string, grain: Granularity | undefined, asked: string): string {
     const found = this.findDimension(entity, dimension, asked);
-    const col = `${found.alias}.${q(dimensionColumn(found.dimension.name))}`;
+    const col = `${found.alias}.${this.sql.quoteIdent(dimensionColumn(found.dimension.name))}`;
     if (found.dimension.type !== 'time') {
       if (grain) throw new SemanticQueryError(this.field, `${asked}: ${dimension} is categorical and has no grain`, asked, `drop the __${grain}`);
       return col;
@@ -328,7 +337,7 @@ class LeafScope {
         `use __${found.dimension.grain} or a coarser grain`,
       );
     }
-    return this.time(g, col);
+    return this.sql.time(g, col);
   }
 
   /** Replaces each {{ Dimension('x__y') }}, {{ TimeDimension('x__y', 'grain') }}, {{ Entity('x') }} with its column. */
@@ -353,7 +362,7 @@ class LeafScope {
       const parsed = parseGroupBy(ref!, this.field);
       if (parsed.kind === 'metric_time') {
         const g = (grain as Granularity | undefined) ?? parsed.grain;
-        return this.time(g, `m0.${q(dimensionColumn(this.measure.aggTimeDimension))}`);
+        return this.sql.time(g, `m0.${this.sql.quoteIdent(dimensionColumn(this.measure.aggTimeDimension))}`);
       }
       if (parsed.kind === 'entity')
         throw new SemanticQueryError(this.field, `${fn}('${ref}') names an entity`, filter, `use {{ Entity('${ref}') }} or entity__dimension`);
@@ -424,14 +433,14 @@ export interface CompileOptions {
 /** Renders the plan as one SELECT in the dialect. */
 export function renderPlan(layer: SemanticLayer, plan: SemanticPlan, d: SemanticDialect, options: CompileOptions = {}): string {
   const windowed = options.window !== false;
-  const time: TimeSql = (grain, col) => d.toTimestamp(d.dateTrunc(grain, col));
+  const sql = dialectSql(d);
   const ctes: string[] = [];
   const keyCols = plan.groupBy.map((g) => d.quoteIdent(g.column));
   for (const leaf of plan.leaves) {
-    const scope = new LeafScope(layer, leaf.measure, 'select', time);
+    const scope = new LeafScope(layer, leaf.measure, 'select', sql);
     const rawTime = `m0.${d.quoteIdent(dimensionColumn(leaf.measure.aggTimeDimension))}`;
     const value = `m0.${d.quoteIdent(measureColumn(leaf.measure.name))}`;
-    const keys = plan.groupBy.map((g) => ({ g, sql: g.ref.kind === 'metric_time' ? time(g.ref.grain, rawTime) : scope.keyColumn(g) }));
+    const keys = plan.groupBy.map((g) => ({ g, sql: g.ref.kind === 'metric_time' ? sql.time(g.ref.grain, rawTime) : scope.keyColumn(g) }));
     const filters = leaf.filters.map((f) => `(${scope.renderFilter(f)})`);
     const ws = '$window_start';
     const we = '$window_end';
