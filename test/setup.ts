@@ -18,3 +18,7 @@ if (typeof P.withResolvers !== 'function') {
     return { promise, resolve, reject };
   };
 }
+
+// The AWS SDK warns once per process that it will need Node 22 from January 2027 (@aws-sdk/core
+// emitWarningIfUnsupportedVersion): noise in every run on Node 20. Tests only; the product still warns.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
