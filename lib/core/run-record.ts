@@ -1,7 +1,7 @@
 import type { CheckResult } from './checks/check-types';
 import type { NotifyOutcome } from './ports/notifier';
 import type { DestinationRecord } from './ports/destination';
-import type { ValidationStatus } from './manifest';
+import type { RunIdentity, ValidationStatus } from './manifest';
 import type { ApprovalState, ManifestApproval } from './approval/approval';
 import { parseStoreJson } from './store-json';
 import { storedRunRecordSchema } from './store-records';
@@ -13,13 +13,7 @@ export type StepName = 'plan' | 'stage' | 'validate' | 'render' | 'approve' | 'p
  * `dropkit` and an operator can see failed runs, their step and error, and the check results.
  * Only the attempt that holds the slot's lease writes it.
  */
-export interface RunRecord {
-  readonly feed: string;
-  readonly partner: string | null;
-  readonly runId: string;
-  readonly revision: number;
-  readonly slot: string;
-  readonly scheduledFor: string;
+export interface RunRecord extends RunIdentity {
   /** The attempt that wrote this record last. */
   readonly attemptId: string;
   readonly status: 'running' | 'delivered' | 'failed' | 'validation-failed';

@@ -1,3 +1,4 @@
+import { runIdentity } from '../manifest';
 import type { NotifyOutcome } from '../ports/notifier';
 import { readLease, releaseLease } from '../lease';
 import type { RunRecord, StepName } from '../run-record';
@@ -72,12 +73,7 @@ export async function failRunStep(
   const status = error.name === GRAPH_ERRORS.validationFailed ? 'validation-failed' : 'failed';
   {
     const base: RunRecord = {
-      feed: plan.feed,
-      partner: plan.partner,
-      runId: plan.runId,
-      revision: plan.revision,
-      slot: plan.slot.id,
-      scheduledFor: plan.slot.scheduledFor,
+      ...runIdentity(plan),
       attemptId: state.attemptId,
       status,
       step,

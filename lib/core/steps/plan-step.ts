@@ -1,3 +1,4 @@
+import { runIdentity } from '../manifest';
 import { acquireLease, releaseLease, Lease } from '../lease';
 import { stagingPrefix } from '../layout';
 import type { RunRecord } from '../run-record';
@@ -54,12 +55,7 @@ export async function planStep(
     await store.deletePrefix(plan.keys.stagingRoot);
     await store.deletePrefix(plan.keys.drop);
     const record: RunRecord = {
-      feed: plan.feed,
-      partner: plan.partner,
-      runId: plan.runId,
-      revision: plan.revision,
-      slot: plan.slot.id,
-      scheduledFor: plan.slot.scheduledFor,
+      ...runIdentity(plan),
       attemptId,
       status: 'running',
       step: 'plan',
