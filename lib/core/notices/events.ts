@@ -1,4 +1,4 @@
-import type { DataUpdateEvent, DropLinks, SchemaChangeEvent, SupersededDrop, ValidationFailedEvent } from '../ports/notifier';
+import type { DataUpdateEvent, DropEvent, DropLinks, SchemaChangeEvent, SupersededDrop, ValidationFailedEvent } from '../ports/notifier';
 import type { Manifest } from '../manifest';
 import type { RunRecord } from '../run-record';
 import { schemaChange, SchemaChange } from './schema-change';
@@ -9,8 +9,12 @@ import { schemaChange, SchemaChange } from './schema-change';
  * the same notice (a retry, a second watch) gives it the same id.
  */
 
-function base(m: Pick<Manifest, 'feed' | 'partner' | 'runId' | 'revision'> & { slot: string }, now: Date) {
-  return { feed: m.feed, partner: m.partner, runId: m.runId, revision: m.revision, slot: m.slot, occurredAt: now.toISOString() };
+/** What every notice says of the run (or slot) it is about, and when it happened. */
+export function noticeAbout(
+  about: Pick<DropEvent, 'feed' | 'partner' | 'runId' | 'revision' | 'slot'>,
+  now: Date,
+): Pick<DropEvent, 'feed' | 'partner' | 'runId' | 'revision' | 'slot' | 'occurredAt'> {
+  return { feed: about.feed, partner: about.partner, runId: about.runId, revision: about.revision, slot: about.slot, occurredAt: now.toISOString() };
 }
 
 /**
@@ -24,7 +28,7 @@ export function schemaChangeEvent(previous: Manifest | null, current: Manifest, 
   return {
     type: 'schema.change',
     id: `${current.runId}.schema-change`,
-    ...base({ ...current, slot: current.slot.id }, now),
+    ...noticeAbout({ ...current, slot: current.slot.id }, now),
     schemaChange: change,
     update: { supersedes: { runId: previous.runId, revision: previous.revision }, previousRowCount: previous.rowCount },
   };
@@ -42,7 +46,7 @@ export function dataUpdateEvent(
   return {
     type: 'data.update',
     id: `${current.runId}.data-update`,
-    ...base({ ...current, slot: current.slot.id }, now),
+    ...noticeAbout({ ...current, slot: current.slot.id }, now),
     rowCount: current.rowCount,
     supersedes,
     // The replacement's own links, so a partner can fetch it from this notice alone.
@@ -70,7 +74,7 @@ export function validationFailedEvent(run: RunRecord, now: Date): ValidationFail
   return {
     type: 'validation.failed',
     id: `${run.runId}.validation-failed`,
-    ...base(run, now),
+    ...noticeAbout(run, now),
     audience: 'operators',
     validation: { status: run.validation?.status ?? 'fail', failed },
     error: run.error ? { step: run.step, name: run.error.name, message: run.error.message } : undefined,

@@ -1,3 +1,4 @@
+import { noticeAbout } from '../notices/events';
 import type { Clock } from '../ports/clock';
 import type { DropEvent, Notifier, NotifyOutcome } from '../ports/notifier';
 import { ObjectStore, PreconditionFailed } from '../ports/object-store';
@@ -111,7 +112,7 @@ export function noticesDue(s: SlotStatus, told: readonly ToldNotice[], now: Date
   );
   const ever = new Set(told.map((n) => n.id));
   const out: Planned[] = [];
-  const common = { feed: s.feed, partner: s.partner, runId: s.runId, revision: s.revision, slot: s.slot, occurredAt: now.toISOString() };
+  const common = noticeAbout(s, now);
   const phase = delayPhase(s, now);
   const missedId = delayNoticeId(s, 'missed');
   const atRiskId = delayNoticeId(s, 'at_risk');

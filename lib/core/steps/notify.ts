@@ -3,7 +3,7 @@ import type { LinkSigner } from '../ports/link-signer';
 import type { DropDeliveredEvent, DropEvent, DropLinks, Notifier, NotifyOutcome, RunFailedEvent } from '../ports/notifier';
 import { parseDurationSeconds } from '../duration';
 import { dropPrefixOfManifest, manifestKey, runRecordKey } from '../layout';
-import { dataUpdateEvent, schemaChangeEvent, supersedesOf } from '../notices/events';
+import { dataUpdateEvent, noticeAbout, schemaChangeEvent, supersedesOf } from '../notices/events';
 import type { ObjectStore } from '../ports/object-store';
 import type { Manifest } from '../manifest';
 import { previousDrop, RunPlan, DeliveredRef } from './run-plan';
@@ -165,12 +165,7 @@ export async function notifyDelivered(
   const event: DropDeliveredEvent = {
     type: 'drop.delivered',
     id: manifest.runId,
-    feed: manifest.feed,
-    partner: manifest.partner,
-    runId: manifest.runId,
-    revision: manifest.revision,
-    slot: manifest.slot.id,
-    occurredAt: (input.occurredAt ?? deps.clock.now()).toISOString(),
+    ...noticeAbout({ ...manifest, slot: manifest.slot.id }, input.occurredAt ?? deps.clock.now()),
     manifest: { key: manifestKey, link: await deps.signer.sign(manifestKey, linkSeconds) },
     files,
     sla: { expectedBy: manifest.sla.expectedBy, deliveredAt: manifest.sla.deliveredAt, status: manifest.sla.status },
@@ -184,12 +179,7 @@ export function failureEvent(plan: RunPlan, step: string, error: { name: string;
   return {
     type: 'run.failed',
     id: `${plan.runId}.failed`,
-    feed: plan.feed,
-    partner: plan.partner,
-    runId: plan.runId,
-    revision: plan.revision,
-    slot: plan.slot.id,
-    occurredAt: now.toISOString(),
+    ...noticeAbout({ ...plan, slot: plan.slot.id }, now),
     error: { step, name: error.name, message: error.message },
   };
 }
