@@ -1,8 +1,13 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { UsageError } from '../core/errors';
 import type { Notifier, NotifyOutcome } from '../core/ports/notifier';
+import type { Project } from '../project/load-project';
 import type { RunDeps } from '../runner/run-slot';
+import { storeChoice } from './args';
+import { localContext } from './local-context';
+import type { Progress } from './progress';
 
 /** The options `run` and `backfill` share for rehearsals. */
 export const rehearsalOptions = {
@@ -50,4 +55,44 @@ export function holdNotices(deps: RunDeps, reason: string): RunDeps {
 /** A fresh scratch folder for a dry run's store: nothing of the project's store is touched. */
 export function scratchStore(): string {
   return mkdtempSync(join(tmpdir(), 'dropkit-dry-run-'));
+}
+
+/** The options of `run` and `backfill` that decide where a run goes and whether it tells anyone. */
+interface RunValues {
+  readonly 'dry-run'?: boolean;
+  readonly notify?: boolean;
+  readonly out?: string;
+  readonly now?: string;
+  readonly json?: boolean;
+  readonly store?: string;
+  readonly engine?: string;
+  readonly workgroup?: string;
+  readonly 'staging-database'?: string;
+}
+
+/**
+ * The context `run` and `backfill` run in: a dry run in a scratch folder, notices held where the
+ * run is a rehearsal (noticesHeldBecause), and what the command's output says of that.
+ */
+export function runContext(command: 'run' | 'backfill', project: Project, values: RunValues, progress: Progress) {
+  const dryRun = values['dry-run'] ?? false;
+  if (dryRun && values.store) throw new UsageError(`dropkit ${command} --dry-run works in a scratch folder; it takes no --store`);
+  const held = noticesHeldBecause(values, new Date());
+  const out = dryRun ? (values.out ?? scratchStore()) : values.out;
+  const ctx = localContext(project, { out, now: values.now, console: !values.json && !held, progress, ...storeChoice(values) });
+  return {
+    ctx,
+    dryRun,
+    held,
+    /** The run's dependencies: notices held when the run is a rehearsal. */
+    deps: held ? holdNotices(ctx.deps, held) : ctx.deps,
+    /** What `--json` output says of the rehearsal. */
+    json: { dryRun, noticesHeld: held ?? null, ...(dryRun ? { scratch: ctx.storeRoot } : {}) },
+    /** The last line of the text output, if the run was a rehearsal. */
+    lines: dryRun
+      ? [`dry run: staged, validated and rendered into ${ctx.storeRoot}; nothing was published to the project's store and nobody was told`]
+      : held
+        ? [`notices held: ${held}`]
+        : [],
+  };
 }

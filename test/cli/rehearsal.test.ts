@@ -78,6 +78,17 @@ describe('rehearsals tell nobody', () => {
     rmSync(out.scratch, { recursive: true, force: true });
   });
 
+  it('run and backfill refuse --dry-run with --store, naming the command', async () => {
+    const run = await dropkit(['run', 'daily', '--project', p.dir, ...SLOT, '--dry-run', '--store', 's3://bucket/drops'], ENV);
+    const backfill = await dropkit(
+      ['backfill', 'daily', '--project', p.dir, '--from', '2024-01-14', '--to', '2024-01-15', '--dry-run', '--store', 's3://bucket/drops'],
+      ENV,
+    );
+    expect([run.code, run.stderr]).toEqual([2, expect.stringContaining('dropkit run --dry-run works in a scratch folder; it takes no --store')]);
+    expect([backfill.code, backfill.stderr]).toEqual([2, expect.stringContaining('dropkit backfill --dry-run works in a scratch folder; it takes no --store')]);
+    expect(hook.posts).toEqual([]);
+  });
+
   it('holds notices of a run into another folder unless --notify, and says so', async () => {
     const r = await dropkit(['run', 'daily', '--project', p.dir, ...SLOT, '--out', scratch], ENV);
     expect(r.code).toBe(0);

@@ -3,11 +3,10 @@ import { deliveryPartners } from '../../core/feed/feed-definition';
 import { UsageError } from '../../core/errors';
 import { loadProject } from '../../project/load-project';
 import { backfill } from '../../runner/backfill';
-import { parseCommandArgs, parseTimeArg, projectOption, storeChoice, storeOptions } from '../args';
-import { localContext } from '../local-context';
+import { parseCommandArgs, parseTimeArg, projectOption, storeOptions } from '../args';
 import { createProgress } from '../progress';
 import { describeOutcome, exitCodeForOutcomes, outcomeJson } from '../run-output';
-import { holdNotices, noticesHeldBecause, rehearsalOptions, scratchStore } from '../rehearsal';
+import { rehearsalOptions, runContext } from '../rehearsal';
 import { findFeed } from './run';
 
 /** `dropkit backfill FEED --from ISO --to ISO`: every due slot of the range, oldest first, delivered ones skipped. */
@@ -30,13 +29,8 @@ export async function backfillCommand(args: string[]): Promise<number> {
   const feed = findFeed(project.feeds, positionals[0]);
   const partners = values.partner ? [values.partner] : deliveryPartners(feed);
   const progress = createProgress({ json: values.json });
-  const dryRun = values['dry-run'];
-  if (dryRun && values.store) throw new UsageError('dropkit backfill --dry-run works in a scratch folder; it takes no --store');
-  const held = noticesHeldBecause(values, new Date());
-  const out = dryRun ? (values.out ?? scratchStore()) : values.out;
-  const ctx = localContext(project, { out, now: values.now, console: !values.json && !held, progress, ...storeChoice(values) });
+  const { ctx, deps, ...rehearsal } = runContext('backfill', project, values, progress);
   for (const p of partners) ctx.consumersFor(feed, p);
-  const deps = held ? holdNotices(ctx.deps, held) : ctx.deps;
 
   const summary = await backfill(
     { feed, partners, from: parseTimeArg('--from', values.from), to: parseTimeArg('--to', values.to), continueOnFailure: values['continue-on-failure'] },
@@ -53,9 +47,7 @@ export async function backfillCommand(args: string[]): Promise<number> {
         status: summary.failed ? 'failed' : 'ok',
         feed: feed.spec.name,
         ...counts,
-        dryRun,
-        noticesHeld: held ?? null,
-        ...(dryRun ? { scratch: ctx.storeRoot } : {}),
+        ...rehearsal.json,
         runs: summary.outcomes.map((o) => outcomeJson(o, pathOf)),
       }) + '\n',
     );
@@ -65,8 +57,7 @@ export async function backfillCommand(args: string[]): Promise<number> {
       `${feed.spec.name}: ${summary.total} slot${summary.total === 1 ? '' : 's'}: ${summary.delivered} delivered, ${summary.skipped} skipped (already delivered), ${summary.failed} failed` +
         (summary.notRun ? `, ${summary.notRun} not run (stopped at the first failure; --continue-on-failure goes on)` : ''),
     );
-    if (dryRun) lines.push(`dry run: staged, validated and rendered into ${ctx.storeRoot}; nothing was published to the project's store and nobody was told`);
-    else if (held) lines.push(`notices held: ${held}`);
+    lines.push(...rehearsal.lines);
     process.stdout.write(lines.join('\n') + '\n');
   }
   return exitCodeForOutcomes(summary.outcomes);

@@ -5,11 +5,10 @@ import { UsageError } from '../../core/errors';
 import { loadProject } from '../../project/load-project';
 import { mapBounded } from '../../runner/bounded-parallel';
 import { runSlot } from '../../runner/run-slot';
-import { parseCommandArgs, parseTimeArg, slotOptions, storeChoice } from '../args';
-import { localContext } from '../local-context';
+import { parseCommandArgs, parseTimeArg, slotOptions } from '../args';
 import { createProgress } from '../progress';
 import { describeOutcome, exitCodeForOutcomes, outcomeJson, worstStatus } from '../run-output';
-import { holdNotices, noticesHeldBecause, rehearsalOptions, scratchStore } from '../rehearsal';
+import { rehearsalOptions, runContext } from '../rehearsal';
 
 /** `dropkit run FEED`: runs one slot of a feed (every partner of a per-partner feed), or of every feed with --all. */
 export async function runCommand(args: string[]): Promise<number> {
@@ -30,12 +29,7 @@ export async function runCommand(args: string[]): Promise<number> {
   const feeds = values.all ? project.feeds : [findFeed(project.feeds, positionals[0])];
   const slot = values.slot ? parseTimeArg('--slot', values.slot) : undefined;
   const progress = createProgress({ json: values.json });
-  const dryRun = values['dry-run'];
-  if (dryRun && values.store) throw new UsageError('dropkit run --dry-run works in a scratch folder; it takes no --store');
-  const held = noticesHeldBecause(values, new Date());
-  const out = dryRun ? (values.out ?? scratchStore()) : values.out;
-  const ctx = localContext(project, { out, now: values.now, console: !values.json && !held, progress, ...storeChoice(values) });
-  const deps = held ? holdNotices(ctx.deps, held) : ctx.deps;
+  const { ctx, deps, ...rehearsal } = runContext('run', project, values, progress);
 
   // Build every run's notifiers first: a missing webhook secret stops everything before any work.
   const runs = feeds.flatMap((feed) => {
@@ -48,14 +42,12 @@ export async function runCommand(args: string[]): Promise<number> {
 
   if (values.json) {
     const results = outcomes.map((o) => outcomeJson(o, ctx.locate));
-    const rehearsal = { dryRun, noticesHeld: held ?? null, ...(dryRun ? { scratch: ctx.storeRoot } : {}) };
     process.stdout.write(
-      JSON.stringify(results.length === 1 ? { ...results[0], ...rehearsal } : { status: worstStatus(outcomes), ...rehearsal, runs: results }) + '\n',
+      JSON.stringify(results.length === 1 ? { ...results[0], ...rehearsal.json } : { status: worstStatus(outcomes), ...rehearsal.json, runs: results }) + '\n',
     );
   } else {
     const lines = outcomes.map((o) => describeOutcome(o, (k) => (ctx.remote ? ctx.locate(k) : relative(process.cwd(), ctx.locate(k)))));
-    if (dryRun) lines.push(`dry run: staged, validated and rendered into ${ctx.storeRoot}; nothing was published to the project's store and nobody was told`);
-    else if (held) lines.push(`notices held: ${held}`);
+    lines.push(...rehearsal.lines);
     process.stdout.write(lines.join('\n') + '\n');
   }
   return exitCodeForOutcomes(outcomes);
