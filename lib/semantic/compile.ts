@@ -1,4 +1,5 @@
 import { DropkitError } from '../core/errors';
+import type { Manifest } from '../core/manifest';
 import type { SemanticDialect } from './dialect';
 import type { Dimension, Measure, Metric, MetricRef, SemanticLayer, SemanticModel, Window } from './semantic-layer';
 import { GRANULARITIES, type Granularity } from './semantic-schema';
@@ -36,13 +37,7 @@ export class SemanticQueryError extends DropkitError {
 }
 
 /** What one output column is, for the manifest's `semantics` block. */
-export interface ColumnSemantics {
-  readonly column: string;
-  readonly kind: 'metric' | 'dimension' | 'entity';
-  readonly name: string;
-  readonly description?: string;
-  readonly definition: string;
-}
+export type ColumnSemantics = NonNullable<Manifest['semantics']>['columns'][number];
 
 interface GroupKey {
   readonly column: string;

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { parseStoreJson } from '../store-json';
 import { ObjectStore, PreconditionFailed } from '../ports/object-store';
 import { UsageError } from '../errors';
+import type { Manifest } from '../manifest';
 import type { RunState } from '../steps/run-state';
 
 /**
@@ -42,14 +43,7 @@ export interface ApprovalState {
 }
 
 /** What a manifest says of its sign-off: only approved or not-required drops are ever published. */
-export interface ManifestApproval {
-  readonly status: 'approved' | 'not-required';
-  readonly reasons: readonly string[];
-  readonly heldAt?: string;
-  readonly approvedBy?: string;
-  readonly approvedAt?: string;
-  readonly reason?: string;
-}
+export type ManifestApproval = NonNullable<Manifest['approval']>;
 
 export function manifestApproval(a: ApprovalState | undefined): ManifestApproval | undefined {
   if (!a) return undefined;

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import type { ColumnSchema } from '../ports/query-engine';
-import type { SlotInfo } from '../manifest';
+import type { Manifest, SlotInfo } from '../manifest';
 import type { Profile } from '../profile/profile';
 import type { SqlDialect } from './dialect';
 
@@ -16,7 +16,7 @@ export const severitySchema = z.enum(['error', 'warn']).default('error').meta({
 });
 export type Severity = z.output<typeof severitySchema>;
 
-export type Outcome = 'pass' | 'warn' | 'fail' | 'error';
+export type Outcome = CheckResult['outcome'];
 
 /** Fields every check accepts. */
 export const commonCheckFields = {
@@ -76,14 +76,7 @@ export interface CheckDefinition<S extends z.ZodObject = z.ZodObject> {
 }
 
 /** The recorded result of a check, as it goes into the run record and the manifest. */
-export interface CheckResult {
-  readonly name: string;
-  readonly type: string;
-  readonly severity: Severity;
-  readonly outcome: Outcome;
-  readonly observed: unknown;
-  readonly threshold: unknown;
-  readonly message: string;
+export type CheckResult = Manifest['validation']['checks'][number] & {
   /** A few failing rows, kept in the run record (not in the manifest). */
   readonly sample?: readonly Record<string, unknown>[];
-}
+};
