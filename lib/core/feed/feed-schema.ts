@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { isDuration, MAX_DURATION_DAYS, MAX_DURATION_SECONDS, parseDurationSeconds } from '../duration';
 import { checkSchema } from '../checks/registry';
+import { relativeDropPrefix } from '../layout';
 
 /**
  * The feed file (one YAML file per feed) and the project file, as zod schemas. The JSON Schemas
@@ -249,7 +250,9 @@ export const s3DestinationSchema = z.strictObject({
   type: z.literal('s3'),
   ...syncFields,
   bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'must be an S3 bucket name, e.g. partner-inbound' }),
-  prefix: remotePath.default('').meta({ description: 'Key prefix in their bucket; the drop goes under <prefix>/<feed>/slot=<slot>/run=<runId>/' }),
+  prefix: remotePath
+    .default('')
+    .meta({ description: `Key prefix in their bucket; the drop goes under <prefix>/${relativeDropPrefix('<feed>', null, '<slot>', '<runId>')}` }),
   region: z.string().optional(),
   roleArn: z
     .string()
