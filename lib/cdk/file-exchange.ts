@@ -235,7 +235,9 @@ export class FileExchange extends Construct {
     ]);
 
     // Rule-pack findings that are by design, each with its reason (cdk-nag AwsSolutions and Serverless).
-    Aspects.of(this).add(new AcknowledgeKnownWildcards());
+    Aspects.of(this).add(
+      new AcknowledgeKnownWildcards({ stagingDatabase: query.stagingDatabaseName, feedTopicPrefix, partnerSecretPrefix: this.partnerSecretPrefix }),
+    );
     Aspects.of(this).add(new CheckovSkips());
   }
 }

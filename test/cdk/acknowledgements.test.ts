@@ -20,10 +20,16 @@ function load(change?: (actual: typeof Layout) => Partial<typeof Layout>): Loade
   return loaded!;
 }
 
+const NAMES = { stagingDatabase: 'shop_exchange_staging', feedTopicPrefix: 'shop-exchange-feed-', partnerSecretPrefix: 'dropkit/shop-exchange/partners/' };
+
+/** The reason a finding is acknowledged with, for a construct of NAMES. */
+function reasonOf({ acks }: Loaded, finding: string): string | undefined {
+  return acks.wildcardReasons(NAMES).find((w) => w.finding.test(finding))?.reason;
+}
+
 /** The reason a key pattern's wildcard finding is acknowledged with, as cdk-nag names the finding. */
-function reasonFor({ acks }: Loaded, keyPattern: string): string | undefined {
-  const finding = `Resource::<ExchangeDropsBucketDrops1234ABCD.Arn>/${keyPattern}`;
-  return acks.WILDCARD_REASONS.find((w) => w.finding.test(finding))?.reason;
+function reasonFor(loaded: Loaded, keyPattern: string): string | undefined {
+  return reasonOf(loaded, `Resource::<ExchangeDropsBucketDrops1234ABCD.Arn>/${keyPattern}`);
 }
 
 /** Every object-key scope the construct grants (ListBucket's prefix condition is no resource). */
@@ -50,6 +56,22 @@ describe('the IAM wildcard acknowledgements', () => {
   it('do not explain a key wildcard the layout has no pattern for', () => {
     const now = load();
     for (const p of ['drops/*', 'drops/_other/*', 'drops/*/slot=*/*', 'drops/*/latest.json.bak']) expect([p, reasonFor(now, p)]).toEqual([p, undefined]);
+  });
+
+  it("explain the construct's own staging tables, feed topics and partner secrets, not another's", () => {
+    const now = load();
+    const arn = (service: string, resource: string) => `Resource::arn:<AWS::Partition>:${service}:eu-west-1:123456789012:${resource}`;
+    expect(reasonOf(now, arn('glue', 'table/shop_exchange_staging/*'))).toMatch(/^staging tables/);
+    expect(reasonOf(now, arn('glue', 'table/shop_exchange_staging/dropkit_diff_*'))).toMatch(/Athena diff/);
+    expect(reasonOf(now, arn('sns', 'shop-exchange-feed-*'))).toBe('the feed topics: one per feed, named shop-exchange-feed-<feed>');
+    expect(reasonOf(now, arn('secretsmanager', 'secret:dropkit/shop-exchange/partners/*'))).toMatch(/^one key-hash secret per partner/);
+    for (const other of [
+      arn('glue', 'table/other_staging/*'),
+      arn('glue', 'table/other_staging/dropkit_diff_*'),
+      arn('sns', 'other-feed-*'),
+      arn('secretsmanager', 'secret:dropkit/other/partners/*'),
+    ])
+      expect([other, reasonOf(now, other)]).toEqual([other, undefined]);
   });
 
   it('move with the layout: renamed folders are explained, and the old names no longer are', () => {
