@@ -1,7 +1,7 @@
 import { CfnResource, IAspect, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
-import { ATHENA_DIFF_TABLE_PREFIX } from '../core/deploy-contract';
+import { DIFF_TABLE_PREFIX } from '../core/deploy-contract';
 import { escapeRegExp, LATEST_FILE, pattern } from '../core/layout';
 
 /**
@@ -51,8 +51,8 @@ export function wildcardReasons(names: GrantedNames): readonly WildcardReason[] 
       reason: 'what destinations were sent: one record and change-set folder per run and destination, named at run time',
     },
     {
-      finding: new RegExp(`^Resource::arn:.*:glue:.*:table/${db}/${escapeRegExp(ATHENA_DIFF_TABLE_PREFIX)}\\*$`),
-      reason: `the Athena diff's own temporary tables (${ATHENA_DIFF_TABLE_PREFIX}*), created and dropped by the push function in the staging database`,
+      finding: new RegExp(`^Resource::arn:.*:glue:.*:table/${db}/${escapeRegExp(DIFF_TABLE_PREFIX)}\\*$`),
+      reason: `the Athena diff's own temporary tables (${DIFF_TABLE_PREFIX}*), created and dropped by the push function in the staging database`,
     },
     {
       finding: /^Resource::arn:.*:secretsmanager:.*:secret:.+-\?\?\?\?\?\?$/,

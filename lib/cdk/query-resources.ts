@@ -6,7 +6,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { ATHENA_DIFF_TABLE_PREFIX } from '../core/deploy-contract';
+import { DIFF_TABLE_PREFIX } from '../core/deploy-contract';
 import type { SourceAccess } from './file-exchange-props';
 import { parseS3Location } from './grants';
 import type { KeyScopes } from './key-scopes';
@@ -96,13 +96,13 @@ export class QueryResources extends Construct {
     );
   }
 
-  /** The Athena diff's own tables in the staging database (only ATHENA_DIFF_TABLE_PREFIX*): created and dropped by the push function. */
+  /** The Athena diff's own tables in the staging database (only DIFF_TABLE_PREFIX*): created and dropped by the push function. */
   grantDiffTables(fn: lambda.IFunction): void {
     const db = this.stagingDatabaseName;
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['glue:CreateTable', 'glue:DeleteTable'],
-        resources: [this.glueArn('catalog'), this.glueArn('database', db), this.glueArn('table', `${db}/${ATHENA_DIFF_TABLE_PREFIX}*`)],
+        resources: [this.glueArn('catalog'), this.glueArn('database', db), this.glueArn('table', `${db}/${DIFF_TABLE_PREFIX}*`)],
       }),
     );
   }

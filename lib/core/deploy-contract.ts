@@ -59,8 +59,8 @@ export const METRICS_SERVICE = 'dropkit';
  */
 export const DEPLOYED_LEASE_TTL_SECONDS = 2 * 60 * 60;
 
-/** The Athena diff's temporary tables in the staging database start with this: the push function makes them, the construct grants them. */
-export const ATHENA_DIFF_TABLE_PREFIX = 'dropkit_diff_';
+/** The change engine's temporary tables in the staging database (Athena's diff) start with this: the push function makes them, the construct grants them. */
+export const DIFF_TABLE_PREFIX = 'dropkit_diff_';
 
 /** The drops bucket key prefix when the project names none. */
 export const DEFAULT_KEY_PREFIX = 'drops';
