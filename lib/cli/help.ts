@@ -18,11 +18,11 @@ export interface CommandHelp {
 export const COMMAND_HELP: readonly CommandHelp[] = [
   {
     name: 'check',
-    usage: ['dropkit check [--project DIR] [--now ISO] [--impact METRIC] [--json]'],
+    usage: ['dropkit check [--project DIR] [--now ISO] [--impact METRIC] [--no-cache] [--json]'],
     summary:
       'Validate every feed, compile its SQL against the sources; show its columns, next slots and deadlines; --impact METRIC lists the feeds a metric change touches.',
     details:
-      'Every problem exits 2 with file, field (or file:line:column for SQL), bad value and fix. The SQL is\nprepared with its parameters bound as their types; no row is read.',
+      'Every problem exits 2 with file, field (or file:line:column for SQL), bad value and fix. The SQL is\nprepared with its parameters bound as their types; no row is read. What it found for unchanged SQL,\nsources and source files is kept in $XDG_CACHE_HOME/dropkit (default ~/.cache/dropkit); --no-cache\nneither reads nor writes it.',
   },
   {
     name: 'run',

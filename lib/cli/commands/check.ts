@@ -10,6 +10,7 @@ import { LocalStore } from '../../adapters/local/local-store';
 import { deliveryPartners } from '../../core/feed/feed-definition';
 import { latestBase, latestKey } from '../../core/layout';
 import { compileFeedSql } from '../compile-sql';
+import { CheckCache } from '../check-cache';
 import { parseCommandArgs, parseTimeArg, projectOption } from '../args';
 import { EXIT } from '../exit-codes';
 import { parseStoreJson } from '../../core/store-json';
@@ -28,12 +29,14 @@ export async function checkCommand(args: string[]): Promise<number> {
     now: { type: 'string' },
     json: { type: 'boolean', default: false },
     impact: { type: 'string' },
+    'no-cache': { type: 'boolean', default: false },
   });
   const project = loadProject(values.project);
   if (values.impact !== undefined) return impactReport(project, values.impact, values.json);
   const now = values.now ? parseTimeArg('--now', values.now) : new Date();
   // Broken SQL fails here, with file:line:column, not in the first run.
-  const compiled = await compileFeedSql(project, now);
+  const cache = values['no-cache'] ? CheckCache.disabled() : CheckCache.open(project.dir);
+  const compiled = await compileFeedSql(project, now, { cache });
   if (compiled.problems.length > 0) throw new ConfigError(compiled.problems);
   const changed = await scheduleChanges(project);
   const feeds = project.feeds.map((feed) => {
