@@ -1,3 +1,6 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 // Jest setup for every test file.
 
 // Powertools (Lambda handlers): quiet logs, metrics printed through the global console so tests can read them.
@@ -18,3 +21,7 @@ if (typeof P.withResolvers !== 'function') {
     return { promise, resolve, reject };
   };
 }
+
+// `dropkit check` keeps a cache in the user's cache folder: tests keep theirs apart (its keys are
+// content hashes, so test files may share it).
+process.env.XDG_CACHE_HOME = join(tmpdir(), 'dropkit-test-cache');

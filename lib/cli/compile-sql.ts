@@ -162,7 +162,6 @@ export async function compileFeedSql(project: Project, now: Date, options: Compi
       rmSync(scratch, { recursive: true, force: true });
     }
   }
-  cache.save();
   const problems: ConfigProblem[] = [];
   const feeds: CompiledFeed[] = [];
   for (const [i, p] of prepared.entries()) {

@@ -3,14 +3,14 @@ import { parseCron } from '../../core/cron';
 import { deadlineFor } from '../../core/sla';
 import { nextSlot } from '../../core/slots';
 import { ConfigError, UsageError } from '../../core/errors';
-import { deployWarnings, trinoParser } from '../../project/deploy-warnings';
+import { deployWarnings, tablesRead, type TableLister, type TablesReader, trinoParser } from '../../project/deploy-warnings';
 import { loadProject, Project } from '../../project/load-project';
 import { metricConsumers, metricUsage, unusedMetrics } from '../../semantic/metric-usage';
 import { LocalStore } from '../../adapters/local/local-store';
 import { deliveryPartners } from '../../core/feed/feed-definition';
 import { latestBase, latestKey } from '../../core/layout';
 import { compileFeedSql } from '../compile-sql';
-import { CheckCache } from '../check-cache';
+import { cacheKey, CheckCache, installedVersion } from '../check-cache';
 import { parseCommandArgs, parseTimeArg, projectOption } from '../args';
 import { EXIT } from '../exit-codes';
 import { parseStoreJson } from '../../core/store-json';
@@ -37,7 +37,10 @@ export async function checkCommand(args: string[]): Promise<number> {
   // Broken SQL fails here, with file:line:column, not in the first run.
   const cache = values['no-cache'] ? CheckCache.disabled() : CheckCache.open(project.dir);
   const compiled = await compileFeedSql(project, now, { cache });
-  if (compiled.problems.length > 0) throw new ConfigError(compiled.problems);
+  if (compiled.problems.length > 0) {
+    cache.save();
+    throw new ConfigError(compiled.problems);
+  }
   const changed = await scheduleChanges(project);
   const feeds = project.feeds.map((feed) => {
     const { schedule, sla } = feed.spec;
@@ -71,8 +74,9 @@ export async function checkCommand(args: string[]): Promise<number> {
   });
   const semantic = project.semantic ? { metrics: project.semantic.metrics.size, unused: unusedMetrics(project.semantic, consumers(project)) } : undefined;
   // What would fail only once deployed: tables the roles are not granted, types Athena cannot stage.
-  const parser = trinoParser();
+  const parser = cachedTablesReader(cache);
   const warnings = deployWarnings(project.feeds, project.spec.aws, parser);
+  cache.save();
   if (values.json) {
     process.stdout.write(JSON.stringify({ status: 'valid', project: project.spec.name, feeds, warnings, ...(semantic ? { semantic } : {}) }, null, 2) + '\n');
     return EXIT.ok;
@@ -102,6 +106,32 @@ export async function checkCommand(args: string[]): Promise<number> {
   if (!parser) out.push('', 'note: install node-sql-parser to check which tables the feeds read on AWS against the aws: section');
   process.stdout.write(out.join('\n') + '\n');
   return EXIT.ok;
+}
+
+/**
+ * Which tables each feed's Athena SQL reads, remembered per SQL text and grammar version: the
+ * grammar is loaded (and parses) only for SQL it has not seen. Undefined when it is not installed.
+ */
+function cachedTablesReader(cache: CheckCache): TablesReader | undefined {
+  const grammar = installedVersion('node-sql-parser');
+  if (grammar === undefined) return undefined;
+  let parser: TableLister | undefined;
+  return (sql, defaultDatabase) => {
+    const key = cacheKey('trino-tables', { sql, defaultDatabase, grammar });
+    let found = cache.get<{ tables: string[] } | { error: string }>(key);
+    if (found === undefined) {
+      parser ??= trinoParser();
+      if (!parser) throw new Error('node-sql-parser is installed but cannot be loaded');
+      try {
+        found = { tables: tablesRead(sql, parser, defaultDatabase) };
+      } catch (error) {
+        found = { error: error instanceof Error ? error.message : String(error) };
+      }
+      cache.set(key, found);
+    }
+    if ('error' in found) throw new Error(found.error);
+    return found.tables;
+  };
 }
 
 const consumers = (project: Project) => metricConsumers(project.feeds);

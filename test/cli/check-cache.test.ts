@@ -1,0 +1,201 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDbEngine, type DuckDbEngineOptions } from '../../lib/adapters/duckdb/duckdb-engine';
+import { CheckCache, checkCacheDir } from '../../lib/cli/check-cache';
+import { compileFeedSql } from '../../lib/cli/compile-sql';
+import { loadProject } from '../../lib/project/load-project';
+import { dropkit } from '../helpers/cli';
+import { cli } from '../helpers/in-process-cli';
+import { DAILY_SQL, PROJECT_YAML, dailyFeed, eventsSelect, tempProject, TempProject, writeParquet } from '../helpers/temp-project';
+
+const NOW = new Date('2024-01-15T07:00:00Z');
+
+describe('check remembers what compiling each feed found', () => {
+  let p: TempProject;
+  let cacheDir: string;
+  /** How many times check opened an engine: zero when every feed's answer came from the cache. */
+  let opened: number;
+
+  const openCounting = (options: DuckDbEngineOptions) => {
+    opened++;
+    return DuckDbEngine.open(options);
+  };
+  /** compileFeedSql as `dropkit check` calls it, with the engine opener counted. */
+  const compile = async () => {
+    const cache = CheckCache.open(p.dir, cacheDir);
+    const result = await compileFeedSql(loadProject(p.dir), NOW, { cache, openEngine: openCounting });
+    cache.save();
+    return result;
+  };
+  const columnsOf = async () => (await compile()).feeds.map((f) => f.columns.map((c) => `${c.name} ${c.type}`).join(', '));
+
+  beforeEach(async () => {
+    p = tempProject({ 'dropkit.yaml': PROJECT_YAML, 'feeds/daily.yaml': dailyFeed(), 'feeds/daily.sql': DAILY_SQL });
+    await writeParquet(join(p.dir, 'data/events.parquet'), eventsSelect());
+    cacheDir = mkdtempSync(join(tmpdir(), 'dropkit-check-cache-'));
+    opened = 0;
+  });
+  afterEach(() => {
+    p.cleanup();
+    rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  it('answers an unchanged project from the cache without opening an engine', async () => {
+    const cold = await compile();
+    expect(opened).toBe(1);
+    const warm = await compile();
+    expect(opened).toBe(1);
+    expect(warm).toEqual(cold);
+    expect(warm.feeds[0].columns.map((c) => c.name)).toEqual(['id', 'label', 'amount', 'happened_at']);
+  });
+
+  it('compiles again when the SQL file changes', async () => {
+    await compile();
+    p.write('feeds/daily.sql', 'SELECT id, label FROM events WHERE happened_at >= $window_start');
+    expect(await columnsOf()).toEqual(['id INTEGER, label VARCHAR']);
+    expect(opened).toBe(2);
+  });
+
+  it("compiles again when the feed YAML changes a parameter's type", async () => {
+    p.write('feeds/daily.yaml', dailyFeed('daily', 'parameters:\n  tag: x\n'));
+    p.write('feeds/daily.sql', 'SELECT id FROM events WHERE upper($tag) = label');
+    expect(await columnsOf()).toEqual(['id INTEGER']);
+    p.write('feeds/daily.yaml', dailyFeed('daily', 'parameters:\n  tag: 7\n'));
+    const r = await compile();
+    expect(opened).toBe(2);
+    expect(r.problems.map((x) => `${x.file}: ${x.message}`)).toEqual([
+      expect.stringMatching(
+        /^feeds\/daily\.sql:1:29: does not compile on DuckDB: Binder Error: No function matches the given name and argument types 'upper\(BIGINT\)'/,
+      ),
+    ]);
+  });
+
+  it('compiles again when dropkit.yaml points a source at another file', async () => {
+    await compile();
+    await writeParquet(join(p.dir, 'data/other.parquet'), `SELECT id::BIGINT AS id, label, amount, happened_at FROM (${eventsSelect()})`);
+    p.write('dropkit.yaml', 'name: test\nsources:\n  events: data/other.parquet\n');
+    expect(await columnsOf()).toEqual(['id BIGINT, label VARCHAR, amount DECIMAL(10,2), happened_at TIMESTAMP']);
+    expect(opened).toBe(2);
+  });
+
+  it("compiles again when a source file's content changes, and fails on a column it no longer has", async () => {
+    await compile();
+    await writeParquet(join(p.dir, 'data/events.parquet'), 'SELECT 1 AS id, 2 AS other');
+    const r = await compile();
+    expect(opened).toBe(2);
+    expect(r.problems.map((x) => `${x.file}: ${x.message}`)).toEqual([
+      expect.stringMatching(/^feeds\/daily\.sql:2:7: does not compile on DuckDB: Binder Error: Referenced column "happened_at" not found/),
+    ]);
+  });
+
+  it('compiles again when a source file is touched, even with the same bytes', async () => {
+    await compile();
+    const file = join(p.dir, 'data/events.parquet');
+    utimesSync(file, new Date('2020-01-01T00:00:00Z'), new Date('2020-01-01T00:00:00Z'));
+    await compile();
+    expect(opened).toBe(2);
+  });
+
+  it('compiles again when a glob source matches one more file', async () => {
+    p.write('dropkit.yaml', 'name: test\nsources:\n  events: data/parts/*.parquet\n');
+    await writeParquet(join(p.dir, 'data/parts/a.parquet'), eventsSelect());
+    await compile();
+    await compile();
+    expect(opened).toBe(1);
+    await writeParquet(join(p.dir, 'data/parts/b.parquet'), eventsSelect());
+    await compile();
+    expect(opened).toBe(2);
+  });
+
+  it('ignores a corrupt cache file and writes a good one in its place', async () => {
+    await compile();
+    const [file] = readdirSync(cacheDir);
+    writeFileSync(join(cacheDir, file), '{"format":1,"entries":');
+    const again = await compile();
+    expect(opened).toBe(2);
+    expect(again.problems).toEqual([]);
+    expect(JSON.parse(readFileSync(join(cacheDir, file), 'utf8'))).toEqual({ format: 1, entries: expect.any(Object) });
+    await compile();
+    expect(opened).toBe(2);
+  });
+
+  it('keeps only the entries the last check used', async () => {
+    await compile();
+    p.write('feeds/daily.sql', 'SELECT id FROM events');
+    await compile();
+    const [file] = readdirSync(cacheDir);
+    expect(Object.keys((JSON.parse(readFileSync(join(cacheDir, file), 'utf8')) as { entries: object }).entries)).toHaveLength(1);
+  });
+});
+
+describe('dropkit check with its cache', () => {
+  let p: TempProject;
+  let cacheHome: string;
+  const saved = process.env.XDG_CACHE_HOME;
+  const check = (...extra: string[]) => cli(['check', '--project', p.dir, '--now', '2024-01-15T07:00:00Z', ...extra]);
+
+  beforeEach(async () => {
+    p = tempProject({ 'dropkit.yaml': PROJECT_YAML, 'feeds/daily.yaml': dailyFeed(), 'feeds/daily.sql': DAILY_SQL });
+    await writeParquet(join(p.dir, 'data/events.parquet'), eventsSelect());
+    cacheHome = mkdtempSync(join(tmpdir(), 'dropkit-cache-home-'));
+    process.env.XDG_CACHE_HOME = cacheHome;
+  });
+  afterEach(() => {
+    process.env.XDG_CACHE_HOME = saved;
+    p.cleanup();
+    rmSync(cacheHome, { recursive: true, force: true });
+  });
+
+  it('prints the same on a warm check as on a cold one, and the same as without the cache', async () => {
+    const cold = await check('--json');
+    expect(existsSync(checkCacheDir())).toBe(true);
+    const warm = await check('--json');
+    const uncached = await check('--json', '--no-cache');
+    expect(cold.code).toBe(0);
+    expect(warm).toEqual(cold);
+    expect(uncached).toEqual(cold);
+  });
+
+  it('keeps file:line:column of a broken SQL file when the answer comes from the cache', async () => {
+    p.write('feeds/daily.sql', 'SELECT id\nFROM evnts WHERE happened_at >= $window_start');
+    const cold = await check();
+    const warm = await check();
+    expect(cold.code).toBe(2);
+    expect(cold.stderr).toMatch(/feeds\/daily\.sql:2:6: does not compile on DuckDB: Catalog Error: Table with name evnts does not exist!/);
+    expect(warm).toEqual(cold);
+  });
+
+  it('--no-cache neither reads nor writes the cache', async () => {
+    expect((await check('--no-cache')).code).toBe(0);
+    expect(existsSync(checkCacheDir())).toBe(false);
+  });
+
+  it('still refuses a bad DuckDB budget in the environment when every feed is cached', async () => {
+    expect((await check()).code).toBe(0);
+    process.env.DROPKIT_DUCKDB_MEMORY_LIMIT = 'lots';
+    try {
+      const r = await check();
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('DROPKIT_DUCKDB_MEMORY_LIMIT: is not a memory size');
+    } finally {
+      delete process.env.DROPKIT_DUCKDB_MEMORY_LIMIT;
+    }
+  });
+
+  it('loads neither DuckDB nor the SQL grammar when every answer is cached (the built CLI)', async () => {
+    // Prints, as the process exits, which of the two it loaded.
+    const probe = join(cacheHome, 'probe.js');
+    writeFileSync(
+      probe,
+      `process.on('exit', () => process.stderr.write('loaded: ' + JSON.stringify(['@duckdb/node-api', 'node-sql-parser'].filter((m) => Object.keys(require.cache).some((k) => k.includes('/node_modules/' + m + '/')))) + '\\n'));`,
+    );
+    const env = { XDG_CACHE_HOME: cacheHome, NODE_OPTIONS: `--require ${probe}` };
+    p.write('dropkit.yaml', `${PROJECT_YAML}aws:\n  database: test\n  glueTables:\n    - database: test\n      tables: [events]\n`);
+    const cold = await dropkit(['check', '--project', p.dir, '--now', '2024-01-15T07:00:00Z'], env);
+    const warm = await dropkit(['check', '--project', p.dir, '--now', '2024-01-15T07:00:00Z'], env);
+    expect([cold.code, cold.stderr]).toEqual([0, 'loaded: ["@duckdb/node-api","node-sql-parser"]\n']);
+    expect([warm.code, warm.stderr]).toEqual([0, 'loaded: []\n']);
+    expect(warm.stdout).toBe(cold.stdout);
+  });
+});
