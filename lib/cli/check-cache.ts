@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { type Dirent, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { LocalSource } from '../core/feed/feed-definition';
@@ -112,15 +112,8 @@ export function sourcesIdentity(sources: Readonly<Record<string, LocalSource>>):
     const { path, format } = sources[name];
     const files = matchingFiles(path).sort();
     if (files.length === 0) return undefined;
-    const identities: string[] = [];
-    for (const file of files) {
-      try {
-        const s = statSync(file, { bigint: true });
-        identities.push(`${file}\0${s.size}\0${s.mtimeNs}\0${s.ctimeNs}\0${s.ino}\0${s.dev}`);
-      } catch {
-        return undefined;
-      }
-    }
+    const identities = files.map(identityOf);
+    if (identities.some((i) => i.endsWith('\0absent'))) return undefined;
     out.push({ name, path, format, files: identities });
   }
   return out;
@@ -136,5 +129,66 @@ export function installedVersion(name: string): string | undefined {
     return [pkg.version, ...Object.entries(pkg.dependencies ?? {}).map(([d, v]) => `${d}@${v}`)].join(' ');
   } catch {
     return undefined;
+  }
+}
+
+/** What a remembered answer was computed from: folders read whole, single files, and the sources. */
+export interface Inputs {
+  /** Folders whose every file (below them too) counts, but those under `skip`. */
+  readonly trees: readonly string[];
+  readonly skip: readonly string[];
+  /** Files (or folders) outside those trees, by their own identity: present or not, and which. */
+  readonly files: readonly string[];
+  readonly sources: Readonly<Record<string, LocalSource>>;
+}
+
+/** Past this many entries a project is not remembered whole: listing it would cost what it saves. */
+const MAX_INPUT_ENTRIES = 20_000;
+
+/**
+ * One hash of the identity of every input: each file's path, size, mtime, ctime and inode, each
+ * folder's listing, each source's files. Undefined when there is too much to list or a source
+ * names no file.
+ */
+export function inputsIdentity(inputs: Inputs): string | undefined {
+  const lines: string[] = [];
+  const skip = new Set(inputs.skip);
+  const walk = (dir: string): boolean => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      lines.push(`${dir}\0unreadable`);
+      return true;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      if (lines.length > MAX_INPUT_ENTRIES) return false;
+      const path = join(dir, e.name);
+      if (skip.has(path)) continue;
+      // Symlinked folders are not followed (no loops); what they hold that counts is listed apart.
+      if (e.isDirectory()) {
+        lines.push(`${path}/`);
+        if (!walk(path)) return false;
+      } else lines.push(identityOf(path));
+    }
+    return true;
+  };
+  for (const tree of inputs.trees) {
+    lines.push(`tree ${tree}`);
+    if (!walk(tree)) return undefined;
+  }
+  for (const file of inputs.files) lines.push(identityOf(file));
+  const sources = sourcesIdentity(inputs.sources);
+  if (sources === undefined) return undefined;
+  return sha256(JSON.stringify([lines, sources]));
+}
+
+function identityOf(path: string): string {
+  try {
+    const s = statSync(path, { bigint: true });
+    return `${path}\0${s.isDirectory() ? 'dir' : 'file'}\0${s.size}\0${s.mtimeNs}\0${s.ctimeNs}\0${s.ino}\0${s.dev}`;
+  } catch {
+    return `${path}\0absent`;
   }
 }

@@ -1,6 +1,6 @@
-import { PULL_USAGE } from './commands/pull';
-
-// Usage lines of commands that load DuckDB live here, so that help never loads it.
+// Usage lines of commands that load DuckDB (or, for pull, the manifest's schema) live here, so that
+// help, which every command loads, loads neither.
+export const PULL_USAGE = 'dropkit pull MANIFEST --dest DIR [--links FILE] [--json] [--connect-timeout 30s] [--idle-timeout 60s] [--deadline 6h]';
 export const SLA_USAGE = 'dropkit sla [--project DIR] [--at ISO] [--look-back DURATION] [--report-only] [--out DIR] [--json]';
 export const REPORT_USAGE = 'dropkit report [--project DIR] [--out DIR] [--store DIR] [--days N] [--at ISO] [--json]';
 
