@@ -1,10 +1,11 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDbEngine, type DuckDbEngineOptions } from '../../lib/adapters/duckdb/duckdb-engine';
 import { CheckCache, checkCacheDir } from '../../lib/cli/check-cache';
 import { compileFeedSql } from '../../lib/cli/compile-sql';
 import { loadProject } from '../../lib/project/load-project';
+import { generateShopData } from '../../examples/generate-data';
 import { dropkit } from '../helpers/cli';
 import { cli } from '../helpers/in-process-cli';
 import { DAILY_SQL, PROJECT_YAML, dailyFeed, eventsSelect, tempProject, TempProject, writeParquet } from '../helpers/temp-project';
@@ -183,19 +184,134 @@ describe('dropkit check with its cache', () => {
     }
   });
 
-  it('loads neither DuckDB nor the SQL grammar when every answer is cached (the built CLI)', async () => {
+  it('loads neither DuckDB, the SQL grammar, zod nor the YAML parser when the project is unchanged (the built CLI)', async () => {
     // Prints, as the process exits, which of the two it loaded.
     const probe = join(cacheHome, 'probe.js');
     writeFileSync(
       probe,
-      `process.on('exit', () => process.stderr.write('loaded: ' + JSON.stringify(['@duckdb/node-api', 'node-sql-parser'].filter((m) => Object.keys(require.cache).some((k) => k.includes('/node_modules/' + m + '/')))) + '\\n'));`,
+      `process.on('exit', () => process.stderr.write('loaded: ' + JSON.stringify(['@duckdb/node-api', 'node-sql-parser', 'zod', 'yaml'].filter((m) => Object.keys(require.cache).some((k) => k.includes('/node_modules/' + m + '/')))) + '\\n'));`,
     );
     const env = { XDG_CACHE_HOME: cacheHome, NODE_OPTIONS: `--require ${probe}` };
     p.write('dropkit.yaml', `${PROJECT_YAML}aws:\n  database: test\n  glueTables:\n    - database: test\n      tables: [events]\n`);
     const cold = await dropkit(['check', '--project', p.dir, '--now', '2024-01-15T07:00:00Z'], env);
     const warm = await dropkit(['check', '--project', p.dir, '--now', '2024-01-15T07:00:00Z'], env);
-    expect([cold.code, cold.stderr]).toEqual([0, 'loaded: ["@duckdb/node-api","node-sql-parser"]\n']);
+    expect([cold.code, cold.stderr]).toEqual([0, 'loaded: ["@duckdb/node-api","node-sql-parser","zod","yaml"]\n']);
     expect([warm.code, warm.stderr]).toEqual([0, 'loaded: []\n']);
     expect(warm.stdout).toBe(cold.stdout);
   });
+});
+
+describe('a remembered check sees every change to the project', () => {
+  let p: TempProject;
+  let cacheHome: string;
+  const saved = process.env.XDG_CACHE_HOME;
+  const check = async (now = '2024-01-15T07:00:00Z') => {
+    const r = await cli(['check', '--project', p.dir, '--now', now]);
+    // The same words as a check that remembers nothing: the remembered one is only faster.
+    const fresh = await cli(['check', '--project', p.dir, '--now', now, '--no-cache']);
+    expect(r).toEqual(fresh);
+    return r;
+  };
+
+  beforeAll(async () => {
+    cacheHome = mkdtempSync(join(tmpdir(), 'dropkit-cache-home-'));
+    const shop = mkdtempSync(join(tmpdir(), 'dropkit-shop-'));
+    cpSync(join(__dirname, '..', '..', 'examples', 'shop'), shop, { recursive: true });
+    await generateShopData(shop, '2024-01-15');
+    p = {
+      dir: shop,
+      write: (path, text) => (mkdirSync(join(shop, path, '..'), { recursive: true }), writeFileSync(join(shop, path), text)),
+      cleanup: () => rmSync(shop, { recursive: true, force: true }),
+    };
+  });
+  beforeEach(() => {
+    process.env.XDG_CACHE_HOME = cacheHome;
+  });
+  afterEach(() => {
+    process.env.XDG_CACHE_HOME = saved;
+  });
+  afterAll(() => {
+    p.cleanup();
+    rmSync(cacheHome, { recursive: true, force: true });
+  });
+
+  /** Edits a file of the project for one test, putting it back after. */
+  const edited = async (path: string, edit: (text: string) => string, test: () => Promise<void>) => {
+    const before = readFileSync(join(p.dir, path), 'utf8');
+    await check();
+    p.write(path, edit(before));
+    try {
+      await test();
+    } finally {
+      p.write(path, before);
+    }
+  };
+
+  it('shows the slots of the time asked, not of the time remembered', async () => {
+    expect((await check('2024-01-15T07:00:00Z')).stdout).toContain('  slot 2024-01-16 06:00 GMT+1  (2024-01-16T05:00:00.000Z)');
+    expect((await check('2024-03-01T07:00:00Z')).stdout).toContain('  slot 2024-03-02 06:00 GMT+1  (2024-03-02T05:00:00.000Z)');
+  });
+
+  it('sees a feed YAML change that compiles nothing (the checks)', () =>
+    edited(
+      'feeds/daily_returns.yaml',
+      (t) => t.replace(/checks:\n/, 'checks:\n  - type: row_count\n    min: 0\n'),
+      async () => expect((await check()).stdout).toContain('  delivers  csv + parquet, shared; 6 checks'),
+    ));
+
+  it('refuses a feed YAML broken since the last check', () =>
+    edited(
+      'feeds/daily_returns.yaml',
+      (t) => t.replace(/timezone: UTC/, 'timezone: Mars/Olympus'),
+      async () => {
+        const r = await check();
+        expect(r.code).toBe(2);
+        expect(r.stderr).toContain('feeds/daily_returns.yaml: schedule.timezone');
+      },
+    ));
+
+  it('sees a new feed file', async () => {
+    await check();
+    p.write('feeds/copy.yaml', readFileSync(join(p.dir, 'feeds/daily_returns.yaml'), 'utf8').replace('name: daily_returns', 'name: copy'));
+    p.write('feeds/copy.sql', readFileSync(join(p.dir, 'feeds/daily_returns.sql'), 'utf8'));
+    try {
+      expect((await check()).stdout).toContain('✓ shop: 6 feeds valid');
+    } finally {
+      rmSync(join(p.dir, 'feeds/copy.yaml'));
+      rmSync(join(p.dir, 'feeds/copy.sql'));
+    }
+  });
+
+  it('sees a semantic layer change', () =>
+    edited(
+      'semantic/shop.yml',
+      (t) =>
+        t.replace('metrics:\n', 'metrics:\n  - name: orders_again\n    label: Orders again\n    type: simple\n    type_params:\n      measure: order_count\n'),
+      async () => expect((await check()).stdout).toMatch(/semantic layer: 17 metrics; used by no feed: .*orders_again/),
+    ));
+
+  it('sees a dropkit.yaml change', () =>
+    edited(
+      'dropkit.yaml',
+      (t) => t.replace('name: shop', 'name: shop2'),
+      async () => expect((await check()).stdout).toContain('✓ shop2: 5 feeds valid'),
+    ));
+
+  it('fails when a source file loses a column a feed reads', () =>
+    edited(
+      'data/customers.csv',
+      (t) => t.replace(/^customer_id,/, 'customer_key,'),
+      async () => {
+        const r = await check();
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(/feeds\/weekly_customers\.sql:1:8: does not compile on DuckDB: Binder Error: Referenced column "customer_id" not found/);
+      },
+    ));
+
+  it('sees an Athena SQL change in the AWS warnings', () =>
+    edited(
+      'feeds/weekly_customers.athena.sql',
+      (t) => t.replace('FROM shop_raw.customers', 'FROM shop_raw.customers_v2'),
+      async () => expect((await check()).stdout).toContain('reads shop_raw.customers_v2, which the aws: section of dropkit.yaml does not declare'),
+    ));
 });
