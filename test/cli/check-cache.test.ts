@@ -1,6 +1,6 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { DuckDbEngine, type DuckDbEngineOptions } from '../../lib/adapters/duckdb/duckdb-engine';
 import { CheckCache, checkCacheDir } from '../../lib/cli/check-cache';
 import { compileFeedSql } from '../../lib/cli/compile-sql';
@@ -165,6 +165,27 @@ describe('dropkit check with its cache', () => {
     expect(cold.code).toBe(2);
     expect(cold.stderr).toMatch(/feeds\/daily\.sql:2:6: does not compile on DuckDB: Catalog Error: Table with name evnts does not exist!/);
     expect(warm).toEqual(cold);
+  });
+
+  it('sees a change to a SQL file outside the project folder', async () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'dropkit-shared-sql-'));
+    try {
+      writeFileSync(join(elsewhere, 'daily.sql'), DAILY_SQL);
+      p.write('feeds/daily.yaml', dailyFeed('daily', `query:\n  sql: ${join(relative(join(p.dir, 'feeds'), elsewhere), 'daily.sql')}\n`));
+      expect((await check()).stdout).toContain('  returns   id INTEGER, label VARCHAR, amount DECIMAL(10,2), happened_at TIMESTAMP');
+      writeFileSync(join(elsewhere, 'daily.sql'), 'SELECT id FROM events');
+      expect((await check()).stdout).toContain('  returns   id INTEGER\n');
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a source file deleted since the last check', async () => {
+    expect((await check()).code).toBe(0);
+    rmSync(join(p.dir, 'data/events.parquet'));
+    const r = await check();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('sources.events: no file matches this source');
   });
 
   it('--no-cache neither reads nor writes the cache', async () => {
