@@ -54,6 +54,23 @@ export class CheckCache {
     this.changed = true;
   }
 
+  /**
+   * Now, by the clock that stamps files (it can lag the system clock): the change time of a marker
+   * file written beside the cache. An input whose change time is not before it may have changed
+   * while it was read. Undefined when nothing is remembered or the marker cannot be written.
+   */
+  fileClock(): bigint | undefined {
+    if (!this.file) return undefined;
+    const marker = `${this.file}.clock`;
+    try {
+      mkdirSync(join(this.file, '..'), { recursive: true });
+      writeFileSync(marker, '');
+      return statSync(marker, { bigint: true }).ctimeNs;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Writes the entries this check used (so entries of old inputs fall out), if anything changed. */
   save(): void {
     if (!this.file) return;
@@ -112,7 +129,7 @@ export function sourcesIdentity(sources: Readonly<Record<string, LocalSource>>):
     const { path, format } = sources[name];
     const files = matchingFiles(path).sort();
     if (files.length === 0) return undefined;
-    const identities = files.map(identityOf);
+    const identities = files.map((file) => identityOf(file).text);
     if (identities.some((i) => i.endsWith('\0absent'))) return undefined;
     out.push({ name, path, format, files: identities });
   }
@@ -146,19 +163,27 @@ export interface Inputs {
 const MAX_INPUT_ENTRIES = 20_000;
 
 /**
- * One hash of the identity of every input: each file's path, size, mtime, ctime and inode, each
- * folder's listing, each source's files. Undefined when there is too much to list or a source
- * names no file.
+ * One hash of the identity of every input: each file's and folder's path, size, mtime, ctime and
+ * inode (a folder's change when an entry comes or goes), each source's files. Undefined when there
+ * is too much to list, a source names no file, or (with `changedSince`, a file clock reading taken
+ * before the inputs were read) an input changed at or after it: it may have changed while it was
+ * read, and what was read must not be remembered under what is there now.
  */
-export function inputsIdentity(inputs: Inputs): string | undefined {
+export function inputsIdentity(inputs: Inputs, changedSince?: bigint): string | undefined {
   const lines: string[] = [];
   const skip = new Set(inputs.skip);
+  let newest = 0n;
+  const add = (path: string) => {
+    const id = identityOf(path);
+    lines.push(id.text);
+    if (id.ctimeNs > newest) newest = id.ctimeNs;
+  };
   const walk = (dir: string): boolean => {
+    add(dir);
     let entries: Dirent[];
     try {
       entries = readdirSync(dir, { withFileTypes: true });
     } catch {
-      lines.push(`${dir}\0unreadable`);
       return true;
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -168,27 +193,24 @@ export function inputsIdentity(inputs: Inputs): string | undefined {
       if (skip.has(path)) continue;
       // Symlinked folders are not followed (no loops); what they hold that counts is listed apart.
       if (e.isDirectory()) {
-        lines.push(`${path}/`);
         if (!walk(path)) return false;
-      } else lines.push(identityOf(path));
+      } else add(path);
     }
     return true;
   };
-  for (const tree of inputs.trees) {
-    lines.push(`tree ${tree}`);
-    if (!walk(tree)) return undefined;
-  }
-  for (const file of inputs.files) lines.push(identityOf(file));
+  for (const tree of inputs.trees) if (!walk(tree)) return undefined;
+  for (const file of inputs.files) add(file);
   const sources = sourcesIdentity(inputs.sources);
   if (sources === undefined) return undefined;
+  if (changedSince !== undefined && newest >= changedSince) return undefined;
   return sha256(JSON.stringify([lines, sources]));
 }
 
-function identityOf(path: string): string {
+function identityOf(path: string): { text: string; ctimeNs: bigint } {
   try {
     const s = statSync(path, { bigint: true });
-    return `${path}\0${s.isDirectory() ? 'dir' : 'file'}\0${s.size}\0${s.mtimeNs}\0${s.ctimeNs}\0${s.ino}\0${s.dev}`;
+    return { text: `${path}\0${s.isDirectory() ? 'dir' : 'file'}\0${s.size}\0${s.mtimeNs}\0${s.ctimeNs}\0${s.ino}\0${s.dev}`, ctimeNs: s.ctimeNs };
   } catch {
-    return `${path}\0absent`;
+    return { text: `${path}\0absent`, ctimeNs: 0n };
   }
 }

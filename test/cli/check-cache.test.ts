@@ -1,8 +1,8 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { DuckDbEngine, type DuckDbEngineOptions } from '../../lib/adapters/duckdb/duckdb-engine';
-import { CheckCache, checkCacheDir } from '../../lib/cli/check-cache';
+import { CheckCache, checkCacheDir, inputsIdentity } from '../../lib/cli/check-cache';
 import { compileFeedSql } from '../../lib/cli/compile-sql';
 import { loadProject } from '../../lib/project/load-project';
 import { generateShopData } from '../../examples/generate-data';
@@ -119,6 +119,16 @@ describe('check remembers what compiling each feed found', () => {
     expect(JSON.parse(readFileSync(join(cacheDir, file), 'utf8'))).toEqual({ format: 1, entries: expect.any(Object) });
     await compile();
     expect(opened).toBe(2);
+  });
+
+  it('does not remember inputs that changed at or after the file clock reading taken before they were read', () => {
+    const inputs = { trees: [p.dir], skip: [], files: [], sources: loadProject(p.dir).sources };
+    const clock = CheckCache.open(p.dir, cacheDir).fileClock()!;
+    expect(inputsIdentity(inputs, clock + 1n)).toEqual(expect.any(String));
+    p.write('feeds/daily.sql', 'SELECT 1 AS id');
+    const after = statSync(join(p.dir, 'feeds/daily.sql'), { bigint: true }).ctimeNs;
+    expect(inputsIdentity(inputs, after)).toBeUndefined();
+    expect(inputsIdentity(inputs, after + 1n)).toEqual(expect.any(String));
   });
 
   it('keeps only the entries the last check used', async () => {

@@ -34,10 +34,13 @@ export async function checkCommand(args: string[]): Promise<number> {
   const cache = values['no-cache'] ? CheckCache.disabled() : CheckCache.open(values.project);
   // A project whose every input is as the last valid check saw it: its findings, without loading
   // the YAML parser, zod, DuckDB or the SQL grammar. Anything changed: the whole check again.
-  const remembered = recall(cache, values.project);
+  const key = findingsKey(values.project);
+  const remembered = recall(cache, key);
+  // Read before the project is: findings of inputs changed since are not remembered.
+  const started = remembered ? undefined : cache.fileClock();
   const project = remembered ? undefined : loadProject(values.project);
   const now = values.now ? parseTimeArg('--now', values.now) : new Date();
-  const found = remembered ?? (await examine(project!, now, cache));
+  const found = remembered ?? (await examine(project!, now, cache, key, started));
   const changed = await scheduleChanges(found);
   const feeds = found.feeds.map((feed) => {
     const cron = parseCron(feed.cron);
@@ -137,14 +140,14 @@ function findingsKey(projectDir: string): string {
 }
 
 /** The findings of the last check of this project, if every file it read is unchanged. */
-function recall(cache: CheckCache, projectDir: string): Findings | undefined {
-  const entry = cache.get<{ inputs: Inputs; identity: string; findings: Findings }>(findingsKey(projectDir));
+function recall(cache: CheckCache, key: string): Findings | undefined {
+  const entry = cache.get<{ inputs: Inputs; identity: string; findings: Findings }>(key);
   if (!entry) return undefined;
   return inputsIdentity(entry.inputs) === entry.identity ? entry.findings : undefined;
 }
 
 /** The whole check of a valid project; its findings are remembered with the identity of what it read. */
-async function examine(project: Project, now: Date, cache: CheckCache): Promise<Findings> {
+async function examine(project: Project, now: Date, cache: CheckCache, key: string, started: bigint | undefined): Promise<Findings> {
   // Loaded here, not imported: a check answered from the cache needs none of them.
   const { compileFeedSql } = require('../compile-sql') as typeof import('../compile-sql');
   const { deployWarnings } = require('../../project/deploy-warnings') as typeof import('../../project/deploy-warnings');
@@ -181,8 +184,8 @@ async function examine(project: Project, now: Date, cache: CheckCache): Promise<
     grammar: parser !== undefined,
   };
   const inputs = projectInputs(project);
-  const identity = inputsIdentity(inputs);
-  if (identity !== undefined) cache.set(findingsKey(project.dir), { inputs, identity, findings });
+  const identity = started === undefined ? undefined : inputsIdentity(inputs, started);
+  if (identity !== undefined) cache.set(key, { inputs, identity, findings });
   cache.save();
   return findings;
 }
