@@ -42,7 +42,10 @@ export class CheckCache {
   }
 
   get<T>(key: string): T | undefined {
-    if (!this.file || !Object.hasOwn(this.stored, key)) return undefined;
+    if (!this.file) return undefined;
+    // Set by this very check (feeds that share their SQL): answered once.
+    if (this.used.has(key)) return this.used.get(key) as T;
+    if (!Object.hasOwn(this.stored, key)) return undefined;
     const value = this.stored[key] as T;
     this.used.set(key, value);
     return value;

@@ -153,6 +153,8 @@ export async function compileFeedSql(project: Project, now: Date, options: Compi
         schemaOnly: true,
       });
       for (const [i, p] of prepared.entries()) {
+        // Answered before this check, or for an earlier feed of it with the same SQL and sources.
+        described[i] ??= keys[i] === undefined ? undefined : cache.get<Described>(keys[i]);
         if (described[i] !== undefined) continue;
         described[i] = await describe(engine, p);
         if (keys[i] !== undefined) cache.set(keys[i], described[i]);

@@ -109,6 +109,23 @@ describe('check remembers what compiling each feed found', () => {
     expect(opened).toBe(2);
   });
 
+  it('compiles SQL that two feeds share once', async () => {
+    p.write('feeds/again.yaml', dailyFeed('again'));
+    p.write('feeds/again.sql', DAILY_SQL);
+    let described = 0;
+    const cache = CheckCache.open(p.dir, cacheDir);
+    const r = await compileFeedSql(loadProject(p.dir), NOW, {
+      cache,
+      openEngine: async (options) => {
+        const engine = await DuckDbEngine.open(options);
+        return { describeQuery: (sql, parameters) => (described++, engine.describeQuery(sql, parameters)), close: () => engine.close() };
+      },
+    });
+    expect(r.feeds.map((f) => f.feed)).toEqual(['again', 'daily']);
+    expect(r.feeds[0].columns).toEqual(r.feeds[1].columns);
+    expect(described).toBe(1);
+  });
+
   it('ignores a corrupt cache file and writes a good one in its place', async () => {
     await compile();
     const [file] = readdirSync(cacheDir);
