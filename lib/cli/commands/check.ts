@@ -183,8 +183,8 @@ async function examine(project: Project, now: Date, cache: CheckCache, key: stri
     warnings: deployWarnings(project.feeds, project.spec.aws, parser),
     grammar: parser !== undefined,
   };
-  const inputs = projectInputs(project);
-  const identity = started === undefined ? undefined : inputsIdentity(inputs, started);
+  const inputs = started === undefined ? undefined : projectInputs(project);
+  const identity = inputs && inputsIdentity(inputs, started);
   if (identity !== undefined) cache.set(key, { inputs, identity, findings });
   cache.save();
   return findings;
