@@ -2,6 +2,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { DuckDbEngine, type DuckDbEngineOptions } from '../../lib/adapters/duckdb/duckdb-engine';
+import { LocalStore } from '../../lib/adapters/local/local-store';
 import { CheckCache, checkCacheDir, inputsIdentity } from '../../lib/cli/check-cache';
 import { compileFeedSql } from '../../lib/cli/compile-sql';
 import { loadProject } from '../../lib/project/load-project';
@@ -362,4 +363,35 @@ describe('a remembered check sees every change to the project', () => {
       (t) => t.replace('FROM shop_raw.customers', 'FROM shop_raw.customers_v2'),
       async () => expect((await check()).stdout).toContain('reads shop_raw.customers_v2, which the aws: section of dropkit.yaml does not declare'),
     ));
+});
+
+describe('a schema-only engine (what check compiles against)', () => {
+  it('gives a query over CSV and Parquet sources the very columns a full engine gives', async () => {
+    const p = tempProject({ 'data/people.csv': 'id,name,born,vip\n1,"Ann, B.",2001-02-03,true\n2,,1999-12-31,false\n' });
+    await writeParquet(join(p.dir, 'data/events.parquet'), eventsSelect());
+    const sources = {
+      people: { path: join(p.dir, 'data/people.csv'), format: 'csv' as const },
+      events: { path: join(p.dir, 'data/events.parquet'), format: 'parquet' as const },
+    };
+    const sql = 'SELECT p.*, e.label, e.happened_at FROM people p JOIN events e ON e.id = p.id WHERE e.happened_at >= $since';
+    const parameters = [{ name: 'since', type: 'TIMESTAMP' as const, value: '2024-01-01T00:00:00Z' }];
+    const open = (schemaOnly: boolean) => DuckDbEngine.open({ store: new LocalStore(join(p.dir, 'out')), sources, workDir: join(p.dir, 'work'), schemaOnly });
+    const [full, schemaOnly] = [await open(false), await open(true)];
+    try {
+      const columns = await schemaOnly.describeQuery(sql, parameters);
+      expect(columns.map((c) => `${c.name} ${c.type}`)).toEqual([
+        'id BIGINT',
+        'name VARCHAR',
+        'born DATE',
+        'vip BOOLEAN',
+        'label VARCHAR',
+        'happened_at TIMESTAMP',
+      ]);
+      expect(columns).toEqual(await full.describeQuery(sql, parameters));
+    } finally {
+      await full.close();
+      await schemaOnly.close();
+      p.cleanup();
+    }
+  });
 });
