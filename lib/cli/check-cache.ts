@@ -61,6 +61,9 @@ export class CheckCache {
    * Now, by the clock that stamps files (it can lag the system clock): the change time of a marker
    * file written beside the cache. An input whose change time is not before it may have changed
    * while it was read. Undefined when nothing is remembered or the marker cannot be written.
+   * Assumes the project's files are stamped by this machine's clock, finer than a second (ext4,
+   * xfs, btrfs, APFS, NTFS); elsewhere (a network share, FAT) a file changed in the very second it
+   * was read may be remembered as read, the limit git's index has too.
    */
   fileClock(): bigint | undefined {
     if (!this.file) return undefined;
