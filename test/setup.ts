@@ -1,3 +1,6 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 // Jest setup for every test file.
 
 // Powertools (Lambda handlers): quiet logs, metrics printed through the global console so tests can read them.
@@ -22,3 +25,7 @@ if (typeof P.withResolvers !== 'function') {
 // The AWS SDK warns once per process that it will need Node 22 from January 2027 (@aws-sdk/core
 // emitWarningIfUnsupportedVersion): noise in every run on Node 20. Tests only; the product still warns.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+// `dropkit check` keeps a cache in the user's cache folder: tests keep theirs apart (its keys are
+// content hashes, so test files may share it).
+process.env.XDG_CACHE_HOME = join(tmpdir(), 'dropkit-test-cache');

@@ -1,6 +1,6 @@
-import { PULL_USAGE } from './commands/pull';
-
-// Usage lines of commands that load DuckDB live here, so that help never loads it.
+// Usage lines of commands that load DuckDB (or, for pull, the manifest's schema) live here, so that
+// help, which every command loads, loads neither.
+export const PULL_USAGE = 'dropkit pull MANIFEST --dest DIR [--links FILE] [--json] [--connect-timeout 30s] [--idle-timeout 60s] [--deadline 6h]';
 export const SLA_USAGE = 'dropkit sla [--project DIR] [--at ISO] [--look-back DURATION] [--report-only] [--out DIR] [--json]';
 export const REPORT_USAGE = 'dropkit report [--project DIR] [--out DIR] [--store DIR] [--days N] [--at ISO] [--json]';
 
@@ -18,11 +18,11 @@ export interface CommandHelp {
 export const COMMAND_HELP: readonly CommandHelp[] = [
   {
     name: 'check',
-    usage: ['dropkit check [--project DIR] [--now ISO] [--impact METRIC] [--json]'],
+    usage: ['dropkit check [--project DIR] [--now ISO] [--impact METRIC] [--no-cache] [--json]'],
     summary:
       'Validate every feed, compile its SQL against the sources; show its columns, next slots and deadlines; --impact METRIC lists the feeds a metric change touches.',
     details:
-      'Every problem exits 2 with file, field (or file:line:column for SQL), bad value and fix. The SQL is\nprepared with its parameters bound as their types; no row is read.',
+      'Every problem exits 2 with file, field (or file:line:column for SQL), bad value and fix. The SQL is\nprepared with its parameters bound as their types; no row is read. What it found for unchanged SQL,\nsources and source files is kept in $XDG_CACHE_HOME/dropkit (default ~/.cache/dropkit); --no-cache\nneither reads nor writes it.',
   },
   {
     name: 'run',

@@ -1,13 +1,13 @@
 import { ConfigError } from '../core/errors';
 import { didYouMean } from '../core/did-you-mean';
-import { pullCommand } from './commands/pull';
 import { EXIT, exitCodeFor } from './exit-codes';
 import { commandHelp, overview } from './help';
 
 type Command = (args: string[]) => Promise<number>;
 /**
  * Each command is loaded when it runs: DuckDB and the AWS SDK are optional peers, and `pull` needs
- * neither, so a partner who only pulls installs neither.
+ * neither, so a partner who only pulls installs neither; and a command loads only what it uses
+ * (a remembered `check` needs no zod).
  */
 const COMMANDS: Record<string, () => Command> = {
   check: () => require('./commands/check').checkCommand,
@@ -15,7 +15,7 @@ const COMMANDS: Record<string, () => Command> = {
   backfill: () => require('./commands/backfill').backfillCommand,
   plan: () => require('./commands/plan').planCommand,
   history: () => require('./commands/history').historyCommand,
-  pull: () => pullCommand,
+  pull: () => require('./commands/pull').pullCommand,
   notify: () => require('./commands/notify').notifyCommand,
   repair: () => require('./commands/repair').repairCommand,
   sla: () => require('./commands/sla').slaCommand,

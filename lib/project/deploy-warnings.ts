@@ -20,6 +20,9 @@ export interface TableLister {
   parse(sql: string, options: { database: string }): { tableList: string[]; ast: unknown };
 }
 
+/** Which tables a statement reads, as `tablesRead` answers: `dropkit check` passes answers it remembers. */
+export type TablesReader = (sql: string, defaultDatabase: string) => string[];
+
 /**
  * node-sql-parser's Trino grammar, when installed (an optional peer: 90 MB is too much to force on
  * every user of `dropkit check`). Undefined when it is not.
@@ -78,15 +81,16 @@ function declared(qualified: string, aws: AwsSources | undefined): boolean {
  * project's `aws:` section does not declare (the deployed pipeline is granted only those), and
  * declared types Athena's CTAS cannot stage. `parser` undefined skips the tables (and says so).
  */
-export function deployWarnings(feeds: readonly FeedDefinition[], aws: AwsSources | undefined, parser: TableLister | undefined): DeployWarning[] {
+export function deployWarnings(feeds: readonly FeedDefinition[], aws: AwsSources | undefined, parser: TableLister | TablesReader | undefined): DeployWarning[] {
   const warnings: DeployWarning[] = [];
+  const read: TablesReader | undefined = typeof parser === 'function' ? parser : parser && ((sql, db) => tablesRead(sql, parser, db));
   const defaultDatabase = aws?.database ?? 'default';
   for (const feed of feeds) {
     const at = { feed: feed.spec.name, file: feed.file };
-    if (parser) {
+    if (read) {
       let tables: string[] = [];
       try {
-        tables = tablesRead(feed.sql.athena, parser, defaultDatabase);
+        tables = read(feed.sql.athena, defaultDatabase);
       } catch (error) {
         warnings.push({
           ...at,

@@ -3,8 +3,9 @@ import { UsageError } from '../../core/errors';
 import { linksFromEvent, PULL_DEFAULTS, pullDrop, PulledFile, PullReport } from '../../pull/pull-drop';
 import { parseCommandArgs, parseDurationArg } from '../args';
 import { EXIT } from '../exit-codes';
+import { PULL_USAGE } from '../help';
 
-export const PULL_USAGE = 'dropkit pull MANIFEST --dest DIR [--links FILE] [--json] [--connect-timeout 30s] [--idle-timeout 60s] [--deadline 6h]';
+export { PULL_USAGE };
 
 /**
  * `dropkit pull`: the partner side. Downloads a drop's files into DEST, verifies each against the
