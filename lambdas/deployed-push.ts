@@ -115,17 +115,19 @@ export function deployedPush(
     transfer: tracer.captureAWSv3Client(new TransferClient({})),
     timeLeftMs: () => waitTimeLeftMs() ?? Number.POSITIVE_INFINITY,
   });
-  return (ref, feed) => pushDrop(ref, feed, { store: deps.store, clock: deps.clock, destinationBuilder: () => builder, ...engines });
+  return (ref, feed, lease) => pushDrop(ref, feed, { store: deps.store, clock: deps.clock, destinationBuilder: () => builder, ...engines }, lease);
 }
 
 /**
  * The push function's deps from the environment: only what a push uses (the drops bucket, the
  * feeds, the destinations' clients), so its bundle carries no notifier SDK.
  */
-export function buildPushDeps(env: NodeJS.ProcessEnv = process.env): Pick<StepDeps, 'store' | 'clock' | 'feeds' | 'push'> & { config: RuntimeConfig } {
+export function buildPushDeps(
+  env: NodeJS.ProcessEnv = process.env,
+): Pick<StepDeps, 'store' | 'clock' | 'feeds' | 'push' | 'lease'> & { config: RuntimeConfig } {
   const config = readRuntimeConfig(env);
   const store = new S3Store({ bucket: config.bucket, kmsKeyId: config.kmsKeyArn, client: tracer.captureAWSv3Client(new S3Client(s3ClientDefaults())) });
-  const deps = { config, store, clock: systemClock, feeds: feedCatalog(loadBundledFeeds(env)) };
+  const deps = { config, store, clock: systemClock, feeds: feedCatalog(loadBundledFeeds(env)), lease: { ttlSeconds: config.leaseTtlSeconds } };
   // Athena computes diffs and reads rows for API destinations: neither passes through the function's memory whole.
   const changes = new AthenaChangeEngine({
     workGroup: config.workgroup,

@@ -1,5 +1,6 @@
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { approvalKey, decideHold, readHold } from '../lib/core/approval/approval';
+import { holdView } from '../lib/core/approval/hold-view';
 import { UsageError } from '../lib/core/errors';
 import { dropPrefixOfManifest, latestKey, manifestKey, SLOT_ID } from '../lib/core/layout';
 import type { Clock } from '../lib/core/ports/clock';
@@ -119,8 +120,10 @@ async function answer(event: ApiEvent, deps: BrokerDeps): Promise<ApiResult> {
 }
 
 /**
- * The approver routes (sign-off, lib/core/approval): `POST /approvals/{feed}/slots/{slot}[?partner=ID]`
- * with `{ "decision": "approve" | "reject", "reason": "…" }`. The approver is the caller's own AWS
+ * The approver routes (sign-off, lib/core/approval) on `/approvals/{feed}/slots/{slot}[?partner=ID]`:
+ * GET answers the held drop as approvers look at it (status, reasons, deadline, schema, profile,
+ * the preview with `pii: true` columns redacted: lib/core/approval/hold-view.ts); POST with
+ * `{ "decision": "approve" | "reject", "reason": "…" }` decides. The approver is the caller's own AWS
  * identity (the route takes IAM auth only: no partner key passes): the session name of an assumed
  * role (IAM Identity Center puts the user's e-mail there) or the IAM user name, which must be one of
  * the feed's `approval.approvers`. The decision is recorded with the hold, then the waiting
@@ -129,7 +132,8 @@ async function answer(event: ApiEvent, deps: BrokerDeps): Promise<ApiResult> {
 async function answerApprover(event: ApiEvent, deps: BrokerDeps): Promise<ApiResult> {
   const approver = approverOf(event);
   if (!approver) return reply(403, { error: 'no approver identity: sign the request (SigV4) with your own AWS identity; partner keys cannot decide' });
-  if (event.httpMethod !== 'POST') return reply(405, { error: `${event.httpMethod} is not served; POST a decision` });
+  if (event.httpMethod !== 'POST' && event.httpMethod !== 'GET')
+    return reply(405, { error: `${event.httpMethod} is not served; GET the held drop, or POST a decision` });
   if (!deps.approvals) return reply(501, { error: 'approvals are not enabled on this broker' });
   const feedName = event.pathParameters?.feed ?? '';
   logger.appendKeys({ feed: feedName, approver });
@@ -150,6 +154,14 @@ async function answerApprover(event: ApiEvent, deps: BrokerDeps): Promise<ApiRes
           ? `give ?partner= one of ${feed.spec.partners.map((p) => p.id).join(', ')}`
           : `${feedName} is shared: no ?partner=`,
     });
+  const key = approvalKey({ prefix: deps.prefix, feed: feed.spec.name, partner }, slot);
+  if (event.httpMethod === 'GET') {
+    // Only the feed's approvers see a held drop: its preview and profile are the partner's data before anyone signed it off.
+    if (!(feed.spec.approval.approvers as readonly string[]).includes(approver)) return reply(403, { error: `${approver} is not an approver of ${feedName}` });
+    const held = await readHold(deps.store, key);
+    if (!held) return reply(404, { error: `no drop of ${feedName} slot ${slot} is held for approval` });
+    return reply(200, await holdView(held.record, deps));
+  }
   let body: { decision?: unknown; reason?: unknown };
   try {
     body = JSON.parse(event.body ?? '{}') as typeof body;
@@ -159,7 +171,6 @@ async function answerApprover(event: ApiEvent, deps: BrokerDeps): Promise<ApiRes
   if (body.decision !== 'approve' && body.decision !== 'reject')
     return reply(400, { error: `decision must be "approve" or "reject" (got ${JSON.stringify(body.decision)})` });
   if (typeof body.reason !== 'string' || !body.reason.trim()) return reply(400, { error: 'reason is required: say why' });
-  const key = approvalKey({ prefix: deps.prefix, feed: feed.spec.name, partner }, slot);
   const held = await readHold(deps.store, key);
   if (!held) return reply(404, { error: `no drop of ${feedName} slot ${slot} is held for approval` });
   if (!(feed.spec.approval.approvers as readonly string[]).includes(approver)) return reply(403, { error: `${approver} is not an approver of ${feedName}` });

@@ -75,4 +75,6 @@ export function stateKeys(event: Partial<StateEvent>): RunKeys {
 /** A push node (push, pushRecovered, pushRepaired): the delivered run whose drop goes to the feed's destinations. */
 export interface PushEvent {
   readonly ref: DeliveredRef;
+  /** The attempt holding the slot's lease (push, pushRecovered): renewed while the push works. pushRepaired has none. */
+  readonly attemptId?: string;
 }

@@ -96,20 +96,18 @@ export function linkBrokerApi(scope: Construct, o: LinkBrokerApiOptions): apigw.
   ];
   // Sign-off: approvers are people of this account signing with their own AWS identity (SigV4; IAM
   // auth, no partner key and no API key), allowed by their identity policy (execute-api:Invoke on
-  // POST/approvals/*); the broker takes the approver from the caller's ARN.
-  methods.push(
-    api.root
-      .addResource('approvals')
-      .addResource('{feed}')
-      .addResource('slots')
-      .addResource('{slot}')
-      .addMethod('POST', integration, {
+  // GET|POST/approvals/*); the broker takes the approver from the caller's ARN. GET shows the held
+  // drop (preview, profile), POST decides.
+  const held = api.root.addResource('approvals').addResource('{feed}').addResource('slots').addResource('{slot}');
+  for (const verb of ['GET', 'POST'])
+    methods.push(
+      held.addMethod(verb, integration, {
         authorizationType: apigw.AuthorizationType.IAM,
         apiKeyRequired: false,
         requestValidator: validator,
         requestParameters: { 'method.request.path.feed': true, 'method.request.path.slot': true, 'method.request.querystring.partner': false },
       }),
-  );
+    );
   if (iamAccounts.length) {
     const iamMethod = (resource: apigw.IResource, params: Record<string, boolean>) =>
       resource.addMethod('GET', integration, {

@@ -287,16 +287,17 @@ export function partnerRun(scope: Construct, o: PipelineOptions, graph: Readonly
   };
 
   // The three push nodes run the push function on the delivered run each one is about.
-  const pushState = (node: 'push' | 'pushRecovered' | 'pushRepaired', refPath: string) => () => {
-    const push = invoke(NODE_STATES[node][0], f.push, { 'ref.$': refPath }, PUSHED_PATH);
+  // push and pushRecovered run under the attempt's lease (the push function renews it); a repaired slot's run holds none.
+  const pushState = (node: 'push' | 'pushRecovered' | 'pushRepaired', refPath: string, underLease: boolean) => () => {
+    const push = invoke(NODE_STATES[node][0], f.push, { 'ref.$': refPath, ...(underLease ? { 'attemptId.$': '$.state.attemptId' } : {}) }, PUSHED_PATH);
     catchTo(node, push);
     route(node, push);
     return push;
   };
   const builders: Record<NodeName, () => sfn.State> = {
-    push: pushState('push', '$.published.ref'),
-    pushRecovered: pushState('pushRecovered', '$.failed.ref'),
-    pushRepaired: pushState('pushRepaired', '$.planned.delivered'),
+    push: pushState('push', '$.published.ref', true),
+    pushRecovered: pushState('pushRecovered', '$.failed.ref', true),
+    pushRepaired: pushState('pushRepaired', '$.planned.delivered', false),
     plan: () => {
       const plan = invoke('Plan', f.plan, { 'feed.$': '$.feed', 'partner.$': '$.partner', 'slot.$': '$.slot', 'rerun.$': '$.rerun' }, '$.planned');
       catchTo('plan', plan);

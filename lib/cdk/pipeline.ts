@@ -74,11 +74,12 @@ export class Pipeline extends Construct {
     putEvents(fns.approve, stack);
     grants.readWrite(fns.publish, [...scopes.drops, scopes.leases, scopes.runs, scopes.staging, scopes.results], true);
     query.grantQueries(fns.publish, true);
-    // push: reads the drop (to send it) and writes what it sent (delivery records, the run record);
-    // what it may reach outside the bucket is derived from the feeds (lib/cdk/destinations.ts).
+    // push: reads the drop (to send it) and writes what it sent (delivery records, the run record),
+    // renewing the slot's lease as it goes; what it may reach outside the bucket is derived from the
+    // feeds (lib/cdk/destinations.ts).
     grants.read(fns.push, [scopes.dropFiles]);
     // ListBucket: a delivery record not yet written must read as absent (404), not as refused (403).
-    grants.readWrite(fns.push, [scopes.runs, scopes.deliveries], true);
+    grants.readWrite(fns.push, [scopes.runs, scopes.deliveries, scopes.leases], true);
     grantDestinations(stack, props.feeds, fns.push);
     // Diff syncs: Athena reads the two drops' Parquet as the push function and writes the change sets under _deliveries/.
     query.grantQueries(fns.push, true);

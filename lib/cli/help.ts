@@ -85,10 +85,13 @@ export const COMMAND_HELP: readonly CommandHelp[] = [
   },
   {
     name: 'approve',
-    usage: ['dropkit approve FEED --slot ISO [--partner ID] --by APPROVER --reason TEXT [--project DIR] [--json]'],
+    usage: [
+      'dropkit approve FEED --slot ISO [--partner ID] --by APPROVER --reason TEXT [--project DIR] [--json]',
+      'dropkit approve FEED --slot ISO [--partner ID] --show [--project DIR] [--json]',
+    ],
     summary: 'Sign off a drop held for approval: the run resumes at the gate, publishes and notifies.',
     details:
-      "--by must be one of the feed's approval.approvers. Past the approval timeout the drop is rolled back\ninstead (exit 1). `run` exits 7 when it holds a drop; a run of a slot already held exits 6, touching nothing.",
+      "--by must be one of the feed's approval.approvers. Past the approval timeout the drop is rolled back\ninstead (exit 1). `run` exits 7 when it holds a drop; a run of a slot already held exits 6, touching nothing.\n--show prints the held drop and decides nothing: why it is held, the deadline, the approvers, its\nprofile and first rows (pii columns redacted), as the link broker's GET /approvals/… answers it.",
   },
   {
     name: 'reject',

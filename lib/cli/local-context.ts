@@ -14,6 +14,7 @@ import type { QueryEngine } from '../core/ports/query-engine';
 import { UsageError } from '../core/errors';
 import type { FeedDefinition } from '../core/feed/feed-definition';
 import type { DeliveredRef } from '../core/steps/run-plan';
+import type { AttemptLease } from '../core/lease';
 import { DEFAULT_LEASE_TTL_SECONDS, feedCatalog } from '../core/steps/step-deps';
 import type { Project } from '../project/load-project';
 import { consumerNotifiers, operatorNotifiers } from '../runner/local-notifiers';
@@ -78,7 +79,7 @@ export function localContext(project: Project, options: LocalContextOptions) {
     lease: { ttlSeconds: DEFAULT_LEASE_TTL_SECONDS, host: hostname(), pid: process.pid, pidNamespace: pidNamespaceId(), isAlive: processAlive },
     newAttemptId: () => randomBytes(6).toString('hex'),
     openEngine,
-    push: (ref, feed) => pushLocally(ref, feed, { store, clock, projectDir: project.dir }),
+    push: (ref, feed, lease) => pushLocally(ref, feed, { store, clock, projectDir: project.dir, lease }),
     removeLeftovers: () => removeDeadLeftovers(workDir, store instanceof LocalStore ? store : undefined, processAlive),
     onStep: progress
       ? (step, plan) => (step === 'stage' && progress.run(`${plan.feed}${plan.partner ? ` [${plan.partner}]` : ''} ${plan.slot.id}`), progress.step(step))
@@ -94,19 +95,24 @@ export function localContext(project: Project, options: LocalContextOptions) {
  * Pushes a drop to its destinations with the embedded engine computing diffs and reading rows.
  * Loaded on demand: the adapters bring the AWS SDK and ssh2, which only feeds with destinations need.
  */
-async function pushLocally(ref: DeliveredRef, feed: FeedDefinition, o: { store: ObjectStore; clock: Clock; projectDir: string }) {
+async function pushLocally(ref: DeliveredRef, feed: FeedDefinition, o: { store: ObjectStore; clock: Clock; projectDir: string; lease?: AttemptLease }) {
   const { pushDrop } = require('../core/destinations/push-drop') as typeof import('../core/destinations/push-drop');
   const { destinationFactory } = require('../adapters/destinations/destination-factory') as typeof import('../adapters/destinations/destination-factory');
   const { DuckDbDestinationEngine } = require('../adapters/duckdb/duckdb-destination') as typeof import('../adapters/duckdb/duckdb-destination');
   const engine = await DuckDbDestinationEngine.open({ store: o.store });
   try {
-    return await pushDrop(ref, feed, {
-      store: o.store,
-      clock: o.clock,
-      destinationBuilder: (f) => destinationFactory({ feedFile: f.file, projectDir: o.projectDir }),
-      rows: engine,
-      changes: engine,
-    });
+    return await pushDrop(
+      ref,
+      feed,
+      {
+        store: o.store,
+        clock: o.clock,
+        destinationBuilder: (f) => destinationFactory({ feedFile: f.file, projectDir: o.projectDir }),
+        rows: engine,
+        changes: engine,
+      },
+      o.lease,
+    );
   } finally {
     await engine.close();
   }

@@ -1,3 +1,4 @@
+import type { Clock } from './ports/clock';
 import { ObjectStore, PreconditionFailed } from './ports/object-store';
 import { SlotBusyError } from './errors';
 import { parseStoreJson } from './store-json';
@@ -103,6 +104,43 @@ export async function renewLease(store: ObjectStore, held: HeldLease, now: Date,
     if (error instanceof PreconditionFailed) throw new SlotBusyError(`another run took over this slot (lease ${held.key}) while this attempt renewed it`);
     throw error;
   }
+}
+
+/** An attempt's claim on its slot where no HeldLease travels (a push node gets the attempt id only). */
+export interface AttemptLease {
+  readonly attemptId: string;
+  readonly ttlSeconds: number;
+}
+
+/**
+ * Renews the lease at `key` while it names `attemptId` and is not released, whatever its etag (the
+ * attempt's earlier renewals changed it). Throws SlotBusyError once another attempt owns the slot.
+ */
+export async function renewOwnLease(store: ObjectStore, key: string, attemptId: string, now: Date, ttlSeconds: number): Promise<HeldLease> {
+  const current = await store.get(key);
+  const lease = current && parseStoreJson(key, current.body, leaseSchema);
+  if (!current || !lease || lease.attemptId !== attemptId || lease.released) {
+    throw new SlotBusyError(
+      `another run took over this slot (lease ${key}, now ${lease ? `attempt ${lease.attemptId}` : 'gone'}); attempt ${attemptId} stops here`,
+    );
+  }
+  return renewLease(store, { key, etag: current.etag, attemptId }, now, ttlSeconds);
+}
+
+/**
+ * The fence of a long step that works in units (a push: files, batches): call it before each
+ * unit. It renews the attempt's lease on the first call and then whenever a third of the TTL has
+ * passed on the injected clock, as the local runner's background keeper does, and throws
+ * SlotBusyError once another attempt owns the slot, so the step stops before its next write.
+ */
+export function leaseFence(store: ObjectStore, key: string, lease: AttemptLease, clock: Clock): () => Promise<void> {
+  let renewedAt: number | undefined;
+  return async () => {
+    const now = clock.now();
+    if (renewedAt !== undefined && now.getTime() - renewedAt < (lease.ttlSeconds * 1000) / 3) return;
+    await renewOwnLease(store, key, lease.attemptId, now, lease.ttlSeconds);
+    renewedAt = now.getTime();
+  };
 }
 
 /**

@@ -240,7 +240,8 @@ class LocalRun {
       case 'push':
       case 'pushRecovered':
       case 'pushRepaired': {
-        const pushed = await pushDelivered(this.ref(), deps);
+        // push and pushRecovered run under this attempt's lease (renewed while pushing); pushRepaired holds none.
+        const pushed = await pushDelivered(this.ref(), deps, node === 'pushRepaired' ? undefined : this.state!.attemptId);
         this.pending.push(...pushed.failed.map((f) => `push: ${f}`));
         return pushed.status;
       }

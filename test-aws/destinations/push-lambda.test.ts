@@ -14,7 +14,8 @@ import { S3Store } from '../../lib/adapters/s3/s3-store';
 import { deliveryRecordKey } from '../../lib/core/destinations/delivery-keys';
 import type { FeedDefinition } from '../../lib/core/feed/feed-definition';
 import { feedSchema } from '../../lib/core/feed/feed-schema';
-import { manifestKey } from '../../lib/core/layout';
+import { leaseKey, manifestKey } from '../../lib/core/layout';
+import { acquireLease, readLease } from '../../lib/core/lease';
 import { ENV } from '../../lib/core/deploy-contract';
 import { sha256Hex } from '../../lib/core/hash';
 import { loadProject } from '../../lib/project/load-project';
@@ -122,6 +123,34 @@ describe('the push Lambda', () => {
     await expect(handler({ ref: other })).rejects.toThrow(/run=r2\/manifest.json is not in the store: run r2 was not delivered/);
   });
 
+  it("renews the attempt's lease on the slot in our bucket, and stops without writing to the partner when another attempt owns the slot", async () => {
+    const store = new S3Store({ bucket: OURS, client: s3 });
+    const other = { ...ref, runId: 'r4', manifestKey: ref.manifestKey.replace('run=r1', 'run=r4') };
+    for (const name of ['part-00000.csv', 'manifest.json'])
+      await store.put(other.manifestKey.replace('manifest.json', name), (await store.get(ref.manifestKey.replace('manifest.json', name)))!.body);
+    const key = leaseKey(other, SLOT);
+    // A lease of the publishing attempt that has run out (nobody took the slot meanwhile): the push renews it (S3 conditional write).
+    const at = new Date('2024-01-15T07:00:00Z');
+    await store.deletePrefix(key);
+    expect((await acquireLease(store, key, { attemptId: 'a4', runId: 'r4' }, at, { ttlSeconds: 600 })).acquired).toBe(true);
+    const handler = makePushHandler(async () => buildPushDeps(env));
+    expect(await handler({ ref: other, attemptId: 'a4' })).toEqual({ status: 'pushed', destinations: 1, failed: [] });
+    const renewed = await readLease(store, key);
+    expect(renewed?.attemptId).toBe('a4');
+    expect(Date.parse(renewed!.expiresAt)).toBeGreaterThan(at.getTime() + 600_000);
+
+    // Another attempt owns the slot now: the push writes nothing to the partner and reports it pending.
+    const taken = { ...other, runId: 'r5', manifestKey: other.manifestKey.replace('run=r4', 'run=r5') };
+    for (const name of ['part-00000.csv', 'manifest.json'])
+      await store.put(taken.manifestKey.replace('manifest.json', name), (await store.get(other.manifestKey.replace('manifest.json', name)))!.body);
+    await store.put(key, JSON.stringify({ ...renewed, attemptId: 'rerun' }));
+    const before = await theirs();
+    const out = await handler({ ref: taken, attemptId: 'a4' });
+    expect(out).toMatchObject({ status: 'incomplete', failed: [expect.stringMatching(/^acme-bucket: SlotBusyError: another run took over this slot/)] });
+    expect(await theirs()).toEqual(before);
+    expect((await readLease(store, key))?.attemptId).toBe('rerun');
+  });
+
   it("makes only calls the push function's synthesized policy allows (the partner role's own calls aside)", async () => {
     const granted = { name: 'globex-bucket', type: 's3', bucket: GRANTED, prefix: 'in', kmsKeyId: KMS };
     const spec = feedSchema.parse({ ...JSON.parse(JSON.stringify(feed.spec)), destinations: [...feed.spec.destinations, granted] });
@@ -146,13 +175,22 @@ describe('the push Lambda', () => {
           await store.put(other.manifestKey.replace('manifest.json', name), got!.body);
         }
       });
-      expect(await recorder.as('PushFunction', () => handler({ ref: other }))).toMatchObject({ status: 'pushed', destinations: 2 });
+      // Under the publishing attempt's lease, as the state machine invokes it: the push renews that lease in our bucket.
+      await recorder.outside(async () => {
+        await new S3Store({ bucket: OURS, client: s3 }).deletePrefix(leaseKey(other, SLOT)); // the slot's lease an earlier test left taken
+        const taken = await acquireLease(new S3Store({ bucket: OURS, client: s3 }), leaseKey(other, SLOT), { attemptId: 'a3', runId: 'r3' }, new Date(), {
+          ttlSeconds: 600,
+        });
+        expect(taken.acquired).toBe(true);
+      });
+      expect(await recorder.as('PushFunction', () => handler({ ref: other, attemptId: 'a3' }))).toMatchObject({ status: 'pushed', destinations: 2 });
     } finally {
       recorder.restore();
     }
     // Writes into the role's bucket are made with the credentials STS handed out: their role's policy decides those.
     const ours = recorder.calls.filter((c) => !c.resource.startsWith(`arn:aws:s3:::${THEIRS}/`) && c.resource !== `arn:aws:s3:::${THEIRS}`);
     expect(ours.map((c) => c.action)).toEqual(expect.arrayContaining(['sts:AssumeRole', 's3:PutObject', 's3:PutObjectAcl', 's3:GetObject', 's3:ListBucket']));
+    expect(ours.filter((c) => c.action === 's3:PutObject' && c.resource.includes('/drops/_leases/'))).not.toEqual([]);
     expect(audit(ours, new Map([['PushFunction', grants]])).denied).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AthenaClient } from '@aws-sdk/client-athena';
@@ -6,6 +6,9 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { AthenaChangeEngine, athenaDiffStatements, hiveType } from '../../lib/adapters/athena/athena-change-engine';
 import { DuckDbDestinationEngine } from '../../lib/adapters/duckdb/duckdb-destination';
 import { LocalStore } from '../../lib/adapters/local/local-store';
+import { localFolderDestination } from '../../lib/adapters/local/local-destination';
+import { deliverDestinations } from '../../lib/core/destinations/deliver';
+import { fixedClock } from '../../lib/core/ports/clock';
 import type { DiffRequest } from '../../lib/core/destinations/change-engine';
 import { publishDrop } from '../destinations/drops';
 import { FakeAthena } from '../helpers/fake-athena';
@@ -105,6 +108,92 @@ describe('AthenaChangeEngine', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it.each(['no-file', 'empty-object'] as const)(
+    'takes a CTAS of no rows that leaves %s as an empty change set: a Parquet file with the columns and 0 rows, read and delivered as such',
+    async (leaves) => {
+      const dir = mkdtempSync(join(tmpdir(), 'dropkit-athena-diff-'));
+      const store = new LocalStore(dir);
+      const fake = await FakeAthena.create(store, 'drops');
+      fake.ctasOfNoRows = leaves;
+      const stub = fake.install(AthenaClient as unknown as AthenaClient);
+      const duck = await DuckDbDestinationEngine.open({ store, workDir: dir, threads: 1 });
+      const db = await DuckDBInstance.create(':memory:');
+      const c = await db.connect();
+      try {
+        // The same rows twice: nothing inserted, updated or deleted.
+        const base = await publishDrop(store, 'r1', CUR, '20240114T060000Z');
+        const cur = await publishDrop(store, 'r2', CUR);
+        const request = (outPrefix: string): DiffRequest => ({
+          base: parquetKeys(base.manifestKey),
+          current: parquetKeys(cur.manifestKey),
+          primaryKey: ['id'],
+          columns: ['id', 'name', 'amount'],
+          outPrefix,
+        });
+        const athena = new AthenaChangeEngine({
+          workGroup: 'wg',
+          database: 'dk_staging',
+          store,
+          bucket: 'drops',
+          client: new AthenaClient({}),
+          sleep: async () => undefined,
+        });
+        const got = await athena.diff(request('athena/'));
+        const want = await duck.diff(request('duckdb/'));
+        const described = async (key: string) =>
+          (await c.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${store.localPath(key)}')`))
+            .getRowObjectsJson()
+            .map((r) => `${r.column_name} ${r.column_type}`);
+        const count = async (key: string) => Number((await c.runAndReadAll(`SELECT count(*) FROM read_parquet('${store.localPath(key)}')`)).getRows()[0][0]);
+        for (const op of ['inserts', 'updates', 'deletes'] as const) {
+          expect({ op, rows: got[op].rows, key: got[op].key }).toEqual({ op, rows: 0, key: `athena/${op}.parquet` });
+          expect(got[op].bytes).toBe((await store.get(got[op].key))!.body.length);
+          expect(await count(got[op].key)).toBe(0);
+          // The columns and types DuckDB's empty change set has: partners read either the same way.
+          expect(await described(got[op].key)).toEqual(await described(want[op].key));
+        }
+        expect(await described(got.deletes.key)).toEqual(['id INTEGER']);
+        // The row reader (API destinations) finds no rows to send.
+        const batches: unknown[] = [];
+        for await (const b of athena.rows([got.updates.key], { batchRows: 10, orderBy: ['id'] })) batches.push(b);
+        expect(batches).toEqual([]);
+
+        // Delivered as such: the three empty files, changes.json saying 0 rows each, the manifest last.
+        const inbox = join(dir, 'inbox');
+        const push = (ref: typeof cur) =>
+          deliverDestinations(ref, {
+            store,
+            clock: fixedClock('2024-01-15T07:00:00Z'),
+            destinations: [{ destination: localFolderDestination('inbox', inbox), mode: 'mirror', primaryKey: ['id'], takes: 'files' }],
+            changes: athena,
+          });
+        // The first sync (every row an insert, no updates or deletes) makes r1 the base of the next.
+        expect((await push(base))[0]).toMatchObject({ status: 'delivered' });
+        const [record] = await push(cur);
+        expect(record).toMatchObject({
+          status: 'delivered',
+          rowsSent: 0,
+          units: ['changes/inserts.parquet', 'changes/updates.parquet', 'changes/deletes.parquet', 'changes.json', 'manifest.json'],
+        });
+        const folder = join(inbox, 'daily', 'slot=20240115T060000Z', 'run=r2');
+        const changes = JSON.parse(readFileSync(join(folder, 'changes.json'), 'utf8'));
+        expect(changes.files.map((f: { op: string; rows: number }) => [f.op, f.rows])).toEqual([
+          ['insert', 0],
+          ['update', 0],
+          ['delete', 0],
+        ]);
+        expect(Number((await c.runAndReadAll(`SELECT count(*) FROM read_parquet('${join(folder, 'changes', 'inserts.parquet')}')`)).getRows()[0][0])).toBe(0);
+      } finally {
+        c.closeSync();
+        db.closeSync();
+        await duck.close();
+        stub.restore();
+        await fake.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('refuses a primary key that is not unique in the drop', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dropkit-athena-diff-'));

@@ -13,7 +13,7 @@ import { listKeys, readJson } from '../helpers/local-run';
 import { lambdaProject, LambdaProject } from '../lambdas/lambda-project';
 
 const SLOT = '20240115T060000Z';
-const APPROVAL_YAML = 'approval:\n  when: [first]\n  approvers: [owner@shop.example]\n  timeout: PT8H\n';
+const APPROVAL_YAML = 'approval:\n  when: [first]\n  approvers: [owner@shop.example]\n  timeout: PT8H\ncolumns:\n  label:\n    pii: true\n';
 const HOLD_KEY = `drops/_approvals/daily/slot=${SLOT}.json`;
 const TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAA-token';
 
@@ -91,12 +91,57 @@ describe('the link broker approver API', () => {
     expect((await broker(decision(OWNER, { decision: 'maybe', reason: 'x' }))).statusCode).toBe(400);
     expect((await broker(decision(OWNER, { decision: 'approve' }))).statusCode).toBe(400);
     expect((await broker(decision(OWNER, { decision: 'approve', reason: 'x' }, { pathParameters: { feed: 'statements', slot: SLOT } }))).statusCode).toBe(404);
-    expect((await broker(decision(OWNER, { decision: 'approve', reason: 'x' }, { httpMethod: 'GET' }))).statusCode).toBe(405);
+    expect((await broker(decision(OWNER, { decision: 'approve', reason: 'x' }, { httpMethod: 'DELETE' }))).statusCode).toBe(405);
     // Past the deadline the state machine's own timeout decides.
     const late = await at('2024-01-15T15:00:00Z')(decision(OWNER, { decision: 'approve', reason: 'x' }));
     expect(late.statusCode).toBe(409);
     expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 0);
     expect(await readJson(p.store, HOLD_KEY)).toMatchObject({ status: 'held' });
+  });
+
+  const look = (userArn: string | null, extra: Partial<ApiEvent> = {}) => decision(userArn, undefined, { httpMethod: 'GET', body: null, ...extra });
+
+  it('shows the held drop to its approvers (GET): status, reasons, deadline, profile and the preview with pii columns redacted', async () => {
+    const answer = await broker(look(OWNER));
+    expect(answer.statusCode).toBe(200);
+    const view = JSON.parse(answer.body);
+    expect(view).toMatchObject({
+      feed: 'daily',
+      partner: null,
+      slot: SLOT,
+      status: 'held',
+      reasons: [expect.stringMatching(/^first: no earlier drop of daily/)],
+      approvers: ['owner@shop.example'],
+      heldAt: '2024-01-15T07:00:00.000Z',
+      deadline: '2024-01-15T15:00:00.000Z',
+      decision: null,
+      rowCount: 3,
+    });
+    expect(view.schema.map((c: { name: string }) => c.name)).toEqual(['id', 'label', 'amount', 'happened_at']);
+    expect(view.profile.columns.map((c: { name: string }) => c.name)).toEqual(['id', 'label', 'amount', 'happened_at']);
+    expect(view.preview.columns).toEqual(['id', 'label', 'amount', 'happened_at']);
+    expect(view.preview.redacted).toEqual(['label']);
+    expect(view.preview.rows.map((r: string[]) => r[1])).toEqual(['▒▒▒ pii', '▒▒▒ pii', '▒▒▒ pii']);
+    expect(view.preview.rows.map((r: string[]) => r[0])).toEqual(['2', '3', '4']);
+    // Looking decides nothing.
+    expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 0);
+    expect(await readJson(p.store, HOLD_KEY)).toMatchObject({ status: 'held' });
+    // After the decision it shows the decision, and still the preview kept with the hold.
+    await broker(decision(OWNER, { decision: 'approve', reason: 'profile looks right' }));
+    const after = JSON.parse((await broker(look(OWNER))).body);
+    expect(after).toMatchObject({ status: 'approved', decision: { by: 'owner@shop.example', reason: 'profile looks right' } });
+    expect(after.preview.redacted).toEqual(['label']);
+  });
+
+  it('shows a held drop to nobody else: partner keys, other identities, and slots never held', async () => {
+    const partner = await broker(look(null, { requestContext: { authorizer: { partnerId: 'acme' } } }));
+    expect(partner.statusCode).toBe(403);
+    const stranger = await broker(look('arn:aws:sts::123456789012:assumed-role/Dev/intern@shop.example'));
+    expect([stranger.statusCode, JSON.parse(stranger.body)]).toEqual([403, { error: 'intern@shop.example is not an approver of daily' }]);
+    const never = await broker(look(OWNER, { pathParameters: { feed: 'daily', slot: '20240116T060000Z' } }));
+    expect([never.statusCode, JSON.parse(never.body).error]).toEqual([404, 'no drop of daily slot 20240116T060000Z is held for approval']);
+    expect((await broker(look(OWNER, { pathParameters: { feed: 'statements', slot: SLOT } }))).statusCode).toBe(404);
+    expect((await broker(look(OWNER, { queryStringParameters: { partner: 'acme' } }))).statusCode).toBe(400);
   });
 
   it('has no manifest for a held drop, so no partner can get a link to it', async () => {
@@ -165,5 +210,19 @@ describe('the approve node in the deployed stack', () => {
     expect(post).toHaveLength(1);
     expect(post[0]).toMatchObject({ AuthorizationType: 'AWS_IAM', ApiKeyRequired: false });
     expect(post[0].AuthorizerId).toBeUndefined();
+  });
+
+  it('serves the held drop (GET) on the same resource, with IAM auth only', () => {
+    const resources = template.findResources('AWS::ApiGateway::Resource');
+    const slotOfApprovals = Object.entries(resources).find(
+      ([, r]: [string, any]) => r.Properties.PathPart === '{slot}' && /approvals/i.test(JSON.stringify(r.Properties.ParentId)),
+    )![0];
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method')).map((m: any) => m.Properties);
+    const onHold = methods.filter((m) => m.ResourceId?.Ref === slotOfApprovals);
+    expect(onHold.map((m) => m.HttpMethod).sort()).toEqual(['GET', 'POST']);
+    for (const m of onHold) {
+      expect(m).toMatchObject({ AuthorizationType: 'AWS_IAM', ApiKeyRequired: false });
+      expect(m.AuthorizerId).toBeUndefined();
+    }
   });
 });

@@ -221,7 +221,7 @@ describe('sign-off, locally', () => {
 describe('dropkit approve and reject', () => {
   let project: TempProject;
   beforeEach(async () => {
-    project = tempProject({ 'dropkit.yaml': PROJECT_YAML, 'feeds/daily.yaml': dailyFeed('daily', APPROVAL), 'feeds/daily.sql': DAILY_SQL });
+    project = tempProject({ 'dropkit.yaml': PROJECT_YAML, 'feeds/daily.yaml': dailyFeed('daily', APPROVAL + PII), 'feeds/daily.sql': DAILY_SQL });
     await writeParquet(join(project.dir, 'data/events.parquet'), eventsSelect());
   });
   afterEach(() => project.cleanup());
@@ -251,6 +251,30 @@ describe('dropkit approve and reject', () => {
       status: 'delivered',
       approval: { status: 'approved', approvedBy: 'owner@shop.example', reason: 'checked' },
     });
+  });
+
+  it('approve --show prints the held drop, decides nothing, and gives the JSON the link broker answers', async () => {
+    await cli(['run', 'daily', '--project', project.dir, '--slot', SLOT_15, '--now', '2024-01-15T07:00:00Z']);
+    const show = ['approve', 'daily', '--project', project.dir, '--slot', SLOT_15, '--show', '--now', '2024-01-15T08:00:00Z'];
+    const text = await cli(show);
+    expect([text.code, text.stderr]).toEqual([0, '']);
+    expect(text.stdout).toMatch(
+      /^daily slot 20240115T060000Z \(run [^)]+\): held\n {2}decide by 2024-01-15T15:00:00.000Z: dropkit approve\|reject daily --slot 20240115T060000Z/,
+    );
+    expect(text.stdout).toContain('    - first: no earlier drop of daily');
+    expect(text.stdout).toMatch(/ {4}label: 0\.0% null, ~3 distinct\n/);
+    expect(text.stdout).toContain('(label redacted: pii)');
+    expect(text.stdout).toContain(`| ${REDACTED} |`);
+    const json = await cli([...show, '--json']);
+    const view = JSON.parse(json.stdout);
+    expect(view).toMatchObject({ status: 'held', decision: null, approvers: expect.any(Array), rowCount: 3, preview: { redacted: ['label'] } });
+    expect(view.preview.rows.every((r: (string | null)[]) => r[1] === REDACTED)).toBe(true);
+    // Nothing was decided: the hold still waits.
+    expect(await readJson(new LocalStore(loadProject(project.dir).outputDir), HOLD_KEY)).toMatchObject({ status: 'held' });
+    const wrong = await cli([...show, '--by', 'owner@shop.example']);
+    expect([wrong.code, wrong.stderr]).toEqual([2, expect.stringContaining('--show decides nothing')]);
+    const never = await cli(['approve', 'daily', '--project', project.dir, '--slot', SLOT_16, '--show']);
+    expect([never.code, never.stderr]).toEqual([2, expect.stringContaining('no drop of daily slot 20240116T060000Z was held for approval')]);
   });
 
   it('reject exits 0 once rolled back; a missing --reason is a usage error', async () => {

@@ -100,16 +100,18 @@ describe('the deployed push', () => {
     ]);
   });
 
-  it("reads only drop files of our bucket and writes only run records and delivery records; no other function gets the partners' grants", () => {
+  it("reads only drop files of our bucket and writes only run records, delivery records and the slot's lease (renewed while pushing); no other function gets the partners' grants", () => {
     const g = grantsOf(template, 'ExchangePipelinePushFunctionRole');
     const ours = g.filter((x) => x.action.startsWith('s3:') && x.resource.includes('ExchangeDropsBucket'));
     expect([...new Set(ours.filter((x) => x.action === 's3:PutObject').map((x) => x.resource))].sort()).toEqual([
       '<ExchangeDropsBucketDropsD8E12C96.Arn>/drops/_deliveries/*',
+      '<ExchangeDropsBucketDropsD8E12C96.Arn>/drops/_leases/*',
       '<ExchangeDropsBucketDropsD8E12C96.Arn>/drops/_runs/*',
     ]);
     expect([...new Set(ours.filter((x) => x.action === 's3:GetObject').map((x) => x.resource))].sort()).toEqual([
       '<ExchangeDropsBucketDropsD8E12C96.Arn>/drops/*/slot=*/run=*/*',
       '<ExchangeDropsBucketDropsD8E12C96.Arn>/drops/_deliveries/*',
+      '<ExchangeDropsBucketDropsD8E12C96.Arn>/drops/_leases/*',
       '<ExchangeDropsBucketDropsD8E12C96.Arn>/drops/_runs/*',
     ]);
     // Diff syncs on Athena: the push function creates only its own diff tables in the staging database.

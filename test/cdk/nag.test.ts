@@ -73,8 +73,8 @@ describe('the AwsSolutions and Serverless rule packs', () => {
     });
     const { error } = synthWithRulePacks(app);
     expect(error?.message).toBeUndefined();
-    // The two partner SigV4 routes and the approvers' (sign-off).
-    expect(exchange.api.methods.filter((m) => (m.node.defaultChild as apigw.CfnMethod).authorizationType === 'AWS_IAM')).toHaveLength(3);
+    // The two partner SigV4 routes and the approvers' two (sign-off: look, decide).
+    expect(exchange.api.methods.filter((m) => (m.node.defaultChild as apigw.CfnMethod).authorizationType === 'AWS_IAM')).toHaveLength(4);
   });
 
   it('still fail the synth on a wildcard the construct does not explain', () => {

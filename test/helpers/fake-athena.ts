@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import {
@@ -36,6 +36,12 @@ export class FakeAthena {
   private count = 0;
   /** Rows per GetQueryResults page (small, so paging is exercised). */
   pageSize = 2;
+  /**
+   * What a CTAS of zero rows leaves at its location: a Parquet file with no rows (as DuckDB writes
+   * one), no file at all, or one empty object. Real Athena's behaviour is not pinned down: callers
+   * must take all three.
+   */
+  ctasOfNoRows: 'parquet' | 'no-file' | 'empty-object' = 'parquet';
 
   private constructor(
     private readonly db: DuckDBInstance,
@@ -203,8 +209,10 @@ export class FakeAthena {
       await this.conn.run(`CREATE TABLE ${ctas[1]}.${ctas[2]} AS ${ctas[4]}`);
       const path = this.pathOf(`${location}20240115_${e.id}_00000`);
       await mkdir(dirname(path), { recursive: true });
-      await this.conn.run(`COPY ${ctas[1]}.${ctas[2]} TO '${path}' (FORMAT parquet, COMPRESSION zstd)`);
       e.updateCount = await this.countOf(`${ctas[1]}.${ctas[2]}`);
+      if (e.updateCount > 0 || this.ctasOfNoRows === 'parquet')
+        await this.conn.run(`COPY ${ctas[1]}.${ctas[2]} TO '${path}' (FORMAT parquet, COMPRESSION zstd)`);
+      else if (this.ctasOfNoRows === 'empty-object') await writeFile(path, '');
     } else if (unload) {
       const location = unload[2];
       await this.mustBeEmpty(location);

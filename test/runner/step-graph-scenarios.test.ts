@@ -30,7 +30,7 @@ import { lambdaProject, LambdaProject } from '../lambdas/lambda-project';
  * attempt ids and Athena's execution facts) and the same notices to the same consumers.
  */
 
-type Fault = 'stage' | 'render' | 'manifest-before' | 'manifest-after' | 'notify' | 'lease-lost' | 'push';
+type Fault = 'stage' | 'render' | 'manifest-before' | 'manifest-after' | 'notify' | 'lease-lost' | 'push' | 'push-lease-lost';
 
 interface Scenario {
   readonly name: string;
@@ -76,6 +76,8 @@ interface World {
   readonly consumers: Recorder;
   readonly operators: Recorder;
   fault?: Fault;
+  /** Seconds the scenario moved the project's clock on (a step that took long). */
+  skew: number;
 }
 
 /** The project's store and engine with the scenario's fault, the same for both paths. */
@@ -85,7 +87,8 @@ async function world(dupes: boolean, approval = false): Promise<World> {
     dailyExtra: approval ? APPROVAL_YAML : '',
     files: { 'feeds/pushed.yaml': PUSHED_FEED, 'feeds/pushed.sql': DAILY_SQL },
   });
-  const w = { p } as { -readonly [K in keyof World]: World[K] };
+  const w = { p, skew: 0 } as { -readonly [K in keyof World]: World[K] };
+  const clock = { now: () => new Date(p.deps.clock.now().getTime() + w.skew * 1000) };
   w.consumers = new Recorder('consumers', w);
   w.operators = new Recorder('operators', w);
   const store: ObjectStore = new Proxy(p.store, {
@@ -127,13 +130,24 @@ async function world(dupes: boolean, approval = false): Promise<World> {
     const factory = destinationFactory({ feedFile: feed.file, projectDir: p.temp.dir });
     return (spec: Parameters<typeof factory>[0]) => {
       const d = factory(spec);
-      return spec.name !== 'inbox'
-        ? d
-        : { ...d, deliver: (input: any, progress: any) => (w.fault === 'push' ? Promise.reject(new Error('the inbox is full')) : d.deliver(input, progress)) };
+      if (spec.name !== 'inbox') return d;
+      const deliver = async (input: any, progress: any) => {
+        if (w.fault === 'push') throw new Error('the inbox is full');
+        if (w.fault === 'push-lease-lost') {
+          // The first file stalls past the lease's TTL, and a rerun of the slot takes the slot over meanwhile.
+          w.skew += 2 * 3600;
+          for (const key of await listKeys(p.store, 'drops/_leases/')) {
+            const lease = JSON.parse((await p.store.get(key))!.body.toString('utf8'));
+            await p.store.put(key, JSON.stringify({ ...lease, attemptId: 'newer', released: false, expiresAt: '2099-01-01T00:00:00.000Z' }));
+          }
+        }
+        return d.deliver(input, progress);
+      };
+      return { ...d, deliver };
     };
   };
-  const push = (ref: any, feed: any) => pushDrop(ref, feed, { store, clock: p.deps.clock, destinationBuilder: build });
-  w.deps = { ...p.deps, store, engine, consumers: () => [w.consumers], operators: [w.operators], push };
+  const push = (ref: any, feed: any, lease: any) => pushDrop(ref, feed, { store, clock, destinationBuilder: build }, lease);
+  w.deps = { ...p.deps, clock, store, engine, consumers: () => [w.consumers], operators: [w.operators], push };
   return w as World;
 }
 
@@ -210,6 +224,14 @@ const SCENARIOS: Scenario[] = [
     feed: 'pushed',
     slot: SLOT,
     fault: 'push',
+    expect: { status: 'delivered', trail: HAPPY, alerts: [PUSH_INCOMPLETE] },
+  },
+  {
+    // The push renews the lease as it goes; one file outlasting it lets a rerun take the slot: the push stops, its destinations pending.
+    name: 'lease lost to a newer attempt during the push: delivered, announced, the push left pending, operators alerted',
+    feed: 'pushed',
+    slot: SLOT,
+    fault: 'push-lease-lost',
     expect: { status: 'delivered', trail: HAPPY, alerts: [PUSH_INCOMPLETE] },
   },
   {
@@ -450,7 +472,15 @@ describe('one step graph, two paths: the scenario table', () => {
     expect(aws.consumers).toEqual(local.consumers);
     expect(aws.operators).toEqual(local.operators);
     expect(aws.pushed).toEqual(local.pushed);
-    if (s.feed === 'pushed' && local.runs[0].status !== 'failed') {
+    if (s.fault === 'push-lease-lost') {
+      // The push stopped after the file under way: no manifest reached a partner, and both destinations are pending in the run record.
+      expect(Object.keys(local.pushed).filter((k) => k.endsWith('manifest.json'))).toEqual([]);
+      const [record] = Object.entries(local.store).filter(([k]) => k.includes('/_runs/pushed/'));
+      expect((record[1] as { pending: string[] }).pending).toEqual([
+        expect.stringMatching(/^push: destination inbox failed: SlotBusyError: another run took over this slot/),
+        expect.stringMatching(/^push: destination archive failed: SlotBusyError/),
+      ]);
+    } else if (s.feed === 'pushed' && local.runs[0].status !== 'failed') {
       // Where the push is not failing now, both folders hold the drop with its manifest; where it is, only the archive does.
       const manifests = Object.keys(local.pushed).filter((k) => k.endsWith('manifest.json'));
       expect(manifests.map((k) => k.split('/')[0]).sort()).toEqual(s.fault === 'push' ? ['out-archive'] : ['out-archive', 'out-inbox']);

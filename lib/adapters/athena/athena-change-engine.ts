@@ -8,6 +8,7 @@ import type { ObjectStore } from '../../core/ports/object-store';
 import { dropTableSql, hiveIdent, quoteIdent, sqlString } from './athena-sql';
 import { sha256Hex } from '../../core/hash';
 import { s3UriOf } from './athena-engine';
+import { emptyParquet } from './empty-parquet';
 
 export interface AthenaChangeEngineOptions {
   readonly workGroup: string;
@@ -191,7 +192,7 @@ export class AthenaChangeEngine implements ChangeEngine, RowReader {
       const out: Partial<Record<(typeof OPS)[number], ChangeFile>> = {};
       for (const op of OPS) {
         const id = await this.run(s.changes[op]);
-        out[op] = await this.oneFile(`${work}${op}/`, `${request.outPrefix}${op}.parquet`, await this.updateCount(id));
+        out[op] = await this.oneFile(`${work}${op}/`, `${request.outPrefix}${op}.parquet`, await this.updateCount(id), op === 'deletes' ? keyCols : all);
       }
       return out as ChangeSet;
     } finally {
@@ -257,10 +258,24 @@ export class AthenaChangeEngine implements ChangeEngine, RowReader {
     return columns;
   }
 
-  /** The single file a bucketed CTAS wrote, moved to its change-set key. */
-  private async oneFile(prefix: string, key: string, rows: number): Promise<ChangeFile> {
-    const files: { key: string; size: number }[] = [];
-    for await (const o of this.options.store.list(prefix)) files.push(o);
+  /**
+   * The single file a bucketed CTAS wrote, moved to its change-set key. A CTAS of no rows may write
+   * no file, or only empty objects: that is an empty change set, written as a Parquet file with
+   * the columns and no rows (as DuckDB writes one), so every destination gets the same three files.
+   */
+  private async oneFile(prefix: string, key: string, rows: number, columns: readonly Column[]): Promise<ChangeFile> {
+    const listed: { key: string; size: number }[] = [];
+    for await (const o of this.options.store.list(prefix)) listed.push(o);
+    const files = listed.filter((f) => f.size > 0);
+    if (files.length === 0) {
+      if (rows !== 0)
+        throw new QueryFailedError(
+          `the Athena diff's CTAS reported ${rows} rows, and wrote no file under ${prefix}${listed.length ? ` (only empty objects: ${listed.map((f) => f.key).join(', ')})` : ''}`,
+        );
+      const body = emptyParquet(columns);
+      await this.options.store.put(key, body, { contentType: 'application/vnd.apache.parquet' });
+      return { key, rows: 0, bytes: body.length };
+    }
     if (files.length !== 1)
       throw new QueryFailedError(
         `the Athena diff expected one file under ${prefix} (bucket_count = 1), found ${files.length}: ${files.map((f) => f.key).join(', ')}`,

@@ -4,6 +4,7 @@ import { ObjectStore, PreconditionFailed } from '../ports/object-store';
 import { UsageError } from '../errors';
 import type { Manifest } from '../manifest';
 import type { RunState } from '../steps/run-state';
+import type { Preview } from '../profile/preview';
 
 /**
  * Sign-off (issue 22): a feed with `approval` holds a rendered drop before its manifest when one
@@ -69,6 +70,8 @@ export interface HoldRecord {
   readonly state: RunState;
   /** On AWS: the task token the execution waits with (SendTaskSuccess/Failure take it). */
   readonly taskToken?: string;
+  /** The first rows, `pii: true` columns redacted, as the approvers were told (hold-view.ts). */
+  readonly preview?: Preview;
 }
 
 /** The gate's part of the run state as stored (in a hold, and in the run record of a rejected or timed-out run). */

@@ -9,8 +9,8 @@ import { sendAll } from '../steps/notify';
 import { previousDrop } from '../steps/run-plan';
 import type { RunState } from '../steps/run-state';
 import type { StepDeps } from '../steps/step-deps';
-import { createGunzip } from 'node:zlib';
-import { Preview, readCsvHead, redact } from '../profile/preview';
+import type { Preview } from '../profile/preview';
+import { APPROVAL_PREVIEW_ROWS, previewOf } from './hold-view';
 import { ApprovalState, approvalKey, HELD, HoldRecord } from './approval';
 
 /**
@@ -58,6 +58,8 @@ export async function holdDrop(
   const { plan } = state;
   const approval = state.approval!;
   const key = approvalKey({ prefix: plan.prefix, feed: plan.feed, partner: plan.partner }, plan.slot.id);
+  // Kept with the hold: approvers look at it (the broker's GET, `approve --show`) after staging is gone, and the broker cannot read staging.
+  const preview = await previewOf(state, deps).catch(() => undefined);
   const record: HoldRecord = {
     feed: plan.feed,
     partner: plan.partner,
@@ -68,9 +70,9 @@ export async function holdDrop(
     approval,
     state,
     ...(taskToken ? { taskToken } : {}),
+    ...(preview ? { preview } : {}),
   };
   await deps.store.put(key, JSON.stringify(record, null, 2) + '\n', { contentType: 'application/json' });
-  const preview = await previewOf(state, deps).catch(() => undefined);
   const event = approvalRequestedEvent(state, deps.clock.now(), preview);
   const outcomes = await sendAll(event, deps.operators);
   return { record, key, event, outcomes };
@@ -102,25 +104,5 @@ export function approvalRequestedEvent(state: RunState, now: Date, preview?: Pre
   };
 }
 
-/** The first rows of the held drop's CSV (staged), `pii: true` columns redacted, as the report shows them. */
-export async function previewOf(state: RunState, deps: Pick<StepDeps, 'store' | 'feeds'>, rows = APPROVAL_PREVIEW_ROWS): Promise<Preview | undefined> {
-  const spec = deps.feeds.get(state.plan.feed).spec;
-  const file = state.files?.find((f) => f.format === 'csv');
-  const csv = spec.formats.csv;
-  if (!file || !csv) return undefined;
-  const body = await deps.store.read(file.stagingKey);
-  const dialect = {
-    delimiter: csv.delimiter,
-    quote: csv.quote,
-    header: csv.header,
-    nullText: csv.nullText,
-    lineEnding: csv.lineEnding,
-    encoding: csv.encoding,
-  };
-  const head = await readCsvHead(file.compression === 'gzip' ? body.pipe(createGunzip()) : body, dialect, rows);
-  const pii = Object.entries(spec.columns ?? {}).flatMap(([name, c]) => (c.pii ? [name] : []));
-  return redact(head, pii);
-}
-
-/** Rows of the preview in the notice: enough to see what the data looks like, small enough for SNS. */
-export const APPROVAL_PREVIEW_ROWS = 5;
+// Where they were first written; hold-view.ts keeps them light for the link broker.
+export { APPROVAL_PREVIEW_ROWS, previewOf };

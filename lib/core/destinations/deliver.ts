@@ -10,6 +10,7 @@ import { parseStoreJson, readStoreJson } from '../store-json';
 import { manifestSchema } from '../manifest-schema';
 import { destinationRecordSchema } from '../store-records';
 import { deadLetterPrefix, dropPrefixOfManifest } from '../layout';
+import { SlotBusyError } from '../errors';
 
 /** One destination of a feed (or partner) as configured: the adapter and how it syncs. */
 export interface DestinationPlan {
@@ -30,6 +31,11 @@ export interface DeliverDeps {
   readonly changes?: ChangeEngine;
   /** Hears the records so far after each destination, so the run record shows each outcome as it comes. */
   readonly onRecord?: (records: readonly DestinationRecord[]) => Promise<void>;
+  /**
+   * Called before each destination and after each unit sent: renews the slot's lease, and throws
+   * SlotBusyError once another attempt owns the slot (lib/core/lease.ts `leaseFence`).
+   */
+  readonly fence?: () => Promise<void>;
 }
 
 /**
@@ -56,19 +62,58 @@ export async function deliverDestinations(ref: DeliveryRef, deps: DeliverDeps): 
   if (!got) throw new Error(`${ref.manifestKey} is not in the store: run ${ref.runId} was not delivered, so there is nothing to push`);
   const manifest = parseStoreJson(ref.manifestKey, got.body, manifestSchema);
   const records: DestinationRecord[] = [];
-  for (const plan of deps.destinations) {
-    records.push(await deliverOne(ref, manifest, plan, deps));
+  for (const [i, plan] of deps.destinations.entries()) {
+    let outcome: { record: DestinationRecord; lost?: SlotBusyError };
+    try {
+      await deps.fence?.();
+      outcome = await deliverOne(ref, manifest, plan, deps);
+    } catch (error) {
+      if (!(error instanceof SlotBusyError)) throw error;
+      outcome = { record: notReached(plan, error, deps.clock), lost: error };
+    }
+    records.push(outcome.record);
+    if (outcome.lost) {
+      // The slot is another attempt's now: stop here. Every destination left is recorded failed (pending
+      // in the run record), so the next run of the slot or `dropkit repair` resumes them.
+      const lost = outcome.lost;
+      records.push(...deps.destinations.slice(i + 1).map((p) => notReached(p, lost, deps.clock)));
+    }
     await deps.onRecord?.(records);
+    if (outcome.lost) break;
   }
   return records;
 }
 
-async function deliverOne(ref: DeliveryRef, manifest: Manifest, plan: DestinationPlan, deps: DeliverDeps): Promise<DestinationRecord> {
+/** The record of a destination this attempt stopped before (or in the middle of): failed, with why. */
+function notReached(plan: DestinationPlan, error: SlotBusyError, clock: Clock): DestinationRecord {
+  const at = clock.now().toISOString();
+  return {
+    destination: plan.destination.name,
+    target: plan.destination.target,
+    mode: plan.mode,
+    status: 'failed',
+    units: [],
+    files: 0,
+    bytes: 0,
+    rowsSent: 0,
+    rowsRejected: 0,
+    errors: [{ message: `${error.name}: ${error.message}` }],
+    startedAt: at,
+    finishedAt: at,
+  };
+}
+
+async function deliverOne(
+  ref: DeliveryRef,
+  manifest: Manifest,
+  plan: DestinationPlan,
+  deps: DeliverDeps,
+): Promise<{ record: DestinationRecord; lost?: SlotBusyError }> {
   const { store, clock } = deps;
   const { destination, mode } = plan;
   const recordKey = deliveryRecordKey(ref, destination.name);
   const earlier = await readStoreJson(store, recordKey, destinationRecordSchema);
-  if (earlier && earlier.status !== 'failed') return earlier;
+  if (earlier && earlier.status !== 'failed') return { record: earlier };
   const startedAt = earlier?.startedAt ?? clock.now().toISOString();
   const runPrefix = deliveryPrefix(ref, destination.name);
   const lastKey = baseKey(ref, destination.name);
@@ -95,6 +140,8 @@ async function deliverOne(ref: DeliveryRef, manifest: Manifest, plan: Destinatio
     const carries = earlier ? earlier.carriesRejectedOf : last?.partial;
     record = { ...record, base, ...(carries ? { carriesRejectedOf: carries } : {}) };
     const input = await deliveryInput(ref, manifest, plan, deps, runPrefix, base, carries, record.changeSet, async (changeSet) => {
+      // A diff can take long (an engine query): the slot must still be ours before its result is kept.
+      await deps.fence?.();
       record = { ...record, changeSet };
       await writeJson(store, recordKey, record);
     });
@@ -113,6 +160,8 @@ async function deliverOne(ref: DeliveryRef, manifest: Manifest, plan: Destinatio
           finishedAt: clock.now().toISOString(),
         };
         await writeJson(store, recordKey, record);
+        // The unit is recorded as sent before the fence: an attempt that lost the slot stops before the next one.
+        await deps.fence?.();
       },
     };
     await destination.deliver(input, progress);
@@ -136,11 +185,13 @@ async function deliverOne(ref: DeliveryRef, manifest: Manifest, plan: Destinatio
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));
     record = { ...record, status: 'failed', errors: [{ message: `${e.name}: ${e.message}` }], finishedAt: clock.now().toISOString() };
+    // Lost the slot: its own record (units sent so far) stays as the last unit left it; the new owner may be writing it.
+    if (e instanceof SlotBusyError) return { record, lost: e };
   } finally {
     await destination.close?.().catch(() => undefined);
   }
   await writeJson(store, recordKey, record);
-  return record;
+  return { record };
 }
 
 async function deliveryInput(

@@ -2,7 +2,8 @@ import type { Clock } from '../ports/clock';
 import type { DestinationRecord, RowReader } from '../ports/destination';
 import type { ObjectStore } from '../ports/object-store';
 import type { FeedDefinition } from '../feed/feed-definition';
-import { runRecordKey } from '../layout';
+import { leaseKey, runRecordKey } from '../layout';
+import { leaseFence, type AttemptLease } from '../lease';
 import { PUSH_PENDING } from '../run-record';
 import type { DeliveredRef } from '../steps/run-plan';
 import { readRunRecord, writeRunRecord } from '../run-record-store';
@@ -24,10 +25,14 @@ export interface PushDeps {
  * into the run record (`destinations`). One call for the step to make after the commit point;
  * never throws for a destination that fails (that is in its record).
  *
+ * With `lease` (the attempt that holds the slot), the push renews it as it goes, so a push longer
+ * than the lease's TTL keeps the slot; once another attempt owns it, the push stops and the
+ * destinations left are recorded failed (pending), for the next run of the slot or `dropkit repair`.
+ *
  * @example
  * const records = await pushDrop(ref, feeds.get(ref.feed), { store, clock, destinationBuilder: (f) => destinationFactory({ feedFile: f.file, projectDir }) });
  */
-export async function pushDrop(ref: DeliveredRef, feed: FeedDefinition, deps: PushDeps): Promise<DestinationRecord[]> {
+export async function pushDrop(ref: DeliveredRef, feed: FeedDefinition, deps: PushDeps, lease?: AttemptLease): Promise<DestinationRecord[]> {
   const specs = destinationSpecs(feed.spec, ref.partner);
   if (specs.length === 0) return [];
   const key = runRecordKey(ref, ref.slot, ref.runId);
@@ -43,7 +48,8 @@ export async function pushDrop(ref: DeliveredRef, feed: FeedDefinition, deps: Pu
     ];
     await writeRunRecord(deps.store, key, { ...record, destinations, pending });
   };
-  return deliverDestinations(ref, { ...deps, destinations: destinationPlans(specs, deps.destinationBuilder(feed)), onRecord: keep });
+  const fence = lease ? leaseFence(deps.store, leaseKey(ref, ref.slot), lease, deps.clock) : undefined;
+  return deliverDestinations(ref, { ...deps, destinations: destinationPlans(specs, deps.destinationBuilder(feed)), onRecord: keep, fence });
 }
 
 /** The newest record of each destination, in the order first recorded; records of destinations not reached this time stay. */

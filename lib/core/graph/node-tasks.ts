@@ -55,15 +55,18 @@ export interface PushSummary {
 /**
  * A push node (push, pushRecovered, pushRepaired): every destination of the drop's feed and
  * partner, resumed from their records (a destination that has the drop is not contacted again).
+ * `attemptId`: the attempt holding the slot's lease (push, pushRecovered), renewed while pushing;
+ * losing it ends the push `incomplete`, its destinations pending.
  * Throws only when it cannot try (an edge without a push, the feed unknown); a destination that
  * fails is an `incomplete` outcome, which the graph turns into an operator alert.
  */
-export async function pushDelivered(ref: DeliveredRef, deps: Pick<StepDeps, 'feeds' | 'push'>): Promise<PushSummary> {
+export async function pushDelivered(ref: DeliveredRef, deps: Pick<StepDeps, 'feeds' | 'push' | 'lease'>, attemptId?: string): Promise<PushSummary> {
   const feed = deps.feeds.get(ref.feed);
   const specs = destinationSpecs(feed.spec, ref.partner);
   if (specs.length === 0) return { status: 'pushed', destinations: 0, failed: [] };
   if (!deps.push) throw new Error(`feed ${ref.feed} has destinations (${specs.map((s) => s.name).join(', ')}), and this edge was built without a push`);
-  const records = await deps.push(ref, feed);
+  // The attempt that published (or recovered) still holds the slot: the push keeps it while it works.
+  const records = await deps.push(ref, feed, attemptId ? { attemptId, ttlSeconds: deps.lease.ttlSeconds } : undefined);
   const failed = records.filter((r) => r.status === 'failed').map((r) => `${r.destination}: ${r.errors[0]?.message ?? 'failed'}`);
   return { status: deliveredToDestinations(records) ? 'pushed' : 'incomplete', destinations: records.length, failed };
 }

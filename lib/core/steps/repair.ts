@@ -60,7 +60,7 @@ export async function repairDelivered(ref: DeliveredRef, deps: RepairDeps): Prom
       deps,
     );
     // `dropkit repair` resumes a push left unfinished (the step graph's pushRepaired node does it for a run, which repairs without a push).
-    if (pushing) await deps.push!(ref, deps.feeds.get(ref.feed));
+    if (pushing) await deps.push!(ref, deps.feeds.get(ref.feed), { attemptId: lease.held.attemptId, ttlSeconds: deps.lease.ttlSeconds });
     const notice = await notifyStep(ref, deps);
     // A destination still without the drop stays pending (pushDrop records it in the run record).
     const pushes = ((await readRunRecord(store, runRecordKey(c, ref.slot, ref.runId)))?.pending ?? []).filter((p) => p.startsWith(PUSH_PENDING));

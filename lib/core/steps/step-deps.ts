@@ -5,7 +5,7 @@ import type { ObjectStore } from '../ports/object-store';
 import type { DestinationRecord } from '../ports/destination';
 import type { QueryEngine } from '../ports/query-engine';
 import type { FeedDefinition } from '../feed/feed-definition';
-import type { LeaseOptions } from '../lease';
+import type { AttemptLease, LeaseOptions } from '../lease';
 import type { DeliveredRef } from './run-plan';
 
 /**
@@ -29,9 +29,10 @@ export interface StepDeps {
   /**
    * Pushes a delivered drop to the feed's and partner's destinations (records in the run record;
    * resumable): the step graph's push nodes call it. Only the push Lambda builds it on AWS; a feed
-   * with destinations on an edge without it fails its push node (an operator alert).
+   * with destinations on an edge without it fails its push node (an operator alert). With `lease`
+   * it renews the attempt's lease as it goes and stops once another attempt owns the slot.
    */
-  readonly push?: (ref: DeliveredRef, feed: FeedDefinition) => Promise<readonly DestinationRecord[]>;
+  readonly push?: (ref: DeliveredRef, feed: FeedDefinition, lease?: AttemptLease) => Promise<readonly DestinationRecord[]>;
 }
 
 export interface FeedCatalog {
