@@ -26,7 +26,7 @@ const MAX_VALUE_CHARS = 100;
 export const PROFILE_SAMPLE_ROWS = 65_536;
 
 /** The sample is this many runs of consecutive rows, evenly spaced: few row groups of a columnar file are read. */
-const SAMPLE_WINDOWS = 8;
+const SAMPLE_WINDOWS = 16;
 
 /**
  * The rows of a drop of `rows` rows that make its profile sample, as half-open ranges of 0-based
@@ -184,9 +184,8 @@ export function readProfile(row: Record<string, unknown>, columns: readonly Colu
           ...base,
           min: extreme('min'),
           max: extreme('max'),
-          // 12 significant digits: a parallel sum's last bits depend on the threads' order, the profile must not.
-          mean: show(mean === null ? null : Number(mean.toPrecision(12))),
-          quantiles: quantiles && quantiles.map((q) => show(q)!),
+          mean: show(mean === null ? null : significant(mean)),
+          quantiles: quantiles && quantiles.map((q) => show(significant(q))!),
         };
       }
       if (kind === 'string') {
@@ -197,6 +196,9 @@ export function readProfile(row: Record<string, unknown>, columns: readonly Colu
     }),
   };
 }
+
+/** 12 significant digits: a parallel sum's last bits depend on the threads' order, and the profile must not. */
+const significant = (n: number) => Number(n.toPrecision(12));
 
 const round = (n: number, digits: number) => Math.round(n * 10 ** digits) / 10 ** digits;
 
