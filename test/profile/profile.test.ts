@@ -71,7 +71,7 @@ describe('the profile of a drop', () => {
     expect(report.profile?.rows).toBe(100);
   });
 
-  it('on DuckDB, keeps the profile out of the checks\' scan (its own comes from the staged file) and gives the same numbers', async () => {
+  it("on DuckDB, keeps the profile out of the checks' scan (its own comes from the staged file) and gives the same numbers", async () => {
     const { engine: counted, statements } = counting(engine);
     const list = checks([
       { type: 'row_count', min: 1 },
@@ -86,7 +86,7 @@ describe('the profile of a drop', () => {
     // A drop this small is its own whole sample: the same profile as the checks' scan gives, but
     // for the deciles and distinct counts, which are exact here where the scan's are approximate.
     const scanned = await validateStaged(list, staged, scanOnly(engine), { slot: SLOT, previous: null });
-    const approximate = (p: Profile | undefined) => p?.columns.map(({ quantiles, distinct, ...rest }) => rest);
+    const approximate = (p: Profile | undefined) => p?.columns.map(({ quantiles: _q, distinct: _d, ...rest }) => rest);
     expect(approximate(report.profile)).toEqual(approximate(scanned.profile));
     expect(report.profile!.columns.map((c) => c.distinct)).toEqual([100, 100, 3, 100, 100, 2]);
     expect(report.profile!.columns[0].quantiles).toEqual([10.9, 20.8, 30.7, 40.6, 50.5, 60.4, 70.3, 80.2, 90.1]);

@@ -1,0 +1,111 @@
+import type { DuckDbEngine } from '../../lib/adapters/duckdb/duckdb-engine';
+import { estimateDistinct, PROFILE_SAMPLE_ROWS, Profile, QUANTILE_LEVELS, sampleWindows } from '../../lib/core/profile/profile';
+import type { QueryEngine, StagedTable } from '../../lib/core/ports/query-engine';
+import { validateStaged } from '../../lib/core/steps/validate';
+import { openTestEngine, stage } from '../helpers/engine';
+
+const SLOT = {
+  id: '20240115T060000Z',
+  scheduledFor: '2024-01-15T06:00:00.000Z',
+  dataInterval: { start: '2024-01-14T06:00:00.000Z', end: '2024-01-15T06:00:00.000Z' },
+  timezone: 'UTC',
+  cron: '0 6 * * *',
+};
+
+describe('the profile sample', () => {
+  it('is the whole drop up to PROFILE_SAMPLE_ROWS rows, else 16 evenly spaced runs of rows adding up to that many', () => {
+    expect(sampleWindows(0)).toEqual([[0, 0]]);
+    expect(sampleWindows(PROFILE_SAMPLE_ROWS)).toEqual([[0, PROFILE_SAMPLE_ROWS]]);
+    const windows = sampleWindows(5_000_000);
+    expect(windows).toHaveLength(16);
+    expect(windows.reduce((n, [from, to]) => n + to - from, 0)).toBe(PROFILE_SAMPLE_ROWS);
+    // Centred on equal slices: the k-th run's middle is at (k + 1/2) / 16 of the drop, in order, inside it.
+    windows.forEach(([from, to], k) => expect(Math.abs((from + to) / 2 - ((k + 0.5) * 5_000_000) / 16)).toBeLessThanOrEqual(1));
+    expect(windows[0][0]).toBeGreaterThanOrEqual(0);
+    expect(windows[15][1]).toBeLessThanOrEqual(5_000_000);
+    windows.slice(1).forEach(([from], k) => expect(from).toBeGreaterThanOrEqual(windows[k][1]));
+    expect(sampleWindows(5_000_000)).toEqual(windows);
+  });
+});
+
+describe('estimateDistinct (Duj1)', () => {
+  it('is exact when the sample is the whole column, when every sampled value repeats, and when none does', () => {
+    expect(estimateDistinct({ population: 500, sampled: 500, distinct: 123, singletons: 40 })).toBe(123);
+    expect(estimateDistinct({ population: 1_000_000, sampled: 65_536, distinct: 7, singletons: 0 })).toBe(7);
+    expect(estimateDistinct({ population: 1_000_000, sampled: 65_536, distinct: 65_536, singletons: 65_536 })).toBe(1_000_000);
+    expect(estimateDistinct({ population: 10, sampled: 0, distinct: 0, singletons: 0 })).toBe(0);
+  });
+
+  it('scales up by the share of values seen once, never below what the sample saw nor above the population', () => {
+    // d / (1 - (1 - q) f1 / n) with q = 0.1, n = 1000, d = 600, f1 = 400: 600 / 0.64.
+    expect(estimateDistinct({ population: 10_000, sampled: 1_000, distinct: 600, singletons: 400 })).toBe(938);
+    expect(estimateDistinct({ population: 1_000, sampled: 999, distinct: 999, singletons: 999 })).toBe(1_000);
+  });
+});
+
+/**
+ * Known distributions, large enough that DuckDB profiles a sample of 16 runs of rows over several
+ * row groups, read by two threads.
+ */
+describe('the profile of a large drop on DuckDB', () => {
+  const ROWS = 300_000;
+  let engine: DuckDbEngine;
+  let close: () => Promise<void>;
+  let staged: StagedTable;
+  let profile: Profile;
+  beforeAll(async () => {
+    ({ engine, cleanup: close } = await openTestEngine({ threads: 2 }));
+    staged = await stage(engine, {
+      runId: 'large',
+      sql: `SELECT i AS id,
+              (hash(i) % 1000003) / 1000003.0 AS u,
+              CASE WHEN i % 10 = 0 THEN NULL ELSE 'c' || (i % 7) END AS cat,
+              hash(i * 31) % 5000 AS grp,
+              repeat('x', CAST(i % 50 + 1 AS INTEGER)) AS s,
+              TIMESTAMP '2024-01-01' + to_seconds(i) AS at
+            FROM range(${ROWS}) r(i)`,
+    });
+    profile = (await validateStaged([], staged, engine, { slot: SLOT, previous: null })).profile!;
+  });
+  afterAll(async () => close());
+
+  const col = (p: Profile, name: string) => p.columns.find((c) => c.name === name)!;
+
+  it('counts rows and NULLs and finds min and max exactly', () => {
+    expect(profile.rows).toBe(ROWS);
+    expect(col(profile, 'cat').nullFraction).toBe(0.1);
+    expect(col(profile, 'id')).toMatchObject({ nullFraction: 0, min: 0, max: ROWS - 1 });
+    expect(col(profile, 'at')).toMatchObject({ min: '2024-01-01T00:00:00.000Z', max: new Date(Date.UTC(2024, 0, 1) + (ROWS - 1) * 1000).toISOString() });
+    expect(col(profile, 's').length).toEqual({ min: 1, max: 50 });
+  });
+
+  it('places the deciles within a point of rank of the truth for values in random order, within 1/32 for values in file order', () => {
+    // Ordered: the sample's runs sit 1/16 of the drop apart, so a decile can be off by half of that.
+    const id = col(profile, 'id').quantiles as number[];
+    QUANTILE_LEVELS.forEach((level, k) => expect(Math.abs(id[k] - level * ROWS)).toBeLessThanOrEqual(ROWS / 32));
+    const u = col(profile, 'u').quantiles as number[];
+    QUANTILE_LEVELS.forEach((level, k) => expect(Math.abs(u[k] - level)).toBeLessThan(0.01));
+    expect(Math.abs((col(profile, 'u').mean as number) - 0.5)).toBeLessThan(0.01);
+    expect(Math.abs((col(profile, 'id').mean as number) - ROWS / 2)).toBeLessThan(0.01 * ROWS);
+  });
+
+  it('counts distinct values exactly for a key and for a few-valued column, and within 10% for values spread through the drop', () => {
+    expect(col(profile, 'id').distinct).toBe(ROWS);
+    expect(col(profile, 'cat')).toMatchObject({ distinct: 7 });
+    expect(col(profile, 'cat').top!.reduce((n, t) => n + t.count, 0)).toBe(0.9 * ROWS);
+    expect(Math.abs(col(profile, 'grp').distinct - 5000)).toBeLessThan(500);
+  });
+
+  it('gives the same profile every time for the same rows', async () => {
+    const again = (await validateStaged([], staged, engine, { slot: SLOT, previous: null })).profile;
+    expect(again).toEqual(profile);
+  });
+
+  it('on an engine without its own profile, the checks’ scan also puts the deciles within a point of rank', async () => {
+    const scanOnly = Object.assign(Object.create(engine) as QueryEngine, { profile: undefined });
+    const scanned = (await validateStaged([], staged, scanOnly, { slot: SLOT, previous: null })).profile!;
+    const id = col(scanned, 'id').quantiles as number[];
+    QUANTILE_LEVELS.forEach((level, k) => expect(Math.abs(id[k] - level * ROWS)).toBeLessThan(0.01 * ROWS));
+    expect(col(scanned, 'cat').nullFraction).toBe(0.1);
+  });
+});
