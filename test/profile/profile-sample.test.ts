@@ -109,3 +109,25 @@ describe('the profile of a large drop on DuckDB', () => {
     expect(col(scanned, 'cat').nullFraction).toBe(0.1);
   });
 });
+
+describe('the NULL fraction DuckDB reads from the staged file', () => {
+  it('matches counting, for a quoted name and for nested columns (whose footer counts are per leaf, so they are counted)', async () => {
+    const { engine, cleanup } = await openTestEngine();
+    try {
+      const staged = await stage(engine, {
+        runId: 'nested',
+        sql: `SELECT CASE WHEN i % 4 = 0 THEN NULL ELSE i END AS "Mixed Name.x",
+                CASE WHEN i % 5 = 0 THEN NULL ELSE {'a': i, 'b': CASE WHEN i % 2 = 0 THEN NULL ELSE i END} END AS st,
+                CASE WHEN i % 3 = 0 THEN NULL ELSE [i, NULL] END AS lst
+              FROM range(100) r(i)`,
+      });
+      const own = (await validateStaged([], staged, engine, { slot: SLOT, previous: null })).profile!;
+      const scanOnly = Object.assign(Object.create(engine) as QueryEngine, { profile: undefined });
+      const scanned = (await validateStaged([], staged, scanOnly, { slot: SLOT, previous: null })).profile!;
+      expect(own.columns.map((c) => c.nullFraction)).toEqual([0.25, 0.2, 0.34]);
+      expect(scanned.columns.map((c) => c.nullFraction)).toEqual([0.25, 0.2, 0.34]);
+    } finally {
+      await cleanup();
+    }
+  });
+});
