@@ -42,10 +42,10 @@ export async function parquetProfile(run: RunSql, path: string, columns: readonl
   columns.forEach((column, i) => {
     const col = quoteIdent(column.name);
     const kind = kinds[i];
+    // Distinct values of the sample and how many of them it saw once: one GROUP BY per column.
     sampled.push(
       `count(${col}) AS "${alias(i, 's_nonnull')}"`,
-      `(SELECT count(*) FROM (SELECT 1 FROM s WHERE ${col} IS NOT NULL GROUP BY ${col})) AS "${alias(i, 's_distinct')}"`,
-      `(SELECT count(*) FROM (SELECT 1 FROM s WHERE ${col} IS NOT NULL GROUP BY ${col} HAVING count(*) = 1)) AS "${alias(i, 's_once')}"`,
+      `(SELECT [count(*), count(*) FILTER (WHERE n = 1)] FROM (SELECT count(*) AS n FROM s WHERE ${col} IS NOT NULL GROUP BY ${col})) AS "${alias(i, 's_distinct')}"`,
     );
     if (kind === 'number' || kind === 'time') {
       const value = kind === 'number' ? `CAST(${col} AS DOUBLE)` : `epoch(${col})`;
@@ -62,11 +62,12 @@ export async function parquetProfile(run: RunSql, path: string, columns: readonl
   const [sample] = await run(`WITH s AS MATERIALIZED (SELECT ${list} FROM ${file}${where}) SELECT ${sampled.join(', ')} FROM s`);
   Object.assign(row, sample);
   columns.forEach((_, i) => {
+    const [distinct, singletons] = (sample[alias(i, 's_distinct')] as unknown[]).map((n) => toNumber(n) ?? 0);
     row[alias(i, 'distinct')] = estimateDistinct({
       population: toNumber(row[alias(i, 'nonnull')]) ?? 0,
       sampled: toNumber(sample[alias(i, 's_nonnull')]) ?? 0,
-      distinct: toNumber(sample[alias(i, 's_distinct')]) ?? 0,
-      singletons: toNumber(sample[alias(i, 's_once')]) ?? 0,
+      distinct,
+      singletons,
     });
   });
   return row;
