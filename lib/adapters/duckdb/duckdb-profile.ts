@@ -36,8 +36,14 @@ export async function parquetProfile(run: RunSql, path: string, columns: readonl
   });
   if (rows === 0) return row;
 
+  const list = columns.map((c) => quoteIdent(c.name)).join(', ');
   const windows = sampleWindows(rows);
-  const where = rows === windows[0][1] ? '' : ` WHERE ${windows.map(([from, to]) => `file_row_number BETWEEN ${from} AND ${to - 1}`).join(' OR ')}`;
+  // One scan per run of rows, each with a single range on the row's position: DuckDB then reads
+  // only the row groups it falls in, and tests one range per row (an OR of 16 cost 3x as much).
+  const from =
+    rows === windows[0][1]
+      ? `SELECT ${list} FROM ${file}`
+      : windows.map(([first, end]) => `SELECT ${list} FROM ${file} WHERE file_row_number BETWEEN ${first} AND ${end - 1}`).join(' UNION ALL ');
   const sampled: string[] = [];
   columns.forEach((column, i) => {
     const col = quoteIdent(column.name);
@@ -58,8 +64,7 @@ export async function parquetProfile(run: RunSql, path: string, columns: readonl
       sampled.push(`min(length(${col})) AS "${alias(i, 'minlen')}"`, `max(length(${col})) AS "${alias(i, 'maxlen')}"`);
     }
   });
-  const list = columns.map((c) => quoteIdent(c.name)).join(', ');
-  const [sample] = await run(`WITH s AS MATERIALIZED (SELECT ${list} FROM ${file}${where}) SELECT ${sampled.join(', ')} FROM s`);
+  const [sample] = await run(`WITH s AS MATERIALIZED (${from}) SELECT ${sampled.join(', ')} FROM s`);
   Object.assign(row, sample);
   columns.forEach((_, i) => {
     const [distinct, singletons] = (sample[alias(i, 's_distinct')] as unknown[]).map((n) => toNumber(n) ?? 0);
