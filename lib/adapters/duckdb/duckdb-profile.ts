@@ -48,10 +48,10 @@ export async function parquetProfile(run: RunSql, path: string, columns: readonl
   columns.forEach((column, i) => {
     const col = quoteIdent(column.name);
     const kind = kinds[i];
-    // Distinct values of the sample and how many of them it saw once: one GROUP BY per column.
+    // Distinct values of the sample and how many of them it saw once and twice: one GROUP BY per column.
     sampled.push(
       `count(${col}) AS "${alias(i, 's_nonnull')}"`,
-      `(SELECT [count(*), count(*) FILTER (WHERE n = 1)] FROM (SELECT count(*) AS n FROM s WHERE ${col} IS NOT NULL GROUP BY ${col})) AS "${alias(i, 's_distinct')}"`,
+      `(SELECT [count(*), count(*) FILTER (WHERE n = 1), count(*) FILTER (WHERE n = 2)] FROM (SELECT count(*) AS n FROM s WHERE ${col} IS NOT NULL GROUP BY ${col})) AS "${alias(i, 's_distinct')}"`,
     );
     if (kind === 'number' || kind === 'time') {
       const value = kind === 'number' ? `CAST(${col} AS DOUBLE)` : `epoch(${col})`;
@@ -67,13 +67,9 @@ export async function parquetProfile(run: RunSql, path: string, columns: readonl
   const [sample] = await run(`WITH s AS MATERIALIZED (${from}) SELECT ${sampled.join(', ')} FROM s`);
   Object.assign(row, sample);
   columns.forEach((_, i) => {
-    const [distinct, singletons] = (sample[alias(i, 's_distinct')] as unknown[]).map((n) => toNumber(n) ?? 0);
-    row[alias(i, 'distinct')] = estimateDistinct({
-      population: toNumber(row[alias(i, 'nonnull')]) ?? 0,
-      sampled: toNumber(sample[alias(i, 's_nonnull')]) ?? 0,
-      distinct,
-      singletons,
-    });
+    const [distinct, once, twice] = (sample[alias(i, 's_distinct')] as unknown[]).map((n) => toNumber(n) ?? 0);
+    const population = toNumber(row[alias(i, 'nonnull')]) ?? 0;
+    row[alias(i, 'distinct')] = estimateDistinct({ population, sampled: toNumber(sample[alias(i, 's_nonnull')]) ?? 0, distinct, once, twice });
   });
   return row;
 }
