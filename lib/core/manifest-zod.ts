@@ -23,7 +23,7 @@ const columnProfile = z.strictObject({
   nullFraction: z.number().min(0).max(1).meta({ description: 'Share of NULLs: exact' }),
   distinct: z.number().min(0).meta({
     description:
-      'Count of distinct non-NULL values: exact when `top` lists them all; else an estimate, from the profile sample on DuckDB (Duj1: exact for a key, within about 10% for values spread through the drop, low for values grouped in the file) or HyperLogLog over every value on Athena (about 2%)',
+      'Count of distinct non-NULL values: exact when `top` lists them all; else an estimate, from the profile sample on DuckDB (Chao1 without replacement: exact for a key and for few values, within about 15% for values spread at random through the drop, off by a factor for values grouped or patterned by position) or HyperLogLog over every value on Athena (about 2%)',
   }),
   min: profileValue.optional().meta({ description: 'Smallest value (numbers and times): exact' }),
   max: profileValue.optional().meta({ description: 'Largest value (numbers and times): exact' }),
