@@ -1,5 +1,5 @@
 import type { DuckDbEngine } from '../../lib/adapters/duckdb/duckdb-engine';
-import { estimateDistinct, PROFILE_SAMPLE_ROWS, Profile, QUANTILE_LEVELS, sampleWindows } from '../../lib/core/profile/profile';
+import { estimateDistinct, PROFILE_SAMPLE_ROWS, Profile, QUANTILE_LEVELS, samplePlan } from '../../lib/core/profile/profile';
 import type { QueryEngine, StagedTable } from '../../lib/core/ports/query-engine';
 import { validateStaged } from '../../lib/core/steps/validate';
 import { openTestEngine, stage } from '../helpers/engine';
@@ -13,18 +13,21 @@ const SLOT = {
 };
 
 describe('the profile sample', () => {
-  it('is the whole drop up to PROFILE_SAMPLE_ROWS rows, else 16 evenly spaced runs of rows adding up to that many', () => {
-    expect(sampleWindows(0)).toEqual([[0, 0]]);
-    expect(sampleWindows(PROFILE_SAMPLE_ROWS)).toEqual([[0, PROFILE_SAMPLE_ROWS]]);
-    const windows = sampleWindows(5_000_000);
-    expect(windows).toHaveLength(16);
-    expect(windows.reduce((n, [from, to]) => n + to - from, 0)).toBe(PROFILE_SAMPLE_ROWS);
-    // Centred on equal slices: the k-th run's middle is at (k + 1/2) / 16 of the drop, in order, inside it.
-    windows.forEach(([from, to], k) => expect(Math.abs((from + to) / 2 - ((k + 0.5) * 5_000_000) / 16)).toBeLessThanOrEqual(1));
-    expect(windows[0][0]).toBeGreaterThanOrEqual(0);
-    expect(windows[15][1]).toBeLessThanOrEqual(5_000_000);
-    windows.slice(1).forEach(([from], k) => expect(from).toBeGreaterThanOrEqual(windows[k][1]));
-    expect(sampleWindows(5_000_000)).toEqual(windows);
+  it('is every row of a drop up to PROFILE_SAMPLE_ROWS rows', () => {
+    expect(samplePlan([])).toEqual({ groups: [], share: 1 });
+    expect(samplePlan([60_000, 5_536])).toEqual({ groups: [0, 1], share: 1 });
+  });
+
+  it('reads every row group of a larger drop with few of them, keeping about PROFILE_SAMPLE_ROWS of their rows', () => {
+    expect(samplePlan([122_880, 122_880, 54_240])).toEqual({ groups: [0, 1, 2], share: PROFILE_SAMPLE_ROWS / 300_000 });
+  });
+
+  it('reads 16 row groups evenly spaced through a drop with more, the same ones every time', () => {
+    const groups = Array.from({ length: 41 }, () => 122_880);
+    const plan = samplePlan(groups);
+    expect(plan.groups).toEqual([1, 3, 6, 8, 11, 14, 16, 19, 21, 24, 26, 29, 32, 34, 37, 39]);
+    expect(plan.share).toBeCloseTo(PROFILE_SAMPLE_ROWS / (16 * 122_880), 12);
+    expect(samplePlan(groups)).toEqual(plan);
   });
 });
 
@@ -62,6 +65,7 @@ describe('the profile of a large drop on DuckDB', () => {
               CASE WHEN i % 10 = 0 THEN NULL ELSE 'c' || (i % 7) END AS cat,
               hash(i * 31) % 5000 AS grp,
               hash(i * 17) % 100000 AS spread,
+              (i * 7919) % 100000 AS patterned,
               repeat('x', CAST(i % 50 + 1 AS INTEGER)) AS s,
               TIMESTAMP '2024-01-01' + to_seconds(i) AS at
             FROM range(${ROWS}) r(i)`,
@@ -80,10 +84,9 @@ describe('the profile of a large drop on DuckDB', () => {
     expect(col(profile, 's').length).toEqual({ min: 1, max: 50 });
   });
 
-  it('places the deciles within a point of rank of the truth for values in random order, within 1/32 for values in file order', () => {
-    // Ordered: the sample's runs sit 1/16 of the drop apart, so a decile can be off by half of that.
+  it('places the deciles within a point of rank of the truth for values in random order and in file order', () => {
     const id = col(profile, 'id').quantiles as number[];
-    QUANTILE_LEVELS.forEach((level, k) => expect(Math.abs(id[k] - level * ROWS)).toBeLessThanOrEqual(ROWS / 32));
+    QUANTILE_LEVELS.forEach((level, k) => expect(Math.abs(id[k] - level * ROWS)).toBeLessThan(0.01 * ROWS));
     const u = col(profile, 'u').quantiles as number[];
     QUANTILE_LEVELS.forEach((level, k) => expect(Math.abs(u[k] - level)).toBeLessThan(0.01));
     expect(Math.abs((col(profile, 'u').mean as number) - 0.5)).toBeLessThan(0.01);
@@ -99,6 +102,8 @@ describe('the profile of a large drop on DuckDB', () => {
     const [{ n }] = await engine.query(`SELECT count(DISTINCT spread) AS n FROM ${staged.table}`, staged);
     const truth = Number(n);
     expect(Math.abs(col(profile, 'spread').distinct - truth)).toBeLessThan(0.15 * truth);
+    // 100,000 values, each exactly 3 times, in a pattern by position (no value twice among consecutive rows).
+    expect(Math.abs(col(profile, 'patterned').distinct - 100_000)).toBeLessThan(15_000);
   });
 
   it('gives the same profile every time for the same rows', async () => {

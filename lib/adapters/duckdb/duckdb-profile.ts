@@ -1,6 +1,9 @@
 import type { ColumnSchema } from '../../core/ports/query-engine';
-import { alias, estimateDistinct, kindOf, QUANTILE_LEVELS, sampleWindows } from '../../core/profile/profile';
+import { alias, estimateDistinct, kindOf, QUANTILE_LEVELS, samplePlan } from '../../core/profile/profile';
 import { quoteIdent, sqlString, toNumber } from './duckdb-sql';
+
+/** Rows are kept when a hash of their position modulo this falls below the plan's share of it. */
+const HASH_RANGE = 1 << 20;
 
 /** Runs one read-only statement on the engine's connection. */
 export type RunSql = (sql: string) => Promise<Record<string, unknown>[]>;
@@ -11,7 +14,7 @@ export type RunSql = (sql: string) => Promise<Record<string, unknown>[]>;
  * checks' scan, which read every value of every column):
  * - exact from the file's metadata: the row count, each column's NULLs (the footer's null counts)
  *   and min/max of numbers and times (DuckDB answers these from the row groups' statistics);
- * - from the sample (`sampleWindows`: rows by position, so the same file gives the same profile,
+ * - from the sample (`samplePlan`: rows by position, so the same file gives the same profile,
  *   reading only the row groups they fall in): the mean, the deciles, string lengths and the
  *   distinct estimate (`estimateDistinct`).
  */
@@ -37,13 +40,22 @@ export async function parquetProfile(run: RunSql, path: string, columns: readonl
   if (rows === 0) return row;
 
   const list = columns.map((c) => quoteIdent(c.name)).join(', ');
-  const windows = sampleWindows(rows);
-  // One scan per run of rows, each with a single range on the row's position: DuckDB then reads
-  // only the row groups it falls in, and tests one range per row (an OR of 16 cost 3x as much).
+  const groupRows = (
+    await run(
+      `SELECT row_group_id, any_value(row_group_num_rows) AS "rows" FROM parquet_metadata(${sqlString(path)}) GROUP BY row_group_id ORDER BY row_group_id`,
+    )
+  ).map((g) => toNumber(g.rows) ?? 0);
+  const plan = samplePlan(groupRows);
+  const starts = groupRows.map((_, g) => groupRows.slice(0, g).reduce((n, r) => n + r, 0));
+  // One scan per row group, each with a single range on the row's position: DuckDB then reads
+  // only that row group, and tests one range per row (an OR of 16 ranges cost 3x as much).
+  const keep = plan.share < 1 ? ` AND hash(file_row_number) % ${HASH_RANGE} < ${Math.ceil(plan.share * HASH_RANGE)}` : '';
   const from =
-    rows === windows[0][1]
+    plan.share === 1 && plan.groups.length === groupRows.length
       ? `SELECT ${list} FROM ${file}`
-      : windows.map(([first, end]) => `SELECT ${list} FROM ${file} WHERE file_row_number BETWEEN ${first} AND ${end - 1}`).join(' UNION ALL ');
+      : plan.groups
+          .map((g) => `SELECT ${list} FROM ${file} WHERE file_row_number BETWEEN ${starts[g]} AND ${starts[g] + groupRows[g] - 1}${keep}`)
+          .join(' UNION ALL ');
   const sampled: string[] = [];
   columns.forEach((column, i) => {
     const col = quoteIdent(column.name);

@@ -20,27 +20,37 @@ export const MAX_TOP_VALUES = 20;
 const MAX_VALUE_CHARS = 100;
 
 /**
- * Rows an engine that profiles from a sample (`QueryEngine.profile`) reads for the mean, the
- * deciles, the string lengths and the distinct estimate; a drop this small or smaller is read whole.
+ * Rows (about) an engine that profiles from a sample (`QueryEngine.profile`) uses for the mean,
+ * the deciles, the string lengths and the distinct estimate; a drop this small or smaller is read whole.
  */
 export const PROFILE_SAMPLE_ROWS = 65_536;
 
-/** The sample is this many runs of consecutive rows, evenly spaced: few row groups of a columnar file are read. */
-const SAMPLE_WINDOWS = 16;
+/** The sample reads at most this many row groups of a columnar file: its cost is set by the row groups it touches. */
+const SAMPLE_GROUPS = 16;
+
+export interface SamplePlan {
+  /** Indexes of the row groups the sample reads, in file order. */
+  readonly groups: readonly number[];
+  /** The share of their rows it keeps, chosen by a hash of each row's position (1: every row). */
+  readonly share: number;
+}
 
 /**
- * The rows of a drop of `rows` rows that make its profile sample, as half-open ranges of 0-based
- * positions in staged order: every row when there are at most PROFILE_SAMPLE_ROWS, else
- * SAMPLE_WINDOWS runs of rows centred on equal slices of the drop. Chosen by position, so the same
- * rows give the same sample (and the same profile) on every run.
+ * Which rows of a columnar file make its profile sample, from the row counts of its row groups:
+ * every row when there are at most PROFILE_SAMPLE_ROWS; else SAMPLE_GROUPS row groups evenly
+ * spaced through the file (all of them if fewer), of whose rows about PROFILE_SAMPLE_ROWS in all
+ * are kept, picked by a hash of their position. Chosen by position, so the same rows give the same
+ * sample (and the same profile) on every run; random within a row group, so values that repeat
+ * in a pattern by position do not fool the distinct estimate.
  */
-export function sampleWindows(rows: number): [number, number][] {
-  if (rows <= PROFILE_SAMPLE_ROWS) return [[0, rows]];
-  const size = PROFILE_SAMPLE_ROWS / SAMPLE_WINDOWS;
-  return Array.from({ length: SAMPLE_WINDOWS }, (_, k) => {
-    const start = Math.floor(((k + 0.5) * rows) / SAMPLE_WINDOWS - size / 2);
-    return [start, start + size] as [number, number];
-  });
+export function samplePlan(groupRows: readonly number[]): SamplePlan {
+  const all = groupRows.map((_, i) => i);
+  const total = groupRows.reduce((n, r) => n + r, 0);
+  if (total <= PROFILE_SAMPLE_ROWS) return { groups: all, share: 1 };
+  const groups =
+    groupRows.length <= SAMPLE_GROUPS ? all : Array.from({ length: SAMPLE_GROUPS }, (_, k) => Math.floor(((k + 0.5) * groupRows.length) / SAMPLE_GROUPS));
+  const rows = groups.reduce((n, g) => n + groupRows[g], 0);
+  return { groups, share: Math.min(1, PROFILE_SAMPLE_ROWS / rows) };
 }
 
 export interface SampleDistinct {
