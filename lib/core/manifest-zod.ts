@@ -23,7 +23,7 @@ const columnProfile = z.strictObject({
   nullFraction: z.number().min(0).max(1).meta({ description: 'Share of NULLs: exact' }),
   distinct: z.number().min(0).meta({
     description:
-      'Count of distinct non-NULL values: exact when `top` lists them all; else an estimate, from the profile sample on DuckDB (Chao1 without replacement: exact for a key and for few values, within about 15% for values spread at random through the drop, off by a factor for values grouped or patterned by position) or HyperLogLog over every value on Athena (about 2%)',
+      'Count of distinct non-NULL values: exact when `top` lists them all; else an estimate, from the profile sample on DuckDB (Chao1 without replacement: exact for a key and for few values, within about 15% for values spread through the drop, low for values grouped together in the file) or HyperLogLog over every value on Athena (about 2%)',
   }),
   min: profileValue.optional().meta({ description: 'Smallest value (numbers and times): exact' }),
   max: profileValue.optional().meta({ description: 'Largest value (numbers and times): exact' }),
@@ -36,7 +36,7 @@ const columnProfile = z.strictObject({
     .optional()
     .meta({
       description:
-        "Values at the profile's quantileLevels: on DuckDB exact over the profile sample (within about 1 point of rank for values in random order, 1/32 for a column the file is ordered by), on Athena approx_percentile over every value",
+        "Values at the profile's quantileLevels: on DuckDB exact over the profile sample (within about 1 point of rank, about 1.5 for a column the file is ordered by), on Athena approx_percentile over every value",
     }),
   length: z
     .strictObject({ min: count, max: count })
@@ -216,7 +216,7 @@ export const manifestSchema = z
       .optional()
       .meta({
         description:
-          "What each column of the drop looks like. Rows, NULLs, min and max are exact; DuckDB reads them from the staged Parquet file's metadata and takes the rest from the profile sample: up to 65,536 rows in 16 evenly spaced runs, chosen by position so the same rows give the same profile (a smaller drop is read whole); Athena computes everything in the checks' scan. Optional: manifests written before profiles have none",
+          "What each column of the drop looks like. Rows, NULLs, min and max are exact; DuckDB reads them from the staged Parquet file's metadata and takes the rest from the profile sample: about 65,536 rows from at most 16 row groups evenly spaced through the file, picked by a hash of their position, so the same rows give the same profile (a drop of up to 65,536 rows is read whole); Athena computes everything in the checks' scan. Optional: manifests written before profiles have none",
       }),
   })
   .meta({
