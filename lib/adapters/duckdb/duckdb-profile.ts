@@ -10,12 +10,12 @@ export type RunSql = (sql: string) => Promise<Record<string, unknown>[]>;
 
 /**
  * The profile's aggregates (the aliases `readProfile` reads) of a staged Parquet file, without
- * reading its rows twice over (benchmark: under a tenth of the cost of the aggregates in the
- * checks' scan, which read every value of every column):
+ * reading every value of every column as the same aggregates in the checks' scan do (benchmark,
+ * 5M rows: 0.64 CPU-s against 3.9):
  * - exact from the file's metadata: the row count, each column's NULLs (the footer's null counts)
  *   and min/max of numbers and times (DuckDB answers these from the row groups' statistics);
  * - from the sample (`samplePlan`: rows by position, so the same file gives the same profile,
- *   reading only the row groups they fall in): the mean, the deciles, string lengths and the
+ *   reading only the row groups they are in): the mean, the deciles, string lengths and the
  *   distinct estimate (`estimateDistinct`).
  */
 export async function parquetProfile(run: RunSql, path: string, columns: readonly ColumnSchema[]): Promise<Record<string, unknown>> {
