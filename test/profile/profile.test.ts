@@ -150,6 +150,14 @@ describe('the profile of a drop', () => {
     });
   });
 
+  it("falls back to the checks' scan when the engine's own profile fails", async () => {
+    const { engine: counted, statements } = counting(engine);
+    counted.profile = () => Promise.reject(new Error('no footer here'));
+    const report = await validateStaged(checks([{ type: 'row_count', min: 1 }]), staged, counted, { slot: SLOT, previous: null });
+    expect(statements[0]).toMatch(/count\(\*\) AS "c0_rows".*AS "p0_quantiles"/);
+    expect(report.profile?.columns.find((c) => c.name === 'n')).toMatchObject({ min: 1, max: 100, mean: 50.5, nullFraction: 0 });
+  });
+
   it('leaves the profile out, and still judges the checks, when the profile cannot be computed', async () => {
     const failing = Object.create(engine) as QueryEngine;
     // The engine's own profile fails, and so does the checks' scan's, which is tried next.
