@@ -120,7 +120,7 @@ const CATALOGUE: { readonly check: Record<string, unknown>; readonly sql: Record
 const PROFILE: Record<RegisteredEngine, Record<string, string>> = {
   duckdb: {
     p0_distinct: 'approx_count_distinct("amount")',
-    p0_quantiles: `array_to_string(reservoir_quantile(CAST("amount" AS DOUBLE), [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]), ',')`,
+    p0_quantiles: `array_to_string(approx_quantile(CAST("amount" AS DOUBLE), [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]), ',')`,
     p1_mean: 'avg(epoch("day"))',
   },
   athena: {

@@ -48,8 +48,11 @@ describe('the profile of a drop', () => {
 
   const checks = (list: unknown[]) => list.map((c) => checkSchema.parse(c) as CheckConfig);
 
-  it('is computed in the same statement as the aggregate checks, plus one grouped query for the few-valued columns', async () => {
-    const { engine: counted, statements } = counting(engine);
+  /** The engine as one without a profile of its own (Athena): the profile joins the checks' scan. */
+  const scanOnly = (e: QueryEngine): QueryEngine => Object.assign(Object.create(e) as QueryEngine, { profile: undefined });
+
+  it('on an engine without its own profile, is computed in the same statement as the aggregate checks, plus one grouped query for the few-valued columns', async () => {
+    const { engine: counted, statements } = counting(scanOnly(engine));
     const report = await validateStaged(
       checks([
         { type: 'row_count', min: 1 },
@@ -66,6 +69,27 @@ describe('the profile of a drop', () => {
       /^SELECT \* FROM \(SELECT 0 AS "k", CAST\("status" AS VARCHAR\).*GROUP BY "status" LIMIT 21\) AS "t0" UNION ALL .*GROUP BY "even" LIMIT 21\) AS "t1"$/,
     );
     expect(report.profile?.rows).toBe(100);
+  });
+
+  it("on DuckDB, keeps the profile out of the checks' scan (its own comes from the staged file) and gives the same numbers", async () => {
+    const { engine: counted, statements } = counting(engine);
+    const list = checks([
+      { type: 'row_count', min: 1 },
+      { type: 'not_null', columns: ['n'] },
+    ]);
+    const report = await validateStaged(list, staged, counted, { slot: SLOT, previous: null });
+    expect(report.checks.map((c) => c.outcome)).toEqual(['pass', 'pass']);
+    expect(statements).toHaveLength(2);
+    expect(statements[0]).toMatch(/^SELECT count\(\*\) AS "c0_rows", .* FROM "[^"]+"$/);
+    expect(statements[0]).not.toMatch(/"p\d*_/);
+    expect(statements[1]).toMatch(/GROUP BY "status" LIMIT 21/);
+    // A drop this small is its own whole sample: the same profile as the checks' scan gives, but
+    // for the deciles and distinct counts, which are exact here where the scan's are approximate.
+    const scanned = await validateStaged(list, staged, scanOnly(engine), { slot: SLOT, previous: null });
+    const approximate = (p: Profile | undefined) => p?.columns.map(({ quantiles: _q, distinct: _d, ...rest }) => rest);
+    expect(approximate(report.profile)).toEqual(approximate(scanned.profile));
+    expect(report.profile!.columns.map((c) => c.distinct)).toEqual([100, 100, 3, 100, 100, 2]);
+    expect(report.profile!.columns[0].quantiles).toEqual([10.9, 20.8, 30.7, 40.6, 50.5, 60.4, 70.3, 80.2, 90.1]);
   });
 
   it('gives null fraction, distinct estimate, min/max/mean/deciles, string lengths and full value lists', async () => {
@@ -126,8 +150,18 @@ describe('the profile of a drop', () => {
     });
   });
 
+  it("falls back to the checks' scan when the engine's own profile fails", async () => {
+    const { engine: counted, statements } = counting(engine);
+    counted.profile = () => Promise.reject(new Error('no footer here'));
+    const report = await validateStaged(checks([{ type: 'row_count', min: 1 }]), staged, counted, { slot: SLOT, previous: null });
+    expect(statements[0]).toMatch(/count\(\*\) AS "c0_rows".*AS "p0_quantiles"/);
+    expect(report.profile?.columns.find((c) => c.name === 'n')).toMatchObject({ min: 1, max: 100, mean: 50.5, nullFraction: 0 });
+  });
+
   it('leaves the profile out, and still judges the checks, when the profile cannot be computed', async () => {
     const failing = Object.create(engine) as QueryEngine;
+    // The engine's own profile fails, and so does the checks' scan's, which is tried next.
+    failing.profile = () => Promise.reject(new Error('no footer here'));
     failing.query = (sql, s) => (sql.includes('p_rows') ? Promise.reject(new Error('no approx here')) : engine.query(sql, s));
     const report = await validateStaged(
       checks([

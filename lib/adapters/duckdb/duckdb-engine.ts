@@ -29,6 +29,7 @@ import { canonicalText, quoteIdent, sqlString, toNumber } from './duckdb-sql';
 import { localFiles, LocalFiles } from './local-files';
 import type { LocalSource } from '../../core/feed/feed-definition';
 import { duckdbDialect } from './duckdb-dialect';
+import { parquetProfile } from './duckdb-profile';
 import { tailFile, TailMismatchError } from './tail-file';
 import { attemptOfStagingKey, dataFileName } from '../../core/layout';
 
@@ -376,6 +377,14 @@ export class DuckDbEngine implements QueryEngine {
         throw new QueryFailedError(messageOf(error), { cause: error });
       }
     });
+  }
+
+  /** The profile from the staged Parquet file's metadata and a sample of its rows (duckdb-profile.ts); a staged table is profiled in the checks' scan. */
+  async profile(staged: StagedTable): Promise<Record<string, unknown> | undefined> {
+    if (staged.format !== 'parquet') return undefined;
+    const path = await this.files.readablePath(staged.location);
+    const run = (sql: string) => this.exclusive(async () => (await this.connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[]);
+    return parquetProfile(run, path, staged.columns);
   }
 
   async *streamText(staged: StagedTable, batchRows = 2048): AsyncIterable<(string | null)[][]> {

@@ -135,6 +135,12 @@ export interface QueryEngine {
    * uses the Node writer over `streamText`.
    */
   exportCsv?(staged: StagedTable, options: CsvExport): Promise<ExportedFile[] | undefined>;
+  /**
+   * Optional fast path: the drop's profile aggregates (the row `readProfile` reads) computed more
+   * cheaply than by `profileExpressions` in the checks' scan, e.g. from the staged files' metadata
+   * and a sample of rows. Resolves to undefined when it cannot; the checks' scan then computes them.
+   */
+  profile?(staged: StagedTable): Promise<Record<string, unknown> | undefined>;
   /** Releases what the engine holds for the staged rows (tables, views). The store prefix is the caller's to delete. */
   dropStaged(staged: StagedTable): Promise<void>;
   close(): Promise<void>;

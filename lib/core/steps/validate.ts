@@ -54,11 +54,15 @@ export async function validateStaged(
 
   const results = new Map<CompiledCheck, CheckResult>();
   const aggregates = compiled.filter((c) => c.kind === 'aggregate');
-  const profiling = profileExpressions(staged.columns, target.dialect);
-  const scan = await runAggregates(aggregates, staged, engine, profiling).catch(asError);
+  // An engine that profiles more cheaply on its own (DuckDB: file metadata and a sample) keeps the
+  // profile out of the checks' scan, which then reads only the columns the checks need. If it
+  // fails, the scan computes the profile as for any engine.
+  const own = engine.profile ? await engine.profile(staged).catch(() => undefined) : undefined;
+  const profiling = own ? {} : profileExpressions(staged.columns, target.dialect);
+  const scan = aggregates.length || !own ? await runAggregates(aggregates, staged, engine, profiling).catch(asError) : undefined;
   const shared = scan instanceof Error ? undefined : scan;
   // If the shared scan failed, the profile is tried alone like each check (unless it was alone already).
-  const profileRow = shared ?? (aggregates.length ? await runAggregates([], staged, engine, profiling).catch(asError) : scan);
+  const profileRow = own ?? shared ?? (aggregates.length ? await runAggregates([], staged, engine, profiling).catch(asError) : scan);
   const profiled = await profileOf(profileRow, staged, engine, target, context);
   if (aggregates.length) {
     for (const [i, check] of aggregates.entries()) {
