@@ -45,7 +45,7 @@ export interface DuckDbEngineOptions {
    * a remote store), removed on close. Default: the system temp folder.
    */
   readonly workDir?: string;
-  /** DuckDB memory_limit, e.g. '2GB'. Default: 512 MB per thread, at most DuckDB's own default (80% of RAM). */
+  /** DuckDB memory_limit, e.g. '2GB'. Default: 128 MiB per thread, at most DuckDB's own default (80% of RAM). */
   readonly memoryLimit?: string;
   readonly threads?: number;
   /** The project's key prefix in the store, where its `_staging/` is. */
@@ -643,7 +643,7 @@ export function engineBudgetFromEnv(env: NodeJS.ProcessEnv = process.env): { mem
         path: MEMORY_LIMIT_ENV,
         message: 'is not a memory size',
         value: limit,
-        fix: `give a size such as 1GB or 768MB (DuckDB's memory_limit), or unset it for the default of 512 MB per thread`,
+        fix: `give a size such as 1GB or 768MB (DuckDB's memory_limit), or unset it for the default of 128 MiB per thread`,
       });
   }
   const threads = env[THREADS_ENV]?.trim();
@@ -668,15 +668,16 @@ function definedOnly<T extends object>(o: T): Partial<T> {
 
 /**
  * DuckDB's own default (80% of RAM) lets its buffer pool keep the whole staged table and every
- * hash table in memory, so the process grows with the extract. 512 MB per thread bounds it
- * (beyond it DuckDB spills to the work folder) without slowing the scans and COPYs of a run. It
- * still grows to that bound (417 → 969 MB from 1M to 20M bench rows); 256 MB in all keeps the peak
- * flat (402 → 463 MB) for about 10% more CPU at 20M: DROPKIT_DUCKDB_MEMORY_LIMIT (README "Speed").
+ * hash table in memory, so the process grows with the extract: at 20M bench rows the `unique`
+ * check's hash table of 20M keys alone took the process to 962 MB (512 MB per thread gave
+ * 417 → 969 MB from 1M to 20M rows). 128 MiB per thread keeps the peak flat: beyond it DuckDB
+ * spills the hash table to the work folder, and its COPYs stream in less (README "Memory budget"
+ * has the numbers and the CPU it costs). Raise it with DROPKIT_DUCKDB_MEMORY_LIMIT.
  */
 function defaultMemoryLimit(threads: number | undefined): string {
-  const perThread = 512 * 1024 * 1024;
-  const bytes = Math.min(perThread * (threads ?? availableParallelism()), 0.8 * totalmem());
-  return `${Math.floor(bytes / (1024 * 1024))}MB`;
+  const perThreadMiB = 128;
+  const mib = Math.min(perThreadMiB * (threads ?? availableParallelism()), (0.8 * totalmem()) / (1024 * 1024));
+  return `${Math.floor(mib)}MiB`;
 }
 
 /** Binds positional parameters with their types: values never become SQL text. */
