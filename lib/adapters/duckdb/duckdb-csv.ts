@@ -11,8 +11,8 @@ import { canonicalText, quoteIdent, sqlString } from './duckdb-sql';
  * - it quotes a value holding the delimiter, the quote, CR or LF, or equal to NULLSTR (so '' is
  *   quoted when NULLSTR is ''), doubles the quote inside, writes NULL as bare NULLSTR: as we do
  *   (we also quote a value starting with U+FEFF, which DuckDB does not);
- * - but it also quotes every value containing `#`, whatever COMMENT is set to; the Node writer
- *   does not. That alone rules out its own quoting for any text column;
+ * - but it also quotes every value containing `#`, whatever COMMENT is set to (hard-wired in
+ *   csv_writer.cpp: `requires_quotes['#'] = true`); the Node writer does not;
  * - `FORCE_QUOTE *` quotes header names too and leaves NULL bare: as we do;
  * - `NEW_LINE '\r\n'` ends records (header included) with CRLF, leaving LF inside values alone,
  *   with a terminator after the last record (we always pass NEW_LINE: LF or CRLF);
