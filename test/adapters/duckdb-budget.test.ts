@@ -51,10 +51,10 @@ describe('the DuckDB engine memory budget', () => {
       expect((await settings({ memoryLimit: '2GiB', threads: 2 })).memory).toBe('2.0 GiB');
     });
 
-    it('defaults to 512 MB per thread', async () => {
+    it('defaults to 128 MiB per thread', async () => {
       delete process.env[MEMORY_LIMIT_ENV];
-      // 512MB as DuckDB reads it (10^6 bytes): 488.2 MiB.
-      expect(await settings({ threads: 1 })).toEqual({ memory: '488.2 MiB', threads: 1 });
+      expect(await settings({ threads: 1 })).toEqual({ memory: '128.0 MiB', threads: 1 });
+      expect(await settings({ threads: 3 })).toEqual({ memory: '384.0 MiB', threads: 3 });
     });
   });
 });

@@ -15,6 +15,7 @@ import { exportedParts, expectSameBytes, memoryParts, type Part } from '../helpe
 import type { QueryEngine, StagedTable } from '../../lib/core/ports/query-engine';
 import { writeCsvParts } from '../../lib/core/csv/csv-writer';
 import { ADVERSARIAL_COLUMNS, ADVERSARIAL_ROWS } from '../helpers/adversarial';
+import { NativeQuotingCheck } from '../../lib/adapters/duckdb/duckdb-csv';
 
 /**
  * DuckDB's CSV export must give byte for byte what the Node writer gives (csv-stringify over
@@ -42,6 +43,10 @@ ORDER BY id`;
 /** Header names that need quoting in some dialect, and one equal to a NULL text. */
 const NAMES = `SELECT 1 AS "a,b", 'x' AS "say ""x""", 2 AS "NULL", 3 AS "\\N", 4 AS "#hash", 5 AS " sp ", 6 AS "semi;colon", 7 AS "pi|pe", 8 AS "line
 break", 9 AS "it's", 10 AS "tab	in", 11 AS "é", 12 AS "=cmd", 13 AS "-x", 14 AS "-1"`;
+
+/** The same values and names without `#` or U+FEFF: DuckDB's own quoting then gives the Node writer's bytes. */
+const CLEAN = ADVERSARIAL.replaceAll('#', '').replaceAll('chr(65279)', 'chr(65)');
+const CLEAN_NAMES = NAMES.replaceAll('#', '');
 
 const base: CsvDialect = { delimiter: ',', quote: '"', quoting: 'needed', header: true, nullText: '', lineEnding: 'lf', encoding: 'utf-8', gzip: false };
 const d = (over: Partial<CsvDialect> = {}): CsvDialect => ({ ...base, ...over });
@@ -88,6 +93,8 @@ let work: string;
 let adversarial: StagedTable;
 let names: StagedTable;
 let empty: StagedTable;
+let clean: StagedTable;
+let cleanNames: StagedTable;
 let runs = 0;
 
 beforeAll(async () => {
@@ -96,6 +103,8 @@ beforeAll(async () => {
   adversarial = await stage(engine, { runId: 'adversarial', sql: ADVERSARIAL, parameters: [] });
   names = await stage(engine, { runId: 'names', sql: NAMES, parameters: [] });
   empty = await stage(engine, { runId: 'empty', sql: `SELECT * FROM (${ADVERSARIAL}) WHERE false`, parameters: [] });
+  clean = await stage(engine, { runId: 'clean', sql: CLEAN, parameters: [] });
+  cleanNames = await stage(engine, { runId: 'clean-names', sql: CLEAN_NAMES, parameters: [] });
 });
 afterAll(async () => {
   await cleanupEngine();
@@ -123,7 +132,7 @@ async function duckParts(staged: StagedTable, dialect: CsvDialect): Promise<Part
 describe('DuckDB CSV export gives the Node writer bytes, or declines', () => {
   for (const [name, dialect, fast] of DIALECTS) {
     it(`${fast ? 'writes' : 'declines'}: ${name}`, async () => {
-      for (const staged of [adversarial, names, empty]) {
+      for (const staged of [adversarial, names, empty, clean, cleanNames]) {
         const duck = await duckParts(staged, dialect);
         if (!fast) {
           expect(duck).toBeUndefined();
@@ -134,6 +143,62 @@ describe('DuckDB CSV export gives the Node writer bytes, or declines', () => {
       }
     });
   }
+
+  /** Parts written since `before`, by who quoted them. */
+  const partsSince = (before: typeof engine.csvParts) => ({
+    native: engine.csvParts.native - before.native,
+    sql: engine.csvParts.sql - before.sql,
+    retried: engine.csvParts.retried - before.retried,
+  });
+
+  it("lets DuckDB quote by itself when no value holds # or U+FEFF: the Node writer's bytes in every dialect it fits", async () => {
+    for (const [name, dialect, fast] of DIALECTS) {
+      if (!fast) continue;
+      for (const staged of [clean, cleanNames]) {
+        const before = { ...engine.csvParts };
+        const duck = (await duckParts(staged, dialect))!;
+        const parts = duck.length;
+        // Neutralized formulas get their prefix in SQL; a BOM cannot ride in front of a quoted first name.
+        const native = dialect.formulas !== 'neutralize' && !(dialect.encoding === 'utf-8-bom' && (dialect.quoting === 'all' || staged === cleanNames));
+        expect([name, partsSince(before)]).toEqual([name, native ? { native: parts, sql: 0, retried: 0 } : { native: 0, sql: parts, retried: 0 }]);
+        expectSameBytes(duck, await nodeParts(staged, dialect));
+      }
+    }
+  });
+
+  it('writes a part again with the quoting in SQL at the first # or U+FEFF, and the parts after it at once', async () => {
+    for (const [value, split] of [
+      [`'a#b'`, undefined],
+      [`'x' || chr(65279) || 'y'`, undefined],
+      [`'#'`, 3],
+    ] as const) {
+      const staged = await stage(engine, {
+        runId: `retry-${runs++}`,
+        sql: `SELECT i AS id, CASE WHEN i = 4 THEN ${value} ELSE 'v' || i END AS v FROM range(10) r(i)`,
+        parameters: [],
+      });
+      const dialect = d({ maxRowsPerFile: split });
+      const before = { ...engine.csvParts };
+      const duck = (await duckParts(staged, dialect))!;
+      // Split by 3: part 0 (ids 0-2) is DuckDB's own, part 1 (ids 3-5) is retried, parts 2 and 3 go to SQL at once.
+      expect(partsSince(before)).toEqual(split ? { native: 1, sql: 3, retried: 1 } : { native: 0, sql: 1, retried: 1 });
+      expectSameBytes(duck, await nodeParts(staged, dialect));
+    }
+  });
+
+  it('stops DuckDB at the first # of a large export and writes it again, gzipped too', async () => {
+    const staged = await stage(engine, {
+      runId: 'retry-large',
+      sql: `SELECT i AS id, 'v' || i || CASE WHEN i = 1000 THEN '#' ELSE '' END AS v, md5(i::VARCHAR) AS t FROM range(400000) r(i)`,
+      parameters: [],
+    });
+    for (const dialect of [d(), d({ gzip: true })]) {
+      const before = { ...engine.csvParts };
+      const duck = (await duckParts(staged, dialect))!;
+      expect(partsSince(before)).toEqual({ native: 0, sql: 1, retried: 1 });
+      expectSameBytes(duck, await nodeParts(staged, dialect, 2048));
+    }
+  });
 
   it('writes a header-only file for zero rows, and an empty one without header', async () => {
     const header = await duckParts(empty, d());
@@ -243,4 +308,30 @@ describe('the render step stores the DuckDB export like the Node writer', () => 
       expect(fast.progress.at(-1)).toEqual([adversarial.rowCount, totalBytes]);
     });
   }
+});
+
+describe('NativeQuotingCheck', () => {
+  /** Whether the check flags the bytes read in these pieces. */
+  const flags = (dialect: CsvDialect, ...pieces: Buffer[]) => {
+    const check = new NativeQuotingCheck(dialect);
+    return pieces.map((p) => check.scan(p)).at(-1);
+  };
+  const feff = Buffer.from('\uFEFF');
+
+  it('flags # and U+FEFF anywhere, also U+FEFF split across reads', () => {
+    expect(flags(d(), Buffer.from('a,b\nx,y\n'))).toBe(false);
+    expect(flags(d(), Buffer.from('a,b\n'), Buffer.from('x#,y\n'))).toBe(true);
+    expect(flags(d(), Buffer.from('a,b\nx'), feff, Buffer.from('\n'))).toBe(true);
+    for (const cut of [1, 2]) expect(flags(d(), Buffer.from('a,b\nx'), feff.subarray(0, cut), feff.subarray(cut), Buffer.from('\n'))).toBe(true);
+    expect(flags(d(), Buffer.from('a'), feff.subarray(0, 1), feff.subarray(1, 2), feff.subarray(2))).toBe(true);
+    // Bytes of U+FEFF's encoding that are not it.
+    expect(flags(d(), Buffer.from([0x61, 0xef]), Buffer.from([0xbb, 0x61, 0xbf]))).toBe(false);
+  });
+
+  it("skips the dialect's own BOM at the start of the file, even read in pieces", () => {
+    expect(flags(d({ encoding: 'utf-8-bom' }), Buffer.concat([feff, Buffer.from('a,b\n')]))).toBe(false);
+    expect(flags(d({ encoding: 'utf-8-bom' }), feff.subarray(0, 2), feff.subarray(2), Buffer.from('a\n'))).toBe(false);
+    expect(flags(d({ encoding: 'utf-8-bom' }), Buffer.concat([feff, Buffer.from('a\n'), feff]))).toBe(true);
+    expect(flags(d(), Buffer.concat([feff, Buffer.from('a\n')]))).toBe(true);
+  });
 });

@@ -57,6 +57,41 @@ describe('tailFile', () => {
     expect(hashed).toEqual({ sha256: sha(file), bytes: file.length });
   });
 
+  it('shows an inspector every byte before it passes, and the end only of a tail that read exactly the file', async () => {
+    const path = join(dir, 'inspected.csv');
+    const chunks = Array.from({ length: 20 }, (_, i) => Buffer.from(`row ${i},${'z'.repeat(i * 41)}\n`));
+    const written = new Promise((resolve) => setTimeout(resolve, 5)).then(() => appendSlowly(path, chunks));
+    const seen: Buffer[] = [];
+    let ends = 0;
+    // Copied: hashWhileWritten reuses its buffer.
+    const inspect = { chunk: (b: Buffer) => void seen.push(Buffer.from(b)), end: () => void ends++ };
+    const hashed = await hashWhileWritten(path, written, { chunkBytes: 100, pollMs: 1, inspect });
+    const file = await readFile(path);
+    expect(Buffer.concat(seen).equals(file)).toBe(true);
+    expect([hashed.bytes, ends]).toEqual([file.length, 1]);
+
+    const cut = join(dir, 'cut-inspected.csv');
+    await writeFile(cut, 'a,b\n1,2\n3,4\n');
+    const truncated = new Promise((resolve) => setTimeout(resolve, 10)).then(() => truncate(cut, 4));
+    let cutEnds = 0;
+    await expect(collect(tailFile(cut, truncated, { pollMs: 1, inspect: { chunk: () => undefined, end: () => void cutEnds++ } }))).rejects.toThrow(
+      TailMismatchError,
+    );
+    expect(cutEnds).toBe(0);
+  });
+
+  it('stops at the error an inspector throws', async () => {
+    const path = join(dir, 'stopped.csv');
+    await writeFile(path, 'a,b\n1,2\n');
+    const inspect = {
+      chunk: () => {
+        throw new Error('seen enough');
+      },
+      end: () => undefined,
+    };
+    await expect(collect(tailFile(path, Promise.resolve(), { inspect }))).rejects.toThrow('seen enough');
+  });
+
   it('reads a file finished before the tail started', async () => {
     const path = join(dir, 'done.csv');
     await writeFile(path, 'a,b\n1,2\n');
@@ -120,20 +155,29 @@ describe('the DuckDB CSV export', () => {
     }
   });
 
-  for (const gzip of [false, true]) {
-    it(`uploads to a store that is not a local folder while DuckDB writes: ${gzip ? 'gzip' : 'plain'}`, async () => {
+  for (const [gzip, hash] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ] as const) {
+    it(`uploads to a store that is not a local folder while DuckDB writes: ${gzip ? 'gzip' : 'plain'}${hash ? ', a # in row 5000 (written again, quoted in SQL)' : ''}`, async () => {
       const root = await mkdtemp(join(tmpdir(), 'dropkit-tail-store-'));
       const inner = new LocalStore(root);
       // Not a LocalStore: the engine works on scratch copies and uploads through the port.
       const engine = await DuckDbEngine.open({ store: new FaultyStore(inner), workDir: join(root, 'work'), threads: 2 });
       try {
-        const staged = await stage(engine, { runId: 'tail', sql: SQL });
+        const sql = hash ? SQL.replace(`'note ' || i`, `'note ' || i || CASE WHEN i = 5000 THEN '#' ELSE '' END`) : SQL;
+        const staged = await stage(engine, { runId: 'tail', sql });
         const [file] = (await engine.exportCsv(staged, { dialect: { ...dialect, gzip }, prefix: 'out/' }))!;
         const stored = await readFile(inner.localPath(file.key));
         expect(file.sha256).toBe(sha(stored));
         expect(file.bytes).toBe(stored.length);
+        expect(engine.csvParts).toEqual(hash ? { native: 0, sql: 1, retried: 1 } : { native: 1, sql: 0, retried: 0 });
         const text = (gzip ? gunzipSync(stored) : stored).toString('utf8');
         expect(text.startsWith('id,note,token\n0,note 0,cfcd208495d565ef66e7dff9f98764da\n')).toBe(true);
+        // Unquoted, as the Node writer writes it (DuckDB by itself would quote it).
+        if (hash) expect(text).toContain('\n5000,note 5000#,');
         expect(text.split('\n').length).toBe(300000 + 2);
       } finally {
         await engine.close();

@@ -22,7 +22,7 @@ import type {
   StagedTable,
   Statement,
 } from '../../core/ports/query-engine';
-import { csvCopySql, csvDeclineReason } from './duckdb-csv';
+import { csvCopySql, csvDeclineReason, type CsvQuoting, NativeQuotingCheck, nativeQuotingFits } from './duckdb-csv';
 import { hugeintColumns, parquetColumn, parquetSelectList } from './duckdb-parquet';
 import { writerTag } from '../local/process-identity';
 import { canonicalText, quoteIdent, sqlString, toNumber } from './duckdb-sql';
@@ -30,7 +30,7 @@ import { localFiles, LocalFiles } from './local-files';
 import type { LocalSource } from '../../core/feed/feed-definition';
 import { duckdbDialect } from './duckdb-dialect';
 import { parquetProfile } from './duckdb-profile';
-import { tailFile, TailMismatchError } from './tail-file';
+import { tailFile, type TailInspector, TailMismatchError } from './tail-file';
 import { attemptOfStagingKey, dataFileName } from '../../core/layout';
 
 /** The project model defines its sources; this engine reads them (re-exported for callers of the engine). */
@@ -46,7 +46,7 @@ export interface DuckDbEngineOptions {
    * a remote store), removed on close. Default: the system temp folder.
    */
   readonly workDir?: string;
-  /** DuckDB memory_limit, e.g. '2GB'. Default: 512 MB per thread, at most DuckDB's own default (80% of RAM). */
+  /** DuckDB memory_limit, e.g. '2GB'. Default: 128 MiB per thread, at most DuckDB's own default (80% of RAM). */
   readonly memoryLimit?: string;
   readonly threads?: number;
   /** The project's key prefix in the store, where its `_staging/` is. */
@@ -83,6 +83,11 @@ export class DuckDbEngine implements QueryEngine {
   private busy: Promise<unknown> = Promise.resolve();
   /** Staged rows this instance can already name in SQL: view name → location. */
   private readonly attached = new Set<string>();
+  /**
+   * CSV parts kept by who quoted them, and parts written again with the quoting in SQL after
+   * DuckDB's own met a `#` or U+FEFF (for the tests and the bench).
+   */
+  readonly csvParts = { native: 0, sql: 0, retried: 0 };
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -481,33 +486,82 @@ export class DuckDbEngine implements QueryEngine {
     const { dialect } = options;
     if (csvDeclineReason(staged.columns, dialect) !== undefined) return undefined;
     const table = await this.attach(staged);
-    const contentType = dialect.gzip ? 'application/gzip' : 'text/csv';
+    // DuckDB's own quoting first where it can match; once a part needs the SQL quoting, the
+    // following parts (the same data) go that way at once.
+    let quoting: CsvQuoting = nativeQuotingFits(staged.columns, dialect) ? 'native' : 'sql';
     const files: ExportedFile[] = [];
     for (const [i, source] of (await this.partSources(staged, table, dialect.maxRowsPerFile)).entries()) {
-      const name = csvFileName(i, dialect);
-      const scratch = await this.scratchFile(`part-${String(i).padStart(5, '0')}.csv`);
-      // COPY answers with the number of rows it wrote.
-      const copied = this.exclusive(async () => {
-        const written = await this.connection.runAndReadAll(csvCopySql(source, staged.columns, dialect, scratch));
-        return toNumber(written.getRows()[0]?.[0]) ?? 0;
-      });
-      // Hashed, or gzipped, while DuckDB writes (DuckDB appends to the file, and tailFile checks
-      // that it read exactly the finished file): no second read of the CSV after the COPY.
-      // Gzipped by Node: Node's zlib outpaces DuckDB's, and is what the Node writer uses.
-      const storing = dialect.gzip
-        ? this.storeGzipped(options.prefix + name, scratch, copied, contentType)
-        : this.files.adoptWhileWritten(options.prefix + name, scratch, copied, contentType);
-      // Both settle before either error is thrown: nothing is still writing when the caller cleans up.
-      const [rows, stored] = await Promise.allSettled([copied, storing]);
-      if (rows.status === 'rejected') throw rows.reason;
-      if (stored.status === 'rejected') throw stored.reason;
-      files.push({ key: options.prefix + name, rows: rows.value, ...stored.value });
+      let file = quoting === 'native' ? await this.exportCsvPart(staged, source, i, options, 'native') : undefined;
+      if (!file) {
+        if (quoting === 'native') this.csvParts.retried++;
+        quoting = 'sql';
+        file = (await this.exportCsvPart(staged, source, i, options, 'sql'))!;
+      }
+      this.csvParts[quoting]++;
+      files.push(file);
     }
     return files;
   }
 
+  /**
+   * One CSV part; undefined when DuckDB's own quoting (`native`) met a value it quotes differently
+   * from the Node writer, or the bytes could not all be watched: then nothing of it is kept.
+   */
+  private async exportCsvPart(staged: StagedTable, source: string, index: number, options: CsvExport, quoting: CsvQuoting): Promise<ExportedFile | undefined> {
+    const { dialect } = options;
+    const contentType = dialect.gzip ? 'application/gzip' : 'text/csv';
+    const key = options.prefix + csvFileName(index, dialect);
+    const scratch = await this.scratchFile(`part-${String(index).padStart(5, '0')}.csv`);
+    const check = quoting === 'native' && dialect.quoting !== 'all' ? new NativeQuotingCheck(dialect) : undefined;
+    let copying = true;
+    // COPY answers with the number of rows it wrote.
+    const copied = this.exclusive(async () => {
+      try {
+        const written = await this.connection.runAndReadAll(csvCopySql(source, staged.columns, dialect, scratch, quoting));
+        return toNumber(written.getRows()[0]?.[0]) ?? 0;
+      } finally {
+        copying = false;
+      }
+    });
+    const inspect = check && {
+      chunk: (bytes: Buffer) => {
+        if (!check.scan(bytes)) return;
+        // The COPY is running (the file exists only once it does, and `copying` clears before the
+        // next statement can start): stop it, its bytes are thrown away.
+        if (copying) this.connection.interrupt();
+        throw new Error('DuckDB quotes this CSV differently from the Node writer: written again with the quoting in SQL');
+      },
+      end: () => void (check.complete = true),
+    };
+    // Hashed, or gzipped, while DuckDB writes (DuckDB appends to the file, and tailFile checks
+    // that it read exactly the finished file): no second read of the CSV after the COPY.
+    // Gzipped by Node: Node's zlib outpaces DuckDB's, and is what the Node writer uses.
+    const storing = dialect.gzip
+      ? this.storeGzipped(key, scratch, copied, contentType, inspect)
+      : this.files.adoptWhileWritten(key, scratch, copied, contentType, { inspect });
+    // Both settle before either error is thrown: nothing is still writing when the caller cleans up.
+    const [rows, stored] = await Promise.allSettled([copied, storing]);
+    // Not the Node writer's bytes: the SQL quoting writes the part again.
+    if (check?.differs) {
+      await rm(scratch, { force: true });
+      return undefined;
+    }
+    if (rows.status === 'rejected') throw rows.reason;
+    if (stored.status === 'rejected') throw stored.reason;
+    // The file was read again after a tail that missed (the watch saw only part of it): not known
+    // to be the Node writer's bytes, so written again too (over the stored copy).
+    if (check && !check.complete) return undefined;
+    return { key, rows: rows.value, ...stored.value };
+  }
+
   /** Gzips the file into the store as DuckDB writes it (read again from the finished file if the tail missed). */
-  private async storeGzipped(key: string, file: string, written: Promise<unknown>, contentType: string): Promise<{ bytes: number; sha256: string }> {
+  private async storeGzipped(
+    key: string,
+    file: string,
+    written: Promise<unknown>,
+    contentType: string,
+    inspect?: TailInspector,
+  ): Promise<{ bytes: number; sha256: string }> {
     const store = async (source: Readable) => {
       try {
         const gz = createGzip(); // default level, as the Node writer
@@ -518,7 +572,7 @@ export class DuckDbEngine implements QueryEngine {
       }
     };
     try {
-      return await store(tailFile(file, written));
+      return await store(tailFile(file, written, { inspect }));
     } catch (error) {
       if (!(error instanceof TailMismatchError)) throw error;
       await written;
@@ -608,7 +662,7 @@ export function engineBudgetFromEnv(env: NodeJS.ProcessEnv = process.env): { mem
         path: MEMORY_LIMIT_ENV,
         message: 'is not a memory size',
         value: limit,
-        fix: `give a size such as 1GB or 768MB (DuckDB's memory_limit), or unset it for the default of 512 MB per thread`,
+        fix: `give a size such as 1GB or 768MB (DuckDB's memory_limit), or unset it for the default of 128 MiB per thread`,
       });
   }
   const threads = env[THREADS_ENV]?.trim();
@@ -633,15 +687,16 @@ function definedOnly<T extends object>(o: T): Partial<T> {
 
 /**
  * DuckDB's own default (80% of RAM) lets its buffer pool keep the whole staged table and every
- * hash table in memory, so the process grows with the extract. 512 MB per thread bounds it
- * (beyond it DuckDB spills to the work folder) without slowing the scans and COPYs of a run. It
- * still grows to that bound (417 → 969 MB from 1M to 20M bench rows); 256 MB in all keeps the peak
- * flat (402 → 463 MB) for about 10% more CPU at 20M: DROPKIT_DUCKDB_MEMORY_LIMIT (README "Speed").
+ * hash table in memory, so the process grows with the extract: at 20M bench rows the `unique`
+ * check's hash table of 20M keys alone took the process to 962 MB (512 MB per thread gave
+ * 417 → 969 MB from 1M to 20M rows). 128 MiB per thread keeps the peak flat: beyond it DuckDB
+ * spills the hash table to the work folder, and its COPYs stream in less (README "Memory budget"
+ * has the numbers and the CPU it costs). Raise it with DROPKIT_DUCKDB_MEMORY_LIMIT.
  */
 function defaultMemoryLimit(threads: number | undefined): string {
-  const perThread = 512 * 1024 * 1024;
-  const bytes = Math.min(perThread * (threads ?? availableParallelism()), 0.8 * totalmem());
-  return `${Math.floor(bytes / (1024 * 1024))}MB`;
+  const perThreadMiB = 128;
+  const mib = Math.min(perThreadMiB * (threads ?? availableParallelism()), (0.8 * totalmem()) / (1024 * 1024));
+  return `${Math.floor(mib)}MiB`;
 }
 
 /** Binds positional parameters with their types: values never become SQL text. */

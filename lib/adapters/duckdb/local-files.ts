@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { putHashed } from '../../core/hash';
 import { LocalStore } from '../local/local-store';
 import type { ObjectStore } from '../../core/ports/object-store';
-import { hashWhileWritten, tailFile, TailMismatchError } from './tail-file';
+import { hashWhileWritten, tailFile, TailMismatchError, type TailOptions } from './tail-file';
 import { stagingRoot } from '../../core/layout';
 
 /**
@@ -29,9 +29,10 @@ export interface LocalFiles {
   adopt(key: string, file: string, contentType: string): Promise<{ bytes: number; sha256: string }>;
   /**
    * `adopt` of a file the engine is still writing (done when `written` resolves): its bytes are
-   * hashed (or uploaded) as they land, so the file is not read again after the write.
+   * hashed (or uploaded) as they land, so the file is not read again after the write. `tail` goes
+   * to the tail's reader (an inspector of the bytes).
    */
-  adoptWhileWritten(key: string, file: string, written: Promise<unknown>, contentType: string): Promise<{ bytes: number; sha256: string }>;
+  adoptWhileWritten(key: string, file: string, written: Promise<unknown>, contentType: string, tail?: TailOptions): Promise<{ bytes: number; sha256: string }>;
   remove(key: string): Promise<void>;
 }
 
@@ -79,9 +80,9 @@ class InPlaceFiles implements LocalFiles {
     const { bytes, sha256 } = await this.store.putFile(key, file);
     return { bytes, sha256 };
   }
-  adoptWhileWritten(key: string, file: string, written: Promise<unknown>, contentType: string): Promise<{ bytes: number; sha256: string }> {
+  adoptWhileWritten(key: string, file: string, written: Promise<unknown>, contentType: string, tail?: TailOptions): Promise<{ bytes: number; sha256: string }> {
     const hashed = (async () => {
-      const { sha256, bytes } = await this.store.putFile(key, file, { contentType, hashed: await hashWhileWritten(file, written) });
+      const { sha256, bytes } = await this.store.putFile(key, file, { contentType, hashed: await hashWhileWritten(file, written, tail) });
       return { bytes, sha256 };
     })();
     return orAfterWrite(hashed, written, () => this.adopt(key, file));
@@ -136,9 +137,15 @@ class CopiedFiles implements LocalFiles {
       await rm(file, { force: true });
     }
   }
-  async adoptWhileWritten(key: string, file: string, written: Promise<unknown>, contentType: string): Promise<{ bytes: number; sha256: string }> {
+  async adoptWhileWritten(
+    key: string,
+    file: string,
+    written: Promise<unknown>,
+    contentType: string,
+    tail?: TailOptions,
+  ): Promise<{ bytes: number; sha256: string }> {
     // Uploaded as it is written; a failed or mismatched upload leaves no object (the put fails).
-    const uploaded = putHashed(this.store, key, tailFile(file, written), contentType);
+    const uploaded = putHashed(this.store, key, tailFile(file, written, tail), contentType);
     try {
       return await orAfterWrite(uploaded, written, () => this.adopt(key, file, contentType));
     } finally {

@@ -20,6 +20,18 @@ export interface TailOptions {
   readonly chunkBytes?: number;
   /** How long to wait for more bytes while the writer is still writing. */
   readonly pollMs?: number;
+  /** Sees every chunk before it is passed on (it may throw to stop the tail), and the end of a complete tail. */
+  readonly inspect?: TailInspector;
+}
+
+/**
+ * A look at the bytes of a tail as they pass. `end` is called only when the tail ends having read
+ * exactly the finished file; after a TailMismatchError (the caller then reads the file again,
+ * without the inspector) it is not, so the inspector knows it did not see every byte.
+ */
+export interface TailInspector {
+  chunk(bytes: Buffer): void;
+  end(): void;
 }
 
 /**
@@ -29,7 +41,7 @@ export interface TailOptions {
  * with `written`'s error if the writer fails. The reads hit the page cache the writer just filled.
  */
 export function tailFile(path: string, written: Promise<unknown>, options: TailOptions = {}): Readable {
-  return Readable.from(tail(path, written, options.chunkBytes ?? 1 << 20, options.pollMs ?? 15, false), { objectMode: false });
+  return Readable.from(tail(path, written, options.chunkBytes ?? 1 << 20, options.pollMs ?? 15, false, options.inspect), { objectMode: false });
 }
 
 /**
@@ -41,14 +53,21 @@ export async function hashWhileWritten(path: string, written: Promise<unknown>, 
   const hash = createHash('sha256');
   let bytes = 0;
   // Each chunk is hashed before the next read reuses the buffer.
-  for await (const chunk of tail(path, written, options.chunkBytes ?? 1 << 20, options.pollMs ?? 15, true)) {
+  for await (const chunk of tail(path, written, options.chunkBytes ?? 1 << 20, options.pollMs ?? 15, true, options.inspect)) {
     hash.update(chunk);
     bytes += chunk.length;
   }
   return { sha256: hash.digest('hex'), bytes };
 }
 
-async function* tail(path: string, written: Promise<unknown>, chunkBytes: number, pollMs: number, reuse: boolean): AsyncGenerator<Buffer> {
+async function* tail(
+  path: string,
+  written: Promise<unknown>,
+  chunkBytes: number,
+  pollMs: number,
+  reuse: boolean,
+  inspect: TailInspector | undefined,
+): AsyncGenerator<Buffer> {
   const writer: { done: boolean; error?: unknown } = { done: false };
   const settled = written.then(
     () => void (writer.done = true),
@@ -77,7 +96,9 @@ async function* tail(path: string, written: Promise<unknown>, chunkBytes: number
       const { bytesRead } = await fh.read(buffer, 0, chunkBytes, position);
       if (bytesRead > 0) {
         position += bytesRead;
-        yield buffer.subarray(0, bytesRead);
+        const bytes = buffer.subarray(0, bytesRead);
+        inspect?.chunk(bytes);
+        yield bytes;
         continue;
       }
       if (!finished.done) {
@@ -88,6 +109,7 @@ async function* tail(path: string, written: Promise<unknown>, chunkBytes: number
       const [mine, named] = await Promise.all([fh.stat(), stat(path)]);
       if (mine.ino !== named.ino || mine.dev !== named.dev) throw new TailMismatchError(path, 'replaced by another file');
       if (named.size !== position) throw new TailMismatchError(path, `${named.size} bytes, ${position} read`);
+      inspect?.end();
       return;
     }
   } finally {
