@@ -51,10 +51,10 @@ describe('the DuckDB engine memory budget', () => {
       expect((await settings({ memoryLimit: '2GiB', threads: 2 })).memory).toBe('2.0 GiB');
     });
 
-    it('defaults to 128 MiB per thread', async () => {
+    it('defaults to 512 MiB per thread', async () => {
       delete process.env[MEMORY_LIMIT_ENV];
-      expect(await settings({ threads: 1 })).toEqual({ memory: '128.0 MiB', threads: 1 });
-      expect(await settings({ threads: 3 })).toEqual({ memory: '384.0 MiB', threads: 3 });
+      expect(await settings({ threads: 1 })).toEqual({ memory: '512.0 MiB', threads: 1 });
+      expect(await settings({ threads: 3 })).toEqual({ memory: '1.5 GiB', threads: 3 });
     });
   });
 });
