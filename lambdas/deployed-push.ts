@@ -3,6 +3,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { HttpApiDestination } from '../lib/adapters/http/http-api-destination';
 import { partnerS3DestinationOf } from '../lib/adapters/s3/s3-destination';
 import { TransferConnectorDestination } from '../lib/adapters/transfer/transfer-destination';
+import { athenaRowsScratch } from '../lib/core/layout';
 import { parseDurationSeconds } from '../lib/core/duration';
 import type { DestinationBuilder } from '../lib/core/destinations/plans';
 import { pushDrop } from '../lib/core/destinations/push-drop';
@@ -135,7 +136,7 @@ export function buildPushDeps(
     store,
     bucket: config.bucket,
     client: tracer.captureAWSv3Client(new AthenaClient({})),
-    scratchPrefix: `${config.prefix ? `${config.prefix}/` : ''}_deliveries/_athena-rows/`,
+    scratchPrefix: athenaRowsScratch(config.prefix ?? ''),
   });
   return { ...deps, push: deployedPush(deps, { changes, rows: changes }) };
 }

@@ -191,6 +191,11 @@ export function deliveriesRoot(c: DropCoordinates): string {
   return join(c.prefix, DELIVERIES, c.feed, partnerFolder(c.partner)) + '/';
 }
 
+/** Where Athena's row reader keeps its symlink lists and query results: beside the destinations' records, never in a drop's folder. */
+export function athenaRowsScratch(prefix: string): string {
+  return join(prefix, DELIVERIES, '_athena-rows') + '/';
+}
+
 /** What destinations sent for one run (`…/slot=<slot>/<runId>/<destination>.json`), and their change sets and dead letters. */
 export function deliveryRunPrefix(c: DropCoordinates, slotId: string, runId: string): string {
   return `${deliveriesRoot(c)}${SLOT}${slotId}/${runId}/`;

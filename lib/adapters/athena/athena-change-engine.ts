@@ -3,6 +3,7 @@ import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, StartQu
 import { compileDiffSql, type ChangeEngine, type ChangeFile, type ChangeSet, type DiffRequest } from '../../core/destinations/change-engine';
 import { QueryFailedError } from '../../core/errors';
 import type { Manifest } from '../../core/manifest';
+import { athenaRowsScratch } from '../../core/layout';
 import type { RowReader } from '../../core/ports/destination';
 import type { ObjectStore } from '../../core/ports/object-store';
 import { dropTableSql, hiveIdent, quoteIdent, sqlString } from './athena-sql';
@@ -19,7 +20,7 @@ export interface AthenaChangeEngineOptions {
   /** The store's key prefix in the bucket, if any. */
   readonly prefix?: string;
   readonly client?: AthenaClient;
-  /** Where the row reader keeps its symlink lists and query results (never a drop's own folder). Default `_deliveries/_athena-rows/`. */
+  /** Where the row reader keeps its symlink lists and query results (never a drop's own folder). Default: the layout's `athenaRowsScratch`. */
   readonly scratchPrefix?: string;
   readonly pollIntervalMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -211,7 +212,7 @@ export class AthenaChangeEngine implements ChangeEngine, RowReader {
     if (keys.length === 0) return;
     this.nonce = randomBytes(8).toString('hex');
     const columns = await this.columnsOf(keys[0]);
-    const work = `${this.options.scratchPrefix ?? '_deliveries/_athena-rows/'}${this.nonce}/`;
+    const work = `${this.options.scratchPrefix ?? athenaRowsScratch('')}${this.nonce}/`;
     this.results = `${work}results/`;
     const name = `dropkit_diff_rows_${this.nonce}`;
     const table = `${quoteIdent(this.options.database)}.${quoteIdent(name)}`;
