@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { type Dirent, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { type Dirent, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { LocalSource } from '../core/feed/feed-definition';
 import { matchingFiles } from '../project/source-files';
 import { TOOLKIT_VERSION } from '../version';
@@ -69,7 +69,7 @@ export class CheckCache {
     if (!this.file) return undefined;
     const marker = `${this.file}.clock`;
     try {
-      mkdirSync(join(this.file, '..'), { recursive: true });
+      makeFolders(join(this.file, '..'));
       writeFileSync(marker, '');
       return statSync(marker, { bigint: true }).ctimeNs;
     } catch {
@@ -84,13 +84,26 @@ export class CheckCache {
     const body = JSON.stringify({ format: CACHE_FORMAT, entries: Object.fromEntries(this.used) });
     const temp = `${this.file}.${process.pid}.tmp`;
     try {
-      mkdirSync(join(this.file, '..'), { recursive: true });
+      makeFolders(join(this.file, '..'));
       writeFileSync(temp, body);
       renameSync(temp, this.file);
     } catch {
       // A read-only or full disk: the next check compiles again, which is all the cache saves.
     }
   }
+}
+
+/**
+ * mkdir -p, one level at a time: Node 20's recursive mkdirSync never returns for some paths it
+ * cannot create (under /proc it loops), and the cache folder is whatever XDG_CACHE_HOME says.
+ */
+function makeFolders(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d); d = dirname(d)) {
+    if (dirname(d) === d) break;
+    missing.unshift(d);
+  }
+  for (const d of missing) mkdirSync(d);
 }
 
 /** Bumped when the shape of an entry changes: entries of another format are ignored. */

@@ -1,4 +1,5 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { DuckDbEngine, type DuckDbEngineOptions } from '../../lib/adapters/duckdb/duckdb-engine';
@@ -7,7 +8,7 @@ import { CheckCache, checkCacheDir, inputsIdentity } from '../../lib/cli/check-c
 import { compileFeedSql } from '../../lib/cli/compile-sql';
 import { loadProject } from '../../lib/project/load-project';
 import { generateShopData } from '../../examples/generate-data';
-import { dropkit } from '../helpers/cli';
+import { BIN, dropkit } from '../helpers/cli';
 import { cli } from '../helpers/in-process-cli';
 import { DAILY_SQL, PROJECT_YAML, dailyFeed, eventsSelect, tempProject, TempProject, writeParquet } from '../helpers/temp-project';
 
@@ -184,6 +185,21 @@ describe('dropkit check with its cache', () => {
     expect(cold.code).toBe(0);
     expect(warm).toEqual(cold);
     expect(uncached).toEqual(cold);
+  });
+
+  it('checks, uncached, when the cache folder cannot be made (a spawned CLI: a hang fails, not blocks)', () => {
+    // Under /proc Node 20's recursive mkdirSync loops for ever; under a file it fails at once.
+    const blocker = join(cacheHome, 'a-file');
+    writeFileSync(blocker, '');
+    for (const home of [...(existsSync('/proc/self') ? ['/proc/dropkit-no-such-folder'] : []), join(blocker, 'cache')]) {
+      const r = spawnSync(process.execPath, [BIN, 'check', '--project', p.dir, '--now', '2024-01-15T07:00:00Z', '--json'], {
+        env: { ...process.env, XDG_CACHE_HOME: home },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect([r.signal, r.status, r.stderr]).toEqual([null, 0, '']);
+      expect(JSON.parse(r.stdout).status).toBe('valid');
+    }
   });
 
   it('keeps file:line:column of a broken SQL file when the answer comes from the cache', async () => {
