@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import { type Dirent, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { LocalSource } from '../core/feed/feed-definition';
 import { matchingFiles } from '../project/source-files';
 import { TOOLKIT_VERSION } from '../version';
+import { sha256Hex } from '../core/hash';
 
 /**
  * What `dropkit check` found for inputs it has seen before: the columns of a feed's SQL compiled
@@ -32,7 +32,7 @@ export class CheckCache {
 
   /** The cache of the project at `projectDir`, read from `dir` (default: the user's cache folder). */
   static open(projectDir: string, dir: string = checkCacheDir()): CheckCache {
-    const file = join(dir, `${sha256(resolve(projectDir)).slice(0, 32)}.json`);
+    const file = join(dir, `${sha256Hex(resolve(projectDir)).slice(0, 32)}.json`);
     return new CheckCache(file, readEntries(file));
   }
 
@@ -129,11 +129,7 @@ export function checkCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 
 /** The key of an entry: a hash of every input its answer depends on, plus dropkit's version. */
 export function cacheKey(kind: string, inputs: unknown): string {
-  return sha256(JSON.stringify([kind, TOOLKIT_VERSION, inputs]));
-}
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return sha256Hex(JSON.stringify([kind, TOOLKIT_VERSION, inputs]));
 }
 
 /**
@@ -222,7 +218,7 @@ export function inputsIdentity(inputs: Inputs, changedSince?: bigint): string | 
   const sources = sourcesIdentity(inputs.sources);
   if (sources === undefined) return undefined;
   if (changedSince !== undefined && newest >= changedSince) return undefined;
-  return sha256(JSON.stringify([lines, sources]));
+  return sha256Hex(JSON.stringify([lines, sources]));
 }
 
 function identityOf(path: string): { text: string; ctimeNs: bigint } {

@@ -5,14 +5,15 @@
  * set is a file every Parquet reader opens, as DuckDB's COPY of no rows is.
  */
 
+import { THRIFT } from './thrift-compact';
+
 export interface ParquetColumn {
   readonly name: string;
   /** The manifest's type spelling (DuckDB or Athena), as hiveType takes it. */
   readonly type: string;
 }
 
-// Thrift compact types and Parquet enums (parquet-format's parquet.thrift).
-const T = { TRUE: 1, FALSE: 2, I32: 5, I64: 6, BINARY: 8, LIST: 9, STRUCT: 12 } as const;
+// Parquet enums (parquet-format's parquet.thrift).
 const PHYSICAL = { BOOLEAN: 0, INT32: 1, INT64: 2, FLOAT: 4, DOUBLE: 5, BYTE_ARRAY: 6, FIXED_LEN_BYTE_ARRAY: 7 } as const;
 const CONVERTED = { UTF8: 0, DECIMAL: 5, DATE: 6, TIMESTAMP_MICROS: 10, INT_8: 15, INT_16: 16 } as const;
 const OPTIONAL = 1;
@@ -94,7 +95,7 @@ class CompactWriter {
     this.last[this.last.length - 1] = id;
   }
 
-  int(id: number, type: typeof T.I32 | typeof T.I64, value: number): this {
+  int(id: number, type: typeof THRIFT.I32 | typeof THRIFT.I64, value: number): this {
     this.header(id, type);
     const v = BigInt(value);
     this.varint(v >= 0n ? v << 1n : (-v << 1n) - 1n); // zigzag
@@ -102,7 +103,7 @@ class CompactWriter {
   }
 
   string(id: number, value: string): this {
-    this.header(id, T.BINARY);
+    this.header(id, THRIFT.BINARY);
     const b = Buffer.from(value, 'utf8');
     this.varint(BigInt(b.length));
     this.bytes.push(...b);
@@ -110,13 +111,13 @@ class CompactWriter {
   }
 
   bool(id: number, value: boolean): this {
-    this.header(id, value ? T.TRUE : T.FALSE);
+    this.header(id, value ? THRIFT.TRUE : THRIFT.FALSE);
     return this;
   }
 
   /** A struct field, its fields written by `body`. */
   struct(id: number, body: (w: this) => void): this {
-    this.header(id, T.STRUCT);
+    this.header(id, THRIFT.STRUCT);
     this.last.push(0);
     body(this);
     return this.stop();
@@ -124,10 +125,10 @@ class CompactWriter {
 
   /** A list of structs, each written by `each` between its begin and stop. */
   structs<X>(id: number, items: readonly X[], each: (w: this, item: X) => void): this {
-    this.header(id, T.LIST);
-    if (items.length < 15) this.bytes.push((items.length << 4) | T.STRUCT);
+    this.header(id, THRIFT.LIST);
+    if (items.length < 15) this.bytes.push((items.length << 4) | THRIFT.STRUCT);
     else {
-      this.bytes.push(0xf0 | T.STRUCT);
+      this.bytes.push(0xf0 | THRIFT.STRUCT);
       this.varint(BigInt(items.length));
     }
     for (const item of items) {
@@ -154,20 +155,20 @@ export function emptyParquet(columns: readonly ParquetColumn[]): Buffer {
   if (columns.length === 0) throw new Error('an empty Parquet file needs at least one column');
   const schema: Element[] = [{ name: 'schema', numChildren: columns.length }, ...columns.map(elementOf)];
   const meta = new CompactWriter()
-    .int(1, T.I32, 1)
+    .int(1, THRIFT.I32, 1)
     .structs(2, schema, (w, e) => {
-      if (e.type !== undefined) w.int(1, T.I32, e.type);
-      if (e.typeLength !== undefined) w.int(2, T.I32, e.typeLength);
-      if (e.repetition !== undefined) w.int(3, T.I32, e.repetition);
+      if (e.type !== undefined) w.int(1, THRIFT.I32, e.type);
+      if (e.typeLength !== undefined) w.int(2, THRIFT.I32, e.typeLength);
+      if (e.repetition !== undefined) w.int(3, THRIFT.I32, e.repetition);
       w.string(4, e.name);
-      if (e.numChildren !== undefined) w.int(5, T.I32, e.numChildren);
-      if (e.converted !== undefined) w.int(6, T.I32, e.converted);
-      if (e.scale !== undefined) w.int(7, T.I32, e.scale);
-      if (e.precision !== undefined) w.int(8, T.I32, e.precision);
+      if (e.numChildren !== undefined) w.int(5, THRIFT.I32, e.numChildren);
+      if (e.converted !== undefined) w.int(6, THRIFT.I32, e.converted);
+      if (e.scale !== undefined) w.int(7, THRIFT.I32, e.scale);
+      if (e.precision !== undefined) w.int(8, THRIFT.I32, e.precision);
       // LogicalType (a union): 8 TIMESTAMP { 1 isAdjustedToUTC, 2 unit: { 2 MICROS {} } }.
       if (e.utc !== undefined) w.struct(10, (l) => l.struct(8, (ts) => ts.bool(1, e.utc!).struct(2, (unit) => unit.struct(2, () => undefined))));
     })
-    .int(3, T.I64, 0)
+    .int(3, THRIFT.I64, 0)
     .structs(4, [], () => undefined)
     .string(6, 'dropkit (an empty change set)')
     .stop()

@@ -1,3 +1,4 @@
+import { THRIFT } from './thrift-compact';
 /**
  * The row count of a Parquet file from its footer alone: the file ends with the Thrift
  * compact-encoded FileMetaData, its length (4 bytes, little-endian) and `PAR1`. FileMetaData's
@@ -24,7 +25,7 @@ export function numRowsOfFileMetaData(meta: Buffer): number {
     const delta = header >> 4;
     const id = delta === 0 ? reader.zigzag32() : lastId + delta;
     lastId = id;
-    if (id === 3 && type === T_I64) {
+    if (id === 3 && type === THRIFT.I64) {
       const rows = reader.zigzag64();
       if (rows > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`Parquet num_rows ${rows} is beyond a safe integer`);
       return Number(rows);
@@ -40,20 +41,6 @@ export function parquetRowsFromTail(tail: Buffer): number {
   if (tail.length < length + 8) throw new Error(`Parquet footer is ${length} bytes; only ${tail.length - 8} were read`);
   return numRowsOfFileMetaData(tail.subarray(tail.length - 8 - length, tail.length - 8));
 }
-
-// Thrift compact protocol type ids.
-const T_TRUE = 1;
-const T_FALSE = 2;
-const T_BYTE = 3;
-const T_I16 = 4;
-const T_I32 = 5;
-const T_I64 = 6;
-const T_DOUBLE = 7;
-const T_BINARY = 8;
-const T_LIST = 9;
-const T_SET = 10;
-const T_MAP = 11;
-const T_STRUCT = 12;
 
 class CompactReader {
   private at = 0;
@@ -87,34 +74,34 @@ class CompactReader {
 
   skip(type: number): void {
     switch (type) {
-      case T_TRUE:
-      case T_FALSE:
+      case THRIFT.TRUE:
+      case THRIFT.FALSE:
         return; // the value is in the type (struct fields); in lists a byte follows, handled by skipElement
-      case T_BYTE:
+      case THRIFT.BYTE:
         this.at++;
         return;
-      case T_I16:
-      case T_I32:
-      case T_I64:
+      case THRIFT.I16:
+      case THRIFT.I32:
+      case THRIFT.I64:
         this.varint();
         return;
-      case T_DOUBLE:
+      case THRIFT.DOUBLE:
         this.at += 8;
         return;
-      case T_BINARY: {
+      case THRIFT.BINARY: {
         // Length first: `this.at += this.varint()` would read `at` before varint() moves it.
         const length = Number(this.varint());
         this.at += length;
         return;
       }
-      case T_LIST:
-      case T_SET: {
+      case THRIFT.LIST:
+      case THRIFT.SET: {
         const head = this.byte();
         const size = head >> 4 === 15 ? Number(this.varint()) : head >> 4;
         for (let i = 0; i < size; i++) this.skipElement(head & 0x0f);
         return;
       }
-      case T_MAP: {
+      case THRIFT.MAP: {
         const size = Number(this.varint());
         if (size === 0) return;
         const kinds = this.byte();
@@ -124,7 +111,7 @@ class CompactReader {
         }
         return;
       }
-      case T_STRUCT: {
+      case THRIFT.STRUCT: {
         for (;;) {
           const header = this.byte();
           if (header === 0) return;
@@ -139,7 +126,7 @@ class CompactReader {
 
   /** Booleans inside a list or map take a byte; everything else is read as in a struct. */
   private skipElement(type: number): void {
-    if (type === T_TRUE || type === T_FALSE) this.at++;
+    if (type === THRIFT.TRUE || type === THRIFT.FALSE) this.at++;
     else this.skip(type);
   }
 }
